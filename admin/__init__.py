@@ -1,0 +1,6 @@
+"""Staff, admin and sysadmin dashboards."""
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from . import dashboard  # noqa: E402,F401

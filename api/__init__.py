@@ -1,0 +1,37 @@
+"""The JSON API under /api: one module per resource, one error shape, one OpenAPI document."""
+from __future__ import annotations
+
+from flask import Flask, current_app, request
+from werkzeug.exceptions import UnsupportedMediaType
+
+from . import auth, public
+
+BLUEPRINTS = [auth.bp, public.bp]
+JSON_TYPES = ("application/json",)
+
+
+def _check_body() -> None:
+    """Bodies are JSON (415 otherwise); views that take uploads set ``_accepts_multipart``."""
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+        return
+    has_body = bool(request.content_length) or bool(request.headers.get("Transfer-Encoding"))
+    if not has_body:
+        return
+    mimetype = request.mimetype or ""
+    if mimetype in JSON_TYPES or mimetype.endswith("+json"):
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "_accepts_multipart", False) and mimetype in ("multipart/form-data",):
+        return
+    raise UnsupportedMediaType("Send the body as JSON (Content-Type: application/json)")
+
+
+def register_api(app: Flask) -> None:
+    for bp in BLUEPRINTS:
+        app.register_blueprint(bp)
+
+    @app.before_request
+    def _api_body_check():
+        if request.path.startswith("/api/"):
+            _check_body()
+

@@ -1,0 +1,129 @@
+"""Authentication: Seed A "Authentication" and Seed B "Group 1"."""
+from __future__ import annotations
+
+from apiflask import APIBlueprint
+from flask import current_app, g, request, url_for
+
+from extensions import db, limiter
+from services import auth as auth_service
+from services.errors import Unauthorized
+
+from .access import access, bearer_token, current_principal, require_user
+from .schemas.auth import (
+    ForgotIn, GuestTokenOut, LoginIn, RefreshIn, RegisterIn, ResetIn, TokensOut, UserOut,
+)
+from .schemas.common import Message
+
+bp = APIBlueprint("api_auth", __name__, url_prefix="/api", tag="Authentication")
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _reset_limit() -> str:
+    return current_app.config["RESET_RATE_LIMIT"]
+
+
+def _tokens(user) -> dict:
+    return {**auth_service.issue_tokens(user), "user": UserOut.of(user, g.store)}
+
+
+@bp.post("/auth/register")
+@access("public")
+@limiter.limit(_login_limit)
+@bp.input(RegisterIn, arg_name="body")
+@bp.output(TokensOut, status_code=201)
+def register(body: RegisterIn):
+    """Register a customer account and sign in.
+
+    Returns the access and refresh tokens and the new user (role USER).
+    """
+    user = auth_service.register(username=body.username, email=body.email, password=body.password,
+                                 ip=request.remote_addr)
+    db.session.commit()
+    return _tokens(user)
+
+
+@bp.post("/auth/login")
+@access("public")
+@limiter.limit(_login_limit)
+@bp.input(LoginIn, arg_name="body")
+@bp.output(TokensOut)
+def login(body: LoginIn):
+    """Sign in with email or username (`login`, `email` or `username`) and password."""
+    user = auth_service.authenticate(body.login, body.password, ip=request.remote_addr)
+    db.session.commit()
+    return _tokens(user)
+
+
+@bp.get("/auth/me")
+@access("user")
+@bp.output(UserOut)
+def me():
+    """The signed-in user."""
+    return UserOut.of(require_user(), g.store)
+
+
+@bp.post("/auth/refresh")
+@access("public")
+@bp.input(RefreshIn, arg_name="body")
+@bp.output(TokensOut)
+def refresh(body: RefreshIn):
+    """Exchange a refresh token (in the body, or as the Bearer token) for a new pair.
+
+    The refresh token is spent: using it again answers 401.
+    """
+    token = body.refresh_token or bearer_token()
+    if not token:
+        raise Unauthorized("Send the refresh token as the Bearer token or as refresh_token",
+                           code="authentication_required")
+    user, tokens = auth_service.refresh(token, g.store)
+    db.session.commit()
+    return {**tokens, "user": UserOut.of(user, g.store)}
+
+
+@bp.post("/auth/logout")
+@access("optional")
+@bp.input(RefreshIn, arg_name="body")
+@bp.output(Message)
+def logout(body: RefreshIn):
+    """Revoke the access token sent and, if given, the refresh token (server-side)."""
+    principal = current_principal()
+    claims = principal.claims if principal.user is not None else None
+    auth_service.logout(claims, body.refresh_token)
+    db.session.commit()
+    return {"message": "Signed out"}
+
+
+@bp.post("/auth/forgot-password")
+@access("public")
+@limiter.limit(_reset_limit)
+@bp.input(ForgotIn, arg_name="body")
+@bp.output(Message, status_code=202)
+def forgot_password(body: ForgotIn):
+    """Email a single-use reset link if an account has this address. Always answers 202."""
+    link = url_for("storefront.reset_password", token="TOKEN", _external=True).replace("TOKEN", "{token}")
+    auth_service.request_password_reset(body.email, ip=request.remote_addr, reset_url=link)
+    db.session.commit()
+    return {"message": "If an account uses that address, a reset link is on its way."}
+
+
+@bp.post("/auth/reset-password")
+@access("public")
+@limiter.limit(_reset_limit)
+@bp.input(ResetIn, arg_name="body")
+@bp.output(Message)
+def reset_password(body: ResetIn):
+    """Set a new password with the emailed token. Every existing token is revoked."""
+    auth_service.reset_password(body.token, body.password)
+    db.session.commit()
+    return {"message": "Your password has been changed; sign in with the new one."}
+
+
+@bp.get("/public/guest/token")
+@access("public")
+@bp.output(GuestTokenOut)
+def guest_token():
+    """A temporary guest token (Seed B): identifies a guest's cart until they sign in."""
+    return auth_service.issue_guest_token(g.store)

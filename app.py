@@ -1,0 +1,171 @@
+"""Application factory: ``flask --app app run`` / ``gunicorn 'app:create_app()'``."""
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar
+
+from apiflask import APIFlask
+from apiflask.exceptions import HTTPError
+from flask import Request, g, render_template, request
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import BadRequest, HTTPException
+
+import tenancy
+from config import BASE_DIR, INSTANCE_DIR, load_config
+from extensions import csrf, db, limiter, login_manager, mail, migrate
+
+log = logging.getLogger(__name__)
+# SQLite: transactions of requests that may write take the write lock up front
+# (BEGIN IMMEDIATE); read-only requests (GET/HEAD/OPTIONS) begin deferred.
+_sqlite_immediate: ContextVar[bool] = ContextVar("sqlite_immediate", default=True)
+
+
+class ApiRequest(Request):
+    """An empty body reads as no JSON; a malformed one is a clear 400."""
+
+    def get_json(self, force=False, silent=False, cache=True):
+        if not self.get_data(cache=True):
+            return None
+        return super().get_json(force=force, silent=silent, cache=cache)
+
+    def on_json_loading_failed(self, e):
+        error = BadRequest("The request body is not valid JSON" + (f": {e}" if e else ""))
+        error.error_code = "malformed_json"
+        raise error
+
+
+def _configure_sqlite(app) -> None:
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _sqlite_immediate.get() else "BEGIN")
+
+
+def create_app(config: dict | None = None) -> APIFlask:
+    app = APIFlask(
+        __name__, title="Virtual Stores API", version="1.0",
+        spec_path="/api/openapi.json", docs_path="/api/docs", docs_ui="swagger-ui",
+        json_errors=False, instance_path=str(INSTANCE_DIR), instance_relative_config=False,
+        static_folder=str(BASE_DIR / "static"), template_folder=str(BASE_DIR / "templates"),
+    )
+    app.request_class = ApiRequest
+    app.config.update(load_config(config))
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+
+    db.init_app(app)
+    _configure_sqlite(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    mail.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "storefront.login"
+    login_manager.login_message = "Sign in to see that page."
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def _load_user(user_id: str):
+        from services.auth import load_user
+
+        return load_user(user_id, tenancy.current_store_id())
+
+    @app.before_request
+    def _transaction_mode():
+        g._sqlite_token = _sqlite_immediate.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    @app.teardown_request
+    def _transaction_mode_reset(exc=None):
+        token = g.pop("_sqlite_token", None)
+        if token is not None:
+            _sqlite_immediate.reset(token)
+
+    tenancy.init_app(app)
+
+    from api import register_api
+
+    register_api(app)
+
+    @app.before_request
+    def _csrf_for_pages():
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and not request.path.startswith("/api/"):
+            csrf.protect()
+
+    from admin import bp as admin_bp
+    from storefront import bp as storefront_bp
+    from web import register_web
+
+    app.register_blueprint(storefront_bp)
+    app.register_blueprint(admin_bp)
+    register_web(app)
+    _register_errors(app)
+
+    from cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_errors(app) -> None:
+    from api import errors as api_errors
+    from services.errors import DomainError
+
+    def page(status: int, message: str, code: str | None = None):
+        return render_template("errors/error.html", status=status, message=message, code=code), status
+
+    @app.error_processor
+    def _apiflask_error(error: HTTPError):
+        if api_errors.is_api_request():
+            return api_errors.from_apiflask(error)
+        return page(error.status_code, error.message or "Request failed")
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        if api_errors.is_api_request():
+            return api_errors.from_http_exception(error)
+        if error.code == 400 and getattr(error, "description", "").startswith("The CSRF"):
+            return page(400, "Your form expired. Go back, reload the page and try again.", "csrf")
+        message = api_errors.MESSAGES.get(error.code or 500) or error.description
+        return page(error.code or 500, message)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError):
+        if api_errors.is_api_request():
+            return api_errors.from_domain(error)
+        return page(error.status, error.message, error.code)
+
+    @app.errorhandler(IntegrityError)
+    def _integrity_error(error: IntegrityError):
+        db.session.rollback()
+        if api_errors.is_api_request():
+            return api_errors.from_integrity(error)
+        return page(409, "That conflicts with existing data.")
+
+    @app.errorhandler(tenancy.TenantError)
+    def _tenant_error(error: tenancy.TenantError):
+        db.session.rollback()
+        log.warning("cross-store access refused: %s", error)
+        if api_errors.is_api_request():
+            return api_errors.envelope(404, "Nothing was found at this address", code="not_found")
+        return page(404, "Nothing was found at this address")
+
+    @app.errorhandler(500)
+    def _server_error(error):
+        db.session.rollback()
+        if api_errors.is_api_request():
+            return api_errors.envelope(500, api_errors.MESSAGES[500], code="internal_error")
+        return page(500, api_errors.MESSAGES[500])

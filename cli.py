@@ -1,0 +1,145 @@
+"""Command line: create-store, create-user, seed-demo, worker (``flask --app app <command>``)."""
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from extensions import db
+from models import Role, Store, User
+from services import auth as auth_service
+from services import stores as store_service
+from services.errors import DomainError
+from tenancy import platform_scope, tenant_scope
+
+
+def _fail(error: DomainError):
+    raise click.ClickException(error.message)
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("create-store")
+    @click.argument("slug")
+    @click.option("--name", required=True, help="The store's display name")
+    @click.option("--domain", default=None, help="A custom domain that serves this store")
+    @click.option("--currency", default="EUR", show_default=True)
+    @click.option("--default", "make_default", is_flag=True, help="Serve it when no host matches")
+    def create_store(slug, name, domain, currency, make_default):
+        """Create a store (the first one becomes the default store)."""
+        try:
+            store = store_service.create_store(slug, name, domain=domain, currency=currency,
+                                               is_default=True if make_default else None)
+            if make_default:
+                for other in db.session.scalars(select(Store).where(Store.id != store.id, Store.is_default.is_(True))):
+                    other.is_default = False
+            db.session.commit()
+        except DomainError as error:
+            _fail(error)
+        click.echo(f"Created store {store.slug} ({store.id}){' [default]' if store.is_default else ''}")
+
+    @app.cli.command("create-user")
+    @click.argument("email")
+    @click.option("--password", required=True)
+    @click.option("--role", type=click.Choice([r.value for r in Role if r != Role.GUEST], case_sensitive=False),
+                  default="USER", show_default=True)
+    @click.option("--store", "store_slug", default=None, help="Store slug (default: the default store; none for SYSADMIN)")
+    @click.option("--username", default=None, help="Defaults to the part of the email before @")
+    def create_user(email, password, role, store_slug, username):
+        """Create a user; with an existing email, update its role and password instead."""
+        role = Role(role.upper())
+        username = username or email.split("@", 1)[0]
+        try:
+            if role == Role.SYSADMIN:
+                scope = platform_scope()
+            else:
+                store = store_service.get_store_by_slug(store_slug) if store_slug else store_service.default_store()
+                if store is None:
+                    raise click.ClickException("No store yet: run create-store first")
+                scope = tenant_scope(store)
+            with scope:
+                email_n = auth_service.normalize_email(email)
+                query = select(User).where(User.email == email_n)
+                if role == Role.SYSADMIN:
+                    query = query.where(User.store_id.is_(None))
+                user = db.session.scalar(query)
+                if user is None:
+                    user = auth_service.create_user(username=username, email=email_n, password=password, role=role)
+                    action = "Created"
+                else:
+                    auth_service.check_password_strength(password)
+                    user.password_hash = auth_service.hash_password(password)
+                    user.role = role.value
+                    user.token_version += 1
+                    action = "Updated"
+                db.session.commit()
+        except DomainError as error:
+            _fail(error)
+        click.echo(f"{action} {user.role} {user.username} <{user.email}>")
+
+    @app.cli.command("seed-demo")
+    def seed_demo():
+        """Idempotent: a demo store with an admin and a shopper; prints their credentials."""
+        creds = _demo_credentials(Path(current_app.instance_path))
+        store = db.session.scalar(select(Store).where(Store.slug == "demo"))
+        if store is None:
+            store = store_service.create_store(
+                "demo", "Demo Digital Store", currency="EUR", is_default=None,
+                description="Gift cards, licence keys and accounts, delivered the moment you pay.",
+            )
+            store_service.update_settings(store, {
+                "external_links": [
+                    {"name": "Discord", "href": "https://discord.com", "in_nav_bar": True, "in_footer": True, "emoji_icon": "💬"},
+                    {"name": "Terms", "href": "/terms", "in_nav_bar": False, "in_footer": True},
+                ],
+                "announcement_bar_config": {"enabled": True, "template": 5, "text": "Welcome to the demo store: everything is delivered instantly.", "scrolling": False},
+            })
+        with tenant_scope(store):
+            for key, role in (("admin", Role.ADMIN), ("shopper", Role.USER)):
+                email, password = creds[key]
+                user = db.session.scalar(select(User).where(User.email == email))
+                if user is None:
+                    auth_service.create_user(username=key, email=email, password=password, role=role)
+        db.session.commit()
+        click.echo(f"Demo store '{store.name}' ready{' (default store)' if store.is_default else ''}.")
+        for key in ("admin", "shopper"):
+            click.echo(f"  {key:8} {creds[key][0]}  password: {creds[key][1]}")
+
+    @app.cli.command("worker")
+    @click.option("--burst", is_flag=True, help="Run the jobs waiting now, then exit")
+    @click.option("--queues", default="webhooks,emails,default", show_default=True)
+    @click.option("--with-cron/--no-cron", default=True, show_default=True, help="Also run the periodic jobs")
+    def worker(burst, queues, with_cron):
+        """An RQ worker with the app context and the scheduler (needs REDIS_URL)."""
+        if not current_app.config.get("REDIS_URL"):
+            raise click.ClickException("REDIS_URL is not set: without Redis, jobs run inline after commit")
+        from rq import Worker
+
+        from jobs.runner import queue, redis_connection, set_worker_app
+        from jobs.schedule import start_cron
+
+        app = current_app._get_current_object()
+        set_worker_app(app)
+        names = [q.strip() for q in queues.split(",") if q.strip()]
+        if with_cron and not burst:
+            threading.Thread(target=start_cron, args=(app,), daemon=True, name="cron").start()
+        w = Worker([queue(app, n) for n in names], connection=redis_connection(app))
+        w.work(burst=burst, with_scheduler=True)
+
+
+def _demo_credentials(instance: Path) -> dict:
+    path = instance / "demo-credentials.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    instance.mkdir(parents=True, exist_ok=True)
+    creds = {
+        "admin": ["admin@demo.store", secrets.token_urlsafe(9)],
+        "shopper": ["shopper@demo.store", secrets.token_urlsafe(9)],
+    }
+    path.write_text(json.dumps(creds, indent=2))
+    path.chmod(0o600)
+    return creds

@@ -1,0 +1,147 @@
+"""Settings read from the environment, with safe defaults for local use.
+
+Every setting is an environment variable of the same name. In production
+(``APP_ENV=production``) a missing secret is a startup error; in development the
+secrets are generated once and kept in ``instance/dev-secrets.json`` (never committed).
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
+
+SECRET_NAMES = ("SECRET_KEY", "JWT_SECRET_KEY", "DELIVERABLE_KEYS")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the app refuses to start."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _dev_secrets(instance: Path) -> dict[str, str]:
+    """Secrets for local use: made once, kept in the instance folder."""
+    path = instance / "dev-secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    instance.mkdir(parents=True, exist_ok=True)
+    values = {
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "JWT_SECRET_KEY": secrets.token_urlsafe(48),
+        "DELIVERABLE_KEYS": Fernet.generate_key().decode(),
+    }
+    path.write_text(json.dumps(values, indent=2))
+    path.chmod(0o600)
+    return values
+
+
+def load_config(overrides: dict | None = None, environ: dict | None = None) -> dict:
+    """Build the Flask config mapping. ``overrides`` win over the environment."""
+    env = dict(os.environ if environ is None else environ)
+    env.update({k: str(v) for k, v in (overrides or {}).items() if isinstance(v, (str, int, float)) and k.isupper()})
+    app_env = env.get("APP_ENV", "development").lower()
+    production = app_env == "production"
+    instance = Path(env.get("INSTANCE_PATH", INSTANCE_DIR))
+
+    missing = [name for name in SECRET_NAMES if not env.get(name)]
+    if missing:
+        if production:
+            raise ConfigError(
+                "Missing required setting(s) in production: " + ", ".join(missing)
+                + ". Set them in the environment (see README, Configuration)."
+            )
+        generated = _dev_secrets(instance)
+        for name in missing:
+            env[name] = generated[name]
+
+    keys = [k.strip() for k in env["DELIVERABLE_KEYS"].split(",") if k.strip()]
+    try:
+        for key in keys:
+            Fernet(key.encode())
+    except Exception as exc:  # noqa: BLE001 - any malformed key is a config error
+        raise ConfigError("DELIVERABLE_KEYS must be comma-separated Fernet keys, newest first") from exc
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'store.db'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+
+    redis_url = env.get("REDIS_URL") or None
+    mail_server = env.get("MAIL_SERVER") or None
+
+    config = {
+        "APP_ENV": app_env,
+        "DEBUG": _bool(env.get("FLASK_DEBUG"), False),
+        "SECRET_KEY": env["SECRET_KEY"],
+        "JWT_SECRET_KEY": env["JWT_SECRET_KEY"],
+        "DELIVERABLE_KEYS": keys,
+        "PLATFORM_DOMAIN": (env.get("PLATFORM_DOMAIN") or "").lower().strip(".") or None,
+        "PLATFORM_NAME": env.get("PLATFORM_NAME", "Virtual Stores"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": database_url.startswith("postgresql")},
+        "REDIS_URL": redis_url,
+        "JOBS_INLINE": redis_url is None,
+        # Tokens
+        "JWT_ACCESS_TTL": timedelta(minutes=int(env.get("JWT_ACCESS_MINUTES", "15"))),
+        "JWT_REFRESH_TTL": timedelta(days=int(env.get("JWT_REFRESH_DAYS", "30"))),
+        "JWT_GUEST_TTL": timedelta(days=int(env.get("JWT_GUEST_DAYS", "7"))),
+        "PASSWORD_RESET_TTL": timedelta(minutes=int(env.get("PASSWORD_RESET_MINUTES", "60"))),
+        # Rate limits (Flask-Limiter syntax)
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "RESET_RATE_LIMIT": env.get("RESET_RATE_LIMIT", "5 per 15 minutes"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Mail: console unless an SMTP server is configured
+        "MAIL_BACKEND": env.get("MAIL_BACKEND") or ("smtp" if mail_server else "console"),
+        "MAIL_SERVER": mail_server or "localhost",
+        "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
+        "MAIL_USE_SSL": _bool(env.get("MAIL_USE_SSL")),
+        "MAIL_TIMEOUT": int(env.get("MAIL_TIMEOUT", "10")),
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "Virtual Stores <no-reply@localhost>"),
+        # Payments (used by the payments issue)
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
+        "HOODPAY_API_KEY": env.get("HOODPAY_API_KEY") or None,
+        "HOODPAY_BUSINESS_ID": env.get("HOODPAY_BUSINESS_ID") or None,
+        "HOODPAY_WEBHOOK_SECRET": env.get("HOODPAY_WEBHOOK_SECRET") or None,
+        "HOODPAY_API_BASE": env.get("HOODPAY_API_BASE") or None,
+        # Web
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024))),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # API document
+        "OPENAPI_VERSION": "3.1.0",
+        "SECURITY_SCHEMES": {"BearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        "INFO": {"description": "Virtual Stores JSON API. Errors: {error: {code, message, details}}. "
+                 "Lists: page/page_size in, {items, page, page_size, total, pages} out."},
+        "SWAGGER_UI_CSS": "/static/vendor/swagger-ui/swagger-ui.css",
+        "SWAGGER_UI_BUNDLE_JS": "/static/vendor/swagger-ui/swagger-ui-bundle.js",
+        "SWAGGER_UI_STANDALONE_PRESET_JS": "/static/vendor/swagger-ui/swagger-ui-standalone-preset.js",
+        "DOCS_FAVICON": "/static/favicon.svg",
+        "VALIDATION_ERROR_STATUS_CODE": 422,
+        "AUTO_404_RESPONSE": False,
+    }
+    for key, value in (overrides or {}).items():
+        config[key] = value
+    return config

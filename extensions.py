@@ -1,0 +1,34 @@
+"""Extensions, created unbound; ``create_app`` binds them."""
+from __future__ import annotations
+
+from flask_limiter import Limiter
+from flask_login import LoginManager
+from flask_mailman import Mail
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+
+from models.base import Base
+
+
+def _client_ip() -> str:
+    from flask import request
+
+    return request.remote_addr or "unknown"
+
+
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+def _render_item(type_, obj, autogen_context):
+    """Migrations use plain SQLAlchemy types, never our own classes."""
+    from models.base import UTCDateTime
+
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+migrate = Migrate(render_as_batch=True, compare_type=True, render_item=_render_item)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+mail = Mail()
+limiter = Limiter(key_func=_client_ip)

@@ -1,0 +1,74 @@
+"""Declarative base, common columns and the tenant mixin."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import DateTime, ForeignKey, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(DateTime):
+    """Timezone-aware UTC datetimes on both databases (SQLite drops the zone)."""
+
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def result_processor(self, dialect, coltype):
+        parent = super().result_processor(dialect, coltype)
+
+        def process(value):
+            if parent is not None:
+                value = parent(value)
+            if value is not None and value.tzinfo is None:
+                value = value.replace(tzinfo=timezone.utc)
+            return value
+
+        return process
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class IdMixin:
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class TenantScoped:
+    """Marks a model as owned by one store.
+
+    ``tenancy.py`` filters every SELECT/UPDATE/DELETE on such models to the bound store
+    and stamps or checks ``store_id`` on every flush. Models that also hold platform
+    rows (``store_id`` NULL, e.g. sysadmin users) set ``__tenant_nullable__ = True``.
+    """
+
+    __tenant_nullable__ = False
+
+    @declared_attr
+    def store_id(cls) -> Mapped[str | None]:  # noqa: N805
+        return mapped_column(
+            String(36),
+            ForeignKey("stores.id", ondelete="CASCADE"),
+            index=True,
+            nullable=cls.__tenant_nullable__,
+        )

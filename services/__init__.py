@@ -1,0 +1,1 @@
+"""Domain logic as plain functions. Services flush, never commit; they never read the request."""

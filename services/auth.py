@@ -1,0 +1,362 @@
+"""Accounts and tokens: register, sign in, JWTs, refresh, logout, password reset, blacklist."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import delete, func, or_, select, update
+
+from extensions import db
+from jobs import enqueue_after_commit
+from models import Blacklist, PasswordResetToken, RevokedToken, Role, Store, User
+from tenancy import current_store_id
+
+from .errors import Conflict, Forbidden, Invalid, Unauthorized
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
+JWT_ALGORITHM = "HS256"
+TOKEN_TYPES = ("access", "refresh", "guest")
+
+
+# --- passwords ------------------------------------------------------------------------
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """Constant work whether or not the user exists; rehashes on a parameter change."""
+    if user is None:
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        return False
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return True
+
+
+def check_password_strength(password: str, field: str = "password") -> None:
+    if not isinstance(password, str) or len(password) < 8:
+        raise Invalid("Password must be at least 8 characters", details={field: ["at least 8 characters"]})
+    if len(password) > 128:
+        raise Invalid("Password must be at most 128 characters", details={field: ["at most 128 characters"]})
+    if password.isdigit() or password.lower() in {"password", "12345678", "qwertyui"}:
+        raise Invalid("That password is too easy to guess", details={field: ["too common"]})
+
+
+def normalize_email(email: str, field: str = "email") -> str:
+    try:
+        return validate_email((email or "").strip(), check_deliverability=False, test_environment=True).normalized.lower()
+    except EmailNotValidError as exc:
+        raise Invalid("That email address is not valid", details={field: [str(exc)]}) from exc
+
+
+def check_username(username: str) -> str:
+    username = (username or "").strip()
+    if not USERNAME_RE.match(username):
+        raise Invalid(
+            "Username must be 3-32 letters, digits, dots, dashes or underscores",
+            details={"username": ["3-32 of A-Z a-z 0-9 . _ -"]},
+        )
+    return username
+
+
+# --- blacklist ------------------------------------------------------------------------
+
+def check_blacklist(*, ip: str | None = None, email: str | None = None, username: str | None = None) -> None:
+    """Refuse with 403 when any of the given values is blacklisted in the bound store."""
+    conditions = []
+    for kind, value in (("ip", ip), ("email", email), ("username", username)):
+        if value:
+            conditions.append((Blacklist.kind == kind) & (Blacklist.value == value.strip().lower()))
+    if not conditions:
+        return
+    hit = db.session.scalar(select(Blacklist).where(or_(*conditions)).limit(1))
+    if hit is not None:
+        raise Forbidden(
+            "This account or network is blocked from this store. Contact the store if you think this is a mistake.",
+            code="blacklisted", details={"kind": hit.kind},
+        )
+
+
+def add_to_blacklist(kind: str, value: str, reason: str = "", *, by: User | None = None) -> Blacklist:
+    if kind not in ("ip", "email", "username"):
+        raise Invalid("kind must be ip, email or username", details={"kind": ["invalid"]})
+    value = (value or "").strip().lower()
+    if not value or len(value) > 254:
+        raise Invalid("value is required", details={"value": ["required"]})
+    existing = db.session.scalar(select(Blacklist).where(Blacklist.kind == kind, Blacklist.value == value))
+    if existing:
+        return existing
+    entry = Blacklist(kind=kind, value=value, reason=reason[:255], created_by_id=by.id if by else None)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+# --- accounts -------------------------------------------------------------------------
+
+def create_user(*, username: str, email: str, password: str, role: Role = Role.USER,
+                check_strength: bool = True) -> User:
+    """Create a user in the bound store (or a platform sysadmin in platform scope)."""
+    username = check_username(username)
+    email = normalize_email(email)
+    if check_strength:
+        check_password_strength(password)
+    store_id = current_store_id()
+    if role == Role.SYSADMIN and store_id is not None:
+        raise Invalid("Sysadmins belong to no store", details={"role": ["SYSADMIN is platform-wide"]})
+    if role != Role.SYSADMIN and store_id is None:
+        raise Invalid("A store user needs a store", details={"store": ["required"]})
+    clash = db.session.scalars(
+        select(User).where(or_(User.email == email, func.lower(User.username) == username.lower()))
+    ).first()
+    if clash is not None:
+        if clash.email == email:
+            raise Conflict("An account with this email already exists", code="email_taken",
+                           details={"email": ["already registered"]})
+        raise Conflict("That username is taken", code="username_taken", details={"username": ["taken"]})
+    user = User(username=username, email=email, password_hash=hash_password(password), role=role.value)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def register(*, username: str, email: str, password: str, ip: str | None) -> User:
+    email_n = normalize_email(email)
+    check_blacklist(ip=ip, email=email_n, username=(username or "").strip())
+    user = create_user(username=username, email=email_n, password=password)
+    user.last_login_at = _now()
+    user.last_login_ip = ip
+    return user
+
+
+def _find_login_user(identifier: str) -> User | None:
+    identifier = (identifier or "").strip()
+    if not identifier or len(identifier) > 254:
+        return None
+    column = User.email if "@" in identifier else User.username
+    value = identifier.lower() if "@" in identifier else identifier
+    cond = column == value if "@" in identifier else func.lower(column) == value.lower()
+    user = db.session.scalar(select(User).where(cond))
+    if user is not None:
+        return user
+    # Sysadmins belong to no store and may sign in at any store.
+    return db.session.scalar(
+        select(User).where(cond, User.store_id.is_(None), User.role == Role.SYSADMIN.value)
+        .execution_options(all_stores=True)
+    )
+
+
+def authenticate(identifier: str, password: str, *, ip: str | None) -> User:
+    check_blacklist(ip=ip)
+    user = _find_login_user(identifier)
+    if not verify_password(user, password or ""):
+        raise Unauthorized("Wrong email/username or password", code="invalid_credentials")
+    if user.store_id is not None:
+        check_blacklist(email=user.email, username=user.username)
+    if not user.is_active:
+        raise Forbidden("This account is disabled", code="account_disabled")
+    user.last_login_at = _now()
+    user.last_login_ip = ip
+    return user
+
+
+def load_user(user_id: str, store_id: str | None) -> User | None:
+    """The user for a session or token in this store; sysadmins load in any store."""
+    user = db.session.scalar(select(User).where(User.id == user_id).execution_options(all_stores=True))
+    if user is None or not user.is_active:
+        return None
+    if user.store_id is None and user.role == Role.SYSADMIN.value:
+        return user
+    return user if user.store_id == store_id else None
+
+
+# --- JWT ------------------------------------------------------------------------------
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _encode(claims: dict, ttl: timedelta) -> tuple[str, datetime]:
+    now = _now()
+    exp = now + ttl
+    payload = {**claims, "iat": int(now.timestamp()), "exp": int(exp.timestamp()), "jti": uuid.uuid4().hex}
+    return jwt.encode(payload, current_app.config["JWT_SECRET_KEY"], algorithm=JWT_ALGORITHM), exp
+
+
+def issue_tokens(user: User) -> dict:
+    cfg = current_app.config
+    base = {"sub": user.id, "tenant": user.store_id, "role": user.role, "ver": user.token_version}
+    access, access_exp = _encode({**base, "typ": "access"}, cfg["JWT_ACCESS_TTL"])
+    refresh, _ = _encode({**base, "typ": "refresh"}, cfg["JWT_REFRESH_TTL"])
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "Bearer",
+        "expires_in": int(cfg["JWT_ACCESS_TTL"].total_seconds()),
+        "expires_at": access_exp,
+    }
+
+
+def issue_guest_token(store: Store) -> dict:
+    guest_id = uuid.uuid4().hex
+    token, exp = _encode({"sub": f"guest:{guest_id}", "tenant": store.id, "role": Role.GUEST.value,
+                          "typ": "guest", "gid": guest_id}, current_app.config["JWT_GUEST_TTL"])
+    return {"token": token, "access_token": token, "token_type": "Bearer", "guest_id": guest_id,
+            "role": Role.GUEST.value, "expires_at": exp}
+
+
+def decode_token(token: str, *, check_revoked: bool = True) -> dict:
+    """Verify signature, expiry and type. ``alg`` is pinned: ``none`` and others are refused."""
+    try:
+        claims = jwt.decode(
+            token, current_app.config["JWT_SECRET_KEY"], algorithms=[JWT_ALGORITHM],
+            options={"require": ["exp", "iat", "jti", "sub", "typ"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("Your session has expired; sign in again", code="token_expired") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("The token is not valid", code="token_invalid") from exc
+    if claims.get("typ") not in TOKEN_TYPES:
+        raise Unauthorized("The token is not valid", code="token_invalid")
+    if check_revoked and db.session.get(RevokedToken, claims["jti"]) is not None:
+        raise Unauthorized("This token was revoked; sign in again", code="token_revoked")
+    return claims
+
+
+def user_for_claims(claims: dict, store: Store) -> User:
+    """The user a verified access/refresh token names, in this store."""
+    tenant = claims.get("tenant")
+    if tenant is not None and tenant != store.id:
+        raise Unauthorized("This token belongs to another store", code="token_wrong_store")
+    user = load_user(claims["sub"], store.id)
+    if user is None or user.token_version != claims.get("ver"):
+        raise Unauthorized("The token is no longer valid; sign in again", code="token_invalid")
+    return user
+
+
+def revoke(claims: dict) -> None:
+    if db.session.get(RevokedToken, claims["jti"]) is None:
+        db.session.add(RevokedToken(jti=claims["jti"], expires_at=datetime.fromtimestamp(claims["exp"], timezone.utc)))
+        db.session.flush()
+
+
+def refresh(refresh_token: str, store: Store) -> tuple[User, dict]:
+    """Rotate: the refresh token is spent and a new pair issued."""
+    claims = decode_token(refresh_token)
+    if claims["typ"] != "refresh":
+        raise Unauthorized("A refresh token is required", code="token_invalid")
+    user = user_for_claims(claims, store)
+    revoke(claims)
+    return user, issue_tokens(user)
+
+
+def logout(access_claims: dict | None, refresh_token: str | None) -> None:
+    if access_claims:
+        revoke(access_claims)
+    if refresh_token:
+        try:
+            claims = decode_token(refresh_token)
+        except Unauthorized:
+            return
+        if access_claims is None or claims.get("sub") == access_claims.get("sub"):
+            revoke(claims)
+
+
+def purge_revoked_tokens() -> int:
+    """Housekeeping job: forget revoked tokens that have expired anyway."""
+    result = db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < _now()))
+    return result.rowcount or 0
+
+
+# --- password reset -------------------------------------------------------------------
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_password_reset(email: str, *, ip: str | None, reset_url: str) -> None:
+    """Always succeeds silently (no account enumeration); emails a link when the account exists.
+
+    ``reset_url`` is a format string with ``{token}``.
+    """
+    try:
+        email = normalize_email(email)
+    except Invalid:
+        return
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None or not user.is_active:
+        return
+    token = secrets.token_urlsafe(32)
+    db.session.add(PasswordResetToken(
+        user_id=user.id, token_hash=_hash_token(token), requested_ip=ip,
+        expires_at=_now() + current_app.config["PASSWORD_RESET_TTL"],
+    ))
+    db.session.flush()
+    minutes = int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60)
+    from jobs.emails import send_email
+
+    enqueue_after_commit(
+        send_email, to=user.email, template="password_reset", queue="emails",
+        context={"username": user.username, "reset_link": reset_url.format(token=token), "minutes": minutes},
+    )
+
+
+def reset_password(token: str, new_password: str) -> User:
+    check_password_strength(new_password)
+    record = db.session.scalar(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == _hash_token(token or ""))
+        .with_for_update()
+    )
+    if record is None or record.used_at is not None or record.expires_at < _now():
+        raise Invalid("This reset link is invalid or has expired; ask for a new one",
+                      code="reset_token_invalid", status=400)
+    user = db.session.scalar(select(User).where(User.id == record.user_id))
+    if user is None:
+        raise Invalid("This reset link is invalid or has expired; ask for a new one",
+                      code="reset_token_invalid", status=400)
+    now = _now()
+    # Single use, even under concurrent requests: only one UPDATE can flip used_at.
+    claimed = db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.id == record.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    ).rowcount
+    if claimed != 1:
+        raise Invalid("This reset link was already used", code="reset_token_invalid", status=400)
+    db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    user.password_hash = hash_password(new_password)
+    user.token_version = (user.token_version or 0) + 1
+    db.session.flush()
+    return user
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    if not verify_password(user, current_password or ""):
+        raise Invalid("The current password is wrong", code="wrong_password",
+                      details={"current_password": ["wrong password"]})
+    check_password_strength(new_password, field="new_password")
+    user.password_hash = hash_password(new_password)
+    db.session.flush()

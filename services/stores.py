@@ -1,0 +1,210 @@
+"""Stores: creation, settings (Seed B StoreConfig) and request resolution."""
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import select
+
+from extensions import db
+from models import Store
+
+from .errors import Conflict, Invalid, NotFound
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+HEX_RE = r"^#[0-9a-fA-F]{6}$"
+RESERVED_SLUGS = {"www", "api", "admin", "static", "mail", "sysadmin", "platform"}
+PAYMENT_METHODS = ("BALANCE", "STRIPE", "HOODPAY", "MANUAL")
+
+# Announcement bar presets: template number -> (background, text colour, label)
+ANNOUNCEMENT_PRESETS = {
+    0: ("var(--brand)", "var(--brand-contrast)", "Brand"),
+    1: ("#0f766e", "#ffffff", "Success"),
+    2: ("#b45309", "#ffffff", "Warning"),
+    3: ("#b91c1c", "#ffffff", "Alert"),
+    4: ("#111827", "#f9fafb", "Dark"),
+    5: ("linear-gradient(90deg,#7c3aed,#db2777)", "#ffffff", "Sale"),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PaymentMethodSetting(_Strict):
+    name: Literal["BALANCE", "STRIPE", "HOODPAY", "MANUAL"]
+    enabled: bool = False
+
+
+class ExternalLink(_Strict):
+    name: str = Field(min_length=1, max_length=40)
+    href: str = Field(min_length=1, max_length=500)
+    in_nav_bar: bool = True
+    in_footer: bool = True
+    emoji_icon: str = Field(default="", max_length=8)
+
+    @field_validator("href")
+    @classmethod
+    def _safe_href(cls, value: str) -> str:
+        value = value.strip()
+        if value.startswith("/") and not value.startswith("//"):
+            return value
+        if re.match(r"^(https?://|mailto:)", value, re.I):
+            return value
+        raise ValueError("links must start with https://, http://, mailto: or /")
+
+
+class AnnouncementBar(_Strict):
+    enabled: bool = False
+    template: int = Field(default=0, ge=0, le=max(ANNOUNCEMENT_PRESETS))
+    text: str = Field(default="", max_length=300)
+    scrolling: bool = False
+    scroll_direction: Literal["left", "right"] = "left"
+
+
+class Branding(_Strict):
+    primary_color: str = Field(default="#4f46e5", pattern=HEX_RE)
+    accent_color: str = Field(default="#0ea5e9", pattern=HEX_RE)
+    background_color: str = Field(default="#f8fafc", pattern=HEX_RE)
+    text_color: str = Field(default="#0f172a", pattern=HEX_RE)
+    logo_url: str | None = Field(default=None, max_length=500)
+    banner_url: str | None = Field(default=None, max_length=500)
+    hero_url: str | None = Field(default=None, max_length=500)
+    font_family: str = Field(default="system-ui", max_length=80)
+
+
+def _default_methods() -> list[PaymentMethodSetting]:
+    return [PaymentMethodSetting(name=name, enabled=name in ("BALANCE", "MANUAL")) for name in PAYMENT_METHODS]
+
+
+class StoreSettings(_Strict):
+    """Everything a store configures beyond its name, with the defaults a new store gets."""
+
+    payment_methods: list[PaymentMethodSetting] = Field(default_factory=_default_methods)
+    external_links: list[ExternalLink] = Field(default_factory=list, max_length=20)
+    review_reward: int = Field(default=0, ge=0, le=10)
+    enforced_ratings: bool = False
+    feedback_window_days: int = Field(default=7, ge=1, le=90)
+    reviews_require_approval: bool = False
+    announcement_bar_config: AnnouncementBar = Field(default_factory=AnnouncementBar)
+    branding: Branding = Field(default_factory=Branding)
+    order_expiry_minutes: int = Field(default=30, ge=5, le=7 * 24 * 60)
+    support_email: str | None = Field(default=None, max_length=254)
+
+    @field_validator("payment_methods")
+    @classmethod
+    def _all_methods(cls, value: list[PaymentMethodSetting]) -> list[PaymentMethodSetting]:
+        seen = {m.name: m for m in value}
+        if len(seen) != len(value):
+            raise ValueError("each payment method may appear once")
+        return [seen.get(name) or PaymentMethodSetting(name=name, enabled=False) for name in PAYMENT_METHODS]
+
+    def enabled_methods(self) -> list[str]:
+        return [m.name for m in self.payment_methods if m.enabled]
+
+
+def settings_of(store: Store) -> StoreSettings:
+    """The store's settings with defaults filled in (cached on the instance)."""
+    cached = getattr(store, "_settings_cache", None)
+    if cached is not None and cached[0] is store.settings:
+        return cached[1]
+    try:
+        parsed = StoreSettings.model_validate(store.settings or {})
+    except ValidationError:
+        parsed = StoreSettings()
+    store._settings_cache = (store.settings, parsed)
+    return parsed
+
+
+def update_settings(store: Store, changes: dict) -> StoreSettings:
+    """Merge ``changes`` (a partial StoreConfig) into the store's settings, validated whole."""
+    current = settings_of(store).model_dump()
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(current.get(key), dict):
+            current[key] = {**current[key], **value}
+        else:
+            current[key] = value
+    try:
+        parsed = StoreSettings.model_validate(current)
+    except ValidationError as exc:
+        raise Invalid("Invalid store settings", details=_errors(exc)) from exc
+    store.settings = parsed.model_dump(mode="json")
+    db.session.flush()
+    return parsed
+
+
+def _errors(exc: ValidationError) -> dict:
+    out: dict[str, list[str]] = {}
+    for err in exc.errors():
+        out.setdefault(".".join(str(p) for p in err["loc"]) or "_schema", []).append(err["msg"])
+    return out
+
+
+def normalize_domain(domain: str | None) -> str | None:
+    if not domain:
+        return None
+    domain = domain.strip().lower().rstrip(".")
+    if not DOMAIN_RE.match(domain):
+        raise Invalid("That is not a valid domain name", details={"custom_domain": ["invalid domain"]})
+    return domain
+
+
+def create_store(slug: str, name: str, *, domain: str | None = None, currency: str = "EUR",
+                 description: str = "", is_default: bool | None = None) -> Store:
+    slug = (slug or "").strip().lower()
+    if not SLUG_RE.match(slug) or slug in RESERVED_SLUGS:
+        raise Invalid("Store slug must be 1-63 lowercase letters, digits or dashes, and not reserved",
+                      details={"slug": ["invalid slug"]})
+    name = (name or "").strip()
+    if not name or len(name) > 120:
+        raise Invalid("Store name must be 1-120 characters", details={"name": ["invalid name"]})
+    currency = (currency or "EUR").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise Invalid("Currency must be a 3-letter ISO code", details={"currency": ["invalid currency"]})
+    domain = normalize_domain(domain)
+    if db.session.scalar(select(Store.id).where(Store.slug == slug)):
+        raise Conflict(f"A store with slug '{slug}' already exists", code="slug_taken")
+    if domain and db.session.scalar(select(Store.id).where(Store.custom_domain == domain)):
+        raise Conflict(f"The domain '{domain}' is already used by another store", code="domain_taken")
+    if is_default is None:
+        is_default = db.session.scalar(select(Store.id).where(Store.is_default.is_(True))) is None
+    store = Store(slug=slug, name=name, custom_domain=domain, currency=currency, description=description,
+                  is_default=is_default, settings=StoreSettings().model_dump(mode="json"))
+    db.session.add(store)
+    db.session.flush()
+    return store
+
+
+def get_store_by_slug(slug: str) -> Store:
+    store = db.session.scalar(select(Store).where(Store.slug == slug))
+    if store is None:
+        raise NotFound(f"No store with slug '{slug}'", code="store_not_found")
+    return store
+
+
+def store_for_host(host: str, platform_domain: str | None) -> tuple[Store | None, bool]:
+    """The store a host names: custom domain, then subdomain of the platform domain.
+
+    Returns ``(store, named)``: ``named`` is True when the host names a store explicitly
+    (so a miss is a 404, not a fall-through to the token's store or the default store).
+    """
+    host = (host or "").split(":", 1)[0].strip().lower().rstrip(".")
+    if platform_domain and host.endswith("." + platform_domain):
+        slug = host[: -len(platform_domain) - 1]
+        if slug and "." not in slug and slug != "www":
+            return db.session.scalar(select(Store).where(Store.slug == slug)), True
+    if host and host not in ("localhost", "127.0.0.1", "[::1]", platform_domain):
+        store = db.session.scalar(select(Store).where(Store.custom_domain == host))
+        if store is not None:
+            return store, True
+    return None, False
+
+
+def default_store() -> Store | None:
+    return db.session.scalar(select(Store).where(Store.is_default.is_(True), Store.status != "deleted").limit(1))
+
+
+def get_store(store_id: str) -> Store | None:
+    return db.session.get(Store, store_id)

@@ -1,0 +1,6 @@
+"""The shop: pages, cart, checkout and the customer's account pages."""
+from flask import Blueprint
+
+bp = Blueprint("storefront", __name__)
+
+from . import account, auth, home  # noqa: E402,F401

@@ -1,0 +1,111 @@
+"""Sign in, register, sign out, forgot and reset password (Flask-Login sessions)."""
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from extensions import db, limiter
+from services import auth as auth_service
+from services.errors import DomainError
+from web import apply_form_errors
+
+from . import bp
+from .forms import ForgotForm, LoginForm, RegisterForm, ResetForm
+
+
+def _safe_next(default: str) -> str:
+    target = request.args.get("next") or ""
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.netloc and not parts.scheme:
+        return target
+    return default
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _reset_limit():
+    return current_app.config["RESET_RATE_LIMIT"]
+
+
+def _only_post():
+    return request.method != "POST"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, exempt_when=_only_post)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("storefront.account"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = auth_service.authenticate(form.login.data, form.password.data, ip=request.remote_addr)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+        else:
+            login_user(user, remember=form.remember.data)
+            flash(f"Welcome back, {user.username}.", "success")
+            return redirect(_safe_next(url_for("storefront.account")))
+    return render_template("storefront/auth/login.html", form=form), (422 if form.errors or form.form_errors else 200)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_login_limit, exempt_when=_only_post)
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("storefront.account"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = auth_service.register(username=form.username.data, email=form.email.data,
+                                         password=form.password.data, ip=request.remote_addr)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            apply_form_errors(form, error)
+        else:
+            login_user(user)
+            flash("Your account is ready.", "success")
+            return redirect(_safe_next(url_for("storefront.account")))
+    return render_template("storefront/auth/register.html", form=form), (422 if form.errors or form.form_errors else 200)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("storefront.home"))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, exempt_when=_only_post)
+def forgot_password():
+    form = ForgotForm()
+    if form.validate_on_submit():
+        link = url_for("storefront.reset_password", token="TOKEN", _external=True).replace("TOKEN", "{token}")
+        auth_service.request_password_reset(form.email.data, ip=request.remote_addr, reset_url=link)
+        db.session.commit()
+        return render_template("storefront/auth/forgot_sent.html", email=form.email.data)
+    return render_template("storefront/auth/forgot.html", form=form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, exempt_when=_only_post)
+def reset_password(token: str):
+    form = ResetForm()
+    if form.validate_on_submit():
+        try:
+            auth_service.reset_password(token, form.password.data)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            apply_form_errors(form, error)
+        else:
+            logout_user()
+            flash("Your password has been changed. Sign in with the new one.", "success")
+            return redirect(url_for("storefront.login"))
+    return render_template("storefront/auth/reset.html", form=form, token=token), (422 if form.errors or form.form_errors else 200)

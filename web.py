@@ -1,0 +1,79 @@
+"""Page plumbing shared by the storefront and admin blueprints: template context, filters,
+role guards and HTMX helpers. Business rules stay in services/."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Flask, abort, flash, g, redirect, request, url_for
+from flask_login import current_user
+
+from models import Role
+from services.errors import DomainError
+from services.money import format_money
+from services.stores import ANNOUNCEMENT_PRESETS, settings_of
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def role_required(minimum: Role):
+    """Pages: anonymous users go to the login page; weaker roles get 403."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                flash("Sign in to see that page.", "info")
+                return redirect(url_for("storefront.login", next=request.full_path.rstrip("?")))
+            if not Role(current_user.role).at_least(minimum):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def apply_form_errors(form, error: DomainError) -> None:
+    """Put a service's field errors onto the WTForms fields they name (else a form-level error)."""
+    placed = False
+    for name, messages in (error.details or {}).items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = list(field.errors) + list(messages if isinstance(messages, list) else [messages])
+            placed = True
+    form.form_errors.append(error.message if not placed else error.message)
+
+
+def register_web(app: Flask) -> None:
+    @app.context_processor
+    def _store_context():
+        store = g.get("store")
+        if store is None:
+            return {"store": None, "store_settings": None}
+        return {
+            "store": store,
+            "store_settings": settings_of(store),
+            "announcement_presets": ANNOUNCEMENT_PRESETS,
+            "Role": Role,
+        }
+
+    @app.template_filter("money")
+    def _money(minor, currency=None):
+        store = g.get("store")
+        return format_money(minor or 0, currency or (store.currency if store else "EUR"))
+
+    @app.template_filter("has_role")
+    def _has_role(user, role_name: str) -> bool:
+        return bool(user and getattr(user, "is_authenticated", False) and Role(user.role).at_least(Role(role_name)))
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        if not request.path.startswith("/api/docs"):
+            response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        if response.mimetype == "text/html":
+            response.vary.add("HX-Request")
+        return response
