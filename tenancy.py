@@ -41,31 +41,54 @@ def bound_scope() -> str | None:
     return _bound.get()
 
 
+def _evict_foreign(bound: str | None) -> None:
+    """A session's identity map may hold rows loaded under another binding; ``Session.get``
+    would return them without a query. Evict every store-owned row not of ``bound``."""
+    try:
+        from extensions import db
+
+        if not db.session.registry.has():
+            return
+        session = db.session()
+    except RuntimeError:  # no app context: no session to clean
+        return
+    keep = None if bound == PLATFORM else bound
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, TenantScoped) and obj.store_id != keep and not (
+                obj.store_id is None and obj.__tenant_nullable__):
+            session.expunge(obj)
+
+
 @contextmanager
 def tenant_scope(store) -> Iterator[str]:
     """Bind a store (object or id) for the block."""
     store_id = getattr(store, "id", store)
     if not store_id:
         raise TenantError("tenant_scope needs a store")
+    _evict_foreign(str(store_id))
     token = _bound.set(str(store_id))
     try:
         yield str(store_id)
     finally:
         _bound.reset(token)
+        _evict_foreign(_bound.get())
 
 
 @contextmanager
 def platform_scope() -> Iterator[None]:
     """Platform code (sysadmin users, CLI): sees only rows with no store."""
+    _evict_foreign(PLATFORM)
     token = _bound.set(PLATFORM)
     try:
         yield
     finally:
         _bound.reset(token)
+        _evict_foreign(_bound.get())
 
 
 def bind(store_id: str | None):
     """Bind for the rest of the current context (a request); returns a reset token."""
+    _evict_foreign(store_id)
     return _bound.set(store_id)
 
 
@@ -138,6 +161,8 @@ def _check_flush(session, flush_context, instances) -> None:
         original = history.deleted[0] if history.deleted else obj.store_id
         if history.has_changes() and history.deleted:
             raise TenantError(f"a {type(obj).__name__} cannot move to another store")
+        if original is None and obj.__tenant_nullable__ and bound is not None:
+            continue  # a platform row (a sysadmin) loaded explicitly with all_stores=True
         expected = None if bound == PLATFORM else bound
         if bound is None or original != expected:
             raise TenantError(f"refused to change a {type(obj).__name__} of another store")

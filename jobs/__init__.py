@@ -42,6 +42,8 @@ def enqueue_after_commit(fn, *args, queue: str = "default", job_options: dict | 
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
     session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback (or a commit) of this unit of work sees the job
     session.info.setdefault(_KEY, []).append(
         PendingJob(func_path(fn), args, kwargs, queue, bound_scope(), job_options or {})
     )
@@ -63,7 +65,9 @@ def _dispatch(session) -> None:
         dispatch(app, job)
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _drop(session, previous_transaction) -> None:
-    if previous_transaction.parent is None:
+@event.listens_for(Session, "after_transaction_end")
+def _drop(session, transaction) -> None:
+    # after_commit has already taken the jobs of a committed transaction; anything left
+    # when the outermost transaction ends (rollback, close) belongs to work that was undone.
+    if transaction.parent is None and not transaction.nested:
         session.info.pop(_KEY, None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, String
+from sqlalchemy import DateTime, ForeignKey, MetaData, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 NAMING = {
@@ -24,25 +24,23 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class UTCDateTime(DateTime):
+class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes on both databases (SQLite drops the zone)."""
 
+    impl = DateTime(timezone=True)
     cache_ok = True
 
-    def __init__(self) -> None:
-        super().__init__(timezone=True)
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
 
-    def result_processor(self, dialect, coltype):
-        parent = super().result_processor(dialect, coltype)
-
-        def process(value):
-            if parent is not None:
-                value = parent(value)
-            if value is not None and value.tzinfo is None:
-                value = value.replace(tzinfo=timezone.utc)
-            return value
-
-        return process
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
 
 
 class Base(DeclarativeBase):

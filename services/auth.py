@@ -22,8 +22,16 @@ from tenancy import current_store_id
 
 from .errors import Conflict, Forbidden, Invalid, Unauthorized
 
-_hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+_hashers: dict[tuple, tuple[PasswordHasher, str]] = {}
+
+
+def _argon2() -> tuple[PasswordHasher, str]:
+    """The hasher for the app's ARGON2_PARAMS (tests use cheap ones) and a dummy hash for it."""
+    params = tuple(sorted((current_app.config.get("ARGON2_PARAMS") or {}).items()))
+    if params not in _hashers:
+        hasher = PasswordHasher(**dict(params))
+        _hashers[params] = (hasher, hasher.hash("not-a-real-password"))
+    return _hashers[params]
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 JWT_ALGORITHM = "HS256"
 TOKEN_TYPES = ("access", "refresh", "guest")
@@ -32,23 +40,24 @@ TOKEN_TYPES = ("access", "refresh", "guest")
 # --- passwords ------------------------------------------------------------------------
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _argon2()[0].hash(password)
 
 
 def verify_password(user: User | None, password: str) -> bool:
     """Constant work whether or not the user exists; rehashes on a parameter change."""
+    hasher, dummy = _argon2()
     if user is None:
         try:
-            _hasher.verify(_DUMMY_HASH, password)
+            hasher.verify(dummy, password)
         except VerificationError:
             pass
         return False
     try:
-        _hasher.verify(user.password_hash, password)
+        hasher.verify(user.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
     return True
 
 

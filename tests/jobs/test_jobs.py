@@ -1,0 +1,133 @@
+"""Jobs: queued only after commit; a real RQ worker on a real Redis sends real SMTP mail."""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from extensions import db
+from jobs import enqueue_after_commit
+from jobs.emails import send_email
+from tenancy import tenant_scope
+from tests.conftest import REDIS_TEST_URL, base_config, make_app, migrate, port_open, service_missing
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_inline_jobs_run_after_commit_and_never_after_rollback(app, store, make, mail_outbox):
+    with app.test_request_context(), tenant_scope(store):
+        enqueue_after_commit(send_email, to="rolled@example.com", template="password_reset", queue="emails",
+                             context={"username": "x", "reset_link": "http://l/1", "minutes": 5})
+        assert mail_outbox == []
+        db.session.rollback()
+        assert mail_outbox == []
+        enqueue_after_commit(send_email, to="kept@example.com", template="password_reset", queue="emails",
+                             context={"username": "x", "reset_link": "http://l/2", "minutes": 5})
+        assert mail_outbox == []  # not before the commit
+        db.session.commit()
+    assert [m.to for m in mail_outbox] == [["kept@example.com"]]
+    assert mail_outbox[0].from_email.startswith("Main Store <")
+
+
+class SMTPCollector:
+    def __init__(self):
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook name
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    collector = SMTPCollector()
+    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, collector
+    controller.stop()
+
+
+@pytest.fixture
+def redis_app(tmp_path, smtp_server):
+    if not port_open("127.0.0.1", 6379):
+        service_missing("Redis on 127.0.0.1:6379")
+    from redis import Redis
+
+    Redis.from_url(REDIS_TEST_URL).flushdb()
+    controller, _ = smtp_server
+    config = base_config(tmp_path, f"sqlite:///{tmp_path / 'jobs.db'}", REDIS_URL=REDIS_TEST_URL,
+                         MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+    application = make_app(config)
+    migrate(application)
+    yield application, config
+    Redis.from_url(REDIS_TEST_URL).flushdb()
+    with application.app_context():
+        db.engine.dispose()
+
+
+def run_worker(config: dict) -> subprocess.CompletedProcess:
+    env = {**os.environ, **{k: str(v) for k, v in config.items() if isinstance(v, (str, int)) and k.isupper()}}
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", "worker", "--burst", "--no-cron"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_password_reset_email_goes_through_redis_worker_and_smtp(redis_app, smtp_server):
+    from tests.jobs.factories_for_jobs import seed_store_and_user
+
+    application, config = redis_app
+    _, collector = smtp_server
+    store_id = seed_store_and_user(application, "jobs@example.com")
+    client = application.test_client()
+    response = client.post("/api/auth/forgot-password", json={"email": "jobs@example.com"})
+    assert response.status_code == 202
+    from jobs.runner import queue
+
+    assert queue(application, "emails").count == 1
+    time.sleep(0.2)
+    assert collector.messages == []  # nothing is sent by the web process
+    result = run_worker(config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(collector.messages) == 1, result.stderr[-3000:]
+    envelope = collector.messages[0]
+    assert envelope.rcpt_tos == ["jobs@example.com"]
+    raw = envelope.content.decode()
+    assert "Subject: Reset your Jobs Store password" in raw
+    assert "text/html" in raw and "text/plain" in raw
+    token = re.search(r"/reset-password/([A-Za-z0-9_\-]+)", raw).group(1)
+    reset = client.post("/api/auth/reset-password", json={"token": token, "password": "changed-by-mail"})
+    assert reset.status_code == 200
+    login = client.post("/api/auth/login", json={"email": "jobs@example.com", "password": "changed-by-mail"})
+    assert login.status_code == 200 and login.get_json()["user"]["store_id"] == store_id
+
+
+def test_a_rolled_back_request_queues_nothing_on_redis(redis_app):
+    from tests.jobs.factories_for_jobs import seed_store_and_user
+    from jobs.runner import queue
+
+    application, _ = redis_app
+    store_id = seed_store_and_user(application, "nobody@example.com")
+    with application.test_request_context(), tenant_scope(store_id):
+        enqueue_after_commit(send_email, to="nobody@example.com", template="password_reset", queue="emails",
+                             context={"username": "x", "reset_link": "http://l", "minutes": 5})
+        db.session.rollback()
+    assert queue(application, "emails").count == 0
+    with application.test_request_context(), tenant_scope(store_id):
+        enqueue_after_commit(send_email, to="nobody@example.com", template="password_reset", queue="emails",
+                             context={"username": "x", "reset_link": "http://l", "minutes": 5})
+        db.session.commit()
+    assert queue(application, "emails").count == 1

@@ -1,0 +1,139 @@
+"""Isolation between stores, enforced in tenancy.py for every store-scoped model."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import delete, func, select, update
+
+from extensions import db
+from models import Base, Blacklist, PasswordResetToken, TenantScoped, User
+from tenancy import TenantError, tenant_scope
+
+
+def _user(tag: str) -> User:
+    return User(username=f"u-{tag}", email=f"{tag}@example.com", password_hash="x")
+
+
+def _owner(session, tag: str) -> User:
+    user = _user(f"owner-{tag}")
+    session.add(user)
+    session.flush()
+    return user
+
+
+# One way to build a valid row for every store-scoped model, and a column a bulk UPDATE can change.
+# A new store-scoped model must be added here: test_every_scoped_model_has_a_sample fails until it is.
+SAMPLES = {
+    User: (lambda s, tag: _user(tag), "username"),
+    Blacklist: (lambda s, tag: Blacklist(kind="email", value=f"{tag}@bad.example"), "reason"),
+    PasswordResetToken: (lambda s, tag: PasswordResetToken(
+        user_id=_owner(s, tag).id, token_hash=f"hash-{tag}",
+        expires_at=datetime.now(timezone.utc) + timedelta(hours=1)), "requested_ip"),
+}
+
+
+def scoped_models():
+    return sorted((m.class_ for m in Base.registry.mappers if issubclass(m.class_, TenantScoped)),
+                  key=lambda c: c.__name__)
+
+
+def test_every_scoped_model_has_a_sample():
+    missing = [m.__name__ for m in scoped_models() if m not in SAMPLES]
+    assert not missing, f"add these models to SAMPLES: {missing}"
+
+
+@pytest.mark.parametrize("model", scoped_models(), ids=lambda m: m.__name__)
+def test_rows_of_one_store_are_invisible_and_untouchable_from_another(app, store, other_store, model):
+    build, column = SAMPLES[model]
+    with app.app_context():
+        for s, tag in ((store, "a"), (other_store, "b")):
+            with tenant_scope(s):
+                db.session.add(build(db.session, f"{model.__name__}-{tag}"))
+                db.session.commit()
+
+        def count_all():
+            return db.session.scalar(select(func.count()).select_from(model).execution_options(all_stores=True))
+
+        total = count_all()
+        with tenant_scope(store):
+            rows = db.session.scalars(select(model)).all()
+            assert rows and {r.store_id for r in rows} == {store.id}
+            mine = len(rows)
+            # bulk UPDATE and DELETE touch only the bound store's rows
+            changed = db.session.execute(update(model).values({column: "changed"})).rowcount
+            assert changed == mine
+            db.session.commit()
+        with tenant_scope(other_store):
+            assert all(getattr(r, column) != "changed" for r in db.session.scalars(select(model)))
+            theirs = db.session.scalars(select(model)).all()
+            assert theirs and {r.store_id for r in theirs} == {other_store.id}
+            foreign_id = theirs[0].id
+        with tenant_scope(store):
+            assert db.session.get(model, foreign_id) is None
+            deleted = db.session.execute(delete(model).where(model.id == foreign_id)).rowcount
+            assert deleted == 0
+            db.session.commit()
+        assert count_all() == total
+        # nothing bound: no rows at all (fail closed)
+        db.session.expunge_all()
+        assert db.session.scalars(select(model)).all() == []
+        assert db.session.execute(update(model).values({column: "unbound"})).rowcount == 0
+        db.session.rollback()
+
+
+@pytest.mark.parametrize("model", scoped_models(), ids=lambda m: m.__name__)
+def test_writes_are_stamped_and_cross_store_writes_refused(app, store, other_store, model):
+    build, column = SAMPLES[model]
+    with app.app_context():
+        with tenant_scope(store):
+            row = build(db.session, f"{model.__name__}-stamp")
+            db.session.add(row)
+            db.session.flush()
+            assert row.store_id == store.id
+            db.session.commit()
+        with tenant_scope(other_store):
+            intruder = build(db.session, f"{model.__name__}-intruder") if model is not PasswordResetToken else None
+            if intruder is not None:
+                intruder.store_id = store.id
+                db.session.add(intruder)
+                with pytest.raises(TenantError):
+                    db.session.flush()
+                db.session.rollback()
+            # a row of the other store, loaded explicitly past the filter, cannot be changed or deleted
+            foreign = db.session.scalar(select(model).where(model.id == row.id).execution_options(all_stores=True))
+            setattr(foreign, column, "hijacked")
+            with pytest.raises(TenantError):
+                db.session.flush()
+            db.session.rollback()
+            foreign = db.session.scalar(select(model).where(model.id == row.id).execution_options(all_stores=True))
+            db.session.delete(foreign)
+            with pytest.raises(TenantError):
+                db.session.flush()
+            db.session.rollback()
+        with tenant_scope(store):
+            moving = db.session.get(model, row.id)
+            moving.store_id = other_store.id
+            with pytest.raises(TenantError):
+                db.session.flush()
+            db.session.rollback()
+
+
+def test_creating_a_store_row_with_no_store_bound_is_refused(app, store):
+    with app.app_context():
+        db.session.add(Blacklist(kind="ip", value="1.2.3.4"))
+        with pytest.raises(TenantError):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_bulk_insert_is_stamped_and_foreign_rows_refused(app, store, other_store):
+    from sqlalchemy import insert
+
+    with app.app_context():
+        with tenant_scope(store):
+            db.session.execute(insert(Blacklist), [{"kind": "ip", "value": "9.9.9.1"}, {"kind": "ip", "value": "9.9.9.2"}])
+            assert {b.store_id for b in db.session.scalars(select(Blacklist))} == {store.id}
+            with pytest.raises(TenantError):
+                db.session.execute(insert(Blacklist), [{"kind": "ip", "value": "9.9.9.3", "store_id": other_store.id}])
+            db.session.rollback()

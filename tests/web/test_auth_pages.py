@@ -1,0 +1,135 @@
+"""Auth and account pages: forms with CSRF, error messages, sessions, role guards, settings."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from extensions import db
+from models import User
+from tenancy import tenant_scope
+from tests.factories import PASSWORD
+
+
+def csrf(html: bytes) -> str:
+    match = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        rb'name="csrf_token" value="([^"]+)"', html)
+    return match.group(1).decode()
+
+
+def login(client, identifier, password=PASSWORD):
+    page = client.get("/login")
+    return client.post("/login", data={"csrf_token": csrf(page.data), "login": identifier, "password": password})
+
+
+def test_register_page_creates_the_account_and_signs_in(client, store, app):
+    page = client.get("/register")
+    assert page.status_code == 200 and b"Create an account" in page.data
+    response = client.post("/register", data={"csrf_token": csrf(page.data), "username": "pat", "email": "pat@example.com",
+                                              "password": "a-good-password", "confirm": "a-good-password"})
+    assert response.status_code == 302 and response.headers["Location"] == "/account"
+    account = client.get("/account")
+    assert account.status_code == 200 and b"pat@example.com" in account.data
+    with app.app_context(), tenant_scope(store):
+        assert db.session.scalar(select(User).where(User.username == "pat")).store_id == store.id
+
+
+def test_register_form_shows_errors_and_keeps_input(client, store, make):
+    make.user(store, username="taken", email="taken@example.com")
+    page = client.get("/register")
+    response = client.post("/register", data={"csrf_token": csrf(page.data), "username": "newbie", "email": "taken@example.com",
+                                              "password": "a-good-password", "confirm": "a-good-password"})
+    assert response.status_code == 422
+    assert b"already registered" in response.data and b'value="newbie"' in response.data
+    mismatch = client.post("/register", data={"csrf_token": csrf(page.data), "username": "newbie", "email": "n@example.com",
+                                              "password": "a-good-password", "confirm": "different-one"})
+    assert mismatch.status_code == 422 and b"The passwords differ" in mismatch.data
+
+
+def test_forms_without_csrf_token_are_refused(client, store):
+    response = client.post("/login", data={"login": "x", "password": "y"})
+    assert response.status_code == 400 and b"form expired" in response.data
+
+
+def test_login_logout_and_wrong_password_message(client, store, make):
+    make.user(store, username="quinn", email="quinn@example.com")
+    wrong = login(client, "quinn@example.com", "not-the-password")
+    assert wrong.status_code == 422 and b"Wrong email/username or password" in wrong.data
+    ok = login(client, "quinn")
+    assert ok.status_code == 302
+    home = client.get("/")
+    assert b"quinn" in home.data and b"Sign out" in home.data
+    out = client.post("/logout", data={"csrf_token": csrf(home.data)})
+    assert out.status_code == 302
+    assert client.get("/account").status_code == 302
+
+
+def test_login_redirects_back_to_next_but_never_offsite(client, store, make):
+    make.user(store, username="rita", email="rita@example.com")
+    page = client.get("/login?next=/account")
+    response = client.post("/login?next=//evil.example/x", data={"csrf_token": csrf(page.data), "login": "rita", "password": PASSWORD})
+    assert response.headers["Location"] == "/account"
+
+
+def test_account_requires_sign_in_and_dashboard_requires_staff(client, store, make):
+    anonymous = client.get("/account")
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    make.user(store, username="sam", email="sam@example.com")
+    login(client, "sam")
+    assert client.get("/admin/").status_code == 403
+    staff_client = client.application.test_client()
+    staff_client.environ_base["REMOTE_ADDR"] = "10.200.0.1"
+    make.user(store, role="ADMIN", username="boss", email="boss@example.com")
+    login(staff_client, "boss")
+    dash = staff_client.get("/admin/")
+    assert dash.status_code == 200 and b"Overview" in dash.data
+
+
+def test_a_session_of_one_store_is_not_valid_in_another(client, store, other_store, make):
+    make.user(store, username="tess", email="tess@example.com")
+    login(client, "tess")
+    assert client.get("/account").status_code == 200
+    assert client.get("/account", base_url="http://other.example.com").status_code == 302
+
+
+def test_forgot_and_reset_pages(client, store, make, mail_outbox):
+    make.user(store, username="uma", email="uma@example.com")
+    page = client.get("/forgot-password")
+    sent = client.post("/forgot-password", data={"csrf_token": csrf(page.data), "email": "uma@example.com"})
+    assert sent.status_code == 200 and b"Check your email" in sent.data
+    link = re.search(r"http://localhost(/reset-password/[A-Za-z0-9_\-]+)", mail_outbox[0].body).group(1)
+    form = client.get(link)
+    done = client.post(link, data={"csrf_token": csrf(form.data), "password": "uma-new-password", "confirm": "uma-new-password"})
+    assert done.status_code == 302
+    again = client.post(link, data={"csrf_token": csrf(form.data), "password": "uma-new-password", "confirm": "uma-new-password"})
+    assert again.status_code == 422 and b"invalid or has expired" in again.data
+    assert login(client, "uma", "uma-new-password").status_code == 302
+
+
+def test_announcement_bar_links_and_brand_colour_come_from_settings(client, make):
+    make.store("branded", "Branded", default=True, branding={"primary_color": "#123456"},
+               external_links=[{"name": "Discord", "href": "https://discord.example", "in_nav_bar": True, "in_footer": False},
+                               {"name": "Terms", "href": "/terms", "in_nav_bar": False, "in_footer": True}],
+               announcement_bar_config={"enabled": True, "text": "Big sale today", "template": 3, "scrolling": True})
+    html = client.get("/").data.decode()
+    assert "--brand:#123456" in html
+    assert "Big sale today" in html and "is-scrolling" in html
+    nav = html[html.index('class="site-nav"'):html.index("</nav>")]
+    footer = html[html.index('class="site-footer"'):]
+    assert "Discord" in nav and "Terms" not in nav
+    assert "Terms" in footer and "Discord" not in footer
+
+
+def test_unsafe_link_schemes_are_refused(make):
+    import pytest
+
+    from services.errors import Invalid
+
+    with pytest.raises(Invalid):
+        make.store("bad", "Bad", external_links=[{"name": "x", "href": "javascript:alert(1)"}])
+
+
+def test_suspended_store_shows_a_503_page(client, store, make):
+    make.set_status(store, "suspended")
+    response = client.get("/")
+    assert response.status_code == 503 and b"temporarily unavailable" in response.data
