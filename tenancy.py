@@ -14,9 +14,9 @@ uses them (stock allocation) filters by ``store_id`` itself, and tests cover it.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Iterator
 
 from sqlalchemy import event, false, inspect
 from sqlalchemy.orm import Session, with_loader_criteria

@@ -10,7 +10,14 @@ from services.errors import Unauthorized
 
 from .access import access, bearer_token, current_principal, require_user
 from .schemas.auth import (
-    ForgotIn, GuestTokenOut, LoginIn, RefreshIn, RegisterIn, ResetIn, TokensOut, UserOut,
+    ForgotIn,
+    GuestTokenOut,
+    LoginIn,
+    RefreshIn,
+    RegisterIn,
+    ResetIn,
+    TokensOut,
+    UserOut,
 )
 from .schemas.common import Message
 

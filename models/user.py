@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import Base, IdMixin, TenantScoped, UTCDateTime
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     """``GUEST < USER < RESELLER`` and ``USER < STAFF < MANAGER < ADMIN < SYSADMIN``."""
 
     GUEST = "GUEST"

@@ -5,7 +5,6 @@ import hashlib
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import jwt

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from extensions import db
 from jobs import enqueue_after_commit
@@ -116,8 +115,8 @@ def test_password_reset_email_goes_through_redis_worker_and_smtp(redis_app, smtp
 
 
 def test_a_rolled_back_request_queues_nothing_on_redis(redis_app):
-    from tests.jobs.factories_for_jobs import seed_store_and_user
     from jobs.runner import queue
+    from tests.jobs.factories_for_jobs import seed_store_and_user
 
     application, _ = redis_app
     store_id = seed_store_and_user(application, "nobody@example.com")

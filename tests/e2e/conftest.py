@@ -1,0 +1,62 @@
+"""A real server on loopback and headless Chromium (Debian's, driven by playwright)."""
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from extensions import db
+from services import stores as store_service
+from tests.conftest import ARTIFACTS, base_config, make_app, migrate, service_missing
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium_path() -> str:
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    service_missing("Chromium (apt-get install chromium)")
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    app = make_app(base_config(tmp_path, f"sqlite:///{tmp_path / 'e2e.db'}", LOGIN_RATE_LIMIT="100 per minute"))
+    migrate(app)
+    with app.app_context():
+        store_service.create_store("e2e", "E2E Store", is_default=True)
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", app
+    server.shutdown()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def browser():
+    path = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def shot():
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def take(page, name: str) -> str:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return str(path)
+
+    return take
