@@ -1,9 +1,6 @@
 """Shared request/response models: strict inputs, pagination, messages."""
 from __future__ import annotations
 
-import math
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 
@@ -42,7 +39,3 @@ def page_of(item: type[BaseModel]) -> type[BaseModel]:
         )
     return _pages[item]
 
-
-def page_body(items: list[Any], *, page: int, page_size: int, total: int) -> dict:
-    return {"items": items, "page": page, "page_size": page_size, "total": total,
-            "pages": math.ceil(total / page_size) if total else 0}

@@ -1,11 +1,10 @@
-/* Small progressive enhancements: every page works without this file. */
+/* Small progressive enhancements: every page works without this file.
+   Click handling is delegated, so content swapped in by htmx works too. */
 (function () {
   "use strict";
 
-  var TOGGLES = ["nav-toggle", "dash-toggle"];
-
   function closeMenus() {
-    TOGGLES.forEach(function (id) {
+    ["nav-toggle", "dash-toggle"].forEach(function (id) {
       var box = document.getElementById(id);
       if (box) box.checked = false;
     });
@@ -15,22 +14,20 @@
     if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
     return new Promise(function (resolve, reject) {
       var area = document.createElement("textarea");
-      area.value = text;
-      area.setAttribute("readonly", "");
+      area.value = text; area.readOnly = true;
       area.style.cssText = "position:fixed;top:0;left:0;opacity:0";
       document.body.appendChild(area);
       area.select();
-      var ok = false;
-      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      var ok; try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
       area.remove();
-      ok ? resolve() : reject(new Error("copy failed"));
+      if (ok) resolve(); else reject(new Error("copy failed"));
     });
   }
 
   function copyFrom(button) {
     var source = document.getElementById(button.getAttribute("data-copy"));
     if (!source) return;
-    var text = "value" in source && /^(INPUT|TEXTAREA|SELECT)$/.test(source.tagName) ? source.value : source.textContent;
+    var text = /^(INPUT|TEXTAREA|SELECT)$/.test(source.tagName) ? source.value : source.textContent;
     copyText(text.trim()).then(function () {
       if (!button.hasAttribute("data-copy-label")) button.setAttribute("data-copy-label", button.textContent);
       button.textContent = "Copied";
@@ -39,13 +36,18 @@
         button.textContent = button.getAttribute("data-copy-label");
         button.removeAttribute("data-copy-label");
       }, 1500);
-    }).catch(function () { /* leave the text selectable by hand */ });
+    }).catch(function () { /* the text stays selectable by hand */ });
   }
 
-  // Delegated, so content swapped in by htmx works too.
   document.addEventListener("click", function (event) {
     var target = event.target instanceof Element ? event.target : null;
     if (!target) return;
+    var dash = document.getElementById("dash-toggle");
+    // A click on the dimmed page beside the open dashboard sidebar only closes it.
+    if (dash && dash.checked && matchMedia("(max-width: 767.98px)").matches &&
+        !target.closest(".dash-side, .dash-top, #dash-toggle")) {
+      event.preventDefault(); closeMenus(); return;
+    }
     // (1) Following a link in the mobile nav or the dashboard sidebar closes the menu.
     if (target.closest(".site-nav a, .dash-side nav a")) closeMenus();
     // (2) [data-copy="some-id"] copies the text of #some-id.
@@ -53,8 +55,5 @@
     if (button) { event.preventDefault(); copyFrom(button); }
   });
 
-  // Escape closes an open menu.
-  document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape") closeMenus();
-  });
+  document.addEventListener("keydown", function (event) { if (event.key === "Escape") closeMenus(); });
 })();

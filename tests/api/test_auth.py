@@ -261,3 +261,12 @@ def test_subdomain_of_the_platform_domain_selects_the_store(client, store, other
         assert client.get("/api/public/config").get_json()["store_name"] == "Main Store"
     finally:
         app.config["PLATFORM_DOMAIN"] = None
+
+
+def test_password_reset_requests_are_rate_limited(client, store):
+    statuses = [client.post("/api/auth/forgot-password", json={"email": "someone@example.com"}).status_code
+                for _ in range(4)]
+    assert statuses == [202, 202, 202, 429]
+    reset = [client.post("/api/auth/reset-password", json={"token": "x" * 20, "password": "whatever-pass"}).status_code
+             for _ in range(4)]
+    assert reset[-1] == 429

@@ -97,6 +97,8 @@ def test_password_reset_email_goes_through_redis_worker_and_smtp(redis_app, smtp
     from jobs.runner import queue
 
     assert queue(application, "emails").count == 1
+    health = client.get("/api/health").get_json()
+    assert health["redis"]["status"] == "ok" and health["status"] == "ok"
     time.sleep(0.2)
     assert collector.messages == []  # nothing is sent by the web process
     result = run_worker(config)

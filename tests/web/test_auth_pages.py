@@ -133,3 +133,15 @@ def test_suspended_store_shows_a_503_page(client, store, make):
     make.set_status(store, "suspended")
     response = client.get("/")
     assert response.status_code == 503 and b"temporarily unavailable" in response.data
+
+
+def test_htmx_requests_pass_csrf_with_the_body_header_token(client, store, make):
+    make.user(store, username="hxuser", email="hx@example.com")
+    login(client, "hxuser")
+    page = client.get("/account")
+    token = re.search(rb'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'', page.data).group(1).decode()
+    refused = client.post("/logout", headers={"HX-Request": "true"})
+    assert refused.status_code == 400
+    response = client.post("/logout", headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert response.status_code == 302
+    assert "HX-Request" in client.get("/").headers.get("Vary", "")

@@ -1,0 +1,87 @@
+"""Pagination, the CLI commands and configuration."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from config import ConfigError, load_config
+from extensions import db
+from models import Store, User
+from services.pagination import paginate
+from tenancy import tenant_scope
+
+
+def test_paginate_counts_and_slices_within_the_store(app, store, other_store, make):
+    for i in range(7):
+        make.user(store, username=f"page{i}", email=f"page{i}@example.com")
+    make.user(other_store, username="elsewhere", email="elsewhere@example.com")
+    with app.app_context(), tenant_scope(store):
+        page = paginate(select(User).order_by(User.username), page=2, page_size=3)
+        assert page["total"] == 7 and page["pages"] == 3 and page["page"] == 2
+        assert [u.username for u in page["items"]] == ["page3", "page4", "page5"]
+        capped = paginate(select(User), page=1, page_size=10_000)
+        assert capped["page_size"] == 100 and len(capped["items"]) == 7
+        beyond = paginate(select(User), page=99, page_size=5)
+        assert beyond["items"] == [] and beyond["total"] == 7
+
+
+def test_cli_creates_stores_and_users_and_refuses_bad_input(app):
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["create-store", "acme", "--name", "Acme Keys", "--domain", "keys.acme.example"])
+    assert created.exit_code == 0, created.output
+    duplicate = runner.invoke(args=["create-store", "acme", "--name", "Again"])
+    assert duplicate.exit_code != 0 and "already exists" in duplicate.output
+    bad_slug = runner.invoke(args=["create-store", "Bad Slug!", "--name", "X"])
+    assert bad_slug.exit_code != 0 and "slug" in bad_slug.output
+    user = runner.invoke(args=["create-user", "owner@acme.example", "--password", "owner-password-1",
+                               "--role", "ADMIN", "--store", "acme"])
+    assert user.exit_code == 0 and "Created ADMIN owner" in user.output
+    promoted = runner.invoke(args=["create-user", "owner@acme.example", "--password", "owner-password-2",
+                                   "--role", "MANAGER", "--store", "acme"])
+    assert "Updated MANAGER" in promoted.output
+    sysadmin = runner.invoke(args=["create-user", "ops@platform.example", "--password", "platform-pass-1",
+                                   "--role", "SYSADMIN"])
+    assert sysadmin.exit_code == 0, sysadmin.output
+    with app.app_context():
+        acme = db.session.scalar(select(Store).where(Store.slug == "acme"))
+        assert acme.custom_domain == "keys.acme.example" and acme.is_default
+        ops = db.session.scalar(select(User).where(User.email == "ops@platform.example").execution_options(all_stores=True))
+        assert ops.store_id is None and ops.role == "SYSADMIN"
+        with tenant_scope(acme):
+            owner = db.session.scalar(select(User).where(User.email == "owner@acme.example"))
+            assert owner.role == "MANAGER" and owner.token_version == 1
+
+
+def test_seed_demo_is_idempotent_and_prints_credentials(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    second = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0 and second.exit_code == 0, first.output
+    assert "admin@demo.store" in first.output and "password:" in first.output
+    assert first.output == second.output
+    with app.app_context():
+        stores = db.session.scalars(select(Store).where(Store.slug == "demo")).all()
+        assert len(stores) == 1
+        with tenant_scope(stores[0]):
+            assert len(db.session.scalars(select(User)).all()) == 2
+
+
+def test_production_refuses_to_start_without_secrets(tmp_path):
+    env = {"APP_ENV": "production", "INSTANCE_PATH": str(tmp_path)}
+    with pytest.raises(ConfigError, match="SECRET_KEY, JWT_SECRET_KEY, DELIVERABLE_KEYS"):
+        load_config(environ=env)
+    with pytest.raises(ConfigError, match="Fernet"):
+        load_config(environ={**env, "SECRET_KEY": "a", "JWT_SECRET_KEY": "b", "DELIVERABLE_KEYS": "not-a-key"})
+    assert not (tmp_path / "dev-secrets.json").exists()
+
+
+def test_development_generates_secrets_once_and_keeps_them(tmp_path):
+    env = {"INSTANCE_PATH": str(tmp_path)}
+    first, second = load_config(environ=env), load_config(environ=env)
+    assert first["SECRET_KEY"] == second["SECRET_KEY"] and len(first["SECRET_KEY"]) > 40
+    assert first["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'store.db'}"
+    assert first["JOBS_INLINE"] is True and first["MAIL_BACKEND"] == "console"
+    assert oct((tmp_path / "dev-secrets.json").stat().st_mode)[-3:] == "600"
+    pg = load_config(environ={**env, "DATABASE_URL": "postgres://u@h/db", "REDIS_URL": "redis://r:6379/0"})
+    assert pg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+    assert pg["JOBS_INLINE"] is False and pg["RATELIMIT_STORAGE_URI"] == "redis://r:6379/0"
