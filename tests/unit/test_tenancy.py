@@ -137,3 +137,14 @@ def test_bulk_insert_is_stamped_and_foreign_rows_refused(app, store, other_store
             with pytest.raises(TenantError):
                 db.session.execute(insert(Blacklist), [{"kind": "ip", "value": "9.9.9.3", "store_id": other_store.id}])
             db.session.rollback()
+
+
+def test_the_database_refuses_a_negative_balance(app, store, make):
+    from sqlalchemy.exc import IntegrityError
+
+    user = make.user(store, balance=500)
+    with app.app_context(), tenant_scope(store):
+        db.session.execute(update(User).where(User.id == user.id).values(balance=User.balance - 500))
+        with pytest.raises(IntegrityError):
+            db.session.execute(update(User).where(User.id == user.id).values(balance=User.balance - 1))
+        db.session.rollback()
