@@ -17,7 +17,7 @@ from cryptography.fernet import Fernet
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
 
-SECRET_NAMES = ("SECRET_KEY", "JWT_SECRET_KEY", "DELIVERABLE_KEYS")
+SECRET_NAMES = ("SECRET_KEY", "JWT_SECRET_KEY", "DELIVERABLE_KEYS", "DELIVERABLE_HASH_KEY")
 
 
 class ConfigError(RuntimeError):
@@ -33,14 +33,19 @@ def _bool(value: str | None, default: bool = False) -> bool:
 def _dev_secrets(instance: Path) -> dict[str, str]:
     """Secrets for local use: made once, kept in the instance folder."""
     path = instance / "dev-secrets.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    instance.mkdir(parents=True, exist_ok=True)
-    values = {
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "JWT_SECRET_KEY": secrets.token_urlsafe(48),
-        "DELIVERABLE_KEYS": Fernet.generate_key().decode(),
+    values = json.loads(path.read_text()) if path.exists() else {}
+    fresh = {
+        "SECRET_KEY": lambda: secrets.token_urlsafe(48),
+        "JWT_SECRET_KEY": lambda: secrets.token_urlsafe(48),
+        "DELIVERABLE_KEYS": lambda: Fernet.generate_key().decode(),
+        "DELIVERABLE_HASH_KEY": lambda: secrets.token_urlsafe(48),
     }
+    missing = [name for name in fresh if name not in values]
+    if not missing:
+        return values
+    for name in missing:
+        values[name] = fresh[name]()
+    instance.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(values, indent=2))
     path.chmod(0o600)
     return values
@@ -87,6 +92,11 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "SECRET_KEY": env["SECRET_KEY"],
         "JWT_SECRET_KEY": env["JWT_SECRET_KEY"],
         "DELIVERABLE_KEYS": keys,
+        # HMAC key for deduplicating deliverables; keep it stable (rotating it re-admits old codes)
+        "DELIVERABLE_HASH_KEY": env["DELIVERABLE_HASH_KEY"],
+        "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or str(instance / "uploads"),
+        "MAX_IMAGE_BYTES": int(env.get("MAX_IMAGE_BYTES", str(10 * 1024 * 1024))),
+        "MAX_IMPORT_BYTES": int(env.get("MAX_IMPORT_BYTES", str(32 * 1024 * 1024))),
         "PLATFORM_DOMAIN": (env.get("PLATFORM_DOMAIN") or "").lower().strip(".") or None,
         "PLATFORM_NAME": env.get("PLATFORM_NAME", "Virtual Stores"),
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -123,7 +133,7 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "HOODPAY_WEBHOOK_SECRET": env.get("HOODPAY_WEBHOOK_SECRET") or None,
         "HOODPAY_API_BASE": env.get("HOODPAY_API_BASE") or None,
         # Web
-        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024))),
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(40 * 1024 * 1024))),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
@@ -143,5 +153,7 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "AUTO_404_RESPONSE": False,
     }
     for key, value in (overrides or {}).items():
-        config[key] = value
+        # plain values were read through the environment above; others (and new keys) apply as given
+        if key not in config or not isinstance(value, (str, int, float)):
+            config[key] = value
     return config

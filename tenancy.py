@@ -54,8 +54,14 @@ def _evict_foreign(bound: str | None) -> None:
         return
     keep = None if bound == PLATFORM else bound
     for obj in list(session.identity_map.values()):
-        if isinstance(obj, TenantScoped) and obj.store_id != keep and not (
-                obj.store_id is None and obj.__tenant_nullable__):
+        if not isinstance(obj, TenantScoped):
+            continue
+        loaded = inspect(obj).dict  # never triggers a load (an expired row may be gone)
+        if "store_id" not in loaded:
+            session.expunge(obj)
+            continue
+        owner = loaded["store_id"]
+        if owner != keep and not (owner is None and obj.__tenant_nullable__):
             session.expunge(obj)
 
 
@@ -171,7 +177,7 @@ def _check_flush(session, flush_context, instances) -> None:
 # --- request resolution -----------------------------------------------------------------
 
 # Paths that work with no store (or a suspended one): the platform's own endpoints.
-STORELESS_PREFIXES = ("/static/", "/api/health", "/api/openapi.json", "/api/docs", "/api/sysadmin", "/api/plans")
+STORELESS_PREFIXES = ("/static/", "/uploads/", "/api/health", "/api/openapi.json", "/api/docs", "/api/sysadmin", "/api/plans")
 
 
 def _token_tenant() -> str | None:

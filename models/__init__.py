@@ -1,7 +1,24 @@
 """All models, imported so that metadata and Alembic see every table."""
 from .auth import PasswordResetToken, RevokedToken
 from .base import Base, TenantScoped
+from .catalog import (
+    PRODUCT_KINDS,
+    Attribute,
+    AttributeValue,
+    Category,
+    Product,
+    ProductImage,
+    ProductTag,
+    Tag,
+    Variant,
+    VariantAttributeValue,
+)
+from .stock import StockBatch, StockItem
 from .store import Store
 from .user import Blacklist, Role, User
 
-__all__ = ["Base", "TenantScoped", "Store", "User", "Role", "Blacklist", "RevokedToken", "PasswordResetToken"]
+__all__ = [
+    "Base", "TenantScoped", "Store", "User", "Role", "Blacklist", "RevokedToken", "PasswordResetToken",
+    "Category", "Product", "ProductImage", "Variant", "Tag", "ProductTag", "Attribute", "AttributeValue",
+    "VariantAttributeValue", "PRODUCT_KINDS", "StockBatch", "StockItem",
+]

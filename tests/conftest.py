@@ -48,6 +48,7 @@ def base_config(tmp: Path, database_url: str, **extra) -> dict:
         "SECRET_KEY": "test-secret-key",
         "JWT_SECRET_KEY": "test-jwt-secret-key-with-enough-length",
         "DELIVERABLE_KEYS": Fernet.generate_key().decode(),
+        "DELIVERABLE_HASH_KEY": "test-deliverable-hash-key",
         "REDIS_URL": "",
         "MAIL_BACKEND": "locmem",
         "LOGIN_RATE_LIMIT": "5 per minute",

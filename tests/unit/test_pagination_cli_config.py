@@ -68,10 +68,10 @@ def test_seed_demo_is_idempotent_and_prints_credentials(app):
 
 def test_production_refuses_to_start_without_secrets(tmp_path):
     env = {"APP_ENV": "production", "INSTANCE_PATH": str(tmp_path)}
-    with pytest.raises(ConfigError, match="SECRET_KEY, JWT_SECRET_KEY, DELIVERABLE_KEYS"):
+    with pytest.raises(ConfigError, match="SECRET_KEY, JWT_SECRET_KEY, DELIVERABLE_KEYS, DELIVERABLE_HASH_KEY"):
         load_config(environ=env)
     with pytest.raises(ConfigError, match="Fernet"):
-        load_config(environ={**env, "SECRET_KEY": "a", "JWT_SECRET_KEY": "b", "DELIVERABLE_KEYS": "not-a-key"})
+        load_config(environ={**env, "SECRET_KEY": "a", "JWT_SECRET_KEY": "b", "DELIVERABLE_KEYS": "not-a-key", "DELIVERABLE_HASH_KEY": "h"})
     assert not (tmp_path / "dev-secrets.json").exists()
 
 

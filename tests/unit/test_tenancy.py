@@ -5,9 +5,27 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import delete, func, select, update
+from sqlalchemy import inspect as sa_inspect
 
 from extensions import db
-from models import Base, Blacklist, PasswordResetToken, TenantScoped, User
+from models import (
+    Attribute,
+    AttributeValue,
+    Base,
+    Blacklist,
+    Category,
+    PasswordResetToken,
+    Product,
+    ProductImage,
+    ProductTag,
+    StockBatch,
+    StockItem,
+    Tag,
+    TenantScoped,
+    User,
+    Variant,
+    VariantAttributeValue,
+)
 from tenancy import TenantError, tenant_scope
 
 
@@ -22,6 +40,42 @@ def _owner(session, tag: str) -> User:
     return user
 
 
+def _product(s, tag: str) -> Product:
+    product = Product(title=f"P {tag}", slug=f"p-{tag}".lower())
+    s.add(product)
+    s.flush()
+    return product
+
+
+def _variant(s, tag: str) -> Variant:
+    variant = Variant(product_id=_product(s, tag).id, title=f"V {tag}", price=100)
+    s.add(variant)
+    s.flush()
+    return variant
+
+
+def _attribute(s, tag: str) -> Attribute:
+    attribute = Attribute(name=f"A {tag}", slug=f"a-{tag}".lower())
+    s.add(attribute)
+    s.flush()
+    return attribute
+
+
+def _attribute_value(s, tag: str) -> AttributeValue:
+    attribute = _attribute(s, tag)
+    value = AttributeValue(attribute_id=attribute.id, value=f"v-{tag}")
+    s.add(value)
+    s.flush()
+    return value
+
+
+def _tag(s, tag: str) -> Tag:
+    t = Tag(name=f"T {tag}", slug=f"t-{tag}".lower())
+    s.add(t)
+    s.flush()
+    return t
+
+
 # One way to build a valid row for every store-scoped model, and a column a bulk UPDATE can change.
 # A new store-scoped model must be added here: test_every_scoped_model_has_a_sample fails until it is.
 SAMPLES = {
@@ -30,7 +84,31 @@ SAMPLES = {
     PasswordResetToken: (lambda s, tag: PasswordResetToken(
         user_id=_owner(s, tag).id, token_hash=f"hash-{tag}",
         expires_at=datetime.now(timezone.utc) + timedelta(hours=1)), "requested_ip"),
+    Category: (lambda s, tag: Category(title=tag, slug=tag.lower()), "description"),
+    Product: (lambda s, tag: Product(title=tag, slug=tag.lower()), "description"),
+    ProductImage: (lambda s, tag: ProductImage(product_id=_product(s, tag).id, url="/u", storage_key=f"k/{tag}"), "url"),
+    Variant: (lambda s, tag: Variant(product_id=_product(s, tag).id, title=tag, price=1), "title"),
+    Tag: (lambda s, tag: Tag(name=tag, slug=tag.lower()), "name"),
+    ProductTag: (lambda s, tag: ProductTag(product_id=_product(s, tag).id, tag_id=_tag(s, tag).id), "tag_id"),
+    Attribute: (lambda s, tag: Attribute(name=tag, slug=tag.lower()), "name"),
+    AttributeValue: (lambda s, tag: AttributeValue(attribute_id=_attribute(s, tag).id, value=tag), "value"),
+    VariantAttributeValue: (lambda s, tag: VariantAttributeValue(
+        variant_id=_variant(s, tag).id, attribute_value_id=_attribute_value(s, tag).id), "attribute_value_id"),
+    StockBatch: (lambda s, tag: StockBatch(variant_id=_variant(s, tag).id), "note"),
+    StockItem: (lambda s, tag: StockItem(variant_id=(v := _variant(s, tag)).id, product_id=v.product_id,
+                                          deliverable_hash=f"h-{tag}", deliverable_encrypted="x"), "deliverable_encrypted"),
 }
+
+# Columns whose bulk UPDATE to the string "changed" would break a foreign key: use a real value.
+FK_COLUMNS = {"tag_id", "attribute_value_id"}
+
+
+def _pk(model, row):
+    return tuple(getattr(row, c.key) for c in sa_inspect(model).primary_key)
+
+
+def _pk_filter(model, key):
+    return [c == v for c, v in zip(sa_inspect(model).primary_key, key, strict=True)]
 
 
 def scoped_models():
@@ -61,24 +139,25 @@ def test_rows_of_one_store_are_invisible_and_untouchable_from_another(app, store
             assert rows and {r.store_id for r in rows} == {store.id}
             mine = len(rows)
             # bulk UPDATE and DELETE touch only the bound store's rows
-            changed = db.session.execute(update(model).values({column: "changed"})).rowcount
+            marker = getattr(rows[0], column) if column in FK_COLUMNS else "changed"
+            changed = db.session.execute(update(model).values({column: marker})).rowcount
             assert changed == mine
             db.session.commit()
         with tenant_scope(other_store):
-            assert all(getattr(r, column) != "changed" for r in db.session.scalars(select(model)))
             theirs = db.session.scalars(select(model)).all()
             assert theirs and {r.store_id for r in theirs} == {other_store.id}
-            foreign_id = theirs[0].id
+            assert all(getattr(r, column) != marker for r in theirs)
+            foreign_key = _pk(model, theirs[0])
         with tenant_scope(store):
-            assert db.session.get(model, foreign_id) is None
-            deleted = db.session.execute(delete(model).where(model.id == foreign_id)).rowcount
+            assert db.session.get(model, foreign_key) is None
+            deleted = db.session.execute(delete(model).where(*_pk_filter(model, foreign_key))).rowcount
             assert deleted == 0
             db.session.commit()
         assert count_all() == total
         # nothing bound: no rows at all (fail closed)
         db.session.expunge_all()
         assert db.session.scalars(select(model)).all() == []
-        assert db.session.execute(update(model).values({column: "unbound"})).rowcount == 0
+        assert db.session.execute(update(model).values({column: marker})).rowcount == 0
         db.session.rollback()
 
 
@@ -93,7 +172,7 @@ def test_writes_are_stamped_and_cross_store_writes_refused(app, store, other_sto
             assert row.store_id == store.id
             db.session.commit()
         with tenant_scope(other_store):
-            intruder = build(db.session, f"{model.__name__}-intruder") if model is not PasswordResetToken else None
+            intruder = build(db.session, f"{model.__name__}-intruder") if not _needs_parents(model) else None
             if intruder is not None:
                 intruder.store_id = store.id
                 db.session.add(intruder)
@@ -101,22 +180,32 @@ def test_writes_are_stamped_and_cross_store_writes_refused(app, store, other_sto
                     db.session.flush()
                 db.session.rollback()
             # a row of the other store, loaded explicitly past the filter, cannot be changed or deleted
-            foreign = db.session.scalar(select(model).where(model.id == row.id).execution_options(all_stores=True))
-            setattr(foreign, column, "hijacked")
+            key = _pk(model, row)
+            foreign = db.session.scalar(select(model).where(*_pk_filter(model, key)).execution_options(all_stores=True))
+            setattr(foreign, column, getattr(foreign, column) if column in FK_COLUMNS else "hijacked")
+            from sqlalchemy.orm.attributes import flag_modified
+
+            flag_modified(foreign, column)
             with pytest.raises(TenantError):
                 db.session.flush()
             db.session.rollback()
-            foreign = db.session.scalar(select(model).where(model.id == row.id).execution_options(all_stores=True))
+            foreign = db.session.scalar(select(model).where(*_pk_filter(model, key)).execution_options(all_stores=True))
             db.session.delete(foreign)
             with pytest.raises(TenantError):
                 db.session.flush()
             db.session.rollback()
         with tenant_scope(store):
-            moving = db.session.get(model, row.id)
+            moving = db.session.get(model, key)
             moving.store_id = other_store.id
             with pytest.raises(TenantError):
                 db.session.flush()
             db.session.rollback()
+
+
+def _needs_parents(model) -> bool:
+    """Rows whose sample builds parent rows first (those parents would be refused first)."""
+    return model in (PasswordResetToken, ProductImage, Variant, ProductTag, AttributeValue, VariantAttributeValue,
+                     StockBatch, StockItem)
 
 
 def test_creating_a_store_row_with_no_store_bound_is_refused(app, store):

@@ -1,0 +1,162 @@
+"""Catalog: categories (a tree), products, images, variants (= Seed B subcategories), tags, attributes."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, IdMixin, TenantScoped, UTCDateTime, utcnow
+
+PRODUCT_KINDS = ("digital", "physical")
+
+
+class Category(IdMixin, TenantScoped, Base):
+    __tablename__ = "categories"
+    __table_args__ = (UniqueConstraint("store_id", "slug"),)
+
+    parent_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("categories.id", ondelete="SET NULL"), index=True)
+    title: Mapped[str] = mapped_column(String(120), nullable=False)
+    slug: Mapped[str] = mapped_column(String(140), nullable=False)
+    hex_code: Mapped[str] = mapped_column(String(7), default="#6366f1", nullable=False)
+    description: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    image_url: Mapped[str | None] = mapped_column(String(500))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class Product(IdMixin, TenantScoped, Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        UniqueConstraint("store_id", "slug"),
+        CheckConstraint("kind IN ('digital', 'physical')", name="kind"),
+        CheckConstraint("warranty_time >= 0", name="warranty_not_negative"),
+        CheckConstraint("auto_replace_max_before_approval >= 0", name="auto_replace_max_not_negative"),
+    )
+
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    slug: Mapped[str] = mapped_column(String(220), nullable=False)
+    description: Mapped[str] = mapped_column(Text, default="", nullable=False)  # sanitised HTML
+    category_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("categories.id", ondelete="SET NULL"), index=True)
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)  # Seed B enabled / Seed A is_active
+    is_featured: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), default="digital", nullable=False)
+    # replacement_settings (Seed B)
+    replace_enabled: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    auto_replace_enabled: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    auto_replace_max_before_approval: Mapped[int] = mapped_column(Integer, default=3, nullable=False)
+    warranty_time: Mapped[int] = mapped_column(Integer, default=86400, nullable=False)  # seconds
+    # caches kept correct by the services that change them
+    view_count: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    average_rating: Mapped[float] = mapped_column(Float, default=0.0, nullable=False)
+    review_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    starting_at: Mapped[int | None] = mapped_column(BigInteger)  # lowest active variant price, minor units
+    stock_total: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)  # sum of active variants' stock
+    primary_image_url: Mapped[str | None] = mapped_column(String(500))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)  # soft delete keeps order history
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
+
+    category: Mapped[Category | None] = relationship(lazy="raise")
+    variants: Mapped[list[Variant]] = relationship(back_populates="product", lazy="raise",
+                                                   order_by="Variant.sort_order, Variant.price")
+    images: Mapped[list[ProductImage]] = relationship(lazy="raise", order_by="ProductImage.sort_order",
+                                                      cascade="all, delete-orphan")
+
+
+class ProductImage(IdMixin, TenantScoped, Base):
+    __tablename__ = "product_images"
+
+    product_id: Mapped[str] = mapped_column(String(36), ForeignKey("products.id", ondelete="CASCADE"), index=True, nullable=False)
+    url: Mapped[str] = mapped_column(String(500), nullable=False)
+    storage_key: Mapped[str] = mapped_column(String(255), nullable=False)
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    width: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+
+class Variant(IdMixin, TenantScoped, Base):
+    """Seed B's Subcategory and Seed A's Variant: one purchasable option of a product."""
+
+    __tablename__ = "variants"
+    __table_args__ = (
+        UniqueConstraint("store_id", "sku"),
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint("min_quantity >= 1", name="min_quantity_positive"),
+        CheckConstraint("max_quantity >= 0", name="max_quantity_not_negative"),
+        CheckConstraint("max_quantity = 0 OR max_quantity >= min_quantity", name="min_not_above_max"),
+        CheckConstraint("stock_count >= 0", name="stock_not_negative"),
+    )
+
+    product_id: Mapped[str] = mapped_column(String(36), ForeignKey("products.id", ondelete="CASCADE"), index=True, nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    sku: Mapped[str | None] = mapped_column(String(64))
+    price: Mapped[int] = mapped_column(BigInteger, nullable=False)  # minor units
+    min_quantity: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+    max_quantity: Mapped[int] = mapped_column(Integer, default=0, nullable=False)  # 0 = no limit
+    weight_grams: Mapped[int | None] = mapped_column(Integer)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    # Digital: cached count of unsold, unreserved stock items. Physical: the inventory count.
+    stock_count: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    low_stock_threshold: Mapped[int] = mapped_column(Integer, default=5, nullable=False)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
+
+    product: Mapped[Product] = relationship(back_populates="variants", lazy="raise")
+    attribute_values: Mapped[list[AttributeValue]] = relationship(secondary="variant_attribute_values", lazy="raise")
+
+
+class Tag(IdMixin, TenantScoped, Base):
+    __tablename__ = "tags"
+    __table_args__ = (UniqueConstraint("store_id", "slug"),)
+
+    name: Mapped[str] = mapped_column(String(60), nullable=False)
+    slug: Mapped[str] = mapped_column(String(80), nullable=False)
+
+
+class ProductTag(TenantScoped, Base):
+    __tablename__ = "product_tags"
+
+    product_id: Mapped[str] = mapped_column(String(36), ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[str] = mapped_column(String(36), ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class Attribute(IdMixin, TenantScoped, Base):
+    __tablename__ = "attributes"
+    __table_args__ = (UniqueConstraint("store_id", "slug"),)
+
+    name: Mapped[str] = mapped_column(String(60), nullable=False)
+    slug: Mapped[str] = mapped_column(String(80), nullable=False)
+
+    values: Mapped[list[AttributeValue]] = relationship(lazy="raise", order_by="AttributeValue.sort_order",
+                                                        cascade="all, delete-orphan")
+
+
+class AttributeValue(IdMixin, TenantScoped, Base):
+    __tablename__ = "attribute_values"
+    __table_args__ = (UniqueConstraint("attribute_id", "value"),)
+
+    attribute_id: Mapped[str] = mapped_column(String(36), ForeignKey("attributes.id", ondelete="CASCADE"), index=True, nullable=False)
+    value: Mapped[str] = mapped_column(String(80), nullable=False)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+
+class VariantAttributeValue(TenantScoped, Base):
+    __tablename__ = "variant_attribute_values"
+
+    variant_id: Mapped[str] = mapped_column(String(36), ForeignKey("variants.id", ondelete="CASCADE"), primary_key=True)
+    attribute_value_id: Mapped[str] = mapped_column(String(36), ForeignKey("attribute_values.id", ondelete="CASCADE"),
+                                                    primary_key=True, index=True)

@@ -1,0 +1,52 @@
+"""Digital stock: each unit is a secret deliverable, encrypted at rest, sold exactly once."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, IdMixin, TenantScoped, UTCDateTime
+
+
+class StockBatch(IdMixin, TenantScoped, Base):
+    """One import: who, when, what came of it."""
+
+    __tablename__ = "stock_batches"
+
+    variant_id: Mapped[str] = mapped_column(String(36), ForeignKey("variants.id", ondelete="CASCADE"), index=True, nullable=False)
+    created_by_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"))
+    note: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    supplier: Mapped[str | None] = mapped_column(String(120))
+    unit_cost: Mapped[int | None] = mapped_column(BigInteger)  # minor units
+    mode: Mapped[str] = mapped_column(String(8), default="add", nullable=False)  # add | set
+    total_lines: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    added: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    duplicate_in_file: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    already_known: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    removed: Mapped[int] = mapped_column(Integer, default=0, nullable=False)  # unsold items a 'set' replaced
+
+
+class StockItem(IdMixin, TenantScoped, Base):
+    """A deliverable. ``deliverable_hash`` (HMAC per store) dedupes forever: a removed item keeps
+    its hash but loses its ciphertext, so it can never be imported or sold again."""
+
+    __tablename__ = "stock_items"
+    __table_args__ = (
+        UniqueConstraint("store_id", "deliverable_hash"),
+        Index("ix_stock_items_available", "variant_id", "id",
+              sqlite_where=text("is_sold = 0 AND removed_at IS NULL"),
+              postgresql_where=text("is_sold = false AND removed_at IS NULL")),
+    )
+
+    variant_id: Mapped[str] = mapped_column(String(36), ForeignKey("variants.id", ondelete="CASCADE"), index=True, nullable=False)
+    product_id: Mapped[str] = mapped_column(String(36), ForeignKey("products.id", ondelete="CASCADE"), index=True, nullable=False)
+    batch_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("stock_batches.id", ondelete="SET NULL"), index=True)
+    deliverable_encrypted: Mapped[str | None] = mapped_column(Text)  # Fernet token; NULL once removed
+    deliverable_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    is_sold: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    sold_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    order_id: Mapped[str | None] = mapped_column(String(36), index=True)  # FK added with orders
+    order_line_id: Mapped[str | None] = mapped_column(String(36))
+    reserved_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

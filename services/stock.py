@@ -1,0 +1,254 @@
+"""Digital stock: import (add or set), clear, list (masked), reveal, and the cached counts.
+
+Import streams lines in chunks: blank lines and surrounding whitespace are dropped; a
+deliverable seen earlier in the same file, or ever held by this store (sold, unsold or
+withdrawn), is skipped and counted. Withdrawn items keep their keyed hash (not their
+ciphertext), so a code is never imported or sold twice.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, insert, or_, select, update
+
+from extensions import db
+from models import Product, StockBatch, StockItem, User, Variant
+from models.base import new_id
+
+from . import crypto
+from .catalog import available_filter, refresh_product_cache
+from .errors import Invalid, NotFound
+from .pagination import paginate
+
+CHUNK = 2000
+MAX_DELIVERABLE = 2000  # characters
+
+
+@dataclass
+class ImportResult:
+    batch: StockBatch
+    added: int
+    duplicate_in_file: int
+    already_known: int
+    removed: int
+    total_lines: int
+    stock_count: int
+
+
+def split_lines(source: Iterable[str] | str | bytes, delimiter: str | None = None) -> Iterator[str]:
+    """Deliverables from pasted text, an uploaded file (bytes) or an iterable of lines.
+
+    ``delimiter`` None: one per line. Otherwise split each line on it (CSV quoting respected
+    for ``,`` and ``;``); every non-empty field is a deliverable.
+    """
+    if isinstance(source, bytes):
+        try:
+            source = source.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise Invalid("The file must be UTF-8 text", code="invalid_file", details={"file": ["not UTF-8"]}) from exc
+    lines = io.StringIO(source) if isinstance(source, str) else source
+    if delimiter in (None, "", "\\n", "newline"):
+        for line in lines:
+            value = line.strip()
+            if value:
+                yield value
+        return
+    if delimiter in (",", ";", "\t"):
+        for row in csv.reader(lines, delimiter=delimiter):
+            for value in row:
+                value = value.strip()
+                if value:
+                    yield value
+        return
+    for line in lines:
+        for value in line.split(delimiter):
+            value = value.strip()
+            if value:
+                yield value
+
+
+def _chunks(values: Iterator[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for value in values:
+        chunk.append(value)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def import_stock(variant: Variant, source, *, mode: str = "add", delimiter: str | None = None,
+                 note: str = "", supplier: str | None = None, unit_cost: int | None = None,
+                 created_by: User | None = None, progress=None) -> ImportResult:
+    """Add deliverables to a digital variant; ``mode="set"`` replaces every unsold item."""
+    if mode not in ("add", "set"):
+        raise Invalid("mode must be add or set", details={"mode": ["invalid"]})
+    product = db.session.get(Product, variant.product_id)
+    if product.kind != "digital":
+        raise Invalid("Only digital products have stock items; set the inventory count instead",
+                      code="not_digital")
+    if unit_cost is not None and (unit_cost < 0 or unit_cost > 10**12):
+        raise Invalid("unit_cost cannot be negative", details={"unit_cost": ["invalid"]})
+    store_id = variant.store_id
+    digest = crypto.hasher(store_id)
+    encrypt = crypto.encryptor()
+    batch = StockBatch(variant_id=variant.id, created_by_id=created_by.id if created_by else None,
+                       note=(note or "")[:255], supplier=(supplier or None) and supplier[:120],
+                       unit_cost=unit_cost, mode=mode)
+    db.session.add(batch)
+    db.session.flush()
+
+    seen: set[str] = set()
+    kept: set[str] = set()  # set mode: unsold items of this variant that the new list keeps
+    total = added = dup_file = known = 0
+    for chunk in _chunks(split_lines(source, delimiter), CHUNK):
+        rows: dict[str, str] = {}
+        for value in chunk:
+            total += 1
+            if len(value) > MAX_DELIVERABLE:
+                raise Invalid(f"A deliverable is longer than {MAX_DELIVERABLE} characters (line {total})",
+                              code="deliverable_too_long")
+            h = digest(value)
+            if h in seen:
+                dup_file += 1
+                continue
+            seen.add(h)
+            rows[h] = value
+        if not rows:
+            continue
+        existing = db.session.execute(
+            select(StockItem.deliverable_hash, StockItem.variant_id, StockItem.is_sold, StockItem.removed_at)
+            .where(StockItem.deliverable_hash.in_(list(rows)))
+        ).all()
+        for h, variant_id, is_sold, removed_at in existing:
+            rows.pop(h, None)
+            if mode == "set" and variant_id == variant.id and not is_sold and removed_at is None:
+                kept.add(h)
+            else:
+                known += 1
+        if rows:
+            db.session.execute(insert(StockItem), [
+                {"id": new_id(), "store_id": store_id, "variant_id": variant.id, "product_id": variant.product_id,
+                 "batch_id": batch.id, "deliverable_encrypted": encrypt(value), "deliverable_hash": h,
+                 "is_sold": False}
+                for h, value in rows.items()
+            ])
+            added += len(rows)
+        if progress:
+            progress(total)
+    if total == 0:
+        raise Invalid("There is nothing to import: the list is empty", code="empty_import",
+                      details={"deliverables": ["empty"]})
+    removed = 0
+    if mode == "set":
+        removed = _withdraw(variant, keep_hashes=kept, except_batch=batch.id)
+    batch.total_lines, batch.added, batch.duplicate_in_file = total, added, dup_file
+    batch.already_known, batch.removed = known + (len(kept) if mode == "add" else 0), removed
+    count = sync_stock_count(variant)
+    db.session.flush()
+    return ImportResult(batch, added, dup_file, batch.already_known, removed, total, count)
+
+
+def _withdraw(variant: Variant, *, keep_hashes: set[str] | None = None, except_batch: str | None = None) -> int:
+    """Withdraw unsold items of a variant (keeping ``keep_hashes`` and the items of ``except_batch``)."""
+    now = datetime.now(UTC)
+    conditions = [StockItem.variant_id == variant.id, StockItem.is_sold.is_(False), StockItem.removed_at.is_(None)]
+    if except_batch:
+        conditions.append(or_(StockItem.batch_id.is_(None), StockItem.batch_id != except_batch))
+    if not keep_hashes:
+        return db.session.execute(update(StockItem).where(*conditions)
+                                  .values(removed_at=now, deliverable_encrypted=None)
+                                  .execution_options(synchronize_session=False)).rowcount
+    candidates = [item_id for item_id, h in db.session.execute(
+        select(StockItem.id, StockItem.deliverable_hash).where(*conditions)) if h not in keep_hashes]
+    removed = 0
+    for start in range(0, len(candidates), CHUNK):
+        removed += db.session.execute(update(StockItem).where(StockItem.id.in_(candidates[start:start + CHUNK]))
+                                      .values(removed_at=now, deliverable_encrypted=None)
+                                      .execution_options(synchronize_session=False)).rowcount
+    return removed
+
+
+def clear_stock(variant: Variant) -> int:
+    """Withdraw every unsold item (sold ones stay for order history)."""
+    removed = _withdraw(variant)
+    sync_stock_count(variant)
+    return removed
+
+
+def delete_stock_item(item_id: str) -> StockItem:
+    item = db.session.get(StockItem, item_id)
+    if item is None or item.removed_at is not None:
+        raise NotFound("No such stock item", code="stock_item_not_found")
+    if item.is_sold:
+        raise Invalid("A sold item stays with its order", code="stock_item_sold")
+    item.removed_at = datetime.now(UTC)
+    item.deliverable_encrypted = None
+    db.session.flush()
+    sync_stock_count(db.session.get(Variant, item.variant_id))
+    return item
+
+
+def sync_stock_count(variant: Variant) -> int:
+    """Recount the cached ``stock_count`` of a digital variant (and its product's total)."""
+    product = db.session.get(Product, variant.product_id)
+    if product.kind == "digital":
+        count = db.session.scalar(select(func.count()).select_from(StockItem)
+                                  .where(StockItem.variant_id == variant.id, available_filter())) or 0
+        variant.stock_count = count
+        db.session.flush()
+    refresh_product_cache(product)
+    return variant.stock_count
+
+
+def list_stock(variant: Variant, *, status: str = "available", page: int = 1, page_size: int = 50) -> dict:
+    """Items of a variant: ``available``, ``sold``, ``removed`` or ``all`` (newest first)."""
+    stmt = select(StockItem).where(StockItem.variant_id == variant.id)
+    if status == "available":
+        stmt = stmt.where(available_filter())
+    elif status == "sold":
+        stmt = stmt.where(StockItem.is_sold.is_(True))
+    elif status == "removed":
+        stmt = stmt.where(StockItem.removed_at.isnot(None))
+    elif status == "reserved":
+        stmt = stmt.where(StockItem.is_sold.is_(False), StockItem.removed_at.is_(None),
+                          StockItem.reserved_until >= datetime.now(UTC))
+    elif status != "all":
+        raise Invalid("status must be available, reserved, sold, removed or all", details={"status": ["invalid"]})
+    return paginate(stmt.order_by(StockItem.created_at.desc(), StockItem.id), page=page, page_size=page_size)
+
+
+def item_state(item: StockItem) -> str:
+    if item.removed_at is not None:
+        return "removed"
+    if item.is_sold:
+        return "sold"
+    if item.reserved_until is not None and item.reserved_until >= datetime.now(UTC):
+        return "reserved"
+    return "available"
+
+
+def reveal(item: StockItem) -> str | None:
+    return crypto.decrypt(item.deliverable_encrypted) if item.deliverable_encrypted else None
+
+
+def masked(item: StockItem) -> str | None:
+    plain = reveal(item)
+    return crypto.mask(plain) if plain is not None else None
+
+
+def list_batches(variant: Variant) -> list[StockBatch]:
+    return list(db.session.scalars(select(StockBatch).where(StockBatch.variant_id == variant.id)
+                                   .order_by(StockBatch.created_at.desc())))
+
+
+def get_stock_item(item_id: str) -> StockItem:
+    item = db.session.get(StockItem, item_id) if item_id else None
+    if item is None:
+        raise NotFound("No such stock item", code="stock_item_not_found")
+    return item
