@@ -104,8 +104,12 @@ def register_cli(app: Flask) -> None:
                 user = db.session.scalar(select(User).where(User.email == email))
                 if user is None:
                     auth_service.create_user(username=key, email=email, password=password, role=role)
+            from services.demo import seed_catalog
+
+            imported = seed_catalog()
         db.session.commit()
-        click.echo(f"Demo store '{store.name}' ready{' (default store)' if store.is_default else ''}.")
+        click.echo(f"Demo store '{store.name}' ready{' (default store)' if store.is_default else ''}."
+                   + (f" Catalog created with {imported} stock items." if imported else ""))
         for key in ("admin", "shopper"):
             click.echo(f"  {key:8} {creds[key][0]}  password: {creds[key][1]}")
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 from flask import Flask, current_app, request
 from werkzeug.exceptions import UnsupportedMediaType
 
-from . import auth, public
+from . import admin_catalog, auth, categories, products, public, storefront, tags_attributes, variants
 
-BLUEPRINTS = [auth.bp, public.bp]
+BLUEPRINTS = [auth.bp, public.bp, products.bp, variants.bp, categories.bp, tags_attributes.bp, storefront.bp,
+              admin_catalog.bp]
 JSON_TYPES = ("application/json",)
 
 

@@ -61,12 +61,15 @@ class TenantScoped:
     """
 
     __tenant_nullable__ = False
+    # False where a composite index already leads with store_id: a redundant single-column
+    # index misleads PostgreSQL's planner on freshly filled tables (see stock_items).
+    __tenant_index__ = True
 
     @declared_attr
     def store_id(cls) -> Mapped[str | None]:  # noqa: N805
         return mapped_column(
             String(36),
             ForeignKey("stores.id", ondelete="CASCADE"),
-            index=True,
+            index=cls.__tenant_index__,
             nullable=cls.__tenant_nullable__,
         )

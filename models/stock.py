@@ -3,7 +3,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, IdMixin, TenantScoped, UTCDateTime
@@ -32,8 +43,12 @@ class StockItem(IdMixin, TenantScoped, Base):
     its hash but loses its ciphertext, so it can never be imported or sold again."""
 
     __tablename__ = "stock_items"
+    # The hash is an HMAC over (store_id, deliverable), so it is unique per store by itself. A unique
+    # index on the hash alone tells PostgreSQL a lookup returns at most one row even when the table's
+    # statistics are stale (right after a big import); a (store_id, ...) index made it scan the store.
+    __tenant_index__ = False
     __table_args__ = (
-        UniqueConstraint("store_id", "deliverable_hash"),
+        UniqueConstraint("deliverable_hash"),
         Index("ix_stock_items_available", "variant_id", "id",
               sqlite_where=text("is_sold = 0 AND removed_at IS NULL"),
               postgresql_where=text("is_sold = false AND removed_at IS NULL")),
@@ -43,7 +58,7 @@ class StockItem(IdMixin, TenantScoped, Base):
     product_id: Mapped[str] = mapped_column(String(36), ForeignKey("products.id", ondelete="CASCADE"), index=True, nullable=False)
     batch_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("stock_batches.id", ondelete="SET NULL"), index=True)
     deliverable_encrypted: Mapped[str | None] = mapped_column(Text)  # Fernet token; NULL once removed
-    deliverable_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    deliverable_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)  # HMAC-SHA256
     is_sold: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     sold_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     order_id: Mapped[str | None] = mapped_column(String(36), index=True)  # FK added with orders

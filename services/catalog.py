@@ -84,6 +84,14 @@ def get_category(category_id: str) -> Category:
     return category
 
 
+def _category_ref(category_id: str, field_name: str) -> str:
+    """A category named in a request body: an unknown one is bad input (422), not a missing page."""
+    category = db.session.get(Category, category_id) if category_id else None
+    if category is None:
+        raise Invalid("No such category", code="unknown_category", details={field_name: ["unknown category"]})
+    return category.id
+
+
 def get_category_by_slug(slug: str, *, include_inactive: bool = False) -> Category:
     category = db.session.scalar(select(Category).where(Category.slug == slug))
     if category is None or (not category.is_active and not include_inactive):
@@ -94,7 +102,7 @@ def get_category_by_slug(slug: str, *, include_inactive: bool = False) -> Catego
 def _check_parent(category: Category | None, parent_id: str | None) -> str | None:
     if not parent_id:
         return None
-    parent = get_category(parent_id)
+    parent = db.session.get(Category, _category_ref(parent_id, "parent_id"))
     node = parent
     while node is not None:
         if category is not None and node.id == category.id:
@@ -161,6 +169,18 @@ def list_categories(*, include_inactive: bool = False, with_counts: bool = False
     return [{"category": c, "product_count": counts.get(c.id, 0)} for c in categories]
 
 
+def category_node(slug: str, *, include_inactive: bool = False) -> dict:
+    """One category by slug as a tree node: {"category", "product_count", "children"}."""
+    category = get_category_by_slug(slug, include_inactive=include_inactive)
+    stack = category_tree(list_categories(include_inactive=include_inactive, with_counts=True))
+    while stack:
+        node = stack.pop()
+        if node["category"].id == category.id:
+            return node
+        stack.extend(node["children"])
+    return {"category": category, "product_count": 0, "children": []}
+
+
 def category_tree(rows: list[dict]) -> list[dict]:
     """Nest a flat list from list_categories into {"category", "product_count", "children"}."""
     nodes = {r["category"].id: {**r, "children": []} for r in rows}
@@ -219,7 +239,7 @@ def _apply_product_fields(product: Product, changes: dict) -> None:
     if changes.get("description") is not None:
         product.description = sanitize_html(changes["description"])
     if "category_id" in changes:
-        product.category_id = get_category(changes["category_id"]).id if changes["category_id"] else None
+        product.category_id = _category_ref(changes["category_id"], "category_id") if changes["category_id"] else None
     for name in ("is_enabled", "is_featured", "sort_order"):
         if changes.get(name) is not None:
             setattr(product, name, changes[name])
@@ -364,7 +384,9 @@ def list_products(f: ProductFilters, *, page: int, page_size: int) -> dict:
 # --- variants (subcategories) ----------------------------------------------------------
 
 def get_variant(variant_id: str, *, product_id: str | None = None, include_hidden: bool = True) -> Variant:
-    stmt = select(Variant).options(joinedload(Variant.product)).where(Variant.id == variant_id, Variant.deleted_at.is_(None))
+    stmt = (select(Variant)
+            .options(joinedload(Variant.product).joinedload(Product.category), selectinload(Variant.attribute_values))
+            .where(Variant.id == variant_id, Variant.deleted_at.is_(None)))
     variant = db.session.scalar(stmt) if variant_id and UUID_RE.match(variant_id) else None
     if variant is None or (product_id and variant.product_id != product_id):
         raise NotFound("No such subcategory", code="subcategory_not_found")

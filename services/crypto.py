@@ -42,8 +42,8 @@ def hasher(store_id: str):
     key = _hash_key()
     prefix = store_id.encode() + b"\0"
 
-    def digest(plain: str) -> str:
-        return hmac.new(key, prefix + plain.encode(), hashlib.sha256).hexdigest()
+    def digest(plain: str) -> bytes:
+        return hmac.new(key, prefix + plain.encode(), hashlib.sha256).digest()
 
     return digest
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from extensions import db
 from models import Product, StockBatch, StockItem, User, Variant
@@ -103,11 +103,11 @@ def import_stock(variant: Variant, source, *, mode: str = "add", delimiter: str 
     db.session.add(batch)
     db.session.flush()
 
-    seen: set[str] = set()
-    kept: set[str] = set()  # set mode: unsold items of this variant that the new list keeps
+    seen: set[bytes] = set()
+    kept: set[bytes] = set()  # set mode: unsold items of this variant that the new list keeps
     total = added = dup_file = known = 0
     for chunk in _chunks(split_lines(source, delimiter), CHUNK):
-        rows: dict[str, str] = {}
+        rows: dict[bytes, str] = {}
         for value in chunk:
             total += 1
             if len(value) > MAX_DELIVERABLE:
@@ -132,12 +132,8 @@ def import_stock(variant: Variant, source, *, mode: str = "add", delimiter: str 
             else:
                 known += 1
         if rows:
-            db.session.execute(insert(StockItem), [
-                {"id": new_id(), "store_id": store_id, "variant_id": variant.id, "product_id": variant.product_id,
-                 "batch_id": batch.id, "deliverable_encrypted": encrypt(value), "deliverable_hash": h,
-                 "is_sold": False}
-                for h, value in rows.items()
-            ])
+            _bulk_insert([(new_id(), store_id, variant.id, variant.product_id, batch.id, encrypt(value), h)
+                          for h, value in rows.items()])
             added += len(rows)
         if progress:
             progress(total)
@@ -154,7 +150,31 @@ def import_stock(variant: Variant, source, *, mode: str = "add", delimiter: str 
     return ImportResult(batch, added, dup_file, batch.already_known, removed, total, count)
 
 
-def _withdraw(variant: Variant, *, keep_hashes: set[str] | None = None, except_batch: str | None = None) -> int:
+_COLUMNS = ("id", "store_id", "variant_id", "product_id", "batch_id", "deliverable_encrypted", "deliverable_hash")
+
+
+def _bulk_insert(rows: list[tuple]) -> None:
+    """Insert new stock rows (store_id given explicitly: this bypasses the ORM, see tenancy.py).
+
+    PostgreSQL: COPY (about 10x faster than executemany). SQLite: one executemany.
+    A concurrent import of the same code hits the unique (store_id, deliverable_hash) index and
+    the whole import rolls back with a conflict: nothing is half-written.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY stock_items ({', '.join(_COLUMNS)}, is_sold, created_at) FROM STDIN") as copy:
+            now = datetime.now(UTC)
+            for row in rows:
+                copy.write_row((*row, False, now))
+        return
+    table = StockItem.__table__
+    now = datetime.now(UTC).replace(tzinfo=None)
+    connection.execute(table.insert(), [dict(zip(_COLUMNS, row, strict=True), is_sold=False, created_at=now)
+                                        for row in rows])
+
+
+def _withdraw(variant: Variant, *, keep_hashes: set[bytes] | None = None, except_batch: str | None = None) -> int:
     """Withdraw unsold items of a variant (keeping ``keep_hashes`` and the items of ``except_batch``)."""
     now = datetime.now(UTC)
     conditions = [StockItem.variant_id == variant.id, StockItem.is_sold.is_(False), StockItem.removed_at.is_(None)]

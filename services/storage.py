@@ -6,12 +6,13 @@ import os
 import uuid
 from pathlib import Path
 
-from flask import current_app, url_for
+from flask import current_app
 from PIL import Image, UnidentifiedImageError
 
 from .errors import Invalid
 
 Image.MAX_IMAGE_PIXELS = 40_000_000  # larger images are refused as decompression bombs
+URL_PREFIX = "/uploads"
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 MAX_SIDE = 2400
 
@@ -37,7 +38,7 @@ class LocalStorage:
             path.unlink()
 
     def url(self, key: str) -> str:
-        return url_for("storefront.upload", key=key)
+        return f"{URL_PREFIX}/{key}"  # served by storefront.upload; no request needed (jobs, CLI)
 
     def path(self, key: str) -> Path:
         return self.root / key

@@ -44,7 +44,8 @@ def test_deliverables_are_encrypted_at_rest_and_hashes_are_keyed(app, store, var
     with app.app_context():
         raw = db.session.execute(text("SELECT deliverable_encrypted, deliverable_hash FROM stock_items")).all()
         assert len(raw) == 1
-        assert "SECRET-CODE-123" not in raw[0][0] and "SECRET" not in raw[0][1]
+        assert "SECRET-CODE-123" not in raw[0][0] and b"SECRET" not in bytes(raw[0][1])
+        assert len(bytes(raw[0][1])) == 32
         with tenant_scope(store):
             item = db.session.scalar(select(StockItem))
             assert stock.reveal(item) == "SECRET-CODE-123"

@@ -96,7 +96,7 @@ SAMPLES = {
         variant_id=_variant(s, tag).id, attribute_value_id=_attribute_value(s, tag).id), "attribute_value_id"),
     StockBatch: (lambda s, tag: StockBatch(variant_id=_variant(s, tag).id), "note"),
     StockItem: (lambda s, tag: StockItem(variant_id=(v := _variant(s, tag)).id, product_id=v.product_id,
-                                          deliverable_hash=f"h-{tag}", deliverable_encrypted="x"), "deliverable_encrypted"),
+                                          deliverable_hash=f"h-{tag}".encode(), deliverable_encrypted="x"), "deliverable_encrypted"),
 }
 
 # Columns whose bulk UPDATE to the string "changed" would break a foreign key: use a real value.

@@ -1,0 +1,264 @@
+"""Seed B admin catalog: products, categories, subcategories and their digital stock (Admin).
+
+These are the Seed B spellings of the same rules as the Seed A endpoints (`/api/products`,
+`/api/categories`, `/api/products/{id}/variants`). Stock endpoints are the only place the API
+shows deliverables in plaintext.
+
+Stock add/set take JSON `{"subcategoryId", "stock": ["CODE-1", ...]}` (or `"text": "a\\nb"`,
+optional `delimiter`, `note`, `supplier`, `unit_cost`) or multipart with a `file` field plus the
+same form fields. Blank lines are dropped; duplicates in the file and codes this store ever held
+are skipped and counted. An empty list is a 422 `empty_import`; a file above MAX_IMPORT_BYTES
+(32 MB by default) is a 413.
+"""
+from __future__ import annotations
+
+from apiflask import APIBlueprint
+from flask import g
+
+from extensions import db
+from models import Product
+from services import catalog
+from services import stock as stock_service
+from services.errors import Invalid
+
+from .access import access, require_user
+from .catalog_helpers import json_or_multipart, read_upload, upload_limit
+from .categories import category_out
+from .products import product_detail
+from .schemas.catalog import (
+    CategoryIn,
+    CategoryNodeOut,
+    ProductDetailOut,
+    ProductIn,
+    ProductUpdateIn,
+    SubcategoryCreateIn,
+    VariantOut,
+    VariantUpdateIn,
+    money_in,
+)
+from .schemas.common import Message, page_of
+from .schemas.stock import StockCountOut, StockImportIn, StockImportOut, StockItemOut, StockQuery
+from .variants import variant_out
+
+bp = APIBlueprint("api_admin_catalog", __name__, url_prefix="/api/admin", tag="Admin: Catalog and Stock")
+
+
+# --- products and categories -------------------------------------------------------------
+
+@bp.post("/product/create")
+@access("admin")
+@bp.input(ProductIn, arg_name="body")
+@bp.output(ProductDetailOut, status_code=201)
+def create_product(body: ProductIn):
+    """Create a product.
+
+    Fields: `title`, `description`, `category`, `enabled`, `replacement_settings`, optional
+    `subcategories` (prices in major units).
+    """
+    product = catalog.create_product(body.to_service(g.store.currency))
+    db.session.commit()
+    return product_detail(product.id)
+
+
+@bp.post("/product/update/<product_id>")
+@access("admin")
+@bp.input(ProductUpdateIn, arg_name="body")
+@bp.output(ProductDetailOut)
+def update_product(product_id: str, body: ProductUpdateIn):
+    """Update a product's title, description, category, enabled flag or replacement settings."""
+    product = catalog.get_product(product_id, include_hidden=True, with_details=False)
+    catalog.update_product(product, body.to_service(g.store.currency))
+    db.session.commit()
+    return product_detail(product.id)
+
+
+@bp.delete("/product/delete/<product_id>")
+@access("admin")
+@bp.output(Message)
+def delete_product(product_id: str):
+    """Delete a product with its subcategories and unsold stock.
+
+    Soft: orders keep their product and sold items stay with them.
+    """
+    catalog.delete_product(catalog.get_product(product_id, include_hidden=True, with_details=False))
+    db.session.commit()
+    return {"message": "Product deleted"}
+
+
+@bp.post("/categories/create")
+@access("admin")
+@bp.input(CategoryIn, arg_name="body")
+@bp.output(CategoryNodeOut, status_code=201)
+def create_category(body: CategoryIn):
+    """Create a category.
+
+    Fields: `title`, `hex_code` like #FF5733; optional `slug`, `parent_id`, `description`, ...
+    """
+    category = catalog.create_category(**body.to_service())
+    db.session.commit()
+    return category_out(category.id)
+
+
+@bp.delete("/category/delete/<category_id>")
+@access("admin")
+@bp.output(Message)
+def delete_category(category_id: str):
+    """Delete a category. Its products stay, uncategorised; its children move up one level."""
+    catalog.delete_category(catalog.get_category(category_id))
+    db.session.commit()
+    return {"message": "Category deleted"}
+
+
+# --- subcategories -----------------------------------------------------------------------
+
+@bp.post("/subcategory/create")
+@access("admin")
+@bp.input(SubcategoryCreateIn, arg_name="body")
+@bp.output(VariantOut, status_code=201)
+def create_subcategory(body: SubcategoryCreateIn):
+    """Create a subcategory of a product.
+
+    Fields: `productId`, `title`, `price` in major units, `min_quantity` (default 1),
+    `max_quantity` (default 0 = no limit).
+    """
+    product = catalog.get_product(body.product_id, include_hidden=True, with_details=False)
+    variant = catalog.create_variant(product, body.to_service(g.store.currency))
+    db.session.commit()
+    return variant_out(variant.id)
+
+
+@bp.post("/subcategory/update/<subcategory_id>")
+@access("admin")
+@bp.input(VariantUpdateIn, arg_name="body")
+@bp.output(VariantOut)
+def update_subcategory(subcategory_id: str, body: VariantUpdateIn):
+    """Update a subcategory's title, price, min/max quantity or active flag (only fields sent)."""
+    catalog.update_variant(catalog.get_variant(subcategory_id), body.to_service(g.store.currency))
+    db.session.commit()
+    return variant_out(subcategory_id)
+
+
+@bp.delete("/subcategory/delete/<subcategory_id>")
+@access("admin")
+@bp.output(Message)
+def delete_subcategory(subcategory_id: str):
+    """Delete a subcategory and withdraw its unsold stock (sold items stay with their orders)."""
+    catalog.delete_variant(catalog.get_variant(subcategory_id))
+    db.session.commit()
+    return {"message": "Subcategory deleted"}
+
+
+def _count(variant_id: str, message: str, removed: int = 0) -> StockCountOut:
+    variant = catalog.get_variant(variant_id)
+    product: Product = variant.product
+    return StockCountOut(subcategory_id=variant.id, stock_count=variant.stock_count,
+                         product_stock_total=product.stock_total, removed=removed, message=message)
+
+
+@bp.route("/subcategory/<subcategory_id>/sync-stock", methods=["GET", "POST"])
+@access("admin")
+@bp.output(StockCountOut)
+def sync_stock(subcategory_id: str):
+    """Recount the cached `stock_count` of a subcategory and its product's total.
+
+    A mutating GET as Seed B documents it; POST works too.
+    """
+    count = stock_service.sync_stock_count(catalog.get_variant(subcategory_id))
+    db.session.commit()
+    return _count(subcategory_id, f"Stock count is {count}")
+
+
+# --- stock ---------------------------------------------------------------------------------
+
+def _import(body: StockImportIn, mode: str) -> StockImportOut:
+    variant = catalog.get_variant(body.subcategory_id)
+    data = read_upload(_file(), upload_limit("MAX_IMPORT_BYTES"), required=False)
+    sources = [s for s in (data, body.stock, body.text) if s is not None]
+    if len(sources) > 1:
+        raise Invalid("Send the deliverables one way: a file, a 'stock' list or 'text'", code="ambiguous_import")
+    source = sources[0] if sources else []
+    result = stock_service.import_stock(
+        variant, source, mode=mode, delimiter=body.delimiter if not isinstance(source, list) else None,
+        note=body.note or "", supplier=body.supplier, unit_cost=money_in(body.unit_cost, g.store.currency, "unit_cost"),
+        created_by=require_user(),
+    )
+    db.session.commit()
+    return StockImportOut(subcategory_id=variant.id, batch_id=result.batch.id, added=result.added,
+                          duplicate_in_file=result.duplicate_in_file, already_known=result.already_known,
+                          removed=result.removed, total_lines=result.total_lines, stock_count=result.stock_count)
+
+
+def _file():
+    from flask import request
+
+    return request.files.get("file") if request.mimetype == "multipart/form-data" else None
+
+
+@bp.post("/stock/add")
+@access("admin")
+@json_or_multipart(StockImportIn)
+@bp.output(StockImportOut)
+def add_stock(body: StockImportIn):
+    """Append deliverables to a digital subcategory.
+
+    JSON `{"subcategoryId", "stock": [...]}` or `"text"`, or multipart with a `file`. Answers what
+    was added and what was skipped: `added`, `duplicate_in_file`, `already_known`, `total_lines`,
+    the new `stock_count`, `batch_id`. Empty: 422 `empty_import`; file too large: 413.
+    """
+    return _import(body, "add")
+
+
+@bp.post("/stock/set")
+@access("admin")
+@json_or_multipart(StockImportIn)
+@bp.output(StockImportOut)
+def set_stock(body: StockImportIn):
+    """Replace every unsold deliverable of a subcategory with this list.
+
+    Same body as `/api/admin/stock/add`. Codes in both stay; `removed` counts the withdrawn ones.
+    Sold items stay with their orders.
+    """
+    return _import(body, "set")
+
+
+@bp.delete("/stock/clear/<subcategory_id>")
+@access("admin")
+@bp.output(StockCountOut)
+def clear_stock(subcategory_id: str):
+    """Withdraw every unsold deliverable of a subcategory.
+
+    Sold ones stay with their orders. Withdrawn codes stay known, so they can never be imported
+    or sold again.
+    """
+    removed = stock_service.clear_stock(catalog.get_variant(subcategory_id))
+    db.session.commit()
+    return _count(subcategory_id, f"{removed} item(s) withdrawn", removed)
+
+
+@bp.delete("/stock/item/<item_id>")
+@access("admin")
+@bp.output(StockCountOut)
+def delete_stock_item(item_id: str):
+    """Withdraw one unsold deliverable (an addition to the Seed B table, for the stock page).
+
+    A sold item stays with its order (422 `stock_item_sold`); an unknown or already withdrawn
+    item is a 404.
+    """
+    item = stock_service.delete_stock_item(item_id)
+    db.session.commit()
+    return _count(item.variant_id, "Item withdrawn", 1)
+
+
+@bp.get("/stock/<subcategory_id>")
+@access("admin")
+@bp.input(StockQuery, location="query", arg_name="query")
+@bp.output(page_of(StockItemOut))
+def list_stock(subcategory_id: str, query: StockQuery):
+    """The deliverables of a subcategory, in plaintext, newest first.
+
+    `status`: available (default), reserved, sold, removed or all; withdrawn items have no
+    deliverable any more. Paginated.
+    """
+    page = stock_service.list_stock(catalog.get_variant(subcategory_id), status=query.status,
+                                    page=query.page, page_size=query.page_size)
+    return {**page, "items": [StockItemOut.of(i) for i in page["items"]]}

@@ -1,0 +1,154 @@
+"""Products (Seed A "Products", Seed B "Group 2"): listing, detail by id or slug, changes, images.
+
+Shoppers (below STAFF) never see disabled or deleted products nor inactive variants; STAFF and
+above see every product that is not deleted. Deleting is a soft delete: order history keeps its
+product, sold stock stays, unsold stock is withdrawn.
+"""
+from __future__ import annotations
+
+from apiflask import APIBlueprint
+from flask import g
+
+from extensions import db
+from models import Product
+from services import catalog
+
+from .access import access
+from .catalog_helpers import is_staff, multipart, read_upload, upload_limit
+from .schemas.catalog import (
+    ImageOut,
+    ImageUploadIn,
+    ProductDetailOut,
+    ProductIn,
+    ProductOut,
+    ProductQuery,
+    ProductUpdateIn,
+)
+from .schemas.common import PageQuery, page_of
+
+bp = APIBlueprint("api_products", __name__, url_prefix="/api", tag="Products")
+
+
+def product_detail(key: str) -> ProductDetailOut:
+    """The detail JSON of a product the caller may see (404 otherwise)."""
+    staff = is_staff()
+    product = catalog.get_product(key, include_hidden=staff)
+    tags = catalog.product_tags([product.id])[product.id]
+    variants = catalog.visible_variants(product, include_hidden=staff)
+    return ProductDetailOut.detail(product, g.store, tags, variants, staff=staff)
+
+
+def product_page(page: dict) -> dict:
+    """A page of products with their tags (one query for the whole page)."""
+    items: list[Product] = page["items"]
+    tags = catalog.product_tags([p.id for p in items])
+    return {**page, "items": [ProductOut.of(p, g.store, tags[p.id]) for p in items]}
+
+
+@bp.get("/products")
+@access("public")
+@bp.input(ProductQuery, location="query", arg_name="query")
+@bp.output(page_of(ProductOut))
+def list_products(query: ProductQuery):
+    """List products.
+
+    Filters: `search`, `category_id` (includes its sub-categories), `tag_id`, `min_price` and
+    `max_price` (major units), `stock_status` (in_stock, out_of_stock, low_stock), `is_featured`,
+    `is_active` (staff only); `sort_by` (created_at, title, price, popularity, rating), `sort_dir`;
+    `page`, `page_size` (default 20, at most 100). Staff see disabled products too.
+    """
+    filters = query.filters(g.store.currency, staff=is_staff())
+    return product_page(catalog.list_products(filters, page=query.page, page_size=query.page_size))
+
+
+@bp.get("/products/all")
+@access("public")
+@bp.input(PageQuery, location="query", arg_name="query")
+@bp.output(page_of(ProductOut))
+def all_products(query: PageQuery):
+    """Seed B: every enabled product (staff and above see disabled ones too), newest first, paginated."""
+    filters = catalog.ProductFilters(include_hidden=is_staff())
+    return product_page(catalog.list_products(filters, page=query.page, page_size=query.page_size))
+
+
+@bp.get("/products/<key>")
+@access("public")
+@bp.output(ProductDetailOut)
+@bp.doc(responses={404: "No such product (or it is disabled and the caller is not staff)"})
+def get_product(key: str):
+    """A product by id or slug, with images, tags and variants.
+
+    Seed A `GET /api/products/{slug}` and Seed B `GET /api/products/{productId}` are this one
+    endpoint. `variants` and `subcategories` are the same list (Seed A and Seed B names).
+    """
+    return product_detail(key)
+
+
+@bp.post("/products")
+@access("manager")
+@bp.input(ProductIn, arg_name="body")
+@bp.output(ProductDetailOut, status_code=201)
+def create_product(body: ProductIn):
+    """Create a product, optionally with its tags and variants.
+
+    Prices are in major units. `enabled` / `is_active` are the same flag. An unknown category or
+    tag is a 422; a slug already used is a 409.
+    """
+    product = catalog.create_product(body.to_service(g.store.currency))
+    db.session.commit()
+    return product_detail(product.id)
+
+
+@bp.put("/products/<product_id>")
+@access("manager")
+@bp.input(ProductUpdateIn, arg_name="body")
+@bp.output(ProductDetailOut)
+def update_product(product_id: str, body: ProductUpdateIn):
+    """Update a product: only the fields sent change (`category_id: null` removes the category)."""
+    product = catalog.get_product(product_id, include_hidden=True, with_details=False)
+    catalog.update_product(product, body.to_service(g.store.currency))
+    db.session.commit()
+    return product_detail(product.id)
+
+
+@bp.delete("/products/<product_id>")
+@access("manager")
+@bp.output({}, status_code=204)
+def delete_product(product_id: str):
+    """Delete a product (soft delete).
+
+    It disappears from the catalog; order history keeps it, sold stock stays with its orders and
+    unsold stock is withdrawn. Its slug is freed.
+    """
+    catalog.delete_product(catalog.get_product(product_id, include_hidden=True, with_details=False))
+    db.session.commit()
+    return ""
+
+
+@bp.post("/products/<product_id>/images")
+@access("manager")
+@bp.input(ImageUploadIn, location="files", arg_name="form")
+@bp.output(ImageOut, status_code=201)
+@multipart
+def upload_image(product_id: str, form: ImageUploadIn):
+    """Upload a product image (multipart `file` or `image`, optional `is_primary`; max 10 MB).
+
+    The file must really be a JPEG, PNG, WebP or GIF (422 `invalid_image` otherwise); it is
+    re-encoded as WebP, so nothing else hidden in it survives. The first image becomes primary.
+    A file above 10 MB is a 413.
+    """
+    product = catalog.get_product(product_id, include_hidden=True, with_details=False)
+    data = read_upload(form.file or form.image, upload_limit("MAX_IMAGE_BYTES"))
+    image = catalog.add_image(product, data, is_primary=form.is_primary)
+    db.session.commit()
+    return ImageOut.of(image)
+
+
+@bp.delete("/products/<product_id>/images/<image_id>")
+@access("manager")
+@bp.output({}, status_code=204)
+def delete_image(product_id: str, image_id: str):
+    """Delete a product image (and its file). If it was the primary image, the next one takes over."""
+    catalog.delete_image(catalog.get_product(product_id, include_hidden=True, with_details=False), image_id)
+    db.session.commit()
+    return ""

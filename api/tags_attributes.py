@@ -1,0 +1,91 @@
+"""Tags and product attributes (Seed A "Tags", "Product Attributes").
+
+Tags label products (`tag_ids` on a product, `tag_id` filter on the listing). Attributes
+(e.g. Size) have values (S, M, L) that variants reference by `attribute_value_ids`.
+"""
+from __future__ import annotations
+
+from apiflask import APIBlueprint
+
+from extensions import db
+from services import catalog
+
+from .access import access
+from .catalog_helpers import page_list
+from .schemas.catalog import AttributeIn, AttributeOut, AttributeValueIn, AttributeValueOut, TagIn, TagOut
+from .schemas.common import PageQuery, page_of
+
+bp = APIBlueprint("api_tags_attributes", __name__, url_prefix="/api", tag="Tags and Attributes")
+
+
+@bp.get("/tags")
+@access("public")
+@bp.input(PageQuery, location="query", arg_name="query")
+@bp.output(page_of(TagOut))
+def list_tags(query: PageQuery):
+    """All tags, by name."""
+    items = [TagOut(id=t.id, name=t.name, slug=t.slug) for t in catalog.list_tags()]
+    return page_list(items, page=query.page, page_size=query.page_size)
+
+
+@bp.post("/tags")
+@access("manager")
+@bp.input(TagIn, arg_name="body")
+@bp.output(TagOut, status_code=201)
+def create_tag(body: TagIn):
+    """Create a tag (`name`, optional `slug`). A slug already used is a 409."""
+    tag = catalog.create_tag(body.name, body.slug)
+    db.session.commit()
+    return TagOut(id=tag.id, name=tag.name, slug=tag.slug)
+
+
+@bp.delete("/tags/<tag_id>")
+@access("manager")
+@bp.output({}, status_code=204)
+def delete_tag(tag_id: str):
+    """Delete a tag (products lose it, nothing else changes)."""
+    catalog.delete_tag(catalog.get_tag(tag_id))
+    db.session.commit()
+    return ""
+
+
+@bp.get("/attributes")
+@access("public")
+@bp.input(PageQuery, location="query", arg_name="query")
+@bp.output(page_of(AttributeOut))
+def list_attributes(query: PageQuery):
+    """All attributes with their values."""
+    items = [AttributeOut.of(a) for a in catalog.list_attributes()]
+    return page_list(items, page=query.page, page_size=query.page_size)
+
+
+@bp.post("/attributes")
+@access("manager")
+@bp.input(AttributeIn, arg_name="body")
+@bp.output(AttributeOut, status_code=201)
+def create_attribute(body: AttributeIn):
+    """Create an attribute (`name`) with optional `values` (duplicates are dropped)."""
+    attribute = catalog.create_attribute(body.name, body.values)
+    db.session.commit()
+    return AttributeOut.of(catalog.get_attribute(attribute.id))
+
+
+@bp.post("/attributes/<attribute_id>/values")
+@access("manager")
+@bp.input(AttributeValueIn, arg_name="body")
+@bp.output(AttributeValueOut, status_code=201)
+def add_attribute_value(attribute_id: str, body: AttributeValueIn):
+    """Add a value to an attribute. A value it already has is a 409 (`value_exists`)."""
+    value = catalog.add_attribute_value(catalog.get_attribute(attribute_id), body.value)
+    db.session.commit()
+    return AttributeValueOut(id=value.id, attribute_id=value.attribute_id, value=value.value)
+
+
+@bp.delete("/attributes/<attribute_id>")
+@access("manager")
+@bp.output({}, status_code=204)
+def delete_attribute(attribute_id: str):
+    """Delete an attribute and its values (variants lose those values)."""
+    catalog.delete_attribute(catalog.get_attribute(attribute_id))
+    db.session.commit()
+    return ""

@@ -1,0 +1,106 @@
+"""Product variants (Seed A) = subcategories (Seed B): one table, reachable both ways.
+
+Each has its own price (major units in JSON), min/max quantity per purchase (defaults 1 and
+0 = no limit) and a stock count (digital: counted from its unsold items; physical: an inventory
+count). Shoppers see active variants of visible products only.
+"""
+from __future__ import annotations
+
+from apiflask import APIBlueprint
+from flask import g
+
+from extensions import db
+from services import catalog
+
+from .access import access
+from .catalog_helpers import is_staff, page_list
+from .schemas.catalog import SubcategoryOut, VariantIn, VariantOut, VariantUpdateIn
+from .schemas.common import PageQuery, page_of
+
+bp = APIBlueprint("api_variants", __name__, url_prefix="/api", tag="Product Variants")
+
+
+def variant_out(variant_id: str) -> VariantOut:
+    return VariantOut.of(catalog.get_variant(variant_id), g.store.currency, staff=True)
+
+
+def _variants_page(product_id: str, query: PageQuery, *, purchasable: bool) -> dict:
+    staff = is_staff()
+    product = catalog.get_product(product_id, include_hidden=staff)
+    variants = catalog.visible_variants(product, include_hidden=staff and not purchasable)
+    items = [VariantOut.of(v, g.store.currency, staff=staff) for v in variants]
+    return page_list(items, page=query.page, page_size=query.page_size)
+
+
+@bp.get("/products/<product_id>/variants")
+@access("public")
+@bp.input(PageQuery, location="query", arg_name="query")
+@bp.output(page_of(VariantOut))
+def list_variants(product_id: str, query: PageQuery):
+    """The variants of a product (by id or slug). Staff also see inactive ones."""
+    return _variants_page(product_id, query, purchasable=False)
+
+
+@bp.get("/products/<product_id>/stock")
+@access("public")
+@bp.input(PageQuery, location="query", arg_name="query")
+@bp.output(page_of(VariantOut))
+def product_stock(product_id: str, query: PageQuery):
+    """Seed B: the purchasable subcategories of a product.
+
+    Active ones only, with price, `stock_count`, `in_stock` and min/max quantity.
+    """
+    return _variants_page(product_id, query, purchasable=True)
+
+
+@bp.get("/subcategories/<subcategory_id>")
+@access("public")
+@bp.output(SubcategoryOut)
+def get_subcategory(subcategory_id: str):
+    """Seed B: one subcategory with its parent product's summary (`product`)."""
+    staff = is_staff()
+    variant = catalog.get_variant(subcategory_id, include_hidden=staff)
+    tags = catalog.product_tags([variant.product_id])[variant.product_id]
+    return SubcategoryOut.with_product(variant, g.store, tags, staff=staff)
+
+
+@bp.post("/products/<product_id>/variants")
+@access("manager")
+@bp.input(VariantIn, arg_name="body")
+@bp.output(VariantOut, status_code=201)
+def create_variant(product_id: str, body: VariantIn):
+    """Create a variant of a product.
+
+    Price in major units; 422 for negative prices, too many decimals or `min_quantity` above
+    `max_quantity`; 409 for an SKU already used.
+    """
+    product = catalog.get_product(product_id, include_hidden=True, with_details=False)
+    variant = catalog.create_variant(product, body.to_service(g.store.currency))
+    db.session.commit()
+    return variant_out(variant.id)
+
+
+@bp.put("/products/<product_id>/variants/<variant_id>")
+@access("manager")
+@bp.input(VariantUpdateIn, arg_name="body")
+@bp.output(VariantOut)
+def update_variant(product_id: str, variant_id: str, body: VariantUpdateIn):
+    """Update a variant: only the fields sent change.
+
+    `stock_count` is for physical products; digital stock is counted from its items (import
+    stock instead).
+    """
+    variant = catalog.get_variant(variant_id, product_id=product_id)
+    catalog.update_variant(variant, body.to_service(g.store.currency))
+    db.session.commit()
+    return variant_out(variant.id)
+
+
+@bp.delete("/products/<product_id>/variants/<variant_id>")
+@access("manager")
+@bp.output({}, status_code=204)
+def delete_variant(product_id: str, variant_id: str):
+    """Delete a variant: sold items stay with their orders, unsold stock is withdrawn."""
+    catalog.delete_variant(catalog.get_variant(variant_id, product_id=product_id))
+    db.session.commit()
+    return ""
