@@ -2,19 +2,52 @@
 role guards and HTMX helpers. Business rules stay in services/."""
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import wraps
+from urllib.parse import urlencode
 
 from flask import Flask, abort, flash, g, redirect, request, url_for
 from flask_login import current_user
 
 from models import Role
 from services.errors import DomainError
-from services.money import format_money
+from services.money import exponent, format_money
 from services.stores import ANNOUNCEMENT_PRESETS, settings_of
 
 
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def wants_fragment() -> bool:
+    """An htmx request that swaps part of a page. Boosted navigation and history restores
+    (a cache miss on Back) need the full page even though they carry ``HX-Request``."""
+    return (is_htmx() and request.headers.get("HX-Boosted") != "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
+
+
+def major_text(minor: int | None, currency: str) -> str:
+    """Minor units as the text a form field shows ("4999" -> "49.99")."""
+    if minor is None:
+        return ""
+    exp = exponent(currency)
+    return f"{Decimal(int(minor)).scaleb(-exp):.{exp}f}"
+
+
+def page_arg(name: str = "page") -> int:
+    try:
+        return max(1, min(int(request.args.get(name, 1)), 100_000))
+    except (TypeError, ValueError):
+        return 1
+
+
+def page_url(page: int, endpoint: str | None = None, **values) -> str:
+    """The current URL with another page number (or ``endpoint``'s URL with ``page``)."""
+    if endpoint:
+        return url_for(endpoint, page=page, **values)
+    args = request.args.to_dict(flat=False)
+    args["page"] = [str(page)]
+    return request.path + "?" + urlencode(args, doseq=True)
 
 
 def role_required(minimum: Role):
@@ -63,6 +96,8 @@ def register_web(app: Flask) -> None:
     def _money(minor, currency=None):
         store = g.get("store")
         return format_money(minor or 0, currency or (store.currency if store else "EUR"))
+
+    app.add_template_global(page_url, "page_url")
 
     @app.template_filter("has_role")
     def _has_role(user, role_name: str) -> bool:

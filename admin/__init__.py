@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import dashboard  # noqa: E402,F401
+from . import categories, dashboard, products, stock  # noqa: E402,F401

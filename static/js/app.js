@@ -56,4 +56,34 @@
   });
 
   document.addEventListener("keydown", function (event) { if (event.key === "Escape") closeMenus(); });
+
+  // (3) <form data-confirm="Sure?">: ask first. Capture phase, so a "Cancel" also stops
+  // htmx's own submit handler on the form (plain and htmx forms behave the same).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-confirm")) return;
+    if (!window.confirm(form.getAttribute("data-confirm"))) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  // (4) htmx: a 422 carries the re-rendered form with its errors, so swap it like a 200.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr && event.detail.xhr.status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // (5) Upload progress: a form's <progress data-upload-progress> follows htmx's upload.
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var form = event.target instanceof Element ? event.target.closest("form") : null;
+    var bar = form && form.querySelector("progress[data-upload-progress]");
+    if (!bar || !event.detail || !event.detail.total) return;
+    var percent = Math.round(event.detail.loaded / event.detail.total * 100);
+    bar.hidden = false;
+    bar.value = percent;
+    bar.textContent = percent + " %";
+  });
 })();

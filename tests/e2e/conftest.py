@@ -60,3 +60,24 @@ def shot():
         return str(path)
 
     return take
+
+
+ADMIN_EMAIL = "admin@e2e.example.com"
+ADMIN_PASSWORD = "admin-walks-in-chromium"
+
+
+@pytest.fixture
+def live_admin(live_server):
+    """An ADMIN of the live server's store (created in its own database)."""
+    from models import Role
+    from services import auth as auth_service
+    from tenancy import tenant_scope
+
+    _base, app = live_server
+    with app.app_context():
+        store = store_service.get_store_by_slug("e2e")
+        with tenant_scope(store):
+            auth_service.create_user(username="e2eadmin", email=ADMIN_EMAIL, password=ADMIN_PASSWORD,
+                                     role=Role.ADMIN, check_strength=False)
+            db.session.commit()
+    return ADMIN_EMAIL, ADMIN_PASSWORD

@@ -1,0 +1,87 @@
+"""Categories in the dashboard (Manager+): the tree, create, edit, delete."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+
+from extensions import db
+from models import Role
+from services import catalog
+from services import storefront_queries as queries
+from services.errors import DomainError
+from web import apply_form_errors, role_required
+
+from . import bp
+from .forms import CategoryForm
+from .products import category_choices
+
+
+def _data(form: CategoryForm) -> dict:
+    data = {"title": form.title.data, "parent_id": form.parent_id.data or None, "hex_code": form.hex_code.data or None,
+            "description": form.description.data or "", "sort_order": form.sort_order.data,
+            "is_active": bool(form.is_active.data)}
+    if form.slug.data and form.slug.data.strip():
+        data["slug"] = form.slug.data.strip()
+    return data
+
+
+def _index(form: CategoryForm, status: int = 200):
+    return render_template("admin/categories/index.html", rows=queries.category_rows(), form=form), status
+
+
+@bp.get("/categories")
+@role_required(Role.MANAGER)
+def categories():
+    form = CategoryForm(formdata=None)
+    form.parent_id.choices = category_choices(none_label="None (top level)")
+    return _index(form)
+
+
+@bp.post("/categories")
+@role_required(Role.MANAGER)
+def category_create():
+    form = CategoryForm()
+    form.parent_id.choices = category_choices(none_label="None (top level)")
+    if form.validate_on_submit():
+        try:
+            category = catalog.create_category(**_data(form))
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            apply_form_errors(form, error)
+        else:
+            flash(f"Category “{category.title}” created.", "success")
+            return redirect(url_for("admin.categories"))
+    return _index(form, 422)
+
+
+@bp.route("/categories/<category_id>", methods=["GET", "POST"])
+@role_required(Role.MANAGER)
+def category_edit(category_id: str):
+    category = catalog.get_category(category_id)
+    form = CategoryForm(obj=category)
+    form.parent_id.choices = category_choices(exclude_id=category.id, none_label="None (top level)")
+    if not form.is_submitted():
+        form.parent_id.data = category.parent_id or ""
+    if form.validate_on_submit():
+        try:
+            catalog.update_category(category, _data(form))
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            apply_form_errors(form, error)
+        else:
+            flash("Category saved.", "success")
+            return redirect(url_for("admin.categories"))
+    status = 422 if (form.errors or form.form_errors) else 200
+    return render_template("admin/categories/form.html", form=form, category=catalog.get_category(category_id)), status
+
+
+@bp.post("/categories/<category_id>/delete")
+@role_required(Role.MANAGER)
+def category_delete(category_id: str):
+    category = catalog.get_category(category_id)
+    title = category.title
+    catalog.delete_category(category)
+    db.session.commit()
+    flash(f"Category “{title}” deleted. Its products are now uncategorised; its subcategories moved up.", "success")
+    return redirect(url_for("admin.categories"))

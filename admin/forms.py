@@ -1,0 +1,90 @@
+"""Dashboard forms. Fields check shape; services check the rules (their field errors are
+mapped back onto these fields by ``web.apply_form_errors``). Amounts are typed in major units
+("49.99") as text and converted with ``services.money.to_minor`` in the view."""
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields import ColorField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+WARRANTY_UNITS = {"hours": 3600, "days": 86400}
+DELIMITERS = {"newline": None, "comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
+
+
+class ProductForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    slug = StringField("Slug", validators=[Optional(), Length(max=220)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=100_000)])
+    category_id = SelectField("Category", choices=[SelectChoice("", "No category")])
+    kind = SelectField("Kind", choices=[SelectChoice("digital", "Digital (codes, keys, accounts)"), SelectChoice("physical", "Physical (shipped)")])
+    is_enabled = BooleanField("Visible in the shop", default=True)
+    is_featured = BooleanField("Featured on the home page")
+    replace_enabled = BooleanField("Customers may ask for a replacement", default=True)
+    auto_replace_enabled = BooleanField("Replace automatically")
+    auto_replace_max_before_approval = IntegerField(
+        "Automatic replacements before approval", default=3,
+        validators=[InputRequired(), NumberRange(min=0, max=1000)])
+    warranty_amount = IntegerField("Warranty", default=1, validators=[InputRequired(), NumberRange(min=0, max=3650 * 24)])
+    warranty_unit = SelectField("Warranty unit", choices=[SelectChoice("hours", "hours"), SelectChoice("days", "days")], default="days")
+
+    def warranty_seconds(self) -> int:
+        return int(self.warranty_amount.data) * WARRANTY_UNITS[self.warranty_unit.data]
+
+    def show_warranty(self, seconds: int) -> None:
+        if seconds and seconds % 86400 == 0:
+            self.warranty_amount.data, self.warranty_unit.data = seconds // 86400, "days"
+        else:
+            self.warranty_amount.data, self.warranty_unit.data = round(seconds / 3600), "hours"
+
+
+class ImageForm(FlaskForm):
+    image = FileField("Image", validators=[FileRequired("Choose an image"),
+                                           FileAllowed(["jpg", "jpeg", "png", "webp", "gif"], "JPEG, PNG, WebP or GIF only")])
+    is_primary = BooleanField("Make it the main image")
+
+
+class VariantForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    price = StringField("Price", validators=[DataRequired(), Length(max=20)])
+    sku = StringField("SKU", validators=[Optional(), Length(max=64)])
+    min_quantity = IntegerField("Min per order", default=1, validators=[InputRequired()])
+    max_quantity = IntegerField("Max per order", default=0, validators=[InputRequired()])
+    stock_count = IntegerField("Inventory count", validators=[Optional()])
+    is_active = BooleanField("On sale", default=True)
+
+
+class StockImportForm(FlaskForm):
+    deliverables = TextAreaField("Paste deliverables", validators=[Optional()])
+    file = FileField("…or upload a .txt / .csv file", validators=[FileAllowed(["txt", "csv"], "Upload a .txt or .csv file")])
+    delimiter = SelectField("Split on", choices=[SelectChoice("newline", "New line"), SelectChoice("comma", "Comma ( , )"),
+                                                 SelectChoice("semicolon", "Semicolon ( ; )"), SelectChoice("tab", "Tab"), SelectChoice("pipe", "Pipe ( | )")])
+    mode = RadioField("Mode", choices=[SelectChoice("add", "Add to the current stock"),
+                                       SelectChoice("set", "Replace all unsold stock with this list")], default="add")
+    confirm_replace = BooleanField("Yes, withdraw every unsold item that is not in this list")
+    note = StringField("Note", validators=[Optional(), Length(max=255)])
+    supplier = StringField("Supplier", validators=[Optional(), Length(max=120)])
+    unit_cost = StringField("Unit cost", validators=[Optional(), Length(max=20)])
+
+    def validate_confirm_replace(self, field):
+        from wtforms.validators import ValidationError
+
+        if self.mode.data == "set" and not field.data:
+            raise ValidationError("Confirm that the list replaces all unsold stock")
+
+
+class CategoryForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=120)])
+    slug = StringField("Slug", validators=[Optional(), Length(max=140)])
+    parent_id = SelectField("Parent", choices=[SelectChoice("", "None (top level)")])
+    hex_code = ColorField("Colour", default="#6366f1")
+    description = TextAreaField("Description", validators=[Optional(), Length(max=20_000)])
+    sort_order = IntegerField("Sort order", default=0, validators=[InputRequired(), NumberRange(min=-100_000, max=100_000)])
+    is_active = BooleanField("Shown in the shop", default=True)

@@ -1,0 +1,145 @@
+"""The stock panel of a digital subcategory: import (paste or file, add or replace), the
+unsold items (masked; Admin+ may reveal one), withdraw, clear, and the import batches."""
+from __future__ import annotations
+
+from flask import current_app, flash, g, redirect, render_template, url_for
+from flask_login import current_user
+
+from extensions import db
+from models import Role
+from services import catalog, stock
+from services import storefront_queries as queries
+from services.errors import DomainError
+from services.money import to_minor
+from web import apply_form_errors, page_arg, role_required, wants_fragment
+
+from . import bp
+from .forms import DELIMITERS, StockImportForm
+
+STOCK_PAGE_SIZE = 50
+
+
+def _panel_context(variant_id: str, *, form=None, result=None, revealed=None, page: int = 1,
+                   notice: str | None = None) -> dict:
+    variant = catalog.get_variant(variant_id)
+    items = stock.list_stock(variant, status="available", page=page, page_size=STOCK_PAGE_SIZE)
+    batches = stock.list_batches(variant)
+    return {
+        "variant": variant, "product": variant.product, "form": form or StockImportForm(formdata=None),
+        "result": result, "items": items, "masked": {item.id: stock.masked(item) for item in items["items"]},
+        "revealed": revealed or {}, "batches": batches, "notice": notice,
+        "who": queries.usernames({b.created_by_id for b in batches}),
+    }
+
+
+def _render(context: dict, status: int = 200):
+    template = "admin/stock/_panel.html" if wants_fragment() else "admin/stock/index.html"
+    return render_template(template, **context), status
+
+
+def _digital_variant(variant_id: str):
+    variant = catalog.get_variant(variant_id)
+    if variant.product.kind != "digital":
+        flash("Physical subcategories count their inventory: edit the subcategory to change it.", "info")
+        return variant, redirect(url_for("admin.product_edit", product_id=variant.product_id) + "#subcategories")
+    return variant, None
+
+
+@bp.get("/subcategories/<variant_id>/stock")
+@role_required(Role.MANAGER)
+def stock_page(variant_id: str):
+    _variant, away = _digital_variant(variant_id)
+    if away:
+        return away
+    return _render(_panel_context(variant_id, page=page_arg()))
+
+
+@bp.post("/subcategories/<variant_id>/stock")
+@role_required(Role.MANAGER)
+def stock_import(variant_id: str):
+    variant, away = _digital_variant(variant_id)
+    if away:
+        return away
+    form = StockImportForm()
+    if form.validate_on_submit():
+        try:
+            source = form.deliverables.data or ""
+            upload = form.file.data
+            if upload and upload.filename:
+                source = upload.read(current_app.config["MAX_IMPORT_BYTES"] + 1)
+                if len(source) > current_app.config["MAX_IMPORT_BYTES"]:
+                    limit = current_app.config["MAX_IMPORT_BYTES"] // (1024 * 1024)
+                    form.file.errors = [f"The file may be at most {limit} MB"]
+                    raise _Refused()
+            unit_cost = form.unit_cost.data and form.unit_cost.data.strip()
+            result = stock.import_stock(
+                variant, source, mode=form.mode.data, delimiter=DELIMITERS.get(form.delimiter.data),
+                note=form.note.data or "", supplier=(form.supplier.data or "").strip() or None,
+                unit_cost=to_minor(unit_cost, g.store.currency, field="unit_cost") if unit_cost else None,
+                created_by=current_user._get_current_object(),
+            )
+            db.session.commit()
+        except _Refused:
+            db.session.rollback()
+        except DomainError as error:
+            db.session.rollback()
+            apply_form_errors(form, error)
+        else:
+            summary = {"added": result.added, "duplicate_in_file": result.duplicate_in_file,
+                       "already_known": result.already_known, "removed": result.removed,
+                       "total_lines": result.total_lines, "stock_count": result.stock_count, "mode": form.mode.data}
+            db.session.expire_all()
+            if wants_fragment():
+                return _render(_panel_context(variant_id, result=summary))
+            flash(_summary_text(summary), "success")
+            return redirect(url_for("admin.stock_page", variant_id=variant_id))
+    return _render(_panel_context(variant_id, form=form), 422)
+
+
+class _Refused(Exception):
+    """A form error set by the view itself (the field already holds the message)."""
+
+
+def _summary_text(s: dict) -> str:
+    text = (f"Import done: {s['added']} added, {s['duplicate_in_file']} duplicate in file, "
+            f"{s['already_known']} already known")
+    return text + (f", {s['removed']} removed." if s["mode"] == "set" else ".")
+
+
+@bp.post("/subcategories/<variant_id>/stock/clear")
+@role_required(Role.MANAGER)
+def stock_clear(variant_id: str):
+    variant, away = _digital_variant(variant_id)
+    if away:
+        return away
+    removed = stock.clear_stock(variant)
+    db.session.commit()
+    notice = f"{removed} unsold item{'' if removed == 1 else 's'} withdrawn."
+    if wants_fragment():
+        db.session.expire_all()
+        return _render(_panel_context(variant_id, notice=notice))
+    flash(notice, "success")
+    return redirect(url_for("admin.stock_page", variant_id=variant_id))
+
+
+@bp.post("/stock/<item_id>/withdraw")
+@role_required(Role.MANAGER)
+def stock_withdraw(item_id: str):
+    item = stock.delete_stock_item(item_id)
+    variant_id = item.variant_id
+    db.session.commit()
+    if wants_fragment():
+        db.session.expire_all()
+        return _render(_panel_context(variant_id, page=page_arg(), notice="Item withdrawn."))
+    flash("Item withdrawn.", "success")
+    return redirect(url_for("admin.stock_page", variant_id=variant_id))
+
+
+@bp.post("/stock/<item_id>/reveal")
+@role_required(Role.ADMIN)
+def stock_reveal(item_id: str):
+    item = stock.get_stock_item(item_id)
+    plain = stock.reveal(item)
+    if wants_fragment():
+        return render_template("admin/stock/_revealed.html", plain=plain)
+    return _render(_panel_context(item.variant_id, revealed={item.id: plain}))

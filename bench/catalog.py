@@ -1,0 +1,133 @@
+"""Catalog speed: the storefront catalog page (/search, 24 products) and GET /api/products
+(page_size=24) against a bare Flask page rendering the same 24 cards, in the same run.
+
+Each app is driven in-process through its WSGI interface (werkzeug's test client), so the
+numbers compare the work each app does per request, not a network stack. Also reports the SQL
+statements per request.
+
+    .venv/bin/python bench/catalog.py [--requests 1500] [--db sqlite|postgresql|both]
+"""
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import time
+
+from _common import backends, bench_app
+from flask import Flask, render_template_string
+from sqlalchemy import event
+
+CARD = """<ul class="grid">{% for p in products %}
+<li class="card"><a href="/p/{{ p.slug }}"><img src="{{ p.image }}" alt="" loading="lazy">
+<h3>{{ p.title }}</h3><span class="chip">{{ p.category }}</span>
+<p class="price">from {{ '%.2f'|format(p.price / 100) }} EUR</p>
+<p class="stock">{{ 'In stock' if p.stock else 'Out of stock' }}</p></a></li>{% endfor %}</ul>"""
+PAGE = "<!doctype html><html><head><title>Shop</title></head><body><main>" + CARD + "</main></body></html>"
+
+
+def bare_app(rows_from_db) -> Flask:
+    app = Flask("bare")
+    constant = rows_from_db()
+
+    @app.get("/constant")
+    def constant_page():
+        return render_template_string(PAGE, products=constant)
+
+    @app.get("/db")
+    def db_page():
+        return render_template_string(PAGE, products=rows_from_db())
+
+    return app
+
+
+def timed(client, path: str, n: int) -> float:
+    for _ in range(30):
+        assert client.get(path).status_code == 200, path
+    started = time.perf_counter()
+    for _ in range(n):
+        client.get(path)
+    return n / (time.perf_counter() - started)
+
+
+def seed(app) -> str:
+    from extensions import db
+    from services import catalog, stores
+    from tenancy import tenant_scope
+
+    with app.app_context():
+        store = stores.create_store("bench", "Bench", is_default=True)
+        db.session.commit()
+        with tenant_scope(store):
+            category = catalog.create_category(title="Gift cards")
+            for i in range(30):
+                product = catalog.create_product({"title": f"Card {i:02d}", "category_id": category.id,
+                                                  "variants": [{"title": "10", "price": 1000 + i}]})
+                product.primary_image_url = "/static/favicon.svg"
+                product.stock_total = 5
+            db.session.commit()
+        return store.id
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=1500)
+    parser.add_argument("--db", default="sqlite")
+    args = parser.parse_args()
+    print(f"{'database':<11} {'page':<32} {'req/s':>8} {'SQL/req':>8} {'vs bare(db)':>12}")
+    for backend in backends(args.db):
+        with bench_app(backend) as app:
+            store_id = seed(app)
+            url = app.config["SQLALCHEMY_DATABASE_URI"]
+            if backend == "sqlite":
+                path = url.removeprefix("sqlite:///")
+                conn = sqlite3.connect(path, check_same_thread=False)
+
+                def rows_from_db():
+                    cur = conn.execute(
+                        "SELECT p.title, p.slug, p.primary_image_url, p.starting_at, p.stock_total, c.title "
+                        "FROM products p LEFT JOIN categories c ON c.id = p.category_id WHERE p.store_id = ? "
+                        "AND p.is_enabled = 1 ORDER BY p.created_at DESC LIMIT 24", (store_id,))
+                    return [dict(title=r[0], slug=r[1], image=r[2], price=r[3], stock=r[4], category=r[5]) for r in cur]
+            else:
+                import psycopg
+
+                conn = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True)
+
+                def rows_from_db():
+                    cur = conn.execute(
+                        "SELECT p.title, p.slug, p.primary_image_url, p.starting_at, p.stock_total, c.title "
+                        "FROM products p LEFT JOIN categories c ON c.id = p.category_id WHERE p.store_id = %s "
+                        "AND p.is_enabled ORDER BY p.created_at DESC LIMIT 24", (store_id,))
+                    return [dict(title=r[0], slug=r[1], image=r[2], price=r[3], stock=r[4], category=r[5]) for r in cur]
+
+            bare = bare_app(rows_from_db).test_client()
+            base_db = timed(bare, "/db", args.requests)
+            base_const = timed(bare, "/constant", args.requests)
+            ours = app.test_client()
+            from extensions import db
+
+            with app.app_context():
+                engine = db.engine
+            counter = {"n": 0}
+
+            def count(*_a, **_k):
+                counter["n"] += 1
+
+            event.listen(engine, "before_cursor_execute", count)
+            results = []
+            for label, path in (("storefront /search (24 cards)", "/search"),
+                                ("GET /api/products?page_size=24", "/api/products?page_size=24")):
+                counter["n"] = 0
+                ours.get(path)
+                per_request = counter["n"]
+                results.append((label, timed(ours, path, args.requests), per_request))
+            event.remove(engine, "before_cursor_execute", count)
+            print(f"{backend:<11} {'bare Flask, constant data':<32} {base_const:>8.0f} {0:>8} {base_const / base_db:>11.2f}x")
+            print(f"{backend:<11} {'bare Flask, one SQL query':<32} {base_db:>8.0f} {1:>8} {1:>11.2f}x")
+            for label, rps, queries in results:
+                print(f"{backend:<11} {label:<32} {rps:>8.0f} {queries:>8} {rps / base_db:>11.2f}x")
+            conn.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Read-only queries the shop and dashboard pages need beyond services/catalog.py.
+
+Every function only reads (no flush, no commit). The catalog pages are kept to a fixed
+number of statements whatever the page size: the active categories (one query, which also
+resolves a category slug and its descendants in Python), the count and the page (products
+with their category joined). Product relationships are ``lazy="raise"``, so a per-product
+query would fail loudly instead of quietly costing N queries.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from extensions import db
+from models import Category, Product, User
+
+from .catalog import ProductFilters, category_tree, list_categories, product_query
+from .pagination import paginate
+
+STOREFRONT_PAGE_SIZE = 24
+ADMIN_PAGE_SIZE = 25
+
+# The shop's sort options: name -> (ProductFilters.sort_by, sort_dir, label)
+SHOP_SORTS = {
+    "newest": ("created_at", "desc", "Newest"),
+    "price_asc": ("price", "asc", "Price: low to high"),
+    "price_desc": ("price", "desc", "Price: high to low"),
+    "popular": ("popularity", "desc", "Most popular"),
+    "rating": ("rating", "desc", "Best rated"),
+}
+
+# The dashboard's product table sorts: name -> ProductFilters.sort_by
+ADMIN_SORTS = {"created": "created_at", "title": "title", "price": "price", "stock": "stock"}
+
+
+@dataclass
+class CatalogQuery:
+    """What a shopper asked for, already parsed (prices in minor units)."""
+
+    q: str = ""
+    category: str = ""  # slug
+    min_price: int | None = None
+    max_price: int | None = None
+    in_stock: bool = False
+    featured: bool = False
+    sort: str = "newest"
+    page: int = 1
+
+
+def descendants(category_id: str, categories: list[Category]) -> list[str]:
+    """The id of a category and of every category below it, from an already loaded list."""
+    children: dict[str | None, list[str]] = {}
+    for c in categories:
+        children.setdefault(c.parent_id, []).append(c.id)
+    out: list[str] = []
+    stack = [category_id]
+    while stack:
+        cid = stack.pop()
+        if cid in out:
+            continue
+        out.append(cid)
+        stack.extend(children.get(cid, []))
+    return out
+
+
+def shop_categories() -> list[Category]:
+    """Active categories, sorted (one query)."""
+    return [row["category"] for row in list_categories()]
+
+
+def catalog_page(query: CatalogQuery, categories: list[Category], *,
+                 page_size: int = STOREFRONT_PAGE_SIZE) -> dict:
+    """One page of visible products for the shop's search and category pages (2 queries).
+
+    ``categories`` is the list from ``shop_categories()``: an unknown or inactive category
+    slug matches nothing (rather than everything).
+    """
+    sort_by, sort_dir, _label = SHOP_SORTS.get(query.sort, SHOP_SORTS["newest"])
+    filters = ProductFilters(
+        search=query.q or None, min_price=query.min_price, max_price=query.max_price,
+        stock_status="in_stock" if query.in_stock else None, is_featured=True if query.featured else None,
+        sort_by=sort_by, sort_dir=sort_dir,
+    )
+    stmt = product_query(filters)
+    if query.category:
+        match = next((c for c in categories if c.slug == query.category), None)
+        stmt = stmt.where(Product.category_id.in_(descendants(match.id, categories)) if match
+                          else Product.id.is_(None))
+    return paginate(stmt, page=query.page, page_size=page_size)
+
+
+def product_strip(*, featured: bool = False, limit: int = 8) -> list[Product]:
+    """Visible products for a home page row: newest first, optionally only featured (1 query)."""
+    filters = ProductFilters(is_featured=True if featured else None, sort_by="created_at", sort_dir="desc")
+    return list(db.session.scalars(product_query(filters).limit(limit)).unique())
+
+
+def home_page() -> dict:
+    """Featured and newest products and the categories with their product counts (4 queries)."""
+    rows = list_categories(with_counts=True)
+    return {
+        "featured": product_strip(featured=True, limit=8),
+        "newest": product_strip(limit=8),
+        "categories": [r for r in rows if r["category"].parent_id is None or r["product_count"]],
+    }
+
+
+def flatten_tree(rows: list[dict]) -> list[tuple[dict, int]]:
+    """A nested tree from ``category_tree`` as ``(node, depth)`` in display order."""
+    out: list[tuple[dict, int]] = []
+
+    def walk(nodes: list[dict], depth: int) -> None:
+        for node in nodes:
+            out.append((node, depth))
+            walk(node["children"], depth + 1)
+
+    walk(rows, 0)
+    return out
+
+
+def category_rows(*, include_inactive: bool = True, with_counts: bool = True) -> list[tuple[dict, int]]:
+    """Every category as ``(node, depth)`` for the dashboard's tree and select boxes."""
+    return flatten_tree(category_tree(list_categories(include_inactive=include_inactive, with_counts=with_counts)))
+
+
+def admin_products(*, q: str = "", category_id: str = "", status: str = "", sort: str = "created",
+                   direction: str = "desc", page: int = 1) -> dict:
+    """The dashboard's product table: every non-deleted product, enabled or not."""
+    filters = ProductFilters(
+        search=q or None, category_id=category_id or None,
+        is_active={"enabled": True, "disabled": False}.get(status), include_hidden=True,
+        sort_by=ADMIN_SORTS.get(sort, "created_at"), sort_dir="asc" if direction == "asc" else "desc",
+    )
+    return paginate(product_query(filters), page=page, page_size=ADMIN_PAGE_SIZE)
+
+
+def usernames(user_ids: set[str | None]) -> dict[str, str]:
+    """Usernames by id (for "who imported this batch")."""
+    ids = [i for i in user_ids if i]
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())

@@ -1,0 +1,142 @@
+"""The shop's browsing pages: home, categories, category, search, product (and its variant panel).
+
+The search and category pages are one URL for the full page and for the results fragment
+(``HX-Request``); the product page's variant panel is a fragment that also works as a full
+page (``/p/<slug>?variant=<id>``) without JavaScript.
+"""
+from __future__ import annotations
+
+from flask import abort, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from extensions import db
+from models import Role
+from services import catalog
+from services import storefront_queries as queries
+from services.errors import Invalid
+from services.money import to_minor
+from web import page_arg, wants_fragment
+
+from . import bp
+
+
+def _flag(name: str) -> bool:
+    return request.args.get(name, "") in ("1", "on", "true", "yes")
+
+
+def _price_arg(name: str, errors: dict) -> int | None:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = to_minor(raw, g.store.currency, field=name)
+    except Invalid:
+        errors[name] = "Enter an amount such as 9.99"
+        return None
+    if value < 0:
+        errors[name] = "Enter an amount of at least 0"
+        return None
+    return value
+
+
+def _catalog_query(*, category: str = "") -> tuple[queries.CatalogQuery, dict]:
+    errors: dict[str, str] = {}
+    sort = request.args.get("sort", "newest")
+    query = queries.CatalogQuery(
+        q=(request.args.get("q") or "").strip()[:100],
+        category=category or (request.args.get("category") or "").strip()[:140],
+        min_price=_price_arg("min_price", errors), max_price=_price_arg("max_price", errors),
+        in_stock=_flag("in_stock"), featured=_flag("featured"),
+        sort=sort if sort in queries.SHOP_SORTS else "newest", page=page_arg(),
+    )
+    return query, errors
+
+
+def _is_staff() -> bool:
+    return bool(current_user.is_authenticated and Role(current_user.role).at_least(Role.STAFF))
+
+
+@bp.get("/")
+def home():
+    return render_template("storefront/home.html", **queries.home_page())
+
+
+@bp.get("/categories")
+def categories():
+    return render_template("storefront/catalog/categories.html",
+                           tree=catalog.category_tree(catalog.list_categories(with_counts=True)))
+
+
+@bp.get("/search")
+def search():
+    query, errors = _catalog_query()
+    categories = queries.shop_categories()
+    results = queries.catalog_page(query, categories)
+    context = {"query": query, "results": results, "errors": errors, "categories": categories,
+               "sorts": queries.SHOP_SORTS, "results_url": url_for("storefront.search")}
+    if wants_fragment():
+        return render_template("storefront/catalog/_results.html", **context)
+    return render_template("storefront/catalog/search.html", **context)
+
+
+@bp.get("/c/<slug>")
+def category(slug: str):
+    categories = queries.shop_categories()
+    current = next((c for c in categories if c.slug == slug), None)
+    if current is None:
+        abort(404)
+    query, errors = _catalog_query(category=slug)
+    results = queries.catalog_page(query, categories)
+    context = {"query": query, "results": results, "errors": errors, "category": current,
+               "children": [c for c in categories if c.parent_id == current.id],
+               "parent": next((c for c in categories if c.id == current.parent_id), None),
+               "sorts": queries.SHOP_SORTS, "results_url": url_for("storefront.category", slug=slug)}
+    if wants_fragment():
+        return render_template("storefront/catalog/_results.html", **context)
+    return render_template("storefront/catalog/category.html", **context)
+
+
+def _purchasable(variants) -> list:
+    return [v for v in variants if v.stock_count > 0]
+
+
+def _pick(variants, wanted: str | None):
+    chosen = next((v for v in variants if v.id == wanted), None) if wanted else None
+    if chosen is None:
+        chosen = next(iter(_purchasable(variants)), None) or next(iter(variants), None)
+    return chosen
+
+
+def quantity_limits(variant) -> tuple[int, int]:
+    """(min, max) a shopper may choose: max 0 means no limit, capped at the stock count."""
+    low = max(1, variant.min_quantity or 1)
+    high = variant.stock_count
+    if variant.max_quantity:
+        high = min(high, variant.max_quantity)
+    return low, high
+
+
+@bp.get("/p/<slug>")
+def product(slug: str):
+    item = catalog.get_product(slug, include_hidden=_is_staff())
+    variants = catalog.visible_variants(item, include_hidden=False)
+    chosen = _pick(variants, request.args.get("variant"))
+    catalog.increment_views(item.id)
+    # Render before committing: a commit expires the rows, and their relationships are lazy="raise".
+    html = render_template("storefront/catalog/product.html", product=item, variants=variants, chosen=chosen,
+                           quantity_limits=quantity_limits)
+    db.session.commit()
+    return html
+
+
+@bp.get("/p/<slug>/variant/<variant_id>")
+def product_variant(slug: str, variant_id: str):
+    item = catalog.get_product(slug, include_hidden=_is_staff())
+    variants = catalog.visible_variants(item, include_hidden=False)
+    chosen = next((v for v in variants if v.id == variant_id), None)
+    if chosen is None:
+        abort(404)
+    if not wants_fragment():
+        return redirect(url_for("storefront.product", slug=item.slug, variant=chosen.id))
+    return render_template("storefront/catalog/_buy_panel.html", product=item, chosen=chosen,
+                           quantity_limits=quantity_limits)
