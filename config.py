@@ -100,8 +100,16 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "PLATFORM_DOMAIN": (env.get("PLATFORM_DOMAIN") or "").lower().strip(".") or None,
         "PLATFORM_NAME": env.get("PLATFORM_NAME", "Virtual Stores"),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": database_url.startswith("postgresql")},
+        # PostgreSQL: no ping per checkout (a round trip on every request); after a database
+        # restart SQLAlchemy invalidates the whole pool on the first disconnect error instead.
+        "SQLALCHEMY_ENGINE_OPTIONS": (
+            {"pool_pre_ping": _bool(env.get("DB_POOL_PRE_PING")), "pool_recycle": 1800,
+             "pool_size": int(env.get("DB_POOL_SIZE", "10")), "max_overflow": int(env.get("DB_MAX_OVERFLOW", "10"))}
+            if database_url.startswith("postgresql") else {}
+        ),
         "REDIS_URL": redis_url,
+        # Seconds a process remembers which store a host serves (0 = look it up every request)
+        "STORE_CACHE_SECONDS": float(env.get("STORE_CACHE_SECONDS", "5")),
         "JOBS_INLINE": redis_url is None,
         # Tokens
         "JWT_ACCESS_TTL": timedelta(minutes=int(env.get("JWT_ACCESS_MINUTES", "15"))),

@@ -201,9 +201,17 @@ def resolve_request_store():
     """Custom domain -> subdomain of PLATFORM_DOMAIN -> the token's tenant -> default store."""
     from flask import current_app, request
 
+    from extensions import db
+    from models import Store
     from services import stores
+    from services.cache import cache_for
     from services.errors import NotFound
 
+    cache = cache_for("store_by_host", (Store,))
+    host_key = request.host.lower()
+    cached = cache.get(host_key)
+    if cached is not None:
+        return db.session.merge(cached, load=False)
     store, named = stores.store_for_host(request.host, current_app.config.get("PLATFORM_DOMAIN"))
     if named and store is None:
         raise NotFound("No store lives at this address", code="store_not_found")
@@ -211,8 +219,10 @@ def resolve_request_store():
         tenant = _token_tenant()
         if tenant:
             store = stores.get_store(tenant)
+            return store  # chosen by the token, not the host: not cached under the host
     if store is None:
         store = stores.default_store()
+    cache.put(host_key, store)
     return store
 
 

@@ -92,6 +92,16 @@ def register_web(app: Flask) -> None:
             "Role": Role,
         }
 
+    # Slugs are made by services.text.slugify ([a-z0-9-] only), so these paths need no quoting.
+    # They replace url_for in product grids, where 48 url_for calls cost a third of a page render.
+    @app.template_global("product_path")
+    def _product_path(slug: str) -> str:
+        return "/p/" + slug
+
+    @app.template_global("category_path")
+    def _category_path(slug: str) -> str:
+        return "/c/" + slug
+
     @app.template_filter("money")
     def _money(minor, currency=None):
         store = g.get("store")

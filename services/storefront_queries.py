@@ -65,8 +65,19 @@ def descendants(category_id: str, categories: list[Category]) -> list[str]:
 
 
 def shop_categories() -> list[Category]:
-    """Active categories, sorted (one query)."""
-    return [row["category"] for row in list_categories()]
+    """Active categories, sorted: one query, then served from the per-process read cache until a
+    category changes (or STORE_CACHE_SECONDS pass). The rows are detached: read-only."""
+    from tenancy import current_store_id
+
+    from .cache import cache_for
+
+    cache = cache_for("shop_categories", (Category,))
+    store_id = current_store_id()
+    categories = cache.get(store_id)
+    if categories is None:
+        categories = [row["category"] for row in list_categories()]
+        cache.put(store_id, categories)
+    return categories
 
 
 def catalog_page(query: CatalogQuery, categories: list[Category], *,

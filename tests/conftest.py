@@ -55,6 +55,8 @@ def base_config(tmp: Path, database_url: str, **extra) -> dict:
         "RESET_RATE_LIMIT": "3 per minute",
         "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
         "WTF_CSRF_ENABLED": True,
+        # stores are created and rolled back per test: never remember one between requests
+        "STORE_CACHE_SECONDS": 0,
     }
     config.update(extra)
     return config

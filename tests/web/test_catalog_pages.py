@@ -543,3 +543,12 @@ def test_category_tree_edit_and_delete(client, app, store, make, shop):
     with app.app_context(), tenant_scope(store):
         assert db.session.get(Category, shop.steam) is None
         assert db.session.get(Product, shop.wallet).category_id is None
+
+
+def test_card_paths_match_the_routes(app):
+    """The grid builds product/category links without url_for; they must stay the routes' paths."""
+    with app.test_request_context():
+        from flask import render_template_string, url_for
+
+        assert render_template_string("{{ product_path('steam-card') }}") == url_for("storefront.product", slug="steam-card")
+        assert render_template_string("{{ category_path('gift-cards') }}") == url_for("storefront.category", slug="gift-cards")

@@ -1,0 +1,49 @@
+"""The per-process read caches: faster pages, but a change made here is visible at once."""
+from __future__ import annotations
+
+import pytest
+
+from models import Category, Store
+from services import catalog
+from services.cache import cache_for
+
+
+@pytest.fixture
+def caching(app):
+    """Turn the store and category caches on for one test (the suite runs with them off)."""
+    caches = [cache_for("store_by_host", (Store,), app), cache_for("shop_categories", (Category,), app)]
+    for cache in caches:
+        cache.clear()
+        cache.seconds = 60
+    yield caches
+    for cache in caches:
+        cache.clear()
+        cache.seconds = 0
+
+
+def test_store_lookup_is_cached_and_a_suspension_applies_at_once(client, store, make, caching, app):
+    from extensions import db
+    from sqlalchemy import event
+
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+    listener = lambda *a: statements.append(a[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert client.get("/login").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert not any("FROM stores" in s for s in statements), statements
+    make.set_status(store, "suspended")  # a Store flush clears the cache
+    assert client.get("/").status_code == 503
+
+
+def test_category_list_is_cached_until_a_category_changes(client, store, make, caching):
+    with make.scope(store):
+        catalog.create_category(title="Gift Cards")
+    assert b"Gift Cards" in client.get("/search").data
+    with make.scope(store):
+        catalog.create_category(title="Game Keys")
+    assert b"Game Keys" in client.get("/search").data
