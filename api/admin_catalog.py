@@ -24,7 +24,7 @@ from services.errors import Invalid
 from .access import access, require_user
 from .catalog_helpers import json_or_multipart, read_upload, upload_limit
 from .categories import category_out
-from .products import product_detail
+from .products import create_and_show, update_and_show
 from .schemas.catalog import (
     CategoryIn,
     CategoryNodeOut,
@@ -55,9 +55,7 @@ def create_product(body: ProductIn):
     Fields: `title`, `description`, `category`, `enabled`, `replacement_settings`, optional
     `subcategories` (prices in major units).
     """
-    product = catalog.create_product(body.to_service(g.store.currency))
-    db.session.commit()
-    return product_detail(product.id)
+    return create_and_show(body)
 
 
 @bp.post("/product/update/<product_id>")
@@ -66,10 +64,7 @@ def create_product(body: ProductIn):
 @bp.output(ProductDetailOut)
 def update_product(product_id: str, body: ProductUpdateIn):
     """Update a product's title, description, category, enabled flag or replacement settings."""
-    product = catalog.get_product(product_id, include_hidden=True, with_details=False)
-    catalog.update_product(product, body.to_service(g.store.currency))
-    db.session.commit()
-    return product_detail(product.id)
+    return update_and_show(product_id, body)
 
 
 @bp.delete("/product/delete/<product_id>")

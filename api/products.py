@@ -29,6 +29,21 @@ from .schemas.common import PageQuery, page_of
 bp = APIBlueprint("api_products", __name__, url_prefix="/api", tag="Products")
 
 
+def create_and_show(body: ProductIn) -> ProductDetailOut:
+    """Create a product from a validated body (Seed A and Seed B routes share this)."""
+    product = catalog.create_product(body.to_service(g.store.currency))
+    db.session.commit()
+    return product_detail(product.id)
+
+
+def update_and_show(product_id: str, body: ProductUpdateIn) -> ProductDetailOut:
+    """Apply a validated update (Seed A and Seed B routes share this)."""
+    product = catalog.get_product(product_id, include_hidden=True, with_details=False)
+    catalog.update_product(product, body.to_service(g.store.currency))
+    db.session.commit()
+    return product_detail(product.id)
+
+
 def product_detail(key: str) -> ProductDetailOut:
     """The detail JSON of a product the caller may see (404 otherwise)."""
     staff = is_staff()
@@ -94,9 +109,7 @@ def create_product(body: ProductIn):
     Prices are in major units. `enabled` / `is_active` are the same flag. An unknown category or
     tag is a 422; a slug already used is a 409.
     """
-    product = catalog.create_product(body.to_service(g.store.currency))
-    db.session.commit()
-    return product_detail(product.id)
+    return create_and_show(body)
 
 
 @bp.put("/products/<product_id>")
@@ -105,10 +118,7 @@ def create_product(body: ProductIn):
 @bp.output(ProductDetailOut)
 def update_product(product_id: str, body: ProductUpdateIn):
     """Update a product: only the fields sent change (`category_id: null` removes the category)."""
-    product = catalog.get_product(product_id, include_hidden=True, with_details=False)
-    catalog.update_product(product, body.to_service(g.store.currency))
-    db.session.commit()
-    return product_detail(product.id)
+    return update_and_show(product_id, body)
 
 
 @bp.delete("/products/<product_id>")

@@ -363,9 +363,13 @@ def product_query(f: ProductFilters) -> Select:
 
 
 def _category_and_descendants(category_id: str) -> list[str]:
-    rows = db.session.execute(select(Category.id, Category.parent_id)).all()
+    return descendant_ids(category_id, db.session.execute(select(Category.id, Category.parent_id)).all())
+
+
+def descendant_ids(category_id: str, pairs) -> list[str]:
+    """A category's id and those of every category below it, from (id, parent_id) pairs."""
     children: dict[str | None, list[str]] = {}
-    for cid, parent in rows:
+    for cid, parent in pairs:
         children.setdefault(parent, []).append(cid)
     out, stack = [], [category_id]
     while stack:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from extensions import db
 from models import Category, Product, User
 
-from .catalog import ProductFilters, category_tree, list_categories, product_query
+from .catalog import ProductFilters, category_tree, descendant_ids, list_categories, product_query
 from .pagination import paginate
 
 STOREFRONT_PAGE_SIZE = 24
@@ -50,18 +50,7 @@ class CatalogQuery:
 
 def descendants(category_id: str, categories: list[Category]) -> list[str]:
     """The id of a category and of every category below it, from an already loaded list."""
-    children: dict[str | None, list[str]] = {}
-    for c in categories:
-        children.setdefault(c.parent_id, []).append(c.id)
-    out: list[str] = []
-    stack = [category_id]
-    while stack:
-        cid = stack.pop()
-        if cid in out:
-            continue
-        out.append(cid)
-        stack.extend(children.get(cid, []))
-    return out
+    return descendant_ids(category_id, [(c.id, c.parent_id) for c in categories])
 
 
 def shop_categories() -> list[Category]:

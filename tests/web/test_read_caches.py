@@ -22,8 +22,9 @@ def caching(app):
 
 
 def test_store_lookup_is_cached_and_a_suspension_applies_at_once(client, store, make, caching, app):
-    from extensions import db
     from sqlalchemy import event
+
+    from extensions import db
 
     assert client.get("/").status_code == 200
     with app.app_context():
