@@ -99,6 +99,8 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "MAX_IMPORT_BYTES": int(env.get("MAX_IMPORT_BYTES", str(32 * 1024 * 1024))),
         "PLATFORM_DOMAIN": (env.get("PLATFORM_DOMAIN") or "").lower().strip(".") or None,
         "PLATFORM_NAME": env.get("PLATFORM_NAME", "Virtual Stores"),
+        # the default store's address, for links in emails sent by jobs (no request to read it from)
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         "SQLALCHEMY_DATABASE_URI": database_url,
         # PostgreSQL: no ping per checkout (a round trip on every request); after a database
         # restart SQLAlchemy invalidates the whole pool on the first disconnect error instead.

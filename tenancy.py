@@ -57,12 +57,9 @@ def _evict_foreign(bound: str | None) -> None:
         if not isinstance(obj, TenantScoped):
             continue
         loaded = inspect(obj).dict  # never triggers a load (an expired row may be gone)
-        if "store_id" not in loaded:
-            session.expunge(obj)
-            continue
-        owner = loaded["store_id"]
-        if owner != keep and not (owner is None and obj.__tenant_nullable__):
-            session.expunge(obj)
+        owner = loaded.get("store_id", "?unknown")
+        if owner != keep and not (owner is None and obj.__tenant_nullable__) and obj in session:
+            session.expunge(obj)  # (a cascade may already have expunged it)
 
 
 @contextmanager

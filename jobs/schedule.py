@@ -10,9 +10,27 @@ def purge_revoked_tokens() -> int:
     return purge()
 
 
+def expire_orders() -> int:
+    """Expire unpaid orders past their time in every active store, releasing their stock."""
+    from sqlalchemy import select
+
+    from extensions import db
+    from models import Store
+    from services.orders import expire_due
+    from tenancy import tenant_scope
+
+    total = 0
+    for store_id in list(db.session.scalars(select(Store.id).where(Store.status == "active"))):
+        with tenant_scope(store_id):
+            total += expire_due()
+            db.session.commit()
+    return total
+
+
 # (function, queue, interval in seconds). Functions run through jobs.runner.run in platform scope.
 PERIODIC = [
     (purge_revoked_tokens, "default", 3600),
+    (expire_orders, "default", 60),
 ]
 
 

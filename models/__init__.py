@@ -13,6 +13,22 @@ from .catalog import (
     Variant,
     VariantAttributeValue,
 )
+from .order import (
+    BALANCE_KINDS,
+    ORDER_STATUSES,
+    PAYMENT_METHODS,
+    PAYMENT_STATUSES,
+    BalanceTransaction,
+    Cart,
+    CartItem,
+    Counter,
+    Coupon,
+    CouponRedemption,
+    Order,
+    OrderAdjustment,
+    OrderEvent,
+    OrderLine,
+)
 from .stock import StockBatch, StockItem
 from .store import Store
 from .user import Blacklist, Role, User
@@ -20,5 +36,7 @@ from .user import Blacklist, Role, User
 __all__ = [
     "Base", "TenantScoped", "Store", "User", "Role", "Blacklist", "RevokedToken", "PasswordResetToken",
     "Category", "Product", "ProductImage", "Variant", "Tag", "ProductTag", "Attribute", "AttributeValue",
-    "VariantAttributeValue", "PRODUCT_KINDS", "StockBatch", "StockItem",
+    "VariantAttributeValue", "PRODUCT_KINDS", "StockBatch", "StockItem", "Counter", "Cart", "CartItem", "Coupon",
+    "CouponRedemption", "Order", "OrderLine", "OrderAdjustment", "OrderEvent", "BalanceTransaction",
+    "ORDER_STATUSES", "PAYMENT_STATUSES", "PAYMENT_METHODS", "BALANCE_KINDS",
 ]

@@ -49,9 +49,10 @@ class StockItem(IdMixin, TenantScoped, Base):
     __tenant_index__ = False
     __table_args__ = (
         UniqueConstraint("deliverable_hash"),
-        Index("ix_stock_items_available", "variant_id", "id",
-              sqlite_where=text("is_sold = 0 AND removed_at IS NULL"),
-              postgresql_where=text("is_sold = false AND removed_at IS NULL")),
+        # sellable now: not sold, not withdrawn, not held by an order's reservation
+        Index("ix_stock_items_sellable", "variant_id", "id",
+              sqlite_where=text("is_sold = 0 AND removed_at IS NULL AND order_id IS NULL"),
+              postgresql_where=text("is_sold = false AND removed_at IS NULL AND order_id IS NULL")),
     )
 
     variant_id: Mapped[str] = mapped_column(String(36), ForeignKey("variants.id", ondelete="CASCADE"), index=True, nullable=False)
@@ -61,7 +62,11 @@ class StockItem(IdMixin, TenantScoped, Base):
     deliverable_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)  # HMAC-SHA256
     is_sold: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     sold_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    order_id: Mapped[str | None] = mapped_column(String(36), index=True)  # FK added with orders
-    order_line_id: Mapped[str | None] = mapped_column(String(36))
+    # set while an order holds the item (reserved) and once sold to it
+    order_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("orders.id", ondelete="SET NULL"), index=True)
+    order_line_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("order_lines.id", ondelete="SET NULL"), index=True)
     reserved_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the first time the buyer (or staff) displayed it: when and from where
+    first_revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_revealed_ip: Mapped[str | None] = mapped_column(String(45))

@@ -637,6 +637,8 @@ def delete_image(product: Product, image_id: str) -> None:
 
 
 def available_filter():
-    """Stock items that can be sold now: unsold, not withdrawn, not held by a live reservation."""
-    return and_(StockItem.is_sold.is_(False), StockItem.removed_at.is_(None),
-                or_(StockItem.reserved_until.is_(None), StockItem.reserved_until < _now()))
+    """Stock items that can be sold now: unsold, not withdrawn, not held by an order.
+
+    A reservation ends only by payment (sold), or by the order's expiry or cancellation, which
+    clears ``order_id``: so the cached ``stock_count`` can be kept with exact increments."""
+    return and_(StockItem.is_sold.is_(False), StockItem.removed_at.is_(None), StockItem.order_id.is_(None))

@@ -236,8 +236,7 @@ def list_stock(variant: Variant, *, status: str = "available", page: int = 1, pa
     elif status == "removed":
         stmt = stmt.where(StockItem.removed_at.isnot(None))
     elif status == "reserved":
-        stmt = stmt.where(StockItem.is_sold.is_(False), StockItem.removed_at.is_(None),
-                          StockItem.reserved_until >= datetime.now(UTC))
+        stmt = stmt.where(StockItem.is_sold.is_(False), StockItem.removed_at.is_(None), StockItem.order_id.isnot(None))
     elif status != "all":
         raise Invalid("status must be available, reserved, sold, removed or all", details={"status": ["invalid"]})
     return paginate(stmt.order_by(StockItem.created_at.desc(), StockItem.id), page=page, page_size=page_size)
@@ -248,7 +247,7 @@ def item_state(item: StockItem) -> str:
         return "removed"
     if item.is_sold:
         return "sold"
-    if item.reserved_until is not None and item.reserved_until >= datetime.now(UTC):
+    if item.order_id is not None:
         return "reserved"
     return "available"
 

@@ -208,3 +208,16 @@ def default_store() -> Store | None:
 
 def get_store(store_id: str) -> Store | None:
     return db.session.get(Store, store_id)
+
+
+def base_url(store: Store) -> str:
+    """The store's public address, for links in emails sent outside a request."""
+    from flask import current_app
+
+    scheme = current_app.config.get("PREFERRED_URL_SCHEME", "https")
+    if store.custom_domain:
+        return f"{scheme}://{store.custom_domain}"
+    domain = current_app.config.get("PLATFORM_DOMAIN")
+    if domain and not store.is_default:
+        return f"{scheme}://{store.slug}.{domain}"
+    return (current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")

@@ -11,9 +11,19 @@ from extensions import db
 from models import (
     Attribute,
     AttributeValue,
+    BalanceTransaction,
     Base,
     Blacklist,
+    Cart,
+    CartItem,
     Category,
+    Counter,
+    Coupon,
+    CouponRedemption,
+    Order,
+    OrderAdjustment,
+    OrderEvent,
+    OrderLine,
     PasswordResetToken,
     Product,
     ProductImage,
@@ -76,6 +86,35 @@ def _tag(s, tag: str) -> Tag:
     return t
 
 
+def _order(s, tag: str) -> Order:
+    order = Order(order_number=abs(hash(tag)) % 10**9, email=f"{tag}@example.com", payment_method="MANUAL",
+                  currency="EUR")
+    s.add(order)
+    s.flush()
+    return order
+
+
+def _coupon(s, tag: str) -> Coupon:
+    coupon = Coupon(code=f"C{abs(hash(tag)) % 10**9}", kind="fixed", value=100)
+    s.add(coupon)
+    s.flush()
+    return coupon
+
+
+def _user_id(s, tag: str) -> str:
+    user = _user(f"u{abs(hash(tag)) % 10**6}")
+    s.add(user)
+    s.flush()
+    return user.id
+
+
+def _cart(s, tag: str) -> Cart:
+    cart = Cart(guest_key=f"g-{tag}")
+    s.add(cart)
+    s.flush()
+    return cart
+
+
 # One way to build a valid row for every store-scoped model, and a column a bulk UPDATE can change.
 # A new store-scoped model must be added here: test_every_scoped_model_has_a_sample fails until it is.
 SAMPLES = {
@@ -97,10 +136,27 @@ SAMPLES = {
     StockBatch: (lambda s, tag: StockBatch(variant_id=_variant(s, tag).id), "note"),
     StockItem: (lambda s, tag: StockItem(variant_id=(v := _variant(s, tag)).id, product_id=v.product_id,
                                           deliverable_hash=f"h-{tag}".encode(), deliverable_encrypted="x"), "deliverable_encrypted"),
+    Counter: (lambda s, tag: Counter(name=f"n{abs(hash(tag)) % 10**6}", value=1), "value"),
+    Cart: (lambda s, tag: Cart(guest_key=f"g-{tag}"), "coupon_code"),
+    CartItem: (lambda s, tag: CartItem(cart_id=_cart(s, tag).id, variant_id=_variant(s, tag).id, quantity=1,
+                                       seen_price=1), "quantity"),
+    Coupon: (lambda s, tag: Coupon(code=f"C{abs(hash(tag)) % 10**9}", kind="fixed", value=100), "description"),
+    Order: (lambda s, tag: Order(order_number=abs(hash(tag)) % 10**9, email=f"{tag}@example.com",
+                                 payment_method="MANUAL", currency="EUR"), "note"),
+    OrderLine: (lambda s, tag: OrderLine(order_id=_order(s, tag).id, product_title="p", variant_title="v", quantity=1,
+                                         unit_price=1, line_subtotal=1), "product_title"),
+    OrderAdjustment: (lambda s, tag: OrderAdjustment(order_id=_order(s, tag).id, kind="tax", label="t", amount=1),
+                      "label"),
+    OrderEvent: (lambda s, tag: OrderEvent(order_id=_order(s, tag).id, kind="k", message="m"), "message"),
+    CouponRedemption: (lambda s, tag: CouponRedemption(coupon_id=_coupon(s, tag).id, order_id=_order(s, tag).id,
+                                                       customer_key="x", amount=1), "customer_key"),
+    BalanceTransaction: (lambda s, tag: BalanceTransaction(user_id=_user_id(s, tag), kind="topup", amount=1,
+                                                           balance_after=1), "reason"),
 }
 
 # Columns whose bulk UPDATE to the string "changed" would break a foreign key: use a real value.
 FK_COLUMNS = {"tag_id", "attribute_value_id"}
+INT_COLUMNS = {"value", "quantity"}
 
 
 def _pk(model, row):
@@ -139,7 +195,7 @@ def test_rows_of_one_store_are_invisible_and_untouchable_from_another(app, store
             assert rows and {r.store_id for r in rows} == {store.id}
             mine = len(rows)
             # bulk UPDATE and DELETE touch only the bound store's rows
-            marker = getattr(rows[0], column) if column in FK_COLUMNS else "changed"
+            marker = getattr(rows[0], column) if column in FK_COLUMNS else 7 if column in INT_COLUMNS else "changed"
             changed = db.session.execute(update(model).values({column: marker})).rowcount
             assert changed == mine
             db.session.commit()
@@ -182,7 +238,8 @@ def test_writes_are_stamped_and_cross_store_writes_refused(app, store, other_sto
             # a row of the other store, loaded explicitly past the filter, cannot be changed or deleted
             key = _pk(model, row)
             foreign = db.session.scalar(select(model).where(*_pk_filter(model, key)).execution_options(all_stores=True))
-            setattr(foreign, column, getattr(foreign, column) if column in FK_COLUMNS else "hijacked")
+            setattr(foreign, column, getattr(foreign, column) if column in FK_COLUMNS else 9 if column in INT_COLUMNS
+                    else "hijacked")
             from sqlalchemy.orm.attributes import flag_modified
 
             flag_modified(foreign, column)
@@ -205,7 +262,8 @@ def test_writes_are_stamped_and_cross_store_writes_refused(app, store, other_sto
 def _needs_parents(model) -> bool:
     """Rows whose sample builds parent rows first (those parents would be refused first)."""
     return model in (PasswordResetToken, ProductImage, Variant, ProductTag, AttributeValue, VariantAttributeValue,
-                     StockBatch, StockItem)
+                     StockBatch, StockItem, CartItem, OrderLine, OrderAdjustment, OrderEvent, CouponRedemption,
+                     BalanceTransaction)
 
 
 def test_creating_a_store_row_with_no_store_bound_is_refused(app, store):

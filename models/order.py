@@ -1,0 +1,204 @@
+"""Carts, orders (lines, price adjustments, timeline), coupons, the balance ledger, counters."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, IdMixin, TenantScoped, UTCDateTime, utcnow
+
+ORDER_STATUSES = ("PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED", "EXPIRED", "REFUNDED")
+PAYMENT_STATUSES = ("UNPAID", "PAID", "PARTIALLY_REFUNDED", "REFUNDED", "DISPUTED")
+PAYMENT_METHODS = ("BALANCE", "STRIPE", "HOODPAY", "MANUAL")
+
+
+class Counter(TenantScoped, Base):
+    """Per-store sequences (order numbers): a guarded UPDATE ... RETURNING hands out each value once."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(36), ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+
+
+class Cart(IdMixin, TenantScoped, Base):
+    """One per signed-in user, or per guest key (guest token id, X-Session-ID or browser session)."""
+
+    __tablename__ = "carts"
+    __table_args__ = (UniqueConstraint("store_id", "user_id"), UniqueConstraint("store_id", "guest_key"))
+
+    user_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="CASCADE"))
+    guest_key: Mapped[str | None] = mapped_column(String(80))
+    coupon_code: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
+
+    items: Mapped[list[CartItem]] = relationship(lazy="raise", cascade="all, delete-orphan",
+                                                 order_by="CartItem.created_at")
+
+
+class CartItem(IdMixin, TenantScoped, Base):
+    __tablename__ = "cart_items"
+    __table_args__ = (UniqueConstraint("cart_id", "variant_id"), CheckConstraint("quantity > 0", name="quantity_positive"))
+
+    cart_id: Mapped[str] = mapped_column(String(36), ForeignKey("carts.id", ondelete="CASCADE"), index=True, nullable=False)
+    variant_id: Mapped[str] = mapped_column(String(36), ForeignKey("variants.id", ondelete="CASCADE"), nullable=False)
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The unit price the shopper saw when adding or last reviewing the line: a checkout at another
+    # price is refused until they have seen the new one.
+    seen_price: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class Coupon(IdMixin, TenantScoped, Base):
+    __tablename__ = "coupons"
+    __table_args__ = (
+        UniqueConstraint("store_id", "code"),
+        CheckConstraint("kind IN ('percent', 'fixed')", name="kind"),
+        CheckConstraint("value > 0", name="value_positive"),
+        CheckConstraint("uses_count >= 0", name="uses_not_negative"),
+        CheckConstraint("max_uses IS NULL OR uses_count <= max_uses", name="uses_within_limit"),
+    )
+
+    code: Mapped[str] = mapped_column(String(40), nullable=False)  # stored upper-case
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    value: Mapped[int] = mapped_column(BigInteger, nullable=False)  # percent: basis points; fixed: minor units
+    min_subtotal: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    max_uses_per_customer: Mapped[int | None] = mapped_column(Integer)
+    uses_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    product_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("products.id", ondelete="CASCADE"))
+    category_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("categories.id", ondelete="CASCADE"))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    description: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+
+
+class Order(IdMixin, TenantScoped, Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("store_id", "order_number"),
+        CheckConstraint("total >= 0", name="total_not_negative"),
+        CheckConstraint("status IN ('PENDING', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELLED', 'EXPIRED', 'REFUNDED')",
+                        name="status"),
+        CheckConstraint("payment_status IN ('UNPAID', 'PAID', 'PARTIALLY_REFUNDED', 'REFUNDED', 'DISPUTED')",
+                        name="payment_status"),
+    )
+
+    order_number: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    buyer_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    guest_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # the emailed secret link
+    status: Mapped[str] = mapped_column(String(16), default="PENDING", nullable=False, index=True)
+    payment_status: Mapped[str] = mapped_column(String(24), default="UNPAID", nullable=False)
+    payment_method: Mapped[str] = mapped_column(String(16), nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    subtotal: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)  # list prices x quantities
+    discount_total: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)  # reseller + coupon (positive)
+    tax_total: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    shipping_total: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    total: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    item_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)  # Seed B `amount`
+    coupon_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("coupons.id", ondelete="SET NULL"))
+    coupon_code: Mapped[str | None] = mapped_column(String(40))
+    is_gift: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    gifted_by_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"))
+    cart_snapshot: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
+    provider_ref: Mapped[str | None] = mapped_column(String(120), index=True)  # Stripe / Hoodpay id
+    note: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
+
+    lines: Mapped[list[OrderLine]] = relationship(lazy="raise", order_by="OrderLine.position",
+                                                  cascade="all, delete-orphan")
+    adjustments: Mapped[list[OrderAdjustment]] = relationship(lazy="raise", order_by="OrderAdjustment.position",
+                                                              cascade="all, delete-orphan")
+
+
+class OrderLine(IdMixin, TenantScoped, Base):
+    __tablename__ = "order_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    order_id: Mapped[str] = mapped_column(String(36), ForeignKey("orders.id", ondelete="CASCADE"), index=True, nullable=False)
+    position: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    product_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("products.id", ondelete="SET NULL"))
+    variant_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("variants.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="digital", nullable=False)
+    product_title: Mapped[str] = mapped_column(String(200), nullable=False)
+    variant_title: Mapped[str] = mapped_column(String(200), nullable=False)
+    product_image_url: Mapped[str | None] = mapped_column(String(500))
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+    unit_price: Mapped[int] = mapped_column(BigInteger, nullable=False)  # list price, minor units
+    line_subtotal: Mapped[int] = mapped_column(BigInteger, nullable=False)  # unit_price x quantity
+    delivered_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+
+class OrderAdjustment(IdMixin, TenantScoped, Base):
+    """One step of the price: reseller discount, coupon, tax, shipping (discounts are negative)."""
+
+    __tablename__ = "order_adjustments"
+    __table_args__ = (CheckConstraint("kind IN ('reseller_discount', 'coupon', 'tax', 'shipping', 'gift')", name="kind"),)
+
+    order_id: Mapped[str] = mapped_column(String(36), ForeignKey("orders.id", ondelete="CASCADE"), index=True, nullable=False)
+    position: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    kind: Mapped[str] = mapped_column(String(24), nullable=False)
+    label: Mapped[str] = mapped_column(String(120), nullable=False)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class OrderEvent(IdMixin, TenantScoped, Base):
+    """The order's timeline."""
+
+    __tablename__ = "order_events"
+
+    order_id: Mapped[str] = mapped_column(String(36), ForeignKey("orders.id", ondelete="CASCADE"), index=True, nullable=False)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    message: Mapped[str] = mapped_column(String(500), nullable=False)
+    actor_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"))
+    data: Mapped[dict] = mapped_column(JSON, default=dict, nullable=False)
+
+
+class CouponRedemption(IdMixin, TenantScoped, Base):
+    __tablename__ = "coupon_redemptions"
+    __table_args__ = (UniqueConstraint("order_id"),)
+
+    coupon_id: Mapped[str] = mapped_column(String(36), ForeignKey("coupons.id", ondelete="CASCADE"), index=True, nullable=False)
+    order_id: Mapped[str] = mapped_column(String(36), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False)
+    customer_key: Mapped[str] = mapped_column(String(254), nullable=False, index=True)  # user id or guest email
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+BALANCE_KINDS = ("topup", "purchase", "refund", "review_reward", "adjustment", "gift")
+
+
+class BalanceTransaction(IdMixin, TenantScoped, Base):
+    """The balance ledger: a user's balance is the sum of their rows (users.balance caches it)."""
+
+    __tablename__ = "balance_transactions"
+    __table_args__ = (
+        CheckConstraint("kind IN ('topup', 'purchase', 'refund', 'review_reward', 'adjustment', 'gift')", name="kind"),
+        CheckConstraint("amount <> 0", name="amount_not_zero"),
+        CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
+    )
+
+    user_id: Mapped[str] = mapped_column(String(36), ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)  # signed, minor units
+    balance_after: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    order_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("orders.id", ondelete="SET NULL"), index=True)
+    reason: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    created_by_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"))

@@ -1,0 +1,66 @@
+"""The balance ledger. Every credit or debit is a row; ``users.balance`` caches the sum and is
+changed only here, with guarded statements in the caller's transaction, so two concurrent
+debits can never spend the same money and the balance never goes negative."""
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+
+from extensions import db
+from models import BalanceTransaction, User
+
+from .errors import Conflict, Invalid, NotFound
+
+MAX_AMOUNT = 10**12
+
+
+def _apply(user_id: str, amount: int, kind: str, *, reason: str = "", order_id: str | None = None,
+           actor_id: str | None = None) -> BalanceTransaction:
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0 or abs(amount) > MAX_AMOUNT:
+        raise Invalid("The amount must be a non-zero whole number of minor units", details={"amount": ["invalid"]})
+    stmt = update(User).where(User.id == user_id).values(balance=User.balance + amount)
+    if amount < 0:
+        stmt = stmt.where(User.balance >= -amount)  # the guard: no overdraft, even under concurrency
+    row = db.session.execute(stmt.returning(User.balance).execution_options(synchronize_session=False)).first()
+    if row is None:
+        if db.session.scalar(select(User.id).where(User.id == user_id)) is None:
+            raise NotFound("No such user", code="user_not_found")
+        raise Conflict("The balance is too low for this", code="insufficient_balance",
+                       details={"needed": -amount})
+    entry = BalanceTransaction(user_id=user_id, kind=kind, amount=amount, balance_after=row[0], reason=reason[:255],
+                               order_id=order_id, created_by_id=actor_id)
+    db.session.add(entry)
+    db.session.flush()
+    for obj in list(db.session.identity_map.values()):  # a loaded User must not show the old balance
+        if isinstance(obj, User) and obj.id == user_id:
+            db.session.expire(obj, ["balance"])
+    return entry
+
+
+def credit(user_id: str, amount: int, kind: str, **kw) -> BalanceTransaction:
+    if amount <= 0:
+        raise Invalid("A credit must be positive", details={"amount": ["must be positive"]})
+    return _apply(user_id, amount, kind, **kw)
+
+
+def debit(user_id: str, amount: int, kind: str, **kw) -> BalanceTransaction:
+    if amount <= 0:
+        raise Invalid("A debit must be positive", details={"amount": ["must be positive"]})
+    return _apply(user_id, -amount, kind, **kw)
+
+
+def adjust(user: User, amount: int, reason: str, *, actor: User) -> BalanceTransaction:
+    """An admin's correction, either way, with a reason (kept on the ledger row)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Say why the balance changes", details={"reason": ["required"]})
+    return _apply(user.id, amount, "adjustment", reason=reason, actor_id=actor.id)
+
+
+def history(user_id: str):
+    return (select(BalanceTransaction).where(BalanceTransaction.user_id == user_id)
+            .order_by(BalanceTransaction.created_at.desc(), BalanceTransaction.id))
+
+
+def ledger_sum(user_id: str) -> int:
+    return db.session.scalar(select(func.coalesce(func.sum(BalanceTransaction.amount), 0))
+                             .where(BalanceTransaction.user_id == user_id)) or 0

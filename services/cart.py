@@ -1,0 +1,279 @@
+"""Carts: one per signed-in user or guest key; lines obey each subcategory's min/max; lines that
+cannot be bought any more are flagged, never dropped silently; signing in merges."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from extensions import db
+from models import Cart, CartItem, Product, User, Variant
+
+from . import coupons
+from .errors import Conflict, DomainError, Invalid, NotFound
+
+MAX_QUANTITY = 2**31 - 1
+MAX_LINES = 100
+
+
+def check_quantity(quantity, *, allow_zero: bool = False) -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise Invalid("Quantity must be a whole number", code="invalid_quantity", details={"quantity": ["not an integer"]})
+    if quantity < (0 if allow_zero else 1) or quantity > MAX_QUANTITY:
+        raise Invalid("Quantity is out of range", code="invalid_quantity", details={"quantity": ["out of range"]})
+    return quantity
+
+
+def get_cart(*, user: User | None = None, guest_key: str | None = None, create: bool = True) -> Cart | None:
+    if user is None and not guest_key:
+        raise Invalid("A cart needs a signed-in user or a guest session", code="no_cart_owner")
+    stmt = select(Cart).where(Cart.user_id == user.id) if user is not None else select(Cart).where(Cart.guest_key == guest_key)
+    cart = db.session.scalar(stmt)
+    if cart is None and create:
+        cart = Cart(user_id=user.id if user else None, guest_key=None if user else guest_key[:80])
+        db.session.add(cart)
+        db.session.flush()
+    return cart
+
+
+def load_items(cart: Cart) -> list[CartItem]:
+    """The cart's lines with their variants and products (two queries whatever the size)."""
+    return list(db.session.scalars(
+        select(CartItem).where(CartItem.cart_id == cart.id).order_by(CartItem.created_at, CartItem.id)
+    )) if cart.id else []
+
+
+def _variants(ids: list[str]) -> dict[str, Variant]:
+    if not ids:
+        return {}
+    rows = db.session.scalars(select(Variant).options(joinedload(Variant.product).joinedload(Product.category))
+                              .where(Variant.id.in_(ids)))
+    return {v.id: v for v in rows}
+
+
+def _buyable_variant(variant_id: str) -> Variant:
+    variant = db.session.scalar(select(Variant).options(joinedload(Variant.product)).where(Variant.id == variant_id)) \
+        if variant_id else None
+    if (variant is None or variant.deleted_at is not None or not variant.is_active
+            or not variant.product.is_enabled or variant.product.deleted_at is not None):
+        raise NotFound("No such subcategory", code="subcategory_not_found")
+    return variant
+
+
+def _check_limits(variant: Variant, quantity: int) -> None:
+    if quantity < variant.min_quantity:
+        raise Invalid(f"At least {variant.min_quantity} of {variant.title} per order", code="below_min_quantity",
+                      details={"quantity": [f"minimum {variant.min_quantity}"]})
+    if variant.max_quantity and quantity > variant.max_quantity:
+        raise Invalid(f"At most {variant.max_quantity} of {variant.title} per order", code="above_max_quantity",
+                      details={"quantity": [f"maximum {variant.max_quantity}"]})
+    if quantity > variant.stock_count:
+        raise Conflict(f"Only {variant.stock_count} of {variant.title} left", code="out_of_stock",
+                       details={"available": variant.stock_count})
+
+
+def set_quantity(cart: Cart, variant_id: str, quantity: int) -> CartItem | None:
+    """Seed B ``cart/update``: set a line's quantity (0 removes it)."""
+    quantity = check_quantity(quantity, allow_zero=True)
+    item = db.session.scalar(select(CartItem).where(CartItem.cart_id == cart.id, CartItem.variant_id == variant_id))
+    if quantity == 0:
+        if item is not None:
+            db.session.delete(item)
+            db.session.flush()
+        return None
+    variant = _buyable_variant(variant_id)
+    _check_limits(variant, quantity)
+    if item is None:
+        if len(load_items(cart)) >= MAX_LINES:
+            raise Invalid(f"A cart holds at most {MAX_LINES} different items", code="cart_full")
+        item = CartItem(cart_id=cart.id, variant_id=variant.id, quantity=quantity, seen_price=variant.price)
+        db.session.add(item)
+    else:
+        item.quantity = quantity
+        item.seen_price = variant.price
+    db.session.flush()
+    return item
+
+
+def add_item(cart: Cart, variant_id: str, quantity: int) -> CartItem:
+    quantity = check_quantity(quantity)
+    item = db.session.scalar(select(CartItem).where(CartItem.cart_id == cart.id, CartItem.variant_id == variant_id))
+    total = quantity + (item.quantity if item else 0)
+    return set_quantity(cart, variant_id, check_quantity(min(total, MAX_QUANTITY)))
+
+
+def get_item(cart: Cart, item_id: str) -> CartItem:
+    item = db.session.scalar(select(CartItem).where(CartItem.id == item_id, CartItem.cart_id == cart.id)) if item_id else None
+    if item is None:
+        raise NotFound("No such line in your cart", code="cart_item_not_found")
+    return item
+
+
+def update_item(cart: Cart, item_id: str, quantity: int) -> CartItem | None:
+    item = get_item(cart, item_id)
+    return set_quantity(cart, item.variant_id, quantity)
+
+
+def remove_item(cart: Cart, item_id: str) -> None:
+    db.session.delete(get_item(cart, item_id))
+    db.session.flush()
+
+
+def clear(cart: Cart) -> None:
+    for item in load_items(cart):
+        db.session.delete(item)
+    cart.coupon_code = None
+    db.session.flush()
+
+
+def merge(guest: Cart | None, into: Cart) -> Cart:
+    """Signing in: the guest's lines join the user's cart (quantities add up, within limits)."""
+    if guest is None or guest.id == into.id:
+        return into
+    for item in load_items(guest):
+        existing = db.session.scalar(select(CartItem).where(CartItem.cart_id == into.id, CartItem.variant_id == item.variant_id))
+        quantity = item.quantity + (existing.quantity if existing else 0)
+        variant = db.session.get(Variant, item.variant_id)
+        if variant is not None and variant.max_quantity:
+            quantity = min(quantity, variant.max_quantity)
+        if existing is not None:
+            existing.quantity = quantity
+        else:
+            db.session.add(CartItem(cart_id=into.id, variant_id=item.variant_id, quantity=quantity,
+                                    seen_price=item.seen_price))
+    if guest.coupon_code and not into.coupon_code:
+        into.coupon_code = guest.coupon_code
+    db.session.delete(guest)
+    db.session.flush()
+    return into
+
+
+# --- the priced view of a cart -----------------------------------------------------------
+
+@dataclass
+class Line:
+    item: CartItem
+    variant: Variant | None
+    quantity: int
+    unit_price: int
+    subtotal: int
+    reseller_discount: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def price_changed(self) -> bool:
+        return self.variant is not None and self.item.seen_price != self.variant.price
+
+    @property
+    def available(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class Priced:
+    lines: list[Line]
+    subtotal: int
+    reseller_discount: int
+    coupon_discount: int
+    coupon_code: str | None
+    coupon_error: str | None
+    total: int
+    item_count: int
+
+    @property
+    def has_problems(self) -> bool:
+        return any(line.problems for line in self.lines)
+
+    @property
+    def price_changes(self) -> list[Line]:
+        return [line for line in self.lines if line.price_changed]
+
+
+def reseller_discount(amount: int, buyer: User | None) -> int:
+    """A RESELLER's own percentage, rounded half-up to a minor unit."""
+    if buyer is None or buyer.role != "RESELLER" or not buyer.discount_bps:
+        return 0
+    return (amount * buyer.discount_bps + 5000) // 10000
+
+
+def price(cart: Cart, *, buyer: User | None, customer_key: str | None = None) -> Priced:
+    """Every line with its problems (unavailable, limits, stock, changed price) and the totals."""
+    items = load_items(cart)
+    variants = _variants([i.variant_id for i in items])
+    lines: list[Line] = []
+    for item in items:
+        variant = variants.get(item.variant_id)
+        problems: list[str] = []
+        if (variant is None or variant.deleted_at is not None or not variant.is_active
+                or not variant.product.is_enabled or variant.product.deleted_at is not None):
+            problems.append("unavailable")
+            unit = item.seen_price
+        else:
+            unit = variant.price
+            if item.quantity < variant.min_quantity:
+                problems.append("below_min_quantity")
+            if variant.max_quantity and item.quantity > variant.max_quantity:
+                problems.append("above_max_quantity")
+            if item.quantity > variant.stock_count:
+                problems.append("out_of_stock")
+        subtotal = unit * item.quantity
+        lines.append(Line(item, variant, item.quantity, unit, subtotal,
+                          0 if problems == ["unavailable"] else reseller_discount(subtotal, buyer), problems))
+    buyable = [ln for ln in lines if "unavailable" not in ln.problems]
+    subtotal = sum(ln.subtotal for ln in buyable)
+    r_discount = sum(ln.reseller_discount for ln in buyable)
+    coupon_discount, coupon_error = 0, None
+    if cart.coupon_code and buyable:
+        try:
+            coupon = coupons.find_by_code(cart.coupon_code)
+            coupon_discount = coupons.discount_for(
+                coupon, [coupons.CouponLine(ln.variant.product_id, ln.variant.product.category_id,
+                                            ln.subtotal - ln.reseller_discount) for ln in buyable],
+                customer_key=customer_key)
+        except DomainError as error:
+            coupon_error = error.message
+    total = max(0, subtotal - r_discount - coupon_discount)
+    return Priced(lines, subtotal, r_discount, coupon_discount, cart.coupon_code, coupon_error, total,
+                  sum(ln.quantity for ln in buyable))
+
+
+def reprice(cart: Cart) -> list[Line]:
+    """The shopper has now seen the current prices: remember them. Returns the lines that changed."""
+    changed = []
+    variants = _variants([i.variant_id for i in load_items(cart)])
+    for item in load_items(cart):
+        variant = variants.get(item.variant_id)
+        if variant is not None and item.seen_price != variant.price:
+            changed.append(item)
+            item.seen_price = variant.price
+    db.session.flush()
+    return changed
+
+
+def apply_coupon(cart: Cart, code: str, *, buyer: User | None, customer_key: str | None) -> Priced:
+    coupon = coupons.find_by_code(code)
+    cart.coupon_code = coupon.code
+    db.session.flush()
+    priced = price(cart, buyer=buyer, customer_key=customer_key)
+    if priced.coupon_error:
+        cart.coupon_code = None
+        db.session.flush()
+        # re-raise the precise reason
+        coupons.discount_for(coupon, [coupons.CouponLine(ln.variant.product_id, ln.variant.product.category_id,
+                                                         ln.subtotal - ln.reseller_discount)
+                                      for ln in priced.lines if ln.variant is not None], customer_key=customer_key)
+        raise Invalid(priced.coupon_error, code="coupon_not_applicable")
+    if not priced.lines:
+        cart.coupon_code = None
+        raise Invalid("Add something to your cart before using a coupon", code="cart_empty")
+    return priced
+
+
+def remove_coupon(cart: Cart) -> None:
+    cart.coupon_code = None
+    db.session.flush()
+
+
+def with_items(cart_id: str) -> Cart:
+    return db.session.scalar(select(Cart).options(selectinload(Cart.items)).where(Cart.id == cart_id))

@@ -1,0 +1,190 @@
+"""Checkout: turn a cart into an order that holds its stock, in ONE transaction.
+
+Allocation claims rows nobody else can claim: on PostgreSQL ``FOR UPDATE SKIP LOCKED`` inside
+the transaction; on SQLite the request's write transaction took the lock up front
+(``BEGIN IMMEDIATE``). Either every line gets its units or the whole checkout rolls back with
+``out_of_stock`` (409): two shoppers can never hold or receive the same item.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, text, update
+
+from extensions import db
+from models import Order, OrderAdjustment, OrderEvent, OrderLine, Product, Store, User, Variant
+
+from . import cart as cart_service
+from . import coupons
+from .errors import Conflict, Invalid
+from .stores import settings_of
+
+DEFAULT_RESERVATION_CAP = 200  # units one buyer may hold in unpaid orders at once
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def next_number(name: str = "order") -> int:
+    """The store's next sequential number. One upsert statement: concurrent takers serialise on
+    the counter row and each gets its own value (the first one creates the row)."""
+    from tenancy import current_store_id
+
+    return db.session.execute(text(
+        "INSERT INTO counters (name, store_id, value) VALUES (:name, :store_id, 1) "
+        "ON CONFLICT (name, store_id) DO UPDATE SET value = counters.value + 1 RETURNING value"),
+        {"name": name, "store_id": current_store_id()}).scalar_one()
+
+
+def allocate(order: Order, line: OrderLine, variant: Variant, quantity: int) -> int:
+    """Reserve ``quantity`` units of a variant for an order line. Returns how many were reserved
+    (always ``quantity``; a shortfall raises and the caller's transaction rolls back)."""
+    if line.kind == "physical":
+        taken = db.session.execute(
+            update(Variant).where(Variant.id == variant.id, Variant.stock_count >= quantity)
+            .values(stock_count=Variant.stock_count - quantity).execution_options(synchronize_session=False)
+        ).rowcount
+        if taken != 1:
+            raise Conflict(f"Only {variant.stock_count} of {variant.title} left", code="out_of_stock",
+                           details={"subcategory_id": variant.id, "requested": quantity})
+        return quantity
+    dialect = db.session.get_bind().dialect.name
+    lock = "FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
+    until = order.expires_at
+    if until is not None and dialect == "sqlite":
+        until = until.astimezone(UTC).replace(tzinfo=None)
+    # Raw SQL on purpose (the hottest statement of the shop): it names store_id itself.
+    rows = db.session.execute(text(f"""
+        UPDATE stock_items SET order_id = :order_id, order_line_id = :line_id, reserved_until = :until
+        WHERE id IN (
+            SELECT id FROM stock_items
+            WHERE store_id = :store_id AND variant_id = :variant_id
+              AND is_sold = :false AND removed_at IS NULL AND order_id IS NULL
+            ORDER BY id LIMIT :quantity {lock})
+        RETURNING id"""), {"order_id": order.id, "line_id": line.id, "until": until, "store_id": order.store_id,
+                           "variant_id": variant.id, "quantity": quantity, "false": False}).all()
+    if len(rows) < quantity:
+        raise Conflict(f"Only {len(rows)} of {variant.title} left", code="out_of_stock",
+                       details={"subcategory_id": variant.id, "requested": quantity, "available": len(rows)})
+    db.session.execute(update(Variant).where(Variant.id == variant.id)
+                       .values(stock_count=Variant.stock_count - quantity).execution_options(synchronize_session=False))
+    return quantity
+
+
+def _cap_check(buyer: User | None, email: str, quantity: int, cap: int) -> None:
+    """One buyer cannot lock a product by holding its stock in unpaid orders."""
+    held = db.session.scalar(
+        select(func.coalesce(func.sum(Order.item_count), 0)).where(
+            Order.status == "PENDING", Order.payment_status == "UNPAID",
+            (Order.buyer_id == buyer.id) if buyer is not None else (Order.email == email))) or 0
+    if held + quantity > cap:
+        raise Conflict("You already hold many items in unpaid orders: pay or cancel them first",
+                       code="reservation_limit", details={"held": held, "limit": cap})
+
+
+@dataclass
+class Placed:
+    order: Order
+    guest_token: str | None  # the secret of a guest's order link (only known now; emailed)
+
+
+def place_order(store: Store, cart, *, buyer: User | None, method: str, email: str | None = None,
+                note: str = "") -> Placed:
+    """Create the order from the cart, reserve its stock, count its coupon; pay at once with
+    BALANCE. Everything or nothing."""
+    from . import orders as order_service
+
+    settings = settings_of(store)
+    method = (method or "").upper()
+    if method not in settings.enabled_methods():
+        raise Invalid(f"{method or 'That payment method'} is not available in this store", code="payment_method_unavailable",
+                      details={"payment_method": settings.enabled_methods()})
+    if method == "BALANCE" and buyer is None:
+        raise Invalid("Sign in to pay with your balance", code="balance_needs_account")
+    if buyer is None:
+        from .auth import normalize_email
+
+        if not email:
+            raise Invalid("An email address is needed to send your order", details={"email": ["required"]})
+        email = normalize_email(email)
+    else:
+        email = buyer.email
+    customer_key = buyer.id if buyer else email
+    priced = cart_service.price(cart, buyer=buyer, customer_key=customer_key)
+    if not priced.lines:
+        raise Invalid("Your cart is empty", code="cart_empty")
+    if priced.price_changes:
+        raise Conflict("Some prices changed since you added them: check your cart", code="price_changed",
+                       details={"lines": [{"subcategory_id": ln.item.variant_id, "seen_price": ln.item.seen_price,
+                                           "price": ln.unit_price} for ln in priced.price_changes]})
+    problems = [ln for ln in priced.lines if ln.problems]
+    if problems:
+        raise Conflict("Some items in your cart cannot be bought as they are", code="cart_not_buyable",
+                       details={"lines": [{"subcategory_id": ln.item.variant_id, "problems": ln.problems}
+                                          for ln in problems]})
+    if cart.coupon_code and priced.coupon_error:
+        raise Invalid(priced.coupon_error, code="coupon_not_applicable")
+    _cap_check(buyer, email, priced.item_count, DEFAULT_RESERVATION_CAP)
+    order_service.expire_due(limit=50)  # free stock held by lapsed orders before we allocate
+
+    now = _now()
+    guest_token = secrets.token_urlsafe(24) if buyer is None else None
+    order = Order(
+        order_number=next_number(), buyer_id=buyer.id if buyer else None, email=email,
+        guest_token_hash=hashlib.sha256(guest_token.encode()).hexdigest() if guest_token else None,
+        status="PENDING", payment_status="UNPAID", payment_method=method, currency=store.currency,
+        subtotal=priced.subtotal, discount_total=priced.reseller_discount + priced.coupon_discount,
+        total=priced.total, item_count=priced.item_count, coupon_code=cart.coupon_code, note=(note or "")[:2000],
+        expires_at=now + timedelta(minutes=settings.order_expiry_minutes),
+        cart_snapshot=[{"subcategory_id": ln.variant.id, "product_id": ln.variant.product_id,
+                        "product_title": ln.variant.product.title, "subcategory_title": ln.variant.title,
+                        "quantity": ln.quantity, "unit_price": ln.unit_price} for ln in priced.lines],
+    )
+    db.session.add(order)
+    db.session.flush()
+    for position, ln in enumerate(priced.lines):
+        variant, product = ln.variant, ln.variant.product
+        line = OrderLine(order_id=order.id, position=position, product_id=product.id, variant_id=variant.id,
+                         kind=product.kind, product_title=product.title, variant_title=variant.title,
+                         product_image_url=product.primary_image_url, quantity=ln.quantity,
+                         unit_price=ln.unit_price, line_subtotal=ln.subtotal)
+        db.session.add(line)
+        db.session.flush()
+        allocate(order, line, variant, ln.quantity)
+    position = 0
+    if priced.reseller_discount:
+        db.session.add(OrderAdjustment(order_id=order.id, position=position, kind="reseller_discount",
+                                       label=f"Reseller discount {buyer.discount_percent:g} %",
+                                       amount=-priced.reseller_discount))
+        position += 1
+    if priced.coupon_discount:
+        coupon = coupons.find_by_code(cart.coupon_code, lock=True)
+        order.coupon_id = coupon.id
+        coupons.redeem(coupon, order, priced.coupon_discount, customer_key)
+        db.session.add(OrderAdjustment(order_id=order.id, position=position, kind="coupon",
+                                       label=f"Coupon {coupon.code}", amount=-priced.coupon_discount))
+    db.session.add(OrderEvent(order_id=order.id, kind="created", actor_id=buyer.id if buyer else None,
+                              message=f"Order placed ({method}), {order.item_count} item(s)"))
+    db.session.flush()
+    for product_id in {ln.variant.product_id for ln in priced.lines}:
+        from .catalog import refresh_product_cache
+
+        refresh_product_cache(db.session.get(Product, product_id))
+    cart_service.clear(cart)
+    if method == "BALANCE":
+        if order.total:
+            from . import balance
+
+            balance.debit(buyer.id, order.total, "purchase", order_id=order.id,
+                          reason=f"Order #{order.order_number}")
+        order_service.mark_paid(order, actor=buyer, via="balance")
+    order_service.notify_placed(order, guest_token)
+    return Placed(order, guest_token)
+
+
+def guest_token_hash(token: str) -> str:
+    return hashlib.sha256((token or "").encode()).hexdigest()

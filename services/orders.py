@@ -1,0 +1,363 @@
+"""The order lifecycle: payment turns reservations into sales (once, whatever is replayed),
+manual approval, gifts, expiry, legal status changes, the timeline, delivery and its emails."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import selectinload
+
+from extensions import db
+from jobs import enqueue_after_commit
+from models import Order, OrderAdjustment, OrderEvent, OrderLine, Product, StockItem, Store, User, Variant
+
+from . import coupons, crypto
+from .errors import Conflict, Invalid, NotFound
+from .pagination import paginate
+
+# Legal status changes an admin may make by hand (payment, expiry and refunds have their own paths).
+MANUAL_TRANSITIONS = {
+    "PENDING": {"CANCELLED", "FAILED"},
+    "PROCESSING": {"COMPLETED", "CANCELLED"},
+    "COMPLETED": set(),
+    "FAILED": set(),
+    "CANCELLED": set(),
+    "EXPIRED": set(),
+    "REFUNDED": set(),
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def event(order: Order, kind: str, message: str, *, actor: User | None = None, **data) -> None:
+    db.session.add(OrderEvent(order_id=order.id, kind=kind, message=message[:500],
+                              actor_id=actor.id if actor else None, data=data))
+
+
+def get_order(order_id: str, *, with_lines: bool = True) -> Order:
+    stmt = select(Order).where(Order.id == order_id)
+    if with_lines:
+        stmt = stmt.options(selectinload(Order.lines), selectinload(Order.adjustments))
+    order = db.session.scalar(stmt) if order_id else None
+    if order is None:
+        raise NotFound("No such order", code="order_not_found")
+    return order
+
+
+def get_by_number(number: int) -> Order:
+    order = db.session.scalar(select(Order).options(selectinload(Order.lines), selectinload(Order.adjustments))
+                              .where(Order.order_number == number))
+    if order is None:
+        raise NotFound("No such order", code="order_not_found")
+    return order
+
+
+def get_by_guest_token(token_hash: str) -> Order:
+    order = db.session.scalar(select(Order).options(selectinload(Order.lines), selectinload(Order.adjustments))
+                              .where(Order.guest_token_hash == token_hash))
+    if order is None:
+        raise NotFound("No such order", code="order_not_found")
+    return order
+
+
+def can_view(order: Order, user: User | None) -> bool:
+    from models import Role
+
+    return user is not None and (order.buyer_id == user.id or Role(user.role).at_least(Role.STAFF))
+
+
+# --- payment and delivery --------------------------------------------------------------
+
+def mark_paid(order: Order, *, actor: User | None = None, via: str = "", provider_ref: str | None = None) -> bool:
+    """PENDING+UNPAID -> paid and delivered. Idempotent: a replay (webhook, double click) is a
+    no-op returning False. The guarded UPDATE makes two concurrent payments apply once."""
+    now = _now()
+    claimed = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.payment_status == "UNPAID", Order.status == "PENDING")
+        .values(payment_status="PAID", paid_at=now, provider_ref=provider_ref or Order.provider_ref)
+        .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        return False
+    db.session.refresh(order)
+    lines = list(db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)))
+    short = 0
+    for line in lines:
+        if line.kind == "digital":
+            sold = db.session.execute(
+                update(StockItem).where(StockItem.order_line_id == line.id, StockItem.is_sold.is_(False),
+                                        StockItem.removed_at.is_(None))
+                .values(is_sold=True, sold_at=now, reserved_until=None).execution_options(synchronize_session=False)
+            ).rowcount
+            line.delivered_count = sold
+            short += line.quantity - sold
+    all_digital = all(line.kind == "digital" for line in lines)
+    order.status = "COMPLETED" if all_digital and not short else "PROCESSING"
+    order.completed_at = now if order.status == "COMPLETED" else None
+    order.expires_at = None
+    event(order, "paid", f"Paid{(' by ' + via) if via else ''}: {order.total / 100:.2f} {order.currency}", actor=actor)
+    if short:
+        event(order, "stock_short", f"{short} item(s) could not be delivered: resolve by hand", actor=actor)
+    db.session.flush()
+    _after_sale(order, lines)
+    enqueue_after_commit(send_order_email, order.id, queue="emails")
+    return True
+
+
+def _after_sale(order: Order, lines: list[OrderLine]) -> None:
+    """Low-stock alerts once a variant falls under its threshold."""
+    variant_ids = [line.variant_id for line in lines if line.variant_id]
+    for variant in db.session.scalars(select(Variant).where(Variant.id.in_(variant_ids))):
+        if variant.stock_count < variant.low_stock_threshold:
+            enqueue_after_commit(send_low_stock_email, variant.id, variant.stock_count, queue="emails")
+
+
+def approve(order: Order, *, actor: User) -> Order:
+    """An admin approves a PENDING order (MANUAL payment received): paid and delivered now."""
+    if order.status != "PENDING" or order.payment_status != "UNPAID":
+        raise Conflict(f"Only a pending, unpaid order can be approved (this one is {order.status})",
+                       code="order_not_pending")
+    if not mark_paid(order, actor=actor, via=f"manual approval by {actor.username}"):
+        raise Conflict("The order was approved or paid meanwhile", code="order_not_pending")
+    return order
+
+
+def release_stock(order: Order) -> int:
+    """Give back every unit the order holds but has not bought."""
+    released = 0
+    per_variant = db.session.execute(
+        select(StockItem.variant_id, func.count()).where(StockItem.order_id == order.id, StockItem.is_sold.is_(False))
+        .group_by(StockItem.variant_id)).all()
+    db.session.execute(update(StockItem).where(StockItem.order_id == order.id, StockItem.is_sold.is_(False))
+                       .values(order_id=None, order_line_id=None, reserved_until=None)
+                       .execution_options(synchronize_session=False))
+    for variant_id, count in per_variant:
+        db.session.execute(update(Variant).where(Variant.id == variant_id)
+                           .values(stock_count=Variant.stock_count + count).execution_options(synchronize_session=False))
+        released += count
+    for line in db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id, OrderLine.kind == "physical")):
+        if line.variant_id:
+            db.session.execute(update(Variant).where(Variant.id == line.variant_id)
+                               .values(stock_count=Variant.stock_count + line.quantity)
+                               .execution_options(synchronize_session=False))
+            released += line.quantity
+    from .catalog import refresh_product_cache
+
+    for product_id in set(db.session.scalars(select(OrderLine.product_id).where(OrderLine.order_id == order.id))):
+        if product_id:
+            refresh_product_cache(db.session.get(Product, product_id))
+    return released
+
+
+def _end_unpaid(order: Order, status: str, message: str, *, actor: User | None = None) -> bool:
+    now = _now()
+    ended = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.status == "PENDING", Order.payment_status == "UNPAID")
+        .values(status=status, cancelled_at=now, expires_at=None).execution_options(synchronize_session=False)).rowcount
+    if ended != 1:
+        return False
+    db.session.refresh(order)
+    released = release_stock(order)
+    coupons.release(order)
+    event(order, status.lower(), f"{message} ({released} item(s) back in stock)", actor=actor)
+    db.session.flush()
+    return True
+
+
+def expire_due(limit: int = 200) -> int:
+    """Expire unpaid orders of the bound store whose time ran out (run by the cron job, and by
+    checkout before it allocates). Returns how many expired."""
+    due = list(db.session.scalars(select(Order).where(Order.status == "PENDING", Order.payment_status == "UNPAID",
+                                                      Order.expires_at.isnot(None), Order.expires_at < _now())
+                                  .order_by(Order.expires_at).limit(limit)))
+    return sum(_end_unpaid(order, "EXPIRED", "Expired unpaid") for order in due)
+
+
+def cancel(order: Order, *, actor: User, reason: str = "") -> Order:
+    if order.payment_status != "UNPAID":
+        raise Conflict("A paid order is refunded, not cancelled", code="order_paid")
+    if not _end_unpaid(order, "CANCELLED", "Cancelled" + (f": {reason}" if reason else ""), actor=actor):
+        raise Conflict(f"This order cannot be cancelled (it is {order.status})", code="illegal_transition")
+    return order
+
+
+def change_status(order: Order, new_status: str, *, actor: User, note: str = "") -> Order:
+    """PUT /api/orders/{id}/status: legal transitions only."""
+    new_status = (new_status or "").upper()
+    if new_status not in MANUAL_TRANSITIONS:
+        raise Invalid("Unknown status", details={"status": list(MANUAL_TRANSITIONS)})
+    if new_status not in MANUAL_TRANSITIONS[order.status]:
+        raise Conflict(f"An order cannot go from {order.status} to {new_status}", code="illegal_transition",
+                       details={"allowed": sorted(MANUAL_TRANSITIONS[order.status])})
+    if order.status == "PENDING":
+        if not _end_unpaid(order, new_status, f"Marked {new_status.lower()}" + (f": {note}" if note else ""), actor=actor):
+            raise Conflict("The order changed meanwhile", code="illegal_transition")
+        return order
+    if order.status == "PROCESSING" and new_status == "CANCELLED" and order.payment_status == "PAID":
+        raise Conflict("A paid order is refunded, not cancelled", code="order_paid")
+    old = order.status
+    order.status = new_status
+    if new_status == "COMPLETED":
+        order.completed_at = _now()
+    event(order, "status", f"{old} → {new_status}" + (f": {note}" if note else ""), actor=actor)
+    db.session.flush()
+    return order
+
+
+def gift(recipient: User, variant: Variant, quantity: int, *, actor: User, note: str = "") -> Order:
+    """Admin gifting (create-and-approve): an order created, paid and delivered in one step,
+    marked as a gift in the recipient's history. Nothing is charged."""
+    from . import cart as cart_service
+    from .checkout import allocate, next_number
+
+    quantity = cart_service.check_quantity(quantity)
+    product = db.session.get(Product, variant.product_id)
+    if variant.deleted_at is not None or product.deleted_at is not None:
+        raise NotFound("No such subcategory", code="subcategory_not_found")
+    store = db.session.get(Store, recipient.store_id)
+    subtotal = variant.price * quantity
+    order = Order(order_number=next_number(), buyer_id=recipient.id, email=recipient.email, status="PENDING",
+                  payment_status="UNPAID", payment_method="MANUAL", currency=store.currency, subtotal=subtotal,
+                  discount_total=subtotal, total=0, item_count=quantity, is_gift=True, gifted_by_id=actor.id,
+                  note=(note or "")[:2000],
+                  cart_snapshot=[{"subcategory_id": variant.id, "product_id": product.id, "product_title": product.title,
+                                  "subcategory_title": variant.title, "quantity": quantity, "unit_price": variant.price}])
+    db.session.add(order)
+    db.session.flush()
+    line = OrderLine(order_id=order.id, position=0, product_id=product.id, variant_id=variant.id, kind=product.kind,
+                     product_title=product.title, variant_title=variant.title,
+                     product_image_url=product.primary_image_url, quantity=quantity, unit_price=variant.price,
+                     line_subtotal=subtotal)
+    db.session.add(line)
+    db.session.add(OrderAdjustment(order_id=order.id, position=0, kind="gift", label=f"Gift from {actor.username}",
+                                   amount=-subtotal))
+    db.session.flush()
+    allocate(order, line, variant, quantity)
+    event(order, "gift", f"Gift of {quantity} × {product.title} – {variant.title} to {recipient.username}", actor=actor)
+    from .catalog import refresh_product_cache
+
+    refresh_product_cache(product)
+    mark_paid(order, actor=actor, via="gift")
+    return order
+
+
+# --- reading ----------------------------------------------------------------------------
+
+def deliverables(order: Order, *, viewer: User | None, ip: str | None) -> dict[str, list[dict]]:
+    """The order's delivered items per line (decrypted). The first reveal of each is logged."""
+    items = list(db.session.scalars(select(StockItem).where(StockItem.order_id == order.id, StockItem.is_sold.is_(True))
+                                    .order_by(StockItem.sold_at, StockItem.id)))
+    now = _now()
+    first = [item.id for item in items if item.first_revealed_at is None]
+    if first and viewer is not None and viewer.id == order.buyer_id or first and viewer is None:
+        db.session.execute(update(StockItem).where(StockItem.id.in_(first), StockItem.first_revealed_at.is_(None))
+                           .values(first_revealed_at=now, first_revealed_ip=ip).execution_options(synchronize_session=False))
+        event(order, "revealed", f"{len(first)} item(s) shown to the buyer for the first time", actor=viewer, ip=ip)
+    out: dict[str, list[dict]] = {}
+    for item in items:
+        if item.deliverable_encrypted:
+            out.setdefault(item.order_line_id, []).append(
+                {"id": item.id, "deliverable": crypto.decrypt(item.deliverable_encrypted),
+                 "sold_at": item.sold_at, "first_revealed_at": item.first_revealed_at or now})
+    return out
+
+
+def timeline(order: Order) -> list[OrderEvent]:
+    return list(db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id)
+                                   .order_by(OrderEvent.created_at, OrderEvent.id)))
+
+
+def list_orders(*, status: str | None = None, payment_status: str | None = None, date_from: datetime | None = None,
+                date_to: datetime | None = None, search: str | None = None, buyer_id: str | None = None,
+                sort_by: str = "created_at", sort_dir: str = "desc", page: int = 1, page_size: int = 20) -> dict:
+    stmt = select(Order)
+    if status:
+        stmt = stmt.where(Order.status == status.upper())
+    if payment_status:
+        stmt = stmt.where(Order.payment_status == payment_status.upper())
+    if date_from:
+        stmt = stmt.where(Order.created_at >= date_from)
+    if date_to:
+        stmt = stmt.where(Order.created_at <= date_to)
+    if buyer_id:
+        stmt = stmt.where(Order.buyer_id == buyer_id)
+    if search:
+        term = search.strip().lower()[:100]
+        conds = [func.lower(Order.email).like(f"%{term}%"), Order.id == term]
+        if term.lstrip("#").isdigit():
+            conds.append(Order.order_number == int(term.lstrip("#")))
+        buyers = select(User.id).where(func.lower(User.username).like(f"%{term}%"))
+        conds.append(Order.buyer_id.in_(buyers))
+        conds.append(Order.id.in_(select(OrderLine.order_id).where(func.lower(OrderLine.product_title).like(f"%{term}%"))))
+        stmt = stmt.where(or_(*conds))
+    column = {"created_at": Order.created_at, "total": Order.total, "order_number": Order.order_number,
+              "status": Order.status}.get(sort_by, Order.created_at)
+    stmt = stmt.order_by(column.asc() if sort_dir == "asc" else column.desc(), Order.id)
+    return paginate(stmt, page=page, page_size=page_size)
+
+
+def lines_of(order_ids: list[str]) -> dict[str, list[OrderLine]]:
+    out: dict[str, list[OrderLine]] = {oid: [] for oid in order_ids}
+    if order_ids:
+        for line in db.session.scalars(select(OrderLine).where(OrderLine.order_id.in_(order_ids))
+                                       .order_by(OrderLine.position)):
+            out[line.order_id].append(line)
+    return out
+
+
+# --- emails -----------------------------------------------------------------------------
+
+def notify_placed(order: Order, guest_token: str | None) -> None:
+    """A MANUAL order waits: tell the buyer (with the secret link for guests)."""
+    if order.payment_status == "UNPAID":
+        enqueue_after_commit(send_order_email, order.id, guest_token=guest_token, queue="emails")
+    elif guest_token:
+        enqueue_after_commit(send_order_email, order.id, guest_token=guest_token, queue="emails")
+
+
+def order_link(order: Order, guest_token: str | None = None) -> str:
+    from .stores import base_url
+
+    base = base_url(db.session.get(Store, order.store_id))
+    if guest_token:
+        return f"{base}/orders/guest/{guest_token}"
+    return f"{base}/account/orders/{order.order_number}"
+
+
+def send_order_email(order_id: str, guest_token: str | None = None) -> str | None:
+    """The confirmation (paid: with the items, one per line) or the 'waiting for payment' email."""
+    from jobs.emails import send_email
+
+    order = db.session.scalar(select(Order).options(selectinload(Order.lines)).where(Order.id == order_id))
+    if order is None:
+        return None
+    items: dict[str, list[str]] = {}
+    if order.payment_status == "PAID":
+        for item in db.session.scalars(select(StockItem).where(StockItem.order_id == order.id, StockItem.is_sold.is_(True))
+                                       .order_by(StockItem.sold_at, StockItem.id)):
+            if item.deliverable_encrypted:
+                items.setdefault(item.order_line_id, []).append(crypto.decrypt(item.deliverable_encrypted))
+    template = "order_paid" if order.payment_status == "PAID" else "order_pending"
+    return send_email(to=order.email, template=template, context={
+        "order": order, "lines": order.lines, "items": items, "link": order_link(order, guest_token)})
+
+
+def send_low_stock_email(variant_id: str, count: int) -> int:
+    from jobs.emails import send_email
+    from models import Role
+
+    variant = db.session.get(Variant, variant_id)
+    if variant is None:
+        return 0
+    product = db.session.get(Product, variant.product_id)
+    admins = list(db.session.scalars(select(User).where(User.role == Role.ADMIN.value, User.is_active.is_(True))))
+    for admin in admins:
+        send_email(to=admin.email, template="low_stock",
+                   context={"product": product, "variant": variant, "count": count})
+    return len(admins)
+
+
+def resend_confirmation(order: Order, *, actor: User) -> None:
+    event(order, "email", "Confirmation email sent again", actor=actor)
+    enqueue_after_commit(send_order_email, order.id, queue="emails")
