@@ -117,6 +117,11 @@ class Order(IdMixin, TenantScoped, Base):
     cart_snapshot: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
     provider_ref: Mapped[str | None] = mapped_column(String(120), index=True)  # Stripe / Hoodpay id
     note: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    # fulfilment of physical items (Seed A): carrier and tracking
+    carrier: Mapped[str | None] = mapped_column(String(60))
+    tracking_number: Mapped[str | None] = mapped_column(String(120))
+    tracking_url: Mapped[str | None] = mapped_column(String(500))
+    fulfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
