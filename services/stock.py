@@ -145,7 +145,7 @@ def import_stock(variant: Variant, source, *, mode: str = "add", delimiter: str 
         removed = _withdraw(variant, keep_hashes=kept, except_batch=batch.id)
     batch.total_lines, batch.added, batch.duplicate_in_file = total, added, dup_file
     batch.already_known, batch.removed = known + (len(kept) if mode == "add" else 0), removed
-    count = sync_stock_count(variant)
+    count = _shift_stock_count(variant, added - removed)
     db.session.flush()
     return ImportResult(batch, added, dup_file, batch.already_known, removed, total, count)
 
@@ -177,7 +177,8 @@ def _bulk_insert(rows: list[tuple]) -> None:
 def _withdraw(variant: Variant, *, keep_hashes: set[bytes] | None = None, except_batch: str | None = None) -> int:
     """Withdraw unsold items of a variant (keeping ``keep_hashes`` and the items of ``except_batch``)."""
     now = datetime.now(UTC)
-    conditions = [StockItem.variant_id == variant.id, StockItem.is_sold.is_(False), StockItem.removed_at.is_(None)]
+    # only sellable items: an item an unpaid order holds stays with that order
+    conditions = [StockItem.variant_id == variant.id, available_filter()]
     if except_batch:
         conditions.append(or_(StockItem.batch_id.is_(None), StockItem.batch_id != except_batch))
     if not keep_hashes:
@@ -194,10 +195,21 @@ def _withdraw(variant: Variant, *, keep_hashes: set[bytes] | None = None, except
     return removed
 
 
+def _shift_stock_count(variant: Variant, delta: int) -> int:
+    """Move the cached count by an exact delta in one statement (a concurrent checkout's own
+    decrement is never overwritten, as a recount from this transaction's snapshot could)."""
+    if delta:
+        db.session.execute(update(Variant).where(Variant.id == variant.id)
+                           .values(stock_count=Variant.stock_count + delta).execution_options(synchronize_session=False))
+    db.session.refresh(variant, ["stock_count"])
+    refresh_product_cache(db.session.get(Product, variant.product_id))
+    return variant.stock_count
+
+
 def clear_stock(variant: Variant) -> int:
-    """Withdraw every unsold item (sold ones stay for order history)."""
+    """Withdraw every sellable item (sold ones stay for order history, held ones with their order)."""
     removed = _withdraw(variant)
-    sync_stock_count(variant)
+    _shift_stock_count(variant, -removed)
     return removed
 
 
@@ -207,10 +219,12 @@ def delete_stock_item(item_id: str) -> StockItem:
         raise NotFound("No such stock item", code="stock_item_not_found")
     if item.is_sold:
         raise Invalid("A sold item stays with its order", code="stock_item_sold")
+    if item.order_id is not None:
+        raise Invalid("An unpaid order holds this item; it comes back if the order expires", code="stock_item_held")
     item.removed_at = datetime.now(UTC)
     item.deliverable_encrypted = None
     db.session.flush()
-    sync_stock_count(db.session.get(Variant, item.variant_id))
+    _shift_stock_count(db.session.get(Variant, item.variant_id), -1)
     return item
 
 

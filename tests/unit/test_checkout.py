@@ -134,3 +134,24 @@ def test_guest_manual_order_needs_an_email_and_balance_needs_an_account(app, sto
         db.session.commit()
         assert placed.guest_token and orders.get_by_guest_token(checkout.guest_token_hash(placed.guest_token)).id == placed.order.id
         assert db.session.scalar(select(func.count()).select_from(BalanceTransaction)) == 1  # only the top-up
+
+
+def test_clearing_stock_leaves_items_held_by_unpaid_orders_and_counts_stay_exact(app, store, shop):
+    with app.app_context(), tenant_scope(store):
+        buyer = db.session.get(User, shop["buyer_id"])
+        cart = cart_service.get_cart(user=buyer)
+        cart_service.add_item(cart, shop["variant_id"], 2)
+        order = checkout.place_order(_store(store.id), cart, buyer=buyer, method="MANUAL").order
+        variant = db.session.get(Variant, shop["variant_id"])
+        assert stock.clear_stock(variant) == 3 and variant.stock_count == 0
+        result = stock.import_stock(variant, "NEW-1\nNEW-2")
+        assert result.stock_count == 2
+        db.session.execute(update(Order).where(Order.id == order.id).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        assert orders.expire_due() == 1
+        db.session.refresh(variant)
+        assert variant.stock_count == 4  # the two held codes came back beside the two new ones
+        available = db.session.scalar(select(func.count()).select_from(StockItem).where(
+            StockItem.variant_id == variant.id, StockItem.is_sold.is_(False), StockItem.removed_at.is_(None),
+            StockItem.order_id.is_(None)))
+        assert available == variant.stock_count
+        db.session.rollback()

@@ -1,0 +1,90 @@
+"""Checkout speed: a full HTTP checkout paid with balance (add to cart + checkout, through the
+whole app: auth, tenancy, cart, pricing, order, allocation, ledger, delivery, email job) beside
+the bare allocation statement in a loop (one UPDATE ... RETURNING per sale, committed), in the
+same run, on SQLite and PostgreSQL. Sequential: this measures cost per checkout, not contention
+(tests/concurrency proves correctness under contention).
+
+    .venv/bin/python bench/checkout.py [--orders 300] [--db both|sqlite|postgresql]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+from _common import backends, bench_app
+from sqlalchemy import text
+
+
+def seed(app, items: int):
+    from extensions import db
+    from models import Variant
+    from services import auth, balance, catalog, stock, stores
+    from tenancy import tenant_scope
+
+    with app.app_context():
+        store = stores.create_store("bench", "Bench", is_default=True)
+        db.session.commit()
+        with tenant_scope(store):
+            product = catalog.create_product({"title": "Card", "variants": [{"title": "10", "price": 1000}]})
+            variant = db.session.query(Variant).filter(Variant.product_id == product.id).one()
+            stock.import_stock(variant, "\n".join(f"HTTP-{i:07d}" for i in range(items)))
+            product2 = catalog.create_product({"title": "Raw", "variants": [{"title": "1", "price": 100}]})
+            raw_variant = db.session.query(Variant).filter(Variant.product_id == product2.id).one()
+            stock.import_stock(raw_variant, "\n".join(f"RAW-{i:07d}" for i in range(items)))
+            user = auth.create_user(username="bencher", email="bench@example.com", password="bench-password-1")
+            db.session.flush()
+            balance.credit(user.id, 10**9, "topup", reason="bench")
+            db.session.commit()
+            app.config["RATELIMIT_ENABLED"] = False
+            with app.test_request_context():
+                token = auth.issue_tokens(user)["access_token"]
+            return store.id, variant.id, raw_variant.id, token
+
+
+def http_checkouts(app, variant_id: str, token: str, n: int) -> float:
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    started = time.perf_counter()
+    for _ in range(n):
+        r = client.post("/api/cart/items", json={"subcategory_id": variant_id, "quantity": 1}, headers=headers)
+        assert r.status_code in (200, 201), r.get_json()
+        r = client.post("/api/orders/checkout", json={"payment_method": "BALANCE"}, headers=headers)
+        assert r.status_code == 201, r.get_json()
+    return n / (time.perf_counter() - started)
+
+
+def bare_allocations(app, store_id: str, variant_id: str, n: int) -> float:
+    from extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    dialect = engine.dialect.name
+    lock = "FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
+    sql = text(f"""UPDATE stock_items SET is_sold = :true, order_id = NULL WHERE id IN (
+        SELECT id FROM stock_items WHERE store_id = :s AND variant_id = :v AND is_sold = :false
+          AND removed_at IS NULL AND order_id IS NULL ORDER BY id LIMIT 1 {lock}) RETURNING id""")
+    started = time.perf_counter()
+    for _ in range(n):
+        with engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE (the app's write transactions)
+            assert conn.execute(sql, {"s": store_id, "v": variant_id, "true": True, "false": False}).first()
+    return n / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=300)
+    parser.add_argument("--db", default="both")
+    args = parser.parse_args()
+    print(f"{'database':<11} {'what':<44} {'per second':>11} {'ms each':>8}")
+    for backend in backends(args.db):
+        with bench_app(backend) as app:
+            store_id, variant_id, raw_variant_id, token = seed(app, args.orders + 50)
+            http = http_checkouts(app, variant_id, token, args.orders)
+            bare = bare_allocations(app, store_id, raw_variant_id, args.orders)
+            print(f"{backend:<11} {'bare allocation statement + commit':<44} {bare:>11.0f} {1000 / bare:>8.2f}")
+            print(f"{backend:<11} {'HTTP add-to-cart + checkout (balance)':<44} {http:>11.0f} {1000 / http:>8.2f}")
+            print(f"{backend:<11} {'  ratio (HTTP checkout / bare allocation)':<44} {http / bare:>11.2f}")
+
+
+if __name__ == "__main__":
+    main()
