@@ -34,14 +34,31 @@ PERIODIC = [
 ]
 
 
-def start_cron(app: Flask) -> None:
-    from rq.cron import CronScheduler
-
+def enqueue_due(app: Flask) -> list[str]:
+    """Enqueue each periodic job whose interval has passed. A Redis key (SET NX EX) makes it once
+    per interval across every worker process, however many run this loop."""
     from jobs import func_path
-    from jobs.runner import redis_connection, run
+    from jobs.runner import queue, redis_connection, run
 
-    scheduler = CronScheduler(connection=redis_connection(app), name="virtual-stores-cron")
+    conn = redis_connection(app)
+    started = []
     for fn, queue_name, interval in PERIODIC:
-        scheduler.register(run, queue_name, args=(func_path(fn), None, [], {}), interval=interval,
-                           name=fn.__name__)
-    scheduler.start()
+        if conn.set(f"vstores:periodic:{fn.__name__}", "1", nx=True, ex=interval):
+            queue(app, queue_name).enqueue(run, func_path(fn), None, [], {}, job_timeout=300)
+            started.append(fn.__name__)
+    return started
+
+
+def start_cron(app: Flask, *, tick: float = 5.0) -> None:
+    """The worker's periodic-jobs thread (RQ's own cron scheduler needs the main thread)."""
+    import logging
+    import time
+
+    log = logging.getLogger("jobs.schedule")
+    while True:
+        try:
+            for name in enqueue_due(app):
+                log.info("periodic job %s enqueued", name)
+        except Exception:  # noqa: BLE001 - a Redis hiccup must not kill the thread
+            log.exception("periodic jobs: enqueue failed")
+        time.sleep(tick)

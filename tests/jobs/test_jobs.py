@@ -132,3 +132,42 @@ def test_a_rolled_back_request_queues_nothing_on_redis(redis_app):
                              context={"username": "x", "reset_link": "http://l", "minutes": 5})
         db.session.commit()
     assert queue(application, "emails").count == 1
+
+
+def test_periodic_expiry_runs_once_per_interval_on_the_worker_and_frees_stock(redis_app):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select, update
+
+    from jobs.runner import queue
+    from jobs.schedule import enqueue_due
+    from models import Order, User, Variant
+    from services import cart as cart_service
+    from services import catalog, checkout, stock
+    from tests.jobs.factories_for_jobs import seed_store_and_user
+
+    application, config = redis_app
+    store_id = seed_store_and_user(application, "late@example.com")
+    with application.test_request_context(), tenant_scope(store_id):
+        from models import Store
+
+        product = catalog.create_product({"title": "Key", "variants": [{"title": "x", "price": 100}]})
+        variant = db.session.scalar(select(Variant).where(Variant.product_id == product.id))
+        stock.import_stock(variant, "K1\nK2\nK3")
+        buyer = db.session.scalar(select(User).where(User.email == "late@example.com"))
+        cart = cart_service.get_cart(user=buyer)
+        cart_service.add_item(cart, variant.id, 2)
+        order = checkout.place_order(db.session.get(Store, store_id), cart, buyer=buyer, method="MANUAL").order
+        db.session.execute(update(Order).where(Order.id == order.id)
+                           .values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+        db.session.commit()
+        order_id, variant_id = order.id, variant.id
+    queue(application, "emails").empty()
+    with application.app_context():
+        assert sorted(enqueue_due(application)) == ["expire_orders", "purge_revoked_tokens"]
+        assert enqueue_due(application) == []  # not again within the interval
+    result = run_worker(config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with application.app_context(), tenant_scope(store_id):
+        assert db.session.get(Order, order_id).status == "EXPIRED"
+        assert db.session.get(Variant, variant_id).stock_count == 3
