@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from contextvars import ContextVar
 
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
@@ -14,11 +13,9 @@ from werkzeug.exceptions import BadRequest, HTTPException
 import tenancy
 from config import BASE_DIR, INSTANCE_DIR, load_config
 from extensions import csrf, db, limiter, login_manager, mail, migrate
+from transactions import sqlite_immediate as _sqlite_immediate
 
 log = logging.getLogger(__name__)
-# SQLite: transactions of requests that may write take the write lock up front
-# (BEGIN IMMEDIATE); read-only requests (GET/HEAD/OPTIONS) begin deferred.
-_sqlite_immediate: ContextVar[bool] = ContextVar("sqlite_immediate", default=True)
 
 
 class ApiRequest(Request):

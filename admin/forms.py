@@ -88,3 +88,25 @@ class CategoryForm(FlaskForm):
     description = TextAreaField("Description", validators=[Optional(), Length(max=20_000)])
     sort_order = IntegerField("Sort order", default=0, validators=[InputRequired(), NumberRange(min=-100_000, max=100_000)])
     is_active = BooleanField("Shown in the shop", default=True)
+
+
+class AdminActionForm(FlaskForm):
+    """A button that posts (approve, resend): only the CSRF token."""
+
+
+class OrderStatusForm(FlaskForm):
+    status = SelectField("New status", choices=[], validate_choice=False, validators=[DataRequired("Choose a status")])
+    note = StringField("Note", validators=[Optional(), Length(max=200)])
+
+
+class GiftForm(FlaskForm):
+    recipient = StringField("Recipient", validators=[Optional(), Length(max=254)])
+    user_id = StringField(validators=[Optional(), Length(max=36)])
+    variant_id = SelectField("Subcategory", choices=[], validate_choice=False, validators=[DataRequired("Choose what to give")])
+    quantity = IntegerField("Quantity", default=1, validators=[InputRequired(), NumberRange(min=1, max=10_000)])
+    note = TextAreaField("Note (shown to the recipient)", validators=[Optional(), Length(max=2000)])
+
+
+class BalanceAdjustForm(FlaskForm):
+    amount = StringField("Amount", validators=[DataRequired("Enter an amount such as 10.00 or -5.00"), Length(max=20)])
+    reason = StringField("Reason", validators=[DataRequired("Say why the balance changes"), Length(max=255)])

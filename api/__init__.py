@@ -4,10 +4,23 @@ from __future__ import annotations
 from flask import Flask, current_app, request
 from werkzeug.exceptions import UnsupportedMediaType
 
-from . import admin_catalog, auth, categories, products, public, storefront, tags_attributes, variants
+from . import (
+    account,
+    admin_catalog,
+    auth,
+    cart,
+    categories,
+    coupons,
+    orders,
+    products,
+    public,
+    storefront,
+    tags_attributes,
+    variants,
+)
 
 BLUEPRINTS = [auth.bp, public.bp, products.bp, variants.bp, categories.bp, tags_attributes.bp, storefront.bp,
-              admin_catalog.bp]
+              admin_catalog.bp, cart.bp, orders.bp, coupons.bp, account.bp]
 JSON_TYPES = ("application/json",)
 
 

@@ -73,9 +73,18 @@ def _check_limits(variant: Variant, quantity: int) -> None:
                        details={"available": variant.stock_count})
 
 
+def lock(cart: Cart) -> None:
+    """One writer per cart at a time (two tabs, a merge racing a checkout): a row lock on the cart
+    until commit (PostgreSQL; SQLite's write transactions are serial already). NO KEY UPDATE, so
+    it does not block inserts that merely reference the cart."""
+    if cart.id:
+        db.session.execute(select(Cart.id).where(Cart.id == cart.id).with_for_update(key_share=True))
+
+
 def set_quantity(cart: Cart, variant_id: str, quantity: int) -> CartItem | None:
     """Seed B ``cart/update``: set a line's quantity (0 removes it)."""
     quantity = check_quantity(quantity, allow_zero=True)
+    lock(cart)
     item = db.session.scalar(select(CartItem).where(CartItem.cart_id == cart.id, CartItem.variant_id == variant_id))
     if quantity == 0:
         if item is not None:
@@ -98,6 +107,7 @@ def set_quantity(cart: Cart, variant_id: str, quantity: int) -> CartItem | None:
 
 def add_item(cart: Cart, variant_id: str, quantity: int) -> CartItem:
     quantity = check_quantity(quantity)
+    lock(cart)
     item = db.session.scalar(select(CartItem).where(CartItem.cart_id == cart.id, CartItem.variant_id == variant_id))
     total = quantity + (item.quantity if item else 0)
     return set_quantity(cart, variant_id, check_quantity(min(total, MAX_QUANTITY)))
@@ -131,6 +141,7 @@ def merge(guest: Cart | None, into: Cart) -> Cart:
     """Signing in: the guest's lines join the user's cart (quantities add up, within limits)."""
     if guest is None or guest.id == into.id:
         return into
+    lock(into)
     for item in load_items(guest):
         existing = db.session.scalar(select(CartItem).where(CartItem.cart_id == into.id, CartItem.variant_id == item.variant_id))
         quantity = item.quantity + (existing.quantity if existing else 0)
@@ -180,6 +191,7 @@ class Priced:
     coupon_error: str | None
     total: int
     item_count: int
+    coupon_failure: DomainError | None = None  # why the cart's coupon does not apply (code and status)
 
     @property
     def has_problems(self) -> bool:
@@ -223,7 +235,7 @@ def price(cart: Cart, *, buyer: User | None, customer_key: str | None = None) ->
     buyable = [ln for ln in lines if "unavailable" not in ln.problems]
     subtotal = sum(ln.subtotal for ln in buyable)
     r_discount = sum(ln.reseller_discount for ln in buyable)
-    coupon_discount, coupon_error = 0, None
+    coupon_discount, coupon_error, coupon_failure = 0, None, None
     if cart.coupon_code and buyable:
         try:
             coupon = coupons.find_by_code(cart.coupon_code)
@@ -232,10 +244,10 @@ def price(cart: Cart, *, buyer: User | None, customer_key: str | None = None) ->
                                             ln.subtotal - ln.reseller_discount) for ln in buyable],
                 customer_key=customer_key)
         except DomainError as error:
-            coupon_error = error.message
+            coupon_error, coupon_failure = error.message, error
     total = max(0, subtotal - r_discount - coupon_discount)
     return Priced(lines, subtotal, r_discount, coupon_discount, cart.coupon_code, coupon_error, total,
-                  sum(ln.quantity for ln in buyable))
+                  sum(ln.quantity for ln in buyable), coupon_failure)
 
 
 def reprice(cart: Cart) -> list[Line]:

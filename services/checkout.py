@@ -114,6 +114,9 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
     else:
         email = buyer.email
     customer_key = buyer.id if buyer else email
+    # One checkout of a cart at a time (a double click, two tabs): the second waits, then finds
+    # the cart emptied.
+    cart_service.lock(cart)
     priced = cart_service.price(cart, buyer=buyer, customer_key=customer_key)
     if not priced.lines:
         raise Invalid("Your cart is empty", code="cart_empty")
@@ -123,11 +126,15 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
                                            "price": ln.unit_price} for ln in priced.price_changes]})
     problems = [ln for ln in priced.lines if ln.problems]
     if problems:
+        details = {"lines": [{"subcategory_id": ln.item.variant_id, "problems": ln.problems,
+                              "available": ln.variant.stock_count if ln.variant is not None else 0}
+                             for ln in problems]}
+        if all(ln.problems == ["out_of_stock"] for ln in problems):  # sold meanwhile: say so
+            raise Conflict("Not enough stock left for some items in your cart", code="out_of_stock", details=details)
         raise Conflict("Some items in your cart cannot be bought as they are", code="cart_not_buyable",
-                       details={"lines": [{"subcategory_id": ln.item.variant_id, "problems": ln.problems}
-                                          for ln in problems]})
+                       details=details)
     if cart.coupon_code and priced.coupon_error:
-        raise Invalid(priced.coupon_error, code="coupon_not_applicable")
+        raise priced.coupon_failure or Invalid(priced.coupon_error, code="coupon_not_applicable")
     _cap_check(buyer, email, priced.item_count, DEFAULT_RESERVATION_CAP)
     order_service.expire_due(limit=50)  # free stock held by lapsed orders before we allocate
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 
 from extensions import db
-from models import Coupon, CouponRedemption, Order
+from models import Category, Coupon, CouponRedemption, Order, Product
 
 from .errors import Conflict, Invalid, NotFound
 
@@ -39,6 +39,13 @@ def _check_fields(data: dict, coupon: Coupon | None = None) -> dict:
         v = out.get(name)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < (0 if name == "min_subtotal" else 1)):
             raise Invalid(f"{name} is invalid", details={name: ["invalid"]})
+    # A restriction names a product or category of THIS store (the lookups are store-scoped):
+    # an unknown id, or one of another store, is bad input, never a dangling or foreign reference.
+    if out.get("product_id") and db.session.scalar(
+            select(Product.id).where(Product.id == out["product_id"], Product.deleted_at.is_(None))) is None:
+        raise Invalid("No such product", code="unknown_product", details={"product_id": ["unknown product"]})
+    if out.get("category_id") and db.session.scalar(select(Category.id).where(Category.id == out["category_id"])) is None:
+        raise Invalid("No such category", code="unknown_category", details={"category_id": ["unknown category"]})
     starts = out.get("starts_at", coupon.starts_at if coupon else None)
     ends = out.get("ends_at", coupon.ends_at if coupon else None)
     if starts and ends and ends <= starts:

@@ -47,6 +47,8 @@ def get_order(order_id: str, *, with_lines: bool = True) -> Order:
 
 
 def get_by_number(number: int) -> Order:
+    if not 0 < number < 2**63:  # outside BIGINT: no such order (and no database error)
+        raise NotFound("No such order", code="order_not_found")
     order = db.session.scalar(select(Order).options(selectinload(Order.lines), selectinload(Order.adjustments))
                               .where(Order.order_number == number))
     if order is None:
@@ -205,6 +207,36 @@ def change_status(order: Order, new_status: str, *, actor: User, note: str = "")
     return order
 
 
+def fulfill(order: Order, *, carrier: str, tracking_number: str, tracking_url: str | None = None,
+            actor: User) -> Order:
+    """Ship the physical items of a paid order: record carrier and tracking (again to correct them).
+    A PROCESSING order whose digital lines are all delivered is then COMPLETED."""
+    if order.payment_status != "PAID" or order.status not in ("PROCESSING", "COMPLETED"):
+        raise Conflict(f"Only a paid order can be fulfilled (this one is {order.status}, {order.payment_status})",
+                       code="order_not_paid")
+    lines = list(db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)))
+    if not any(line.kind == "physical" for line in lines):
+        raise Conflict("This order has nothing to ship (its items are delivered digitally)", code="nothing_to_ship")
+    carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
+    if not carrier or not tracking_number:
+        raise Invalid("Carrier and tracking number are needed",
+                      details={k: ["required"] for k, v in (("carrier", carrier), ("tracking_number", tracking_number))
+                               if not v})
+    again = order.fulfilled_at is not None
+    order.carrier, order.tracking_number = carrier[:60], tracking_number[:120]
+    order.tracking_url = (tracking_url or "").strip()[:500] or None
+    order.fulfilled_at = order.fulfilled_at or _now()
+    event(order, "fulfilled", f"{'Tracking updated' if again else 'Shipped'}: {order.carrier} {order.tracking_number}",
+          actor=actor, carrier=order.carrier, tracking_number=order.tracking_number, tracking_url=order.tracking_url)
+    digital_done = all(line.delivered_count >= line.quantity for line in lines if line.kind == "digital")
+    if order.status == "PROCESSING" and digital_done:
+        order.status = "COMPLETED"
+        order.completed_at = _now()
+        event(order, "status", "PROCESSING → COMPLETED (shipped)", actor=actor)
+    db.session.flush()
+    return order
+
+
 def gift(recipient: User, variant: Variant, quantity: int, *, actor: User, note: str = "") -> Order:
     """Admin gifting (create-and-approve): an order created, paid and delivered in one step,
     marked as a gift in the recipient's history. Nothing is charged."""
@@ -263,6 +295,14 @@ def deliverables(order: Order, *, viewer: User | None, ip: str | None) -> dict[s
     return out
 
 
+def reveal_pending(order: Order, viewer: User | None) -> bool:
+    """Whether showing this order's items to ``viewer`` now would log a first reveal (a write)."""
+    if viewer is not None and viewer.id != order.buyer_id:
+        return False
+    return db.session.scalar(select(StockItem.id).where(StockItem.order_id == order.id, StockItem.is_sold.is_(True),
+                                                        StockItem.first_revealed_at.is_(None)).limit(1)) is not None
+
+
 def timeline(order: Order) -> list[OrderEvent]:
     return list(db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id)
                                    .order_by(OrderEvent.created_at, OrderEvent.id)))
@@ -285,7 +325,7 @@ def list_orders(*, status: str | None = None, payment_status: str | None = None,
     if search:
         term = search.strip().lower()[:100]
         conds = [func.lower(Order.email).like(f"%{term}%"), Order.id == term]
-        if term.lstrip("#").isdigit():
+        if term.lstrip("#").isdigit() and len(term.lstrip("#")) <= 18:  # a longer one overflows BIGINT
             conds.append(Order.order_number == int(term.lstrip("#")))
         buyers = select(User.id).where(func.lower(User.username).like(f"%{term}%"))
         conds.append(Order.buyer_id.in_(buyers))

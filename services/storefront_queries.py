@@ -141,3 +141,80 @@ def usernames(user_ids: set[str | None]) -> dict[str, str]:
     if not ids:
         return {}
     return dict(db.session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+
+
+# --- cart, orders and users (the shop's cart badge and the dashboard's order screens) ----
+
+def cart_quantity(*, user_id: str | None = None, guest_key: str | None = None) -> int:
+    """How many units the header's mini-cart shows (one query; 0 without a cart)."""
+    from sqlalchemy import func
+
+    from models import Cart, CartItem
+
+    if not user_id and not guest_key:
+        return 0
+    owner = Cart.user_id == user_id if user_id else Cart.guest_key == guest_key
+    return int(db.session.scalar(select(func.coalesce(func.sum(CartItem.quantity), 0))
+                                 .join(Cart, Cart.id == CartItem.cart_id).where(owner)) or 0)
+
+
+def admin_users(*, q: str = "", page: int = 1) -> dict:
+    """The dashboard's user list: username/email search, newest first."""
+    from sqlalchemy import func, or_
+
+    stmt = select(User)
+    term = (q or "").strip().lower()[:100]
+    if term:
+        like = f"%{term.replace('%', '').replace('_', '')}%"
+        stmt = stmt.where(or_(func.lower(User.username).like(like), func.lower(User.email).like(like)))
+    return paginate(stmt.order_by(User.created_at.desc(), User.id), page=page, page_size=ADMIN_PAGE_SIZE)
+
+
+def find_users(q: str, *, limit: int = 8) -> list[User]:
+    """Suggestions for a "pick a user" box: username or email starting with / containing ``q``."""
+    from sqlalchemy import func, or_
+
+    term = (q or "").strip().lower()[:100].replace("%", "").replace("_", "")
+    if len(term) < 1:
+        return []
+    like = f"%{term}%"
+    return list(db.session.scalars(
+        select(User).where(or_(func.lower(User.username).like(like), func.lower(User.email).like(like)))
+        .order_by(func.lower(User.username)).limit(limit)))
+
+
+def user_by_login(identifier: str) -> User | None:
+    """A user of the bound store by exact username (any case) or email."""
+    from sqlalchemy import func
+
+    identifier = (identifier or "").strip()
+    if not identifier:
+        return None
+    if "@" in identifier:
+        return db.session.scalar(select(User).where(func.lower(User.email) == identifier.lower()))
+    return db.session.scalar(select(User).where(func.lower(User.username) == identifier.lower()))
+
+
+def total_spent(user_id: str) -> int:
+    """What a user has paid for orders (paid or partly refunded), minor units."""
+    from sqlalchemy import func
+
+    from models import Order
+
+    return int(db.session.scalar(select(func.coalesce(func.sum(Order.total), 0)).where(
+        Order.buyer_id == user_id, Order.payment_status.in_(("PAID", "PARTIALLY_REFUNDED")))) or 0)
+
+
+def gift_variant_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every live subcategory, grouped by product, for the gift form: (product, [(id, label)])."""
+    from models import Variant
+
+    rows = db.session.execute(
+        select(Product.title, Product.kind, Variant.id, Variant.title, Variant.price, Variant.stock_count)
+        .join(Variant, Variant.product_id == Product.id)
+        .where(Product.deleted_at.is_(None), Variant.deleted_at.is_(None))
+        .order_by(Product.title, Variant.sort_order, Variant.price)).all()
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for product_title, _kind, variant_id, variant_title, _price, stock_count in rows:
+        groups.setdefault(product_title, []).append((variant_id, f"{variant_title} ({stock_count} in stock)"))
+    return list(groups.items())

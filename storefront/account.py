@@ -1,21 +1,83 @@
-"""The customer's account pages."""
+"""The customer's account pages: overview, order history, balance history and settings."""
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from extensions import db
-from models import Role
+from models import Order, Role
+from services import account as account_service
 from services import auth as auth_service
+from services import balance, orders
 from services.errors import DomainError
-from web import apply_form_errors, role_required
+from services.pagination import paginate
+from web import apply_form_errors, page_arg, role_required
 
 from . import bp
-from .forms import ChangePasswordForm
+from .forms import ChangeEmailForm, ChangePasswordForm
+
+ORDERS_PAGE_SIZE = 10
+BALANCE_PAGE_SIZE = 20
+
+
+def _orders_page(page: int, page_size: int) -> dict:
+    results = orders.list_orders(buyer_id=current_user.id, page=page, page_size=page_size)
+    return {"results": results, "lines": orders.lines_of([o.id for o in results["items"]])}
 
 
 @bp.get("/account")
 @role_required(Role.USER)
 def account():
-    return render_template("storefront/account/index.html", password_form=ChangePasswordForm())
+    return render_template("storefront/account/index.html", **_orders_page(1, 5))
+
+
+@bp.get("/account/orders")
+@role_required(Role.USER)
+def account_orders():
+    return render_template("storefront/account/orders.html", **_orders_page(page_arg(), ORDERS_PAGE_SIZE))
+
+
+def order_numbers(order_ids) -> dict[str, int]:
+    ids = [i for i in order_ids if i]
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Order.id, Order.order_number).where(Order.id.in_(ids))).all())
+
+
+@bp.get("/account/balance")
+@role_required(Role.USER)
+def account_balance():
+    results = paginate(balance.history(current_user.id), page=page_arg(), page_size=BALANCE_PAGE_SIZE)
+    return render_template("storefront/account/balance.html", results=results,
+                           numbers=order_numbers({t.order_id for t in results["items"]}))
+
+
+def _settings(email_form=None, password_form=None, status: int = 200):
+    return render_template("storefront/account/settings.html",
+                           email_form=email_form or ChangeEmailForm(formdata=None),
+                           password_form=password_form or ChangePasswordForm(formdata=None)), status
+
+
+@bp.get("/account/settings")
+@role_required(Role.USER)
+def account_settings():
+    return _settings()
+
+
+@bp.post("/account/email")
+@role_required(Role.USER)
+def change_email():
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        try:
+            account_service.change_email(current_user._get_current_object(), form.email.data, form.password.data)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            apply_form_errors(form, error)
+        else:
+            flash("Email changed.", "success")
+            return redirect(url_for("storefront.account_settings"))
+    return _settings(email_form=form, status=422)
 
 
 @bp.post("/account/password")
@@ -31,5 +93,5 @@ def change_password():
             apply_form_errors(form, error)
         else:
             flash("Password changed.", "success")
-            return redirect(url_for("storefront.account"))
-    return render_template("storefront/account/index.html", password_form=form), 422
+            return redirect(url_for("storefront.account_settings"))
+    return _settings(password_form=form, status=422)

@@ -10,6 +10,7 @@ from services.errors import DomainError
 from web import apply_form_errors
 
 from . import bp
+from .cart import merge_session_cart
 from .forms import ForgotForm, LoginForm, RegisterForm, ResetForm
 
 
@@ -42,6 +43,7 @@ def login():
     if form.validate_on_submit():
         try:
             user = auth_service.authenticate(form.login.data, form.password.data, ip=request.remote_addr)
+            merge_session_cart(user)
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
@@ -63,6 +65,7 @@ def register():
         try:
             user = auth_service.register(username=form.username.data, email=form.email.data,
                                          password=form.password.data, ip=request.remote_addr)
+            merge_session_cart(user)
             db.session.commit()
         except DomainError as error:
             db.session.rollback()

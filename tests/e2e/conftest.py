@@ -81,3 +81,36 @@ def live_admin(live_server):
                                      role=Role.ADMIN, check_strength=False)
             db.session.commit()
     return ADMIN_EMAIL, ADMIN_PASSWORD
+
+
+SHOPPER_EMAIL = "shopper@e2e.example.com"
+SHOPPER_PASSWORD = "shopper-walks-in-chromium"
+
+
+@pytest.fixture
+def live_shop(live_server):
+    """A product with two options in stock (digital codes) and a shopper with 100.00 of balance."""
+    from sqlalchemy import select
+
+    from models import Role, Variant
+    from services import auth as auth_service
+    from services import balance, catalog, stock
+    from tenancy import tenant_scope
+
+    _base, app = live_server
+    with app.app_context():
+        store = store_service.get_store_by_slug("e2e")
+        with tenant_scope(store):
+            product = catalog.create_product({
+                "title": "Game Pass Ultimate", "description": "<p>Hundreds of games, one subscription.</p>",
+                "variants": [{"title": "1 month", "price": 1499, "max_quantity": 5},
+                             {"title": "3 months", "price": 3999}]})
+            variants = {v.title: v for v in db.session.scalars(select(Variant).where(Variant.product_id == product.id))}
+            stock.import_stock(variants["1 month"], "\n".join(f"GPU-1M-{i:04d}-XYZ" for i in range(1, 9)))
+            stock.import_stock(variants["3 months"], "GPU-3M-0001-XYZ\nGPU-3M-0002-XYZ")
+            shopper = auth_service.create_user(username="shopper", email=SHOPPER_EMAIL, password=SHOPPER_PASSWORD,
+                                               role=Role.USER, check_strength=False)
+            db.session.flush()
+            balance.credit(shopper.id, 10_000, "topup", reason="E2E top-up")
+            db.session.commit()
+            return {"slug": product.slug, "email": SHOPPER_EMAIL, "password": SHOPPER_PASSWORD}

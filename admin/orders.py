@@ -1,0 +1,197 @@
+"""Orders in the dashboard: the table (Staff+), the order page with its timeline and actions
+(approve: Admin+, status change: Manager+, resend the email: Staff+) and the gift form (Admin+)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from extensions import db
+from models import ORDER_STATUSES, PAYMENT_STATUSES, Role, User, Variant
+from services import orders
+from services import storefront_queries as queries
+from services.errors import DomainError, NotFound
+from storefront.orders import delivered_items
+from web import apply_form_errors, page_arg, role_required, wants_fragment
+
+from . import bp
+from .forms import AdminActionForm, GiftForm, OrderStatusForm
+
+SORTS = {"created_at": "Date", "order_number": "Number", "total": "Total", "status": "Status"}
+PAGE_SIZE = 25
+
+
+def _date(name: str, *, end: bool = False) -> datetime | None:
+    raw = (request.args.get(name) or "").strip()
+    try:
+        day = datetime.strptime(raw, "%Y-%m-%d").date() if raw else None
+    except ValueError:
+        return None
+    return datetime.combine(day, time.max if end else time.min, tzinfo=UTC) if day else None
+
+
+@bp.get("/orders")
+@role_required(Role.STAFF)
+def orders_list():
+    params = {
+        "q": (request.args.get("q") or "").strip()[:100],
+        "status": request.args.get("status", "") if request.args.get("status") in ORDER_STATUSES else "",
+        "payment_status": request.args.get("payment_status", "") if request.args.get("payment_status") in PAYMENT_STATUSES else "",
+        "from": request.args.get("from", "") if _date("from") else "",
+        "to": request.args.get("to", "") if _date("to") else "",
+        "sort": request.args.get("sort") if request.args.get("sort") in SORTS else "created_at",
+        "dir": "asc" if request.args.get("dir") == "asc" else "desc",
+    }
+    results = orders.list_orders(status=params["status"] or None, payment_status=params["payment_status"] or None,
+                                 date_from=_date("from"), date_to=_date("to", end=True), search=params["q"] or None,
+                                 sort_by=params["sort"], sort_dir=params["dir"], page=page_arg(), page_size=PAGE_SIZE)
+    ids = [o.id for o in results["items"]]
+    context = {"results": results, "params": params, "sorts": SORTS, "lines": orders.lines_of(ids),
+               "buyers": queries.usernames({o.buyer_id for o in results["items"]}),
+               "statuses": ORDER_STATUSES, "payment_statuses": PAYMENT_STATUSES}
+    if wants_fragment():
+        return render_template("admin/orders/_table.html", **context)
+    return render_template("admin/orders/index.html", **context)
+
+
+def _order(order_number: int):
+    try:
+        return orders.get_by_number(order_number)
+    except NotFound:
+        abort(404)
+
+
+def _detail(order, *, status_form=None, action_error: str | None = None, status: int = 200):
+    viewer = current_user._get_current_object()
+    events = orders.timeline(order)
+    people = queries.usernames({e.actor_id for e in events} | {order.buyer_id, order.gifted_by_id})
+    buyer = db.session.get(User, order.buyer_id) if order.buyer_id else None
+    form = status_form or OrderStatusForm(formdata=None)
+    form.status.choices = [(s, s.title()) for s in sorted(orders.MANUAL_TRANSITIONS.get(order.status, ()))]
+    html = render_template("admin/orders/detail.html", order=order, delivered=delivered_items(order, viewer),
+                           events=events, people=people, buyer=buyer, status_form=form,
+                           action_form=AdminActionForm(formdata=None), action_error=action_error,
+                           gifted_by=people.get(order.gifted_by_id))
+    db.session.commit()
+    return html, status
+
+
+@bp.get("/orders/<int:order_number>")
+@role_required(Role.STAFF)
+def order_detail(order_number: int):
+    return _detail(_order(order_number))
+
+
+@bp.get("/orders/<int:order_number>/items.txt")
+@role_required(Role.STAFF)
+def order_items(order_number: int):
+    from storefront.orders import _items_download
+
+    return _items_download(_order(order_number), current_user._get_current_object())
+
+
+def _act(order_number: int, action, done: str):
+    order = _order(order_number)
+    form = AdminActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        action(order)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        return _detail(_order(order_number), action_error=error.message, status=422)
+    flash(done, "success")
+    return redirect(url_for("admin.order_detail", order_number=order_number), 303)
+
+
+@bp.post("/orders/<int:order_number>/approve")
+@role_required(Role.ADMIN)
+def order_approve(order_number: int):
+    actor = current_user._get_current_object()
+    return _act(order_number, lambda o: orders.approve(o, actor=actor),
+                f"Order #{order_number} approved: paid and delivered.")
+
+
+@bp.post("/orders/<int:order_number>/resend")
+@role_required(Role.STAFF)
+def order_resend(order_number: int):
+    actor = current_user._get_current_object()
+    return _act(order_number, lambda o: orders.resend_confirmation(o, actor=actor),
+                "The confirmation email is on its way again.")
+
+
+@bp.post("/orders/<int:order_number>/status")
+@role_required(Role.MANAGER)
+def order_status(order_number: int):
+    order = _order(order_number)
+    form = OrderStatusForm()
+    form.status.choices = [(s, s.title()) for s in sorted(orders.MANUAL_TRANSITIONS.get(order.status, ()))]
+    if form.validate_on_submit():
+        try:
+            orders.change_status(order, form.status.data, actor=current_user._get_current_object(),
+                                 note=form.note.data or "")
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            apply_form_errors(form, error)
+        else:
+            flash(f"Order #{order_number} is now {form.status.data.lower()}.", "success")
+            return redirect(url_for("admin.order_detail", order_number=order_number), 303)
+    return _detail(_order(order_number), status_form=form, status=422)
+
+
+# --- gifts ----------------------------------------------------------------------------------
+
+def _gift_page(form, status: int = 200, recipient: User | None = None):
+    form.variant_id.choices = queries.gift_variant_choices()
+    return render_template("admin/orders/gift.html", form=form, recipient=recipient,
+                           suggestions=[]), status
+
+
+@bp.get("/users/suggest")
+@role_required(Role.ADMIN)
+def user_suggest():
+    """htmx suggestions for the gift form's recipient box: radio buttons named user_id."""
+    q = (request.args.get("recipient") or request.args.get("q") or "").strip()
+    return render_template("admin/orders/_user_suggestions.html", users=queries.find_users(q), q=q)
+
+
+@bp.route("/orders/gift", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def order_gift():
+    if request.method == "GET":
+        form = GiftForm(formdata=None)
+        recipient = db.session.get(User, request.args["user"]) if request.args.get("user") else None
+        if recipient is not None:
+            form.user_id.data, form.recipient.data = recipient.id, recipient.username
+        return _gift_page(form, recipient=recipient)
+    form = GiftForm()
+    form.variant_id.choices = queries.gift_variant_choices()
+    if not form.validate_on_submit():
+        return _gift_page(form, 422)
+    recipient = db.session.get(User, form.user_id.data) if form.user_id.data else None
+    if recipient is None:
+        recipient = queries.user_by_login(form.recipient.data or "")
+    if recipient is None:
+        form.recipient.errors = ["No user with that username or email: pick one from the suggestions"]
+        return _gift_page(form, 422)
+    variant = db.session.get(Variant, form.variant_id.data)
+    if variant is None:
+        form.variant_id.errors = ["Choose a subcategory"]
+        return _gift_page(form, 422, recipient)
+    try:
+        order = orders.gift(recipient, variant, form.quantity.data, actor=current_user._get_current_object(),
+                            note=form.note.data or "")
+        number = order.order_number
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        apply_form_errors(form, error)
+        if "quantity" not in (error.details or {}) and error.code == "out_of_stock":
+            form.quantity.errors = [error.message]
+            form.form_errors.clear()
+        return _gift_page(form, 422, db.session.get(User, recipient.id))
+    flash(f"Gift sent: order #{number} for {recipient.username}.", "success")
+    return redirect(url_for("admin.order_detail", order_number=number), 303)

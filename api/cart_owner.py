@@ -1,0 +1,103 @@
+"""Whose cart an API request means: the one place that decides (RECONCILE.md "Carts").
+
+- a signed-in user: the user's cart. When the request also carries ``X-Session-ID``, that guest
+  cart is merged into it first (signing in merges);
+- a guest token (``typ`` guest): the guest key ``g:<guest id>``;
+- otherwise the ``X-Session-ID`` header (1-64 of ``A-Z a-z 0-9 _ -``, anything else is a 400):
+  the guest key ``s:<value>``;
+- nobody: reads answer an empty cart without creating one; writes answer 400 ``no_cart_owner``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from flask import request
+
+from models import Cart, User
+from services import auth as auth_service
+from services import cart as cart_service
+from services.errors import DomainError, Invalid, Unauthorized
+from transactions import write_lock
+
+from .access import current_principal
+
+SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+SESSION_HEADER = "X-Session-ID"
+
+
+@dataclass
+class CartOwner:
+    user: User | None = None
+    guest_key: str | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.user is not None or self.guest_key is not None
+
+    @property
+    def customer_key(self) -> str | None:
+        """Who uses a coupon (per-customer limits): the user; a guest is known by email only at checkout."""
+        return self.user.id if self.user is not None else None
+
+
+def session_key(value: str | None, *, field: str = SESSION_HEADER) -> str | None:
+    """``s:<value>`` for a valid session id, None when absent, 400 when malformed."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not SESSION_ID_RE.match(value):
+        raise DomainError(f"{field} must be 1-64 letters, digits, '-' or '_'", code="invalid_session_id",
+                          details={field: ["1-64 of A-Z a-z 0-9 _ -"]}, status=400)
+    return f"s:{value}"
+
+
+def guest_token_key(token: str) -> str:
+    """``g:<gid>`` for a guest token of this store (401 for any other token)."""
+    claims = auth_service.decode_token(token)
+    if claims.get("typ") != "guest" or not claims.get("gid"):
+        raise Unauthorized("guest_token must be a guest token of /api/public/guest/token", code="token_invalid")
+    from flask import g
+
+    if claims.get("tenant") != g.store.id:
+        raise Unauthorized("This token belongs to another store", code="token_wrong_store")
+    return f"g:{claims['gid']}"
+
+
+def owner() -> CartOwner:
+    principal = current_principal()
+    if principal.user is not None:
+        return CartOwner(user=principal.user)
+    if principal.guest_id:
+        return CartOwner(guest_key=f"g:{principal.guest_id}")
+    return CartOwner(guest_key=session_key(request.headers.get(SESSION_HEADER)))
+
+
+def merge_guest_cart(user: User, guest_key: str) -> Cart | None:
+    """Merge the guest cart ``guest_key`` (if any) into the user's cart; the user's cart, or None
+    when there was nothing to merge and the user has no cart."""
+    guest = cart_service.get_cart(guest_key=guest_key, create=False)
+    if guest is None:
+        return cart_service.get_cart(user=user, create=False)
+    write_lock()
+    guest = cart_service.get_cart(guest_key=guest_key, create=False)  # (re-read under the write lock)
+    cart = cart_service.get_cart(user=user)
+    return cart_service.merge(guest, cart)
+
+
+def resolve(*, create: bool) -> tuple[CartOwner, Cart | None]:
+    """The caller and their cart. ``create``: this request writes to the cart (it is made if
+    missing; without an owner that is a 400). Otherwise a missing cart is None."""
+    who = owner()
+    if not who.known:
+        if create:
+            raise Invalid("Sign in, send a guest token, or send an X-Session-ID header to use a cart",
+                          code="no_cart_owner", status=400)
+        return who, None
+    if who.user is not None:
+        key = session_key(request.headers.get(SESSION_HEADER))
+        if key is not None:
+            cart = merge_guest_cart(who.user, key)
+            if cart is not None or not create:
+                return who, cart
+    return who, cart_service.get_cart(user=who.user, guest_key=who.guest_key, create=create)

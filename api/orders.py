@@ -1,0 +1,314 @@
+"""Orders and checkout (Seed A "Orders", Seed B "Group 3" and its admin order routes).
+
+Checkout turns the caller's cart into an order in one transaction: it reserves the stock
+(two shoppers never get the same item), counts the coupon once, and with BALANCE pays and
+delivers at once. An order is visible to its buyer and to staff; to anyone else it does not
+exist (404, never 403). Deliverables are shown to the buyer and staff only; the buyer's first
+look at them is logged on the order's timeline.
+"""
+from __future__ import annotations
+
+from apiflask import APIBlueprint
+from flask import g, request
+from sqlalchemy import select
+
+from extensions import db
+from models import Order, OrderAdjustment, User
+from services import cart as cart_service
+from services import catalog
+from services import checkout as checkout_service
+from services import orders as order_service
+from services.errors import DomainError, Invalid, NotFound
+from transactions import write_lock
+
+from . import cart_owner
+from .access import access, require_user
+from .catalog_helpers import page_list
+from .schemas.common import Message, PageQuery, page_of
+from .schemas.orders import CheckoutIn, CheckoutOut, EventOut, FulfillIn, GiftIn, OrderOut, OrderQuery, StatusIn
+
+bp = APIBlueprint("api_orders", __name__, url_prefix="/api", tag="Orders")
+
+CHECKOUT_ERRORS = {
+    400: "No cart owner (no token and no X-Session-ID)",
+    409: "`out_of_stock`, `insufficient_balance`, `price_changed` (the cart now shows the new prices: "
+         "check it and send the checkout again), `cart_not_buyable`, `coupon_used_up`, `reservation_limit`",
+    422: "`cart_empty`, `payment_method_unavailable`, `balance_needs_account`, a missing guest email, "
+         "`coupon_not_applicable`",
+}
+
+
+# --- building the JSON ------------------------------------------------------------------
+
+def _users(ids) -> dict[str, User]:
+    ids = {i for i in ids if i}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+
+
+def _adjustments(order_ids: list[str]) -> dict[str, list[OrderAdjustment]]:
+    out: dict[str, list[OrderAdjustment]] = {oid: [] for oid in order_ids}
+    if order_ids:
+        for adj in db.session.scalars(select(OrderAdjustment).where(OrderAdjustment.order_id.in_(order_ids))
+                                      .order_by(OrderAdjustment.position)):
+            out[adj.order_id].append(adj)
+    return out
+
+
+def orders_out(orders: list[Order]) -> list[OrderOut]:
+    """Summaries for a list (no deliverables): three queries for the whole page."""
+    ids = [o.id for o in orders]
+    lines, adjustments, buyers = order_service.lines_of(ids), _adjustments(ids), _users(o.buyer_id for o in orders)
+    return [OrderOut(**OrderOut.fields_of(o, lines[o.id], adjustments[o.id], buyers.get(o.buyer_id))) for o in orders]
+
+
+def order_detail(order: Order, viewer: User | None, *, model=OrderOut, **extra) -> OrderOut:
+    """One order with its deliverables: call it only for the buyer (a guest buyer: ``viewer`` None)
+    or staff. A buyer's first look is logged (``services.orders.deliverables``)."""
+    items = order_service.deliverables(order, viewer=viewer, ip=request.remote_addr)
+    lines, adjustments = order_service.lines_of([order.id])[order.id], _adjustments([order.id])[order.id]
+    buyer = _users([order.buyer_id]).get(order.buyer_id)
+    return model(**model.fields_of(order, lines, adjustments, buyer, items), **extra)
+
+
+def visible_order(order: Order, user: User | None) -> Order:
+    """The order if ``user`` is its buyer or staff; otherwise it does not exist (404)."""
+    if not order_service.can_view(order, user):
+        raise NotFound("No such order", code="order_not_found")
+    return order
+
+
+def show(order: Order, user: User) -> OrderOut:
+    """A GET of one order: take the write lock first when the buyer's first look must be logged."""
+    if order_service.reveal_pending(order, user):
+        write_lock()
+        order = order_service.get_order(order.id, with_lines=False)
+    out = order_detail(order, user)
+    db.session.commit()
+    return out
+
+
+def page_out(page: dict) -> dict:
+    return {**page, "items": orders_out(page["items"])}
+
+
+# --- checkout ---------------------------------------------------------------------------
+
+def place(body: CheckoutIn) -> CheckoutOut:
+    """Checkout of the caller's cart (Seed A and Seed B routes share it)."""
+    who, cart = cart_owner.resolve(create=False)
+    if not who.known:
+        raise Invalid("Sign in, send a guest token, or send an X-Session-ID header to check out",
+                      code="no_cart_owner", status=400)
+    if cart is None:
+        raise Invalid("Your cart is empty", code="cart_empty")
+    try:
+        placed = checkout_service.place_order(g.store, cart, buyer=who.user, method=body.payment_method,
+                                              email=body.email, note=body.note or "")
+    except DomainError as error:
+        db.session.rollback()  # nothing of the attempt survives...
+        _, cart = cart_owner.resolve(create=False)  # ...but a guest cart merged on the way stays merged
+        if error.code == "price_changed" and cart is not None:
+            # The answer shows the new prices: from now on the shopper has seen them, so
+            # sending the checkout again goes through (services.cart.reprice).
+            cart_service.reprice(cart)
+        db.session.commit()
+        raise
+    order = placed.order
+    if placed.guest_token:
+        redirect = f"/orders/guest/{placed.guest_token}"
+    else:
+        redirect = f"/account/orders/{order.order_number}"
+    out = order_detail(order, who.user, model=CheckoutOut, redirect_url=redirect, guest_token=placed.guest_token)
+    db.session.commit()
+    return out
+
+
+@bp.post("/orders/checkout")
+@access("optional")
+@bp.input(CheckoutIn, arg_name="body")
+@bp.output(CheckoutOut, status_code=201)
+@bp.doc(responses=CHECKOUT_ERRORS)
+def checkout(body: CheckoutIn):
+    """Create an order from the caller's cart: `{payment_method, email?, note?}`.
+
+    Signed in (bearer token), or a guest (guest token or `X-Session-ID`) with an `email`. The
+    payment method must be enabled by the store; BALANCE needs an account, pays at once and the
+    order arrives COMPLETED with its deliverables. Otherwise the order is PENDING and holds its
+    stock until it is paid or expires. Answers 201 with the order and `redirect_url` (the order
+    page); a guest also gets `guest_token`, the secret of their order link, this once (it is
+    emailed too). If a price changed since the shopper added the line, the answer is 409
+    `price_changed` with the lines; the cart then shows the new prices and a second checkout passes.
+    """
+    return place(body)
+
+
+@bp.post("/orders/cart/checkout")
+@access("user")
+@bp.input(CheckoutIn, arg_name="body")
+@bp.output(CheckoutOut, status_code=201)
+@bp.doc(responses=CHECKOUT_ERRORS)
+def seed_b_checkout(body: CheckoutIn):
+    """Seed B: check out the signed-in user's cart (`{payment_method, note?}`); the same as
+    `POST /api/orders/checkout`. Answers 201 with the order and `redirect_url`."""
+    return place(body)
+
+
+# --- reading ----------------------------------------------------------------------------
+
+@bp.get("/orders")
+@access("staff")
+@bp.input(OrderQuery, location="query", arg_name="query")
+@bp.output(page_of(OrderOut))
+def list_orders(query: OrderQuery):
+    """List orders (staff).
+
+    Filters: `status`, `payment_status`, `date_from`, `date_to` (ISO dates are whole UTC days),
+    `search` (email, username, `#number`, id or product title); `sort_by` (created_at, total,
+    order_number, status), `sort_dir`; `page`, `page_size`. List items carry no deliverables.
+    """
+    return page_out(order_service.list_orders(**query.filters()))
+
+
+@bp.get("/orders/my-orders")
+@access("user")
+@bp.input(PageQuery, location="query", arg_name="query")
+@bp.output(page_of(OrderOut))
+def my_orders(query: PageQuery):
+    """Seed B: the signed-in user's own orders, newest first, paginated (gifts included, `is_gift`).
+    List items carry no deliverables: get one order for them."""
+    user = require_user()
+    return page_out(order_service.list_orders(buyer_id=user.id, page=query.page, page_size=query.page_size))
+
+
+@bp.get("/orders/by-number/<order_number>")
+@access("user")
+@bp.output(OrderOut)
+@bp.doc(responses={404: "No such order, or not the caller's"})
+def get_by_number(order_number: str):
+    """An order by its per-store number (`42` or `#42`): the caller's own orders; staff see every order."""
+    user = require_user()
+    number = order_number.removeprefix("#")
+    if not number.isascii() or not number.isdigit() or len(number) > 19:
+        raise NotFound("No such order", code="order_not_found")
+    return show(visible_order(order_service.get_by_number(int(number)), user), user)
+
+
+@bp.get("/orders/<order_id>")
+@access("user")
+@bp.output(OrderOut)
+@bp.doc(responses={404: "No such order, or not the caller's (never 403: existence is not revealed)"})
+def get_order(order_id: str):
+    """One order with its lines, price adjustments and, for its buyer and staff, the deliverables.
+
+    Seed A (staff) and Seed B (the buyer) routes are this one endpoint: the buyer or STAFF and
+    above see it; anyone else gets 404. The buyer's first look at the deliverables is logged.
+    """
+    user = require_user()
+    return show(visible_order(order_service.get_order(order_id, with_lines=False), user), user)
+
+
+@bp.get("/orders/<order_id>/timeline")
+@access("staff")
+@bp.input(PageQuery, location="query", arg_name="query")
+@bp.output(page_of(EventOut))
+def timeline(order_id: str, query: PageQuery):
+    """The order's timeline (staff): created, paid, reveals, status changes, shipping, emails; oldest first."""
+    events = order_service.timeline(order_service.get_order(order_id, with_lines=False))
+    actors = {u.id: u.username for u in _users(e.actor_id for e in events).values()}
+    return page_list([EventOut.of(e, actors) for e in events], page=query.page, page_size=query.page_size)
+
+
+# --- staff actions ----------------------------------------------------------------------
+
+def _staff_answer(order: Order, user: User) -> OrderOut:
+    out = order_detail(order, user)
+    db.session.commit()
+    return out
+
+
+@bp.put("/orders/<order_id>/status")
+@access("manager")
+@bp.input(StatusIn, arg_name="body")
+@bp.output(OrderOut)
+@bp.doc(responses={409: "Not a legal transition (`illegal_transition`, `order_paid`)", 422: "Unknown status"})
+def change_status(order_id: str, body: StatusIn):
+    """Change an order's status by hand (`{status, note?}`), legal transitions only.
+
+    PENDING -> CANCELLED or FAILED (its stock and coupon use are released); PROCESSING ->
+    COMPLETED (or CANCELLED while unpaid). Paying, expiry and refunds have their own paths.
+    """
+    user = require_user()
+    order = order_service.change_status(order_service.get_order(order_id, with_lines=False), body.status,
+                                        actor=user, note=body.note or "")
+    return _staff_answer(order, user)
+
+
+@bp.post("/orders/<order_id>/fulfill")
+@access("staff")
+@bp.input(FulfillIn, arg_name="body")
+@bp.output(OrderOut)
+@bp.doc(responses={409: "Not paid (`order_not_paid`) or nothing physical to ship (`nothing_to_ship`)"})
+def fulfill(order_id: str, body: FulfillIn):
+    """Ship a paid order's physical items: `{carrier, tracking_number, tracking_url?}`.
+
+    Sets the tracking fields and `fulfilled_at`, records it on the timeline and completes a
+    PROCESSING order whose digital items are delivered. Sending it again corrects the tracking.
+    """
+    user = require_user()
+    order = order_service.fulfill(order_service.get_order(order_id, with_lines=False), carrier=body.carrier,
+                                  tracking_number=body.tracking_number, tracking_url=body.tracking_url, actor=user)
+    return _staff_answer(order, user)
+
+
+@bp.post("/orders/<order_id>/resend-email")
+@access("staff")
+@bp.output(Message, status_code=202)
+def resend_email(order_id: str):
+    """Send the order's email to the buyer again (the confirmation with the items once paid,
+    otherwise the 'waiting for payment' one). Recorded on the timeline."""
+    user = require_user()
+    order = order_service.get_order(order_id, with_lines=False)
+    order_service.resend_confirmation(order, actor=user)
+    db.session.commit()
+    return {"message": f"The email for order #{order.order_number} is on its way to {order.email}"}
+
+
+# --- Seed B admin -----------------------------------------------------------------------
+
+@bp.get("/admin/orders")
+@access("admin")
+@bp.input(OrderQuery, location="query", arg_name="query")
+@bp.output(page_of(OrderOut))
+def admin_orders(query: OrderQuery):
+    """Seed B: every order of the store, paginated; the same filters as `GET /api/orders`."""
+    return page_out(order_service.list_orders(**query.filters()))
+
+
+@bp.post("/admin/orders/create-and-approve")
+@access("admin")
+@bp.input(GiftIn, arg_name="body")
+@bp.output(OrderOut, status_code=201)
+@bp.doc(responses={404: "No such user or subcategory", 409: "Not enough stock"})
+def create_and_approve(body: GiftIn):
+    """Seed B: gift a user an order, created, paid and delivered in one step:
+    `{userId, subcategoryId, amount (quantity), note?}`. Nothing is charged; the order is marked as
+    a gift (`is_gift`) in the recipient's history."""
+    admin = require_user()
+    recipient = db.session.scalar(select(User).where(User.id == body.user_id))
+    if recipient is None:
+        raise NotFound("No such user", code="user_not_found")
+    order = order_service.gift(recipient, catalog.get_variant(body.subcategory_id), body.quantity, actor=admin,
+                               note=body.note or "")
+    return _staff_answer(order, admin)
+
+
+@bp.post("/admin/orders/process/<order_id>")
+@access("admin")
+@bp.output(OrderOut)
+@bp.doc(responses={409: "The order is not PENDING and unpaid (`order_not_pending`): approving twice is refused"})
+def process_order(order_id: str):
+    """Seed B: approve a PENDING order by hand (MANUAL payment received): it is paid and delivered now."""
+    admin = require_user()
+    order = order_service.approve(order_service.get_order(order_id, with_lines=False), actor=admin)
+    return _staff_answer(order, admin)
+

@@ -1,0 +1,327 @@
+"""The cart and checkout pages, and the pages' cart identity.
+
+Signed-in shoppers use their own cart (``get_cart(user=...)``); anonymous ones a random key kept
+in the Flask session (``session["cart_key"]``), created on the first add. Signing in or
+registering merges that cart into the user's (storefront/auth.py). Every cart change answers
+htmx with the changed fragment plus the header's mini-cart as an out-of-band swap; without
+JavaScript it redirects (Post/Redirect/Get).
+"""
+from __future__ import annotations
+
+import secrets
+
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
+
+from extensions import db
+from services import cart as cart_service
+from services import catalog, checkout
+from services import storefront_queries as queries
+from services.errors import Conflict, DomainError
+from web import apply_form_errors, wants_fragment
+
+from . import bp
+from .catalog import _is_staff, quantity_limits
+from .forms import ActionForm, AddToCartForm, CheckoutForm, CouponForm, QuantityForm
+
+PROBLEMS = {
+    "unavailable": "No longer for sale: remove it to check out",
+    "below_min_quantity": "Below the minimum of {min} per order",
+    "above_max_quantity": "Above the maximum of {max} per order",
+    "out_of_stock": "Only {stock} left in stock",
+}
+# Payment methods the pages can take now; the others are listed as "coming soon".
+READY_METHODS = ("BALANCE", "MANUAL")
+METHOD_LABELS = {"BALANCE": "Account balance", "MANUAL": "Manual payment", "STRIPE": "Card (Stripe)",
+                 "HOODPAY": "Crypto (Hoodpay)"}
+METHOD_HINTS = {"MANUAL": "Pay the store directly; your items are delivered once it confirms the payment.",
+                "STRIPE": "Coming soon", "HOODPAY": "Coming soon"}
+
+
+# --- identity -----------------------------------------------------------------------------
+
+def buyer():
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+def current_cart(*, create: bool):
+    """The shopper's cart, or None (``create=False``) when they have none yet."""
+    user = buyer()
+    if user is not None:
+        return cart_service.get_cart(user=user, create=create)
+    key = session.get("cart_key")
+    if not key:
+        if not create:
+            return None
+        key = session["cart_key"] = "w:" + secrets.token_urlsafe(24)
+    return cart_service.get_cart(guest_key=key, create=create)
+
+
+def merge_session_cart(user) -> None:
+    """Signing in or registering: the anonymous session's cart joins the user's."""
+    key = session.pop("cart_key", None)
+    if not key:
+        return
+    guest = cart_service.get_cart(guest_key=key, create=False)
+    if guest is not None:
+        cart_service.merge(guest, cart_service.get_cart(user=user))
+
+
+def _customer_key() -> str | None:
+    user = buyer()
+    return user.id if user else None
+
+
+@bp.app_template_global("mini_cart_count")
+def mini_cart_count() -> int:
+    """Units in the shopper's cart, for the header (one query, none for a fresh visitor)."""
+    if "mini_cart" not in g:
+        try:
+            if current_user.is_authenticated:
+                g.mini_cart = queries.cart_quantity(user_id=current_user.id)
+            else:
+                g.mini_cart = queries.cart_quantity(guest_key=session.get("cart_key"))
+        except SQLAlchemyError:
+            g.mini_cart = 0
+    return g.mini_cart
+
+
+def _fresh_count() -> None:
+    g.pop("mini_cart", None)
+
+
+@bp.app_template_global("problem_text")
+def problem_text(problem: str, line) -> str:
+    v = line.variant
+    return PROBLEMS.get(problem, problem).format(min=v.min_quantity if v else 1, max=v.max_quantity if v else 0,
+                                                 stock=v.stock_count if v else 0)
+
+
+# --- add to cart (the product page's buy panel) ---------------------------------------------
+
+def _panel(variant, form, *, added: str | None = None, status: int = 200):
+    context = {"product": variant.product, "chosen": variant, "quantity_limits": quantity_limits,
+               "cart_form": form, "added": added}
+    if wants_fragment():
+        return render_template("storefront/catalog/_buy_panel_response.html", **context), status
+    item = catalog.get_product(variant.product.slug, include_hidden=_is_staff())
+    variants = catalog.visible_variants(item, include_hidden=False)
+    chosen = next((v for v in variants if v.id == variant.id), variant)
+    return render_template("storefront/catalog/product.html", product=item, variants=variants, chosen=chosen,
+                           quantity_limits=quantity_limits, cart_form=form, added=added), status
+
+
+@bp.post("/cart/add")
+def cart_add():
+    form = AddToCartForm()
+    variant_id = (form.variant_id.data or request.form.get("variant_id") or "").strip()
+    variant = catalog.get_variant(variant_id)  # 404 for a wrong id; the cart refuses what is not for sale
+    if not form.validate_on_submit():
+        return _panel(variant, form, status=422)
+    try:
+        cart = current_cart(create=True)
+        cart_service.add_item(cart, variant.id, form.quantity.data)
+    except DomainError as error:
+        db.session.rollback()
+        variant = catalog.get_variant(variant_id)
+        apply_form_errors(form, error)
+        return _panel(variant, form, status=422)
+    quantity = form.quantity.data
+    message = f"Added {quantity} × {variant.product.title} – {variant.title} to your cart."
+    _fresh_count()
+    if wants_fragment():
+        html = _panel(variant, AddToCartForm(formdata=None), added=message)
+        db.session.commit()
+        return html
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("storefront.cart"), 303)
+
+
+# --- the cart page --------------------------------------------------------------------------
+
+def _cart_context(cart, *, coupon_form=None, line_errors=None, notice=None, error=None) -> dict:
+    user = buyer()
+    priced = cart_service.price(cart, buyer=user, customer_key=_customer_key()) if cart is not None else None
+    return {"cart": cart, "priced": priced, "coupon_form": coupon_form or CouponForm(formdata=None),
+            "line_errors": line_errors or {}, "notice": notice, "error": error,
+            "repriced": session.get("repriced") or {}, "action_form": ActionForm(formdata=None)}
+
+
+def _render_cart(context: dict, status: int = 200):
+    template = "storefront/cart/_panel_response.html" if wants_fragment() else "storefront/cart/index.html"
+    return render_template(template, **context), status
+
+
+def _after_change(notice: str, *, commit: bool = True, status: int = 200, **extra):
+    """Answer a cart change: the panel (htmx) or a redirect to /cart."""
+    _fresh_count()
+    if wants_fragment():
+        html = _render_cart(_cart_context(current_cart(create=False), notice=notice, **extra), status)
+        if commit:
+            db.session.commit()
+        return html
+    if commit:
+        db.session.commit()
+    flash(notice, "success")
+    return redirect(url_for("storefront.cart"), 303)
+
+
+def _refused(error_text: str, *, line_errors=None, coupon_form=None):
+    db.session.rollback()
+    _fresh_count()
+    context = _cart_context(current_cart(create=False), line_errors=line_errors, coupon_form=coupon_form,
+                            error=None if line_errors or coupon_form else error_text)
+    return _render_cart(context, 422)
+
+
+@bp.get("/cart")
+def cart():
+    context = _cart_context(current_cart(create=False))
+    html = _render_cart(context)
+    session.pop("repriced", None)  # highlighted once
+    return html
+
+
+@bp.post("/cart/items/<item_id>")
+def cart_update(item_id: str):
+    form = QuantityForm()
+    cart = current_cart(create=False) or abort(404)
+    if not form.validate_on_submit():
+        return _refused("", line_errors={item_id: "; ".join(form.quantity.errors) or "Enter a whole number"})
+    try:
+        item = cart_service.update_item(cart, item_id, form.quantity.data)
+    except DomainError as error:
+        return _refused(error.message, line_errors={item_id: error.message})
+    return _after_change("Cart updated." if item is not None else "Removed from your cart.")
+
+
+@bp.post("/cart/items/<item_id>/remove")
+def cart_remove(item_id: str):
+    ActionForm().validate_on_submit()
+    cart = current_cart(create=False) or abort(404)
+    try:
+        cart_service.remove_item(cart, item_id)
+    except DomainError as error:
+        return _refused(error.message)
+    return _after_change("Removed from your cart.")
+
+
+@bp.post("/cart/coupon")
+def cart_coupon():
+    form = CouponForm()
+    cart = current_cart(create=True)
+    if not form.validate_on_submit():
+        return _refused("", coupon_form=form)
+    try:
+        user = buyer()
+        cart_service.apply_coupon(cart, form.code.data, buyer=user, customer_key=_customer_key())
+    except DomainError as error:
+        form.code.errors = [error.message]  # the precise reason, next to the field
+        return _refused(error.message, coupon_form=form)
+    return _after_change(f"Coupon {form.code.data.strip().upper()} applied.")
+
+
+@bp.post("/cart/coupon/remove")
+def cart_coupon_remove():
+    ActionForm().validate_on_submit()
+    cart = current_cart(create=False) or abort(404)
+    cart_service.remove_coupon(cart)
+    return _after_change("Coupon removed.")
+
+
+@bp.post("/cart/reprice")
+def cart_reprice():
+    """"Got it": the shopper has seen the new prices."""
+    ActionForm().validate_on_submit()
+    cart = current_cart(create=False) or abort(404)
+    cart_service.reprice(cart)
+    session.pop("repriced", None)
+    return _after_change("Thanks: the cart keeps the current prices.")
+
+
+# --- checkout -----------------------------------------------------------------------------
+
+def payment_options(user, total: int) -> list[dict]:
+    from services.stores import settings_of
+
+    options = []
+    for name in settings_of(g.store).enabled_methods():
+        ready = name in READY_METHODS
+        hint = METHOD_HINTS.get(name, "")
+        if name == "BALANCE":
+            if user is None:
+                ready, hint = False, "Sign in to pay with your balance"
+            elif user.balance < total:
+                hint = "Your balance is too low for this order"
+        options.append({"name": name, "label": METHOD_LABELS.get(name, name.title()), "ready": ready, "hint": hint})
+    return options
+
+
+def _checkout_page(cart, form, status: int = 200):
+    user = buyer()
+    priced = cart_service.price(cart, buyer=user, customer_key=_customer_key())
+    options = payment_options(user, priced.total)
+    if not form.payment_method.data:
+        usable = [o["name"] for o in options if o["ready"] and not (o["name"] == "BALANCE" and user.balance < priced.total)]
+        form.payment_method.data = usable[0] if usable else None
+    return render_template("storefront/cart/checkout.html", priced=priced, form=form, options=options,
+                           user=user), status
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+def checkout_page():
+    cart = current_cart(create=False)
+    if cart is None or not cart_service.load_items(cart):
+        flash("Your cart is empty.", "info")
+        return redirect(url_for("storefront.cart"))
+    form = CheckoutForm()
+    if request.method == "GET":
+        return _checkout_page(cart, form)
+    if not form.validate_on_submit():
+        return _checkout_page(cart, form, 422)
+    user = buyer()
+    method = (form.payment_method.data or "").upper()
+    ready = {o["name"] for o in payment_options(user, 0) if o["ready"]}
+    if method not in ready:
+        form.payment_method.errors = ["That payment method cannot be used here yet"]
+        return _checkout_page(cart, form, 422)
+    if user is None and not (form.email.data or "").strip():
+        form.email.errors = ["Enter the email address that receives your order"]
+        return _checkout_page(cart, form, 422)
+    try:
+        placed = checkout.place_order(g.store, cart, buyer=user, method=method, email=form.email.data,
+                                      note=form.note.data or "")
+    except Conflict as error:
+        db.session.rollback()
+        if error.code == "price_changed":
+            cart = current_cart(create=False)
+            cart_service.reprice(cart)
+            db.session.commit()
+            session["repriced"] = {ln["subcategory_id"]: [ln["seen_price"], ln["price"]]
+                                   for ln in error.details.get("lines", [])}
+            flash("Some prices changed since you added them. Check the new prices, then check out again.", "warning")
+            return redirect(url_for("storefront.cart"), 303)
+        if error.code == "cart_not_buyable":
+            flash(error.message + ": see the marked lines.", "error")
+            return redirect(url_for("storefront.cart"), 303)
+        form.form_errors.append(error.message)
+        return _checkout_page(current_cart(create=False), form, 422)
+    except DomainError as error:
+        db.session.rollback()
+        apply_form_errors(form, error)
+        return _checkout_page(current_cart(create=False), form, 422)
+    order = placed.order
+    number, paid = order.order_number, order.payment_status == "PAID"
+    db.session.commit()
+    session.pop("repriced", None)
+    if paid:
+        flash(f"Thank you! Order #{number} is paid: your items are below.", "success")
+    else:
+        flash(f"Order #{number} is placed. It waits for the store to confirm your payment.", "success")
+    if placed.guest_token:
+        flash("Keep this page's address: it is your link to the order (we emailed it too).", "info")
+        return redirect(url_for("storefront.guest_order", token=placed.guest_token), 303)
+    return redirect(url_for("storefront.order_page", order_number=number), 303)
+
