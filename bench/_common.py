@@ -42,7 +42,7 @@ def bench_app(backend: str, **extra):
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    config = {"DATABASE_URL": url, "INSTANCE_PATH": str(tmp), "SECRET_KEY": "bench", "JWT_SECRET_KEY": "bench-jwt-key",
+    config = {"DATABASE_URL": url, "INSTANCE_PATH": str(tmp), "SECRET_KEY": "bench", "JWT_SECRET_KEY": "bench-jwt-key-that-is-at-least-32-bytes-long",
               "DELIVERABLE_KEYS": Fernet.generate_key().decode(), "DELIVERABLE_HASH_KEY": "bench-hash",
               "REDIS_URL": "", "MAIL_BACKEND": "locmem", "RATELIMIT_ENABLED": "false", **extra}
     app = create_app(config)
