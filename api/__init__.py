@@ -14,13 +14,14 @@ from . import (
     orders,
     products,
     public,
+    reviews,
     storefront,
     tags_attributes,
     variants,
 )
 
 BLUEPRINTS = [auth.bp, public.bp, products.bp, variants.bp, categories.bp, tags_attributes.bp, storefront.bp,
-              admin_catalog.bp, cart.bp, orders.bp, coupons.bp, account.bp]
+              admin_catalog.bp, cart.bp, orders.bp, coupons.bp, account.bp, reviews.bp]
 JSON_TYPES = ("application/json",)
 
 

@@ -29,6 +29,7 @@ from .order import (
     OrderEvent,
     OrderLine,
 )
+from .review import Review
 from .stock import StockBatch, StockItem
 from .store import Store
 from .user import Blacklist, Role, User
@@ -38,5 +39,5 @@ __all__ = [
     "Category", "Product", "ProductImage", "Variant", "Tag", "ProductTag", "Attribute", "AttributeValue",
     "VariantAttributeValue", "PRODUCT_KINDS", "StockBatch", "StockItem", "Counter", "Cart", "CartItem", "Coupon",
     "CouponRedemption", "Order", "OrderLine", "OrderAdjustment", "OrderEvent", "BalanceTransaction",
-    "ORDER_STATUSES", "PAYMENT_STATUSES", "PAYMENT_METHODS", "BALANCE_KINDS",
+    "Review", "ORDER_STATUSES", "PAYMENT_STATUSES", "PAYMENT_METHODS", "BALANCE_KINDS",
 ]

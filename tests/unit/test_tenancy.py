@@ -28,6 +28,7 @@ from models import (
     Product,
     ProductImage,
     ProductTag,
+    Review,
     StockBatch,
     StockItem,
     Tag,
@@ -150,6 +151,8 @@ SAMPLES = {
     OrderEvent: (lambda s, tag: OrderEvent(order_id=_order(s, tag).id, kind="k", message="m"), "message"),
     CouponRedemption: (lambda s, tag: CouponRedemption(coupon_id=_coupon(s, tag).id, order_id=_order(s, tag).id,
                                                        customer_key="x", amount=1), "customer_key"),
+    Review: (lambda s, tag: Review(order_id=_order(s, tag).id, reviewed_by="x", rating=5, product_name="p"),
+             "text_review"),
     BalanceTransaction: (lambda s, tag: BalanceTransaction(user_id=_user_id(s, tag), kind="topup", amount=1,
                                                            balance_after=1), "reason"),
 }
@@ -263,7 +266,7 @@ def _needs_parents(model) -> bool:
     """Rows whose sample builds parent rows first (those parents would be refused first)."""
     return model in (PasswordResetToken, ProductImage, Variant, ProductTag, AttributeValue, VariantAttributeValue,
                      StockBatch, StockItem, CartItem, OrderLine, OrderAdjustment, OrderEvent, CouponRedemption,
-                     BalanceTransaction)
+                     BalanceTransaction, Review)
 
 
 def test_creating_a_store_row_with_no_store_bound_is_refused(app, store):

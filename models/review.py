@@ -1,0 +1,27 @@
+"""Reviews: one per COMPLETED order, by its buyer (RECONCILE.md). Written by the reviews issue;
+the catalog reads them (lists, ratings) from here."""
+from __future__ import annotations
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, IdMixin, TenantScoped
+
+
+class Review(IdMixin, TenantScoped, Base):
+    __tablename__ = "reviews"
+    __table_args__ = (
+        UniqueConstraint("order_id"),
+        CheckConstraint("rating >= 1 AND rating <= 5", name="rating_range"),
+    )
+
+    order_id: Mapped[str] = mapped_column(String(36), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False)
+    product_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("products.id", ondelete="SET NULL"), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    reviewed_by: Mapped[str] = mapped_column(String(32), nullable=False)  # username or "Anonymous"
+    rating: Mapped[int] = mapped_column(Integer, nullable=False)
+    text_review: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    product_name: Mapped[str] = mapped_column(String(200), nullable=False)  # denormalised (Seed B)
+    product_image: Mapped[str | None] = mapped_column(String(500))
+    is_approved: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False, index=True)
+    is_automatic: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)  # enforced ratings
