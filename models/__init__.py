@@ -18,6 +18,7 @@ from .order import (
     ORDER_STATUSES,
     PAYMENT_METHODS,
     PAYMENT_STATUSES,
+    BalanceTopUp,
     BalanceTransaction,
     Cart,
     CartItem,
@@ -39,5 +40,5 @@ __all__ = [
     "Category", "Product", "ProductImage", "Variant", "Tag", "ProductTag", "Attribute", "AttributeValue",
     "VariantAttributeValue", "PRODUCT_KINDS", "StockBatch", "StockItem", "Counter", "Cart", "CartItem", "Coupon",
     "CouponRedemption", "Order", "OrderLine", "OrderAdjustment", "OrderEvent", "BalanceTransaction",
-    "Review", "ORDER_STATUSES", "PAYMENT_STATUSES", "PAYMENT_METHODS", "BALANCE_KINDS",
+    "Review", "BalanceTopUp", "ORDER_STATUSES", "PAYMENT_STATUSES", "PAYMENT_METHODS", "BALANCE_KINDS",
 ]

@@ -207,3 +207,23 @@ class BalanceTransaction(IdMixin, TenantScoped, Base):
     order_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("orders.id", ondelete="SET NULL"), index=True)
     reason: Mapped[str] = mapped_column(String(255), default="", nullable=False)
     created_by_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class BalanceTopUp(IdMixin, TenantScoped, Base):
+    """A top-up on its way: created when the shopper starts paying, credited once when the payment
+    provider confirms (the payments issue wires Stripe and Hoodpay to it)."""
+
+    __tablename__ = "balance_topups"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("status IN ('PENDING', 'PAID', 'FAILED', 'EXPIRED')", name="status"),
+    )
+
+    user_id: Mapped[str] = mapped_column(String(36), ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)  # minor units
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    payment_method: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default="PENDING", nullable=False)
+    provider_ref: Mapped[str | None] = mapped_column(String(120), index=True)
+    transaction_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("balance_transactions.id", ondelete="SET NULL"))
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -110,9 +110,15 @@ def mark_paid(order: Order, *, actor: User | None = None, via: str = "", provide
 def _after_sale(order: Order, lines: list[OrderLine]) -> None:
     """Low-stock alerts once a variant falls under its threshold."""
     variant_ids = [line.variant_id for line in lines if line.variant_id]
-    for variant in db.session.scalars(select(Variant).where(Variant.id.in_(variant_ids))):
-        if variant.stock_count < variant.low_stock_threshold:
-            enqueue_after_commit(send_low_stock_email, variant.id, variant.stock_count, queue="emails")
+    sold = {line.variant_id: line.quantity for line in lines if line.variant_id}
+    # columns, not entities: a Variant already in the session holds the count from before the
+    # bulk decrement of the reservation
+    rows = db.session.execute(select(Variant.id, Variant.stock_count, Variant.low_stock_threshold)
+                              .where(Variant.id.in_(variant_ids))).all()
+    for variant_id, count, threshold in rows:
+        # alert once: when this sale took the count from at/above the threshold to below it
+        if count < threshold <= count + sold.get(variant_id, 0):
+            enqueue_after_commit(send_low_stock_email, variant_id, count, queue="emails")
 
 
 def approve(order: Order, *, actor: User) -> Order:

@@ -11,6 +11,7 @@ from extensions import db
 from models import (
     Attribute,
     AttributeValue,
+    BalanceTopUp,
     BalanceTransaction,
     Base,
     Blacklist,
@@ -151,6 +152,8 @@ SAMPLES = {
     OrderEvent: (lambda s, tag: OrderEvent(order_id=_order(s, tag).id, kind="k", message="m"), "message"),
     CouponRedemption: (lambda s, tag: CouponRedemption(coupon_id=_coupon(s, tag).id, order_id=_order(s, tag).id,
                                                        customer_key="x", amount=1), "customer_key"),
+    BalanceTopUp: (lambda s, tag: BalanceTopUp(user_id=_user_id(s, tag), amount=100, currency="EUR",
+                                               payment_method="STRIPE"), "payment_method"),
     Review: (lambda s, tag: Review(order_id=_order(s, tag).id, reviewed_by="x", rating=5, product_name="p"),
              "text_review"),
     BalanceTransaction: (lambda s, tag: BalanceTransaction(user_id=_user_id(s, tag), kind="topup", amount=1,
@@ -266,7 +269,7 @@ def _needs_parents(model) -> bool:
     """Rows whose sample builds parent rows first (those parents would be refused first)."""
     return model in (PasswordResetToken, ProductImage, Variant, ProductTag, AttributeValue, VariantAttributeValue,
                      StockBatch, StockItem, CartItem, OrderLine, OrderAdjustment, OrderEvent, CouponRedemption,
-                     BalanceTransaction, Review)
+                     BalanceTransaction, Review, BalanceTopUp)
 
 
 def test_creating_a_store_row_with_no_store_bound_is_refused(app, store):
