@@ -1,7 +1,6 @@
 """What the catalog modules share: who is staff, in-memory pages, uploads and JSON-or-multipart bodies."""
 from __future__ import annotations
 
-import math
 from functools import wraps
 
 from apiflask.exceptions import HTTPError
@@ -20,12 +19,6 @@ def is_staff() -> bool:
     return current_principal().role.at_least(Role.STAFF)
 
 
-def page_list(items: list, *, page: int, page_size: int) -> dict:
-    """The page envelope for a short list already in memory (tags, attributes, a product's variants)."""
-    total = len(items)
-    start = (page - 1) * page_size
-    return {"items": items[start:start + page_size], "page": page, "page_size": page_size, "total": total,
-            "pages": math.ceil(total / page_size) if total else 0}
 
 
 def too_large(limit: int, what: str = "The file") -> Invalid:

@@ -10,9 +10,10 @@ from apiflask import APIBlueprint
 
 from extensions import db
 from services import catalog
+from services.pagination import paginate_list
 
 from .access import access
-from .catalog_helpers import is_staff, page_list
+from .catalog_helpers import is_staff
 from .schemas.catalog import CategoryIn, CategoryNodeOut, CategoryQuery, CategoryUpdateIn
 from .schemas.common import PageQuery, page_of
 
@@ -22,7 +23,7 @@ bp = APIBlueprint("api_categories", __name__, url_prefix="/api", tag="Categories
 def categories_page(*, flat: bool, include_inactive: bool, page: int, page_size: int) -> dict:
     rows = catalog.list_categories(include_inactive=include_inactive, with_counts=True)
     nodes = [{**r, "children": []} for r in rows] if flat else catalog.category_tree(rows)
-    return page_list([CategoryNodeOut.node(n) for n in nodes], page=page, page_size=page_size)
+    return paginate_list([CategoryNodeOut.node(n) for n in nodes], page=page, page_size=page_size)
 
 
 def category_out(category_id: str) -> CategoryNodeOut:

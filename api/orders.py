@@ -19,11 +19,11 @@ from services import catalog
 from services import checkout as checkout_service
 from services import orders as order_service
 from services.errors import DomainError, Invalid, NotFound
+from services.pagination import paginate_list
 from transactions import write_lock
 
 from . import cart_owner
 from .access import access, require_user
-from .catalog_helpers import page_list
 from .schemas.common import Message, PageQuery, page_of
 from .schemas.orders import CheckoutIn, CheckoutOut, EventOut, FulfillIn, GiftIn, OrderOut, OrderQuery, StatusIn
 
@@ -215,7 +215,7 @@ def timeline(order_id: str, query: PageQuery):
     """The order's timeline (staff): created, paid, reveals, status changes, shipping, emails; oldest first."""
     events = order_service.timeline(order_service.get_order(order_id, with_lines=False))
     actors = {u.id: u.username for u in _users(e.actor_id for e in events).values()}
-    return page_list([EventOut.of(e, actors) for e in events], page=query.page, page_size=query.page_size)
+    return paginate_list([EventOut.of(e, actors) for e in events], page=query.page, page_size=query.page_size)
 
 
 # --- staff actions ----------------------------------------------------------------------

@@ -9,9 +9,9 @@ from apiflask import APIBlueprint
 
 from extensions import db
 from services import catalog
+from services.pagination import paginate_list
 
 from .access import access
-from .catalog_helpers import page_list
 from .schemas.catalog import AttributeIn, AttributeOut, AttributeValueIn, AttributeValueOut, TagIn, TagOut
 from .schemas.common import PageQuery, page_of
 
@@ -25,7 +25,7 @@ bp = APIBlueprint("api_tags_attributes", __name__, url_prefix="/api", tag="Tags 
 def list_tags(query: PageQuery):
     """All tags, by name."""
     items = [TagOut(id=t.id, name=t.name, slug=t.slug) for t in catalog.list_tags()]
-    return page_list(items, page=query.page, page_size=query.page_size)
+    return paginate_list(items, page=query.page, page_size=query.page_size)
 
 
 @bp.post("/tags")
@@ -56,7 +56,7 @@ def delete_tag(tag_id: str):
 def list_attributes(query: PageQuery):
     """All attributes with their values."""
     items = [AttributeOut.of(a) for a in catalog.list_attributes()]
-    return page_list(items, page=query.page, page_size=query.page_size)
+    return paginate_list(items, page=query.page, page_size=query.page_size)
 
 
 @bp.post("/attributes")

@@ -11,9 +11,10 @@ from flask import g
 
 from extensions import db
 from services import catalog
+from services.pagination import paginate_list
 
 from .access import access
-from .catalog_helpers import is_staff, page_list
+from .catalog_helpers import is_staff
 from .schemas.catalog import SubcategoryOut, VariantIn, VariantOut, VariantUpdateIn
 from .schemas.common import PageQuery, page_of
 
@@ -29,7 +30,7 @@ def _variants_page(product_id: str, query: PageQuery, *, purchasable: bool) -> d
     product = catalog.get_product(product_id, include_hidden=staff)
     variants = catalog.visible_variants(product, include_hidden=staff and not purchasable)
     items = [VariantOut.of(v, g.store.currency, staff=staff) for v in variants]
-    return page_list(items, page=query.page, page_size=query.page_size)
+    return paginate_list(items, page=query.page, page_size=query.page_size)
 
 
 @bp.get("/products/<product_id>/variants")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import Cart, CartItem, Product, User, Variant
@@ -188,10 +188,13 @@ class Priced:
     reseller_discount: int
     coupon_discount: int
     coupon_code: str | None
-    coupon_error: str | None
     total: int
     item_count: int
     coupon_failure: DomainError | None = None  # why the cart's coupon does not apply (code and status)
+
+    @property
+    def coupon_error(self) -> str | None:
+        return self.coupon_failure.message if self.coupon_failure else None
 
     @property
     def has_problems(self) -> bool:
@@ -235,7 +238,7 @@ def price(cart: Cart, *, buyer: User | None, customer_key: str | None = None) ->
     buyable = [ln for ln in lines if "unavailable" not in ln.problems]
     subtotal = sum(ln.subtotal for ln in buyable)
     r_discount = sum(ln.reseller_discount for ln in buyable)
-    coupon_discount, coupon_error, coupon_failure = 0, None, None
+    coupon_discount, coupon_failure = 0, None
     if cart.coupon_code and buyable:
         try:
             coupon = coupons.find_by_code(cart.coupon_code)
@@ -244,9 +247,9 @@ def price(cart: Cart, *, buyer: User | None, customer_key: str | None = None) ->
                                             ln.subtotal - ln.reseller_discount) for ln in buyable],
                 customer_key=customer_key)
         except DomainError as error:
-            coupon_error, coupon_failure = error.message, error
+            coupon_failure = error
     total = max(0, subtotal - r_discount - coupon_discount)
-    return Priced(lines, subtotal, r_discount, coupon_discount, cart.coupon_code, coupon_error, total,
+    return Priced(lines, subtotal, r_discount, coupon_discount, cart.coupon_code, total,
                   sum(ln.quantity for ln in buyable), coupon_failure)
 
 
@@ -264,21 +267,17 @@ def reprice(cart: Cart) -> list[Line]:
 
 
 def apply_coupon(cart: Cart, code: str, *, buyer: User | None, customer_key: str | None) -> Priced:
+    """Put a coupon on the cart, or refuse with the precise reason (nothing is kept then)."""
     coupon = coupons.find_by_code(code)
+    if not load_items(cart):
+        raise Invalid("Add something to your cart before using a coupon", code="cart_empty")
     cart.coupon_code = coupon.code
     db.session.flush()
     priced = price(cart, buyer=buyer, customer_key=customer_key)
-    if priced.coupon_error:
+    if priced.coupon_failure is not None:
         cart.coupon_code = None
         db.session.flush()
-        # re-raise the precise reason
-        coupons.discount_for(coupon, [coupons.CouponLine(ln.variant.product_id, ln.variant.product.category_id,
-                                                         ln.subtotal - ln.reseller_discount)
-                                      for ln in priced.lines if ln.variant is not None], customer_key=customer_key)
-        raise Invalid(priced.coupon_error, code="coupon_not_applicable")
-    if not priced.lines:
-        cart.coupon_code = None
-        raise Invalid("Add something to your cart before using a coupon", code="cart_empty")
+        raise priced.coupon_failure
     return priced
 
 
@@ -286,6 +285,3 @@ def remove_coupon(cart: Cart) -> None:
     cart.coupon_code = None
     db.session.flush()
 
-
-def with_items(cart_id: str) -> Cart:
-    return db.session.scalar(select(Cart).options(selectinload(Cart.items)).where(Cart.id == cart_id))

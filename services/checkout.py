@@ -133,8 +133,8 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
             raise Conflict("Not enough stock left for some items in your cart", code="out_of_stock", details=details)
         raise Conflict("Some items in your cart cannot be bought as they are", code="cart_not_buyable",
                        details=details)
-    if cart.coupon_code and priced.coupon_error:
-        raise priced.coupon_failure or Invalid(priced.coupon_error, code="coupon_not_applicable")
+    if cart.coupon_code and priced.coupon_failure:
+        raise priced.coupon_failure
     _cap_check(buyer, email, priced.item_count, DEFAULT_RESERVATION_CAP)
     order_service.expire_due(limit=50)  # free stock held by lapsed orders before we allocate
 

@@ -288,7 +288,8 @@ def deliverables(order: Order, *, viewer: User | None, ip: str | None) -> dict[s
                                     .order_by(StockItem.sold_at, StockItem.id)))
     now = _now()
     first = [item.id for item in items if item.first_revealed_at is None]
-    if first and viewer is not None and viewer.id == order.buyer_id or first and viewer is None:
+    buyer_looking = viewer is None or viewer.id == order.buyer_id  # None: a guest with the secret link
+    if first and buyer_looking:
         db.session.execute(update(StockItem).where(StockItem.id.in_(first), StockItem.first_revealed_at.is_(None))
                            .values(first_revealed_at=now, first_revealed_ip=ip).execution_options(synchronize_session=False))
         event(order, "revealed", f"{len(first)} item(s) shown to the buyer for the first time", actor=viewer, ip=ip)
@@ -355,10 +356,9 @@ def lines_of(order_ids: list[str]) -> dict[str, list[OrderLine]]:
 # --- emails -----------------------------------------------------------------------------
 
 def notify_placed(order: Order, guest_token: str | None) -> None:
-    """A MANUAL order waits: tell the buyer (with the secret link for guests)."""
-    if order.payment_status == "UNPAID":
-        enqueue_after_commit(send_order_email, order.id, guest_token=guest_token, queue="emails")
-    elif guest_token:
+    """A waiting order tells its buyer so; a guest always gets the secret link (a paid order's
+    confirmation is queued by mark_paid)."""
+    if order.payment_status == "UNPAID" or guest_token:
         enqueue_after_commit(send_order_email, order.id, guest_token=guest_token, queue="emails")
 
 

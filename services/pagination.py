@@ -27,5 +27,15 @@ def paginate(stmt: Select, *, page: int = 1, page_size: int = 20, scalars: bool 
     else:
         total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     items = [row[0] for row in rows] if scalars else [tuple(row[:-1]) for row in rows]
+    return envelope(items, page=page, page_size=page_size, total=total)
+
+
+def envelope(items: list, *, page: int, page_size: int, total: int) -> dict:
     return {"items": items, "page": page, "page_size": page_size, "total": total,
             "pages": math.ceil(total / page_size) if total else 0}
+
+
+def paginate_list(items: list, *, page: int, page_size: int) -> dict:
+    """The same envelope for a short list already in memory (tags, attributes, a product's variants)."""
+    start = (page - 1) * page_size
+    return envelope(items[start:start + page_size], page=page, page_size=page_size, total=len(items))
