@@ -11,9 +11,17 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import BadRequest, HTTPException
 
 import tenancy
+import transactions
+import web
+from admin import bp as admin_bp
+from api import errors as api_errors
+from api import register_api
+from cli import register_cli
 from config import BASE_DIR, INSTANCE_DIR, load_config
 from extensions import csrf, db, limiter, login_manager, mail, migrate
-from transactions import sqlite_immediate as _sqlite_immediate
+from services.auth import load_user
+from services.errors import DomainError
+from storefront import bp as storefront_bp
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +38,17 @@ class ApiRequest(Request):
         error = BadRequest("The request body is not valid JSON" + (f": {e}" if e else ""))
         error.error_code = "malformed_json"
         raise error
+
+
+class App(APIFlask):
+    """The app: every view runs inside one unit of work (``transactions.request_transaction``):
+    it commits once when the view returns normally and rolls back on any exception."""
+
+    request_class = ApiRequest
+
+    def dispatch_request(self):
+        with transactions.request_transaction():
+            return super().dispatch_request()
 
 
 def _configure_sqlite(app) -> None:
@@ -50,17 +69,16 @@ def _configure_sqlite(app) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _sqlite_immediate.get() else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if transactions.sqlite_immediate.get() else "BEGIN")
 
 
 def create_app(config: dict | None = None) -> APIFlask:
-    app = APIFlask(
+    app = App(
         __name__, title="Virtual Stores API", version="1.0",
         spec_path="/api/openapi.json", docs_path="/api/docs", docs_ui="swagger-ui",
         json_errors=False, instance_path=str(INSTANCE_DIR), instance_relative_config=False,
         static_folder=str(BASE_DIR / "static"), template_folder=str(BASE_DIR / "templates"),
     )
-    app.request_class = ApiRequest
     app.config.update(load_config(config))
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
 
@@ -77,24 +95,19 @@ def create_app(config: dict | None = None) -> APIFlask:
 
     @login_manager.user_loader
     def _load_user(user_id: str):
-        from services.auth import load_user
-
         return load_user(user_id, tenancy.current_store_id())
 
     @app.before_request
     def _transaction_mode():
-        g._sqlite_token = _sqlite_immediate.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+        g._sqlite_token = transactions.begin_request(request.method)
 
     @app.teardown_request
     def _transaction_mode_reset(exc=None):
         token = g.pop("_sqlite_token", None)
         if token is not None:
-            _sqlite_immediate.reset(token)
+            transactions.end_request(token)
 
-    tenancy.init_app(app)
-
-    from api import register_api
-
+    web.register_store_binding(app)
     register_api(app)
 
     @app.before_request
@@ -102,25 +115,15 @@ def create_app(config: dict | None = None) -> APIFlask:
         if request.method in ("POST", "PUT", "PATCH", "DELETE") and not request.path.startswith("/api/"):
             csrf.protect()
 
-    from admin import bp as admin_bp
-    from storefront import bp as storefront_bp
-    from web import register_web
-
     app.register_blueprint(storefront_bp)
     app.register_blueprint(admin_bp)
-    register_web(app)
+    web.register_web(app)
     _register_errors(app)
-
-    from cli import register_cli
-
     register_cli(app)
     return app
 
 
 def _register_errors(app) -> None:
-    from api import errors as api_errors
-    from services.errors import DomainError
-
     def page(status: int, message: str, code: str | None = None):
         return render_template("errors/error.html", status=status, message=message, code=code), status
 

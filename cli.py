@@ -8,14 +8,19 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from rq import Worker
 from sqlalchemy import select
 
 from extensions import db
+from jobs.runner import set_worker_app
+from jobs.schedule import start_cron
 from models import Role, Store, User
 from services import auth as auth_service
 from services import stores as store_service
+from services.demo import seed_catalog
 from services.errors import DomainError
 from tenancy import platform_scope, tenant_scope
+from transactions import queue, redis_connection
 
 
 def _fail(error: DomainError):
@@ -104,8 +109,6 @@ def register_cli(app: Flask) -> None:
                 user = db.session.scalar(select(User).where(User.email == email))
                 if user is None:
                     auth_service.create_user(username=key, email=email, password=password, role=role)
-            from services.demo import seed_catalog
-
             imported = seed_catalog()
         db.session.commit()
         click.echo(f"Demo store '{store.name}' ready{' (default store)' if store.is_default else ''}."
@@ -121,11 +124,6 @@ def register_cli(app: Flask) -> None:
         """An RQ worker with the app context and the scheduler (needs REDIS_URL)."""
         if not current_app.config.get("REDIS_URL"):
             raise click.ClickException("REDIS_URL is not set: without Redis, jobs run inline after commit")
-        from rq import Worker
-
-        from jobs.runner import queue, redis_connection, set_worker_app
-        from jobs.schedule import start_cron
-
         app = current_app._get_current_object()
         set_worker_app(app)
         names = [q.strip() for q in queues.split(",") if q.strip()]

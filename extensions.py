@@ -2,26 +2,20 @@
 from __future__ import annotations
 
 from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
-from models.base import Base
-
-
-def _client_ip() -> str:
-    from flask import request
-
-    return request.remote_addr or "unknown"
-
+from models.base import Base, UTCDateTime
 
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+
 def _render_item(type_, obj, autogen_context):
     """Migrations use plain SQLAlchemy types, never our own classes."""
-    from models.base import UTCDateTime
-
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
@@ -31,4 +25,4 @@ migrate = Migrate(render_as_batch=True, compare_type=True, render_item=_render_i
 login_manager = LoginManager()
 csrf = CSRFProtect()
 mail = Mail()
-limiter = Limiter(key_func=_client_ip)
+limiter = Limiter(key_func=get_remote_address)  # per client IP

@@ -2,7 +2,7 @@
 
 * A ContextVar holds the bound store id (or ``PLATFORM`` for sysadmin/platform code,
   or nothing). ``tenant_scope(store_id)`` binds it for a block; requests bind it in
-  ``bind_request_store`` and jobs in ``jobs.runner``.
+  ``web.bind_request_store`` and jobs in ``transactions.execute``.
 * ``do_orm_execute`` adds ``store_id == bound`` to every ORM SELECT, UPDATE and DELETE
   touching a ``TenantScoped`` model, and stamps/checks ``store_id`` on bulk INSERTs.
 * ``before_flush`` stamps new rows with the bound store and refuses any new, changed or
@@ -21,6 +21,7 @@ from contextvars import ContextVar
 from sqlalchemy import event, false, inspect
 from sqlalchemy.orm import Session, with_loader_criteria
 
+from extensions import db
 from models.base import TenantScoped
 
 PLATFORM = "__platform__"
@@ -45,8 +46,6 @@ def _evict_foreign(bound: str | None) -> None:
     """A session's identity map may hold rows loaded under another binding; ``Session.get``
     would return them without a query. Evict every store-owned row not of ``bound``."""
     try:
-        from extensions import db
-
         if not db.session.registry.has():
             return
         session = db.session()
@@ -169,92 +168,3 @@ def _check_flush(session, flush_context, instances) -> None:
         expected = None if bound == PLATFORM else bound
         if bound is None or original != expected:
             raise TenantError(f"refused to change a {type(obj).__name__} of another store")
-
-
-# --- request resolution -----------------------------------------------------------------
-
-# Paths that work with no store (or a suspended one): the platform's own endpoints.
-STORELESS_PREFIXES = ("/static/", "/uploads/", "/api/health", "/api/openapi.json", "/api/docs", "/api/sysadmin", "/api/plans")
-
-
-def _token_tenant() -> str | None:
-    """The ``tenant`` claim of a valid Bearer token, if any (signature and expiry checked)."""
-    from flask import request
-
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return None
-    from services.auth import decode_token
-    from services.errors import Unauthorized
-
-    try:
-        return decode_token(token.strip(), check_revoked=False).get("tenant")
-    except Unauthorized:
-        return None
-
-
-def resolve_request_store():
-    """Custom domain -> subdomain of PLATFORM_DOMAIN -> the token's tenant -> default store."""
-    from flask import current_app, request
-
-    from extensions import db
-    from models import Store
-    from services import stores
-    from services.cache import cache_for
-    from services.errors import NotFound
-
-    cache = cache_for("store_by_host", (Store,))
-    host_key = request.host.lower()
-    cached = cache.get(host_key)
-    if cached is not None:
-        return db.session.merge(cached, load=False)
-    store, named = stores.store_for_host(request.host, current_app.config.get("PLATFORM_DOMAIN"))
-    if named and store is None:
-        raise NotFound("No store lives at this address", code="store_not_found")
-    if store is None:
-        tenant = _token_tenant()
-        if tenant:
-            store = stores.get_store(tenant)
-            return store  # chosen by the token, not the host: not cached under the host
-    if store is None:
-        store = stores.default_store()
-    cache.put(host_key, store)
-    return store
-
-
-def init_app(app) -> None:
-    from flask import g, request
-
-    from services.errors import NotFound, Unavailable
-
-    @app.before_request
-    def bind_request_store():
-        storeless = request.path.startswith(STORELESS_PREFIXES)
-        try:
-            store = resolve_request_store()
-        except NotFound:
-            if storeless:
-                store = None
-            else:
-                raise
-        g.store = store
-        if store is None:
-            if storeless:
-                return None
-            raise Unavailable("This platform has no store yet. Create one with "
-                              "'flask --app app create-store' or 'flask --app app seed-demo'.", code="no_store")
-        if store.status == "deleted":
-            if storeless:
-                return None
-            raise NotFound("This store no longer exists", code="store_not_found")
-        g._tenant_token = bind(store.id)
-        if store.status == "suspended" and not storeless:
-            raise Unavailable("This store is temporarily unavailable", code="store_suspended")
-        return None
-
-    @app.teardown_request
-    def unbind_request_store(exc=None):
-        token = g.pop("_tenant_token", None)
-        if token is not None:
-            unbind(token)

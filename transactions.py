@@ -1,32 +1,207 @@
-"""How a request's database transaction begins, and how a GET that must write switches mode.
+"""The unit of work: one transaction per request and per job, and what runs after it commits.
 
-SQLite: transactions of requests that may write take the write lock up front (BEGIN IMMEDIATE),
-so two writers never deadlock on a lock upgrade; GET/HEAD/OPTIONS begin deferred so reads never
-queue behind writers. PostgreSQL needs none of this.
+* **Requests** (``request_transaction``, wrapped around every view by ``app.App``): the view runs,
+  and when it returns normally the session commits once; any exception rolls it back before the
+  error handlers answer. Views never call ``commit()``.
+* **Jobs** (``execute``): the same rule around one job, inside the scope of its store.
+* **After commit** (``enqueue_after_commit``): a job is recorded on the session by its dotted
+  name and sent to RQ (``REDIS_URL`` set) or run inline only once the transaction that caused it
+  committed. A rollback drops it, so a refused request sends nothing. Naming jobs by their dotted
+  path keeps this module (and the services that call it) free of imports of ``jobs``.
+* **Early commits**, the only two: ``write_lock()`` (a GET about to write on SQLite) and
+  ``commit_early(reason)`` (a refusal whose side effect the caller must keep, e.g. a checkout
+  refused for changed prices records that the shopper has now seen them).
+* **SQLite begin mode**: requests with unsafe methods take the write lock up front
+  (``BEGIN IMMEDIATE``), so two writers never deadlock on a lock upgrade; GET/HEAD/OPTIONS begin
+  deferred so reads never queue behind writers. PostgreSQL needs none of this.
 """
 from __future__ import annotations
 
+import importlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 
-from flask import request
+from flask import Flask, current_app
+from redis import Redis
+from rq import Queue, Retry
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from extensions import db
+from tenancy import PLATFORM, bound_scope, platform_scope, tenant_scope
+
+log = logging.getLogger(__name__)
 
 sqlite_immediate: ContextVar[bool] = ContextVar("sqlite_immediate", default=True)
+QUEUES = ("default", "emails", "webhooks")
+RQ_ENTRY_POINT = "jobs.runner.run"  # every RQ job runs through it (jobs/runner.py)
+_KEY = "after_commit_jobs"
+
+
+# --- the request boundary ------------------------------------------------------------------
+
+def begin_request(method: str):
+    """Choose the SQLite begin mode for a request; returns the token ``end_request`` resets."""
+    return sqlite_immediate.set(method not in ("GET", "HEAD", "OPTIONS"))
+
+
+def end_request(token) -> None:
+    sqlite_immediate.reset(token)
+
+
+@contextmanager
+def request_transaction() -> Iterator[None]:
+    """Commit once when the view returns normally; roll back on any exception (which then goes
+    on to the error handlers: the JSON envelope for the API, an error page or form for pages)."""
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
 
 
 def write_lock() -> bool:
-    """Call before a GET writes (merging a guest cart, logging a first reveal).
+    """Early commit 1. Call before a GET writes (merging a guest cart, logging a first reveal).
 
     A deferred SQLite transaction that later writes cannot always upgrade: when another connection
     committed since it began, SQLite answers "database is locked" at once, without waiting. So end
     the read transaction (nothing was written yet) and let the rest of the request begin IMMEDIATE,
     like a POST. Returns True when it ended a transaction (loaded rows may need a reload).
     """
-    if request.method not in ("GET", "HEAD", "OPTIONS") or sqlite_immediate.get():
+    if sqlite_immediate.get():  # a POST, a job, or already switched
         return False
     if db.session.get_bind().dialect.name != "sqlite":
         return False
     db.session.commit()
-    sqlite_immediate.set(True)  # app's teardown resets it with the token it took first
+    sqlite_immediate.set(True)  # the request's end resets it with the token it took first
     return True
+
+
+def commit_early(reason: str) -> None:
+    """Early commit 2: keep what this request wrote although it is about to answer with an error.
+    ``reason`` says why, for the log and for the reader."""
+    log.debug("early commit: %s", reason)
+    db.session.commit()
+
+
+# --- jobs after commit -----------------------------------------------------------------------
+
+@dataclass
+class PendingJob:
+    func_path: str
+    args: tuple
+    kwargs: dict
+    queue: str
+    scope: str | None
+    options: dict = field(default_factory=dict)
+    transaction: object = field(default=None, repr=False)  # the innermost SessionTransaction when queued
+
+
+def enqueue_after_commit(func_path: str, *args, queue: str = "default", job_options: dict | None = None,
+                         **kwargs) -> None:
+    """Queue the job ``func_path`` (``"jobs.emails.send_order_email"``) once this unit of work commits."""
+    if not isinstance(func_path, str) or "." not in func_path:
+        raise TypeError("name the job by its dotted path, e.g. 'jobs.emails.send_order_email'")
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}")
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback (or a commit) of this unit of work sees the job
+    innermost = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_KEY, []).append(
+        PendingJob(func_path, args, kwargs, queue, bound_scope(), job_options or {}, innermost)
+    )
+
+
+def _within(transaction, ancestor) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_after_commit(session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: its jobs wait for the real commit
+    jobs = session.info.pop(_KEY, None)
+    if not jobs:
+        return
+    app = current_app._get_current_object()
+    for job in jobs:
+        dispatch(app, job)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_savepoint_rollback(session, previous_transaction) -> None:
+    # A savepoint rolled back (a refused form, an all-or-nothing checkout): what it queued is undone too.
+    jobs = session.info.get(_KEY)
+    if jobs and previous_transaction.nested:
+        session.info[_KEY] = [job for job in jobs if not _within(job.transaction, previous_transaction)]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_after_rollback(session, transaction) -> None:
+    # after_commit has already taken the jobs of a committed transaction; anything left
+    # when the outermost transaction ends (rollback, close) belongs to work that was undone.
+    if transaction.parent is None and not transaction.nested:
+        session.info.pop(_KEY, None)
+
+
+# --- running jobs ------------------------------------------------------------------------------
+
+def redis_connection(app: Flask) -> Redis:
+    conn = app.extensions.get("redis")
+    if conn is None:
+        conn = Redis.from_url(app.config["REDIS_URL"])
+        app.extensions["redis"] = conn
+    return conn
+
+
+def queue(app: Flask, name: str) -> Queue:
+    return Queue(name, connection=redis_connection(app))
+
+
+def send_to_rq(app: Flask, queue_name: str, func_path: str, scope: str | None, args=(), kwargs=None,
+               **options) -> None:
+    """Put a job on an RQ queue; the worker runs it through ``jobs.runner.run``."""
+    queue(app, queue_name).enqueue(RQ_ENTRY_POINT, func_path, scope, list(args), kwargs or {}, **options)
+
+
+def dispatch(app: Flask, job: PendingJob) -> None:
+    if app.config.get("JOBS_INLINE"):
+        try:
+            execute(app, job.func_path, job.scope, job.args, job.kwargs)
+        except Exception:  # noqa: BLE001 - an inline job failing must not fail the request that committed
+            log.exception("inline job %s failed", job.func_path)
+        return
+    options = {"retry": Retry(max=3, interval=[10, 60, 300]), "job_timeout": 300, **job.options}
+    send_to_rq(app, job.queue, job.func_path, job.scope, job.args, job.kwargs, **options)
+
+
+def resolve(path: str):
+    module, _, name = path.rpartition(".")
+    target = importlib.import_module(module)
+    for part in name.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def execute(app: Flask, path: str, scope: str | None, args, kwargs):
+    """Run one job in its own app context, store scope and unit of work (one commit)."""
+    fn = resolve(path)
+    with app.app_context():
+        ctx = platform_scope() if scope in (None, PLATFORM) else tenant_scope(scope)
+        with ctx:
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException:
+                db.session.rollback()
+                raise
+            db.session.commit()
+            return result

@@ -1,18 +1,103 @@
-"""Page plumbing shared by the storefront and admin blueprints: template context, filters,
-role guards and HTMX helpers. Business rules stay in services/."""
+"""What the storefront, admin and API blueprints share about HTTP, and nothing else:
+
+* which store a request is for (``register_store_binding``), for pages and API alike;
+* page plumbing: template context, filters, role guards, HTMX helpers, and ``form_errors``,
+  the one place where a service's ``DomainError`` becomes a page form's messages.
+Business rules stay in services/.
+"""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from functools import wraps
 from urllib.parse import urlencode
 
-from flask import Flask, abort, flash, g, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, flash, g, redirect, request, url_for
 from flask_login import current_user
 
-from models import Role
-from services.errors import DomainError
+import tenancy
+from extensions import db
+from models import Role, Store
+from services import auth, orders, stores
+from services.cache import cache_for
+from services.errors import DomainError, NotFound, Unauthorized, Unavailable
 from services.money import exponent, format_money
 from services.stores import ANNOUNCEMENT_PRESETS, settings_of
+
+# --- which store a request is for ------------------------------------------------------------
+
+# Paths that work with no store (or a suspended one): the platform's own endpoints.
+STORELESS_PREFIXES = ("/static/", "/uploads/", "/api/health", "/api/openapi.json", "/api/docs", "/api/sysadmin",
+                      "/api/plans")
+
+
+def _token_tenant() -> str | None:
+    """The ``tenant`` claim of a valid Bearer token, if any (signature and expiry checked)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    try:
+        return auth.decode_token(token.strip(), check_revoked=False).get("tenant")
+    except Unauthorized:
+        return None
+
+
+def resolve_request_store() -> Store | None:
+    """Custom domain -> subdomain of PLATFORM_DOMAIN -> the token's tenant -> default store."""
+    cache = cache_for("store_by_host", (Store,))
+    host_key = request.host.lower()
+    cached = cache.get(host_key)
+    if cached is not None:
+        return db.session.merge(cached, load=False)
+    store, named = stores.store_for_host(request.host, current_app.config.get("PLATFORM_DOMAIN"))
+    if named and store is None:
+        raise NotFound("No store lives at this address", code="store_not_found")
+    if store is None:
+        tenant = _token_tenant()
+        if tenant:
+            return stores.get_store(tenant)  # chosen by the token, not the host: not cached under the host
+    if store is None:
+        store = stores.default_store()
+    cache.put(host_key, store)
+    return store
+
+
+def register_store_binding(app: Flask) -> None:
+    @app.before_request
+    def bind_request_store():
+        storeless = request.path.startswith(STORELESS_PREFIXES)
+        try:
+            store = resolve_request_store()
+        except NotFound:
+            if storeless:
+                store = None
+            else:
+                raise
+        g.store = store
+        if store is None:
+            if storeless:
+                return None
+            raise Unavailable("This platform has no store yet. Create one with "
+                              "'flask --app app create-store' or 'flask --app app seed-demo'.", code="no_store")
+        if store.status == "deleted":
+            if storeless:
+                return None
+            raise NotFound("This store no longer exists", code="store_not_found")
+        g._tenant_token = tenancy.bind(store.id)
+        if store.status == "suspended" and not storeless:
+            raise Unavailable("This store is temporarily unavailable", code="store_suspended")
+        return None
+
+    @app.teardown_request
+    def unbind_request_store(exc=None):
+        token = g.pop("_tenant_token", None)
+        if token is not None:
+            tenancy.unbind(token)
+
+
+# --- pages --------------------------------------------------------------------------------------
 
 
 def is_htmx() -> bool:
@@ -68,15 +153,58 @@ def role_required(minimum: Role):
     return decorator
 
 
-def apply_form_errors(form, error: DomainError) -> None:
-    """Put a service's field errors onto the WTForms fields they name (else a form-level error)."""
-    placed = False
-    for name, messages in (error.details or {}).items():
-        field = getattr(form, name, None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = list(field.errors) + list(messages if isinstance(messages, list) else [messages])
-            placed = True
-    form.form_errors.append(error.message if not placed else error.message)
+def apply_form_errors(form, error: DomainError, *, field: str | None = None,
+                      codes: dict[str, str] | None = None) -> None:
+    """Show a service's refusal on the form, once. An error about one of the form's fields puts its
+    sentence (``error.message``) next to that field; one about several puts each field's detail
+    next to it and the sentence on the form. An error that names none of the form's fields goes
+    next to the field ``codes`` gives for its code, else ``field``, else on the form itself."""
+    named = [name for name in (error.details or {}) if hasattr(getattr(form, name, None), "errors")]
+    if not named and (target := (codes or {}).get(error.code, field)):
+        named = [target]
+    if len(named) == 1:
+        target = getattr(form, named[0])
+        target.errors = list(target.errors) + [error.message]
+        return
+    for name in named:
+        messages = error.details[name]
+        target = getattr(form, name)
+        target.errors = list(target.errors) + list(messages if isinstance(messages, list) else [messages])
+    form.form_errors.append(error.message)
+
+
+@contextmanager
+def form_errors(form, *, field: str | None = None, codes: dict[str, str] | None = None) -> Iterator[None]:
+    """Run a form's service call: a ``DomainError`` undoes what the call wrote (a savepoint; what
+    the request did before stays), becomes the form's messages (``apply_form_errors``), and the
+    view goes on to re-render the form with ``form_status`` 422. The request still commits once,
+    at its boundary. This is the one place where pages turn a domain error into form messages."""
+    try:
+        with db.session.begin_nested():
+            yield
+    except DomainError as error:
+        apply_form_errors(form, error, field=field, codes=codes)
+
+
+def private(response: Response, *, secret_url: bool = False) -> Response:
+    """A page with the buyer's own data: never cached; a secret link never leaks as a referrer."""
+    response.headers["Cache-Control"] = "no-store"
+    if secret_url:
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def items_download(order, viewer, *, secret_url: bool = False) -> Response:
+    """An order's delivered items as a .txt download (storefront and admin order pages)."""
+    text = orders.items_text(order, orders.deliverables(order, viewer=viewer, ip=request.remote_addr))
+    response = Response(text, mimetype="text/plain")
+    response.headers["Content-Disposition"] = f'attachment; filename="order-{order.order_number}-items.txt"'
+    return private(response, secret_url=secret_url)
+
+
+def form_status(form) -> int:
+    """422 for a form with errors (htmx swaps it in; static/js/app.js), else 200."""
+    return 422 if (form.errors or form.form_errors) else 200
 
 
 def register_web(app: Flask) -> None:

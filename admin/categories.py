@@ -3,12 +3,10 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 
-from extensions import db
 from models import Role
 from services import catalog
 from services import storefront_queries as queries
-from services.errors import DomainError
-from web import apply_form_errors, role_required
+from web import form_errors, form_status, role_required
 
 from . import bp
 from .forms import CategoryForm
@@ -42,13 +40,8 @@ def category_create():
     form = CategoryForm()
     form.parent_id.choices = category_choices(none_label="None (top level)")
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             category = catalog.create_category(**_data(form))
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            apply_form_errors(form, error)
-        else:
             flash(f"Category “{category.title}” created.", "success")
             return redirect(url_for("admin.categories"))
     return _index(form, 422)
@@ -63,17 +56,11 @@ def category_edit(category_id: str):
     if not form.is_submitted():
         form.parent_id.data = category.parent_id or ""
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             catalog.update_category(category, _data(form))
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            apply_form_errors(form, error)
-        else:
             flash("Category saved.", "success")
             return redirect(url_for("admin.categories"))
-    status = 422 if (form.errors or form.form_errors) else 200
-    return render_template("admin/categories/form.html", form=form, category=catalog.get_category(category_id)), status
+    return render_template("admin/categories/form.html", form=form, category=catalog.get_category(category_id)), form_status(form)
 
 
 @bp.post("/categories/<category_id>/delete")
@@ -82,6 +69,5 @@ def category_delete(category_id: str):
     category = catalog.get_category(category_id)
     title = category.title
     catalog.delete_category(category)
-    db.session.commit()
     flash(f"Category “{title}” deleted. Its products are now uncategorised; its subcategories moved up.", "success")
     return redirect(url_for("admin.categories"))

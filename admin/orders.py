@@ -11,9 +11,8 @@ from extensions import db
 from models import ORDER_STATUSES, PAYMENT_STATUSES, Role, User, Variant
 from services import orders
 from services import storefront_queries as queries
-from services.errors import DomainError, NotFound
-from storefront.orders import delivered_items
-from web import apply_form_errors, page_arg, role_required, wants_fragment
+from services.errors import NotFound
+from web import form_errors, items_download, page_arg, role_required, wants_fragment
 
 from . import bp
 from .forms import AdminActionForm, GiftForm, OrderStatusForm
@@ -69,12 +68,11 @@ def _detail(order, *, status_form=None, action_error: str | None = None, status:
     buyer = db.session.get(User, order.buyer_id) if order.buyer_id else None
     form = status_form or OrderStatusForm(formdata=None)
     form.status.choices = [(s, s.title()) for s in sorted(orders.MANUAL_TRANSITIONS.get(order.status, ()))]
-    html = render_template("admin/orders/detail.html", order=order, delivered=delivered_items(order, viewer),
+    delivered = orders.deliverables(order, viewer=viewer, ip=request.remote_addr)
+    return render_template("admin/orders/detail.html", order=order, delivered=delivered,
                            events=events, people=people, buyer=buyer, status_form=form,
                            action_form=AdminActionForm(formdata=None), action_error=action_error,
-                           gifted_by=people.get(order.gifted_by_id))
-    db.session.commit()
-    return html, status
+                           gifted_by=people.get(order.gifted_by_id)), status
 
 
 @bp.get("/orders/<int:order_number>")
@@ -86,9 +84,7 @@ def order_detail(order_number: int):
 @bp.get("/orders/<int:order_number>/items.txt")
 @role_required(Role.STAFF)
 def order_items(order_number: int):
-    from storefront.orders import _items_download
-
-    return _items_download(_order(order_number), current_user._get_current_object())
+    return items_download(_order(order_number), current_user._get_current_object())
 
 
 def _act(order_number: int, action, done: str):
@@ -96,14 +92,11 @@ def _act(order_number: int, action, done: str):
     form = AdminActionForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
+    with form_errors(form):
         action(order)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        return _detail(_order(order_number), action_error=error.message, status=422)
-    flash(done, "success")
-    return redirect(url_for("admin.order_detail", order_number=order_number), 303)
+        flash(done, "success")
+        return redirect(url_for("admin.order_detail", order_number=order_number), 303)
+    return _detail(_order(order_number), action_error=" ".join(form.form_errors), status=422)
 
 
 @bp.post("/orders/<int:order_number>/approve")
@@ -129,14 +122,9 @@ def order_status(order_number: int):
     form = OrderStatusForm()
     form.status.choices = [(s, s.title()) for s in sorted(orders.MANUAL_TRANSITIONS.get(order.status, ()))]
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             orders.change_status(order, form.status.data, actor=current_user._get_current_object(),
                                  note=form.note.data or "")
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            apply_form_errors(form, error)
-        else:
             flash(f"Order #{order_number} is now {form.status.data.lower()}.", "success")
             return redirect(url_for("admin.order_detail", order_number=order_number), 303)
     return _detail(_order(order_number), status_form=form, status=422)
@@ -181,17 +169,9 @@ def order_gift():
     if variant is None:
         form.variant_id.errors = ["Choose a subcategory"]
         return _gift_page(form, 422, recipient)
-    try:
+    with form_errors(form, codes={"out_of_stock": "quantity"}):
         order = orders.gift(recipient, variant, form.quantity.data, actor=current_user._get_current_object(),
                             note=form.note.data or "")
-        number = order.order_number
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        apply_form_errors(form, error)
-        if "quantity" not in (error.details or {}) and error.code == "out_of_stock":
-            form.quantity.errors = [error.message]
-            form.form_errors.clear()
-        return _gift_page(form, 422, db.session.get(User, recipient.id))
-    flash(f"Gift sent: order #{number} for {recipient.username}.", "success")
-    return redirect(url_for("admin.order_detail", order_number=number), 303)
+        flash(f"Gift sent: order #{order.order_number} for {recipient.username}.", "success")
+        return redirect(url_for("admin.order_detail", order_number=order.order_number), 303)
+    return _gift_page(form, 422, recipient)

@@ -1,7 +1,7 @@
 """Products, their images and their subcategories (variants) in the dashboard (Manager+).
 
-Rows are reloaded after a commit before a page or fragment is rendered: a commit expires
-them and Product relationships are ``lazy="raise"``.
+The request commits once, after the view returns (app.App); a refused change re-renders its
+form with the service's messages (``web.form_errors``).
 """
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from extensions import db
 from models import Role
 from services import catalog
 from services import storefront_queries as queries
-from services.errors import DomainError
 from services.money import to_minor
-from web import apply_form_errors, major_text, page_arg, role_required, wants_fragment
+from web import form_errors, form_status, major_text, page_arg, role_required, wants_fragment
 
 from . import bp
 from .forms import ImageForm, ProductForm, VariantForm
@@ -31,10 +30,6 @@ def category_choices(*, exclude_id: str | None = None, none_label: str = "No cat
         label = ("— " * depth) + c.title + ("" if c.is_active else " (hidden)")
         choices.append(SelectChoice(c.id, label))
     return choices
-
-
-def _status(form) -> int:
-    return 422 if (form.errors or form.form_errors) else 200
 
 
 # --- the product table ------------------------------------------------------------------
@@ -81,16 +76,11 @@ def product_new():
     form = ProductForm()
     form.category_id.choices = category_choices()
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             product = catalog.create_product(_product_data(form, create=True))
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            apply_form_errors(form, error)
-        else:
             flash(f"Product “{form.title.data}” created. Add its subcategories below.", "success")
             return redirect(url_for("admin.product_edit", product_id=product.id))
-    return render_template("admin/products/form.html", form=form, product=None), _status(form)
+    return render_template("admin/products/form.html", form=form, product=None), form_status(form)
 
 
 def _variant_form(product, obj=None, formdata=None) -> VariantForm:
@@ -128,16 +118,11 @@ def product_edit(product_id: str):
     del form.kind  # chosen once, at creation
     form.category_id.choices = category_choices()
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             catalog.update_product(product, _product_data(form, create=False))
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            apply_form_errors(form, error)
-        else:
             flash("Product saved.", "success")
             return redirect(url_for("admin.product_edit", product_id=product_id))
-    return render_template("admin/products/form.html", **_edit_context(product_id, form=form)), _status(form)
+    return render_template("admin/products/form.html", **_edit_context(product_id, form=form)), form_status(form)
 
 
 @bp.post("/products/<product_id>/delete")
@@ -146,7 +131,6 @@ def product_delete(product_id: str):
     product = catalog.get_product(product_id, include_hidden=True, with_details=False)
     title = product.title
     catalog.delete_product(product)
-    db.session.commit()
     flash(f"“{title}” was deleted. Its order history is kept; its unsold stock was withdrawn.", "success")
     return redirect(url_for("admin.products"))
 
@@ -159,13 +143,8 @@ def product_image_add(product_id: str):
     product = catalog.get_product(product_id, include_hidden=True, with_details=False)
     form = ImageForm()
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             catalog.add_image(product, form.image.data.read(), is_primary=bool(form.is_primary.data))
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            apply_form_errors(form, error)
-        else:
             flash("Image added.", "success")
             return redirect(url_for("admin.product_edit", product_id=product_id) + "#images")
     return render_template("admin/products/form.html", **_edit_context(product_id, image_form=form)), 422
@@ -176,7 +155,6 @@ def product_image_add(product_id: str):
 def product_image_delete(product_id: str, image_id: str):
     product = catalog.get_product(product_id, include_hidden=True, with_details=False)
     catalog.delete_image(product, image_id)
-    db.session.commit()
     flash("Image removed.", "success")
     return redirect(url_for("admin.product_edit", product_id=product_id) + "#images")
 
@@ -196,7 +174,7 @@ def _variant_data(form: VariantForm, *, physical: bool) -> dict:
 
 
 def _subcategories_fragment(product_id: str, *, variant_form=None, status: int = 200):
-    db.session.expire_all()  # what a commit does outside tests: the variant list is read again
+    db.session.expire_all()  # the variant list is read again, with the change just made
     context = _edit_context(product_id, variant_form=variant_form)
     return render_template("admin/products/_subcategories.html", **context), status
 
@@ -207,13 +185,8 @@ def subcategory_add(product_id: str):
     product = catalog.get_product(product_id, include_hidden=True, with_details=False)
     form = _variant_form(product)
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             variant = catalog.create_variant(product, _variant_data(form, physical=product.kind == "physical"))
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            apply_form_errors(form, error)
-        else:
             if wants_fragment():
                 return _subcategories_fragment(product_id)
             flash(f"Subcategory “{variant.title}” added.", "success")
@@ -230,20 +203,15 @@ def subcategory_edit(variant_id: str):
     product = variant.product
     form = _variant_form(product, obj=variant, formdata=request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate_on_submit():
-        try:
+        with form_errors(form):
             catalog.update_variant(variant, _variant_data(form, physical=product.kind == "physical"))
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            apply_form_errors(form, error)
-        else:
             if wants_fragment():
                 html, status = _subcategories_fragment(product.id)
                 return html, status, {"HX-Retarget": "#subcategories", "HX-Reswap": "outerHTML"}
             flash("Subcategory saved.", "success")
             return redirect(url_for("admin.product_edit", product_id=product.id) + "#subcategories")
         variant = catalog.get_variant(variant_id)
-    status = _status(form) if request.method == "POST" else 200
+    status = form_status(form) if request.method == "POST" else 200
     context = {"variant": variant, "product": variant.product, "vform": form}
     if wants_fragment():
         return render_template("admin/products/_subcategory_edit_row.html", **context), status
@@ -256,7 +224,6 @@ def subcategory_delete(variant_id: str):
     variant = catalog.get_variant(variant_id)
     product_id, title = variant.product_id, variant.title
     catalog.delete_variant(variant)
-    db.session.commit()
     if wants_fragment():
         return _subcategories_fragment(product_id)
     flash(f"Subcategory “{title}” deleted; its unsold stock was withdrawn.", "success")

@@ -9,9 +9,8 @@ from extensions import db
 from models import Role
 from services import catalog, stock
 from services import storefront_queries as queries
-from services.errors import DomainError
 from services.money import to_minor
-from web import apply_form_errors, page_arg, role_required, wants_fragment
+from web import form_errors, page_arg, role_required, wants_fragment
 
 from . import bp
 from .forms import DELIMITERS, StockImportForm
@@ -62,15 +61,15 @@ def stock_import(variant_id: str):
         return away
     form = StockImportForm()
     if form.validate_on_submit():
-        try:
-            source = form.deliverables.data or ""
-            upload = form.file.data
-            if upload and upload.filename:
-                source = upload.read(current_app.config["MAX_IMPORT_BYTES"] + 1)
-                if len(source) > current_app.config["MAX_IMPORT_BYTES"]:
-                    limit = current_app.config["MAX_IMPORT_BYTES"] // (1024 * 1024)
-                    form.file.errors = [f"The file may be at most {limit} MB"]
-                    raise _Refused()
+        source = form.deliverables.data or ""
+        upload = form.file.data
+        limit = current_app.config["MAX_IMPORT_BYTES"]
+        if upload and upload.filename:
+            source = upload.read(limit + 1)
+        if len(source) > limit:
+            form.file.errors = [f"The file may be at most {limit // (1024 * 1024)} MB"]
+            return _render(_panel_context(variant_id, form=form), 422)
+        with form_errors(form):
             unit_cost = form.unit_cost.data and form.unit_cost.data.strip()
             result = stock.import_stock(
                 variant, source, mode=form.mode.data, delimiter=DELIMITERS.get(form.delimiter.data),
@@ -78,13 +77,6 @@ def stock_import(variant_id: str):
                 unit_cost=to_minor(unit_cost, g.store.currency, field="unit_cost") if unit_cost else None,
                 created_by=current_user._get_current_object(),
             )
-            db.session.commit()
-        except _Refused:
-            db.session.rollback()
-        except DomainError as error:
-            db.session.rollback()
-            apply_form_errors(form, error)
-        else:
             summary = {"added": result.added, "duplicate_in_file": result.duplicate_in_file,
                        "already_known": result.already_known, "removed": result.removed,
                        "total_lines": result.total_lines, "stock_count": result.stock_count, "mode": form.mode.data}
@@ -94,10 +86,6 @@ def stock_import(variant_id: str):
             flash(_summary_text(summary), "success")
             return redirect(url_for("admin.stock_page", variant_id=variant_id))
     return _render(_panel_context(variant_id, form=form), 422)
-
-
-class _Refused(Exception):
-    """A form error set by the view itself (the field already holds the message)."""
 
 
 def _summary_text(s: dict) -> str:
@@ -113,7 +101,6 @@ def stock_clear(variant_id: str):
     if away:
         return away
     removed = stock.clear_stock(variant)
-    db.session.commit()
     notice = f"{removed} unsold item{'' if removed == 1 else 's'} withdrawn."
     if wants_fragment():
         db.session.expire_all()
@@ -127,7 +114,6 @@ def stock_clear(variant_id: str):
 def stock_withdraw(item_id: str):
     item = stock.delete_stock_item(item_id)
     variant_id = item.variant_id
-    db.session.commit()
     if wants_fragment():
         db.session.expire_all()
         return _render(_panel_context(variant_id, page=page_arg(), notice="Item withdrawn."))

@@ -10,10 +10,9 @@ from models import Role, User
 from services import balance, orders
 from services import cart as cart_service
 from services import storefront_queries as queries
-from services.errors import DomainError
 from services.money import format_money, to_minor
 from services.pagination import paginate
-from web import apply_form_errors, page_arg, role_required, wants_fragment
+from web import form_errors, page_arg, role_required, wants_fragment
 
 from . import bp
 from .forms import BalanceAdjustForm
@@ -60,16 +59,9 @@ def user_balance(user_id: str):
     user = _user(user_id)
     form = BalanceAdjustForm()
     if form.validate_on_submit():
-        try:
+        with form_errors(form, codes={"insufficient_balance": "amount"}):
             amount = to_minor((form.amount.data or "").strip().replace(" ", ""), g.store.currency, field="amount")
             balance.adjust(user, amount, form.reason.data, actor=current_user._get_current_object())
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            apply_form_errors(form, error)
-            if error.code == "insufficient_balance":
-                form.amount.errors = list(form.amount.errors) + ["More than the current balance"]
-        else:
             sign = "+" if amount > 0 else ""
             flash(f"Balance adjusted by {sign}{format_money(amount, g.store.currency)}.", "success")
             return redirect(url_for("admin.user_detail", user_id=user_id), 303)

@@ -62,7 +62,6 @@ def update_profile(body: ProfileUpdateIn):
         account_service.change_email(user, body.email, body.current_password)
     if body.password is not None:
         auth_service.change_password(user, body.current_password, body.password)
-    db.session.commit()
     return UserOut.of(user, g.store)
 
 
@@ -102,6 +101,5 @@ def adjust_balance(user_id: str, body: BalanceAdjustIn):
         raise NotFound("No such user", code="user_not_found")
     currency = g.store.currency
     row = balance_service.adjust(user, to_minor(body.amount, currency), body.reason, actor=admin)
-    db.session.commit()
     return BalanceAdjustOut(user_id=user.id, balance=to_major(row.balance_after, currency), currency=currency,
                             transaction=BalanceTransactionOut.of(row, currency))

@@ -15,7 +15,6 @@ from __future__ import annotations
 from apiflask import APIBlueprint
 from flask import g
 
-from extensions import db
 from models import Product
 from services import catalog
 from services import stock as stock_service
@@ -76,7 +75,6 @@ def delete_product(product_id: str):
     Soft: orders keep their product and sold items stay with them.
     """
     catalog.delete_product(catalog.get_product(product_id, include_hidden=True, with_details=False))
-    db.session.commit()
     return {"message": "Product deleted"}
 
 
@@ -90,7 +88,6 @@ def create_category(body: CategoryIn):
     Fields: `title`, `hex_code` like #FF5733; optional `slug`, `parent_id`, `description`, ...
     """
     category = catalog.create_category(**body.to_service())
-    db.session.commit()
     return category_out(category.id)
 
 
@@ -100,7 +97,6 @@ def create_category(body: CategoryIn):
 def delete_category(category_id: str):
     """Delete a category. Its products stay, uncategorised; its children move up one level."""
     catalog.delete_category(catalog.get_category(category_id))
-    db.session.commit()
     return {"message": "Category deleted"}
 
 
@@ -118,7 +114,6 @@ def create_subcategory(body: SubcategoryCreateIn):
     """
     product = catalog.get_product(body.product_id, include_hidden=True, with_details=False)
     variant = catalog.create_variant(product, body.to_service(g.store.currency))
-    db.session.commit()
     return variant_out(variant.id)
 
 
@@ -129,7 +124,6 @@ def create_subcategory(body: SubcategoryCreateIn):
 def update_subcategory(subcategory_id: str, body: VariantUpdateIn):
     """Update a subcategory's title, price, min/max quantity or active flag (only fields sent)."""
     catalog.update_variant(catalog.get_variant(subcategory_id), body.to_service(g.store.currency))
-    db.session.commit()
     return variant_out(subcategory_id)
 
 
@@ -139,7 +133,6 @@ def update_subcategory(subcategory_id: str, body: VariantUpdateIn):
 def delete_subcategory(subcategory_id: str):
     """Delete a subcategory and withdraw its unsold stock (sold items stay with their orders)."""
     catalog.delete_variant(catalog.get_variant(subcategory_id))
-    db.session.commit()
     return {"message": "Subcategory deleted"}
 
 
@@ -159,7 +152,6 @@ def sync_stock(subcategory_id: str):
     A mutating GET as Seed B documents it; POST works too.
     """
     count = stock_service.sync_stock_count(catalog.get_variant(subcategory_id))
-    db.session.commit()
     return _count(subcategory_id, f"Stock count is {count}")
 
 
@@ -177,7 +169,6 @@ def _import(body: StockImportIn, mode: str) -> StockImportOut:
         note=body.note or "", supplier=body.supplier, unit_cost=money_in(body.unit_cost, g.store.currency, "unit_cost"),
         created_by=require_user(),
     )
-    db.session.commit()
     return StockImportOut(subcategory_id=variant.id, batch_id=result.batch.id, added=result.added,
                           duplicate_in_file=result.duplicate_in_file, already_known=result.already_known,
                           removed=result.removed, total_lines=result.total_lines, stock_count=result.stock_count)
@@ -226,7 +217,6 @@ def clear_stock(subcategory_id: str):
     or sold again.
     """
     removed = stock_service.clear_stock(catalog.get_variant(subcategory_id))
-    db.session.commit()
     return _count(subcategory_id, f"{removed} item(s) withdrawn", removed)
 
 
@@ -240,7 +230,6 @@ def delete_stock_item(item_id: str):
     item is a 404.
     """
     item = stock_service.delete_stock_item(item_id)
-    db.session.commit()
     return _count(item.variant_id, "Item withdrawn", 1)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint
 from flask import current_app, g, request, url_for
 
-from extensions import db, limiter
+from extensions import limiter
 from services import auth as auth_service
 from services.errors import Unauthorized
 
@@ -48,7 +48,6 @@ def register(body: RegisterIn):
     """
     user = auth_service.register(username=body.username, email=body.email, password=body.password,
                                  ip=request.remote_addr)
-    db.session.commit()
     return _tokens(user)
 
 
@@ -60,7 +59,6 @@ def register(body: RegisterIn):
 def login(body: LoginIn):
     """Sign in with email or username (`login`, `email` or `username`) and password."""
     user = auth_service.authenticate(body.login, body.password, ip=request.remote_addr)
-    db.session.commit()
     return _tokens(user)
 
 
@@ -86,7 +84,6 @@ def refresh(body: RefreshIn):
         raise Unauthorized("Send the refresh token as the Bearer token or as refresh_token",
                            code="authentication_required")
     user, tokens = auth_service.refresh(token, g.store)
-    db.session.commit()
     return {**tokens, "user": UserOut.of(user, g.store)}
 
 
@@ -99,7 +96,6 @@ def logout(body: RefreshIn):
     principal = current_principal()
     claims = principal.claims if principal.user is not None else None
     auth_service.logout(claims, body.refresh_token)
-    db.session.commit()
     return {"message": "Signed out"}
 
 
@@ -112,7 +108,6 @@ def forgot_password(body: ForgotIn):
     """Email a single-use reset link if an account has this address. Always answers 202."""
     link = url_for("storefront.reset_password", token="TOKEN", _external=True).replace("TOKEN", "{token}")
     auth_service.request_password_reset(body.email, ip=request.remote_addr, reset_url=link)
-    db.session.commit()
     return {"message": "If an account uses that address, a reset link is on its way."}
 
 
@@ -124,7 +119,6 @@ def forgot_password(body: ForgotIn):
 def reset_password(body: ResetIn):
     """Set a new password with the emailed token. Every existing token is revoked."""
     auth_service.reset_password(body.token, body.password)
-    db.session.commit()
     return {"message": "Your password has been changed; sign in with the new one."}
 
 

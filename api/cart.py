@@ -11,7 +11,6 @@ from __future__ import annotations
 from apiflask import APIBlueprint
 from flask import g, request
 
-from extensions import db
 from models import Cart
 from services import cart as cart_service
 from services.errors import Invalid
@@ -33,10 +32,9 @@ def cart_out(who: cart_owner.CartOwner, cart: Cart | None) -> CartOut:
 
 
 def _write(change) -> CartOut:
-    """Resolve the caller's cart (made if missing), apply one service call, commit, show the cart."""
+    """Resolve the caller's cart (made if missing), apply one service call, show the cart."""
     who, cart = cart_owner.resolve(create=True)
     change(who, cart)
-    db.session.commit()
     return cart_out(who, cart)
 
 
@@ -51,7 +49,6 @@ def get_cart():
     request that also sends `X-Session-ID` merges that guest cart into the user's first.
     """
     who, cart = cart_owner.resolve(create=False)
-    db.session.commit()  # a merge, if one happened
     return cart_out(who, cart)
 
 
@@ -141,7 +138,6 @@ def merge(body: MergeIn):
     cart = None
     for key in keys:
         cart = cart_owner.merge_guest_cart(user, key) or cart
-    db.session.commit()
     return cart_out(cart_owner.CartOwner(user=user), cart)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint
 
-from extensions import db
 from services import catalog
 from services.pagination import paginate_list
 
@@ -73,7 +72,6 @@ def create_category(body: CategoryIn):
     `image_url`, `sort_order`, `is_active`. A slug already used is a 409.
     """
     category = catalog.create_category(**body.to_service())
-    db.session.commit()
     return category_out(category.id)
 
 
@@ -84,7 +82,6 @@ def create_category(body: CategoryIn):
 def update_category(category_id: str, body: CategoryUpdateIn):
     """Update a category: only the fields sent change (`parent_id: null` makes it top-level)."""
     catalog.update_category(catalog.get_category(category_id), body.to_service())
-    db.session.commit()
     return category_out(category_id)
 
 
@@ -94,5 +91,4 @@ def update_category(category_id: str, body: CategoryUpdateIn):
 def delete_category(category_id: str):
     """Delete a category: its products stay (uncategorised), its children move up one level."""
     catalog.delete_category(catalog.get_category(category_id))
-    db.session.commit()
     return ""

@@ -11,7 +11,6 @@ from apiflask import APIBlueprint
 from flask import g
 from sqlalchemy import select
 
-from extensions import db
 from models import Coupon
 from services import cart as cart_service
 from services import coupons as coupon_service
@@ -61,7 +60,6 @@ def create_coupon(body: CouponIn):
     `is_active`, `description`.
     """
     coupon = coupon_service.create_coupon(body.to_service(g.store.currency))
-    db.session.commit()
     return _out(coupon)
 
 
@@ -74,7 +72,6 @@ def update_coupon(coupon_id: str, body: CouponUpdateIn):
     """Update a coupon: only the fields sent change (`null` clears a limit, date or restriction)."""
     coupon = coupon_service.get_coupon(coupon_id)
     coupon_service.update_coupon(coupon, body.to_service(g.store.currency, kind=coupon.kind))
-    db.session.commit()
     return _out(coupon)
 
 
@@ -84,7 +81,6 @@ def update_coupon(coupon_id: str, body: CouponUpdateIn):
 def delete_coupon(coupon_id: str):
     """Delete a coupon. Orders that used it keep their code and discount."""
     coupon_service.delete_coupon(coupon_service.get_coupon(coupon_id))
-    db.session.commit()
     return ""
 
 
@@ -133,5 +129,4 @@ def validate_coupon(body: CouponValidateIn):
             raise
         answer.update(reason=error.code if error.code != "validation_error" else "coupon_invalid",
                       message=error.message)
-    db.session.commit()  # a guest cart merged while reading it, if any
     return CouponValidationOut(**answer)

@@ -14,13 +14,12 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Order, OrderAdjustment, User
-from services import cart as cart_service
 from services import catalog
 from services import checkout as checkout_service
 from services import orders as order_service
 from services.errors import DomainError, Invalid, NotFound
 from services.pagination import paginate_list
-from transactions import write_lock
+from transactions import commit_early, write_lock
 
 from . import cart_owner
 from .access import access, require_user
@@ -82,9 +81,7 @@ def show(order: Order, user: User) -> OrderOut:
     if order_service.reveal_pending(order, user):
         write_lock()
         order = order_service.get_order(order.id, with_lines=False)
-    out = order_detail(order, user)
-    db.session.commit()
-    return out
+    return order_detail(order, user)
 
 
 def page_out(page: dict) -> dict:
@@ -104,23 +101,14 @@ def place(body: CheckoutIn) -> CheckoutOut:
     try:
         placed = checkout_service.place_order(g.store, cart, buyer=who.user, method=body.payment_method,
                                               email=body.email, note=body.note or "")
-    except DomainError as error:
-        db.session.rollback()  # nothing of the attempt survives...
-        _, cart = cart_owner.resolve(create=False)  # ...but a guest cart merged on the way stays merged
-        if error.code == "price_changed" and cart is not None:
-            # The answer shows the new prices: from now on the shopper has seen them, so
-            # sending the checkout again goes through (services.cart.reprice).
-            cart_service.reprice(cart)
-        db.session.commit()
+    except DomainError:
+        # place_order undid its attempt; what came before it stays: a guest cart merged on the
+        # way, and for price_changed the new prices the answer shows.
+        commit_early("a refused checkout keeps the merged guest cart and the prices it showed")
         raise
     order = placed.order
-    if placed.guest_token:
-        redirect = f"/orders/guest/{placed.guest_token}"
-    else:
-        redirect = f"/account/orders/{order.order_number}"
-    out = order_detail(order, who.user, model=CheckoutOut, redirect_url=redirect, guest_token=placed.guest_token)
-    db.session.commit()
-    return out
+    return order_detail(order, who.user, model=CheckoutOut, guest_token=placed.guest_token,
+                        redirect_url=order_service.order_path(order, placed.guest_token))
 
 
 @bp.post("/orders/checkout")
@@ -221,9 +209,7 @@ def timeline(order_id: str, query: PageQuery):
 # --- staff actions ----------------------------------------------------------------------
 
 def _staff_answer(order: Order, user: User) -> OrderOut:
-    out = order_detail(order, user)
-    db.session.commit()
-    return out
+    return order_detail(order, user)
 
 
 @bp.put("/orders/<order_id>/status")
@@ -269,7 +255,6 @@ def resend_email(order_id: str):
     user = require_user()
     order = order_service.get_order(order_id, with_lines=False)
     order_service.resend_confirmation(order, actor=user)
-    db.session.commit()
     return {"message": f"The email for order #{order.order_number} is on its way to {order.email}"}
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from apiflask import APIBlueprint
 from flask import g
 
-from extensions import db
 from models import Product
 from services import catalog
 
@@ -32,7 +31,6 @@ bp = APIBlueprint("api_products", __name__, url_prefix="/api", tag="Products")
 def create_and_show(body: ProductIn) -> ProductDetailOut:
     """Create a product from a validated body (Seed A and Seed B routes share this)."""
     product = catalog.create_product(body.to_service(g.store.currency))
-    db.session.commit()
     return product_detail(product.id)
 
 
@@ -40,7 +38,6 @@ def update_and_show(product_id: str, body: ProductUpdateIn) -> ProductDetailOut:
     """Apply a validated update (Seed A and Seed B routes share this)."""
     product = catalog.get_product(product_id, include_hidden=True, with_details=False)
     catalog.update_product(product, body.to_service(g.store.currency))
-    db.session.commit()
     return product_detail(product.id)
 
 
@@ -131,7 +128,6 @@ def delete_product(product_id: str):
     unsold stock is withdrawn. Its slug is freed.
     """
     catalog.delete_product(catalog.get_product(product_id, include_hidden=True, with_details=False))
-    db.session.commit()
     return ""
 
 
@@ -150,7 +146,6 @@ def upload_image(product_id: str, form: ImageUploadIn):
     product = catalog.get_product(product_id, include_hidden=True, with_details=False)
     data = read_upload(form.file or form.image, upload_limit("MAX_IMAGE_BYTES"))
     image = catalog.add_image(product, data, is_primary=form.is_primary)
-    db.session.commit()
     return ImageOut.of(image)
 
 
@@ -160,5 +155,4 @@ def upload_image(product_id: str, form: ImageUploadIn):
 def delete_image(product_id: str, image_id: str):
     """Delete a product image (and its file). If it was the primary image, the next one takes over."""
     catalog.delete_image(catalog.get_product(product_id, include_hidden=True, with_details=False), image_id)
-    db.session.commit()
     return ""

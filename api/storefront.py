@@ -8,7 +8,6 @@ from __future__ import annotations
 from apiflask import APIBlueprint
 from flask import g
 
-from extensions import db
 from services import catalog
 
 from .access import access
@@ -46,7 +45,6 @@ def get_product(slug: str):
     out = ProductDetailOut.detail(product, g.store, tags, catalog.visible_variants(product, include_hidden=False),
                                   staff=False)
     catalog.increment_views(product.id)  # an atomic UPDATE; the answer shows this view counted
-    db.session.commit()
     out.view_count += 1
     return out
 

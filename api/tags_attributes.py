@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint
 
-from extensions import db
 from services import catalog
 from services.pagination import paginate_list
 
@@ -35,7 +34,6 @@ def list_tags(query: PageQuery):
 def create_tag(body: TagIn):
     """Create a tag (`name`, optional `slug`). A slug already used is a 409."""
     tag = catalog.create_tag(body.name, body.slug)
-    db.session.commit()
     return TagOut(id=tag.id, name=tag.name, slug=tag.slug)
 
 
@@ -45,7 +43,6 @@ def create_tag(body: TagIn):
 def delete_tag(tag_id: str):
     """Delete a tag (products lose it, nothing else changes)."""
     catalog.delete_tag(catalog.get_tag(tag_id))
-    db.session.commit()
     return ""
 
 
@@ -66,7 +63,6 @@ def list_attributes(query: PageQuery):
 def create_attribute(body: AttributeIn):
     """Create an attribute (`name`) with optional `values` (duplicates are dropped)."""
     attribute = catalog.create_attribute(body.name, body.values)
-    db.session.commit()
     return AttributeOut.of(catalog.get_attribute(attribute.id))
 
 
@@ -77,7 +73,6 @@ def create_attribute(body: AttributeIn):
 def add_attribute_value(attribute_id: str, body: AttributeValueIn):
     """Add a value to an attribute. A value it already has is a 409 (`value_exists`)."""
     value = catalog.add_attribute_value(catalog.get_attribute(attribute_id), body.value)
-    db.session.commit()
     return AttributeValueOut(id=value.id, attribute_id=value.attribute_id, value=value.value)
 
 
@@ -87,5 +82,4 @@ def add_attribute_value(attribute_id: str, body: AttributeValueIn):
 def delete_attribute(attribute_id: str):
     """Delete an attribute and its values (variants lose those values)."""
     catalog.delete_attribute(catalog.get_attribute(attribute_id))
-    db.session.commit()
     return ""

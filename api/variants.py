@@ -9,7 +9,6 @@ from __future__ import annotations
 from apiflask import APIBlueprint
 from flask import g
 
-from extensions import db
 from services import catalog
 from services.pagination import paginate_list
 
@@ -77,7 +76,6 @@ def create_variant(product_id: str, body: VariantIn):
     """
     product = catalog.get_product(product_id, include_hidden=True, with_details=False)
     variant = catalog.create_variant(product, body.to_service(g.store.currency))
-    db.session.commit()
     return variant_out(variant.id)
 
 
@@ -93,7 +91,6 @@ def update_variant(product_id: str, variant_id: str, body: VariantUpdateIn):
     """
     variant = catalog.get_variant(variant_id, product_id=product_id)
     catalog.update_variant(variant, body.to_service(g.store.currency))
-    db.session.commit()
     return variant_out(variant.id)
 
 
@@ -103,5 +100,4 @@ def update_variant(product_id: str, variant_id: str, body: VariantUpdateIn):
 def delete_variant(product_id: str, variant_id: str):
     """Delete a variant: sold items stay with their orders, unsold stock is withdrawn."""
     catalog.delete_variant(catalog.get_variant(variant_id, product_id=product_id))
-    db.session.commit()
     return ""

@@ -1,19 +1,22 @@
-"""Email jobs: HTML + text templates from templates/emails/, sent through Flask-Mailman."""
+"""Email jobs: HTML + text templates from templates/emails/, sent through Flask-Mailman.
+
+Services queue them by name, after commit:
+``enqueue_after_commit("jobs.emails.send_order_email", order.id, queue="emails")``.
+"""
 from __future__ import annotations
 
 from flask import current_app, render_template
 from flask_mailman import EmailMultiAlternatives
 
+from services import auth, catalog, orders
+from services.errors import NotFound
+from services.stores import get_store, settings_of
 from tenancy import current_store_id
 
 
 def _store_context() -> dict:
-    from extensions import db
-    from models import Store
-    from services.stores import settings_of
-
     store_id = current_store_id()
-    store = db.session.get(Store, store_id) if store_id else None
+    store = get_store(store_id) if store_id else None
     return {
         "store": store,
         "store_name": store.name if store else current_app.config["PLATFORM_NAME"],
@@ -42,3 +45,28 @@ def send_email(*, to: str, template: str, context: dict | None = None) -> str:
     message.attach_alternative(html, "text/html")
     message.send()
     return subject
+
+
+def send_order_email(order_id: str, guest_token: str | None = None) -> str | None:
+    """The confirmation (paid: with the items, one per line) or the 'waiting for payment' email."""
+    try:
+        order = orders.get_order(order_id)
+    except NotFound:
+        return None
+    paid = order.payment_status == "PAID"
+    return send_email(to=order.email, template="order_paid" if paid else "order_pending", context={
+        "order": order, "lines": order.lines, "items": orders.delivered_codes(order) if paid else {},
+        "link": orders.order_url(order, guest_token)})
+
+
+def send_low_stock_email(variant_id: str, count: int) -> int:
+    """Tell the store's admins that a subcategory fell under its low-stock threshold."""
+    try:
+        variant = catalog.get_variant(variant_id)
+    except NotFound:
+        return 0
+    admins = auth.active_admins()
+    for admin in admins:
+        send_email(to=admin.email, template="low_stock",
+                   context={"product": variant.product, "variant": variant, "count": count})
+    return len(admins)

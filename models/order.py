@@ -24,7 +24,8 @@ PAYMENT_METHODS = ("BALANCE", "STRIPE", "HOODPAY", "MANUAL")
 
 
 class Counter(TenantScoped, Base):
-    """Per-store sequences (order numbers): a guarded UPDATE ... RETURNING hands out each value once."""
+    """Per-store sequences (order numbers): one upsert (INSERT ... ON CONFLICT DO UPDATE ... RETURNING)
+    hands out each value once (services.orders.next_number)."""
 
     __tablename__ = "counters"
 

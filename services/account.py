@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 from extensions import db
 from models import User
 
-from .auth import check_blacklist, normalize_email, verify_password
-from .errors import Conflict, Invalid
+from .auth import check_blacklist, email_taken, normalize_email, verify_password
+from .errors import Invalid
 
 
 def change_email(user: User, new_email: str, password: str) -> User:
@@ -21,8 +21,7 @@ def change_email(user: User, new_email: str, password: str) -> User:
     check_blacklist(email=email)
     clash = db.session.scalar(select(User.id).where(func.lower(User.email) == email, User.id != user.id))
     if clash is not None:
-        raise Conflict("An account with this email already exists", code="email_taken",
-                       details={"email": ["already registered"]})
+        raise email_taken()
     user.email = email
     db.session.flush()
     return user

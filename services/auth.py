@@ -15,9 +15,9 @@ from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
 
 from extensions import db
-from jobs import enqueue_after_commit
 from models import Blacklist, PasswordResetToken, RevokedToken, Role, Store, User
 from tenancy import current_store_id
+from transactions import enqueue_after_commit
 
 from .errors import Conflict, Forbidden, Invalid, Unauthorized
 
@@ -138,13 +138,17 @@ def create_user(*, username: str, email: str, password: str, role: Role = Role.U
     ).first()
     if clash is not None:
         if clash.email == email:
-            raise Conflict("An account with this email already exists", code="email_taken",
-                           details={"email": ["already registered"]})
+            raise email_taken()
         raise Conflict("That username is taken", code="username_taken", details={"username": ["taken"]})
     user = User(username=username, email=email, password_hash=hash_password(password), role=role.value)
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def email_taken() -> Conflict:
+    return Conflict("This email is already registered: an account with it already exists. Sign in, or use "
+                    "another address.", code="email_taken", details={"email": ["already registered"]})
 
 
 def register(*, username: str, email: str, password: str, ip: str | None) -> User:
@@ -320,10 +324,8 @@ def request_password_reset(email: str, *, ip: str | None, reset_url: str) -> Non
     ))
     db.session.flush()
     minutes = int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60)
-    from jobs.emails import send_email
-
     enqueue_after_commit(
-        send_email, to=user.email, template="password_reset", queue="emails",
+        "jobs.emails.send_email", to=user.email, template="password_reset", queue="emails",
         context={"username": user.username, "reset_link": reset_url.format(token=token), "minutes": minutes},
     )
 
@@ -368,3 +370,8 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     check_password_strength(new_password, field="new_password")
     user.password_hash = hash_password(new_password)
     db.session.flush()
+
+
+def active_admins() -> list[User]:
+    """The store's active admins (who get its operational emails)."""
+    return list(db.session.scalars(select(User).where(User.role == Role.ADMIN.value, User.is_active.is_(True))))

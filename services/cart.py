@@ -253,8 +253,8 @@ def price(cart: Cart, *, buyer: User | None, customer_key: str | None = None) ->
                   sum(ln.quantity for ln in buyable), coupon_failure)
 
 
-def reprice(cart: Cart) -> list[Line]:
-    """The shopper has now seen the current prices: remember them. Returns the lines that changed."""
+def reprice(cart: Cart) -> list[CartItem]:
+    """The shopper has now seen the current prices: remember them. Returns the cart items that changed."""
     changed = []
     variants = _variants([i.variant_id for i in load_items(cart)])
     for item in load_items(cart):

@@ -12,13 +12,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select
 
 from extensions import db
-from models import Order, OrderAdjustment, OrderEvent, OrderLine, Product, Store, User, Variant
+from models import Order, OrderAdjustment, OrderEvent, OrderLine, Product, Store, User
 
+from . import balance, coupons, payments, stock
 from . import cart as cart_service
-from . import coupons
+from . import orders as order_service
+from .auth import normalize_email
+from .catalog import refresh_product_cache
 from .errors import Conflict, Invalid
 from .stores import settings_of
 
@@ -27,52 +30,6 @@ DEFAULT_RESERVATION_CAP = 200  # units one buyer may hold in unpaid orders at on
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def next_number(name: str = "order") -> int:
-    """The store's next sequential number. One upsert statement: concurrent takers serialise on
-    the counter row and each gets its own value (the first one creates the row)."""
-    from tenancy import current_store_id
-
-    return db.session.execute(text(
-        "INSERT INTO counters (name, store_id, value) VALUES (:name, :store_id, 1) "
-        "ON CONFLICT (name, store_id) DO UPDATE SET value = counters.value + 1 RETURNING value"),
-        {"name": name, "store_id": current_store_id()}).scalar_one()
-
-
-def allocate(order: Order, line: OrderLine, variant: Variant, quantity: int) -> int:
-    """Reserve ``quantity`` units of a variant for an order line. Returns how many were reserved
-    (always ``quantity``; a shortfall raises and the caller's transaction rolls back)."""
-    if line.kind == "physical":
-        taken = db.session.execute(
-            update(Variant).where(Variant.id == variant.id, Variant.stock_count >= quantity)
-            .values(stock_count=Variant.stock_count - quantity).execution_options(synchronize_session=False)
-        ).rowcount
-        if taken != 1:
-            raise Conflict(f"Only {variant.stock_count} of {variant.title} left", code="out_of_stock",
-                           details={"subcategory_id": variant.id, "requested": quantity})
-        return quantity
-    dialect = db.session.get_bind().dialect.name
-    lock = "FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
-    until = order.expires_at
-    if until is not None and dialect == "sqlite":
-        until = until.astimezone(UTC).replace(tzinfo=None)
-    # Raw SQL on purpose (the hottest statement of the shop): it names store_id itself.
-    rows = db.session.execute(text(f"""
-        UPDATE stock_items SET order_id = :order_id, order_line_id = :line_id, reserved_until = :until
-        WHERE id IN (
-            SELECT id FROM stock_items
-            WHERE store_id = :store_id AND variant_id = :variant_id
-              AND is_sold = :false AND removed_at IS NULL AND order_id IS NULL
-            ORDER BY id LIMIT :quantity {lock})
-        RETURNING id"""), {"order_id": order.id, "line_id": line.id, "until": until, "store_id": order.store_id,
-                           "variant_id": variant.id, "quantity": quantity, "false": False}).all()
-    if len(rows) < quantity:
-        raise Conflict(f"Only {len(rows)} of {variant.title} left", code="out_of_stock",
-                       details={"subcategory_id": variant.id, "requested": quantity, "available": len(rows)})
-    db.session.execute(update(Variant).where(Variant.id == variant.id)
-                       .values(stock_count=Variant.stock_count - quantity).execution_options(synchronize_session=False))
-    return quantity
 
 
 def _cap_check(buyer: User | None, email: str, quantity: int, cap: int) -> None:
@@ -95,19 +52,10 @@ class Placed:
 def place_order(store: Store, cart, *, buyer: User | None, method: str, email: str | None = None,
                 note: str = "") -> Placed:
     """Create the order from the cart, reserve its stock, count its coupon; pay at once with
-    BALANCE. Everything or nothing."""
-    from . import orders as order_service
-
+    BALANCE. Everything or nothing; a ``price_changed`` refusal re-prices the cart first."""
     settings = settings_of(store)
-    method = (method or "").upper()
-    if method not in settings.enabled_methods():
-        raise Invalid(f"{method or 'That payment method'} is not available in this store", code="payment_method_unavailable",
-                      details={"payment_method": settings.enabled_methods()})
-    if method == "BALANCE" and buyer is None:
-        raise Invalid("Sign in to pay with your balance", code="balance_needs_account")
+    method = payments.check_method(store, method, buyer=buyer)
     if buyer is None:
-        from .auth import normalize_email
-
         if not email:
             raise Invalid("An email address is needed to send your order", details={"email": ["required"]})
         email = normalize_email(email)
@@ -121,9 +69,13 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
     if not priced.lines:
         raise Invalid("Your cart is empty", code="cart_empty")
     if priced.price_changes:
+        details = {"lines": [{"subcategory_id": ln.item.variant_id, "seen_price": ln.item.seen_price,
+                              "price": ln.unit_price} for ln in priced.price_changes]}
+        # The refusal shows the new prices: from now on the shopper has seen them, so sending the
+        # checkout again goes through. The caller keeps this write (it commits despite the refusal).
+        cart_service.reprice(cart)
         raise Conflict("Some prices changed since you added them: check your cart", code="price_changed",
-                       details={"lines": [{"subcategory_id": ln.item.variant_id, "seen_price": ln.item.seen_price,
-                                           "price": ln.unit_price} for ln in priced.price_changes]})
+                       details=details)
     problems = [ln for ln in priced.lines if ln.problems]
     if problems:
         details = {"lines": [{"subcategory_id": ln.item.variant_id, "problems": ln.problems,
@@ -137,11 +89,19 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
         raise priced.coupon_failure
     _cap_check(buyer, email, priced.item_count, DEFAULT_RESERVATION_CAP)
     order_service.expire_due(limit=50)  # free stock held by lapsed orders before we allocate
+    # Everything or nothing: a refusal below (out of stock, balance too low, coupon used up)
+    # undoes the whole attempt, even for a caller that goes on and commits.
+    with db.session.begin_nested():
+        return _create_order(store, cart, priced, settings, buyer=buyer, method=method, email=email, note=note,
+                             customer_key=customer_key)
 
+
+def _create_order(store: Store, cart, priced, settings, *, buyer: User | None, method: str, email: str, note: str,
+                  customer_key: str) -> Placed:
     now = _now()
     guest_token = secrets.token_urlsafe(24) if buyer is None else None
     order = Order(
-        order_number=next_number(), buyer_id=buyer.id if buyer else None, email=email,
+        order_number=order_service.next_number(), buyer_id=buyer.id if buyer else None, email=email,
         guest_token_hash=hashlib.sha256(guest_token.encode()).hexdigest() if guest_token else None,
         status="PENDING", payment_status="UNPAID", payment_method=method, currency=store.currency,
         subtotal=priced.subtotal, discount_total=priced.reseller_discount + priced.coupon_discount,
@@ -161,7 +121,7 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
                          unit_price=ln.unit_price, line_subtotal=ln.subtotal)
         db.session.add(line)
         db.session.flush()
-        allocate(order, line, variant, ln.quantity)
+        stock.allocate(order, line, variant, ln.quantity)
     position = 0
     if priced.reseller_discount:
         db.session.add(OrderAdjustment(order_id=order.id, position=position, kind="reseller_discount",
@@ -178,14 +138,10 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
                               message=f"Order placed ({method}), {order.item_count} item(s)"))
     db.session.flush()
     for product_id in {ln.variant.product_id for ln in priced.lines}:
-        from .catalog import refresh_product_cache
-
         refresh_product_cache(db.session.get(Product, product_id))
     cart_service.clear(cart)
     if method == "BALANCE":
         if order.total:
-            from . import balance
-
             balance.debit(buyer.id, order.total, "purchase", order_id=order.id,
                           reason=f"Order #{order.order_number}")
         order_service.mark_paid(order, actor=buyer, via="balance")

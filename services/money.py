@@ -29,7 +29,7 @@ def to_minor(amount, currency: str, *, field: str = "amount") -> int:
     scaled = value.scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
         raise Invalid(
-            f"{field} has more decimals than {currency} allows", details={field: ["too many decimals"]}
+            f"{field} has more decimals than {currency} allows", details={field: [f"more decimals than {currency} allows"]}
         )
     return int(scaled.to_integral_value(rounding=ROUND_HALF_UP))
 

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import selectinload
 
 from extensions import db
-from jobs import enqueue_after_commit
-from models import Order, OrderAdjustment, OrderEvent, OrderLine, Product, StockItem, Store, User, Variant
+from models import Order, OrderAdjustment, OrderEvent, OrderLine, Product, Role, StockItem, Store, User, Variant
+from tenancy import current_store_id
+from transactions import enqueue_after_commit
 
-from . import coupons, crypto
+from . import coupons, crypto, stock
+from .cart import check_quantity
+from .catalog import refresh_product_cache
 from .errors import Conflict, Invalid, NotFound
 from .pagination import paginate
+from .stores import base_url
 
 # Legal status changes an admin may make by hand (payment, expiry and refunds have their own paths).
 MANUAL_TRANSITIONS = {
@@ -34,6 +38,15 @@ def _now() -> datetime:
 def event(order: Order, kind: str, message: str, *, actor: User | None = None, **data) -> None:
     db.session.add(OrderEvent(order_id=order.id, kind=kind, message=message[:500],
                               actor_id=actor.id if actor else None, data=data))
+
+
+def next_number(name: str = "order") -> int:
+    """The store's next sequential number. One upsert statement: concurrent takers serialise on
+    the counter row and each gets its own value (the first one creates the row)."""
+    return db.session.execute(text(
+        "INSERT INTO counters (name, store_id, value) VALUES (:name, :store_id, 1) "
+        "ON CONFLICT (name, store_id) DO UPDATE SET value = counters.value + 1 RETURNING value"),
+        {"name": name, "store_id": current_store_id()}).scalar_one()
 
 
 def get_order(order_id: str, *, with_lines: bool = True) -> Order:
@@ -65,8 +78,6 @@ def get_by_guest_token(token_hash: str) -> Order:
 
 
 def can_view(order: Order, user: User | None) -> bool:
-    from models import Role
-
     return user is not None and (order.buyer_id == user.id or Role(user.role).at_least(Role.STAFF))
 
 
@@ -103,7 +114,7 @@ def mark_paid(order: Order, *, actor: User | None = None, via: str = "", provide
         event(order, "stock_short", f"{short} item(s) could not be delivered: resolve by hand", actor=actor)
     db.session.flush()
     _after_sale(order, lines)
-    enqueue_after_commit(send_order_email, order.id, queue="emails")
+    enqueue_after_commit(ORDER_EMAIL, order.id, queue="emails")
     return True
 
 
@@ -118,7 +129,7 @@ def _after_sale(order: Order, lines: list[OrderLine]) -> None:
     for variant_id, count, threshold in rows:
         # alert once: when this sale took the count from at/above the threshold to below it
         if count < threshold <= count + sold.get(variant_id, 0):
-            enqueue_after_commit(send_low_stock_email, variant_id, count, queue="emails")
+            enqueue_after_commit(LOW_STOCK_EMAIL, variant_id, count, queue="emails")
 
 
 def approve(order: Order, *, actor: User) -> Order:
@@ -150,8 +161,6 @@ def release_stock(order: Order) -> int:
                                .values(stock_count=Variant.stock_count + line.quantity)
                                .execution_options(synchronize_session=False))
             released += line.quantity
-    from .catalog import refresh_product_cache
-
     for product_id in set(db.session.scalars(select(OrderLine.product_id).where(OrderLine.order_id == order.id))):
         if product_id:
             refresh_product_cache(db.session.get(Product, product_id))
@@ -246,10 +255,7 @@ def fulfill(order: Order, *, carrier: str, tracking_number: str, tracking_url: s
 def gift(recipient: User, variant: Variant, quantity: int, *, actor: User, note: str = "") -> Order:
     """Admin gifting (create-and-approve): an order created, paid and delivered in one step,
     marked as a gift in the recipient's history. Nothing is charged."""
-    from . import cart as cart_service
-    from .checkout import allocate, next_number
-
-    quantity = cart_service.check_quantity(quantity)
+    quantity = check_quantity(quantity)
     product = db.session.get(Product, variant.product_id)
     if variant.deleted_at is not None or product.deleted_at is not None:
         raise NotFound("No such subcategory", code="subcategory_not_found")
@@ -271,10 +277,8 @@ def gift(recipient: User, variant: Variant, quantity: int, *, actor: User, note:
     db.session.add(OrderAdjustment(order_id=order.id, position=0, kind="gift", label=f"Gift from {actor.username}",
                                    amount=-subtotal))
     db.session.flush()
-    allocate(order, line, variant, quantity)
+    stock.allocate(order, line, variant, quantity)
     event(order, "gift", f"Gift of {quantity} × {product.title} – {variant.title} to {recipient.username}", actor=actor)
-    from .catalog import refresh_product_cache
-
     refresh_product_cache(product)
     mark_paid(order, actor=actor, via="gift")
     return order
@@ -282,10 +286,17 @@ def gift(recipient: User, variant: Variant, quantity: int, *, actor: User, note:
 
 # --- reading ----------------------------------------------------------------------------
 
+def _sold_items(order: Order) -> list[StockItem]:
+    return list(db.session.scalars(select(StockItem).where(StockItem.order_id == order.id, StockItem.is_sold.is_(True))
+                                   .order_by(StockItem.sold_at, StockItem.id)))
+
+
 def deliverables(order: Order, *, viewer: User | None, ip: str | None) -> dict[str, list[dict]]:
-    """The order's delivered items per line (decrypted). The first reveal of each is logged."""
-    items = list(db.session.scalars(select(StockItem).where(StockItem.order_id == order.id, StockItem.is_sold.is_(True))
-                                    .order_by(StockItem.sold_at, StockItem.id)))
+    """The order's delivered items per line (decrypted); none before it is paid. The first reveal
+    of each to the buyer is logged."""
+    if order.paid_at is None:
+        return {}
+    items = _sold_items(order)
     now = _now()
     first = [item.id for item in items if item.first_revealed_at is None]
     buyer_looking = viewer is None or viewer.id == order.buyer_id  # None: a guest with the secret link
@@ -302,9 +313,15 @@ def deliverables(order: Order, *, viewer: User | None, ip: str | None) -> dict[s
     return out
 
 
+def items_text(order: Order, delivered: dict[str, list[dict]]) -> str:
+    """The delivered items as a text file: one per line, in the order's line order."""
+    lines = [d["deliverable"] for line in order.lines for d in delivered.get(line.id, [])]
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
 def reveal_pending(order: Order, viewer: User | None) -> bool:
     """Whether showing this order's items to ``viewer`` now would log a first reveal (a write)."""
-    if viewer is not None and viewer.id != order.buyer_id:
+    if order.paid_at is None or (viewer is not None and viewer.id != order.buyer_id):
         return False
     return db.session.scalar(select(StockItem.id).where(StockItem.order_id == order.id, StockItem.is_sold.is_(True),
                                                         StockItem.first_revealed_at.is_(None)).limit(1)) is not None
@@ -353,57 +370,40 @@ def lines_of(order_ids: list[str]) -> dict[str, list[OrderLine]]:
     return out
 
 
-# --- emails -----------------------------------------------------------------------------
+# --- links and emails -------------------------------------------------------------------
+
+ORDER_EMAIL = "jobs.emails.send_order_email"
+LOW_STOCK_EMAIL = "jobs.emails.send_low_stock_email"
+
+
+def order_path(order: Order, guest_token: str | None = None) -> str:
+    """The order page: the guest's secret link, or the buyer's account page."""
+    if guest_token:
+        return f"/orders/guest/{guest_token}"
+    return f"/account/orders/{order.order_number}"
+
+
+def order_url(order: Order, guest_token: str | None = None) -> str:
+    """The order page's absolute address, for emails (the store's own public address)."""
+    return base_url(db.session.get(Store, order.store_id)) + order_path(order, guest_token)
+
+
+def delivered_codes(order: Order) -> dict[str, list[str]]:
+    """The order's delivered items, decrypted, per line (for the confirmation email; no reveal is logged)."""
+    items: dict[str, list[str]] = {}
+    for item in _sold_items(order):
+        if item.deliverable_encrypted:
+            items.setdefault(item.order_line_id, []).append(crypto.decrypt(item.deliverable_encrypted))
+    return items
+
 
 def notify_placed(order: Order, guest_token: str | None) -> None:
     """A waiting order tells its buyer so; a guest always gets the secret link (a paid order's
     confirmation is queued by mark_paid)."""
     if order.payment_status == "UNPAID" or guest_token:
-        enqueue_after_commit(send_order_email, order.id, guest_token=guest_token, queue="emails")
-
-
-def order_link(order: Order, guest_token: str | None = None) -> str:
-    from .stores import base_url
-
-    base = base_url(db.session.get(Store, order.store_id))
-    if guest_token:
-        return f"{base}/orders/guest/{guest_token}"
-    return f"{base}/account/orders/{order.order_number}"
-
-
-def send_order_email(order_id: str, guest_token: str | None = None) -> str | None:
-    """The confirmation (paid: with the items, one per line) or the 'waiting for payment' email."""
-    from jobs.emails import send_email
-
-    order = db.session.scalar(select(Order).options(selectinload(Order.lines)).where(Order.id == order_id))
-    if order is None:
-        return None
-    items: dict[str, list[str]] = {}
-    if order.payment_status == "PAID":
-        for item in db.session.scalars(select(StockItem).where(StockItem.order_id == order.id, StockItem.is_sold.is_(True))
-                                       .order_by(StockItem.sold_at, StockItem.id)):
-            if item.deliverable_encrypted:
-                items.setdefault(item.order_line_id, []).append(crypto.decrypt(item.deliverable_encrypted))
-    template = "order_paid" if order.payment_status == "PAID" else "order_pending"
-    return send_email(to=order.email, template=template, context={
-        "order": order, "lines": order.lines, "items": items, "link": order_link(order, guest_token)})
-
-
-def send_low_stock_email(variant_id: str, count: int) -> int:
-    from jobs.emails import send_email
-    from models import Role
-
-    variant = db.session.get(Variant, variant_id)
-    if variant is None:
-        return 0
-    product = db.session.get(Product, variant.product_id)
-    admins = list(db.session.scalars(select(User).where(User.role == Role.ADMIN.value, User.is_active.is_(True))))
-    for admin in admins:
-        send_email(to=admin.email, template="low_stock",
-                   context={"product": product, "variant": variant, "count": count})
-    return len(admins)
+        enqueue_after_commit(ORDER_EMAIL, order.id, guest_token=guest_token, queue="emails")
 
 
 def resend_confirmation(order: Order, *, actor: User) -> None:
     event(order, "email", "Confirmation email sent again", actor=actor)
-    enqueue_after_commit(send_order_email, order.id, queue="emails")
+    enqueue_after_commit(ORDER_EMAIL, order.id, queue="emails")

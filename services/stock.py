@@ -13,15 +13,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 
 from extensions import db
-from models import Product, StockBatch, StockItem, User, Variant
+from models import Order, OrderLine, Product, StockBatch, StockItem, User, Variant
 from models.base import new_id
 
 from . import crypto
 from .catalog import available_filter, refresh_product_cache
-from .errors import Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound
 from .pagination import paginate
 
 CHUNK = 2000
@@ -285,3 +285,40 @@ def get_stock_item(item_id: str) -> StockItem:
     if item is None:
         raise NotFound("No such stock item", code="stock_item_not_found")
     return item
+
+
+# --- allocation ---------------------------------------------------------------------------
+
+def allocate(order: Order, line: OrderLine, variant: Variant, quantity: int) -> int:
+    """Reserve ``quantity`` units of a variant for an order line. Returns how many were reserved
+    (always ``quantity``; a shortfall raises and the caller's transaction rolls back)."""
+    if line.kind == "physical":
+        taken = db.session.execute(
+            update(Variant).where(Variant.id == variant.id, Variant.stock_count >= quantity)
+            .values(stock_count=Variant.stock_count - quantity).execution_options(synchronize_session=False)
+        ).rowcount
+        if taken != 1:
+            raise Conflict(f"Only {variant.stock_count} of {variant.title} left", code="out_of_stock",
+                           details={"subcategory_id": variant.id, "requested": quantity})
+        return quantity
+    dialect = db.session.get_bind().dialect.name
+    lock = "FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
+    until = order.expires_at
+    if until is not None and dialect == "sqlite":
+        until = until.astimezone(UTC).replace(tzinfo=None)
+    # Raw SQL on purpose (the hottest statement of the shop): it names store_id itself.
+    rows = db.session.execute(text(f"""
+        UPDATE stock_items SET order_id = :order_id, order_line_id = :line_id, reserved_until = :until
+        WHERE id IN (
+            SELECT id FROM stock_items
+            WHERE store_id = :store_id AND variant_id = :variant_id
+              AND is_sold = :false AND removed_at IS NULL AND order_id IS NULL
+            ORDER BY id LIMIT :quantity {lock})
+        RETURNING id"""), {"order_id": order.id, "line_id": line.id, "until": until, "store_id": order.store_id,
+                           "variant_id": variant.id, "quantity": quantity, "false": False}).all()
+    if len(rows) < quantity:
+        raise Conflict(f"Only {len(rows)} of {variant.title} left", code="out_of_stock",
+                       details={"subcategory_id": variant.id, "requested": quantity, "available": len(rows)})
+    db.session.execute(update(Variant).where(Variant.id == variant.id)
+                       .values(stock_count=Variant.stock_count - quantity).execution_options(synchronize_session=False))
+    return quantity

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import select
 
 from extensions import db
-from models import Store
+from models import PAYMENT_METHODS, Store
 
 from .errors import Conflict, Invalid, NotFound
 
@@ -16,7 +16,6 @@ SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 HEX_RE = r"^#[0-9a-fA-F]{6}$"
 RESERVED_SLUGS = {"www", "api", "admin", "static", "mail", "sysadmin", "platform"}
-PAYMENT_METHODS = ("BALANCE", "STRIPE", "HOODPAY", "MANUAL")
 
 # Announcement bar presets: template number -> (background, text colour, label)
 ANNOUNCEMENT_PRESETS = {
@@ -34,7 +33,7 @@ class _Strict(BaseModel):
 
 
 class PaymentMethodSetting(_Strict):
-    name: Literal["BALANCE", "STRIPE", "HOODPAY", "MANUAL"]
+    name: Literal[PAYMENT_METHODS]
     enabled: bool = False
 
 
@@ -204,6 +203,10 @@ def store_for_host(host: str, platform_domain: str | None) -> tuple[Store | None
 
 def default_store() -> Store | None:
     return db.session.scalar(select(Store).where(Store.is_default.is_(True), Store.status != "deleted").limit(1))
+
+
+def active_store_ids() -> list[str]:
+    return list(db.session.scalars(select(Store.id).where(Store.status == "active")))
 
 
 def get_store(store_id: str) -> Store | None:

@@ -8,9 +8,8 @@ from models import Order, Role
 from services import account as account_service
 from services import auth as auth_service
 from services import balance, orders
-from services.errors import DomainError
 from services.pagination import paginate
-from web import apply_form_errors, page_arg, role_required
+from web import form_errors, page_arg, role_required
 
 from . import bp
 from .forms import ChangeEmailForm, ChangePasswordForm
@@ -68,13 +67,8 @@ def account_settings():
 def change_email():
     form = ChangeEmailForm()
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             account_service.change_email(current_user._get_current_object(), form.email.data, form.password.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            apply_form_errors(form, error)
-        else:
             flash("Email changed.", "success")
             return redirect(url_for("storefront.account_settings"))
     return _settings(email_form=form, status=422)
@@ -85,13 +79,8 @@ def change_email():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             auth_service.change_password(current_user, form.current_password.data, form.new_password.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            apply_form_errors(form, error)
-        else:
             flash("Password changed.", "success")
             return redirect(url_for("storefront.account_settings"))
     return _settings(password_form=form, status=422)

@@ -4,10 +4,9 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
-from extensions import db, limiter
+from extensions import limiter
 from services import auth as auth_service
-from services.errors import DomainError
-from web import apply_form_errors
+from web import form_errors, form_status
 
 from . import bp
 from .cart import merge_session_cart
@@ -41,18 +40,13 @@ def login():
         return redirect(url_for("storefront.account"))
     form = LoginForm()
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             user = auth_service.authenticate(form.login.data, form.password.data, ip=request.remote_addr)
             merge_session_cart(user)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            form.form_errors.append(error.message)
-        else:
             login_user(user, remember=form.remember.data)
             flash(f"Welcome back, {user.username}.", "success")
             return redirect(_safe_next(url_for("storefront.account")))
-    return render_template("storefront/auth/login.html", form=form), (422 if form.errors or form.form_errors else 200)
+    return render_template("storefront/auth/login.html", form=form), form_status(form)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -62,19 +56,14 @@ def register():
         return redirect(url_for("storefront.account"))
     form = RegisterForm()
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             user = auth_service.register(username=form.username.data, email=form.email.data,
                                          password=form.password.data, ip=request.remote_addr)
             merge_session_cart(user)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            apply_form_errors(form, error)
-        else:
             login_user(user)
             flash("Your account is ready.", "success")
             return redirect(_safe_next(url_for("storefront.account")))
-    return render_template("storefront/auth/register.html", form=form), (422 if form.errors or form.form_errors else 200)
+    return render_template("storefront/auth/register.html", form=form), form_status(form)
 
 
 @bp.post("/logout")
@@ -91,7 +80,6 @@ def forgot_password():
     if form.validate_on_submit():
         link = url_for("storefront.reset_password", token="TOKEN", _external=True).replace("TOKEN", "{token}")
         auth_service.request_password_reset(form.email.data, ip=request.remote_addr, reset_url=link)
-        db.session.commit()
         return render_template("storefront/auth/forgot_sent.html", email=form.email.data)
     return render_template("storefront/auth/forgot.html", form=form)
 
@@ -101,14 +89,9 @@ def forgot_password():
 def reset_password(token: str):
     form = ResetForm()
     if form.validate_on_submit():
-        try:
+        with form_errors(form):
             auth_service.reset_password(token, form.password.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            apply_form_errors(form, error)
-        else:
             logout_user()
             flash("Your password has been changed. Sign in with the new one.", "success")
             return redirect(url_for("storefront.login"))
-    return render_template("storefront/auth/reset.html", form=form, token=token), (422 if form.errors or form.form_errors else 200)
+    return render_template("storefront/auth/reset.html", form=form, token=token), form_status(form)

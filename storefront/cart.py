@@ -14,12 +14,11 @@ from flask import abort, flash, g, redirect, render_template, request, session, 
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from extensions import db
 from services import cart as cart_service
-from services import catalog, checkout
+from services import catalog, checkout, orders, payments
 from services import storefront_queries as queries
-from services.errors import Conflict, DomainError
-from web import apply_form_errors, wants_fragment
+from services.errors import DomainError
+from web import apply_form_errors, form_errors, wants_fragment
 
 from . import bp
 from .catalog import _is_staff, quantity_limits
@@ -31,12 +30,6 @@ PROBLEMS = {
     "above_max_quantity": "Above the maximum of {max} per order",
     "out_of_stock": "Only {stock} left in stock",
 }
-# Payment methods the pages can take now; the others are listed as "coming soon".
-READY_METHODS = ("BALANCE", "MANUAL")
-METHOD_LABELS = {"BALANCE": "Account balance", "MANUAL": "Manual payment", "STRIPE": "Card (Stripe)",
-                 "HOODPAY": "Crypto (Hoodpay)"}
-METHOD_HINTS = {"MANUAL": "Pay the store directly; your items are delivered once it confirms the payment.",
-                "STRIPE": "Coming soon", "HOODPAY": "Coming soon"}
 
 
 # --- identity -----------------------------------------------------------------------------
@@ -119,24 +112,15 @@ def cart_add():
     variant = catalog.get_variant(variant_id)  # 404 for a wrong id; the cart refuses what is not for sale
     if not form.validate_on_submit():
         return _panel(variant, form, status=422)
-    try:
-        cart = current_cart(create=True)
-        cart_service.add_item(cart, variant.id, form.quantity.data)
-    except DomainError as error:
-        db.session.rollback()
-        variant = catalog.get_variant(variant_id)
-        apply_form_errors(form, error)
-        return _panel(variant, form, status=422)
-    quantity = form.quantity.data
-    message = f"Added {quantity} × {variant.product.title} – {variant.title} to your cart."
-    _fresh_count()
-    if wants_fragment():
-        html = _panel(variant, AddToCartForm(formdata=None), added=message)
-        db.session.commit()
-        return html
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url_for("storefront.cart"), 303)
+    with form_errors(form, field="quantity"):
+        cart_service.add_item(current_cart(create=True), variant.id, form.quantity.data)
+        message = f"Added {form.quantity.data} × {variant.product.title} – {variant.title} to your cart."
+        _fresh_count()
+        if wants_fragment():
+            return _panel(variant, AddToCartForm(formdata=None), added=message)
+        flash(message, "success")
+        return redirect(url_for("storefront.cart"), 303)
+    return _panel(catalog.get_variant(variant_id), form, status=422)
 
 
 # --- the cart page --------------------------------------------------------------------------
@@ -154,22 +138,17 @@ def _render_cart(context: dict, status: int = 200):
     return render_template(template, **context), status
 
 
-def _after_change(notice: str, *, commit: bool = True, status: int = 200, **extra):
+def _after_change(notice: str):
     """Answer a cart change: the panel (htmx) or a redirect to /cart."""
     _fresh_count()
     if wants_fragment():
-        html = _render_cart(_cart_context(current_cart(create=False), notice=notice, **extra), status)
-        if commit:
-            db.session.commit()
-        return html
-    if commit:
-        db.session.commit()
+        return _render_cart(_cart_context(current_cart(create=False), notice=notice))
     flash(notice, "success")
     return redirect(url_for("storefront.cart"), 303)
 
 
 def _refused(error_text: str, *, line_errors=None, coupon_form=None):
-    db.session.rollback()
+    """Answer a refused cart change (``form_errors`` has undone it): the cart with the reason."""
     _fresh_count()
     context = _cart_context(current_cart(create=False), line_errors=line_errors, coupon_form=coupon_form,
                             error=None if line_errors or coupon_form else error_text)
@@ -188,39 +167,33 @@ def cart():
 def cart_update(item_id: str):
     form = QuantityForm()
     cart = current_cart(create=False) or abort(404)
-    if not form.validate_on_submit():
-        return _refused("", line_errors={item_id: "; ".join(form.quantity.errors) or "Enter a whole number"})
-    try:
-        item = cart_service.update_item(cart, item_id, form.quantity.data)
-    except DomainError as error:
-        return _refused(error.message, line_errors={item_id: error.message})
-    return _after_change("Cart updated." if item is not None else "Removed from your cart.")
+    if form.validate_on_submit():
+        with form_errors(form, field="quantity"):
+            item = cart_service.update_item(cart, item_id, form.quantity.data)
+            return _after_change("Cart updated." if item is not None else "Removed from your cart.")
+    return _refused("", line_errors={item_id: "; ".join(form.quantity.errors) or "Enter a whole number"})
 
 
 @bp.post("/cart/items/<item_id>/remove")
 def cart_remove(item_id: str):
-    ActionForm().validate_on_submit()
+    form = ActionForm()
+    form.validate_on_submit()
     cart = current_cart(create=False) or abort(404)
-    try:
+    with form_errors(form):
         cart_service.remove_item(cart, item_id)
-    except DomainError as error:
-        return _refused(error.message)
-    return _after_change("Removed from your cart.")
+        return _after_change("Removed from your cart.")
+    return _refused(" ".join(form.form_errors))
 
 
 @bp.post("/cart/coupon")
 def cart_coupon():
     form = CouponForm()
     cart = current_cart(create=True)
-    if not form.validate_on_submit():
-        return _refused("", coupon_form=form)
-    try:
-        user = buyer()
-        cart_service.apply_coupon(cart, form.code.data, buyer=user, customer_key=_customer_key())
-    except DomainError as error:
-        form.code.errors = [error.message]  # the precise reason, next to the field
-        return _refused(error.message, coupon_form=form)
-    return _after_change(f"Coupon {form.code.data.strip().upper()} applied.")
+    if form.validate_on_submit():
+        with form_errors(form, field="code"):  # the precise reason, next to the field
+            cart_service.apply_coupon(cart, form.code.data, buyer=buyer(), customer_key=_customer_key())
+            return _after_change(f"Coupon {form.code.data.strip().upper()} applied.")
+    return _refused("", coupon_form=form)
 
 
 @bp.post("/cart/coupon/remove")
@@ -243,28 +216,12 @@ def cart_reprice():
 
 # --- checkout -----------------------------------------------------------------------------
 
-def payment_options(user, total: int) -> list[dict]:
-    from services.stores import settings_of
-
-    options = []
-    for name in settings_of(g.store).enabled_methods():
-        ready = name in READY_METHODS
-        hint = METHOD_HINTS.get(name, "")
-        if name == "BALANCE":
-            if user is None:
-                ready, hint = False, "Sign in to pay with your balance"
-            elif user.balance < total:
-                hint = "Your balance is too low for this order"
-        options.append({"name": name, "label": METHOD_LABELS.get(name, name.title()), "ready": ready, "hint": hint})
-    return options
-
-
 def _checkout_page(cart, form, status: int = 200):
     user = buyer()
     priced = cart_service.price(cart, buyer=user, customer_key=_customer_key())
-    options = payment_options(user, priced.total)
+    options = payments.options(g.store, user, priced.total)
     if not form.payment_method.data:
-        usable = [o["name"] for o in options if o["ready"] and not (o["name"] == "BALANCE" and user.balance < priced.total)]
+        usable = [o["name"] for o in options if o["ready"] and o["affordable"]]
         form.payment_method.data = usable[0] if usable else None
     return render_template("storefront/cart/checkout.html", priced=priced, form=form, options=options,
                            user=user), status
@@ -282,23 +239,16 @@ def checkout_page():
     if not form.validate_on_submit():
         return _checkout_page(cart, form, 422)
     user = buyer()
-    method = (form.payment_method.data or "").upper()
-    ready = {o["name"] for o in payment_options(user, 0) if o["ready"]}
-    if method not in ready:
-        form.payment_method.errors = ["That payment method cannot be used here yet"]
-        return _checkout_page(cart, form, 422)
     if user is None and not (form.email.data or "").strip():
         form.email.errors = ["Enter the email address that receives your order"]
         return _checkout_page(cart, form, 422)
+    # place_order is all or nothing by itself, and a price_changed refusal re-prices the cart
+    # (which this request then commits): so no form_errors savepoint here.
     try:
-        placed = checkout.place_order(g.store, cart, buyer=user, method=method, email=form.email.data,
-                                      note=form.note.data or "")
-    except Conflict as error:
-        db.session.rollback()
+        placed = checkout.place_order(g.store, cart, buyer=user, method=form.payment_method.data,
+                                      email=form.email.data, note=form.note.data or "")
+    except DomainError as error:
         if error.code == "price_changed":
-            cart = current_cart(create=False)
-            cart_service.reprice(cart)
-            db.session.commit()
             session["repriced"] = {ln["subcategory_id"]: [ln["seen_price"], ln["price"]]
                                    for ln in error.details.get("lines", [])}
             flash("Some prices changed since you added them. Check the new prices, then check out again.", "warning")
@@ -306,15 +256,10 @@ def checkout_page():
         if error.code == "cart_not_buyable":
             flash(error.message + ": see the marked lines.", "error")
             return redirect(url_for("storefront.cart"), 303)
-        form.form_errors.append(error.message)
-        return _checkout_page(current_cart(create=False), form, 422)
-    except DomainError as error:
-        db.session.rollback()
         apply_form_errors(form, error)
         return _checkout_page(current_cart(create=False), form, 422)
     order = placed.order
     number, paid = order.order_number, order.payment_status == "PAID"
-    db.session.commit()
     session.pop("repriced", None)
     if paid:
         flash(f"Thank you! Order #{number} is paid: your items are below.", "success")
@@ -322,6 +267,5 @@ def checkout_page():
         flash(f"Order #{number} is placed. It waits for the store to confirm your payment.", "success")
     if placed.guest_token:
         flash("Keep this page's address: it is your link to the order (we emailed it too).", "info")
-        return redirect(url_for("storefront.guest_order", token=placed.guest_token), 303)
-    return redirect(url_for("storefront.order_page", order_number=number), 303)
+    return redirect(orders.order_path(order, placed.guest_token), 303)
 

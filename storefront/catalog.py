@@ -9,7 +9,6 @@ from __future__ import annotations
 from flask import abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from extensions import db
 from models import Role
 from services import catalog
 from services import storefront_queries as queries
@@ -122,11 +121,8 @@ def product(slug: str):
     variants = catalog.visible_variants(item, include_hidden=False)
     chosen = _pick(variants, request.args.get("variant"))
     catalog.increment_views(item.id)
-    # Render before committing: a commit expires the rows, and their relationships are lazy="raise".
-    html = render_template("storefront/catalog/product.html", product=item, variants=variants, chosen=chosen,
+    return render_template("storefront/catalog/product.html", product=item, variants=variants, chosen=chosen,
                            quantity_limits=quantity_limits)
-    db.session.commit()
-    return html
 
 
 @bp.get("/p/<slug>/variant/<variant_id>")

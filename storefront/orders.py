@@ -1,58 +1,31 @@
 """Order pages: the buyer's (or staff's) order page, the guest's secret-link page and the
-delivered items as a .txt download. Showing a paid order's items logs their first reveal,
-so these GET views commit (after rendering: a commit expires the lazy="raise" rows)."""
+delivered items as a .txt download. Showing a paid order's items to its buyer logs their first
+reveal, so these GETs may write (``transactions.write_lock``)."""
 from __future__ import annotations
 
 from flask import Response, abort, render_template, request
 from flask_login import current_user
 
-from extensions import db
 from models import Role
 from services import checkout, orders
 from services import storefront_queries as queries
 from services.errors import NotFound
 from transactions import write_lock
-from web import role_required
+from web import items_download, private, role_required
 
 from . import bp
 
 
-def _private(response: Response, *, secret_url: bool = False) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    if secret_url:
-        response.headers["Referrer-Policy"] = "no-referrer"  # the guest link must not leak to other sites
-    return response
-
-
-def delivered_items(order, viewer) -> dict[str, list[dict]]:
-    if order.paid_at is None:
-        return {}
-    return orders.deliverables(order, viewer=viewer, ip=request.remote_addr)
-
-
 def order_context(order, viewer) -> dict:
-    return {"order": order, "delivered": delivered_items(order, viewer),
+    return {"order": order, "delivered": orders.deliverables(order, viewer=viewer, ip=request.remote_addr),
             "gifted_by": queries.usernames({order.gifted_by_id}).get(order.gifted_by_id) if order.is_gift else None}
-
-
-def items_text(order, delivered: dict[str, list[dict]]) -> str:
-    lines = [d["deliverable"] for line in order.lines for d in delivered.get(line.id, [])]
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
-def _items_download(order, viewer, *, secret_url: bool = False) -> Response:
-    text = items_text(order, delivered_items(order, viewer))
-    db.session.commit()
-    response = Response(text, mimetype="text/plain")
-    response.headers["Content-Disposition"] = f'attachment; filename="order-{order.order_number}-items.txt"'
-    return _private(response, secret_url=secret_url)
 
 
 def _ready_to_write(order, viewer, reload):
     """Showing a paid order the first time writes (the reveal log), but a GET began SQLite's
     transaction deferred: a write upgrading a stale read snapshot fails at once instead of
     waiting. So end the read and go on in a write transaction (BEGIN IMMEDIATE), order reloaded."""
-    if order.paid_at is None or not orders.reveal_pending(order, viewer):
+    if not orders.reveal_pending(order, viewer):
         return order
     return reload() if write_lock() else order
 
@@ -87,28 +60,25 @@ def _guest_order(token: str):
 @role_required(Role.USER)
 def order_page(order_number: int):
     order = _own_order(order_number)
-    viewer = current_user._get_current_object()
-    html = render_template("storefront/orders/order.html", **order_context(order, viewer),
-                           items_url=f"/account/orders/{order.order_number}/items.txt")
-    db.session.commit()
-    return _private(Response(html, mimetype="text/html"))
+    html = render_template("storefront/orders/order.html", **order_context(order, current_user._get_current_object()),
+                           items_url=orders.order_path(order) + "/items.txt")
+    return private(Response(html, mimetype="text/html"))
 
 
 @bp.get("/account/orders/<int:order_number>/items.txt")
 @role_required(Role.USER)
 def order_items(order_number: int):
-    return _items_download(_own_order(order_number), current_user._get_current_object())
+    return items_download(_own_order(order_number), current_user._get_current_object())
 
 
 @bp.get("/orders/guest/<token>")
 def guest_order(token: str):
     order = _guest_order(token)
     html = render_template("storefront/orders/order.html", **order_context(order, None), guest=True,
-                           items_url=f"/orders/guest/{token}/items.txt")
-    db.session.commit()
-    return _private(Response(html, mimetype="text/html"), secret_url=True)
+                           items_url=orders.order_path(order, token) + "/items.txt")
+    return private(Response(html, mimetype="text/html"), secret_url=True)
 
 
 @bp.get("/orders/guest/<token>/items.txt")
 def guest_order_items(token: str):
-    return _items_download(_guest_order(token), None, secret_url=True)
+    return items_download(_guest_order(token), None, secret_url=True)

@@ -265,3 +265,23 @@ def test_a_failed_checkout_keeps_the_merged_guest_cart(client, shop):
     assert [(i["subcategory_id"], i["quantity"]) for i in cart["items"]] == [(shop.physical, 3)]
     assert client.get("/api/cart", headers=SESSION).get_json()["id"] is None
     assert counts(shop)["orders"] == 0 and counts(shop)["physical"] == 3
+
+
+def test_a_method_the_store_enabled_but_the_platform_cannot_take_yet_is_refused(client, shop):
+    """Which methods can be used is one rule (services.payments): the API refuses what the
+    checkout page lists as "coming soon", and nothing changes."""
+    with in_store(shop) as session:
+        from models import Store
+
+        store_service.update_settings(session.get(Store, shop.store.id),
+                                      {"payment_methods": [{"name": "BALANCE", "enabled": True},
+                                                           {"name": "STRIPE", "enabled": True}]})
+        session.commit()
+    add(client, shop.headers, shop.digital, 1)
+    before = counts(shop)
+    response = checkout(client, shop.headers, method="STRIPE")
+    assert response.status_code == 422 and error_code(response) == "payment_method_unavailable"
+    assert response.get_json()["error"]["message"] == "Card (Stripe) cannot be used here yet"
+    assert counts(shop) == before
+    config = client.get("/api/public/config").get_json()
+    assert "STRIPE" in [m["name"] for m in config["payment_methods"] if m["enabled"]]

@@ -45,7 +45,9 @@ def test_balance_purchase_then_manual_order_approved_by_an_admin(live_server, li
     page.goto(f"{base}/p/{shop['slug']}")
     page.fill("#quantity", "9")  # above the maximum of 5: the panel says why (422 swapped in place)
     page.click("button:has-text('Add to cart')")
-    page.wait_for_selector("[data-testid=cart-error]:has-text('At most 5 of 1 month per order')")
+    # the reason stands once, next to the quantity it is about
+    page.wait_for_selector("#quantity-err:has-text('At most 5 of 1 month per order')")
+    assert page.get_attribute("#quantity", "aria-invalid") == "true"
     page.fill("#quantity", "2")
     page.click("button:has-text('Add to cart')")
     page.wait_for_selector("[data-testid=cart-added]")

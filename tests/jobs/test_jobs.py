@@ -12,22 +12,21 @@ from pathlib import Path
 import pytest
 
 from extensions import db
-from jobs import enqueue_after_commit
-from jobs.emails import send_email
 from tenancy import tenant_scope
 from tests.conftest import REDIS_TEST_URL, base_config, make_app, migrate, port_open, service_missing
+from transactions import enqueue_after_commit
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_inline_jobs_run_after_commit_and_never_after_rollback(app, store, make, mail_outbox):
     with app.test_request_context(), tenant_scope(store):
-        enqueue_after_commit(send_email, to="rolled@example.com", template="password_reset", queue="emails",
+        enqueue_after_commit("jobs.emails.send_email", to="rolled@example.com", template="password_reset", queue="emails",
                              context={"username": "x", "reset_link": "http://l/1", "minutes": 5})
         assert mail_outbox == []
         db.session.rollback()
         assert mail_outbox == []
-        enqueue_after_commit(send_email, to="kept@example.com", template="password_reset", queue="emails",
+        enqueue_after_commit("jobs.emails.send_email", to="kept@example.com", template="password_reset", queue="emails",
                              context={"username": "x", "reset_link": "http://l/2", "minutes": 5})
         assert mail_outbox == []  # not before the commit
         db.session.commit()
@@ -94,7 +93,7 @@ def test_password_reset_email_goes_through_redis_worker_and_smtp(redis_app, smtp
     client = application.test_client()
     response = client.post("/api/auth/forgot-password", json={"email": "jobs@example.com"})
     assert response.status_code == 202
-    from jobs.runner import queue
+    from transactions import queue
 
     assert queue(application, "emails").count == 1
     health = client.get("/api/health").get_json()
@@ -117,18 +116,18 @@ def test_password_reset_email_goes_through_redis_worker_and_smtp(redis_app, smtp
 
 
 def test_a_rolled_back_request_queues_nothing_on_redis(redis_app):
-    from jobs.runner import queue
     from tests.jobs.factories_for_jobs import seed_store_and_user
+    from transactions import queue
 
     application, _ = redis_app
     store_id = seed_store_and_user(application, "nobody@example.com")
     with application.test_request_context(), tenant_scope(store_id):
-        enqueue_after_commit(send_email, to="nobody@example.com", template="password_reset", queue="emails",
+        enqueue_after_commit("jobs.emails.send_email", to="nobody@example.com", template="password_reset", queue="emails",
                              context={"username": "x", "reset_link": "http://l", "minutes": 5})
         db.session.rollback()
     assert queue(application, "emails").count == 0
     with application.test_request_context(), tenant_scope(store_id):
-        enqueue_after_commit(send_email, to="nobody@example.com", template="password_reset", queue="emails",
+        enqueue_after_commit("jobs.emails.send_email", to="nobody@example.com", template="password_reset", queue="emails",
                              context={"username": "x", "reset_link": "http://l", "minutes": 5})
         db.session.commit()
     assert queue(application, "emails").count == 1
@@ -139,12 +138,12 @@ def test_periodic_expiry_runs_once_per_interval_on_the_worker_and_frees_stock(re
 
     from sqlalchemy import select, update
 
-    from jobs.runner import queue
     from jobs.schedule import enqueue_due
     from models import Order, User, Variant
     from services import cart as cart_service
     from services import catalog, checkout, stock
     from tests.jobs.factories_for_jobs import seed_store_and_user
+    from transactions import queue
 
     application, config = redis_app
     store_id = seed_store_and_user(application, "late@example.com")

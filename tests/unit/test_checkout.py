@@ -101,7 +101,9 @@ def test_price_change_is_shown_before_paying_and_coupons_count_once(app, store, 
         db.session.execute(update(Variant).where(Variant.id == shop["variant_id"]).values(price=1200))
         with pytest.raises(Conflict, match="prices changed"):
             checkout.place_order(_store(store.id), cart, buyer=buyer, method="BALANCE")
-        assert len(cart_service.reprice(cart)) == 1
+        # the refusal itself recorded the new price: the shopper has now seen it
+        assert [item.seen_price for item in cart_service.load_items(cart)] == [1200]
+        assert cart_service.reprice(cart) == []
         order = checkout.place_order(_store(store.id), cart, buyer=buyer, method="BALANCE").order
         db.session.commit()
         assert (order.subtotal, order.discount_total, order.total) == (1200, 600, 600)
