@@ -13,7 +13,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields import ColorField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 WARRANTY_UNITS = {"hours": 3600, "days": 86400}
 DELIMITERS = {"newline": None, "comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
@@ -74,8 +74,6 @@ class StockImportForm(FlaskForm):
     unit_cost = StringField("Unit cost", validators=[Optional(), Length(max=20)])
 
     def validate_confirm_replace(self, field):
-        from wtforms.validators import ValidationError
-
         if self.mode.data == "set" and not field.data:
             raise ValidationError("Confirm that the list replaces all unsold stock")
 

@@ -13,7 +13,7 @@ are skipped and counted. An empty list is a 422 `empty_import`; a file above MAX
 from __future__ import annotations
 
 from apiflask import APIBlueprint
-from flask import g
+from flask import g, request
 
 from models import Product
 from services import catalog
@@ -175,8 +175,6 @@ def _import(body: StockImportIn, mode: str) -> StockImportOut:
 
 
 def _file():
-    from flask import request
-
     return request.files.get("file") if request.mimetype == "multipart/form-data" else None
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flask import request
+from flask import g, request
 
 from models import Cart, User
 from services import auth as auth_service
@@ -57,8 +57,6 @@ def guest_token_key(token: str) -> str:
     claims = auth_service.decode_token(token)
     if claims.get("typ") != "guest" or not claims.get("gid"):
         raise Unauthorized("guest_token must be a guest token of /api/public/guest/token", code="token_invalid")
-    from flask import g
-
     if claims.get("tenant") != g.store.id:
         raise Unauthorized("This token belongs to another store", code="token_wrong_store")
     return f"g:{claims['gid']}"

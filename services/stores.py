@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 
@@ -215,8 +216,6 @@ def get_store(store_id: str) -> Store | None:
 
 def base_url(store: Store) -> str:
     """The store's public address, for links in emails sent outside a request."""
-    from flask import current_app
-
     scheme = current_app.config.get("PREFERRED_URL_SCHEME", "https")
     if store.custom_domain:
         return f"{scheme}://{store.custom_domain}"
