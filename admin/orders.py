@@ -2,7 +2,7 @@
 (approve: Admin+, status change: Manager+, resend the email: Staff+) and the gift form (Admin+)."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -21,13 +21,12 @@ SORTS = {"created_at": "Date", "order_number": "Number", "total": "Total", "stat
 PAGE_SIZE = 25
 
 
-def _date(name: str, *, end: bool = False) -> datetime | None:
-    raw = (request.args.get(name) or "").strip()
+def _date(name: str) -> date | None:
+    """A date filter of the query string (YYYY-MM-DD); the service reads it as a whole UTC day."""
     try:
-        day = datetime.strptime(raw, "%Y-%m-%d").date() if raw else None
+        return date.fromisoformat((request.args.get(name) or "").strip())
     except ValueError:
         return None
-    return datetime.combine(day, time.max if end else time.min, tzinfo=UTC) if day else None
 
 
 @bp.get("/orders")
@@ -43,7 +42,7 @@ def orders_list():
         "dir": "asc" if request.args.get("dir") == "asc" else "desc",
     }
     results = orders.list_orders(status=params["status"] or None, payment_status=params["payment_status"] or None,
-                                 date_from=_date("from"), date_to=_date("to", end=True), search=params["q"] or None,
+                                 date_from=_date("from"), date_to=_date("to"), search=params["q"] or None,
                                  sort_by=params["sort"], sort_dir=params["dir"], page=page_arg(), page_size=PAGE_SIZE)
     ids = [o.id for o in results["items"]]
     context = {"results": results, "params": params, "sorts": SORTS, "lines": orders.lines_of(ids),

@@ -1,7 +1,6 @@
 """Accounts and tokens: register, sign in, JWTs, refresh, logout, password reset, blacklist."""
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import uuid
@@ -19,6 +18,7 @@ from models import Blacklist, PasswordResetToken, RevokedToken, Role, Store, Use
 from tenancy import current_store_id
 from transactions import enqueue_after_commit
 
+from .crypto import token_hash
 from .errors import Conflict, Forbidden, Invalid, Unauthorized
 
 _hashers: dict[tuple, tuple[PasswordHasher, str]] = {}
@@ -301,10 +301,6 @@ def purge_revoked_tokens() -> int:
 
 # --- password reset -------------------------------------------------------------------
 
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def request_password_reset(email: str, *, ip: str | None, reset_url: str) -> None:
     """Always succeeds silently (no account enumeration); emails a link when the account exists.
 
@@ -319,7 +315,7 @@ def request_password_reset(email: str, *, ip: str | None, reset_url: str) -> Non
         return
     token = secrets.token_urlsafe(32)
     db.session.add(PasswordResetToken(
-        user_id=user.id, token_hash=_hash_token(token), requested_ip=ip,
+        user_id=user.id, token_hash=token_hash(token), requested_ip=ip,
         expires_at=_now() + current_app.config["PASSWORD_RESET_TTL"],
     ))
     db.session.flush()
@@ -333,7 +329,7 @@ def request_password_reset(email: str, *, ip: str | None, reset_url: str) -> Non
 def reset_password(token: str, new_password: str) -> User:
     check_password_strength(new_password)
     record = db.session.scalar(
-        select(PasswordResetToken).where(PasswordResetToken.token_hash == _hash_token(token or ""))
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash(token))
         .with_for_update()
     )
     if record is None or record.used_at is not None or record.expires_at < _now():

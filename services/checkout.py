@@ -7,7 +7,6 @@ the transaction; on SQLite the request's write transaction took the lock up fron
 """
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from . import cart as cart_service
 from . import orders as order_service
 from .auth import normalize_email
 from .catalog import refresh_product_cache
+from .crypto import token_hash
 from .errors import Conflict, Invalid
 from .stores import settings_of
 
@@ -102,7 +102,7 @@ def _create_order(store: Store, cart, priced, settings, *, buyer: User | None, m
     guest_token = secrets.token_urlsafe(24) if buyer is None else None
     order = Order(
         order_number=order_service.next_number(), buyer_id=buyer.id if buyer else None, email=email,
-        guest_token_hash=hashlib.sha256(guest_token.encode()).hexdigest() if guest_token else None,
+        guest_token_hash=token_hash(guest_token) if guest_token else None,
         status="PENDING", payment_status="UNPAID", payment_method=method, currency=store.currency,
         subtotal=priced.subtotal, discount_total=priced.reseller_discount + priced.coupon_discount,
         total=priced.total, item_count=priced.item_count, coupon_code=cart.coupon_code, note=(note or "")[:2000],
@@ -147,7 +147,3 @@ def _create_order(store: Store, cart, priced, settings, *, buyer: User | None, m
         order_service.mark_paid(order, actor=buyer, via="balance")
     order_service.notify_placed(order, guest_token)
     return Placed(order, guest_token)
-
-
-def guest_token_hash(token: str) -> str:
-    return hashlib.sha256((token or "").encode()).hexdigest()

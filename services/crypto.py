@@ -1,5 +1,6 @@
-"""Deliverables are secrets: encrypted at rest (MultiFernet, newest key first) and deduplicated
-by a keyed hash (HMAC-SHA256 per store), so equal codes in two stores never correlate."""
+"""Secrets. Deliverables are encrypted at rest (MultiFernet, newest key first) and deduplicated
+by a keyed hash (HMAC-SHA256 per store), so equal codes in two stores never correlate. Secret
+links (password reset, a guest's order link) are stored only as ``token_hash``."""
 from __future__ import annotations
 
 import hashlib
@@ -7,6 +8,11 @@ import hmac
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
+
+
+def token_hash(token: str | None) -> str:
+    """What is stored of a random secret that is emailed (a reset or guest link): its SHA-256."""
+    return hashlib.sha256((token or "").encode()).hexdigest()
 
 
 def _fernet() -> MultiFernet:

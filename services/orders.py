@@ -2,7 +2,7 @@
 manual approval, gifts, expiry, legal status changes, the timeline, delivery and its emails."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import selectinload
@@ -59,8 +59,25 @@ def get_order(order_id: str, *, with_lines: bool = True) -> Order:
     return order
 
 
-def get_by_number(number: int) -> Order:
-    if not 0 < number < 2**63:  # outside BIGINT: no such order (and no database error)
+MAX_ORDER_NUMBER = 2**63 - 1  # order numbers are BIGINT
+
+
+def order_number_of(value: str | int | None) -> int | None:
+    """``42``, ``"42"`` or ``"#42"`` as an order number; None when it cannot be one (not digits,
+    zero, or beyond BIGINT: asking the database would be an error, not a miss)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        text = str(value or "").strip().removeprefix("#")
+        if not text.isascii() or not text.isdigit() or len(text) > 19:
+            return None
+        number = int(text)
+    return number if 0 < number <= MAX_ORDER_NUMBER else None
+
+
+def get_by_number(number: str | int) -> Order:
+    number = order_number_of(number)
+    if number is None:
         raise NotFound("No such order", code="order_not_found")
     order = db.session.scalar(select(Order).options(selectinload(Order.lines), selectinload(Order.adjustments))
                               .where(Order.order_number == number))
@@ -69,9 +86,10 @@ def get_by_number(number: int) -> Order:
     return order
 
 
-def get_by_guest_token(token_hash: str) -> Order:
+def get_by_guest_token(token: str) -> Order:
+    """A guest's order by the secret of its link (only its hash is stored)."""
     order = db.session.scalar(select(Order).options(selectinload(Order.lines), selectinload(Order.adjustments))
-                              .where(Order.guest_token_hash == token_hash))
+                              .where(Order.guest_token_hash == crypto.token_hash(token)))
     if order is None:
         raise NotFound("No such order", code="order_not_found")
     return order
@@ -332,9 +350,22 @@ def timeline(order: Order) -> list[OrderEvent]:
                                    .order_by(OrderEvent.created_at, OrderEvent.id)))
 
 
-def list_orders(*, status: str | None = None, payment_status: str | None = None, date_from: datetime | None = None,
-                date_to: datetime | None = None, search: str | None = None, buyer_id: str | None = None,
-                sort_by: str = "created_at", sort_dir: str = "desc", page: int = 1, page_size: int = 20) -> dict:
+def _bound(value: date | datetime | None, *, end: bool) -> datetime | None:
+    """A date filter: a date means its whole UTC day (from its first to its last moment); a
+    date-time is taken as it is (UTC when it has no zone)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.combine(value, time.max if end else time.min, tzinfo=UTC)
+
+
+def list_orders(*, status: str | None = None, payment_status: str | None = None,
+                date_from: date | datetime | None = None, date_to: date | datetime | None = None,
+                search: str | None = None, buyer_id: str | None = None, sort_by: str = "created_at",
+                sort_dir: str = "desc", page: int = 1, page_size: int = 20) -> dict:
+    """Orders, filtered and sorted, one page. ``date_from``/``date_to``: see ``_bound``."""
+    date_from, date_to = _bound(date_from, end=False), _bound(date_to, end=True)
     stmt = select(Order)
     if status:
         stmt = stmt.where(Order.status == status.upper())
@@ -349,8 +380,8 @@ def list_orders(*, status: str | None = None, payment_status: str | None = None,
     if search:
         term = search.strip().lower()[:100]
         conds = [func.lower(Order.email).like(f"%{term}%"), Order.id == term]
-        if term.lstrip("#").isdigit() and len(term.lstrip("#")) <= 18:  # a longer one overflows BIGINT
-            conds.append(Order.order_number == int(term.lstrip("#")))
+        if (number := order_number_of(term)) is not None:
+            conds.append(Order.order_number == number)
         buyers = select(User.id).where(func.lower(User.username).like(f"%{term}%"))
         conds.append(Order.buyer_id.in_(buyers))
         conds.append(Order.id.in_(select(OrderLine.order_id).where(func.lower(OrderLine.product_title).like(f"%{term}%"))))

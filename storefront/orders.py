@@ -7,7 +7,7 @@ from flask import Response, abort, render_template, request
 from flask_login import current_user
 
 from models import Role
-from services import checkout, orders
+from services import orders
 from services import storefront_queries as queries
 from services.errors import NotFound
 from transactions import write_lock
@@ -49,7 +49,7 @@ def _guest_order(token: str):
 
     def load():
         try:
-            return orders.get_by_guest_token(checkout.guest_token_hash(token))
+            return orders.get_by_guest_token(token)
         except NotFound:
             abort(404)
 

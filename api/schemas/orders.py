@@ -2,7 +2,7 @@
 deliverables (``deliverables``, each line's ``items``) appear only for the buyer and staff."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_serializer
@@ -33,12 +33,6 @@ class CheckoutIn(Input):
     note: str | None = Field(default=None, max_length=2000)
 
 
-def _day_start(value: date | datetime) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.combine(value, time.min, tzinfo=UTC)
-
-
 class OrderQuery(PageQuery):
     status: str | None = Field(default=None, max_length=20)
     payment_status: str | None = Field(default=None, max_length=24)
@@ -63,12 +57,8 @@ class OrderQuery(PageQuery):
         return value.upper() if value else None
 
     def filters(self) -> dict:
-        date_to = None
-        if self.date_to is not None:
-            date_to = (_day_start(self.date_to) if isinstance(self.date_to, datetime)
-                       else _day_start(self.date_to) + timedelta(days=1) - timedelta(microseconds=1))
-        return dict(status=self.status, payment_status=self.payment_status,
-                    date_from=_day_start(self.date_from) if self.date_from is not None else None, date_to=date_to,
+        return dict(status=self.status, payment_status=self.payment_status, date_from=self.date_from,
+                    date_to=self.date_to,
                     search=self.search or None, sort_by=self.sort_by, sort_dir=self.sort_dir,
                     page=self.page, page_size=self.page_size)
 
