@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 
 from models import Role
-from services import catalog
+from services import categories as category_service
 from services import storefront_queries as queries
 from web import form_errors, form_status, role_required
 
@@ -41,7 +41,7 @@ def category_create():
     form.parent_id.choices = category_choices(none_label="None (top level)")
     if form.validate_on_submit():
         with form_errors(form):
-            category = catalog.create_category(**_data(form))
+            category = category_service.create_category(**_data(form))
             flash(f"Category “{category.title}” created.", "success")
             return redirect(url_for("admin.categories"))
     return _index(form, 422)
@@ -50,24 +50,24 @@ def category_create():
 @bp.route("/categories/<category_id>", methods=["GET", "POST"])
 @role_required(Role.MANAGER)
 def category_edit(category_id: str):
-    category = catalog.get_category(category_id)
+    category = category_service.get_category(category_id)
     form = CategoryForm(obj=category)
     form.parent_id.choices = category_choices(exclude_id=category.id, none_label="None (top level)")
     if not form.is_submitted():
         form.parent_id.data = category.parent_id or ""
     if form.validate_on_submit():
         with form_errors(form):
-            catalog.update_category(category, _data(form))
+            category_service.update_category(category, _data(form))
             flash("Category saved.", "success")
             return redirect(url_for("admin.categories"))
-    return render_template("admin/categories/form.html", form=form, category=catalog.get_category(category_id)), form_status(form)
+    return render_template("admin/categories/form.html", form=form, category=category_service.get_category(category_id)), form_status(form)
 
 
 @bp.post("/categories/<category_id>/delete")
 @role_required(Role.MANAGER)
 def category_delete(category_id: str):
-    category = catalog.get_category(category_id)
+    category = category_service.get_category(category_id)
     title = category.title
-    catalog.delete_category(category)
+    category_service.delete_category(category)
     flash(f"Category “{title}” deleted. Its products are now uncategorised; its subcategories moved up.", "success")
     return redirect(url_for("admin.categories"))

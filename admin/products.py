@@ -10,8 +10,10 @@ from wtforms import SelectChoice
 
 from extensions import db
 from models import Role
-from services import catalog
+from services import images as image_service
+from services import products as product_service
 from services import storefront_queries as queries
+from services import variants as variant_service
 from services.money import to_minor
 from web import form_errors, form_status, major_text, page_arg, role_required, wants_fragment
 
@@ -77,7 +79,7 @@ def product_new():
     form.category_id.choices = category_choices()
     if form.validate_on_submit():
         with form_errors(form):
-            product = catalog.create_product(_product_data(form, create=True))
+            product = product_service.create_product(_product_data(form, create=True))
             flash(f"Product “{form.title.data}” created. Add its subcategories below.", "success")
             return redirect(url_for("admin.product_edit", product_id=product.id))
     return render_template("admin/products/form.html", form=form, product=None), form_status(form)
@@ -96,7 +98,7 @@ def _variant_form(product, obj=None, formdata=None) -> VariantForm:
 
 
 def _edit_context(product_id: str, *, form=None, image_form=None, variant_form=None) -> dict:
-    product = catalog.get_product(product_id, include_hidden=True)
+    product = product_service.get_product(product_id, include_hidden=True)
     if form is None:
         form = ProductForm(formdata=None, obj=product)
         del form.kind  # chosen once, at creation
@@ -104,7 +106,7 @@ def _edit_context(product_id: str, *, form=None, image_form=None, variant_form=N
         form.show_warranty(product.warranty_time)
     form.category_id.choices = category_choices()
     return {"product": product, "form": form, "image_form": image_form or ImageForm(formdata=None),
-            "variants": catalog.visible_variants(product, include_hidden=True),
+            "variants": variant_service.visible_variants(product, include_hidden=True),
             "variant_form": variant_form or _variant_form(product)}
 
 
@@ -113,13 +115,13 @@ def _edit_context(product_id: str, *, form=None, image_form=None, variant_form=N
 def product_edit(product_id: str):
     if request.method == "GET":
         return render_template("admin/products/form.html", **_edit_context(product_id))
-    product = catalog.get_product(product_id, include_hidden=True)
+    product = product_service.get_product(product_id, include_hidden=True)
     form = ProductForm()
     del form.kind  # chosen once, at creation
     form.category_id.choices = category_choices()
     if form.validate_on_submit():
         with form_errors(form):
-            catalog.update_product(product, _product_data(form, create=False))
+            product_service.update_product(product, _product_data(form, create=False))
             flash("Product saved.", "success")
             return redirect(url_for("admin.product_edit", product_id=product_id))
     return render_template("admin/products/form.html", **_edit_context(product_id, form=form)), form_status(form)
@@ -128,9 +130,9 @@ def product_edit(product_id: str):
 @bp.post("/products/<product_id>/delete")
 @role_required(Role.MANAGER)
 def product_delete(product_id: str):
-    product = catalog.get_product(product_id, include_hidden=True, with_details=False)
+    product = product_service.get_product(product_id, include_hidden=True, with_details=False)
     title = product.title
-    catalog.delete_product(product)
+    product_service.delete_product(product)
     flash(f"“{title}” was deleted. Its order history is kept; its unsold stock was withdrawn.", "success")
     return redirect(url_for("admin.products"))
 
@@ -140,11 +142,11 @@ def product_delete(product_id: str):
 @bp.post("/products/<product_id>/images")
 @role_required(Role.MANAGER)
 def product_image_add(product_id: str):
-    product = catalog.get_product(product_id, include_hidden=True, with_details=False)
+    product = product_service.get_product(product_id, include_hidden=True, with_details=False)
     form = ImageForm()
     if form.validate_on_submit():
         with form_errors(form):
-            catalog.add_image(product, form.image.data.read(), is_primary=bool(form.is_primary.data))
+            image_service.add_image(product, form.image.data.read(), is_primary=bool(form.is_primary.data))
             flash("Image added.", "success")
             return redirect(url_for("admin.product_edit", product_id=product_id) + "#images")
     return render_template("admin/products/form.html", **_edit_context(product_id, image_form=form)), 422
@@ -153,8 +155,8 @@ def product_image_add(product_id: str):
 @bp.post("/products/<product_id>/images/<image_id>/delete")
 @role_required(Role.MANAGER)
 def product_image_delete(product_id: str, image_id: str):
-    product = catalog.get_product(product_id, include_hidden=True, with_details=False)
-    catalog.delete_image(product, image_id)
+    product = product_service.get_product(product_id, include_hidden=True, with_details=False)
+    image_service.delete_image(product, image_id)
     flash("Image removed.", "success")
     return redirect(url_for("admin.product_edit", product_id=product_id) + "#images")
 
@@ -182,11 +184,11 @@ def _subcategories_fragment(product_id: str, *, variant_form=None, status: int =
 @bp.post("/products/<product_id>/subcategories")
 @role_required(Role.MANAGER)
 def subcategory_add(product_id: str):
-    product = catalog.get_product(product_id, include_hidden=True, with_details=False)
+    product = product_service.get_product(product_id, include_hidden=True, with_details=False)
     form = _variant_form(product)
     if form.validate_on_submit():
         with form_errors(form):
-            variant = catalog.create_variant(product, _variant_data(form, physical=product.kind == "physical"))
+            variant = variant_service.create_variant(product, _variant_data(form, physical=product.kind == "physical"))
             if wants_fragment():
                 return _subcategories_fragment(product_id)
             flash(f"Subcategory “{variant.title}” added.", "success")
@@ -199,18 +201,18 @@ def subcategory_add(product_id: str):
 @bp.route("/subcategories/<variant_id>", methods=["GET", "POST"])
 @role_required(Role.MANAGER)
 def subcategory_edit(variant_id: str):
-    variant = catalog.get_variant(variant_id)
+    variant = variant_service.get_variant(variant_id)
     product = variant.product
     form = _variant_form(product, obj=variant, formdata=request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate_on_submit():
         with form_errors(form):
-            catalog.update_variant(variant, _variant_data(form, physical=product.kind == "physical"))
+            variant_service.update_variant(variant, _variant_data(form, physical=product.kind == "physical"))
             if wants_fragment():
                 html, status = _subcategories_fragment(product.id)
                 return html, status, {"HX-Retarget": "#subcategories", "HX-Reswap": "outerHTML"}
             flash("Subcategory saved.", "success")
             return redirect(url_for("admin.product_edit", product_id=product.id) + "#subcategories")
-        variant = catalog.get_variant(variant_id)
+        variant = variant_service.get_variant(variant_id)
     status = form_status(form) if request.method == "POST" else 200
     context = {"variant": variant, "product": variant.product, "vform": form}
     if wants_fragment():
@@ -221,9 +223,9 @@ def subcategory_edit(variant_id: str):
 @bp.post("/subcategories/<variant_id>/delete")
 @role_required(Role.MANAGER)
 def subcategory_delete(variant_id: str):
-    variant = catalog.get_variant(variant_id)
+    variant = variant_service.get_variant(variant_id)
     product_id, title = variant.product_id, variant.title
-    catalog.delete_variant(variant)
+    variant_service.delete_variant(variant)
     if wants_fragment():
         return _subcategories_fragment(product_id)
     flash(f"Subcategory “{title}” deleted; its unsold stock was withdrawn.", "success")

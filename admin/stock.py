@@ -7,8 +7,9 @@ from flask_login import current_user
 
 from extensions import db
 from models import Role
-from services import catalog, stock
+from services import stock
 from services import storefront_queries as queries
+from services import variants as variant_service
 from services.money import to_minor
 from web import form_errors, page_arg, role_required, wants_fragment
 
@@ -20,7 +21,7 @@ STOCK_PAGE_SIZE = 50
 
 def _panel_context(variant_id: str, *, form=None, result=None, revealed=None, page: int = 1,
                    notice: str | None = None) -> dict:
-    variant = catalog.get_variant(variant_id)
+    variant = variant_service.get_variant(variant_id)
     items = stock.list_stock(variant, status="available", page=page, page_size=STOCK_PAGE_SIZE)
     batches = stock.list_batches(variant)
     return {
@@ -37,7 +38,7 @@ def _render(context: dict, status: int = 200):
 
 
 def _digital_variant(variant_id: str):
-    variant = catalog.get_variant(variant_id)
+    variant = variant_service.get_variant(variant_id)
     if variant.product.kind != "digital":
         flash("Physical subcategories count their inventory: edit the subcategory to change it.", "info")
         return variant, redirect(url_for("admin.product_edit", product_id=variant.product_id) + "#subcategories")

@@ -16,8 +16,10 @@ from apiflask import APIBlueprint
 from flask import g, request
 
 from models import Product
-from services import catalog
+from services import categories as category_service
+from services import products as product_service
 from services import stock as stock_service
+from services import variants as variant_service
 from services.errors import Invalid
 
 from .access import access, require_user
@@ -74,7 +76,7 @@ def delete_product(product_id: str):
 
     Soft: orders keep their product and sold items stay with them.
     """
-    catalog.delete_product(catalog.get_product(product_id, include_hidden=True, with_details=False))
+    product_service.delete_product(product_service.get_product(product_id, include_hidden=True, with_details=False))
     return {"message": "Product deleted"}
 
 
@@ -87,7 +89,7 @@ def create_category(body: CategoryIn):
 
     Fields: `title`, `hex_code` like #FF5733; optional `slug`, `parent_id`, `description`, ...
     """
-    category = catalog.create_category(**body.to_service())
+    category = category_service.create_category(**body.to_service())
     return category_out(category.id)
 
 
@@ -96,7 +98,7 @@ def create_category(body: CategoryIn):
 @bp.output(Message)
 def delete_category(category_id: str):
     """Delete a category. Its products stay, uncategorised; its children move up one level."""
-    catalog.delete_category(catalog.get_category(category_id))
+    category_service.delete_category(category_service.get_category(category_id))
     return {"message": "Category deleted"}
 
 
@@ -112,8 +114,8 @@ def create_subcategory(body: SubcategoryCreateIn):
     Fields: `productId`, `title`, `price` in major units, `min_quantity` (default 1),
     `max_quantity` (default 0 = no limit).
     """
-    product = catalog.get_product(body.product_id, include_hidden=True, with_details=False)
-    variant = catalog.create_variant(product, body.to_service(g.store.currency))
+    product = product_service.get_product(body.product_id, include_hidden=True, with_details=False)
+    variant = variant_service.create_variant(product, body.to_service(g.store.currency))
     return variant_out(variant.id)
 
 
@@ -123,7 +125,7 @@ def create_subcategory(body: SubcategoryCreateIn):
 @bp.output(VariantOut)
 def update_subcategory(subcategory_id: str, body: VariantUpdateIn):
     """Update a subcategory's title, price, min/max quantity or active flag (only fields sent)."""
-    catalog.update_variant(catalog.get_variant(subcategory_id), body.to_service(g.store.currency))
+    variant_service.update_variant(variant_service.get_variant(subcategory_id), body.to_service(g.store.currency))
     return variant_out(subcategory_id)
 
 
@@ -132,12 +134,12 @@ def update_subcategory(subcategory_id: str, body: VariantUpdateIn):
 @bp.output(Message)
 def delete_subcategory(subcategory_id: str):
     """Delete a subcategory and withdraw its unsold stock (sold items stay with their orders)."""
-    catalog.delete_variant(catalog.get_variant(subcategory_id))
+    variant_service.delete_variant(variant_service.get_variant(subcategory_id))
     return {"message": "Subcategory deleted"}
 
 
 def _count(variant_id: str, message: str, removed: int = 0) -> StockCountOut:
-    variant = catalog.get_variant(variant_id)
+    variant = variant_service.get_variant(variant_id)
     product: Product = variant.product
     return StockCountOut(subcategory_id=variant.id, stock_count=variant.stock_count,
                          product_stock_total=product.stock_total, removed=removed, message=message)
@@ -151,14 +153,14 @@ def sync_stock(subcategory_id: str):
 
     A mutating GET as Seed B documents it; POST works too.
     """
-    count = stock_service.sync_stock_count(catalog.get_variant(subcategory_id))
+    count = stock_service.sync_stock_count(variant_service.get_variant(subcategory_id))
     return _count(subcategory_id, f"Stock count is {count}")
 
 
 # --- stock ---------------------------------------------------------------------------------
 
 def _import(body: StockImportIn, mode: str) -> StockImportOut:
-    variant = catalog.get_variant(body.subcategory_id)
+    variant = variant_service.get_variant(body.subcategory_id)
     data = read_upload(_file(), upload_limit("MAX_IMPORT_BYTES"), required=False)
     sources = [s for s in (data, body.stock, body.text) if s is not None]
     if len(sources) > 1:
@@ -214,7 +216,7 @@ def clear_stock(subcategory_id: str):
     Sold ones stay with their orders. Withdrawn codes stay known, so they can never be imported
     or sold again.
     """
-    removed = stock_service.clear_stock(catalog.get_variant(subcategory_id))
+    removed = stock_service.clear_stock(variant_service.get_variant(subcategory_id))
     return _count(subcategory_id, f"{removed} item(s) withdrawn", removed)
 
 
@@ -241,6 +243,6 @@ def list_stock(subcategory_id: str, query: StockQuery):
     `status`: available (default), reserved, sold, removed or all; withdrawn items have no
     deliverable any more. Paginated.
     """
-    page = stock_service.list_stock(catalog.get_variant(subcategory_id), status=query.status,
+    page = stock_service.list_stock(variant_service.get_variant(subcategory_id), status=query.status,
                                     page=query.page, page_size=query.page_size)
     return {**page, "items": [StockItemOut.of(i) for i in page["items"]]}

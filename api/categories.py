@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint
 
-from services import catalog
+from services import categories as category_service
 from services.pagination import paginate_list
 
 from .access import access
@@ -20,14 +20,14 @@ bp = APIBlueprint("api_categories", __name__, url_prefix="/api", tag="Categories
 
 
 def categories_page(*, flat: bool, include_inactive: bool, page: int, page_size: int) -> dict:
-    rows = catalog.list_categories(include_inactive=include_inactive, with_counts=True)
-    nodes = [{**r, "children": []} for r in rows] if flat else catalog.category_tree(rows)
+    rows = category_service.list_categories(include_inactive=include_inactive, with_counts=True)
+    nodes = [{**r, "children": []} for r in rows] if flat else category_service.category_tree(rows)
     return paginate_list([CategoryNodeOut.node(n) for n in nodes], page=page, page_size=page_size)
 
 
 def category_out(category_id: str) -> CategoryNodeOut:
-    category = catalog.get_category(category_id)
-    return CategoryNodeOut.node(catalog.category_node(category.slug, include_inactive=True))
+    category = category_service.get_category(category_id)
+    return CategoryNodeOut.node(category_service.category_node(category.slug, include_inactive=True))
 
 
 @bp.get("/categories")
@@ -58,7 +58,7 @@ def product_categories(query: PageQuery):
 @bp.output(CategoryNodeOut)
 def get_category(slug: str):
     """A category by slug, with its sub-categories. Inactive ones are a 404 except for staff."""
-    return CategoryNodeOut.node(catalog.category_node(slug, include_inactive=is_staff()))
+    return CategoryNodeOut.node(category_service.category_node(slug, include_inactive=is_staff()))
 
 
 @bp.post("/categories")
@@ -71,7 +71,7 @@ def create_category(body: CategoryIn):
     Fields: `title`, optional `slug`, `parent_id`, `hex_code` like #FF5733, `description`,
     `image_url`, `sort_order`, `is_active`. A slug already used is a 409.
     """
-    category = catalog.create_category(**body.to_service())
+    category = category_service.create_category(**body.to_service())
     return category_out(category.id)
 
 
@@ -81,7 +81,7 @@ def create_category(body: CategoryIn):
 @bp.output(CategoryNodeOut)
 def update_category(category_id: str, body: CategoryUpdateIn):
     """Update a category: only the fields sent change (`parent_id: null` makes it top-level)."""
-    catalog.update_category(catalog.get_category(category_id), body.to_service())
+    category_service.update_category(category_service.get_category(category_id), body.to_service())
     return category_out(category_id)
 
 
@@ -90,5 +90,5 @@ def update_category(category_id: str, body: CategoryUpdateIn):
 @bp.output({}, status_code=204)
 def delete_category(category_id: str):
     """Delete a category: its products stay (uncategorised), its children move up one level."""
-    catalog.delete_category(catalog.get_category(category_id))
+    category_service.delete_category(category_service.get_category(category_id))
     return ""

@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Order, OrderAdjustment, User
-from services import catalog
 from services import checkout as checkout_service
 from services import orders as order_service
+from services import variants as variant_service
 from services.errors import DomainError, Invalid, NotFound
 from services.pagination import paginate_list
 from transactions import commit_early, write_lock
@@ -279,7 +279,7 @@ def create_and_approve(body: GiftIn):
     recipient = db.session.scalar(select(User).where(User.id == body.user_id))
     if recipient is None:
         raise NotFound("No such user", code="user_not_found")
-    order = order_service.gift(recipient, catalog.get_variant(body.subcategory_id), body.quantity, actor=admin,
+    order = order_service.gift(recipient, variant_service.get_variant(body.subcategory_id), body.quantity, actor=admin,
                                note=body.note or "")
     return _staff_answer(order, admin)
 

@@ -10,7 +10,9 @@ from apiflask import APIBlueprint
 from flask import g
 
 from models import Product
-from services import catalog
+from services import images as image_service
+from services import products as product_service
+from services import variants as variant_service
 
 from .access import access
 from .catalog_helpers import is_staff, multipart, read_upload, upload_limit
@@ -30,30 +32,30 @@ bp = APIBlueprint("api_products", __name__, url_prefix="/api", tag="Products")
 
 def create_and_show(body: ProductIn) -> ProductDetailOut:
     """Create a product from a validated body (Seed A and Seed B routes share this)."""
-    product = catalog.create_product(body.to_service(g.store.currency))
+    product = product_service.create_product(body.to_service(g.store.currency))
     return product_detail(product.id)
 
 
 def update_and_show(product_id: str, body: ProductUpdateIn) -> ProductDetailOut:
     """Apply a validated update (Seed A and Seed B routes share this)."""
-    product = catalog.get_product(product_id, include_hidden=True, with_details=False)
-    catalog.update_product(product, body.to_service(g.store.currency))
+    product = product_service.get_product(product_id, include_hidden=True, with_details=False)
+    product_service.update_product(product, body.to_service(g.store.currency))
     return product_detail(product.id)
 
 
 def product_detail(key: str) -> ProductDetailOut:
     """The detail JSON of a product the caller may see (404 otherwise)."""
     staff = is_staff()
-    product = catalog.get_product(key, include_hidden=staff)
-    tags = catalog.product_tags([product.id])[product.id]
-    variants = catalog.visible_variants(product, include_hidden=staff)
+    product = product_service.get_product(key, include_hidden=staff)
+    tags = product_service.product_tags([product.id])[product.id]
+    variants = variant_service.visible_variants(product, include_hidden=staff)
     return ProductDetailOut.detail(product, g.store, tags, variants, staff=staff)
 
 
 def product_page(page: dict) -> dict:
     """A page of products with their tags (one query for the whole page)."""
     items: list[Product] = page["items"]
-    tags = catalog.product_tags([p.id for p in items])
+    tags = product_service.product_tags([p.id for p in items])
     return {**page, "items": [ProductOut.of(p, g.store, tags[p.id]) for p in items]}
 
 
@@ -70,7 +72,7 @@ def list_products(query: ProductQuery):
     `page`, `page_size` (default 20, at most 100). Staff see disabled products too.
     """
     filters = query.filters(g.store.currency, staff=is_staff())
-    return product_page(catalog.list_products(filters, page=query.page, page_size=query.page_size))
+    return product_page(product_service.list_products(filters, page=query.page, page_size=query.page_size))
 
 
 @bp.get("/products/all")
@@ -79,8 +81,8 @@ def list_products(query: ProductQuery):
 @bp.output(page_of(ProductOut))
 def all_products(query: PageQuery):
     """Seed B: every enabled product (staff and above see disabled ones too), newest first, paginated."""
-    filters = catalog.ProductFilters(include_hidden=is_staff())
-    return product_page(catalog.list_products(filters, page=query.page, page_size=query.page_size))
+    filters = product_service.ProductFilters(include_hidden=is_staff())
+    return product_page(product_service.list_products(filters, page=query.page, page_size=query.page_size))
 
 
 @bp.get("/products/<key>")
@@ -127,7 +129,7 @@ def delete_product(product_id: str):
     It disappears from the catalog; order history keeps it, sold stock stays with its orders and
     unsold stock is withdrawn. Its slug is freed.
     """
-    catalog.delete_product(catalog.get_product(product_id, include_hidden=True, with_details=False))
+    product_service.delete_product(product_service.get_product(product_id, include_hidden=True, with_details=False))
     return ""
 
 
@@ -143,9 +145,9 @@ def upload_image(product_id: str, form: ImageUploadIn):
     re-encoded as WebP, so nothing else hidden in it survives. The first image becomes primary.
     A file above 10 MB is a 413.
     """
-    product = catalog.get_product(product_id, include_hidden=True, with_details=False)
+    product = product_service.get_product(product_id, include_hidden=True, with_details=False)
     data = read_upload(form.file or form.image, upload_limit("MAX_IMAGE_BYTES"))
-    image = catalog.add_image(product, data, is_primary=form.is_primary)
+    image = image_service.add_image(product, data, is_primary=form.is_primary)
     return ImageOut.of(image)
 
 
@@ -154,5 +156,5 @@ def upload_image(product_id: str, form: ImageUploadIn):
 @bp.output({}, status_code=204)
 def delete_image(product_id: str, image_id: str):
     """Delete a product image (and its file). If it was the primary image, the next one takes over."""
-    catalog.delete_image(catalog.get_product(product_id, include_hidden=True, with_details=False), image_id)
+    image_service.delete_image(product_service.get_product(product_id, include_hidden=True, with_details=False), image_id)
     return ""

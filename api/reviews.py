@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint
 
-from services import catalog, reviews
+from services import products as product_service
+from services import reviews
 
 from .access import access
 from .schemas.common import page_of
@@ -31,7 +32,7 @@ def all_reviews(query: ReviewQuery):
 @bp.output(page_of(ReviewOut))
 def product_reviews_b(product_id: str, query: ReviewQuery):
     """Seed B: the approved reviews of one product (by id or slug), paginated."""
-    product = catalog.get_product(product_id, with_details=False)
+    product = product_service.get_product(product_id, with_details=False)
     return _page(reviews.list_reviews(product=product, sort_by=query.sort_by, page=query.page,
                                       page_size=query.page_size))
 
@@ -42,7 +43,7 @@ def product_reviews_b(product_id: str, query: ReviewQuery):
 @bp.output(page_of(ReviewOut))
 def product_reviews(product_id: str, query: ReviewQuery):
     """Seed A: the approved reviews of a product (`sort_by`: newest, oldest, highest, lowest), paginated."""
-    product = catalog.get_product(product_id, with_details=False)
+    product = product_service.get_product(product_id, with_details=False)
     return _page(reviews.list_reviews(product=product, sort_by=query.sort_by, page=query.page,
                                       page_size=query.page_size))
 
@@ -52,4 +53,4 @@ def product_reviews(product_id: str, query: ReviewQuery):
 @bp.output(RatingOut)
 def product_rating(product_id: str):
     """A product's rating: average (one decimal), count and the number of reviews per star."""
-    return reviews.rating_summary(catalog.get_product(product_id, with_details=False))
+    return reviews.rating_summary(product_service.get_product(product_id, with_details=False))

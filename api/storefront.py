@@ -8,7 +8,9 @@ from __future__ import annotations
 from apiflask import APIBlueprint
 from flask import g
 
-from services import catalog
+from services import categories as category_service
+from services import products as product_service
+from services import variants as variant_service
 
 from .access import access
 from .categories import categories_page
@@ -31,7 +33,7 @@ def list_products(query: StorefrontProductQuery):
     price_desc, popular, rating, name (or Seed A's created_at, title, price, popularity with
     `sort_dir`); `page`, `page_size`.
     """
-    return product_page(catalog.list_products(query.filters(g.store.currency), page=query.page,
+    return product_page(product_service.list_products(query.filters(g.store.currency), page=query.page,
                                               page_size=query.page_size))
 
 
@@ -40,11 +42,11 @@ def list_products(query: StorefrontProductQuery):
 @bp.output(ProductDetailOut)
 def get_product(slug: str):
     """A product by slug (or id) with images, tags and active variants; counts a view."""
-    product = catalog.get_product(slug)
-    tags = catalog.product_tags([product.id])[product.id]
-    out = ProductDetailOut.detail(product, g.store, tags, catalog.visible_variants(product, include_hidden=False),
+    product = product_service.get_product(slug)
+    tags = product_service.product_tags([product.id])[product.id]
+    out = ProductDetailOut.detail(product, g.store, tags, variant_service.visible_variants(product, include_hidden=False),
                                   staff=False)
-    catalog.increment_views(product.id)  # an atomic UPDATE; the answer shows this view counted
+    product_service.increment_views(product.id)  # an atomic UPDATE; the answer shows this view counted
     out.view_count += 1
     return out
 
@@ -63,4 +65,4 @@ def list_categories(query: PageQuery):
 @bp.output(CategoryNodeOut)
 def get_category(slug: str):
     """An active category by slug, with its active sub-categories and product counts."""
-    return CategoryNodeOut.node(catalog.category_node(slug))
+    return CategoryNodeOut.node(category_service.category_node(slug))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint
 
-from services import catalog
+from services import tags_attributes as tag_service
 from services.pagination import paginate_list
 
 from .access import access
@@ -23,7 +23,7 @@ bp = APIBlueprint("api_tags_attributes", __name__, url_prefix="/api", tag="Tags 
 @bp.output(page_of(TagOut))
 def list_tags(query: PageQuery):
     """All tags, by name."""
-    items = [TagOut(id=t.id, name=t.name, slug=t.slug) for t in catalog.list_tags()]
+    items = [TagOut(id=t.id, name=t.name, slug=t.slug) for t in tag_service.list_tags()]
     return paginate_list(items, page=query.page, page_size=query.page_size)
 
 
@@ -33,7 +33,7 @@ def list_tags(query: PageQuery):
 @bp.output(TagOut, status_code=201)
 def create_tag(body: TagIn):
     """Create a tag (`name`, optional `slug`). A slug already used is a 409."""
-    tag = catalog.create_tag(body.name, body.slug)
+    tag = tag_service.create_tag(body.name, body.slug)
     return TagOut(id=tag.id, name=tag.name, slug=tag.slug)
 
 
@@ -42,7 +42,7 @@ def create_tag(body: TagIn):
 @bp.output({}, status_code=204)
 def delete_tag(tag_id: str):
     """Delete a tag (products lose it, nothing else changes)."""
-    catalog.delete_tag(catalog.get_tag(tag_id))
+    tag_service.delete_tag(tag_service.get_tag(tag_id))
     return ""
 
 
@@ -52,7 +52,7 @@ def delete_tag(tag_id: str):
 @bp.output(page_of(AttributeOut))
 def list_attributes(query: PageQuery):
     """All attributes with their values."""
-    items = [AttributeOut.of(a) for a in catalog.list_attributes()]
+    items = [AttributeOut.of(a) for a in tag_service.list_attributes()]
     return paginate_list(items, page=query.page, page_size=query.page_size)
 
 
@@ -62,8 +62,8 @@ def list_attributes(query: PageQuery):
 @bp.output(AttributeOut, status_code=201)
 def create_attribute(body: AttributeIn):
     """Create an attribute (`name`) with optional `values` (duplicates are dropped)."""
-    attribute = catalog.create_attribute(body.name, body.values)
-    return AttributeOut.of(catalog.get_attribute(attribute.id))
+    attribute = tag_service.create_attribute(body.name, body.values)
+    return AttributeOut.of(tag_service.get_attribute(attribute.id))
 
 
 @bp.post("/attributes/<attribute_id>/values")
@@ -72,7 +72,7 @@ def create_attribute(body: AttributeIn):
 @bp.output(AttributeValueOut, status_code=201)
 def add_attribute_value(attribute_id: str, body: AttributeValueIn):
     """Add a value to an attribute. A value it already has is a 409 (`value_exists`)."""
-    value = catalog.add_attribute_value(catalog.get_attribute(attribute_id), body.value)
+    value = tag_service.add_attribute_value(tag_service.get_attribute(attribute_id), body.value)
     return AttributeValueOut(id=value.id, attribute_id=value.attribute_id, value=value.value)
 
 
@@ -81,5 +81,5 @@ def add_attribute_value(attribute_id: str, body: AttributeValueIn):
 @bp.output({}, status_code=204)
 def delete_attribute(attribute_id: str):
     """Delete an attribute and its values (variants lose those values)."""
-    catalog.delete_attribute(catalog.get_attribute(attribute_id))
+    tag_service.delete_attribute(tag_service.get_attribute(attribute_id))
     return ""

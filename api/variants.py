@@ -9,7 +9,8 @@ from __future__ import annotations
 from apiflask import APIBlueprint
 from flask import g
 
-from services import catalog
+from services import products as product_service
+from services import variants as variant_service
 from services.pagination import paginate_list
 
 from .access import access
@@ -21,13 +22,13 @@ bp = APIBlueprint("api_variants", __name__, url_prefix="/api", tag="Product Vari
 
 
 def variant_out(variant_id: str) -> VariantOut:
-    return VariantOut.of(catalog.get_variant(variant_id), g.store.currency, staff=True)
+    return VariantOut.of(variant_service.get_variant(variant_id), g.store.currency, staff=True)
 
 
 def _variants_page(product_id: str, query: PageQuery, *, purchasable: bool) -> dict:
     staff = is_staff()
-    product = catalog.get_product(product_id, include_hidden=staff)
-    variants = catalog.visible_variants(product, include_hidden=staff and not purchasable)
+    product = product_service.get_product(product_id, include_hidden=staff)
+    variants = variant_service.visible_variants(product, include_hidden=staff and not purchasable)
     items = [VariantOut.of(v, g.store.currency, staff=staff) for v in variants]
     return paginate_list(items, page=query.page, page_size=query.page_size)
 
@@ -59,8 +60,8 @@ def product_stock(product_id: str, query: PageQuery):
 def get_subcategory(subcategory_id: str):
     """Seed B: one subcategory with its parent product's summary (`product`)."""
     staff = is_staff()
-    variant = catalog.get_variant(subcategory_id, include_hidden=staff)
-    tags = catalog.product_tags([variant.product_id])[variant.product_id]
+    variant = variant_service.get_variant(subcategory_id, include_hidden=staff)
+    tags = product_service.product_tags([variant.product_id])[variant.product_id]
     return SubcategoryOut.with_product(variant, g.store, tags, staff=staff)
 
 
@@ -74,8 +75,8 @@ def create_variant(product_id: str, body: VariantIn):
     Price in major units; 422 for negative prices, too many decimals or `min_quantity` above
     `max_quantity`; 409 for an SKU already used.
     """
-    product = catalog.get_product(product_id, include_hidden=True, with_details=False)
-    variant = catalog.create_variant(product, body.to_service(g.store.currency))
+    product = product_service.get_product(product_id, include_hidden=True, with_details=False)
+    variant = variant_service.create_variant(product, body.to_service(g.store.currency))
     return variant_out(variant.id)
 
 
@@ -89,8 +90,8 @@ def update_variant(product_id: str, variant_id: str, body: VariantUpdateIn):
     `stock_count` is for physical products; digital stock is counted from its items (import
     stock instead).
     """
-    variant = catalog.get_variant(variant_id, product_id=product_id)
-    catalog.update_variant(variant, body.to_service(g.store.currency))
+    variant = variant_service.get_variant(variant_id, product_id=product_id)
+    variant_service.update_variant(variant, body.to_service(g.store.currency))
     return variant_out(variant.id)
 
 
@@ -99,5 +100,5 @@ def update_variant(product_id: str, variant_id: str, body: VariantUpdateIn):
 @bp.output({}, status_code=204)
 def delete_variant(product_id: str, variant_id: str):
     """Delete a variant: sold items stay with their orders, unsold stock is withdrawn."""
-    catalog.delete_variant(catalog.get_variant(variant_id, product_id=product_id))
+    variant_service.delete_variant(variant_service.get_variant(variant_id, product_id=product_id))
     return ""

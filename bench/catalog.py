@@ -58,16 +58,18 @@ def timed(client, path: str, n: int) -> float:
 
 def seed(app) -> str:
     from extensions import db
-    from services import catalog, stores
+    from services import categories as category_service
+    from services import products as product_service
+    from services import stores
     from tenancy import tenant_scope
 
     with app.app_context():
         store = stores.create_store("bench", "Bench", is_default=True)
         db.session.commit()
         with tenant_scope(store):
-            category = catalog.create_category(title="Gift cards")
+            category = category_service.create_category(title="Gift cards")
             for i in range(30):
-                product = catalog.create_product({"title": f"Card {i:02d}", "category_id": category.id,
+                product = product_service.create_product({"title": f"Card {i:02d}", "category_id": category.id,
                                                   "variants": [{"title": "10", "price": 1000 + i}]})
                 product.primary_image_url = "/static/favicon.svg"
                 product.stock_total = 5

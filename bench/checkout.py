@@ -20,17 +20,18 @@ from sqlalchemy import text
 def seed(app, items: int):
     from extensions import db
     from models import Variant
-    from services import auth, balance, catalog, stock, stores
+    from services import auth, balance, stock, stores
+    from services import products as product_service
     from tenancy import tenant_scope
 
     with app.app_context():
         store = stores.create_store("bench", "Bench", is_default=True)
         db.session.commit()
         with tenant_scope(store):
-            product = catalog.create_product({"title": "Card", "variants": [{"title": "10", "price": 1000}]})
+            product = product_service.create_product({"title": "Card", "variants": [{"title": "10", "price": 1000}]})
             variant = db.session.query(Variant).filter(Variant.product_id == product.id).one()
             stock.import_stock(variant, "\n".join(f"HTTP-{i:07d}" for i in range(items)))
-            product2 = catalog.create_product({"title": "Raw", "variants": [{"title": "1", "price": 100}]})
+            product2 = product_service.create_product({"title": "Raw", "variants": [{"title": "1", "price": 100}]})
             raw_variant = db.session.query(Variant).filter(Variant.product_id == product2.id).one()
             stock.import_stock(raw_variant, "\n".join(f"RAW-{i:07d}" for i in range(items)))
             user = auth.create_user(username="bencher", email="bench@example.com", password="bench-password-1")

@@ -24,14 +24,15 @@ def main() -> None:
     for backend in backends(args.db):
         with bench_app(backend) as app:
             from extensions import db
-            from services import catalog, stock, stores
+            from services import products as product_service
+            from services import stock, stores
             from tenancy import tenant_scope
 
             with app.app_context():
                 store = stores.create_store("bench", "Bench", is_default=True)
                 db.session.commit()
                 with tenant_scope(store):
-                    product = catalog.create_product({"title": "Bench card", "variants": [{"title": "x", "price": 100}]})
+                    product = product_service.create_product({"title": "Bench card", "variants": [{"title": "x", "price": 100}]})
                     db.session.commit()
                     from sqlalchemy import select
 

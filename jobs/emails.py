@@ -8,7 +8,8 @@ from __future__ import annotations
 from flask import current_app, render_template
 from flask_mailman import EmailMultiAlternatives
 
-from services import auth, catalog, orders
+from services import auth, orders
+from services import variants as variant_service
 from services.errors import NotFound
 from services.stores import get_store, settings_of
 from tenancy import current_store_id
@@ -62,7 +63,7 @@ def send_order_email(order_id: str, guest_token: str | None = None) -> str | Non
 def send_low_stock_email(variant_id: str, count: int) -> int:
     """Tell the store's admins that a subcategory fell under its low-stock threshold."""
     try:
-        variant = catalog.get_variant(variant_id)
+        variant = variant_service.get_variant(variant_id)
     except NotFound:
         return 0
     admins = auth.active_admins()

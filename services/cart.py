@@ -12,6 +12,7 @@ from models import Cart, CartItem, Product, User, Variant
 
 from . import coupons
 from .errors import Conflict, DomainError, Invalid, NotFound
+from .variants import for_sale, quantity_problems
 
 MAX_QUANTITY = 2**31 - 1
 MAX_LINES = 100
@@ -55,20 +56,20 @@ def _variants(ids: list[str]) -> dict[str, Variant]:
 def _buyable_variant(variant_id: str) -> Variant:
     variant = db.session.scalar(select(Variant).options(joinedload(Variant.product)).where(Variant.id == variant_id)) \
         if variant_id else None
-    if (variant is None or variant.deleted_at is not None or not variant.is_active
-            or not variant.product.is_enabled or variant.product.deleted_at is not None):
+    if not for_sale(variant):
         raise NotFound("No such subcategory", code="subcategory_not_found")
     return variant
 
 
 def _check_limits(variant: Variant, quantity: int) -> None:
-    if quantity < variant.min_quantity:
+    problems = quantity_problems(variant, quantity)
+    if "below_min_quantity" in problems:
         raise Invalid(f"At least {variant.min_quantity} of {variant.title} per order", code="below_min_quantity",
                       details={"quantity": [f"minimum {variant.min_quantity}"]})
-    if variant.max_quantity and quantity > variant.max_quantity:
+    if "above_max_quantity" in problems:
         raise Invalid(f"At most {variant.max_quantity} of {variant.title} per order", code="above_max_quantity",
                       details={"quantity": [f"maximum {variant.max_quantity}"]})
-    if quantity > variant.stock_count:
+    if "out_of_stock" in problems:
         raise Conflict(f"Only {variant.stock_count} of {variant.title} left", code="out_of_stock",
                        details={"available": variant.stock_count})
 
@@ -220,18 +221,12 @@ def price(cart: Cart, *, buyer: User | None, customer_key: str | None = None) ->
     for item in items:
         variant = variants.get(item.variant_id)
         problems: list[str] = []
-        if (variant is None or variant.deleted_at is not None or not variant.is_active
-                or not variant.product.is_enabled or variant.product.deleted_at is not None):
+        if not for_sale(variant):
             problems.append("unavailable")
             unit = item.seen_price
         else:
             unit = variant.price
-            if item.quantity < variant.min_quantity:
-                problems.append("below_min_quantity")
-            if variant.max_quantity and item.quantity > variant.max_quantity:
-                problems.append("above_max_quantity")
-            if item.quantity > variant.stock_count:
-                problems.append("out_of_stock")
+            problems += quantity_problems(variant, item.quantity)
         subtotal = unit * item.quantity
         lines.append(Line(item, variant, item.quantity, unit, subtotal,
                           0 if problems == ["unavailable"] else reseller_discount(subtotal, buyer), problems))

@@ -20,10 +20,10 @@ from . import balance, coupons, payments, stock
 from . import cart as cart_service
 from . import orders as order_service
 from .auth import normalize_email
-from .catalog import refresh_product_cache
 from .crypto import token_hash
 from .errors import Conflict, Invalid
 from .stores import settings_of
+from .variants import refresh_product_cache
 
 DEFAULT_RESERVATION_CAP = 200  # units one buyer may hold in unpaid orders at once
 

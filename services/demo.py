@@ -11,7 +11,11 @@ from sqlalchemy import func, select
 from extensions import db
 from models import Product
 
-from . import catalog, stock
+from . import categories as category_service
+from . import images as image_service
+from . import products as product_service
+from . import stock
+from . import variants as variant_service
 
 CATEGORIES = [
     ("Gift Cards", "#F59E0B", "Store credit for the big platforms, delivered as a code."),
@@ -78,22 +82,22 @@ def seed_catalog() -> int:
         return 0
     categories = {}
     for i, (title, colour, description) in enumerate(CATEGORIES):
-        categories[title] = catalog.create_category(title=title, hex_code=colour, description=description, sort_order=i)
+        categories[title] = category_service.create_category(title=title, hex_code=colour, description=description, sort_order=i)
     imported = 0
     for title, category, featured, kind, variants, description in PRODUCTS:
-        product = catalog.create_product({
+        product = product_service.create_product({
             "title": title, "description": description, "category_id": categories[category].id,
             "is_featured": featured, "kind": kind,
             "replacement_settings": {"replace_enabled": kind == "digital", "auto_replace_enabled": featured,
                                      "warranty_time": 7 * 86400},
         })
-        catalog.add_image(product, _image(title, CATEGORIES[[c[0] for c in CATEGORIES].index(category)][1]))
+        image_service.add_image(product, _image(title, CATEGORIES[[c[0] for c in CATEGORIES].index(category)][1]))
         prefix = "".join(w[0] for w in title.split()[:3]).upper()
         for v_title, price, count in variants:
             data = {"title": v_title, "price": price, "min_quantity": 1, "max_quantity": 10}
             if kind == "physical":
                 data["stock_count"] = count
-            variant = catalog.create_variant(product, data)
+            variant = variant_service.create_variant(product, data)
             if kind == "digital" and count:
                 result = stock.import_stock(variant, "\n".join(_code(prefix) for _ in range(count)),
                                             note="Demo stock", supplier="Demo supplier")

@@ -14,10 +14,10 @@ from transactions import enqueue_after_commit
 
 from . import coupons, crypto, stock
 from .cart import check_quantity
-from .catalog import refresh_product_cache
 from .errors import Conflict, Invalid, NotFound
 from .pagination import paginate
 from .stores import base_url
+from .variants import refresh_product_cache
 
 # Legal status changes an admin may make by hand (payment, expiry and refunds have their own paths).
 MANUAL_TRANSITIONS = {

@@ -20,9 +20,9 @@ from models import Order, OrderLine, Product, StockBatch, StockItem, User, Varia
 from models.base import new_id
 
 from . import crypto
-from .catalog import available_filter, refresh_product_cache
 from .errors import Conflict, Invalid, NotFound
 from .pagination import paginate
+from .variants import available_filter, refresh_product_cache
 
 CHUNK = 2000
 MAX_DELIVERABLE = 2000  # characters

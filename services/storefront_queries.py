@@ -15,8 +15,9 @@ from sqlalchemy import select
 from extensions import db
 from models import Category, Product, User
 
-from .catalog import ProductFilters, category_tree, descendant_ids, list_categories, product_query
+from .categories import category_tree, descendant_ids, list_categories
 from .pagination import paginate
+from .products import ProductFilters, product_query
 
 STOREFRONT_PAGE_SIZE = 24
 ADMIN_PAGE_SIZE = 25

@@ -6,6 +6,8 @@ import unicodedata
 
 import bleach
 
+from .errors import Invalid
+
 ALLOWED_TAGS = ["p", "br", "strong", "b", "em", "i", "u", "s", "ul", "ol", "li", "a", "h2", "h3", "h4",
                 "blockquote", "code", "pre", "hr", "span", "table", "thead", "tbody", "tr", "th", "td"]
 ALLOWED_ATTRIBUTES = {"a": ["href", "title", "rel", "target"], "span": ["class"], "code": ["class"]}
@@ -30,3 +32,15 @@ def plain_text(value: str | None, limit: int = 300) -> str:
     text = bleach.clean(value or "", tags=[], strip=True)
     text = re.sub(r"\s+", " ", text).strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def clean_text(value, name: str, *, max_length: int, required: bool = False) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise Invalid(f"{name} is required", details={name: ["required"]})
+    if len(value) > max_length:
+        raise Invalid(f"{name} may be at most {max_length} characters", details={name: ["too long"]})
+    return value

@@ -15,13 +15,15 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from services import cart as cart_service
-from services import catalog, checkout, orders, payments
+from services import checkout, orders, payments
+from services import products as product_service
 from services import storefront_queries as queries
+from services import variants as variant_service
 from services.errors import DomainError
 from web import apply_form_errors, form_errors, wants_fragment
 
 from . import bp
-from .catalog import _is_staff, quantity_limits
+from .catalog import _is_staff
 from .forms import ActionForm, AddToCartForm, CheckoutForm, CouponForm, QuantityForm
 
 PROBLEMS = {
@@ -94,22 +96,22 @@ def problem_text(problem: str, line) -> str:
 # --- add to cart (the product page's buy panel) ---------------------------------------------
 
 def _panel(variant, form, *, added: str | None = None, status: int = 200):
-    context = {"product": variant.product, "chosen": variant, "quantity_limits": quantity_limits,
+    context = {"product": variant.product, "chosen": variant, "quantity_limits": variant_service.quantity_limits,
                "cart_form": form, "added": added}
     if wants_fragment():
         return render_template("storefront/catalog/_buy_panel_response.html", **context), status
-    item = catalog.get_product(variant.product.slug, include_hidden=_is_staff())
-    variants = catalog.visible_variants(item, include_hidden=False)
+    item = product_service.get_product(variant.product.slug, include_hidden=_is_staff())
+    variants = variant_service.visible_variants(item, include_hidden=False)
     chosen = next((v for v in variants if v.id == variant.id), variant)
     return render_template("storefront/catalog/product.html", product=item, variants=variants, chosen=chosen,
-                           quantity_limits=quantity_limits, cart_form=form, added=added), status
+                           quantity_limits=variant_service.quantity_limits, cart_form=form, added=added), status
 
 
 @bp.post("/cart/add")
 def cart_add():
     form = AddToCartForm()
     variant_id = (form.variant_id.data or request.form.get("variant_id") or "").strip()
-    variant = catalog.get_variant(variant_id)  # 404 for a wrong id; the cart refuses what is not for sale
+    variant = variant_service.get_variant(variant_id)  # 404 for a wrong id; the cart refuses what is not for sale
     if not form.validate_on_submit():
         return _panel(variant, form, status=422)
     with form_errors(form, field="quantity"):
@@ -120,7 +122,7 @@ def cart_add():
             return _panel(variant, AddToCartForm(formdata=None), added=message)
         flash(message, "success")
         return redirect(url_for("storefront.cart"), 303)
-    return _panel(catalog.get_variant(variant_id), form, status=422)
+    return _panel(variant_service.get_variant(variant_id), form, status=422)
 
 
 # --- the cart page --------------------------------------------------------------------------

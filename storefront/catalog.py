@@ -10,8 +10,10 @@ from flask import abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from models import Role
-from services import catalog
+from services import categories as category_service
+from services import products as product_service
 from services import storefront_queries as queries
+from services import variants as variant_service
 from services.errors import Invalid
 from services.money import to_minor
 from web import page_arg, wants_fragment
@@ -63,7 +65,7 @@ def home():
 @bp.get("/categories")
 def categories():
     return render_template("storefront/catalog/categories.html",
-                           tree=catalog.category_tree(catalog.list_categories(with_counts=True)))
+                           tree=category_service.category_tree(category_service.list_categories(with_counts=True)))
 
 
 @bp.get("/search")
@@ -106,33 +108,24 @@ def _pick(variants, wanted: str | None):
     return chosen
 
 
-def quantity_limits(variant) -> tuple[int, int]:
-    """(min, max) a shopper may choose: max 0 means no limit, capped at the stock count."""
-    low = max(1, variant.min_quantity or 1)
-    high = variant.stock_count
-    if variant.max_quantity:
-        high = min(high, variant.max_quantity)
-    return low, high
-
-
 @bp.get("/p/<slug>")
 def product(slug: str):
-    item = catalog.get_product(slug, include_hidden=_is_staff())
-    variants = catalog.visible_variants(item, include_hidden=False)
+    item = product_service.get_product(slug, include_hidden=_is_staff())
+    variants = variant_service.visible_variants(item, include_hidden=False)
     chosen = _pick(variants, request.args.get("variant"))
-    catalog.increment_views(item.id)
+    product_service.increment_views(item.id)
     return render_template("storefront/catalog/product.html", product=item, variants=variants, chosen=chosen,
-                           quantity_limits=quantity_limits)
+                           quantity_limits=variant_service.quantity_limits)
 
 
 @bp.get("/p/<slug>/variant/<variant_id>")
 def product_variant(slug: str, variant_id: str):
-    item = catalog.get_product(slug, include_hidden=_is_staff())
-    variants = catalog.visible_variants(item, include_hidden=False)
+    item = product_service.get_product(slug, include_hidden=_is_staff())
+    variants = variant_service.visible_variants(item, include_hidden=False)
     chosen = next((v for v in variants if v.id == variant_id), None)
     if chosen is None:
         abort(404)
     if not wants_fragment():
         return redirect(url_for("storefront.product", slug=item.slug, variant=chosen.id))
     return render_template("storefront/catalog/_buy_panel.html", product=item, chosen=chosen,
-                           quantity_limits=quantity_limits)
+                           quantity_limits=variant_service.quantity_limits)

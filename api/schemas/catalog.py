@@ -15,9 +15,10 @@ from apiflask.fields import UploadFile
 from pydantic import AliasChoices, Field, model_serializer
 
 from models import Category, Product, ProductImage, Store, Tag, Variant
-from services.catalog import MAX_PRICE, ProductFilters
 from services.errors import Invalid
 from services.money import to_major, to_minor
+from services.products import ProductFilters
+from services.variants import MAX_PRICE
 
 from .common import Input, Output, PageQuery
 

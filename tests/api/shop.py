@@ -9,7 +9,8 @@ from sqlalchemy import func, select, update
 
 from extensions import db
 from models import Cart, CartItem, Order, StockItem, User, Variant
-from services import balance, catalog, coupons, stock
+from services import balance, coupons, stock
+from services import products as product_service
 from tenancy import tenant_scope
 
 DIGITAL_CODES = [f"CODE-{i}" for i in range(6)]
@@ -20,9 +21,9 @@ def shop_fixture(app, store, make):
     """A digital variant (10.00, 6 codes, at most 4 per order), a physical variant (25.00, 3 in
     stock) and a buyer with 50.00 of balance; ``shop.h(user)`` gives a user's auth headers."""
     with app.app_context(), tenant_scope(store):
-        digital = catalog.create_product({"title": "Steam Card", "variants": [
+        digital = product_service.create_product({"title": "Steam Card", "variants": [
             {"title": "10 EUR", "price": 1000, "max_quantity": 4}]})
-        physical = catalog.create_product({"title": "T-Shirt", "kind": "physical", "variants": [
+        physical = product_service.create_product({"title": "T-Shirt", "kind": "physical", "variants": [
             {"title": "M", "price": 2500, "stock_count": 3}]})
         digital_variant = db.session.scalar(select(Variant).where(Variant.product_id == digital.id))
         physical_variant = db.session.scalar(select(Variant).where(Variant.product_id == physical.id))

@@ -10,6 +10,9 @@ from sqlalchemy import event, select, update
 
 from extensions import db
 from models import Product, ProductImage, ProductTag, StockItem, Variant
+from services import categories as category_service
+from services import products as product_service
+from services import tags_attributes as tag_service
 from tenancy import tenant_scope
 from tests.api.conftest import error_code, png_bytes
 
@@ -267,14 +270,13 @@ def _count_queries(app, client, url: str) -> tuple[int, dict]:
 
 
 def test_listing_uses_a_constant_number_of_queries(client, store, app):
-    from services import catalog as catalog_service
 
     def build(n: int, offset: int) -> None:
         with app.app_context(), tenant_scope(store):
-            category = catalog_service.create_category(title=f"Category {offset}")
-            tag = catalog_service.create_tag(f"Tag {offset}")
+            category = category_service.create_category(title=f"Category {offset}")
+            tag = tag_service.create_tag(f"Tag {offset}")
             for i in range(n):
-                catalog_service.create_product({"title": f"Product {offset + i}", "category_id": category.id,
+                product_service.create_product({"title": f"Product {offset + i}", "category_id": category.id,
                                                 "tag_ids": [tag.id], "variants": [{"title": "v", "price": 100 + i}]})
             db.session.commit()
 

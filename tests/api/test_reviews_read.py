@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from models import Order, Review
-from services import catalog
+from services import products as product_service
 
 
 def _seed(make, store, ratings, *, approved=True, title="Steam Card"):
     with make.scope(store) as session:
-        product = catalog.create_product({"title": title, "variants": [{"title": "10", "price": 1000}]})
+        product = product_service.create_product({"title": title, "variants": [{"title": "10", "price": 1000}]})
         for i, rating in enumerate(ratings):
             order = Order(order_number=1000 + i + (0 if approved else 500), email=f"r{i}@example.com",
                           payment_method="BALANCE", currency="EUR", status="COMPLETED", payment_status="PAID")

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from extensions import db
 from models import BalanceTransaction, Cart, Coupon, CouponRedemption, Order, Role, StockItem, User, Variant
 from services import auth as auth_service
-from services import balance, catalog, coupons, stock
+from services import balance, coupons, stock
 from services import cart as cart_service
+from services import products as product_service
 from tenancy import tenant_scope
 
 from .conftest import call, race
@@ -19,7 +20,7 @@ PRICE = 1000  # 10.00
 
 
 def _product(stock_codes: int) -> Variant:
-    product = catalog.create_product({"title": "Race Card", "variants": [{"title": "10 EUR", "price": PRICE}]})
+    product = product_service.create_product({"title": "Race Card", "variants": [{"title": "10 EUR", "price": PRICE}]})
     variant = db.session.scalar(select(Variant).where(Variant.product_id == product.id))
     stock.import_stock(variant, "\n".join(f"RACE-{i:04d}" for i in range(stock_codes)))
     return variant

@@ -94,14 +94,15 @@ def live_shop(live_server):
 
     from models import Role, Variant
     from services import auth as auth_service
-    from services import balance, catalog, stock
+    from services import balance, stock
+    from services import products as product_service
     from tenancy import tenant_scope
 
     _base, app = live_server
     with app.app_context():
         store = store_service.get_store_by_slug("e2e")
         with tenant_scope(store):
-            product = catalog.create_product({
+            product = product_service.create_product({
                 "title": "Game Pass Ultimate", "description": "<p>Hundreds of games, one subscription.</p>",
                 "variants": [{"title": "1 month", "price": 1499, "max_quantity": 5},
                              {"title": "3 months", "price": 3999}]})

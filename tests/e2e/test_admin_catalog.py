@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Product
-from services import catalog, stock
+from services import stock
 from services import stores as store_service
+from services import variants as variant_service
 from tenancy import tenant_scope
 
 CODES = "E2E-CODE-0001\nE2E-CODE-0002\nE2E-CODE-0003"
@@ -98,7 +99,7 @@ def test_admin_builds_the_catalog_and_a_shopper_finds_the_product(live_server, l
         store = store_service.get_store_by_slug("e2e")
         with tenant_scope(store):
             product = db.session.scalar(select(Product).where(Product.slug == "steam-wallet"))
-            bigger = catalog.create_variant(product, {"title": "$25", "price": 2649})
+            bigger = variant_service.create_variant(product, {"title": "$25", "price": 2649})
             stock.import_stock(bigger, "E2E-BIG-0001")
             db.session.commit()
 

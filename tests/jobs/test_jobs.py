@@ -141,7 +141,8 @@ def test_periodic_expiry_runs_once_per_interval_on_the_worker_and_frees_stock(re
     from jobs.schedule import enqueue_due
     from models import Order, User, Variant
     from services import cart as cart_service
-    from services import catalog, checkout, stock
+    from services import checkout, stock
+    from services import products as product_service
     from tests.jobs.factories_for_jobs import seed_store_and_user
     from transactions import queue
 
@@ -150,7 +151,7 @@ def test_periodic_expiry_runs_once_per_interval_on_the_worker_and_frees_stock(re
     with application.test_request_context(), tenant_scope(store_id):
         from models import Store
 
-        product = catalog.create_product({"title": "Key", "variants": [{"title": "x", "price": 100}]})
+        product = product_service.create_product({"title": "Key", "variants": [{"title": "x", "price": 100}]})
         variant = db.session.scalar(select(Variant).where(Variant.product_id == product.id))
         stock.import_stock(variant, "K1\nK2\nK3")
         buyer = db.session.scalar(select(User).where(User.email == "late@example.com"))

@@ -8,8 +8,9 @@ from sqlalchemy import func, select, update
 
 from extensions import db
 from models import BalanceTransaction, Order, StockItem, Store, User, Variant
-from services import balance, catalog, checkout, coupons, orders, stock
+from services import balance, checkout, coupons, orders, stock
 from services import cart as cart_service
+from services import products as product_service
 from services.errors import Conflict, Invalid
 from tenancy import tenant_scope
 
@@ -18,7 +19,7 @@ from tenancy import tenant_scope
 def shop(app, store, make):
     """A digital variant with 5 codes (price 10.00) and a buyer with 50.00 of balance."""
     with app.app_context(), tenant_scope(store):
-        product = catalog.create_product({"title": "Steam", "variants": [{"title": "10", "price": 1000}]})
+        product = product_service.create_product({"title": "Steam", "variants": [{"title": "10", "price": 1000}]})
         variant = db.session.scalar(select(Variant).where(Variant.product_id == product.id))
         stock.import_stock(variant, "\n".join(f"CODE-{i}" for i in range(5)))
         db.session.commit()

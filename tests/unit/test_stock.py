@@ -6,7 +6,8 @@ from sqlalchemy import select, text, update
 
 from extensions import db
 from models import Product, StockItem, Variant
-from services import catalog, stock
+from services import products as product_service
+from services import stock
 from services.errors import Invalid
 from tenancy import tenant_scope
 
@@ -14,7 +15,7 @@ from tenancy import tenant_scope
 @pytest.fixture
 def variant(app, store):
     with app.app_context(), tenant_scope(store):
-        product = catalog.create_product({"title": "Steam Card", "variants": [{"title": "$10", "price": 1000}]})
+        product = product_service.create_product({"title": "Steam Card", "variants": [{"title": "$10", "price": 1000}]})
         db.session.commit()
         return db.session.scalar(select(Variant).where(Variant.product_id == product.id))
 
@@ -75,7 +76,7 @@ def test_empty_import_and_physical_products_are_refused(app, store, variant):
         with pytest.raises(Invalid, match="empty"):
             stock.import_stock(db.session.get(Variant, variant.id), "\n   \n")
         db.session.rollback()
-        physical = catalog.create_product({"title": "Mug", "kind": "physical",
+        physical = product_service.create_product({"title": "Mug", "kind": "physical",
                                            "variants": [{"title": "Blue", "price": 500, "stock_count": 7}]})
         v = db.session.scalar(select(Variant).where(Variant.product_id == physical.id))
         assert v.stock_count == 7 and physical.stock_total == 7
@@ -95,7 +96,7 @@ def test_csv_and_custom_delimiters(app, store, variant):
 def test_the_same_code_in_two_stores_is_independent(app, store, other_store, variant):
     run(app, store, lambda: stock.import_stock(db.session.get(Variant, variant.id), "SHARED"))
     with app.app_context(), tenant_scope(other_store):
-        product = catalog.create_product({"title": "Other card", "variants": [{"title": "x", "price": 1}]})
+        product = product_service.create_product({"title": "Other card", "variants": [{"title": "x", "price": 1}]})
         v = db.session.scalar(select(Variant).where(Variant.product_id == product.id))
         result = stock.import_stock(v, "SHARED")
         assert result.added == 1

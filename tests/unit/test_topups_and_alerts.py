@@ -6,8 +6,9 @@ from sqlalchemy import select
 
 from extensions import db
 from models import BalanceTopUp, User, Variant
-from services import balance, catalog, checkout, stock, topups
+from services import balance, checkout, stock, topups
 from services import cart as cart_service
+from services import products as product_service
 from services.errors import Invalid
 from tenancy import tenant_scope
 
@@ -38,7 +39,7 @@ def test_a_sale_below_the_threshold_emails_the_admins(app, store, make, mail_out
     make.user(store, role="ADMIN", email="boss@example.com")
     buyer = make.user(store, email="low@example.com")
     with app.app_context(), tenant_scope(store):
-        product = catalog.create_product({"title": "Rare key", "variants": [{"title": "x", "price": 100}]})
+        product = product_service.create_product({"title": "Rare key", "variants": [{"title": "x", "price": 100}]})
         variant = db.session.scalar(select(Variant).where(Variant.product_id == product.id))
         variant.low_stock_threshold = 3
         stock.import_stock(variant, "A\nB\nC\nD")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 import transactions
 from extensions import db
 from models import Category
-from services import catalog
+from services import categories as category_service
 from services.errors import Invalid
 from tenancy import tenant_scope
 from transactions import enqueue_after_commit
@@ -24,10 +24,10 @@ def _titles() -> list[str]:
 def test_the_request_boundary_commits_a_normal_return_and_rolls_back_any_exception(app, store):
     with app.test_request_context(), tenant_scope(store):
         with pytest.raises(RuntimeError), transactions.request_transaction():
-            catalog.create_category(title="Undone")
+            category_service.create_category(title="Undone")
             raise RuntimeError("the view failed after writing")
         with transactions.request_transaction():
-            catalog.create_category(title="Kept")
+            category_service.create_category(title="Kept")
     with app.app_context(), tenant_scope(store):  # a new session sees what was committed
         assert _titles() == ["Kept"]
 
@@ -58,7 +58,7 @@ def test_a_refused_admin_form_keeps_nothing_of_the_refused_change(app, store, ma
 
     admin, _ = as_role(app, make, store, "ADMIN")
     with app.app_context(), tenant_scope(store):
-        catalog.create_category(title="Gift cards", slug="gift-cards")
+        category_service.create_category(title="Gift cards", slug="gift-cards")
         db.session.commit()
     page = admin.get("/admin/categories")
     refused = admin.post("/admin/categories", data={"csrf_token": page_token(page), "title": "Other",

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import BalanceTransaction, Order, User, Variant
-from services import balance, catalog, checkout, orders, stock
+from services import balance, checkout, orders, stock
 from services import cart as cart_service
+from services import products as product_service
 from tenancy import tenant_scope
 from tests.conftest import next_ip
 from tests.web.test_auth_pages import csrf, login
@@ -35,7 +36,7 @@ def world(app, store, make):
     with make.scope(store):
         balance.credit(ann.id, 6_000, "topup", reason="test")
     with app.app_context(), tenant_scope(store):
-        product = catalog.create_product({"title": "Netflix Gift", "variants": [{"title": "1 month", "price": 1000}]})
+        product = product_service.create_product({"title": "Netflix Gift", "variants": [{"title": "1 month", "price": 1000}]})
         variant = db.session.scalar(select(Variant).where(Variant.product_id == product.id))
         stock.import_stock(variant, "\n".join(f"NFX-{i}" for i in range(6)))
         from models import Store

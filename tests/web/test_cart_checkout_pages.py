@@ -12,7 +12,9 @@ from sqlalchemy import select, update
 
 from extensions import db
 from models import BalanceTransaction, Order, User, Variant
-from services import balance, catalog, coupons, stock
+from services import balance, coupons, stock
+from services import products as product_service
+from services import variants as variant_service
 from tenancy import tenant_scope
 from tests.conftest import next_ip
 from tests.factories import PASSWORD
@@ -40,9 +42,9 @@ def shop(app, store):
     """Steam Wallet $10 (10.00, 5 codes, max 3 per order), $50 (50.00, 1 code) and a
     "Bundle" (5.00, 4 codes, min 2)."""
     with app.app_context(), tenant_scope(store):
-        wallet = catalog.create_product({"title": "Steam Wallet", "variants": [
+        wallet = product_service.create_product({"title": "Steam Wallet", "variants": [
             {"title": "$10", "price": 1000, "max_quantity": 3}, {"title": "$50", "price": 5000}]})
-        bundle = catalog.create_product({"title": "Bundle", "variants": [{"title": "Pack", "price": 500, "min_quantity": 2}]})
+        bundle = product_service.create_product({"title": "Bundle", "variants": [{"title": "Pack", "price": 500, "min_quantity": 2}]})
         variants = {v.title: v for v in db.session.scalars(select(Variant))}
         stock.import_stock(variants["$10"], "\n".join(f"STEAM-{i:03d}" for i in range(5)))
         stock.import_stock(variants["$50"], "BIG-001")
@@ -172,7 +174,7 @@ def test_cart_flags_problems_and_the_price_change_got_it_flow(app, client, store
     got_it = client.post("/cart/reprice", data={"csrf_token": token(client, "/cart")}, headers=HX)
     assert got_it.status_code == 200 and "Price changed from" not in got_it.data.decode()
     with app.app_context(), tenant_scope(store):
-        catalog.update_variant(db.session.get(Variant, shop.limited), {"is_active": False})
+        variant_service.update_variant(db.session.get(Variant, shop.limited), {"is_active": False})
         db.session.commit()
     assert "No longer for sale" in client.get("/cart").data.decode()
 

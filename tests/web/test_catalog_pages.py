@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Category, Product, ProductImage, StockBatch, StockItem, Variant
-from services import catalog, stock
+from services import categories as category_service
+from services import products as product_service
+from services import stock
 from tenancy import tenant_scope
 from tests.web.test_auth_pages import csrf, login
 
@@ -42,17 +44,17 @@ def in_store(app, store, fn):
 @pytest.fixture
 def shop(app, store):
     def build():
-        cards = catalog.create_category(title="Gift Cards", hex_code="#F59E0B")
-        steam = catalog.create_category(title="Steam", parent_id=cards.id, hex_code="#1B2838")
-        games = catalog.create_category(title="Games", hex_code="#6366F1")
-        wallet = catalog.create_product({
+        cards = category_service.create_category(title="Gift Cards", hex_code="#F59E0B")
+        steam = category_service.create_category(title="Steam", parent_id=cards.id, hex_code="#1B2838")
+        games = category_service.create_category(title="Games", hex_code="#6366F1")
+        wallet = product_service.create_product({
             "title": "Steam Wallet", "category_id": steam.id, "is_featured": True,
             "description": "<p>Top up <strong>any</strong> account.</p>",
             "variants": [{"title": "$10", "price": 1099, "max_quantity": 5},
                          {"title": "$50", "price": 5199}]})
-        mug = catalog.create_product({"title": "Logo Mug", "kind": "physical", "category_id": games.id,
+        mug = product_service.create_product({"title": "Logo Mug", "kind": "physical", "category_id": games.id,
                                       "variants": [{"title": "Blue", "price": 900, "stock_count": 4, "min_quantity": 2}]})
-        hidden = catalog.create_product({"title": "Secret Beta", "is_enabled": False, "category_id": games.id,
+        hidden = product_service.create_product({"title": "Secret Beta", "is_enabled": False, "category_id": games.id,
                                          "variants": [{"title": "Key", "price": 2500}]})
         variants = {v.title: v for v in db.session.scalars(select(Variant))}
         stock.import_stock(variants["$10"], "CODE-AAA-111\nCODE-BBB-222\nCODE-CCC-333")
@@ -86,7 +88,7 @@ def test_home_shows_featured_newest_and_coloured_categories(client, shop):
 
 
 def test_product_card_shows_placeholder_letter_and_out_of_stock(client, app, store):
-    in_store(app, store, lambda: catalog.create_product({"title": "zebra pack", "variants": [{"title": "A", "price": 100}]}))
+    in_store(app, store, lambda: product_service.create_product({"title": "zebra pack", "variants": [{"title": "A", "price": 100}]}))
     html = client.get("/").data.decode()
     card = html[html.index("zebra pack") - 1500:html.index("zebra pack") + 800]
     assert 'class="product-placeholder"' in card and ">Z</span>" in card
@@ -107,9 +109,9 @@ def test_categories_page_and_category_page_with_subcategories(client, shop):
 
 def test_category_page_paginates_24_per_page(client, app, store):
     def build():
-        category = catalog.create_category(title="Bulk")
+        category = category_service.create_category(title="Bulk")
         for n in range(26):
-            catalog.create_product({"title": f"Bulk {n:02d}", "category_id": category.id,
+            product_service.create_product({"title": f"Bulk {n:02d}", "category_id": category.id,
                                     "variants": [{"title": "x", "price": 100 + n}]})
     in_store(app, store, build)
     first = client.get("/c/bulk").data.decode()
@@ -143,7 +145,7 @@ def test_search_filters(client, shop):
 
 
 def test_search_in_stock_hides_sold_out_products(client, app, store, shop):
-    in_store(app, store, lambda: catalog.create_product({"title": "Empty Shelf", "variants": [{"title": "x", "price": 5}]}))
+    in_store(app, store, lambda: product_service.create_product({"title": "Empty Shelf", "variants": [{"title": "x", "price": 5}]}))
     assert b"Empty Shelf" in client.get("/search").data
     assert b"Empty Shelf" not in client.get("/search?in_stock=1").data
 
@@ -208,7 +210,7 @@ def test_disabled_or_deleted_product_is_404_for_shoppers_and_preview_for_staff(c
     preview = client.get("/p/secret-beta")
     assert preview.status_code == 200 and b"Hidden from shoppers" in preview.data
     assert b"Hidden from shoppers" not in client.get("/p/steam-wallet").data
-    in_store(app, store, lambda: catalog.delete_product(db.session.get(Product, shop.mug)))
+    in_store(app, store, lambda: product_service.delete_product(db.session.get(Product, shop.mug)))
     assert client.get("/p/logo-mug").status_code == 404
 
 
@@ -248,10 +250,10 @@ def test_catalog_admin_pages_need_a_manager(client, app, store, make, shop):
 
 def test_another_stores_ids_are_404_in_the_dashboard(client, app, store, other_store, make, shop):
     def build():
-        product = catalog.create_product({"title": "Foreign", "variants": [{"title": "x", "price": 100}]})
+        product = product_service.create_product({"title": "Foreign", "variants": [{"title": "x", "price": 100}]})
         variant = db.session.scalar(select(Variant).where(Variant.product_id == product.id))
         stock.import_stock(variant, "FOREIGN-1")
-        category = catalog.create_category(title="Foreign cat")
+        category = category_service.create_category(title="Foreign cat")
         item = db.session.scalar(select(StockItem))
         return product.id, variant.id, category.id, item.id
 

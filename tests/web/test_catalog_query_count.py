@@ -7,7 +7,8 @@ from contextlib import contextmanager
 from sqlalchemy import event
 
 from extensions import db
-from services import catalog
+from services import categories as category_service
+from services import products as product_service
 from tenancy import tenant_scope
 
 COUNTED = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")  # not SAVEPOINT/RELEASE/BEGIN
@@ -33,7 +34,7 @@ def count_statements(app):
 def add_products(app, store, category_id: str, start: int, stop: int) -> None:
     with app.app_context(), tenant_scope(store):
         for n in range(start, stop):
-            catalog.create_product({"title": f"Product {n:02d}", "category_id": category_id,
+            product_service.create_product({"title": f"Product {n:02d}", "category_id": category_id,
                                     "variants": [{"title": "Standard", "price": 100 + n}]})
         db.session.commit()
 
@@ -47,8 +48,8 @@ def page_cost(app, client, url: str) -> tuple[int, bytes, list[str]]:
 
 def test_search_and_category_pages_cost_the_same_for_5_and_24_products(app, client, store):
     with app.app_context(), tenant_scope(store):
-        parent = catalog.create_category(title="Games")
-        child = catalog.create_category(title="Keys", parent_id=parent.id)
+        parent = category_service.create_category(title="Games")
+        child = category_service.create_category(title="Keys", parent_id=parent.id)
         db.session.commit()
         child_id = child.id
     add_products(app, store, child_id, 0, 5)
@@ -64,7 +65,7 @@ def test_search_and_category_pages_cost_the_same_for_5_and_24_products(app, clie
 
 def test_htmx_results_fragment_costs_no_more_than_the_page(app, client, store):
     with app.app_context(), tenant_scope(store):
-        category = catalog.create_category(title="Cards")
+        category = category_service.create_category(title="Cards")
         db.session.commit()
         category_id = category.id
     add_products(app, store, category_id, 0, 24)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from models import Category, Store
-from services import catalog
+from services import categories as category_service
 from services.cache import cache_for
 
 
@@ -43,8 +43,8 @@ def test_store_lookup_is_cached_and_a_suspension_applies_at_once(client, store, 
 
 def test_category_list_is_cached_until_a_category_changes(client, store, make, caching):
     with make.scope(store):
-        catalog.create_category(title="Gift Cards")
+        category_service.create_category(title="Gift Cards")
     assert b"Gift Cards" in client.get("/search").data
     with make.scope(store):
-        catalog.create_category(title="Game Keys")
+        category_service.create_category(title="Game Keys")
     assert b"Game Keys" in client.get("/search").data

@@ -1,0 +1,49 @@
+"""Product images: checked and re-encoded (services.storage), the primary image kept on the product."""
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+
+from extensions import db
+from models import (
+    Product,
+    ProductImage,
+)
+
+from .errors import NotFound
+from .storage import process_image, storage
+
+
+def add_image(product: Product, data: bytes, *, is_primary: bool = False) -> ProductImage:
+    encoded, width, height = process_image(data)
+    store = storage()
+    key = store.save(encoded, prefix=f"{product.store_id}/products", ext="webp")
+    has_images = db.session.scalar(select(func.count()).select_from(ProductImage)
+                                   .where(ProductImage.product_id == product.id)) or 0
+    primary = is_primary or has_images == 0
+    if primary:
+        db.session.execute(update(ProductImage).where(ProductImage.product_id == product.id).values(is_primary=False))
+    image = ProductImage(product_id=product.id, url=store.url(key), storage_key=key, is_primary=primary,
+                         sort_order=has_images, width=width, height=height)
+    db.session.add(image)
+    if primary:
+        product.primary_image_url = image.url
+    db.session.flush()
+    return image
+
+
+def delete_image(product: Product, image_id: str) -> None:
+    image = db.session.scalar(select(ProductImage).where(ProductImage.id == image_id,
+                                                         ProductImage.product_id == product.id))
+    if image is None:
+        raise NotFound("No such image", code="image_not_found")
+    key, was_primary = image.storage_key, image.is_primary
+    db.session.delete(image)
+    db.session.flush()
+    if was_primary:
+        successor = db.session.scalar(select(ProductImage).where(ProductImage.product_id == product.id)
+                                      .order_by(ProductImage.sort_order).limit(1))
+        if successor is not None:
+            successor.is_primary = True
+        product.primary_image_url = successor.url if successor else None
+        db.session.flush()
+    storage().delete(key)

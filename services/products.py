@@ -1,0 +1,206 @@
+"""Products: create (with their subcategories), change, soft-delete, tags, views, and the
+filtered, sorted product listing every catalog page and list endpoint uses.
+
+Prices arrive in minor units (the API layer converts)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy.orm import joinedload, selectinload
+
+from extensions import db
+from models import (
+    Category,
+    Product,
+    ProductTag,
+    StockItem,
+    Tag,
+    Variant,
+)
+
+from .categories import category_ref, with_descendants
+from .errors import Invalid, NotFound
+from .pagination import paginate
+from .slugs import check_slug, unique_slug
+from .text import UUID_RE, clean_text, sanitize_html
+from .variants import create_variant, refresh_product_cache
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+SORTS = {"created_at": Product.created_at, "title": Product.title, "price": Product.starting_at,
+         "popularity": Product.view_count, "rating": Product.average_rating, "views": Product.view_count,
+         "updated_at": Product.updated_at, "stock": Product.stock_total, "name": Product.title}
+
+
+def get_product(key: str, *, include_hidden: bool = False, with_details: bool = True) -> Product:
+    """By id or slug. Hidden (disabled) products are a 404 unless ``include_hidden``."""
+    cond = Product.id == key if UUID_RE.match(key or "") else Product.slug == key
+    stmt = select(Product).where(cond, Product.deleted_at.is_(None))
+    if with_details:
+        stmt = stmt.options(joinedload(Product.category), selectinload(Product.images),
+                            selectinload(Product.variants).selectinload(Variant.attribute_values))
+    product = db.session.scalar(stmt)
+    if product is None or (not product.is_enabled and not include_hidden):
+        raise NotFound("No such product", code="product_not_found")
+    return product
+
+
+def product_tags(product_ids: list[str]) -> dict[str, list[Tag]]:
+    out: dict[str, list[Tag]] = {pid: [] for pid in product_ids}
+    if not product_ids:
+        return out
+    rows = db.session.execute(select(ProductTag.product_id, Tag).join(Tag, Tag.id == ProductTag.tag_id)
+                              .where(ProductTag.product_id.in_(product_ids)).order_by(Tag.name))
+    for pid, tag in rows:
+        out[pid].append(tag)
+    return out
+
+
+def _replacement(changes: dict, product: Product) -> None:
+    settings = changes.get("replacement_settings") or {}
+    for name in ("replace_enabled", "auto_replace_enabled", "auto_replace_max_before_approval", "warranty_time"):
+        value = settings.get(name, changes.get(name))
+        if value is None:
+            continue
+        if name in ("auto_replace_max_before_approval", "warranty_time"):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 10 * 365 * 86400:
+                raise Invalid(f"{name} must be a whole number of at least 0", details={name: ["invalid"]})
+        setattr(product, name, value)
+
+
+def _apply_product_fields(product: Product, changes: dict) -> None:
+    if changes.get("title") is not None:
+        product.title = clean_text(changes["title"], "title", max_length=200, required=True)
+    if changes.get("description") is not None:
+        product.description = sanitize_html(changes["description"])
+    if "category_id" in changes:
+        product.category_id = category_ref(changes["category_id"], "category_id") if changes["category_id"] else None
+    for name in ("is_enabled", "is_featured", "sort_order"):
+        if changes.get(name) is not None:
+            setattr(product, name, changes[name])
+    if changes.get("kind") is not None:
+        if changes["kind"] not in ("digital", "physical"):
+            raise Invalid("kind must be digital or physical", details={"kind": ["invalid"]})
+        product.kind = changes["kind"]
+    _replacement(changes, product)
+
+
+def create_product(data: dict) -> Product:
+    if not data.get("title"):
+        raise Invalid("title is required", details={"title": ["required"]})
+    product = Product(title="", slug="")
+    _apply_product_fields(product, data)
+    product.slug = check_slug(Product, data["slug"]) if data.get("slug") else unique_slug(Product, product.title)
+    db.session.add(product)
+    db.session.flush()
+    if data.get("tag_ids") is not None:
+        set_product_tags(product, data["tag_ids"])
+    for variant in data.get("variants") or []:
+        create_variant(product, variant)
+    return product
+
+
+def update_product(product: Product, changes: dict) -> Product:
+    _apply_product_fields(product, changes)
+    if changes.get("slug"):
+        product.slug = check_slug(Product, changes["slug"], exclude_id=product.id)
+    if changes.get("tag_ids") is not None:
+        set_product_tags(product, changes["tag_ids"])
+    product.updated_at = _now()
+    db.session.flush()
+    return product
+
+
+def delete_product(product: Product) -> None:
+    """Soft delete: order history keeps its product; unsold stock is withdrawn; the slug is freed."""
+    now = _now()
+    product.deleted_at = now
+    product.is_enabled = False
+    product.slug = f"{product.slug[:180]}--deleted-{product.id[:8]}"
+    db.session.execute(update(Variant).where(Variant.product_id == product.id, Variant.deleted_at.is_(None))
+                       .values(deleted_at=now, is_active=False, stock_count=0))
+    db.session.execute(update(StockItem).where(StockItem.product_id == product.id, StockItem.is_sold.is_(False),
+                                               StockItem.removed_at.is_(None))
+                       .values(removed_at=now, deliverable_encrypted=None))
+    refresh_product_cache(product)
+    db.session.flush()
+
+
+def set_product_tags(product: Product, tag_ids: list[str]) -> None:
+    tag_ids = list(dict.fromkeys(tag_ids))
+    found = set(db.session.scalars(select(Tag.id).where(Tag.id.in_(tag_ids)))) if tag_ids else set()
+    unknown = [t for t in tag_ids if t not in found]
+    if unknown:
+        raise Invalid("Unknown tag ids", details={"tag_ids": unknown})
+    db.session.execute(delete(ProductTag).where(ProductTag.product_id == product.id))
+    db.session.add_all(ProductTag(product_id=product.id, tag_id=t) for t in tag_ids)
+    db.session.flush()
+
+
+def increment_views(product_id: str) -> None:
+    db.session.execute(update(Product).where(Product.id == product_id).values(view_count=Product.view_count + 1)
+                       .execution_options(synchronize_session=False))
+
+
+@dataclass
+class ProductFilters:
+    search: str | None = None
+    category_id: str | None = None
+    category_slug: str | None = None
+    tag_id: str | None = None
+    min_price: int | None = None
+    max_price: int | None = None
+    stock_status: str | None = None  # in_stock | out_of_stock | low_stock
+    is_featured: bool | None = None
+    is_active: bool | None = None  # staff only; None = all for staff
+    sort_by: str = "created_at"
+    sort_dir: str = "desc"
+    include_hidden: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def product_query(f: ProductFilters) -> Select:
+    stmt = select(Product).options(joinedload(Product.category)).where(Product.deleted_at.is_(None))
+    if not f.include_hidden:
+        stmt = stmt.where(Product.is_enabled.is_(True))
+    elif f.is_active is not None:
+        stmt = stmt.where(Product.is_enabled.is_(f.is_active))
+    if f.search:
+        term = f"%{f.search.strip().lower()[:100]}%"
+        stmt = stmt.where(or_(func.lower(Product.title).like(term), func.lower(Product.description).like(term)))
+    if f.category_id:
+        ids = with_descendants(f.category_id)
+        stmt = stmt.where(Product.category_id.in_(ids))
+    if f.category_slug:
+        category = db.session.scalar(select(Category).where(Category.slug == f.category_slug))
+        stmt = stmt.where(Product.category_id.in_(with_descendants(category.id)) if category else Product.id.is_(None))
+    if f.tag_id:
+        stmt = stmt.where(Product.id.in_(select(ProductTag.product_id).where(ProductTag.tag_id == f.tag_id)))
+    if f.min_price is not None:
+        stmt = stmt.where(Product.starting_at >= f.min_price)
+    if f.max_price is not None:
+        stmt = stmt.where(Product.starting_at <= f.max_price)
+    if f.stock_status == "in_stock":
+        stmt = stmt.where(Product.stock_total > 0)
+    elif f.stock_status == "out_of_stock":
+        stmt = stmt.where(Product.stock_total <= 0)
+    elif f.stock_status == "low_stock":
+        stmt = stmt.where(Product.id.in_(select(Variant.product_id).where(
+            Variant.deleted_at.is_(None), Variant.is_active.is_(True), Variant.stock_count > 0,
+            Variant.stock_count <= Variant.low_stock_threshold)))
+    if f.is_featured is not None:
+        stmt = stmt.where(Product.is_featured.is_(f.is_featured))
+    column = SORTS.get(f.sort_by, Product.created_at)
+    ordering = column.asc() if f.sort_dir == "asc" else column.desc()
+    if f.sort_by == "price":
+        ordering = ordering.nulls_last()
+    return stmt.order_by(ordering, Product.id)
+
+
+def list_products(f: ProductFilters, *, page: int, page_size: int) -> dict:
+    return paginate(product_query(f), page=page, page_size=page_size)

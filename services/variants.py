@@ -1,0 +1,218 @@
+"""Subcategories (variants): price, quantity limits, SKU, attributes, soft delete, and the rules of
+what is for sale. The caches on Product (``starting_at``, ``stock_total``) are refreshed here by
+every change that affects them (``refresh_product_cache``)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.orm import joinedload, selectinload
+
+from extensions import db
+from models import (
+    AttributeValue,
+    Product,
+    StockItem,
+    Variant,
+    VariantAttributeValue,
+)
+
+from .errors import Conflict, Invalid, NotFound
+from .text import UUID_RE, clean_text
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+MAX_PRICE = 10**12  # 10 billion in major units: beyond any real price, far inside BIGINT
+
+
+# --- what is for sale (the one definition; pages, API and cart all ask here) ---------------
+
+def visible_product_filters():
+    """SQL: the product is shown in the shop."""
+    return [Product.deleted_at.is_(None), Product.is_enabled.is_(True)]
+
+
+def for_sale_filters():
+    """SQL: the subcategory can be bought (its product is shown too: join Product)."""
+    return [Variant.deleted_at.is_(None), Variant.is_active.is_(True), *visible_product_filters()]
+
+
+def for_sale(variant: Variant | None) -> bool:
+    """A shopper can buy this subcategory: it and its product exist, are not deleted and are shown."""
+    return (variant is not None and variant.deleted_at is None and variant.is_active
+            and variant.product.is_enabled and variant.product.deleted_at is None)
+
+
+def quantity_limits(variant: Variant) -> tuple[int, int]:
+    """(least, most) units a shopper may choose now: most is the max per order (0 = no limit),
+    capped at what is in stock."""
+    low = max(1, variant.min_quantity or 1)
+    high = variant.stock_count if not variant.max_quantity else min(variant.stock_count, variant.max_quantity)
+    return low, high
+
+
+def quantity_problems(variant: Variant, quantity: int) -> list[str]:
+    """Why ``quantity`` units cannot be bought now: below_min_quantity, above_max_quantity, out_of_stock."""
+    problems = []
+    if quantity < variant.min_quantity:
+        problems.append("below_min_quantity")
+    if variant.max_quantity and quantity > variant.max_quantity:
+        problems.append("above_max_quantity")
+    if quantity > variant.stock_count:
+        problems.append("out_of_stock")
+    return problems
+
+
+def get_variant(variant_id: str, *, product_id: str | None = None, include_hidden: bool = True) -> Variant:
+    stmt = (select(Variant)
+            .options(joinedload(Variant.product).joinedload(Product.category), selectinload(Variant.attribute_values))
+            .where(Variant.id == variant_id, Variant.deleted_at.is_(None)))
+    variant = db.session.scalar(stmt) if variant_id and UUID_RE.match(variant_id) else None
+    if variant is None or (product_id and variant.product_id != product_id):
+        raise NotFound("No such subcategory", code="subcategory_not_found")
+    if not include_hidden and not for_sale(variant):
+        raise NotFound("No such subcategory", code="subcategory_not_found")
+    return variant
+
+
+def _check_quantities(min_q: int, max_q: int) -> None:
+    if min_q < 1:
+        raise Invalid("min_quantity must be at least 1", details={"min_quantity": ["at least 1"]})
+    if max_q < 0:
+        raise Invalid("max_quantity must be 0 (no limit) or more", details={"max_quantity": ["at least 0"]})
+    if max_q and max_q < min_q:
+        raise Invalid("min_quantity cannot be above max_quantity", code="min_above_max",
+                      details={"min_quantity": ["above max_quantity"]})
+
+
+def _check_price(price) -> int:
+    if isinstance(price, bool) or not isinstance(price, int):
+        raise Invalid("price must be an amount", details={"price": ["invalid"]})
+    if price < 0:
+        raise Invalid("price cannot be negative", details={"price": ["negative"]})
+    if price > MAX_PRICE:
+        raise Invalid("price is too large", details={"price": ["too large"]})
+    return price
+
+
+def _check_sku(sku: str | None, exclude_id: str | None = None) -> str | None:
+    sku = (sku or "").strip() or None
+    if sku is None:
+        return None
+    if len(sku) > 64:
+        raise Invalid("sku may be at most 64 characters", details={"sku": ["too long"]})
+    clash = db.session.scalar(select(Variant.id).where(Variant.sku == sku, *([Variant.id != exclude_id] if exclude_id else [])))
+    if clash:
+        raise Conflict(f"The SKU '{sku}' is already used", code="sku_taken", details={"sku": ["taken"]})
+    return sku
+
+
+def create_variant(product: Product, data: dict) -> Variant:
+    if product.deleted_at is not None:
+        raise NotFound("No such product", code="product_not_found")
+    min_q = data.get("min_quantity") or 1
+    max_q = data.get("max_quantity") or 0
+    _check_quantities(min_q, max_q)
+    variant = Variant(
+        product_id=product.id, title=clean_text(data.get("title"), "title", max_length=200, required=True),
+        sku=_check_sku(data.get("sku")), price=_check_price(data.get("price")), min_quantity=min_q,
+        max_quantity=max_q, weight_grams=data.get("weight_grams"),
+        is_active=data.get("is_active", True) if data.get("is_active") is not None else True,
+        low_stock_threshold=data.get("low_stock_threshold") if data.get("low_stock_threshold") is not None else 5,
+        sort_order=data.get("sort_order") or 0,
+    )
+    if product.kind == "physical" and data.get("stock_count") is not None:
+        variant.stock_count = _check_inventory(data["stock_count"])
+    db.session.add(variant)
+    db.session.flush()
+    if data.get("attribute_value_ids"):
+        set_variant_attributes(variant, data["attribute_value_ids"])
+    refresh_product_cache(product)
+    return variant
+
+
+def _check_inventory(count) -> int:
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0 or count > 10**9:
+        raise Invalid("stock_count must be a whole number of at least 0", details={"stock_count": ["invalid"]})
+    return count
+
+
+def update_variant(variant: Variant, changes: dict) -> Variant:
+    if changes.get("title") is not None:
+        variant.title = clean_text(changes["title"], "title", max_length=200, required=True)
+    if "sku" in changes:
+        variant.sku = _check_sku(changes["sku"], exclude_id=variant.id)
+    if changes.get("price") is not None:
+        variant.price = _check_price(changes["price"])
+    min_q = changes.get("min_quantity") if changes.get("min_quantity") is not None else variant.min_quantity
+    max_q = changes.get("max_quantity") if changes.get("max_quantity") is not None else variant.max_quantity
+    _check_quantities(min_q, max_q)
+    variant.min_quantity, variant.max_quantity = min_q, max_q
+    for name in ("weight_grams", "is_active", "low_stock_threshold", "sort_order"):
+        if changes.get(name) is not None:
+            setattr(variant, name, changes[name])
+    product = db.session.get(Product, variant.product_id)
+    if changes.get("stock_count") is not None:
+        if product.kind != "physical":
+            raise Invalid("Digital stock is counted from its items: import stock instead",
+                          code="digital_stock_count", details={"stock_count": ["read-only for digital"]})
+        variant.stock_count = _check_inventory(changes["stock_count"])
+    if changes.get("attribute_value_ids") is not None:
+        set_variant_attributes(variant, changes["attribute_value_ids"])
+    variant.updated_at = _now()
+    db.session.flush()
+    refresh_product_cache(product)
+    return variant
+
+
+def delete_variant(variant: Variant) -> None:
+    """Sold items stay for order history; unsold stock is withdrawn (its codes stay known)."""
+    now = _now()
+    variant.deleted_at = now
+    variant.is_active = False
+    variant.stock_count = 0
+    if variant.sku:
+        variant.sku = None
+    db.session.execute(update(StockItem).where(StockItem.variant_id == variant.id, StockItem.is_sold.is_(False),
+                                               StockItem.removed_at.is_(None))
+                       .values(removed_at=now, deliverable_encrypted=None))
+    db.session.flush()
+    refresh_product_cache(db.session.get(Product, variant.product_id))
+
+
+def set_variant_attributes(variant: Variant, value_ids: list[str]) -> None:
+    value_ids = list(dict.fromkeys(value_ids))
+    found = set(db.session.scalars(select(AttributeValue.id).where(AttributeValue.id.in_(value_ids))))
+    unknown = [v for v in value_ids if v not in found]
+    if unknown:
+        raise Invalid("Unknown attribute value ids", details={"attribute_value_ids": unknown})
+    db.session.execute(delete(VariantAttributeValue).where(VariantAttributeValue.variant_id == variant.id))
+    db.session.add_all(VariantAttributeValue(variant_id=variant.id, attribute_value_id=v) for v in value_ids)
+    db.session.flush()
+
+
+def refresh_product_cache(product: Product) -> None:
+    """``starting_at`` (lowest active price) and ``stock_total`` from the live variants."""
+    if product is None:
+        return
+    row = db.session.execute(
+        select(func.min(Variant.price), func.coalesce(func.sum(Variant.stock_count), 0))
+        .where(Variant.product_id == product.id, Variant.deleted_at.is_(None), Variant.is_active.is_(True))
+    ).one()
+    product.starting_at, product.stock_total = row[0], int(row[1] or 0)
+    db.session.flush()
+
+
+def visible_variants(product: Product, *, include_hidden: bool) -> list[Variant]:
+    return [v for v in product.variants if v.deleted_at is None and (include_hidden or v.is_active)]
+
+
+def available_filter():
+    """Stock items that can be sold now: unsold, not withdrawn, not held by an order.
+
+    A reservation ends only by payment (sold), or by the order's expiry or cancellation, which
+    clears ``order_id``: so the cached ``stock_count`` can be kept with exact increments."""
+    return and_(StockItem.is_sold.is_(False), StockItem.removed_at.is_(None), StockItem.order_id.is_(None))
