@@ -5,7 +5,6 @@ from flask import flash, redirect, render_template, url_for
 
 from models import Role
 from services import categories as category_service
-from services import storefront_queries as queries
 from web import form_errors, form_status, role_required
 
 from . import bp
@@ -23,7 +22,7 @@ def _data(form: CategoryForm) -> dict:
 
 
 def _index(form: CategoryForm, status: int = 200):
-    return render_template("admin/categories/index.html", rows=queries.category_rows(), form=form), status
+    return render_template("admin/categories/index.html", rows=category_service.category_rows(), form=form), status
 
 
 @bp.get("/categories")

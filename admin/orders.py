@@ -10,7 +10,8 @@ from flask_login import current_user
 from extensions import db
 from models import ORDER_STATUSES, PAYMENT_STATUSES, Role, User, Variant
 from services import orders
-from services import storefront_queries as queries
+from services import users as user_service
+from services import variants as variant_service
 from services.errors import NotFound
 from web import form_errors, items_download, page_arg, role_required, wants_fragment
 
@@ -46,7 +47,7 @@ def orders_list():
                                  sort_by=params["sort"], sort_dir=params["dir"], page=page_arg(), page_size=PAGE_SIZE)
     ids = [o.id for o in results["items"]]
     context = {"results": results, "params": params, "sorts": SORTS, "lines": orders.lines_of(ids),
-               "buyers": queries.usernames({o.buyer_id for o in results["items"]}),
+               "buyers": user_service.usernames({o.buyer_id for o in results["items"]}),
                "statuses": ORDER_STATUSES, "payment_statuses": PAYMENT_STATUSES}
     if wants_fragment():
         return render_template("admin/orders/_table.html", **context)
@@ -63,7 +64,7 @@ def _order(order_number: int):
 def _detail(order, *, status_form=None, action_error: str | None = None, status: int = 200):
     viewer = current_user._get_current_object()
     events = orders.timeline(order)
-    people = queries.usernames({e.actor_id for e in events} | {order.buyer_id, order.gifted_by_id})
+    people = user_service.usernames({e.actor_id for e in events} | {order.buyer_id, order.gifted_by_id})
     buyer = db.session.get(User, order.buyer_id) if order.buyer_id else None
     form = status_form or OrderStatusForm(formdata=None)
     form.status.choices = [(s, s.title()) for s in sorted(orders.MANUAL_TRANSITIONS.get(order.status, ()))]
@@ -132,7 +133,7 @@ def order_status(order_number: int):
 # --- gifts ----------------------------------------------------------------------------------
 
 def _gift_page(form, status: int = 200, recipient: User | None = None):
-    form.variant_id.choices = queries.gift_variant_choices()
+    form.variant_id.choices = variant_service.gift_variant_choices()
     return render_template("admin/orders/gift.html", form=form, recipient=recipient,
                            suggestions=[]), status
 
@@ -142,7 +143,7 @@ def _gift_page(form, status: int = 200, recipient: User | None = None):
 def user_suggest():
     """htmx suggestions for the gift form's recipient box: radio buttons named user_id."""
     q = (request.args.get("recipient") or request.args.get("q") or "").strip()
-    return render_template("admin/orders/_user_suggestions.html", users=queries.find_users(q), q=q)
+    return render_template("admin/orders/_user_suggestions.html", users=user_service.find_users(q), q=q)
 
 
 @bp.route("/orders/gift", methods=["GET", "POST"])
@@ -155,12 +156,12 @@ def order_gift():
             form.user_id.data, form.recipient.data = recipient.id, recipient.username
         return _gift_page(form, recipient=recipient)
     form = GiftForm()
-    form.variant_id.choices = queries.gift_variant_choices()
+    form.variant_id.choices = variant_service.gift_variant_choices()
     if not form.validate_on_submit():
         return _gift_page(form, 422)
     recipient = db.session.get(User, form.user_id.data) if form.user_id.data else None
     if recipient is None:
-        recipient = queries.user_by_login(form.recipient.data or "")
+        recipient = user_service.user_by_login(form.recipient.data or "")
     if recipient is None:
         form.recipient.errors = ["No user with that username or email: pick one from the suggestions"]
         return _gift_page(form, 422)

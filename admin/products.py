@@ -10,9 +10,9 @@ from wtforms import SelectChoice
 
 from extensions import db
 from models import Role
+from services import categories as category_service
 from services import images as image_service
 from services import products as product_service
-from services import storefront_queries as queries
 from services import variants as variant_service
 from services.money import to_minor
 from web import form_errors, form_status, major_text, page_arg, role_required, wants_fragment
@@ -25,7 +25,7 @@ SORT_LABELS = {"created": "Created", "title": "Title", "price": "Starting price"
 
 def category_choices(*, exclude_id: str | None = None, none_label: str = "No category") -> list[SelectChoice]:
     choices = [SelectChoice("", none_label)]
-    for node, depth in queries.category_rows(with_counts=False):
+    for node, depth in category_service.category_rows(with_counts=False):
         c = node["category"]
         if c.id == exclude_id:
             continue
@@ -46,7 +46,7 @@ def products():
         "sort": request.args.get("sort", "created") if request.args.get("sort") in SORT_LABELS else "created",
         "direction": "asc" if request.args.get("dir") == "asc" else "desc",
     }
-    results = queries.admin_products(**params, page=page_arg())
+    results = product_service.admin_products(**params, page=page_arg())
     context = {"results": results, "params": params, "sort_labels": SORT_LABELS}
     if wants_fragment():
         return render_template("admin/products/_table.html", **context)

@@ -8,7 +8,7 @@ from flask_login import current_user
 from extensions import db
 from models import Role
 from services import stock
-from services import storefront_queries as queries
+from services import users as user_service
 from services import variants as variant_service
 from services.money import to_minor
 from web import form_errors, page_arg, role_required, wants_fragment
@@ -28,7 +28,7 @@ def _panel_context(variant_id: str, *, form=None, result=None, revealed=None, pa
         "variant": variant, "product": variant.product, "form": form or StockImportForm(formdata=None),
         "result": result, "items": items, "masked": {item.id: stock.masked(item) for item in items["items"]},
         "revealed": revealed or {}, "batches": batches, "notice": notice,
-        "who": queries.usernames({b.created_by_id for b in batches}),
+        "who": user_service.usernames({b.created_by_id for b in batches}),
     }
 
 

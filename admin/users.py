@@ -9,7 +9,7 @@ from extensions import db
 from models import Role, User
 from services import balance, orders
 from services import cart as cart_service
-from services import storefront_queries as queries
+from services import users as user_service
 from services.money import format_money, to_minor
 from services.pagination import paginate
 from web import form_errors, page_arg, role_required, wants_fragment
@@ -22,7 +22,7 @@ from .forms import BalanceAdjustForm
 @role_required(Role.ADMIN)
 def users():
     q = (request.args.get("q") or "").strip()[:100]
-    results = queries.admin_users(q=q, page=page_arg())
+    results = user_service.admin_users(q=q, page=page_arg())
     context = {"results": results, "q": q}
     if wants_fragment():
         return render_template("admin/users/_table.html", **context)
@@ -43,7 +43,7 @@ def _user_page(user: User, form=None, status: int = 200):
     ledger = paginate(balance.history(user.id), page=page_arg("lpage"), page_size=10)
     return render_template(
         "admin/users/detail.html", user=user, history=history, lines=orders.lines_of([o.id for o in history["items"]]),
-        priced=priced, ledger=ledger, spent=queries.total_spent(user.id),
+        priced=priced, ledger=ledger, spent=user_service.total_spent(user.id),
         form=form or BalanceAdjustForm(formdata=None)), status
 
 

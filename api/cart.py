@@ -137,7 +137,7 @@ def merge(body: MergeIn):
                       code="no_guest_cart", details={"guest_token": ["required"], "session_id": ["required"]})
     cart = None
     for key in keys:
-        cart = cart_owner.merge_guest_cart(user, key) or cart
+        cart = cart_service.cart_for(user=user, guest_key=key, create=False) or cart
     return cart_out(cart_owner.CartOwner(user=user), cart)
 
 

@@ -18,7 +18,6 @@ from models import Cart, User
 from services import auth as auth_service
 from services import cart as cart_service
 from services.errors import DomainError, Invalid, Unauthorized
-from transactions import write_lock
 
 from .access import current_principal
 
@@ -71,31 +70,13 @@ def owner() -> CartOwner:
     return CartOwner(guest_key=session_key(request.headers.get(SESSION_HEADER)))
 
 
-def merge_guest_cart(user: User, guest_key: str) -> Cart | None:
-    """Merge the guest cart ``guest_key`` (if any) into the user's cart; the user's cart, or None
-    when there was nothing to merge and the user has no cart."""
-    guest = cart_service.get_cart(guest_key=guest_key, create=False)
-    if guest is None:
-        return cart_service.get_cart(user=user, create=False)
-    write_lock()
-    guest = cart_service.get_cart(guest_key=guest_key, create=False)  # (re-read under the write lock)
-    cart = cart_service.get_cart(user=user)
-    return cart_service.merge(guest, cart)
-
-
 def resolve(*, create: bool) -> tuple[CartOwner, Cart | None]:
-    """The caller and their cart. ``create``: this request writes to the cart (it is made if
-    missing; without an owner that is a 400). Otherwise a missing cart is None."""
+    """The caller and their cart (``services.cart.cart_for``). ``create``: this request writes to
+    the cart (it is made if missing; without an owner that is a 400). Otherwise a missing cart is
+    None. A signed-in caller who also sends ``X-Session-ID`` gets that guest cart merged first."""
     who = owner()
-    if not who.known:
-        if create:
-            raise Invalid("Sign in, send a guest token, or send an X-Session-ID header to use a cart",
-                          code="no_cart_owner", status=400)
-        return who, None
-    if who.user is not None:
-        key = session_key(request.headers.get(SESSION_HEADER))
-        if key is not None:
-            cart = merge_guest_cart(who.user, key)
-            if cart is not None or not create:
-                return who, cart
-    return who, cart_service.get_cart(user=who.user, guest_key=who.guest_key, create=create)
+    if not who.known and create:
+        raise Invalid("Sign in, send a guest token, or send an X-Session-ID header to use a cart",
+                      code="no_cart_owner", status=400)
+    guest_key = session_key(request.headers.get(SESSION_HEADER)) if who.user is not None else who.guest_key
+    return who, cart_service.cart_for(user=who.user, guest_key=guest_key, create=create)

@@ -13,9 +13,10 @@ from flask import g, request
 from sqlalchemy import select
 
 from extensions import db
-from models import Order, OrderAdjustment, User
+from models import Order, User
 from services import checkout as checkout_service
 from services import orders as order_service
+from services import users as user_service
 from services import variants as variant_service
 from services.errors import DomainError, Invalid, NotFound
 from services.pagination import paginate_list
@@ -39,24 +40,10 @@ CHECKOUT_ERRORS = {
 
 # --- building the JSON ------------------------------------------------------------------
 
-def _users(ids) -> dict[str, User]:
-    ids = {i for i in ids if i}
-    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
-
-
-def _adjustments(order_ids: list[str]) -> dict[str, list[OrderAdjustment]]:
-    out: dict[str, list[OrderAdjustment]] = {oid: [] for oid in order_ids}
-    if order_ids:
-        for adj in db.session.scalars(select(OrderAdjustment).where(OrderAdjustment.order_id.in_(order_ids))
-                                      .order_by(OrderAdjustment.position)):
-            out[adj.order_id].append(adj)
-    return out
-
-
 def orders_out(orders: list[Order]) -> list[OrderOut]:
     """Summaries for a list (no deliverables): three queries for the whole page."""
     ids = [o.id for o in orders]
-    lines, adjustments, buyers = order_service.lines_of(ids), _adjustments(ids), _users(o.buyer_id for o in orders)
+    lines, adjustments, buyers = order_service.lines_of(ids), order_service.adjustments_of(ids), user_service.users_by_id(o.buyer_id for o in orders)
     return [OrderOut(**OrderOut.fields_of(o, lines[o.id], adjustments[o.id], buyers.get(o.buyer_id))) for o in orders]
 
 
@@ -64,8 +51,8 @@ def order_detail(order: Order, viewer: User | None, *, model=OrderOut, **extra) 
     """One order with its deliverables: call it only for the buyer (a guest buyer: ``viewer`` None)
     or staff. A buyer's first look is logged (``services.orders.deliverables``)."""
     items = order_service.deliverables(order, viewer=viewer, ip=request.remote_addr)
-    lines, adjustments = order_service.lines_of([order.id])[order.id], _adjustments([order.id])[order.id]
-    buyer = _users([order.buyer_id]).get(order.buyer_id)
+    lines, adjustments = order_service.lines_of([order.id])[order.id], order_service.adjustments_of([order.id])[order.id]
+    buyer = user_service.users_by_id([order.buyer_id]).get(order.buyer_id)
     return model(**model.fields_of(order, lines, adjustments, buyer, items), **extra)
 
 
@@ -199,7 +186,7 @@ def get_order(order_id: str):
 def timeline(order_id: str, query: PageQuery):
     """The order's timeline (staff): created, paid, reveals, status changes, shipping, emails; oldest first."""
     events = order_service.timeline(order_service.get_order(order_id, with_lines=False))
-    actors = {u.id: u.username for u in _users(e.actor_id for e in events).values()}
+    actors = {u.id: u.username for u in user_service.users_by_id(e.actor_id for e in events).values()}
     return paginate_list([EventOut.of(e, actors) for e in events], page=query.page, page_size=query.page_size)
 
 

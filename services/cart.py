@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import Cart, CartItem, Product, User, Variant
+from transactions import write_lock
 
 from . import coupons
 from .errors import Conflict, DomainError, Invalid, NotFound
@@ -36,6 +37,21 @@ def get_cart(*, user: User | None = None, guest_key: str | None = None, create: 
         db.session.add(cart)
         db.session.flush()
     return cart
+
+
+def cart_for(*, user: User | None, guest_key: str | None, create: bool) -> Cart | None:
+    """Whose cart this is, for pages and API alike (RECONCILE.md "Carts"): a signed-in user's own
+    cart, into which the guest cart they used before signing in (``guest_key``) is merged first;
+    otherwise the guest key's cart. ``create``: make it if missing; otherwise None when there is none.
+    Where the guest key comes from (a guest token, ``X-Session-ID``, the browser session) is the
+    caller's business."""
+    if user is None:
+        return get_cart(guest_key=guest_key, create=create) if guest_key else None
+    if guest_key and get_cart(guest_key=guest_key, create=False) is not None:
+        write_lock()  # a merge during a GET writes (SQLite: take the write lock first)
+        guest = get_cart(guest_key=guest_key, create=False)  # (read again under the lock)
+        return merge(guest, get_cart(user=user))
+    return get_cart(user=user, create=create)
 
 
 def load_items(cart: Cart) -> list[CartItem]:
@@ -280,3 +296,11 @@ def remove_coupon(cart: Cart) -> None:
     cart.coupon_code = None
     db.session.flush()
 
+
+def cart_quantity(*, user_id: str | None = None, guest_key: str | None = None) -> int:
+    """How many units the header's mini-cart shows (one query; 0 without a cart)."""
+    if not user_id and not guest_key:
+        return 0
+    owner = Cart.user_id == user_id if user_id else Cart.guest_key == guest_key
+    return int(db.session.scalar(select(func.coalesce(func.sum(CartItem.quantity), 0))
+                                 .join(Cart, Cart.id == CartItem.cart_id).where(owner)) or 0)

@@ -151,3 +151,21 @@ def descendant_ids(category_id: str, pairs) -> list[str]:
         out.append(cid)
         stack.extend(children.get(cid, []))
     return out
+
+
+def flatten_tree(rows: list[dict]) -> list[tuple[dict, int]]:
+    """A nested tree from ``category_tree`` as ``(node, depth)`` in display order."""
+    out: list[tuple[dict, int]] = []
+
+    def walk(nodes: list[dict], depth: int) -> None:
+        for node in nodes:
+            out.append((node, depth))
+            walk(node["children"], depth + 1)
+
+    walk(rows, 0)
+    return out
+
+
+def category_rows(*, include_inactive: bool = True, with_counts: bool = True) -> list[tuple[dict, int]]:
+    """Every category as ``(node, depth)`` for the dashboard's tree and select boxes."""
+    return flatten_tree(category_tree(list_categories(include_inactive=include_inactive, with_counts=with_counts)))

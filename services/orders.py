@@ -392,13 +392,22 @@ def list_orders(*, status: str | None = None, payment_status: str | None = None,
     return paginate(stmt, page=page, page_size=page_size)
 
 
-def lines_of(order_ids: list[str]) -> dict[str, list[OrderLine]]:
-    out: dict[str, list[OrderLine]] = {oid: [] for oid in order_ids}
+def _by_order(model, order_ids: list[str]) -> dict[str, list]:
+    """Rows of ``model`` (lines or adjustments) of several orders in one query, per order, in position order."""
+    out: dict[str, list] = {oid: [] for oid in order_ids}
     if order_ids:
-        for line in db.session.scalars(select(OrderLine).where(OrderLine.order_id.in_(order_ids))
-                                       .order_by(OrderLine.position)):
-            out[line.order_id].append(line)
+        for row in db.session.scalars(select(model).where(model.order_id.in_(order_ids)).order_by(model.position)):
+            out[row.order_id].append(row)
     return out
+
+
+def lines_of(order_ids: list[str]) -> dict[str, list[OrderLine]]:
+    return _by_order(OrderLine, order_ids)
+
+
+def adjustments_of(order_ids: list[str]) -> dict[str, list[OrderAdjustment]]:
+    return _by_order(OrderAdjustment, order_ids)
+
 
 
 # --- links and emails -------------------------------------------------------------------

@@ -204,3 +204,19 @@ def product_query(f: ProductFilters) -> Select:
 
 def list_products(f: ProductFilters, *, page: int, page_size: int) -> dict:
     return paginate(product_query(f), page=page, page_size=page_size)
+
+
+# The dashboard's product table sorts: name -> ProductFilters.sort_by
+ADMIN_PAGE_SIZE = 25
+ADMIN_SORTS = {"created": "created_at", "title": "title", "price": "price", "stock": "stock"}
+
+
+def admin_products(*, q: str = "", category_id: str = "", status: str = "", sort: str = "created",
+                   direction: str = "desc", page: int = 1) -> dict:
+    """The dashboard's product table: every non-deleted product, enabled or not."""
+    filters = ProductFilters(
+        search=q or None, category_id=category_id or None,
+        is_active={"enabled": True, "disabled": False}.get(status), include_hidden=True,
+        sort_by=ADMIN_SORTS.get(sort, "created_at"), sort_dir="asc" if direction == "asc" else "desc",
+    )
+    return paginate(product_query(filters), page=page, page_size=ADMIN_PAGE_SIZE)

@@ -216,3 +216,16 @@ def available_filter():
     A reservation ends only by payment (sold), or by the order's expiry or cancellation, which
     clears ``order_id``: so the cached ``stock_count`` can be kept with exact increments."""
     return and_(StockItem.is_sold.is_(False), StockItem.removed_at.is_(None), StockItem.order_id.is_(None))
+
+
+def gift_variant_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every live subcategory, grouped by product, for the gift form: (product, [(id, label)])."""
+    rows = db.session.execute(
+        select(Product.title, Product.kind, Variant.id, Variant.title, Variant.price, Variant.stock_count)
+        .join(Variant, Variant.product_id == Product.id)
+        .where(Product.deleted_at.is_(None), Variant.deleted_at.is_(None))
+        .order_by(Product.title, Variant.sort_order, Variant.price)).all()
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for product_title, _kind, variant_id, variant_title, _price, stock_count in rows:
+        groups.setdefault(product_title, []).append((variant_id, f"{variant_title} ({stock_count} in stock)"))
+    return list(groups.items())

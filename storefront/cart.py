@@ -17,7 +17,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from services import cart as cart_service
 from services import checkout, orders, payments
 from services import products as product_service
-from services import storefront_queries as queries
 from services import variants as variant_service
 from services.errors import DomainError
 from web import apply_form_errors, form_errors, wants_fragment
@@ -41,26 +40,18 @@ def buyer():
 
 
 def current_cart(*, create: bool):
-    """The shopper's cart, or None (``create=False``) when they have none yet."""
+    """The shopper's cart (``services.cart.cart_for``), or None (``create=False``) when they have
+    none yet. An anonymous shopper's guest key is a random one kept in the Flask session."""
     user = buyer()
-    if user is not None:
-        return cart_service.get_cart(user=user, create=create)
-    key = session.get("cart_key")
-    if not key:
-        if not create:
-            return None
+    key = session.get("cart_key") if user is None else None
+    if user is None and not key and create:
         key = session["cart_key"] = "w:" + secrets.token_urlsafe(24)
-    return cart_service.get_cart(guest_key=key, create=create)
+    return cart_service.cart_for(user=user, guest_key=key, create=create)
 
 
 def merge_session_cart(user) -> None:
     """Signing in or registering: the anonymous session's cart joins the user's."""
-    key = session.pop("cart_key", None)
-    if not key:
-        return
-    guest = cart_service.get_cart(guest_key=key, create=False)
-    if guest is not None:
-        cart_service.merge(guest, cart_service.get_cart(user=user))
+    cart_service.cart_for(user=user, guest_key=session.pop("cart_key", None), create=False)
 
 
 def _customer_key() -> str | None:
@@ -74,9 +65,9 @@ def mini_cart_count() -> int:
     if "mini_cart" not in g:
         try:
             if current_user.is_authenticated:
-                g.mini_cart = queries.cart_quantity(user_id=current_user.id)
+                g.mini_cart = cart_service.cart_quantity(user_id=current_user.id)
             else:
-                g.mini_cart = queries.cart_quantity(guest_key=session.get("cart_key"))
+                g.mini_cart = cart_service.cart_quantity(guest_key=session.get("cart_key"))
         except SQLAlchemyError:
             g.mini_cart = 0
     return g.mini_cart

@@ -12,7 +12,7 @@ from flask_login import current_user
 from models import Role
 from services import categories as category_service
 from services import products as product_service
-from services import storefront_queries as queries
+from services import storefront as shop_service
 from services import variants as variant_service
 from services.errors import Invalid
 from services.money import to_minor
@@ -40,15 +40,15 @@ def _price_arg(name: str, errors: dict) -> int | None:
     return value
 
 
-def _catalog_query(*, category: str = "") -> tuple[queries.CatalogQuery, dict]:
+def _catalog_query(*, category: str = "") -> tuple[shop_service.CatalogQuery, dict]:
     errors: dict[str, str] = {}
     sort = request.args.get("sort", "newest")
-    query = queries.CatalogQuery(
+    query = shop_service.CatalogQuery(
         q=(request.args.get("q") or "").strip()[:100],
         category=category or (request.args.get("category") or "").strip()[:140],
         min_price=_price_arg("min_price", errors), max_price=_price_arg("max_price", errors),
         in_stock=_flag("in_stock"), featured=_flag("featured"),
-        sort=sort if sort in queries.SHOP_SORTS else "newest", page=page_arg(),
+        sort=sort if sort in shop_service.SHOP_SORTS else "newest", page=page_arg(),
     )
     return query, errors
 
@@ -59,7 +59,7 @@ def _is_staff() -> bool:
 
 @bp.get("/")
 def home():
-    return render_template("storefront/home.html", **queries.home_page())
+    return render_template("storefront/home.html", **shop_service.home_page())
 
 
 @bp.get("/categories")
@@ -71,10 +71,10 @@ def categories():
 @bp.get("/search")
 def search():
     query, errors = _catalog_query()
-    categories = queries.shop_categories()
-    results = queries.catalog_page(query, categories)
+    categories = shop_service.shop_categories()
+    results = shop_service.catalog_page(query, categories)
     context = {"query": query, "results": results, "errors": errors, "categories": categories,
-               "sorts": queries.SHOP_SORTS, "results_url": url_for("storefront.search")}
+               "sorts": shop_service.SHOP_SORTS, "results_url": url_for("storefront.search")}
     if wants_fragment():
         return render_template("storefront/catalog/_results.html", **context)
     return render_template("storefront/catalog/search.html", **context)
@@ -82,16 +82,16 @@ def search():
 
 @bp.get("/c/<slug>")
 def category(slug: str):
-    categories = queries.shop_categories()
+    categories = shop_service.shop_categories()
     current = next((c for c in categories if c.slug == slug), None)
     if current is None:
         abort(404)
     query, errors = _catalog_query(category=slug)
-    results = queries.catalog_page(query, categories)
+    results = shop_service.catalog_page(query, categories)
     context = {"query": query, "results": results, "errors": errors, "category": current,
                "children": [c for c in categories if c.parent_id == current.id],
                "parent": next((c for c in categories if c.id == current.parent_id), None),
-               "sorts": queries.SHOP_SORTS, "results_url": url_for("storefront.category", slug=slug)}
+               "sorts": shop_service.SHOP_SORTS, "results_url": url_for("storefront.category", slug=slug)}
     if wants_fragment():
         return render_template("storefront/catalog/_results.html", **context)
     return render_template("storefront/catalog/category.html", **context)

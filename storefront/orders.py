@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from models import Role
 from services import orders
-from services import storefront_queries as queries
+from services import users as user_service
 from services.errors import NotFound
 from transactions import write_lock
 from web import items_download, private, role_required
@@ -18,7 +18,7 @@ from . import bp
 
 def order_context(order, viewer) -> dict:
     return {"order": order, "delivered": orders.deliverables(order, viewer=viewer, ip=request.remote_addr),
-            "gifted_by": queries.usernames({order.gifted_by_id}).get(order.gifted_by_id) if order.is_gift else None}
+            "gifted_by": user_service.usernames({order.gifted_by_id}).get(order.gifted_by_id) if order.is_gift else None}
 
 
 def _ready_to_write(order, viewer, reload):

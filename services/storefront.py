@@ -1,0 +1,100 @@
+"""The shop's read queries: the catalog page, the home page's strips, the categories a shop shows.
+
+Every function only reads (no flush, no commit). The catalog pages are kept to a fixed
+number of statements whatever the page size: the active categories (one query, which also
+resolves a category slug and its descendants in Python), the count and the page (products
+with their category joined). Product relationships are ``lazy="raise"``, so a per-product
+query would fail loudly instead of quietly costing N queries.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from extensions import db
+from models import Category, Product
+from tenancy import current_store_id
+
+from .cache import cache_for
+from .categories import descendant_ids, list_categories
+from .pagination import paginate
+from .products import ProductFilters, product_query
+
+STOREFRONT_PAGE_SIZE = 24
+
+
+# The shop's sort options: name -> (ProductFilters.sort_by, sort_dir, label)
+SHOP_SORTS = {
+    "newest": ("created_at", "desc", "Newest"),
+    "price_asc": ("price", "asc", "Price: low to high"),
+    "price_desc": ("price", "desc", "Price: high to low"),
+    "popular": ("popularity", "desc", "Most popular"),
+    "rating": ("rating", "desc", "Best rated"),
+}
+
+
+@dataclass
+class CatalogQuery:
+    """What a shopper asked for, already parsed (prices in minor units)."""
+
+    q: str = ""
+    category: str = ""  # slug
+    min_price: int | None = None
+    max_price: int | None = None
+    in_stock: bool = False
+    featured: bool = False
+    sort: str = "newest"
+    page: int = 1
+
+
+def descendants(category_id: str, categories: list[Category]) -> list[str]:
+    """The id of a category and of every category below it, from an already loaded list."""
+    return descendant_ids(category_id, [(c.id, c.parent_id) for c in categories])
+
+
+def shop_categories() -> list[Category]:
+    """Active categories, sorted: one query, then served from the per-process read cache until a
+    category changes (or STORE_CACHE_SECONDS pass). The rows are detached: read-only."""
+    cache = cache_for("shop_categories", (Category,))
+    store_id = current_store_id()
+    categories = cache.get(store_id)
+    if categories is None:
+        categories = [row["category"] for row in list_categories()]
+        cache.put(store_id, categories)
+    return categories
+
+
+def catalog_page(query: CatalogQuery, categories: list[Category], *,
+                 page_size: int = STOREFRONT_PAGE_SIZE) -> dict:
+    """One page of visible products for the shop's search and category pages (2 queries).
+
+    ``categories`` is the list from ``shop_categories()``: an unknown or inactive category
+    slug matches nothing (rather than everything).
+    """
+    sort_by, sort_dir, _label = SHOP_SORTS.get(query.sort, SHOP_SORTS["newest"])
+    filters = ProductFilters(
+        search=query.q or None, min_price=query.min_price, max_price=query.max_price,
+        stock_status="in_stock" if query.in_stock else None, is_featured=True if query.featured else None,
+        sort_by=sort_by, sort_dir=sort_dir,
+    )
+    stmt = product_query(filters)
+    if query.category:
+        match = next((c for c in categories if c.slug == query.category), None)
+        stmt = stmt.where(Product.category_id.in_(descendants(match.id, categories)) if match
+                          else Product.id.is_(None))
+    return paginate(stmt, page=query.page, page_size=page_size)
+
+
+def product_strip(*, featured: bool = False, limit: int = 8) -> list[Product]:
+    """Visible products for a home page row: newest first, optionally only featured (1 query)."""
+    filters = ProductFilters(is_featured=True if featured else None, sort_by="created_at", sort_dir="desc")
+    return list(db.session.scalars(product_query(filters).limit(limit)).unique())
+
+
+def home_page() -> dict:
+    """Featured and newest products and the categories with their product counts (4 queries)."""
+    rows = list_categories(with_counts=True)
+    return {
+        "featured": product_strip(featured=True, limit=8),
+        "newest": product_strip(limit=8),
+        "categories": [r for r in rows if r["category"].parent_id is None or r["product_count"]],
+    }
