@@ -26,19 +26,11 @@ from .access import access, require_user
 from .catalog_helpers import json_or_multipart, read_upload, upload_limit
 from .categories import category_out
 from .products import create_and_show, update_and_show
-from .schemas.catalog import (
-    CategoryIn,
-    CategoryNodeOut,
-    ProductDetailOut,
-    ProductIn,
-    ProductUpdateIn,
-    SubcategoryCreateIn,
-    VariantOut,
-    VariantUpdateIn,
-    money_in,
-)
-from .schemas.common import Message, page_of
+from .schemas.categories import CategoryIn, CategoryNodeOut
+from .schemas.common import Message, money_in, page_of
+from .schemas.products import ProductDetailOut, ProductIn, ProductUpdateIn
 from .schemas.stock import StockCountOut, StockImportIn, StockImportOut, StockItemOut, StockQuery
+from .schemas.variants import SubcategoryCreateIn, VariantOut, VariantUpdateIn
 from .variants import variant_out
 
 bp = APIBlueprint("api_admin_catalog", __name__, url_prefix="/api/admin", tag="Admin: Catalog and Stock")

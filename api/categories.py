@@ -13,7 +13,7 @@ from services.pagination import paginate_list
 
 from .access import access
 from .catalog_helpers import is_staff
-from .schemas.catalog import CategoryIn, CategoryNodeOut, CategoryQuery, CategoryUpdateIn
+from .schemas.categories import CategoryIn, CategoryNodeOut, CategoryQuery, CategoryUpdateIn
 from .schemas.common import PageQuery, page_of
 
 bp = APIBlueprint("api_categories", __name__, url_prefix="/api", tag="Categories")

@@ -20,8 +20,7 @@ from services.pagination import paginate
 
 from . import cart_owner
 from .access import access
-from .schemas.catalog import money_in
-from .schemas.common import page_of
+from .schemas.common import money_in, page_of
 from .schemas.coupons import CouponIn, CouponOut, CouponQuery, CouponUpdateIn, CouponValidateIn, CouponValidationOut
 
 bp = APIBlueprint("api_coupons", __name__, url_prefix="/api", tag="Coupons")

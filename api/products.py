@@ -16,7 +16,8 @@ from services import variants as variant_service
 
 from .access import access
 from .catalog_helpers import is_staff, multipart, read_upload, upload_limit
-from .schemas.catalog import (
+from .schemas.common import PageQuery, page_of
+from .schemas.products import (
     ImageOut,
     ImageUploadIn,
     ProductDetailOut,
@@ -25,7 +26,6 @@ from .schemas.catalog import (
     ProductQuery,
     ProductUpdateIn,
 )
-from .schemas.common import PageQuery, page_of
 
 bp = APIBlueprint("api_products", __name__, url_prefix="/api", tag="Products")
 

@@ -15,8 +15,9 @@ from services import variants as variant_service
 from .access import access
 from .categories import categories_page
 from .products import product_page
-from .schemas.catalog import CategoryNodeOut, ProductDetailOut, ProductOut, StorefrontProductQuery
+from .schemas.categories import CategoryNodeOut
 from .schemas.common import PageQuery, page_of
+from .schemas.products import ProductDetailOut, ProductOut, StorefrontProductQuery
 
 bp = APIBlueprint("api_storefront", __name__, url_prefix="/api/storefront", tag="Storefront")
 

@@ -11,8 +11,8 @@ from services import tags_attributes as tag_service
 from services.pagination import paginate_list
 
 from .access import access
-from .schemas.catalog import AttributeIn, AttributeOut, AttributeValueIn, AttributeValueOut, TagIn, TagOut
 from .schemas.common import PageQuery, page_of
+from .schemas.tags_attributes import AttributeIn, AttributeOut, AttributeValueIn, AttributeValueOut, TagIn, TagOut
 
 bp = APIBlueprint("api_tags_attributes", __name__, url_prefix="/api", tag="Tags and Attributes")
 

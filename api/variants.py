@@ -15,8 +15,9 @@ from services.pagination import paginate_list
 
 from .access import access
 from .catalog_helpers import is_staff
-from .schemas.catalog import SubcategoryOut, VariantIn, VariantOut, VariantUpdateIn
 from .schemas.common import PageQuery, page_of
+from .schemas.products import SubcategoryOut
+from .schemas.variants import VariantIn, VariantOut, VariantUpdateIn
 
 bp = APIBlueprint("api_variants", __name__, url_prefix="/api", tag="Product Variants")
 

@@ -8,8 +8,7 @@ from models import Store
 from services.cart import Priced
 from services.money import to_major
 
-from .catalog import Count, Id, Positive
-from .common import Input, Output
+from .common import Count, Id, Input, Output, Positive
 
 SUBCATEGORY = AliasChoices("subcategory_id", "variant_id", "subcategoryId", "variantId")
 

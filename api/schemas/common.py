@@ -1,7 +1,14 @@
 """Shared request/response models: strict inputs, pagination, messages."""
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from services.errors import Invalid
+from services.money import to_major, to_minor
+from services.variants import MAX_PRICE
 
 
 class Input(BaseModel):
@@ -39,3 +46,35 @@ def page_of(item: type[BaseModel]) -> type[BaseModel]:
         )
     return _pages[item]
 
+
+# --- shared field types and money at the edge (major units in JSON, minor units inside) ---
+
+INT32 = 2**31 - 1
+
+
+Amount = Annotated[Decimal, Field(allow_inf_nan=False)]
+
+
+Count = Annotated[int, Field(strict=True, ge=0, le=INT32)]
+
+
+Positive = Annotated[int, Field(strict=True, ge=1, le=INT32)]
+
+
+Id = Annotated[str, Field(min_length=1, max_length=36)]
+
+
+def money_in(value: Decimal | None, currency: str, field: str) -> int | None:
+    """Major units in, minor units out; negative or absurd amounts are a 422."""
+    if value is None:
+        return None
+    minor = to_minor(value, currency, field=field)
+    if minor < 0:
+        raise Invalid(f"{field} cannot be negative", details={field: ["negative"]})
+    if minor > MAX_PRICE:
+        raise Invalid(f"{field} is too large", details={field: ["too large"]})
+    return minor
+
+
+def money_out(minor: int | None, currency: str) -> float | None:
+    return None if minor is None else to_major(minor, currency)

@@ -12,8 +12,7 @@ from models import Coupon
 from services.errors import Invalid
 from services.money import to_major
 
-from .catalog import Amount, Id, Positive, money_in
-from .common import Input, Output, PageQuery
+from .common import Amount, Id, Input, Output, PageQuery, Positive, money_in
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -11,8 +11,7 @@ from models import BalanceTransaction, Order, OrderAdjustment, OrderEvent, Order
 from models.order import ORDER_STATUSES, PAYMENT_STATUSES
 from services.money import to_major
 
-from .catalog import Amount, Id, Positive
-from .common import Input, Output, PageQuery
+from .common import Amount, Id, Input, Output, PageQuery, Positive
 
 
 def _drop_none(data: dict, keys: tuple[str, ...]) -> dict:

@@ -9,8 +9,7 @@ from pydantic import AliasChoices, Field
 from models import StockItem
 from services import stock as stock_service
 
-from .catalog import Amount, Id
-from .common import Input, Output, PageQuery
+from .common import Amount, Id, Input, Output, PageQuery
 
 
 class StockImportIn(Input):

@@ -1,103 +1,29 @@
-"""Catalog schemas: products, variants (= Seed B subcategories), categories, tags, attributes.
-
-Amounts are numbers in major units (``49.99``) with the store's ``currency`` alongside; they are
-converted to integer minor units here, at the edge (``services.money``), and refused when
-negative, with more decimals than the currency has, or absurdly large. Quantities are strict
-integers (no fractions, no booleans, at most 2^31-1).
-"""
+"""Product schemas: inputs (with nested subcategories), the list queries (Seed A and the storefront)
+and the outputs (a list card, the detail with its subcategories, tags and images)."""
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
 from apiflask.fields import UploadFile
-from pydantic import AliasChoices, Field, model_serializer
+from pydantic import AliasChoices, Field
 
 from models import Category, Product, ProductImage, Store, Tag, Variant
 from services.errors import Invalid
-from services.money import to_major, to_minor
 from services.products import ProductFilters
-from services.variants import MAX_PRICE
 
-from .common import Input, Output, PageQuery
+from .categories import CategoryRef
+from .common import Amount, Count, Id, Input, Output, PageQuery, money_in, money_out
+from .tags_attributes import TagOut
+from .variants import VariantIn, VariantOut
 
-INT32 = 2**31 - 1
-Amount = Annotated[Decimal, Field(allow_inf_nan=False)]
-Count = Annotated[int, Field(strict=True, ge=0, le=INT32)]
-Positive = Annotated[int, Field(strict=True, ge=1, le=INT32)]
-Id = Annotated[str, Field(min_length=1, max_length=36)]
-
-
-def money_in(value: Decimal | None, currency: str, field: str) -> int | None:
-    """Major units in, minor units out; negative or absurd amounts are a 422."""
-    if value is None:
-        return None
-    minor = to_minor(value, currency, field=field)
-    if minor < 0:
-        raise Invalid(f"{field} cannot be negative", details={field: ["negative"]})
-    if minor > MAX_PRICE:
-        raise Invalid(f"{field} is too large", details={field: ["too large"]})
-    return minor
-
-
-def money_out(minor: int | None, currency: str) -> float | None:
-    return None if minor is None else to_major(minor, currency)
-
-
-# --- inputs ----------------------------------------------------------------------------
 
 class ReplacementIn(Input):
     replace_enabled: bool | None = None
     auto_replace_enabled: bool | None = None
     auto_replace_max_before_approval: Count | None = None
     warranty_time: Count | None = Field(default=None, description="Warranty in seconds")
-
-
-class VariantIn(Input):
-    """A variant (Seed B: subcategory). ``price`` in major units."""
-
-    title: str = Field(min_length=1, max_length=200, validation_alias=AliasChoices("title", "name"))
-    price: Amount
-    sku: str | None = Field(default=None, max_length=64)
-    min_quantity: Positive | None = None
-    max_quantity: Count | None = Field(default=None, description="0 = no limit")
-    weight_grams: Count | None = None
-    is_active: bool | None = Field(default=None, validation_alias=AliasChoices("is_active", "enabled"))
-    low_stock_threshold: Count | None = None
-    sort_order: Count | None = None
-    stock_count: Count | None = Field(default=None, description="Inventory count (physical products only)")
-    attribute_value_ids: list[Id] | None = Field(default=None, max_length=50)
-
-    def to_service(self, currency: str) -> dict:
-        data = self.model_dump(exclude_unset=True)
-        data["price"] = money_in(self.price, currency, "price")
-        return data
-
-
-class VariantUpdateIn(VariantIn):
-    title: str | None = Field(default=None, min_length=1, max_length=200,
-                              validation_alias=AliasChoices("title", "name"))
-    price: Amount | None = None
-
-    def to_service(self, currency: str) -> dict:
-        data = self.model_dump(exclude_unset=True)
-        if "price" in data:
-            if self.price is None:
-                raise Invalid("price cannot be empty", details={"price": ["required"]})
-            data["price"] = money_in(self.price, currency, "price")
-        return data
-
-
-class SubcategoryCreateIn(VariantIn):
-    """Seed B: ``POST /api/admin/subcategory/create`` names its product in the body."""
-
-    product_id: Id = Field(validation_alias=AliasChoices("product_id", "productId", "product"))
-
-    def to_service(self, currency: str) -> dict:
-        data = super().to_service(currency)
-        data.pop("product_id", None)
-        return data
 
 
 class ProductIn(Input):
@@ -130,40 +56,6 @@ class ProductUpdateIn(ProductIn):
                            description="Not accepted here: change variants through their own endpoints")
 
 
-class CategoryIn(Input):
-    title: str = Field(min_length=1, max_length=120, validation_alias=AliasChoices("title", "name"))
-    slug: str | None = Field(default=None, max_length=140)
-    parent_id: Id | None = Field(default=None, validation_alias=AliasChoices("parent_id", "parentId", "parent"))
-    hex_code: str | None = Field(default=None, max_length=7, validation_alias=AliasChoices("hex_code", "hexCode", "color"))
-    description: str | None = Field(default=None, max_length=20_000)
-    image_url: str | None = Field(default=None, max_length=500)
-    sort_order: Count | None = None
-    is_active: bool | None = Field(default=None, validation_alias=AliasChoices("is_active", "enabled"))
-
-    def to_service(self) -> dict:
-        data = self.model_dump(exclude_unset=True)
-        data.setdefault("description", "")
-        return {k: v for k, v in data.items() if v is not None or k == "parent_id"}
-
-
-class CategoryUpdateIn(CategoryIn):
-    title: str | None = Field(default=None, min_length=1, max_length=120,
-                              validation_alias=AliasChoices("title", "name"))
-
-    def to_service(self) -> dict:
-        return self.model_dump(exclude_unset=True)
-
-
-class TagIn(Input):
-    name: str = Field(min_length=1, max_length=60, validation_alias=AliasChoices("name", "title"))
-    slug: str | None = Field(default=None, max_length=80)
-
-
-class AttributeIn(Input):
-    name: str = Field(min_length=1, max_length=60, validation_alias=AliasChoices("name", "title"))
-    values: list[Annotated[str, Field(min_length=1, max_length=80)]] | None = Field(default=None, max_length=200)
-
-
 class ImageUploadIn(Input):
     """multipart/form-data: the image as ``file`` (or ``image``) and ``is_primary``."""
 
@@ -171,12 +63,6 @@ class ImageUploadIn(Input):
     image: UploadFile | None = None
     is_primary: bool = False
 
-
-class AttributeValueIn(Input):
-    value: str = Field(min_length=1, max_length=80)
-
-
-# --- queries ---------------------------------------------------------------------------
 
 SortBy = Literal["created_at", "title", "price", "popularity", "rating"]
 
@@ -238,26 +124,6 @@ class StorefrontProductQuery(PageQuery):
                               sort_by=sort_by, sort_dir=self.sort_dir or sort_dir)
 
 
-class CategoryQuery(PageQuery):
-    flat: bool = False
-    include_inactive: bool = Field(default=False, description="Staff only")
-
-
-# --- outputs ---------------------------------------------------------------------------
-
-class CategoryRef(Output):
-    id: str
-    title: str
-    slug: str
-    hex_code: str
-
-
-class TagOut(Output):
-    id: str
-    name: str
-    slug: str
-
-
 class ImageOut(Output):
     id: str
     url: str
@@ -275,54 +141,6 @@ class ReplacementOut(Output):
     auto_replace_enabled: bool
     auto_replace_max_before_approval: int
     warranty_time: int
-
-
-class AttributeValueOut(Output):
-    id: str
-    attribute_id: str
-    value: str
-
-
-class VariantOut(Output):
-    """A variant (Seed B: subcategory). ``low_stock_threshold`` is shown to staff only."""
-
-    id: str
-    product_id: str
-    title: str
-    sku: str | None
-    price: float
-    currency: str
-    min_quantity: int
-    max_quantity: int
-    stock_count: int
-    in_stock: bool
-    is_active: bool
-    weight_grams: int | None
-    attribute_values: list[AttributeValueOut]
-    low_stock_threshold: int | None = None
-
-    @model_serializer(mode="wrap")
-    def _drop_staff_only(self, handler):
-        data = handler(self)
-        if data.get("low_stock_threshold") is None:
-            data.pop("low_stock_threshold", None)
-        return data
-
-    @classmethod
-    def fields_of(cls, variant: Variant, currency: str, *, staff: bool) -> dict:
-        return dict(
-            id=variant.id, product_id=variant.product_id, title=variant.title, sku=variant.sku,
-            price=to_major(variant.price, currency), currency=currency, min_quantity=variant.min_quantity,
-            max_quantity=variant.max_quantity, stock_count=variant.stock_count, in_stock=variant.stock_count > 0,
-            is_active=variant.is_active, weight_grams=variant.weight_grams,
-            attribute_values=[AttributeValueOut(id=v.id, attribute_id=v.attribute_id, value=v.value)
-                              for v in variant.attribute_values],
-            low_stock_threshold=variant.low_stock_threshold if staff else None,
-        )
-
-    @classmethod
-    def of(cls, variant: Variant, currency: str, *, staff: bool) -> "VariantOut":
-        return cls(**cls.fields_of(variant, currency, staff=staff))
 
 
 class ProductOut(Output):
@@ -400,54 +218,3 @@ class SubcategoryOut(VariantOut):
     def with_product(cls, variant: Variant, store: Store, tags: list[Tag], *, staff: bool) -> "SubcategoryOut":
         return cls(**VariantOut.fields_of(variant, store.currency, staff=staff),
                    product=ProductOut.of(variant.product, store, tags))
-
-
-class CategoryOut(Output):
-    id: str
-    title: str
-    name: str
-    slug: str
-    hex_code: str
-    description: str
-    image_url: str | None
-    parent_id: str | None
-    sort_order: int
-    is_active: bool
-    product_count: int
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def fields_of(cls, category: Category, product_count: int = 0) -> dict:
-        return dict(id=category.id, title=category.title, name=category.title, slug=category.slug,
-                    hex_code=category.hex_code, description=category.description, image_url=category.image_url,
-                    parent_id=category.parent_id, sort_order=category.sort_order, is_active=category.is_active,
-                    product_count=product_count, created_at=category.created_at, updated_at=category.updated_at)
-
-    @classmethod
-    def of(cls, category: Category, product_count: int = 0) -> "CategoryOut":
-        return cls(**cls.fields_of(category, product_count))
-
-
-class CategoryNodeOut(CategoryOut):
-    """A category with its sub-categories (a tree; empty ``children`` in the flat list)."""
-
-    children: list[CategoryNodeOut] = []
-
-    @classmethod
-    def node(cls, node: dict) -> "CategoryNodeOut":
-        return cls(**cls.fields_of(node["category"], node.get("product_count", 0)),
-                   children=[cls.node(child) for child in node.get("children", [])])
-
-
-class AttributeOut(Output):
-    id: str
-    name: str
-    slug: str
-    values: list[AttributeValueOut]
-
-    @classmethod
-    def of(cls, attribute) -> "AttributeOut":
-        return cls(id=attribute.id, name=attribute.name, slug=attribute.slug,
-                   values=[AttributeValueOut(id=v.id, attribute_id=v.attribute_id, value=v.value)
-                           for v in attribute.values])
