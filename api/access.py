@@ -112,6 +112,25 @@ def _public_principal() -> Principal:
         return ANONYMOUS
 
 
+def order_view(order, viewer: User | None) -> str:
+    """The view of an order (api.schemas.orders) its caller gets: a guest's (by the secret link or
+    at checkout), its buyer's, or staff's (``services.orders.can_view`` let nobody else this far)."""
+    if viewer is None:
+        return "guest"
+    return "buyer" if viewer.id == order.buyer_id else "staff"
+
+
+def is_staff() -> bool:
+    """STAFF and above (any access level: a token, if sent, counts)."""
+    return current_principal().role.at_least(Role.STAFF)
+
+
+def catalog_view() -> str:
+    """Shoppers see the catalog's public fields; STAFF and above also see hidden products and
+    variants and the staff-only fields."""
+    return "staff" if is_staff() else "shopper"
+
+
 def require_user() -> User:
     principal = current_principal()
     if principal.user is None:

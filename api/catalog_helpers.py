@@ -8,17 +8,7 @@ from flask import current_app, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.datastructures import FileStorage
 
-from models import Role
 from services.errors import Invalid
-
-from .access import current_principal
-
-
-def is_staff() -> bool:
-    """STAFF and above see hidden products and variants (any level: a token, if sent, counts)."""
-    return current_principal().role.at_least(Role.STAFF)
-
-
 
 
 def too_large(limit: int, what: str = "The file") -> Invalid:

@@ -11,8 +11,7 @@ from apiflask import APIBlueprint
 from services import categories as category_service
 from services.pagination import paginate_list
 
-from .access import access
-from .catalog_helpers import is_staff
+from .access import access, is_staff
 from .schemas.categories import CategoryIn, CategoryNodeOut, CategoryQuery, CategoryUpdateIn
 from .schemas.common import PageQuery, page_of
 

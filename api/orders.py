@@ -23,7 +23,7 @@ from services.pagination import paginate_list
 from transactions import commit_early, write_lock
 
 from . import cart_owner
-from .access import access, require_user
+from .access import access, order_view, require_user
 from .schemas.common import Message, PageQuery, page_of
 from .schemas.orders import CheckoutIn, CheckoutOut, EventOut, FulfillIn, GiftIn, OrderOut, OrderQuery, StatusIn
 
@@ -44,7 +44,8 @@ def orders_out(orders: list[Order]) -> list[OrderOut]:
     """Summaries for a list (no deliverables): three queries for the whole page."""
     ids = [o.id for o in orders]
     lines, adjustments, buyers = order_service.lines_of(ids), order_service.adjustments_of(ids), user_service.users_by_id(o.buyer_id for o in orders)
-    return [OrderOut(**OrderOut.fields_of(o, lines[o.id], adjustments[o.id], buyers.get(o.buyer_id))) for o in orders]
+    return [OrderOut(**OrderOut.fields_of(o, lines[o.id], adjustments[o.id], buyers.get(o.buyer_id))).in_view("summary")
+            for o in orders]
 
 
 def order_detail(order: Order, viewer: User | None, *, model=OrderOut, **extra) -> OrderOut:
@@ -53,7 +54,7 @@ def order_detail(order: Order, viewer: User | None, *, model=OrderOut, **extra) 
     items = order_service.deliverables(order, viewer=viewer, ip=request.remote_addr)
     lines, adjustments = order_service.lines_of([order.id])[order.id], order_service.adjustments_of([order.id])[order.id]
     buyer = user_service.users_by_id([order.buyer_id]).get(order.buyer_id)
-    return model(**model.fields_of(order, lines, adjustments, buyer, items), **extra)
+    return model(**model.fields_of(order, lines, adjustments, buyer, items), **extra).in_view(order_view(order, viewer))
 
 
 def visible_order(order: Order, user: User | None) -> Order:

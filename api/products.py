@@ -14,8 +14,8 @@ from services import images as image_service
 from services import products as product_service
 from services import variants as variant_service
 
-from .access import access
-from .catalog_helpers import is_staff, multipart, read_upload, upload_limit
+from .access import access, catalog_view, is_staff
+from .catalog_helpers import multipart, read_upload, upload_limit
 from .schemas.common import PageQuery, page_of
 from .schemas.products import (
     ImageOut,
@@ -45,18 +45,19 @@ def update_and_show(product_id: str, body: ProductUpdateIn) -> ProductDetailOut:
 
 def product_detail(key: str) -> ProductDetailOut:
     """The detail JSON of a product the caller may see (404 otherwise)."""
-    staff = is_staff()
-    product = product_service.get_product(key, include_hidden=staff)
+    view = catalog_view()
+    product = product_service.get_product(key, include_hidden=view == "staff")
     tags = product_service.product_tags([product.id])[product.id]
-    variants = variant_service.visible_variants(product, include_hidden=staff)
-    return ProductDetailOut.detail(product, g.store, tags, variants, staff=staff)
+    variants = variant_service.visible_variants(product, include_hidden=view == "staff")
+    return ProductDetailOut.detail(product, g.store, tags, variants, view=view)
 
 
 def product_page(page: dict) -> dict:
     """A page of products with their tags (one query for the whole page)."""
     items: list[Product] = page["items"]
     tags = product_service.product_tags([p.id for p in items])
-    return {**page, "items": [ProductOut.of(p, g.store, tags[p.id]) for p in items]}
+    view = catalog_view()
+    return {**page, "items": [ProductOut.of(p, g.store, tags[p.id], view=view) for p in items]}
 
 
 @bp.get("/products")

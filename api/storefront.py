@@ -46,7 +46,7 @@ def get_product(slug: str):
     product = product_service.get_product(slug)
     tags = product_service.product_tags([product.id])[product.id]
     out = ProductDetailOut.detail(product, g.store, tags, variant_service.visible_variants(product, include_hidden=False),
-                                  staff=False)
+                                  view="shopper")  # the shop's own view, whoever asks
     product_service.increment_views(product.id)  # an atomic UPDATE; the answer shows this view counted
     out.view_count += 1
     return out

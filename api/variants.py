@@ -13,8 +13,7 @@ from services import products as product_service
 from services import variants as variant_service
 from services.pagination import paginate_list
 
-from .access import access
-from .catalog_helpers import is_staff
+from .access import access, catalog_view
 from .schemas.common import PageQuery, page_of
 from .schemas.products import SubcategoryOut
 from .schemas.variants import VariantIn, VariantOut, VariantUpdateIn
@@ -23,14 +22,15 @@ bp = APIBlueprint("api_variants", __name__, url_prefix="/api", tag="Product Vari
 
 
 def variant_out(variant_id: str) -> VariantOut:
-    return VariantOut.of(variant_service.get_variant(variant_id), g.store.currency, staff=True)
+    """A variant as its editors (Manager+) see it."""
+    return VariantOut.of(variant_service.get_variant(variant_id), g.store.currency, view="staff")
 
 
 def _variants_page(product_id: str, query: PageQuery, *, purchasable: bool) -> dict:
-    staff = is_staff()
-    product = product_service.get_product(product_id, include_hidden=staff)
-    variants = variant_service.visible_variants(product, include_hidden=staff and not purchasable)
-    items = [VariantOut.of(v, g.store.currency, staff=staff) for v in variants]
+    view = catalog_view()
+    product = product_service.get_product(product_id, include_hidden=view == "staff")
+    variants = variant_service.visible_variants(product, include_hidden=view == "staff" and not purchasable)
+    items = [VariantOut.of(v, g.store.currency, view=view) for v in variants]
     return paginate_list(items, page=query.page, page_size=query.page_size)
 
 
@@ -60,10 +60,10 @@ def product_stock(product_id: str, query: PageQuery):
 @bp.output(SubcategoryOut)
 def get_subcategory(subcategory_id: str):
     """Seed B: one subcategory with its parent product's summary (`product`)."""
-    staff = is_staff()
-    variant = variant_service.get_variant(subcategory_id, include_hidden=staff)
+    view = catalog_view()
+    variant = variant_service.get_variant(subcategory_id, include_hidden=view == "staff")
     tags = product_service.product_tags([variant.product_id])[variant.product_id]
-    return SubcategoryOut.with_product(variant, g.store, tags, staff=staff)
+    return SubcategoryOut.with_product(variant, g.store, tags, view=view)
 
 
 @bp.post("/products/<product_id>/variants")

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_serializer
 
 from services.errors import Invalid
 from services.money import to_major, to_minor
@@ -23,6 +23,40 @@ class Query(BaseModel):
 
 class Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+class ViewedOutput(Output):
+    """An answer whose fields depend on who reads it: named views by audience, as CTFd's schemas
+    have them. A field that not every view shows says which ones do, once, in its declaration:
+    ``deliverables: list[str] = Field(default_factory=list, **only_in("buyer", "guest", "staff"))``
+    (the OpenAPI document shows it as ``x-views``). The handler picks the view from the caller
+    (``api.access``) and calls ``in_view``; an answer nobody put in a view shows only the fields
+    every view shows (fail closed). Nested viewed answers take the same view."""
+
+    _view: str = PrivateAttr(default="")
+
+    def in_view(self, view: str) -> Self:
+        self._view = view
+        for value in self.__dict__.values():
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, ViewedOutput):
+                    item.in_view(view)
+        return self
+
+    @model_serializer(mode="wrap")
+    def _only_in_view(self, handler):
+        data = handler(self)
+        for name, field in type(self).model_fields.items():
+            views = (field.json_schema_extra or {}).get("x-views") if isinstance(field.json_schema_extra, dict) else None
+            if views is not None and self._view not in views:
+                data.pop(field.serialization_alias or field.alias or name, None)
+                data.pop(name, None)
+        return data
+
+
+def only_in(*views: str) -> dict:
+    """Field options for a field shown only in these views."""
+    return {"json_schema_extra": {"x-views": list(views)}}
 
 
 class PageQuery(Query):

@@ -1,24 +1,24 @@
-"""Order, checkout and balance schemas. Amounts out are major units with the order's ``currency``;
-deliverables (``deliverables``, each line's ``items``) appear only for the buyer and staff."""
+"""Order, checkout and balance schemas. Amounts out are major units with the order's ``currency``.
+
+An order has four views (``ViewedOutput``): ``summary`` (an item of a list: no deliverables),
+``buyer`` and ``guest`` (the buyer's own order, signed in or by the secret link) and ``staff``.
+Deliverables (``deliverables``, each line's ``items``) are in the buyer's, the guest's and staff's
+views; ``guest_token`` only in the guest's checkout answer."""
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_serializer
+from pydantic import AliasChoices, Field, field_validator
 
 from models import BalanceTransaction, Order, OrderAdjustment, OrderEvent, OrderLine, User
 from models.order import ORDER_STATUSES, PAYMENT_STATUSES
 from services.money import to_major
 
-from .common import Amount, Id, Input, Output, PageQuery, Positive
+from .common import Amount, Id, Input, Output, PageQuery, Positive, ViewedOutput, only_in
 
-
-def _drop_none(data: dict, keys: tuple[str, ...]) -> dict:
-    for key in keys:
-        if data.get(key) is None:
-            data.pop(key, None)
-    return data
+ORDER_VIEWS = ("summary", "buyer", "guest", "staff")
+DELIVERY_VIEWS = ("buyer", "guest", "staff")
 
 
 # --- inputs ----------------------------------------------------------------------------
@@ -110,7 +110,7 @@ class DeliveredItemOut(Output):
     first_revealed_at: datetime | None
 
 
-class OrderLineOut(Output):
+class OrderLineOut(ViewedOutput):
     id: str
     product_id: str | None
     subcategory_id: str | None
@@ -123,11 +123,8 @@ class OrderLineOut(Output):
     line_subtotal: float
     kind: str
     delivered_count: int
-    items: list[DeliveredItemOut] | None = Field(default=None, description="Buyer and staff only")
-
-    @model_serializer(mode="wrap")
-    def _private(self, handler):
-        return _drop_none(handler(self), ("items",))
+    items: list[DeliveredItemOut] = Field(default_factory=list, description="The delivered items",
+                                          **only_in(*DELIVERY_VIEWS))
 
 
 class AdjustmentOut(Output):
@@ -136,7 +133,7 @@ class AdjustmentOut(Output):
     amount: float
 
 
-class OrderOut(Output):
+class OrderOut(ViewedOutput):
     """An order. ``amount`` (Seed B) = ``item_count``; ``total_price`` (Seed B) = ``total``.
 
     ``deliverables`` (Seed B: a flat list of the delivered strings) and each line's ``items`` are
@@ -174,12 +171,8 @@ class OrderOut(Output):
     tracking_number: str | None
     tracking_url: str | None
     fulfilled_at: datetime | None
-    deliverables: list[str] | None = Field(default=None, description="Buyer and staff only")
-    replacements: list[str] = []
-
-    @model_serializer(mode="wrap")
-    def _private(self, handler):
-        return _drop_none(handler(self), ("deliverables", "redirect_url", "guest_token"))
+    deliverables: list[str] = Field(default_factory=list, description="The delivered items, one string each",
+                                    **only_in(*DELIVERY_VIEWS))
 
     @classmethod
     def fields_of(cls, order: Order, lines: list[OrderLine], adjustments: list[OrderAdjustment],
@@ -206,13 +199,12 @@ class OrderOut(Output):
                 product_title=ln.product_title, subcategory_title=ln.variant_title,
                 product_image_url=ln.product_image_url, quantity=ln.quantity, unit_price=money(ln.unit_price),
                 line_subtotal=money(ln.line_subtotal), kind=ln.kind, delivered_count=ln.delivered_count,
-                items=[DeliveredItemOut(**item) for item in items.get(ln.id, [])] if items is not None else None)
+                items=[DeliveredItemOut(**item) for item in (items or {}).get(ln.id, [])])
                 for ln in lines],
             adjustments=[AdjustmentOut(kind=a.kind, label=a.label, amount=money(a.amount)) for a in adjustments],
             cart_snapshot=snapshot, carrier=order.carrier, tracking_number=order.tracking_number,
             tracking_url=order.tracking_url, fulfilled_at=order.fulfilled_at,
-            deliverables=[item["deliverable"] for ln in lines for item in items.get(ln.id, [])]
-            if items is not None else None,
+            deliverables=[item["deliverable"] for ln in lines for item in (items or {}).get(ln.id, [])],
         )
 
 
@@ -221,7 +213,8 @@ class CheckoutOut(OrderOut):
     (shown once; it is also emailed)."""
 
     redirect_url: str
-    guest_token: str | None = None
+    guest_token: str | None = Field(default=None, description="The secret of a guest's order link (shown once)",
+                                    **only_in("guest"))
 
 
 class EventOut(Output):

@@ -14,7 +14,7 @@ from services.errors import Invalid
 from services.products import ProductFilters
 
 from .categories import CategoryRef
-from .common import Amount, Count, Id, Input, Output, PageQuery, money_in, money_out
+from .common import Amount, Count, Id, Input, Output, PageQuery, ViewedOutput, money_in, money_out
 from .tags_attributes import TagOut
 from .variants import VariantIn, VariantOut
 
@@ -143,7 +143,7 @@ class ReplacementOut(Output):
     warranty_time: int
 
 
-class ProductOut(Output):
+class ProductOut(ViewedOutput):
     id: str
     title: str
     slug: str
@@ -190,8 +190,8 @@ class ProductOut(Output):
         )
 
     @classmethod
-    def of(cls, product: Product, store: Store, tags: list[Tag] | None = None) -> "ProductOut":
-        return cls(**cls.fields_of(product, store, tags))
+    def of(cls, product: Product, store: Store, tags: list[Tag] | None = None, *, view: str) -> "ProductOut":
+        return cls(**cls.fields_of(product, store, tags)).in_view(view)
 
 
 class ProductDetailOut(ProductOut):
@@ -203,10 +203,10 @@ class ProductDetailOut(ProductOut):
 
     @classmethod
     def detail(cls, product: Product, store: Store, tags: list[Tag], variants: list[Variant], *,
-               staff: bool) -> "ProductDetailOut":
-        items = [VariantOut.of(v, store.currency, staff=staff) for v in variants]
+               view: str) -> "ProductDetailOut":
+        items = [VariantOut.of(v, store.currency, view=view) for v in variants]
         return cls(**cls.fields_of(product, store, tags), images=[ImageOut.of(i) for i in product.images],
-                   variants=items, subcategories=items)
+                   variants=items, subcategories=items).in_view(view)
 
 
 class SubcategoryOut(VariantOut):
@@ -215,6 +215,6 @@ class SubcategoryOut(VariantOut):
     product: ProductOut
 
     @classmethod
-    def with_product(cls, variant: Variant, store: Store, tags: list[Tag], *, staff: bool) -> "SubcategoryOut":
-        return cls(**VariantOut.fields_of(variant, store.currency, staff=staff),
-                   product=ProductOut.of(variant.product, store, tags))
+    def with_product(cls, variant: Variant, store: Store, tags: list[Tag], *, view: str) -> "SubcategoryOut":
+        return cls(**VariantOut.fields_of(variant, store.currency),
+                   product=ProductOut.of(variant.product, store, tags, view=view)).in_view(view)

@@ -1,13 +1,13 @@
 """Subcategory (variant) schemas: price, quantity limits and stock, in and out."""
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, model_serializer
+from pydantic import AliasChoices, Field
 
 from models import Variant
 from services.errors import Invalid
 from services.money import to_major
 
-from .common import Amount, Count, Id, Input, Output, Positive, money_in
+from .common import Amount, Count, Id, Input, Positive, ViewedOutput, money_in, only_in
 from .tags_attributes import AttributeValueOut
 
 
@@ -57,8 +57,8 @@ class SubcategoryCreateIn(VariantIn):
         return data
 
 
-class VariantOut(Output):
-    """A variant (Seed B: subcategory). ``low_stock_threshold`` is shown to staff only."""
+class VariantOut(ViewedOutput):
+    """A variant (Seed B: subcategory). Views: ``shopper`` and ``staff`` (``low_stock_threshold``)."""
 
     id: str
     product_id: str
@@ -73,17 +73,10 @@ class VariantOut(Output):
     is_active: bool
     weight_grams: int | None
     attribute_values: list[AttributeValueOut]
-    low_stock_threshold: int | None = None
-
-    @model_serializer(mode="wrap")
-    def _drop_staff_only(self, handler):
-        data = handler(self)
-        if data.get("low_stock_threshold") is None:
-            data.pop("low_stock_threshold", None)
-        return data
+    low_stock_threshold: int = Field(description="Below this count the admins are emailed", **only_in("staff"))
 
     @classmethod
-    def fields_of(cls, variant: Variant, currency: str, *, staff: bool) -> dict:
+    def fields_of(cls, variant: Variant, currency: str) -> dict:
         return dict(
             id=variant.id, product_id=variant.product_id, title=variant.title, sku=variant.sku,
             price=to_major(variant.price, currency), currency=currency, min_quantity=variant.min_quantity,
@@ -91,9 +84,9 @@ class VariantOut(Output):
             is_active=variant.is_active, weight_grams=variant.weight_grams,
             attribute_values=[AttributeValueOut(id=v.id, attribute_id=v.attribute_id, value=v.value)
                               for v in variant.attribute_values],
-            low_stock_threshold=variant.low_stock_threshold if staff else None,
+            low_stock_threshold=variant.low_stock_threshold,
         )
 
     @classmethod
-    def of(cls, variant: Variant, currency: str, *, staff: bool) -> "VariantOut":
-        return cls(**cls.fields_of(variant, currency, staff=staff))
+    def of(cls, variant: Variant, currency: str, *, view: str) -> "VariantOut":
+        return cls(**cls.fields_of(variant, currency)).in_view(view)
