@@ -115,6 +115,7 @@ def register_cli(app: Flask) -> None:
                    + (f" Catalog created with {imported} stock items." if imported else ""))
         for key in ("admin", "shopper"):
             click.echo(f"  {key:8} {creds[key][0]}  password: {creds[key][1]}")
+        click.echo(f"  shop     {store_service.base_url(store)}/   dashboard: {store_service.base_url(store)}/admin/")
 
     @app.cli.command("worker")
     @click.option("--burst", is_flag=True, help="Run the jobs waiting now, then exit")

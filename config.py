@@ -51,6 +51,13 @@ def _dev_secrets(instance: Path) -> dict[str, str]:
     return values
 
 
+def _served_at(env) -> str:
+    """Where a local server runs when PUBLIC_BASE_URL is not set: HOST and PORT of ``scripts/run``
+    (``0.0.0.0`` listens everywhere; links then name this machine's loopback)."""
+    host = env.get("HOST") or "127.0.0.1"
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{env.get('PORT') or '5000'}"
+
+
 def load_config(overrides: dict | None = None, environ: dict | None = None) -> dict:
     """Build the Flask config mapping. ``overrides`` win over the environment."""
     env = dict(os.environ if environ is None else environ)
@@ -100,7 +107,7 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "PLATFORM_DOMAIN": (env.get("PLATFORM_DOMAIN") or "").lower().strip(".") or None,
         "PLATFORM_NAME": env.get("PLATFORM_NAME", "Virtual Stores"),
         # the default store's address, for links in emails sent by jobs (no request to read it from)
-        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or _served_at(env)).rstrip("/"),
         "SQLALCHEMY_DATABASE_URI": database_url,
         # PostgreSQL: no ping per checkout (a round trip on every request); after a database
         # restart SQLAlchemy invalidates the whole pool on the first disconnect error instead.

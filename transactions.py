@@ -8,6 +8,8 @@
   name and sent to RQ (``REDIS_URL`` set) or run inline only once the transaction that caused it
   committed. A rollback drops it, so a refused request sends nothing. Naming jobs by their dotted
   path keeps this module (and the services that call it) free of imports of ``jobs``.
+  ``on_commit(fn, *args)`` is the same for a small step that must run in this process (deleting
+  an uploaded file from this host's disk once the row that named it is gone).
 * **Early commits**, the only two: ``write_lock()`` (a GET about to write on SQLite) and
   ``commit_early(reason)`` (a refusal whose side effect the caller must keep, e.g. a checkout
   refused for changed prices records that the shopper has now seen them).
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -99,6 +101,20 @@ class PendingJob:
     scope: str | None
     options: dict = field(default_factory=dict)
     transaction: object = field(default=None, repr=False)  # the innermost SessionTransaction when queued
+    call: Callable | None = field(default=None, repr=False)  # on_commit: run here, not as a job
+
+
+def _record(job: PendingJob) -> None:
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback (or a commit) of this unit of work sees the job
+    job.transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_KEY, []).append(job)
+
+
+def on_commit(fn: Callable, *args) -> None:
+    """Call ``fn(*args)`` in this process once this unit of work commits (never if it rolls back)."""
+    _record(PendingJob(getattr(fn, "__qualname__", "call"), args, {}, "default", bound_scope(), call=fn))
 
 
 def enqueue_after_commit(func_path: str, *args, queue: str = "default", job_options: dict | None = None,
@@ -108,13 +124,7 @@ def enqueue_after_commit(func_path: str, *args, queue: str = "default", job_opti
         raise TypeError("name the job by its dotted path, e.g. 'jobs.emails.send_order_email'")
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
-    session = db.session()
-    if not session.in_transaction():
-        session.begin()  # so that a rollback (or a commit) of this unit of work sees the job
-    innermost = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault(_KEY, []).append(
-        PendingJob(func_path, args, kwargs, queue, bound_scope(), job_options or {}, innermost)
-    )
+    _record(PendingJob(func_path, args, kwargs, queue, bound_scope(), job_options or {}))
 
 
 def _within(transaction, ancestor) -> bool:
@@ -174,6 +184,12 @@ def send_to_rq(app: Flask, queue_name: str, func_path: str, scope: str | None, a
 
 
 def dispatch(app: Flask, job: PendingJob) -> None:
+    if job.call is not None:
+        try:
+            job.call(*job.args)
+        except Exception:  # noqa: BLE001 - the commit stands; a leftover file is only logged
+            log.exception("after-commit step %s failed", job.func_path)
+        return
     if app.config.get("JOBS_INLINE"):
         try:
             execute(app, job.func_path, job.scope, job.args, job.kwargs)

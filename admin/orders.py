@@ -6,6 +6,7 @@ from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from jinja2_fragments.flask import render_block
 
 from extensions import db
 from models import ORDER_STATUSES, PAYMENT_STATUSES, Role, User, Variant
@@ -143,7 +144,7 @@ def _gift_page(form, status: int = 200, recipient: User | None = None):
 def user_suggest():
     """htmx suggestions for the gift form's recipient box: radio buttons named user_id."""
     q = (request.args.get("recipient") or request.args.get("q") or "").strip()
-    return render_template("admin/orders/_user_suggestions.html", users=user_service.find_users(q), q=q)
+    return render_block("admin/orders/gift.html", "suggestions", users=user_service.find_users(q), q=q)
 
 
 @bp.route("/orders/gift", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ form with the service's messages (``web.form_errors``).
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
+from jinja2_fragments.flask import render_block
 from wtforms import SelectChoice
 
 from extensions import db
@@ -216,7 +217,7 @@ def subcategory_edit(variant_id: str):
     status = form_status(form) if request.method == "POST" else 200
     context = {"variant": variant, "product": variant.product, "vform": form}
     if wants_fragment():
-        return render_template("admin/products/_subcategory_edit_row.html", **context), status
+        return render_block("admin/products/subcategory.html", "edit_row", **context), status
     return render_template("admin/products/subcategory.html", **context), status
 
 

@@ -104,21 +104,6 @@ def check_blacklist(*, ip: str | None = None, email: str | None = None, username
         )
 
 
-def add_to_blacklist(kind: str, value: str, reason: str = "", *, by: User | None = None) -> Blacklist:
-    if kind not in ("ip", "email", "username"):
-        raise Invalid("kind must be ip, email or username", details={"kind": ["invalid"]})
-    value = (value or "").strip().lower()
-    if not value or len(value) > 254:
-        raise Invalid("value is required", details={"value": ["required"]})
-    existing = db.session.scalar(select(Blacklist).where(Blacklist.kind == kind, Blacklist.value == value))
-    if existing:
-        return existing
-    entry = Blacklist(kind=kind, value=value, reason=reason[:255], created_by_id=by.id if by else None)
-    db.session.add(entry)
-    db.session.flush()
-    return entry
-
-
 # --- accounts -------------------------------------------------------------------------
 
 def create_user(*, username: str, email: str, password: str, role: Role = Role.USER,

@@ -8,6 +8,7 @@ from models import (
     Product,
     ProductImage,
 )
+from transactions import on_commit
 
 from .errors import NotFound
 from .storage import process_image, storage
@@ -46,4 +47,4 @@ def delete_image(product: Product, image_id: str) -> None:
             successor.is_primary = True
         product.primary_image_url = successor.url if successor else None
         db.session.flush()
-    storage().delete(key)
+    on_commit(storage().delete, key)  # the file goes once the row that names it is gone for good

@@ -222,4 +222,4 @@ def base_url(store: Store) -> str:
     domain = current_app.config.get("PLATFORM_DOMAIN")
     if domain and not store.is_default:
         return f"{scheme}://{store.slug}.{domain}"
-    return (current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    return current_app.config["PUBLIC_BASE_URL"]

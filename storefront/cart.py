@@ -12,6 +12,7 @@ import secrets
 
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from jinja2_fragments.flask import render_block
 from sqlalchemy.exc import SQLAlchemyError
 
 from services import cart as cart_service
@@ -90,7 +91,7 @@ def _panel(variant, form, *, added: str | None = None, status: int = 200):
     context = {"product": variant.product, "chosen": variant, "quantity_limits": variant_service.quantity_limits,
                "cart_form": form, "added": added}
     if wants_fragment():
-        return render_template("storefront/catalog/_buy_panel_response.html", **context), status
+        return render_block("storefront/catalog/product.html", "buy_panel_response", **context), status
     item = product_service.get_product(variant.product.slug, include_hidden=_is_staff())
     variants = variant_service.visible_variants(item, include_hidden=False)
     chosen = next((v for v in variants if v.id == variant.id), variant)
@@ -127,8 +128,9 @@ def _cart_context(cart, *, coupon_form=None, line_errors=None, notice=None, erro
 
 
 def _render_cart(context: dict, status: int = 200):
-    template = "storefront/cart/_panel_response.html" if wants_fragment() else "storefront/cart/index.html"
-    return render_template(template, **context), status
+    if wants_fragment():
+        return render_block("storefront/cart/index.html", "htmx_response", **context), status
+    return render_template("storefront/cart/index.html", **context), status
 
 
 def _after_change(notice: str):

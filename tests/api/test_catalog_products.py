@@ -36,7 +36,7 @@ def test_create_product_with_variants_tags_and_category(client, store, catalog, 
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert PRODUCT_KEYS | {"images", "variants", "subcategories"} == set(body)
-    assert body["slug"] == "amazon-gift-card" and body["description"] == "<p>Instant</p>x()"
+    assert body["slug"] == "amazon-gift-card" and body["description"] == "<p>Instant</p>"
     assert body["category"] == {"id": category["id"], "title": "Gift Cards", "slug": "gift-cards", "hex_code": "#FF5733"}
     assert body["enabled"] is True and body["is_active"] is True and body["is_featured"] is True
     assert body["replacement_settings"] == {"replace_enabled": False, "auto_replace_enabled": False,
@@ -355,3 +355,25 @@ def test_a_json_body_is_still_required_elsewhere(client, store, catalog, manager
     response = client.post("/api/products", headers=manager_headers, data={"title": "x"},
                            content_type="multipart/form-data")
     assert response.status_code == 415 and error_code(response) == "unsupported_media_type"
+
+
+def test_an_image_file_is_deleted_only_once_its_row_is_gone_for_good(client, store, catalog, manager_headers, app):
+    """The file goes after the commit: a rolled-back delete keeps the file its row still names."""
+    from services import images as image_service
+    from services import products as product_service
+
+    product = catalog.product("Kept picture")
+    uploaded = client.post(f"/api/products/{product['id']}/images", headers=manager_headers,
+                           data={"file": (io.BytesIO(png_bytes()), "photo.png")}, content_type="multipart/form-data")
+    image_id = uploaded.get_json()["id"]
+    with app.test_request_context(), tenant_scope(store):
+        path = Path(app.config["UPLOAD_FOLDER"]) / db.session.get(ProductImage, image_id).storage_key
+        owner = product_service.get_product(product["id"], include_hidden=True, with_details=False)
+        image_service.delete_image(owner, image_id)
+        assert path.exists()  # not before the commit
+        db.session.rollback()
+        assert path.exists() and db.session.get(ProductImage, image_id) is not None
+        owner = product_service.get_product(product["id"], include_hidden=True, with_details=False)
+        image_service.delete_image(owner, image_id)
+        db.session.commit()
+        assert not path.exists()

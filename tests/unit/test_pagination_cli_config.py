@@ -59,6 +59,8 @@ def test_seed_demo_is_idempotent_and_prints_credentials(app):
     assert first.exit_code == 0 and second.exit_code == 0, first.output
     assert "admin@demo.store" in first.output and "password:" in first.output
     assert "Catalog created with" in first.output and "Catalog created" not in second.output
+    base = app.config["PUBLIC_BASE_URL"]
+    assert f"shop     {base}/" in first.output and f"dashboard: {base}/admin/" in first.output
     credentials = [line for line in first.output.splitlines() if "password:" in line]
     assert credentials == [line for line in second.output.splitlines() if "password:" in line]
     with app.app_context():
@@ -92,3 +94,12 @@ def test_development_generates_secrets_once_and_keeps_them(tmp_path):
     pg = load_config(environ={**env, "DATABASE_URL": "postgres://u@h/db", "REDIS_URL": "redis://r:6379/0"})
     assert pg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
     assert pg["JOBS_INLINE"] is False and pg["RATELIMIT_STORAGE_URI"] == "redis://r:6379/0"
+
+
+def test_links_follow_the_address_the_local_server_runs_on(tmp_path):
+    env = {"INSTANCE_PATH": str(tmp_path)}
+    assert load_config(environ=env)["PUBLIC_BASE_URL"] == "http://127.0.0.1:5000"
+    assert load_config(environ={**env, "PORT": "8123"})["PUBLIC_BASE_URL"] == "http://127.0.0.1:8123"
+    assert load_config(environ={**env, "HOST": "0.0.0.0", "PORT": "9000"})["PUBLIC_BASE_URL"] == "http://127.0.0.1:9000"
+    chosen = load_config(environ={**env, "PORT": "8123", "PUBLIC_BASE_URL": "https://keys.example/"})
+    assert chosen["PUBLIC_BASE_URL"] == "https://keys.example"

@@ -293,6 +293,7 @@ def test_admin_creates_category_product_subcategory_and_imports_stock(client, ap
         product = db.session.scalar(select(Product).where(Product.slug == "cinema-voucher"))
         assert product.category_id == category.id and product.warranty_time == 48 * 3600
         assert product.auto_replace_max_before_approval == 2 and "<script>" not in product.description
+        assert "x()" not in product.description  # the script's text goes with it
         assert product.is_enabled and not product.is_featured and product.kind == "digital"
     assert response.headers["Location"] == f"/admin/products/{product.id}"
     edit = client.get(response.headers["Location"])
