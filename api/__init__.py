@@ -6,7 +6,6 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from . import (
     account,
-    admin_catalog,
     auth,
     cart,
     categories,
@@ -15,13 +14,14 @@ from . import (
     products,
     public,
     reviews,
+    stock,
     storefront,
     tags_attributes,
     variants,
 )
 
 BLUEPRINTS = [auth.bp, public.bp, products.bp, variants.bp, categories.bp, tags_attributes.bp, storefront.bp,
-              admin_catalog.bp, cart.bp, orders.bp, coupons.bp, account.bp, reviews.bp]
+              cart.bp, orders.bp, coupons.bp, account.bp, reviews.bp, stock.bp]
 JSON_TYPES = ("application/json",)
 
 

@@ -13,7 +13,7 @@ from services.pagination import paginate_list
 
 from .access import access, is_staff
 from .schemas.categories import CategoryIn, CategoryNodeOut, CategoryQuery, CategoryUpdateIn
-from .schemas.common import PageQuery, page_of
+from .schemas.common import Message, PageQuery, page_of
 
 bp = APIBlueprint("api_categories", __name__, url_prefix="/api", tag="Categories")
 
@@ -91,3 +91,27 @@ def delete_category(category_id: str):
     """Delete a category: its products stay (uncategorised), its children move up one level."""
     category_service.delete_category(category_service.get_category(category_id))
     return ""
+
+
+# --- Seed B admin spellings (/api/admin/...) of the same rules ------------------------------
+
+@bp.post("/admin/categories/create")
+@access("admin")
+@bp.input(CategoryIn, arg_name="body")
+@bp.output(CategoryNodeOut, status_code=201)
+def admin_create_category(body: CategoryIn):
+    """Create a category.
+
+    Fields: `title`, `hex_code` like #FF5733; optional `slug`, `parent_id`, `description`, ...
+    """
+    category = category_service.create_category(**body.to_service())
+    return category_out(category.id)
+
+
+@bp.delete("/admin/category/delete/<category_id>")
+@access("admin")
+@bp.output(Message)
+def admin_delete_category(category_id: str):
+    """Delete a category. Its products stay, uncategorised; its children move up one level."""
+    category_service.delete_category(category_service.get_category(category_id))
+    return {"message": "Category deleted"}

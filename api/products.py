@@ -15,8 +15,7 @@ from services import products as product_service
 from services import variants as variant_service
 
 from .access import access, catalog_view, is_staff
-from .catalog_helpers import multipart, read_upload, upload_limit
-from .schemas.common import PageQuery, page_of
+from .schemas.common import Message, PageQuery, page_of
 from .schemas.products import (
     ImageOut,
     ImageUploadIn,
@@ -26,6 +25,7 @@ from .schemas.products import (
     ProductQuery,
     ProductUpdateIn,
 )
+from .uploads import multipart, read_upload, upload_limit
 
 bp = APIBlueprint("api_products", __name__, url_prefix="/api", tag="Products")
 
@@ -159,3 +159,39 @@ def delete_image(product_id: str, image_id: str):
     """Delete a product image (and its file). If it was the primary image, the next one takes over."""
     image_service.delete_image(product_service.get_product(product_id, include_hidden=True, with_details=False), image_id)
     return ""
+
+
+# --- Seed B admin spellings (/api/admin/...) of the same rules ------------------------------
+
+@bp.post("/admin/product/create")
+@access("admin")
+@bp.input(ProductIn, arg_name="body")
+@bp.output(ProductDetailOut, status_code=201)
+def admin_create_product(body: ProductIn):
+    """Create a product.
+
+    Fields: `title`, `description`, `category`, `enabled`, `replacement_settings`, optional
+    `subcategories` (prices in major units).
+    """
+    return create_and_show(body)
+
+
+@bp.post("/admin/product/update/<product_id>")
+@access("admin")
+@bp.input(ProductUpdateIn, arg_name="body")
+@bp.output(ProductDetailOut)
+def admin_update_product(product_id: str, body: ProductUpdateIn):
+    """Update a product's title, description, category, enabled flag or replacement settings."""
+    return update_and_show(product_id, body)
+
+
+@bp.delete("/admin/product/delete/<product_id>")
+@access("admin")
+@bp.output(Message)
+def admin_delete_product(product_id: str):
+    """Delete a product with its subcategories and unsold stock.
+
+    Soft: orders keep their product and sold items stay with them.
+    """
+    product_service.delete_product(product_service.get_product(product_id, include_hidden=True, with_details=False))
+    return {"message": "Product deleted"}

@@ -14,9 +14,9 @@ from services import variants as variant_service
 from services.pagination import paginate_list
 
 from .access import access, catalog_view
-from .schemas.common import PageQuery, page_of
+from .schemas.common import Message, PageQuery, page_of
 from .schemas.products import SubcategoryOut
-from .schemas.variants import VariantIn, VariantOut, VariantUpdateIn
+from .schemas.variants import SubcategoryCreateIn, VariantIn, VariantOut, VariantUpdateIn
 
 bp = APIBlueprint("api_variants", __name__, url_prefix="/api", tag="Product Variants")
 
@@ -103,3 +103,39 @@ def delete_variant(product_id: str, variant_id: str):
     """Delete a variant: sold items stay with their orders, unsold stock is withdrawn."""
     variant_service.delete_variant(variant_service.get_variant(variant_id, product_id=product_id))
     return ""
+
+
+# --- Seed B admin spellings (/api/admin/...) of the same rules ------------------------------
+
+@bp.post("/admin/subcategory/create")
+@access("admin")
+@bp.input(SubcategoryCreateIn, arg_name="body")
+@bp.output(VariantOut, status_code=201)
+def admin_create_subcategory(body: SubcategoryCreateIn):
+    """Create a subcategory of a product.
+
+    Fields: `productId`, `title`, `price` in major units, `min_quantity` (default 1),
+    `max_quantity` (default 0 = no limit).
+    """
+    product = product_service.get_product(body.product_id, include_hidden=True, with_details=False)
+    variant = variant_service.create_variant(product, body.to_service(g.store.currency))
+    return variant_out(variant.id)
+
+
+@bp.post("/admin/subcategory/update/<subcategory_id>")
+@access("admin")
+@bp.input(VariantUpdateIn, arg_name="body")
+@bp.output(VariantOut)
+def admin_update_subcategory(subcategory_id: str, body: VariantUpdateIn):
+    """Update a subcategory's title, price, min/max quantity or active flag (only fields sent)."""
+    variant_service.update_variant(variant_service.get_variant(subcategory_id), body.to_service(g.store.currency))
+    return variant_out(subcategory_id)
+
+
+@bp.delete("/admin/subcategory/delete/<subcategory_id>")
+@access("admin")
+@bp.output(Message)
+def admin_delete_subcategory(subcategory_id: str):
+    """Delete a subcategory and withdraw its unsold stock (sold items stay with their orders)."""
+    variant_service.delete_variant(variant_service.get_variant(subcategory_id))
+    return {"message": "Subcategory deleted"}

@@ -1,6 +1,8 @@
 """All models, imported so that metadata and Alembic see every table."""
 from .auth import PasswordResetToken, RevokedToken
+from .balance import BALANCE_KINDS, BalanceTopUp, BalanceTransaction
 from .base import Base, TenantScoped
+from .cart import Cart, CartItem
 from .catalog import (
     PRODUCT_KINDS,
     Attribute,
@@ -13,18 +15,12 @@ from .catalog import (
     Variant,
     VariantAttributeValue,
 )
+from .coupon import Coupon, CouponRedemption
 from .order import (
-    BALANCE_KINDS,
     ORDER_STATUSES,
     PAYMENT_METHODS,
     PAYMENT_STATUSES,
-    BalanceTopUp,
-    BalanceTransaction,
-    Cart,
-    CartItem,
     Counter,
-    Coupon,
-    CouponRedemption,
     Order,
     OrderAdjustment,
     OrderEvent,

@@ -1,4 +1,4 @@
-"""Carts, orders (lines, price adjustments, timeline), coupons, the balance ledger, counters."""
+"""Orders: lines, price adjustments, the timeline, and the per-store counters that number them."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -19,7 +19,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Base, IdMixin, TenantScoped, UTCDateTime, utcnow
 
 ORDER_STATUSES = ("PENDING", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED", "EXPIRED", "REFUNDED")
+
+
 PAYMENT_STATUSES = ("UNPAID", "PAID", "PARTIALLY_REFUNDED", "REFUNDED", "DISPUTED")
+
+
 PAYMENT_METHODS = ("BALANCE", "STRIPE", "HOODPAY", "MANUAL")
 
 
@@ -32,58 +36,6 @@ class Counter(TenantScoped, Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     store_id: Mapped[str] = mapped_column(String(36), ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
-
-
-class Cart(IdMixin, TenantScoped, Base):
-    """One per signed-in user, or per guest key (guest token id, X-Session-ID or browser session)."""
-
-    __tablename__ = "carts"
-    __table_args__ = (UniqueConstraint("store_id", "user_id"), UniqueConstraint("store_id", "guest_key"))
-
-    user_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="CASCADE"))
-    guest_key: Mapped[str | None] = mapped_column(String(80))
-    coupon_code: Mapped[str | None] = mapped_column(String(40))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
-
-    items: Mapped[list[CartItem]] = relationship(lazy="raise", cascade="all, delete-orphan",
-                                                 order_by="CartItem.created_at")
-
-
-class CartItem(IdMixin, TenantScoped, Base):
-    __tablename__ = "cart_items"
-    __table_args__ = (UniqueConstraint("cart_id", "variant_id"), CheckConstraint("quantity > 0", name="quantity_positive"))
-
-    cart_id: Mapped[str] = mapped_column(String(36), ForeignKey("carts.id", ondelete="CASCADE"), index=True, nullable=False)
-    variant_id: Mapped[str] = mapped_column(String(36), ForeignKey("variants.id", ondelete="CASCADE"), nullable=False)
-    quantity: Mapped[int] = mapped_column(Integer, nullable=False)
-    # The unit price the shopper saw when adding or last reviewing the line: a checkout at another
-    # price is refused until they have seen the new one.
-    seen_price: Mapped[int] = mapped_column(BigInteger, nullable=False)
-
-
-class Coupon(IdMixin, TenantScoped, Base):
-    __tablename__ = "coupons"
-    __table_args__ = (
-        UniqueConstraint("store_id", "code"),
-        CheckConstraint("kind IN ('percent', 'fixed')", name="kind"),
-        CheckConstraint("value > 0", name="value_positive"),
-        CheckConstraint("uses_count >= 0", name="uses_not_negative"),
-        CheckConstraint("max_uses IS NULL OR uses_count <= max_uses", name="uses_within_limit"),
-    )
-
-    code: Mapped[str] = mapped_column(String(40), nullable=False)  # stored upper-case
-    kind: Mapped[str] = mapped_column(String(8), nullable=False)
-    value: Mapped[int] = mapped_column(BigInteger, nullable=False)  # percent: basis points; fixed: minor units
-    min_subtotal: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
-    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    max_uses: Mapped[int | None] = mapped_column(Integer)
-    max_uses_per_customer: Mapped[int | None] = mapped_column(Integer)
-    uses_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    product_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("products.id", ondelete="CASCADE"))
-    category_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("categories.id", ondelete="CASCADE"))
-    is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
-    description: Mapped[str] = mapped_column(String(255), default="", nullable=False)
 
 
 class Order(IdMixin, TenantScoped, Base):
@@ -176,55 +128,3 @@ class OrderEvent(IdMixin, TenantScoped, Base):
     message: Mapped[str] = mapped_column(String(500), nullable=False)
     actor_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"))
     data: Mapped[dict] = mapped_column(JSON, default=dict, nullable=False)
-
-
-class CouponRedemption(IdMixin, TenantScoped, Base):
-    __tablename__ = "coupon_redemptions"
-    __table_args__ = (UniqueConstraint("order_id"),)
-
-    coupon_id: Mapped[str] = mapped_column(String(36), ForeignKey("coupons.id", ondelete="CASCADE"), index=True, nullable=False)
-    order_id: Mapped[str] = mapped_column(String(36), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False)
-    customer_key: Mapped[str] = mapped_column(String(254), nullable=False, index=True)  # user id or guest email
-    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
-
-
-BALANCE_KINDS = ("topup", "purchase", "refund", "review_reward", "adjustment", "gift")
-
-
-class BalanceTransaction(IdMixin, TenantScoped, Base):
-    """The balance ledger: a user's balance is the sum of their rows (users.balance caches it)."""
-
-    __tablename__ = "balance_transactions"
-    __table_args__ = (
-        CheckConstraint("kind IN ('topup', 'purchase', 'refund', 'review_reward', 'adjustment', 'gift')", name="kind"),
-        CheckConstraint("amount <> 0", name="amount_not_zero"),
-        CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
-    )
-
-    user_id: Mapped[str] = mapped_column(String(36), ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
-    kind: Mapped[str] = mapped_column(String(16), nullable=False)
-    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)  # signed, minor units
-    balance_after: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    order_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("orders.id", ondelete="SET NULL"), index=True)
-    reason: Mapped[str] = mapped_column(String(255), default="", nullable=False)
-    created_by_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"))
-
-
-class BalanceTopUp(IdMixin, TenantScoped, Base):
-    """A top-up on its way: created when the shopper starts paying, credited once when the payment
-    provider confirms (the payments issue wires Stripe and Hoodpay to it)."""
-
-    __tablename__ = "balance_topups"
-    __table_args__ = (
-        CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("status IN ('PENDING', 'PAID', 'FAILED', 'EXPIRED')", name="status"),
-    )
-
-    user_id: Mapped[str] = mapped_column(String(36), ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
-    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)  # minor units
-    currency: Mapped[str] = mapped_column(String(3), nullable=False)
-    payment_method: Mapped[str] = mapped_column(String(16), nullable=False)
-    status: Mapped[str] = mapped_column(String(16), default="PENDING", nullable=False)
-    provider_ref: Mapped[str | None] = mapped_column(String(120), index=True)
-    transaction_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("balance_transactions.id", ondelete="SET NULL"))
-    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

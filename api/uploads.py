@@ -1,4 +1,4 @@
-"""What the catalog modules share: who is staff, in-memory pages, uploads and JSON-or-multipart bodies."""
+"""File uploads in the API: multipart bodies, size limits, and bodies that may be JSON or multipart."""
 from __future__ import annotations
 
 from functools import wraps

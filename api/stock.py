@@ -1,8 +1,5 @@
-"""Seed B admin catalog: products, categories, subcategories and their digital stock (Admin).
-
-These are the Seed B spellings of the same rules as the Seed A endpoints (`/api/products`,
-`/api/categories`, `/api/products/{id}/variants`). Stock endpoints are the only place the API
-shows deliverables in plaintext.
+"""Digital stock of a subcategory (Seed B admin, Admin): list (deliverables in plaintext: the only
+place the API shows them), add, replace, clear, withdraw one, and recount.
 
 Stock add/set take JSON `{"subcategoryId", "stock": ["CODE-1", ...]}` (or `"text": "a\\nb"`,
 optional `delimiter`, `note`, `supplier`, `unit_cost`) or multipart with a `file` field plus the
@@ -16,118 +13,35 @@ from apiflask import APIBlueprint
 from flask import g, request
 
 from models import Product
-from services import categories as category_service
-from services import products as product_service
 from services import stock as stock_service
 from services import variants as variant_service
 from services.errors import Invalid
 
 from .access import access, require_user
-from .catalog_helpers import json_or_multipart, read_upload, upload_limit
-from .categories import category_out
-from .products import create_and_show, update_and_show
-from .schemas.categories import CategoryIn, CategoryNodeOut
-from .schemas.common import Message, money_in, page_of
-from .schemas.products import ProductDetailOut, ProductIn, ProductUpdateIn
+from .schemas.common import money_in, page_of
 from .schemas.stock import StockCountOut, StockImportIn, StockImportOut, StockItemOut, StockQuery
-from .schemas.variants import SubcategoryCreateIn, VariantOut, VariantUpdateIn
-from .variants import variant_out
+from .uploads import json_or_multipart, read_upload, upload_limit
 
-bp = APIBlueprint("api_admin_catalog", __name__, url_prefix="/api/admin", tag="Admin: Catalog and Stock")
-
-
-# --- products and categories -------------------------------------------------------------
-
-@bp.post("/product/create")
-@access("admin")
-@bp.input(ProductIn, arg_name="body")
-@bp.output(ProductDetailOut, status_code=201)
-def create_product(body: ProductIn):
-    """Create a product.
-
-    Fields: `title`, `description`, `category`, `enabled`, `replacement_settings`, optional
-    `subcategories` (prices in major units).
-    """
-    return create_and_show(body)
+bp = APIBlueprint("api_stock", __name__, url_prefix="/api/admin", tag="Stock")
 
 
-@bp.post("/product/update/<product_id>")
-@access("admin")
-@bp.input(ProductUpdateIn, arg_name="body")
-@bp.output(ProductDetailOut)
-def update_product(product_id: str, body: ProductUpdateIn):
-    """Update a product's title, description, category, enabled flag or replacement settings."""
-    return update_and_show(product_id, body)
 
 
-@bp.delete("/product/delete/<product_id>")
-@access("admin")
-@bp.output(Message)
-def delete_product(product_id: str):
-    """Delete a product with its subcategories and unsold stock.
-
-    Soft: orders keep their product and sold items stay with them.
-    """
-    product_service.delete_product(product_service.get_product(product_id, include_hidden=True, with_details=False))
-    return {"message": "Product deleted"}
 
 
-@bp.post("/categories/create")
-@access("admin")
-@bp.input(CategoryIn, arg_name="body")
-@bp.output(CategoryNodeOut, status_code=201)
-def create_category(body: CategoryIn):
-    """Create a category.
-
-    Fields: `title`, `hex_code` like #FF5733; optional `slug`, `parent_id`, `description`, ...
-    """
-    category = category_service.create_category(**body.to_service())
-    return category_out(category.id)
 
 
-@bp.delete("/category/delete/<category_id>")
-@access("admin")
-@bp.output(Message)
-def delete_category(category_id: str):
-    """Delete a category. Its products stay, uncategorised; its children move up one level."""
-    category_service.delete_category(category_service.get_category(category_id))
-    return {"message": "Category deleted"}
+
+
+
 
 
 # --- subcategories -----------------------------------------------------------------------
 
-@bp.post("/subcategory/create")
-@access("admin")
-@bp.input(SubcategoryCreateIn, arg_name="body")
-@bp.output(VariantOut, status_code=201)
-def create_subcategory(body: SubcategoryCreateIn):
-    """Create a subcategory of a product.
-
-    Fields: `productId`, `title`, `price` in major units, `min_quantity` (default 1),
-    `max_quantity` (default 0 = no limit).
-    """
-    product = product_service.get_product(body.product_id, include_hidden=True, with_details=False)
-    variant = variant_service.create_variant(product, body.to_service(g.store.currency))
-    return variant_out(variant.id)
 
 
-@bp.post("/subcategory/update/<subcategory_id>")
-@access("admin")
-@bp.input(VariantUpdateIn, arg_name="body")
-@bp.output(VariantOut)
-def update_subcategory(subcategory_id: str, body: VariantUpdateIn):
-    """Update a subcategory's title, price, min/max quantity or active flag (only fields sent)."""
-    variant_service.update_variant(variant_service.get_variant(subcategory_id), body.to_service(g.store.currency))
-    return variant_out(subcategory_id)
 
 
-@bp.delete("/subcategory/delete/<subcategory_id>")
-@access("admin")
-@bp.output(Message)
-def delete_subcategory(subcategory_id: str):
-    """Delete a subcategory and withdraw its unsold stock (sold items stay with their orders)."""
-    variant_service.delete_variant(variant_service.get_variant(subcategory_id))
-    return {"message": "Subcategory deleted"}
 
 
 def _count(variant_id: str, message: str, removed: int = 0) -> StockCountOut:
