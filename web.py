@@ -19,7 +19,7 @@ from flask_login import current_user
 import tenancy
 from extensions import db
 from models import Role, Store
-from services import auth, orders, stores
+from services import auth, orders, payments, stores
 from services.cache import cache_for
 from services.errors import DomainError, NotFound, Unauthorized, Unavailable
 from services.money import exponent, format_money
@@ -236,6 +236,10 @@ def register_web(app: Flask) -> None:
         return format_money(minor or 0, currency or (store.currency if store else "EUR"))
 
     app.add_template_global(page_url, "page_url")
+
+    @app.template_filter("method_label")
+    def _method_label(method: str) -> str:
+        return payments.LABELS.get(method, method)
 
     @app.template_filter("has_role")
     def _has_role(user, role_name: str) -> bool:

@@ -61,5 +61,6 @@ def options(store: Store, buyer: User | None, total: int) -> list[dict]:
             elif buyer.balance < total:
                 hint = "Your balance is too low for this order"
         out.append({"name": name, "label": LABELS[name], "ready": ready, "hint": hint,
+                    "coming_soon": name not in AVAILABLE,
                     "affordable": name != "BALANCE" or (buyer is not None and buyer.balance >= total)})
     return out
