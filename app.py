@@ -42,13 +42,18 @@ class ApiRequest(Request):
 
 class App(APIFlask):
     """The app: every view runs inside one unit of work (``transactions.request_transaction``):
-    it commits once when the view returns normally and rolls back on any exception."""
+    it commits once when the view returns normally and rolls back on any exception. A request
+    that fails, even at that commit, keeps none of its browser-session changes either."""
 
     request_class = ApiRequest
 
     def dispatch_request(self):
-        with transactions.request_transaction():
-            return super().dispatch_request()
+        try:
+            with transactions.request_transaction():
+                return super().dispatch_request()
+        except BaseException:
+            web.forget_session_changes()
+            raise
 
 
 def _configure_sqlite(app) -> None:

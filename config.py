@@ -127,6 +127,8 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "PASSWORD_RESET_TTL": timedelta(minutes=int(env.get("PASSWORD_RESET_MINUTES", "60"))),
         # Rate limits (Flask-Limiter syntax)
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis down: keep limiting, per process, instead of failing the request
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "RESET_RATE_LIMIT": env.get("RESET_RATE_LIMIT", "5 per 15 minutes"),

@@ -78,6 +78,7 @@ def write_lock() -> bool:
         return False
     if db.session.get_bind().dialect.name != "sqlite":
         return False
+    _not_in_savepoint("write_lock")
     db.session.commit()
     sqlite_immediate.set(True)  # the request's end resets it with the token it took first
     return True
@@ -86,8 +87,16 @@ def write_lock() -> bool:
 def commit_early(reason: str) -> None:
     """Early commit 2: keep what this request wrote although it is about to answer with an error.
     ``reason`` says why, for the log and for the reader."""
+    _not_in_savepoint("commit_early")
     log.debug("early commit: %s", reason)
     db.session.commit()
+
+
+def _not_in_savepoint(what: str) -> None:
+    # Inside a savepoint (web.form_errors, checkout) a commit would end the whole transaction and
+    # take away the savepoint's undo: refuse loudly instead.
+    if db.session().in_nested_transaction():
+        raise RuntimeError(f"{what}() inside a savepoint would commit the whole transaction")
 
 
 # --- jobs after commit -----------------------------------------------------------------------
@@ -144,7 +153,12 @@ def _dispatch_after_commit(session) -> None:
         return
     app = current_app._get_current_object()
     for job in jobs:
-        dispatch(app, job)
+        # The transaction has committed: whatever happens to one job (Redis down), the others go
+        # and the request still answers what it did. A job that cannot be queued is logged.
+        try:
+            dispatch(app, job)
+        except Exception:  # noqa: BLE001
+            log.exception("could not queue job %s after commit (its work is committed)", job.func_path)
 
 
 @event.listens_for(Session, "after_soft_rollback")

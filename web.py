@@ -14,6 +14,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from flask import Flask, Response, abort, current_app, flash, g, redirect, request, url_for
+from flask.globals import request_ctx
 from flask_login import current_user
 
 import tenancy
@@ -200,6 +201,25 @@ def items_download(order, viewer, *, secret_url: bool = False) -> Response:
     response = Response(text, mimetype="text/plain")
     response.headers["Content-Disposition"] = f'attachment; filename="order-{order.order_number}-items.txt"'
     return private(response, secret_url=secret_url)
+
+
+def forget_session_changes() -> None:
+    """The request failed: what it put in the browser session (a flash, a sign-in, a cart key) goes
+    with its database work. The session is read again from the cookie the request came with."""
+    session = request_ctx.session
+    if getattr(session, "modified", False):
+        original = current_app.session_interface.open_session(current_app, request) or {}
+        session.clear()
+        session.update(original)
+        session.modified = False  # nothing new to send: the browser keeps the cookie it has
+        g.pop("_login_user", None)  # Flask-Login's cached user of this request
+
+
+def reread() -> None:
+    """Before rendering a fragment after a change: send what this request changed to the database
+    and forget loaded rows, so the fragment reads the rows as they are now."""
+    db.session.flush()
+    db.session.expire_all()
 
 
 def form_status(form) -> int:

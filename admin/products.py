@@ -9,14 +9,13 @@ from flask import flash, g, redirect, render_template, request, url_for
 from jinja2_fragments.flask import render_block
 from wtforms import SelectChoice
 
-from extensions import db
 from models import Role
 from services import categories as category_service
 from services import images as image_service
 from services import products as product_service
 from services import variants as variant_service
 from services.money import to_minor
-from web import form_errors, form_status, major_text, page_arg, role_required, wants_fragment
+from web import form_errors, form_status, major_text, page_arg, reread, role_required, wants_fragment
 
 from . import bp
 from .forms import ImageForm, ProductForm, VariantForm
@@ -177,7 +176,7 @@ def _variant_data(form: VariantForm, *, physical: bool) -> dict:
 
 
 def _subcategories_fragment(product_id: str, *, variant_form=None, status: int = 200):
-    db.session.expire_all()  # the variant list is read again, with the change just made
+    reread()  # the variant list is read again, with the change just made
     context = _edit_context(product_id, variant_form=variant_form)
     return render_template("admin/products/_subcategories.html", **context), status
 

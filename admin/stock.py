@@ -5,13 +5,12 @@ from __future__ import annotations
 from flask import current_app, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 
-from extensions import db
 from models import Role
 from services import stock
 from services import users as user_service
 from services import variants as variant_service
 from services.money import to_minor
-from web import form_errors, page_arg, role_required, wants_fragment
+from web import form_errors, page_arg, reread, role_required, wants_fragment
 
 from . import bp
 from .forms import DELIMITERS, StockImportForm
@@ -62,13 +61,13 @@ def stock_import(variant_id: str):
         return away
     form = StockImportForm()
     if form.validate_on_submit():
-        source = form.deliverables.data or ""
+        source, field = form.deliverables.data or "", form.deliverables
         upload = form.file.data
         limit = current_app.config["MAX_IMPORT_BYTES"]
         if upload and upload.filename:
-            source = upload.read(limit + 1)
+            source, field = upload.read(limit + 1), form.file
         if len(source) > limit:
-            form.file.errors = [f"The file may be at most {limit // (1024 * 1024)} MB"]
+            field.errors = [f"The list may be at most {limit // (1024 * 1024)} MB"]
             return _render(_panel_context(variant_id, form=form), 422)
         with form_errors(form):
             unit_cost = form.unit_cost.data and form.unit_cost.data.strip()
@@ -81,7 +80,7 @@ def stock_import(variant_id: str):
             summary = {"added": result.added, "duplicate_in_file": result.duplicate_in_file,
                        "already_known": result.already_known, "removed": result.removed,
                        "total_lines": result.total_lines, "stock_count": result.stock_count, "mode": form.mode.data}
-            db.session.expire_all()
+            reread()
             if wants_fragment():
                 return _render(_panel_context(variant_id, result=summary))
             flash(_summary_text(summary), "success")
@@ -104,7 +103,7 @@ def stock_clear(variant_id: str):
     removed = stock.clear_stock(variant)
     notice = f"{removed} unsold item{'' if removed == 1 else 's'} withdrawn."
     if wants_fragment():
-        db.session.expire_all()
+        reread()
         return _render(_panel_context(variant_id, notice=notice))
     flash(notice, "success")
     return redirect(url_for("admin.stock_page", variant_id=variant_id))
@@ -116,7 +115,7 @@ def stock_withdraw(item_id: str):
     item = stock.delete_stock_item(item_id)
     variant_id = item.variant_id
     if wants_fragment():
-        db.session.expire_all()
+        reread()
         return _render(_panel_context(variant_id, page=page_arg(), notice="Item withdrawn."))
     flash("Item withdrawn.", "success")
     return redirect(url_for("admin.stock_page", variant_id=variant_id))

@@ -8,7 +8,7 @@ from flask import g, request
 
 from models import Role, User
 from services import auth as auth_service
-from services.errors import Forbidden, Unauthorized
+from services.errors import Forbidden, NotFound, Unauthorized
 
 # Access levels: the spelling of endpoints.tsv -> (needs a token, minimum role)
 LEVELS: dict[str, tuple[bool, Role | None]] = {
@@ -113,11 +113,16 @@ def _public_principal() -> Principal:
 
 
 def order_view(order, viewer: User | None) -> str:
-    """The view of an order (api.schemas.orders) its caller gets: a guest's (by the secret link or
-    at checkout), its buyer's, or staff's (``services.orders.can_view`` let nobody else this far)."""
+    """The view of an order (api.schemas.orders) its caller gets: a guest's (at checkout), its
+    buyer's, or staff's. Anyone else gets no view at all: a 404, as if the order did not exist."""
     if viewer is None:
-        return "guest"
-    return "buyer" if viewer.id == order.buyer_id else "staff"
+        if order.buyer_id is None:
+            return "guest"
+    elif viewer.id == order.buyer_id:
+        return "buyer"
+    elif viewer.role_enum.at_least(Role.STAFF):
+        return "staff"
+    raise NotFound("No such order", code="order_not_found")
 
 
 def is_staff() -> bool:

@@ -57,7 +57,7 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
     method = payments.check_method(store, method, buyer=buyer)
     if buyer is None:
         if not email:
-            raise Invalid("An email address is needed to send your order", details={"email": ["required"]})
+            raise Invalid("Enter the email address that receives your order", details={"email": ["required"]})
         email = normalize_email(email)
     else:
         email = buyer.email

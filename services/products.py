@@ -19,13 +19,14 @@ from models import (
     Tag,
     Variant,
 )
+from transactions import write_lock
 
 from .categories import category_ref, with_descendants
 from .errors import Invalid, NotFound
 from .pagination import paginate
 from .slugs import check_slug, unique_slug
 from .text import UUID_RE, clean_text, sanitize_html
-from .variants import create_variant, refresh_product_cache
+from .variants import create_variant, refresh_product_cache, visible_product_filters
 
 
 def _now() -> datetime:
@@ -143,6 +144,8 @@ def set_product_tags(product: Product, tag_ids: list[str]) -> None:
 
 
 def increment_views(product_id: str) -> None:
+    """Count a view of the product page (a GET that writes: on SQLite it takes the write lock first)."""
+    write_lock()
     db.session.execute(update(Product).where(Product.id == product_id).values(view_count=Product.view_count + 1)
                        .execution_options(synchronize_session=False))
 
@@ -165,10 +168,12 @@ class ProductFilters:
 
 
 def product_query(f: ProductFilters) -> Select:
-    stmt = select(Product).options(joinedload(Product.category)).where(Product.deleted_at.is_(None))
+    stmt = select(Product).options(joinedload(Product.category))
     if not f.include_hidden:
-        stmt = stmt.where(Product.is_enabled.is_(True))
-    elif f.is_active is not None:
+        stmt = stmt.where(*visible_product_filters())
+    else:
+        stmt = stmt.where(Product.deleted_at.is_(None))
+    if f.include_hidden and f.is_active is not None:
         stmt = stmt.where(Product.is_enabled.is_(f.is_active))
     if f.search:
         term = f"%{f.search.strip().lower()[:100]}%"

@@ -35,11 +35,6 @@ def visible_product_filters():
     return [Product.deleted_at.is_(None), Product.is_enabled.is_(True)]
 
 
-def for_sale_filters():
-    """SQL: the subcategory can be bought (its product is shown too: join Product)."""
-    return [Variant.deleted_at.is_(None), Variant.is_active.is_(True), *visible_product_filters()]
-
-
 def for_sale(variant: Variant | None) -> bool:
     """A shopper can buy this subcategory: it and its product exist, are not deleted and are shown."""
     return (variant is not None and variant.deleted_at is None and variant.is_active

@@ -234,9 +234,6 @@ def checkout_page():
     if not form.validate_on_submit():
         return _checkout_page(cart, form, 422)
     user = buyer()
-    if user is None and not (form.email.data or "").strip():
-        form.email.errors = ["Enter the email address that receives your order"]
-        return _checkout_page(cart, form, 422)
     # place_order is all or nothing by itself, and a price_changed refusal re-prices the cart
     # (which this request then commits): so no form_errors savepoint here.
     try:

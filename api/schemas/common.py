@@ -1,10 +1,11 @@
 """Shared request/response models: strict inputs, pagination, messages."""
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_serializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, create_model, model_serializer
 
 from services.errors import Invalid
 from services.money import to_major, to_minor
@@ -79,6 +80,19 @@ def page_of(item: type[BaseModel]) -> type[BaseModel]:
             items=(list[item], ...), page=(int, ...), page_size=(int, ...), total=(int, ...), pages=(int, ...),
         )
     return _pages[item]
+
+
+def _day_or_moment(value):
+    """``2026-11-29`` is a day; anything with a time (``T`` or a space) is a moment, even midnight."""
+    if isinstance(value, str):
+        text = value.strip()
+        return datetime.fromisoformat(text.replace("Z", "+00:00")) if ("T" in text or " " in text) \
+            else date.fromisoformat(text)
+    return value
+
+
+# A date filter: a day (the whole UTC day) or a moment (UTC when it has no zone): services.orders._bound
+DayOrMoment = Annotated[datetime | date, BeforeValidator(_day_or_moment)]
 
 
 # --- shared field types and money at the edge (major units in JSON, minor units inside) ---

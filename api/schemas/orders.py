@@ -6,7 +6,7 @@ Deliverables (``deliverables``, each line's ``items``) are in the buyer's, the g
 views; ``guest_token`` only in the guest's checkout answer."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
@@ -15,7 +15,7 @@ from models import BalanceTransaction, Order, OrderAdjustment, OrderEvent, Order
 from models.order import ORDER_STATUSES, PAYMENT_STATUSES
 from services.money import to_major
 
-from .common import Amount, Id, Input, Output, PageQuery, Positive, ViewedOutput, only_in
+from .common import Amount, DayOrMoment, Id, Input, Output, PageQuery, Positive, ViewedOutput, only_in
 
 ORDER_VIEWS = ("summary", "buyer", "guest", "staff")
 DELIVERY_VIEWS = ("buyer", "guest", "staff")
@@ -35,8 +35,8 @@ class CheckoutIn(Input):
 class OrderQuery(PageQuery):
     status: str | None = Field(default=None, max_length=20)
     payment_status: str | None = Field(default=None, max_length=24)
-    date_from: date | datetime | None = Field(default=None, description="ISO date or date-time (UTC if no zone)")
-    date_to: date | datetime | None = Field(default=None, description="ISO date (the whole day) or date-time")
+    date_from: DayOrMoment | None = Field(default=None, description="ISO date (from its start) or date-time (UTC if no zone)")
+    date_to: DayOrMoment | None = Field(default=None, description="ISO date (the whole day) or date-time")
     search: str | None = Field(default=None, max_length=100, description="email, username, #number, id, product")
     sort_by: Literal["created_at", "total", "order_number", "status"] = "created_at"
     sort_dir: Literal["asc", "desc"] = "desc"

@@ -2,16 +2,26 @@
 from __future__ import annotations
 
 from models import Store
-from services.stores import AnnouncementBar, Branding, ExternalLink, PaymentMethodSetting, settings_of
+from services import payments
+from services.stores import AnnouncementBar, Branding, ExternalLink, settings_of
 
 from .common import Output
+
+
+class PaymentMethodOut(Output):
+    """A method the store enabled; ``available``: a shopper can pay with it now (services.payments)."""
+
+    name: str
+    label: str
+    enabled: bool
+    available: bool
 
 
 class PublicConfigOut(Output):
     store_name: str
     store_description: str
     currency: str
-    payment_methods: list[PaymentMethodSetting]
+    payment_methods: list[PaymentMethodOut]
     external_links: list[ExternalLink]
     review_reward: int
     enforced_ratings: bool
@@ -20,10 +30,12 @@ class PublicConfigOut(Output):
 
     @classmethod
     def of(cls, store: Store) -> "PublicConfigOut":
-        s = settings_of(store)
+        s, usable = settings_of(store), payments.usable_methods(store)
         return cls(
             store_name=store.name, store_description=store.description, currency=store.currency,
-            payment_methods=[m for m in s.payment_methods if m.enabled], external_links=s.external_links,
+            payment_methods=[PaymentMethodOut(name=m, label=payments.LABELS[m], enabled=True,
+                                              available=m in usable) for m in payments.enabled_methods(store)],
+            external_links=s.external_links,
             review_reward=s.review_reward, enforced_ratings=s.enforced_ratings,
             announcement_bar_config=s.announcement_bar_config, branding=s.branding,
         )

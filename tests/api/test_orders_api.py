@@ -2,6 +2,8 @@
 actions (status, fulfil, timeline, email), Seed B admin (list, gift, approve)."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import select
 
@@ -160,6 +162,12 @@ def test_lists_filters_and_my_orders(client, shop, make, store):
     assert client.get("/api/orders?date_from=2000-01-01&date_to=2999-12-31",
                       headers=shop.h(staff)).get_json()["total"] == 2
     assert client.get("/api/orders?date_to=2000-01-01", headers=shop.h(staff)).get_json()["total"] == 0
+    # a day means the whole UTC day; a date-time, even midnight, means that moment
+    today = datetime.now(UTC).date().isoformat()
+    assert client.get(f"/api/orders?date_from={today}&date_to={today}", headers=shop.h(staff)).get_json()["total"] == 2
+    midnight = client.get(f"/api/orders?date_to={today}T00:00:00%2B00:00", headers=shop.h(staff))
+    assert midnight.status_code == 200 and midnight.get_json()["total"] == 0
+    assert client.get("/api/orders?date_to=soon", headers=shop.h(staff)).status_code == 422
     page = client.get("/api/orders?page=2&page_size=1", headers=shop.h(staff)).get_json()
     assert (page["page"], page["pages"], len(page["items"])) == (2, 2, 1)
     assert client.get("/api/orders?status=LOST", headers=shop.h(staff)).status_code == 422
@@ -285,4 +293,4 @@ def test_a_method_the_store_enabled_but_the_platform_cannot_take_yet_is_refused(
     assert response.get_json()["error"]["message"] == "Card (Stripe) cannot be used here yet"
     assert counts(shop) == before
     config = client.get("/api/public/config").get_json()
-    assert "STRIPE" in [m["name"] for m in config["payment_methods"] if m["enabled"]]
+    assert {m["name"]: m["available"] for m in config["payment_methods"]} == {"BALANCE": True, "STRIPE": False}

@@ -1,6 +1,7 @@
 """Jobs: queued only after commit; a real RQ worker on a real Redis sends real SMTP mail."""
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
@@ -171,3 +172,25 @@ def test_periodic_expiry_runs_once_per_interval_on_the_worker_and_frees_stock(re
     with application.app_context(), tenant_scope(store_id):
         assert db.session.get(Order, order_id).status == "EXPIRED"
         assert db.session.get(Variant, variant_id).stock_count == 3
+
+
+def test_a_request_whose_job_cannot_be_queued_still_answers_what_it_committed(tmp_path, caplog):
+    """Redis down after the commit: the reset was recorded, the answer says so, the failure is logged."""
+    from models import PasswordResetToken
+    from tests.jobs.factories_for_jobs import seed_store_and_user
+
+    application = make_app(base_config(tmp_path, f"sqlite:///{tmp_path / 'down.db'}",
+                                       REDIS_URL="redis://127.0.0.1:1/0"))
+    migrate(application)
+    store_id = seed_store_and_user(application, "down@example.com")
+    client = application.test_client()
+    logger = logging.getLogger("transactions")
+    logger.addHandler(caplog.handler)  # (migrating reconfigured the root logger's handlers)
+    try:
+        response = client.post("/api/auth/forgot-password", json={"email": "down@example.com"})
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert response.status_code == 202
+    with application.app_context(), tenant_scope(store_id):
+        assert db.session.query(PasswordResetToken).count() == 1
+    assert "could not queue job jobs.emails.send_email" in caplog.text, [r.getMessage() for r in caplog.records]

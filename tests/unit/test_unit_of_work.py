@@ -68,3 +68,25 @@ def test_a_refused_admin_form_keeps_nothing_of_the_refused_change(app, store, ma
     assert refused.status_code == 422 and html.count("already used") == 1
     with app.app_context(), tenant_scope(store):
         assert _titles() == ["Gift cards"]
+
+
+def test_a_request_whose_commit_fails_keeps_no_sign_in_and_no_flash(app, store, make, client, monkeypatch):
+    """The browser session is part of the unit of work: a sign-in whose commit fails leaves the
+    browser signed out, with no "Welcome back" waiting on the next page."""
+    from tests.web.test_admin_orders_pages import page_token
+
+    user = make.user(store, username="late", email="late@example.com", password="a-long-password-1")
+    page = client.get("/login")
+
+    def refuse():
+        raise RuntimeError("the database went away at commit")
+
+    monkeypatch.setattr(db.session, "commit", refuse)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)  # answer 500, as in production
+    failed = client.post("/login", data={"csrf_token": page_token(page), "login": user.email,
+                                         "password": "a-long-password-1"})
+    monkeypatch.undo()
+    assert failed.status_code == 500
+    account = client.get("/account")
+    assert account.status_code == 302 and "/login" in account.headers["Location"]
+    assert "Welcome back" not in client.get("/login").data.decode()
