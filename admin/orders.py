@@ -8,8 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
-from extensions import db
-from models import ORDER_STATUSES, PAYMENT_STATUSES, Role, User, Variant
+from models import ORDER_STATUSES, PAYMENT_STATUSES, Role, User
 from services import orders
 from services import users as user_service
 from services import variants as variant_service
@@ -66,7 +65,7 @@ def _detail(order, *, status_form=None, action_error: str | None = None, status:
     viewer = current_user._get_current_object()
     events = orders.timeline(order)
     people = user_service.usernames({e.actor_id for e in events} | {order.buyer_id, order.gifted_by_id})
-    buyer = db.session.get(User, order.buyer_id) if order.buyer_id else None
+    buyer = user_service.users_by_id([order.buyer_id]).get(order.buyer_id)
     form = status_form or OrderStatusForm(formdata=None)
     form.status.choices = [(s, s.title()) for s in sorted(orders.MANUAL_TRANSITIONS.get(order.status, ()))]
     delivered = orders.deliverables(order, viewer=viewer, ip=request.remote_addr)
@@ -152,7 +151,7 @@ def user_suggest():
 def order_gift():
     if request.method == "GET":
         form = GiftForm(formdata=None)
-        recipient = db.session.get(User, request.args["user"]) if request.args.get("user") else None
+        recipient = user_service.users_by_id([request.args.get("user")]).get(request.args.get("user"))
         if recipient is not None:
             form.user_id.data, form.recipient.data = recipient.id, recipient.username
         return _gift_page(form, recipient=recipient)
@@ -160,13 +159,13 @@ def order_gift():
     form.variant_id.choices = variant_service.gift_variant_choices()
     if not form.validate_on_submit():
         return _gift_page(form, 422)
-    recipient = db.session.get(User, form.user_id.data) if form.user_id.data else None
+    recipient = user_service.users_by_id([form.user_id.data]).get(form.user_id.data)
     if recipient is None:
         recipient = user_service.user_by_login(form.recipient.data or "")
     if recipient is None:
         form.recipient.errors = ["No user with that username or email: pick one from the suggestions"]
         return _gift_page(form, 422)
-    variant = db.session.get(Variant, form.variant_id.data)
+    variant = variant_service.variant_by_id(form.variant_id.data)
     if variant is None:
         form.variant_id.errors = ["Choose a subcategory"]
         return _gift_page(form, 422, recipient)

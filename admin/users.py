@@ -2,10 +2,9 @@
 current cart, balance ledger and the balance adjustment form."""
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from extensions import db
 from models import Role, User
 from services import balance, orders
 from services import cart as cart_service
@@ -30,10 +29,7 @@ def users():
 
 
 def _user(user_id: str) -> User:
-    user = db.session.get(User, user_id) if user_id and len(user_id) <= 36 else None
-    if user is None:
-        abort(404)
-    return user
+    return user_service.get_user(user_id)
 
 
 def _user_page(user: User, form=None, status: int = 200):

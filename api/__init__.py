@@ -7,6 +7,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 from . import (
     account,
     auth,
+    balance,
     cart,
     categories,
     coupons,
@@ -20,7 +21,7 @@ from . import (
     variants,
 )
 
-BLUEPRINTS = [auth.bp, public.bp, products.bp, variants.bp, categories.bp, tags_attributes.bp, storefront.bp,
+BLUEPRINTS = [auth.bp, balance.bp, public.bp, products.bp, variants.bp, categories.bp, tags_attributes.bp, storefront.bp,
               cart.bp, orders.bp, coupons.bp, account.bp, reviews.bp, stock.bp]
 JSON_TYPES = ("application/json",)
 

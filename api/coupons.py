@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint
 from flask import g
-from sqlalchemy import select
 
 from models import Coupon
 from services import cart as cart_service
 from services import coupons as coupon_service
 from services.errors import DomainError
 from services.money import to_major
-from services.pagination import paginate
 
 from . import cart_owner
 from .access import access
@@ -36,12 +34,8 @@ def _out(coupon: Coupon) -> CouponOut:
 @bp.output(page_of(CouponOut))
 def list_coupons(query: CouponQuery):
     """The store's coupons, newest first (filters: `search` in the code, `is_active`), paginated."""
-    stmt = select(Coupon)
-    if query.search:
-        stmt = stmt.where(Coupon.code.contains(query.search.strip().upper(), autoescape=True))
-    if query.is_active is not None:
-        stmt = stmt.where(Coupon.is_active.is_(query.is_active))
-    page = paginate(stmt.order_by(Coupon.created_at.desc(), Coupon.id), page=query.page, page_size=query.page_size)
+    page = coupon_service.list_coupons(search=query.search, is_active=query.is_active, page=query.page,
+                                       page_size=query.page_size)
     return {**page, "items": [_out(c) for c in page["items"]]}
 
 

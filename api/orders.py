@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint
 from flask import g, request
-from sqlalchemy import select
 
-from extensions import db
 from models import Order, User
 from services import checkout as checkout_service
 from services import orders as order_service
@@ -264,9 +262,7 @@ def create_and_approve(body: GiftIn):
     `{userId, subcategoryId, amount (quantity), note?}`. Nothing is charged; the order is marked as
     a gift (`is_gift`) in the recipient's history."""
     admin = require_user()
-    recipient = db.session.scalar(select(User).where(User.id == body.user_id))
-    if recipient is None:
-        raise NotFound("No such user", code="user_not_found")
+    recipient = user_service.get_user(body.user_id)
     order = order_service.gift(recipient, variant_service.get_variant(body.subcategory_id), body.quantity, actor=admin,
                                note=body.note or "")
     return _staff_answer(order, admin)

@@ -12,6 +12,7 @@ from extensions import db
 from models import Category, Coupon, CouponRedemption, Order, Product
 
 from .errors import Conflict, Invalid, NotFound
+from .pagination import paginate
 
 
 def _now() -> datetime:
@@ -165,3 +166,14 @@ def release(order: Order) -> None:
 def delete_coupon(coupon: Coupon) -> None:
     db.session.delete(coupon)
     db.session.flush()
+
+
+def list_coupons(*, search: str | None = None, is_active: bool | None = None, page: int = 1,
+                 page_size: int = 20) -> dict:
+    """The store's coupons, newest first: ``search`` in the code, ``is_active``."""
+    stmt = select(Coupon)
+    if search:
+        stmt = stmt.where(Coupon.code.contains(search.strip().upper(), autoescape=True))
+    if is_active is not None:
+        stmt = stmt.where(Coupon.is_active.is_(is_active))
+    return paginate(stmt.order_by(Coupon.created_at.desc(), Coupon.id), page=page, page_size=page_size)

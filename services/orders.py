@@ -405,6 +405,14 @@ def lines_of(order_ids: list[str]) -> dict[str, list[OrderLine]]:
     return _by_order(OrderLine, order_ids)
 
 
+def numbers_of(order_ids) -> dict[str, int]:
+    """Order numbers by id (a ledger row names its order by id), in one query."""
+    ids = [i for i in order_ids if i]
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Order.id, Order.order_number).where(Order.id.in_(ids))).all())
+
+
 def adjustments_of(order_ids: list[str]) -> dict[str, list[OrderAdjustment]]:
     return _by_order(OrderAdjustment, order_ids)
 

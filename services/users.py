@@ -6,6 +6,7 @@ from sqlalchemy import func, or_, select
 from extensions import db
 from models import Order, User
 
+from .errors import NotFound
 from .pagination import paginate
 
 ADMIN_PAGE_SIZE = 25
@@ -57,3 +58,16 @@ def total_spent(user_id: str) -> int:
     """What a user has paid for orders (paid or partly refunded), minor units."""
     return int(db.session.scalar(select(func.coalesce(func.sum(Order.total), 0)).where(
         Order.buyer_id == user_id, Order.payment_status.in_(("PAID", "PARTIALLY_REFUNDED")))) or 0)
+
+
+def get_user(user_id: str | None) -> User:
+    """A user of the bound store by id (404 ``user_not_found`` otherwise)."""
+    user = db.session.get(User, user_id) if user_id and len(user_id) <= 36 else None
+    if user is None:
+        raise NotFound("No such user", code="user_not_found")
+    return user
+
+
+def role_counts() -> dict[str, int]:
+    """How many users the store has per role (the dashboard's overview)."""
+    return dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())

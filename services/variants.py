@@ -61,6 +61,11 @@ def quantity_problems(variant: Variant, quantity: int) -> list[str]:
     return problems
 
 
+def variant_by_id(variant_id: str | None) -> Variant | None:
+    """Any subcategory of the bound store by id, deleted or hidden ones included (None if unknown)."""
+    return db.session.get(Variant, variant_id) if variant_id and len(variant_id) <= 36 else None
+
+
 def get_variant(variant_id: str, *, product_id: str | None = None, include_hidden: bool = True) -> Variant:
     stmt = (select(Variant)
             .options(joinedload(Variant.product).joinedload(Product.category), selectinload(Variant.attribute_values))

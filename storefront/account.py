@@ -1,10 +1,8 @@
 """The customer's account pages: overview, order history, balance history and settings."""
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
-from extensions import db
-from models import Order, Role
+from models import Role
 from services import account as account_service
 from services import auth as auth_service
 from services import balance, orders
@@ -35,19 +33,12 @@ def account_orders():
     return render_template("storefront/account/orders.html", **_orders_page(page_arg(), ORDERS_PAGE_SIZE))
 
 
-def order_numbers(order_ids) -> dict[str, int]:
-    ids = [i for i in order_ids if i]
-    if not ids:
-        return {}
-    return dict(db.session.execute(select(Order.id, Order.order_number).where(Order.id.in_(ids))).all())
-
-
 @bp.get("/account/balance")
 @role_required(Role.USER)
 def account_balance():
     results = paginate(balance.history(current_user.id), page=page_arg(), page_size=BALANCE_PAGE_SIZE)
     return render_template("storefront/account/balance.html", results=results,
-                           numbers=order_numbers({t.order_id for t in results["items"]}))
+                           numbers=orders.numbers_of({t.order_id for t in results["items"]}))
 
 
 def _settings(email_form=None, password_form=None, status: int = 200):
