@@ -431,6 +431,11 @@ def order_path(order: Order, guest_token: str | None = None) -> str:
     return f"/account/orders/{order.order_number}"
 
 
+def items_path(order: Order, guest_token: str | None = None) -> str:
+    """The delivered items of the order page as a .txt download."""
+    return order_path(order, guest_token) + "/items.txt"
+
+
 def order_url(order: Order, guest_token: str | None = None) -> str:
     """The order page's absolute address, for emails (the store's own public address)."""
     return base_url(db.session.get(Store, order.store_id)) + order_path(order, guest_token)

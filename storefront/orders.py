@@ -61,7 +61,7 @@ def _guest_order(token: str):
 def order_page(order_number: int):
     order = _own_order(order_number)
     html = render_template("storefront/orders/order.html", **order_context(order, current_user._get_current_object()),
-                           items_url=orders.order_path(order) + "/items.txt")
+                           items_url=orders.items_path(order))
     return private(Response(html, mimetype="text/html"))
 
 
@@ -75,7 +75,7 @@ def order_items(order_number: int):
 def guest_order(token: str):
     order = _guest_order(token)
     html = render_template("storefront/orders/order.html", **order_context(order, None), guest=True,
-                           items_url=orders.order_path(order, token) + "/items.txt")
+                           items_url=orders.items_path(order, token))
     return private(Response(html, mimetype="text/html"), secret_url=True)
 
 
