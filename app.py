@@ -151,6 +151,8 @@ def _register_errors(app) -> None:
     def _domain_error(error: DomainError):
         if api_errors.is_api_request():
             return api_errors.from_domain(error)
+        if error.code == "unknown_host":  # someone else's name for this server: no page, no cookie
+            return error.message, error.status, {"Content-Type": "text/plain; charset=utf-8"}
         return page(error.status, error.message, error.code)
 
     @app.errorhandler(IntegrityError)

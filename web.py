@@ -21,7 +21,7 @@ import tenancy
 from extensions import db
 from models import Role, Store
 from services import auth, orders, payments, stores
-from services.cache import cache_for
+from services.cache import cache_for, revive, snapshot
 from services.errors import DomainError, NotFound, Unauthorized, Unavailable
 from services.money import exponent, format_money
 from services.stores import ANNOUNCEMENT_PRESETS, settings_of
@@ -46,22 +46,35 @@ def _token_tenant() -> str | None:
 
 
 def resolve_request_store() -> Store | None:
-    """Custom domain -> subdomain of PLATFORM_DOMAIN -> the token's tenant -> default store."""
-    cache = cache_for("store_by_host", (Store,))
-    host_key = request.host.lower()
-    cached = cache.get(host_key)
+    """RECONCILE.md's order, the same answer every time: a custom domain, then a subdomain of
+    PLATFORM_DOMAIN, then the verified token's ``tenant`` claim, then the default store.
+
+    Only what a host names is cached by host, and the default store on its own: the token is
+    read on every request, so an earlier anonymous request never decides a later one's store.
+    The caches hold snapshots; each request gets its own rows (``services.cache.revive``)."""
+    by_host = cache_for("store_by_host", (Store,))
+    host = request.host.lower()
+    cached = by_host.get(host)
     if cached is not None:
-        return db.session.merge(cached, load=False)
-    store, named = stores.store_for_host(request.host, current_app.config.get("PLATFORM_DOMAIN"))
-    if named and store is None:
-        raise NotFound("No store lives at this address", code="store_not_found")
-    if store is None:
-        tenant = _token_tenant()
-        if tenant:
-            return stores.get_store(tenant)  # chosen by the token, not the host: not cached under the host
-    if store is None:
-        store = stores.default_store()
-    cache.put(host_key, store)
+        return db.session.merge(revive(cached), load=False)
+    store, named = stores.store_for_host(host, current_app.config.get("PLATFORM_DOMAIN"))
+    if named:
+        if store is None:
+            raise NotFound("No store lives at this address", code="store_not_found")
+        by_host.put(host, snapshot(store))
+        return store
+    if not stores.serves_bare_host(host):
+        raise NotFound("No store lives at this address", code="unknown_host")
+    tenant = _token_tenant()
+    if tenant:
+        return stores.get_store(tenant)
+    default = cache_for("default_store", (Store,))
+    cached = default.get("default")
+    if cached is not None:
+        return db.session.merge(revive(cached), load=False)
+    store = stores.default_store()
+    if store is not None:
+        default.put("default", snapshot(store))
     return store
 
 

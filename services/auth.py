@@ -20,6 +20,7 @@ from transactions import enqueue_after_commit
 
 from .crypto import token_hash
 from .errors import Conflict, Forbidden, Invalid, Unauthorized
+from .stores import base_url
 
 _hashers: dict[tuple, tuple[PasswordHasher, str]] = {}
 
@@ -286,10 +287,11 @@ def purge_revoked_tokens() -> int:
 
 # --- password reset -------------------------------------------------------------------
 
-def request_password_reset(email: str, *, ip: str | None, reset_url: str) -> None:
+def request_password_reset(email: str, *, ip: str | None) -> None:
     """Always succeeds silently (no account enumeration); emails a link when the account exists.
 
-    ``reset_url`` is a format string with ``{token}``.
+    The link is built on the store's own public address (``stores.base_url``: its custom domain,
+    its platform subdomain or PUBLIC_BASE_URL), never on the Host the request came with.
     """
     try:
         email = normalize_email(email)
@@ -307,7 +309,7 @@ def request_password_reset(email: str, *, ip: str | None, reset_url: str) -> Non
     minutes = int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60)
     enqueue_after_commit(
         "jobs.emails.send_email", to=user.email, template="password_reset", queue="emails",
-        context={"username": user.username, "reset_link": reset_url.format(token=token), "minutes": minutes},
+        context={"username": user.username, "reset_link": f"{base_url(db.session.get(Store, user.store_id))}/reset-password/{token}", "minutes": minutes},
     )
 
 

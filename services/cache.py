@@ -3,17 +3,22 @@ host serves, a store's categories).
 
 Each cache has a TTL (``STORE_CACHE_SECONDS``; 0 turns caching off) and names the models it
 depends on: any flush in this process that adds, changes or deletes such a row clears it at
-once; other processes see the change when the TTL runs out. Cached ORM rows are detached:
-read them, or attach one to a session with ``Session.merge(obj, load=False)`` (no SQL).
+once; other processes see the change when the TTL runs out.
+
+A cache holds plain values, never ORM instances: a row is kept as the snapshot of its column
+values (``snapshot``), and every read builds a fresh detached instance from it (``revive``, no
+SQL). So nothing a request does to its rows (a failed request's rollback expires them) reaches
+another request.
 """
 from __future__ import annotations
 
+import copy
 import threading
 import time
 
 from flask import Flask, current_app
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 _registry: list[TTLCache] = []
 _lock = threading.Lock()
@@ -36,6 +41,21 @@ class TTLCache:
 
     def clear(self) -> None:
         self.entries.clear()
+
+
+def snapshot(row) -> tuple[type, dict]:
+    """What a cache keeps of a row: its class and its column values (plain data)."""
+    mapper = inspect(row).mapper
+    return type(row), {attr.key: getattr(row, attr.key) for attr in mapper.column_attrs}
+
+
+def revive(snap: tuple[type, dict]):
+    """A new detached instance of a snapshot, every column loaded (reading it costs no SQL). Each
+    call returns its own object with its own copy of mutable values (JSON columns)."""
+    cls, values = snap
+    row = cls(**copy.deepcopy(values))
+    make_transient_to_detached(row)
+    return row
 
 
 def cache_for(name: str, models: tuple[type, ...], app: Flask | None = None) -> TTLCache:

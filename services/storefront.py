@@ -14,7 +14,7 @@ from extensions import db
 from models import Category, Product
 from tenancy import current_store_id
 
-from .cache import cache_for
+from .cache import cache_for, revive, snapshot
 from .categories import descendant_ids, list_categories
 from .pagination import paginate
 from .products import ProductFilters, product_query
@@ -56,11 +56,12 @@ def shop_categories() -> list[Category]:
     category changes (or STORE_CACHE_SECONDS pass). The rows are detached: read-only."""
     cache = cache_for("shop_categories", (Category,))
     store_id = current_store_id()
-    categories = cache.get(store_id)
-    if categories is None:
+    snapshots = cache.get(store_id)
+    if snapshots is None:
         categories = [row["category"] for row in list_categories()]
-        cache.put(store_id, categories)
-    return categories
+        cache.put(store_id, [snapshot(c) for c in categories])
+        return categories
+    return [revive(snap) for snap in snapshots]
 
 
 def catalog_page(query: CatalogQuery, categories: list[Category], *,

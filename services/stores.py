@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from typing import Literal
+from urllib.parse import urlsplit
 
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -200,6 +201,27 @@ def store_for_host(host: str, platform_domain: str | None) -> tuple[Store | None
         if store is not None:
             return store, True
     return None, False
+
+
+def _hostname(host: str) -> str:
+    host = (host or "").strip().lower().rstrip(".")
+    if host.startswith("["):  # [::1]:5000
+        return host.split("]", 1)[0] + "]"
+    return host.split(":", 1)[0]
+
+
+def serves_bare_host(host: str) -> bool:
+    """Whether a host that names no store may be served (by the token's store or the default
+    store). In development any host may (localhost, an IP, a tunnel). In production only the
+    platform's own addresses: the host of PUBLIC_BASE_URL and PLATFORM_DOMAIN. Any other Host
+    header is someone else's name for this server: it gets nothing, and above all no email
+    links or cookies."""
+    if current_app.config.get("APP_ENV") != "production":
+        return True
+    known = {_hostname(urlsplit(current_app.config["PUBLIC_BASE_URL"]).netloc)}
+    if current_app.config.get("PLATFORM_DOMAIN"):
+        known.add(current_app.config["PLATFORM_DOMAIN"])
+    return _hostname(host) in known
 
 
 def default_store() -> Store | None:

@@ -78,8 +78,7 @@ def logout():
 def forgot_password():
     form = ForgotForm()
     if form.validate_on_submit():
-        link = url_for("storefront.reset_password", token="TOKEN", _external=True).replace("TOKEN", "{token}")
-        auth_service.request_password_reset(form.email.data, ip=request.remote_addr, reset_url=link)
+        auth_service.request_password_reset(form.email.data, ip=request.remote_addr)
         return render_template("storefront/auth/forgot_sent.html", email=form.email.data)
     return render_template("storefront/auth/forgot.html", form=form)
 

@@ -92,12 +92,16 @@ def test_a_session_of_one_store_is_not_valid_in_another(client, store, other_sto
     assert client.get("/account", base_url="http://other.example.com").status_code == 302
 
 
-def test_forgot_and_reset_pages(client, store, make, mail_outbox):
+def test_forgot_and_reset_pages(app, client, store, make, mail_outbox):
     make.user(store, username="uma", email="uma@example.com")
-    page = client.get("/forgot-password")
-    sent = client.post("/forgot-password", data={"csrf_token": csrf(page.data), "email": "uma@example.com"})
+    page = client.get("/forgot-password", base_url="http://evil.example")
+    sent = client.post("/forgot-password", data={"csrf_token": csrf(page.data), "email": "uma@example.com"},
+                       base_url="http://evil.example")
     assert sent.status_code == 200 and b"Check your email" in sent.data
-    link = re.search(r"http://localhost(/reset-password/[A-Za-z0-9_\-]+)", mail_outbox[0].body).group(1)
+    # the link names the store's own address, never the Host the request came with
+    assert "evil.example" not in mail_outbox[0].body
+    base = re.escape(app.config["PUBLIC_BASE_URL"])
+    link = re.search(base + r"(/reset-password/[A-Za-z0-9_\-]+)", mail_outbox[0].body).group(1)
     form = client.get(link)
     done = client.post(link, data={"csrf_token": csrf(form.data), "password": "uma-new-password", "confirm": "uma-new-password"})
     assert done.status_code == 302

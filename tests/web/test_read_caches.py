@@ -11,7 +11,8 @@ from services.cache import cache_for
 @pytest.fixture
 def caching(app):
     """Turn the store and category caches on for one test (the suite runs with them off)."""
-    caches = [cache_for("store_by_host", (Store,), app), cache_for("shop_categories", (Category,), app)]
+    caches = [cache_for("store_by_host", (Store,), app), cache_for("default_store", (Store,), app),
+              cache_for("shop_categories", (Category,), app)]
     for cache in caches:
         cache.clear()
         cache.seconds = 60
