@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
@@ -26,12 +27,47 @@ from storefront import bp as storefront_bp
 log = logging.getLogger(__name__)
 
 
+MAX_JSON_DEPTH = 64
+
+
+def _json_depth_exceeds(data: bytes, limit: int) -> bool:
+    """Whether brackets nest deeper than ``limit`` (those inside strings do not count). Only
+    bodies with more than ``limit`` brackets are scanned at all: a stock list has one."""
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for match in re.finditer(rb'[\[\]{}"\\]', data):
+        char, at = match.group(), match.start()
+        if in_string:
+            if escaped and at == escaped:
+                continue
+            if char == b"\\":
+                escaped = at + 1
+            elif char == b'"':
+                in_string = False
+        elif char == b'"':
+            in_string = True
+        elif char in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
 class ApiRequest(Request):
-    """An empty body reads as no JSON; a malformed one is a clear 400."""
+    """An empty body reads as no JSON; a malformed one, or one nested deeper than 64 levels (a
+    recursion bomb), is a clear 400 ``malformed_json`` before anything parses it."""
 
     def get_json(self, force=False, silent=False, cache=True):
-        if not self.get_data(cache=True):
+        data = self.get_data(cache=True)
+        if not data:
             return None
+        if _json_depth_exceeds(data, MAX_JSON_DEPTH):
+            error = BadRequest(f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
+            error.error_code = "malformed_json"
+            raise error
         return super().get_json(force=force, silent=silent, cache=cache)
 
     def on_json_loading_failed(self, e):

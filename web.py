@@ -16,15 +16,17 @@ from urllib.parse import urlencode
 from flask import Flask, Response, abort, current_app, flash, g, redirect, request, url_for
 from flask.globals import request_ctx
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 import tenancy
 from extensions import db
 from models import Role, Store
 from services import auth, orders, payments, stores
 from services.cache import cache_for, revive, snapshot
-from services.errors import DomainError, NotFound, Unauthorized, Unavailable
+from services.errors import DomainError, Invalid, NotFound, Unauthorized, Unavailable
 from services.money import exponent, format_money
 from services.stores import ANNOUNCEMENT_PRESETS, settings_of
+from services.text import CONTROL_MESSAGE, has_control_chars
 
 # --- which store a request is for ------------------------------------------------------------
 
@@ -78,7 +80,36 @@ def resolve_request_store() -> Store | None:
     return store
 
 
+def refuse_control_characters() -> None:
+    """Before anything reads them: a path segment with a control character names nothing (404);
+    a query parameter with one is a bad request (400). Bodies are checked by their schema
+    (API) or their form (pages)."""
+    if any(isinstance(v, str) and has_control_chars(v) for v in (request.view_args or {}).values()):
+        raise NotFound("Nothing was found at this address", code="not_found")
+    for name, value in request.args.items(multi=True):
+        if has_control_chars(value) or has_control_chars(name):
+            raise Invalid(f"The query parameter {name!r} {CONTROL_MESSAGE}", code="control_character",
+                          details={name: [CONTROL_MESSAGE]}, status=400)
+
+
+class PageForm(FlaskForm):
+    """The pages' forms: a text field with a control character (such as NUL) is refused next to
+    the field. ``raw_fields`` are checked by their service instead (a stock list, line by line)."""
+
+    raw_fields: tuple[str, ...] = ()
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if field.name not in self.raw_fields and isinstance(field.data, str) and has_control_chars(field.data):
+                field.errors = [*field.errors, f"This field {CONTROL_MESSAGE}"]
+                valid = False
+        return valid
+
+
 def register_store_binding(app: Flask) -> None:
+    app.before_request(refuse_control_characters)
+
     @app.before_request
     def bind_request_store():
         storeless = request.path.startswith(STORELESS_PREFIXES)

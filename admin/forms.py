@@ -1,7 +1,6 @@
 """Dashboard forms. Fields check shape; services check the rules (their field errors are
 mapped back onto these fields by ``web.apply_form_errors``). Amounts are typed in major units
 ("49.99") as text and converted with ``services.money.to_minor`` in the view."""
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -15,11 +14,13 @@ from wtforms import (
 from wtforms.fields import ColorField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from web import PageForm
+
 WARRANTY_UNITS = {"hours": 3600, "days": 86400}
 DELIMITERS = {"newline": None, "comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
 
 
-class ProductForm(FlaskForm):
+class ProductForm(PageForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     slug = StringField("Slug", validators=[Optional(), Length(max=220)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=100_000)])
@@ -45,13 +46,13 @@ class ProductForm(FlaskForm):
             self.warranty_amount.data, self.warranty_unit.data = round(seconds / 3600), "hours"
 
 
-class ImageForm(FlaskForm):
+class ImageForm(PageForm):
     image = FileField("Image", validators=[FileRequired("Choose an image"),
                                            FileAllowed(["jpg", "jpeg", "png", "webp", "gif"], "JPEG, PNG, WebP or GIF only")])
     is_primary = BooleanField("Make it the main image")
 
 
-class VariantForm(FlaskForm):
+class VariantForm(PageForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     price = StringField("Price", validators=[DataRequired(), Length(max=20)])
     sku = StringField("SKU", validators=[Optional(), Length(max=64)])
@@ -61,7 +62,8 @@ class VariantForm(FlaskForm):
     is_active = BooleanField("On sale", default=True)
 
 
-class StockImportForm(FlaskForm):
+class StockImportForm(PageForm):
+    raw_fields = ("deliverables",)  # services.stock refuses control characters with the line
     deliverables = TextAreaField("Paste deliverables", validators=[Optional()])
     file = FileField("…or upload a .txt / .csv file", validators=[FileAllowed(["txt", "csv"], "Upload a .txt or .csv file")])
     delimiter = SelectField("Split on", choices=[SelectChoice("newline", "New line"), SelectChoice("comma", "Comma ( , )"),
@@ -78,7 +80,7 @@ class StockImportForm(FlaskForm):
             raise ValidationError("Confirm that the list replaces all unsold stock")
 
 
-class CategoryForm(FlaskForm):
+class CategoryForm(PageForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=120)])
     slug = StringField("Slug", validators=[Optional(), Length(max=140)])
     parent_id = SelectField("Parent", choices=[SelectChoice("", "None (top level)")])
@@ -88,16 +90,16 @@ class CategoryForm(FlaskForm):
     is_active = BooleanField("Shown in the shop", default=True)
 
 
-class AdminActionForm(FlaskForm):
+class AdminActionForm(PageForm):
     """A button that posts (approve, resend): only the CSRF token."""
 
 
-class OrderStatusForm(FlaskForm):
+class OrderStatusForm(PageForm):
     status = SelectField("New status", choices=[], validate_choice=False, validators=[DataRequired("Choose a status")])
     note = StringField("Note", validators=[Optional(), Length(max=200)])
 
 
-class GiftForm(FlaskForm):
+class GiftForm(PageForm):
     recipient = StringField("Recipient", validators=[Optional(), Length(max=254)])
     user_id = StringField(validators=[Optional(), Length(max=36)])
     variant_id = SelectField("Subcategory", choices=[], validate_choice=False, validators=[DataRequired("Choose what to give")])
@@ -105,6 +107,6 @@ class GiftForm(FlaskForm):
     note = TextAreaField("Note (shown to the recipient)", validators=[Optional(), Length(max=2000)])
 
 
-class BalanceAdjustForm(FlaskForm):
+class BalanceAdjustForm(PageForm):
     amount = StringField("Amount", validators=[DataRequired("Enter an amount such as 10.00 or -5.00"), Length(max=20)])
     reason = StringField("Reason", validators=[DataRequired("Say why the balance changes"), Length(max=255)])

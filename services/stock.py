@@ -22,6 +22,7 @@ from models.base import new_id
 from . import crypto
 from .errors import Conflict, Invalid, NotFound
 from .pagination import paginate
+from .text import CONTROL_MESSAGE, has_control_chars
 from .variants import available_filter, refresh_product_cache
 
 CHUNK = 2000
@@ -113,6 +114,9 @@ def import_stock(variant: Variant, source, *, mode: str = "add", delimiter: str 
             if len(value) > MAX_DELIVERABLE:
                 raise Invalid(f"A deliverable is longer than {MAX_DELIVERABLE} characters (line {total})",
                               code="deliverable_too_long")
+            if has_control_chars(value):
+                raise Invalid(f"Deliverable {total} {CONTROL_MESSAGE}", code="control_character",
+                              details={"stock": [f"deliverable {total}"]})
             h = digest(value)
             if h in seen:
                 dup_file += 1

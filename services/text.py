@@ -15,6 +15,37 @@ ALLOWED_SCHEMES = {"http", "https", "mailto"}
 DROPPED_WITH_CONTENT = {"script", "style"}  # their text is code, never content to show
 
 
+# C0 control characters (and DEL) but tab, newline and carriage return: text never needs them, and
+# PostgreSQL refuses NUL in text outright. Refused at every edge: API bodies and queries
+# (api/schemas/common.py), query strings and path segments (web.py), page forms (web.PageForm),
+# stock imports (services.stock, with the line).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_MESSAGE = "contains a control character (such as NUL): remove it"
+
+
+def has_control_chars(value: str) -> bool:
+    return _CONTROL.search(value) is not None
+
+
+def control_char_path(data, path: str = "") -> str | None:
+    """Where (``field``, ``list[3]``, ``a.b``) the first string with a control character sits in
+    parsed input (dicts, lists, strings, keys included); None when there is none."""
+    stack = [(path, data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            if has_control_chars(value):
+                return where or "the value"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and has_control_chars(key):
+                    return f"{where}.{key!r}" if where else repr(key)
+                stack.append((f"{where}.{key}" if where else str(key), item))
+        elif isinstance(value, list | tuple):
+            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(value))
+    return None
+
+
 def slugify(value: str, max_length: int = 120) -> str:
     value = unicodedata.normalize("NFKD", value or "").encode("ascii", "ignore").decode()
     value = re.sub(r"[^a-zA-Z0-9]+", "-", value).strip("-").lower()

@@ -1,5 +1,4 @@
 """Account forms. Fields check shape; services check the rules."""
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -12,59 +11,61 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
+from web import PageForm
 
-class LoginForm(FlaskForm):
+
+class LoginForm(PageForm):
     login = StringField("Email or username", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=128)])
     remember = BooleanField("Keep me signed in")
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(PageForm):
     username = StringField("Username", validators=[DataRequired(), Length(min=3, max=32)])
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=128)])
     confirm = PasswordField("Repeat password", validators=[DataRequired(), EqualTo("password", "The passwords differ")])
 
 
-class ForgotForm(FlaskForm):
+class ForgotForm(PageForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
 
 
-class ResetForm(FlaskForm):
+class ResetForm(PageForm):
     password = PasswordField("New password", validators=[DataRequired(), Length(min=8, max=128)])
     confirm = PasswordField("Repeat new password", validators=[DataRequired(), EqualTo("password", "The passwords differ")])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(PageForm):
     current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=128)])
     new_password = PasswordField("New password", validators=[DataRequired(), Length(min=8, max=128)])
     confirm = PasswordField("Repeat new password", validators=[DataRequired(), EqualTo("new_password", "The passwords differ")])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PageForm):
     """A button that posts: only the CSRF token."""
 
 
-class AddToCartForm(FlaskForm):
+class AddToCartForm(PageForm):
     variant_id = HiddenField(validators=[DataRequired(), Length(max=36)])
     quantity = IntegerField("Quantity", default=1, validators=[InputRequired("Enter a quantity"), NumberRange(min=1, max=2**31 - 1)])
 
 
-class QuantityForm(FlaskForm):
+class QuantityForm(PageForm):
     quantity = IntegerField("Quantity", validators=[InputRequired("Enter a quantity"), NumberRange(min=0, max=2**31 - 1)])
 
 
-class CouponForm(FlaskForm):
+class CouponForm(PageForm):
     code = StringField("Coupon code", validators=[DataRequired("Enter a coupon code"), Length(max=40)])
 
 
-class CheckoutForm(FlaskForm):
+class CheckoutForm(PageForm):
     payment_method = RadioField("Payment method", choices=[], validate_choice=False,
                                 validators=[DataRequired("Choose how to pay")])
     email = EmailField("Email for your order", validators=[Optional(), Length(max=254)])
     note = TextAreaField("Note to the store (optional)", validators=[Optional(), Length(max=2000)])
 
 
-class ChangeEmailForm(FlaskForm):
+class ChangeEmailForm(PageForm):
     email = EmailField("New email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Current password", validators=[DataRequired(), Length(max=128)])

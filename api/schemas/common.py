@@ -3,23 +3,57 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Self
+from typing import Annotated, ClassVar, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, create_model, model_serializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    create_model,
+    model_serializer,
+    model_validator,
+)
 
 from services.errors import Invalid
 from services.money import to_major, to_minor
+from services.text import CONTROL_MESSAGE, control_char_path
 from services.variants import MAX_PRICE
 
 
+def _refuse_control_chars(data, raw_fields: tuple[str, ...] = ()):
+    if raw_fields and isinstance(data, dict):
+        data_checked = {k: v for k, v in data.items() if k not in raw_fields}
+    else:
+        data_checked = data
+    where = control_char_path(data_checked)
+    if where is not None:
+        raise ValueError(f"{where} {CONTROL_MESSAGE}")
+    return data
+
+
 class Input(BaseModel):
-    """Request bodies: unknown fields are refused (nobody sets ``role`` or ``balance`` by accident)."""
+    """Request bodies: unknown fields are refused (nobody sets ``role`` or ``balance`` by accident),
+    and so is any string with a control character, wherever it sits in the body. ``raw_fields``
+    are checked by their service instead (a stock list, with the line it is on)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+    raw_fields: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_chars(cls, data):
+        return _refuse_control_chars(data, cls.raw_fields)
 
 
 class Query(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_chars(cls, data):
+        return _refuse_control_chars(data)
 
 
 class Output(BaseModel):

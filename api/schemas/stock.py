@@ -17,8 +17,11 @@ class StockImportIn(Input):
     (a UTF-8 text file, at most MAX_IMPORT_BYTES) sent with these fields as form fields.
 
     ``delimiter``: none = one per line; ``,``, ``;`` or a tab split CSV rows; any other string splits
-    each line on it. ``unit_cost`` is in major units.
+    each line on it. ``unit_cost`` is in major units. A deliverable with a control character is
+    refused by the import, which names its place in the list.
     """
+
+    raw_fields = ("stock", "deliverables", "items", "text")
 
     subcategory_id: Id = Field(validation_alias=AliasChoices("subcategory_id", "subcategoryId", "subcategory",
                                                              "variant_id"))

@@ -1,0 +1,61 @@
+"""Input that used to break the app at its edges (issue 8, B and G): control characters (NUL
+among them, which PostgreSQL refuses in text) and recursion bombs are refused where they come
+in, with a clear answer, and change nothing."""
+from __future__ import annotations
+
+import pytest
+
+from .conftest import error_code
+
+
+@pytest.mark.parametrize("path", ["/api/products?search=%00", "/api/storefront/products?search=a%01b",
+                                  "/api/categories?x%00=1"])
+def test_a_control_character_in_a_query_string_is_a_400(client, store, path):
+    response = client.get(path)
+    assert response.status_code == 400 and error_code(response) == "control_character"
+
+
+@pytest.mark.parametrize("path", ["/api/products/%00", "/api/subcategories/a%00b", "/p/x%00y", "/c/%00"])
+def test_a_control_character_in_a_path_names_nothing(client, store, path):
+    assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/api/auth/login", {"login": "a\u0000b", "password": "whatever-pass"}),
+    ("/api/auth/register", {"username": "nul\u0000", "email": "n@example.com", "password": "s3cret-enough"}),
+    ("/api/cart/items", {"subcategory_id": "x", "quantity": 1, "note\u0000": 1}),
+])
+def test_a_control_character_anywhere_in_a_json_body_is_a_422(client, store, path, body):
+    response = client.post(path, json=body, headers={"X-Session-ID": "edge-tab"})
+    assert response.status_code == 422, response.get_json()
+    assert "control character" in response.get_json()["error"]["message"] + str(response.get_json()["error"]["details"])
+
+
+def test_titles_and_stock_lines_with_control_characters_are_refused(client, store, manager_headers, admin_headers):
+    bad_title = client.post("/api/products", json={"title": "Key\u0000"}, headers=manager_headers)
+    assert bad_title.status_code == 422
+    product = client.post("/api/products", json={"title": "Key", "variants": [{"title": "EU", "price": 5}]},
+                          headers=manager_headers).get_json()
+    variant_id = product["variants"][0]["id"]
+    listed = client.post("/api/admin/stock/add", json={"subcategoryId": variant_id, "stock": ["A-1", "B-\u00002"]},
+                         headers=admin_headers)
+    assert listed.status_code == 422 and error_code(listed) == "control_character"
+    assert "Deliverable 2" in listed.get_json()["error"]["message"]
+    text = client.post("/api/admin/stock/add", json={"subcategoryId": variant_id, "text": "A-1\nB-2\nC-\u00073"},
+                       headers=admin_headers)
+    assert text.status_code == 422 and error_code(text) == "control_character"
+    assert "Deliverable 3" in text.get_json()["error"]["message"]
+    stock = client.get(f"/api/admin/stock/{variant_id}?status=all", headers=admin_headers).get_json()
+    assert stock["total"] == 0  # nothing of either import was kept
+    ok = client.post("/api/admin/stock/add", json={"subcategoryId": variant_id, "text": "A-1\tx\nB-2"},
+                     headers=admin_headers)
+    assert ok.status_code == 200  # a tab is text
+
+
+def test_a_deeply_nested_body_is_a_400_before_anything_parses_it(client, store):
+    bomb = "[" * 1000 + "]" * 1000
+    response = client.post("/api/auth/login", data=bomb, content_type="application/json")
+    assert response.status_code == 400 and error_code(response) == "malformed_json"
+    nested_string = '{"login": "' + "[" * 500 + '", "password": "whatever-pass"}'
+    quoted = client.post("/api/auth/login", data=nested_string, content_type="application/json")
+    assert quoted.status_code in (401, 422)  # brackets inside a string are text, not nesting
