@@ -68,7 +68,12 @@ class ApiRequest(Request):
             error = BadRequest(f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
             error.error_code = "malformed_json"
             raise error
-        return super().get_json(force=force, silent=silent, cache=cache)
+        body = super().get_json(force=force, silent=silent, cache=cache)
+        if body is None and not silent:  # the literal `null`: no endpoint takes it for "nothing"
+            error = BadRequest("Send a JSON object, not null")
+            error.error_code = "malformed_json"
+            raise error
+        return body
 
     def on_json_loading_failed(self, e):
         error = BadRequest("The request body is not valid JSON" + (f": {e}" if e else ""))

@@ -28,8 +28,8 @@ JSON_TYPES = ("application/json",)
 
 def _check_body() -> None:
     """Bodies are JSON (415 otherwise); views that take uploads set ``_accepts_multipart``."""
-    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
-        return
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE") or request.routing_exception is not None:
+        return  # (a wrong method or path answers 405/404, whatever the body)
     has_body = bool(request.content_length) or bool(request.headers.get("Transfer-Encoding"))
     if not has_body:
         return

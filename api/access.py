@@ -96,7 +96,9 @@ def access(level: str):
 
         wrapper._access = level
         spec = dict(getattr(f, "_spec", {}))
-        if level != "public":
+        if level == "optional":  # a token, if sent, identifies the caller: none is needed
+            spec["security"] = [{"BearerAuth": []}, {}]
+        elif level != "public":
             spec["security"] = "BearerAuth"
         wrapper._spec = spec
         return wrapper

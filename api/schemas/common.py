@@ -48,12 +48,17 @@ class Input(BaseModel):
 
 
 class Query(BaseModel):
+    """Query strings: an empty parameter (``max_price=``) means the parameter is absent."""
+
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     @model_validator(mode="before")
     @classmethod
     def _no_control_chars(cls, data):
-        return _refuse_control_chars(data)
+        _refuse_control_chars(data)
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value != ""}
+        return data
 
 
 class Output(BaseModel):

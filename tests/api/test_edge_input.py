@@ -59,3 +59,21 @@ def test_a_deeply_nested_body_is_a_400_before_anything_parses_it(client, store):
     nested_string = '{"login": "' + "[" * 500 + '", "password": "whatever-pass"}'
     quoted = client.post("/api/auth/login", data=nested_string, content_type="application/json")
     assert quoted.status_code in (401, 422)  # brackets inside a string are text, not nesting
+
+
+def test_the_openapi_document_says_what_the_api_does(client, store, manager_headers):
+    """Issue 8, J: optional tokens are documented as optional; a wrong method is a 405 whatever
+    the body; an empty query parameter is absent; a `null` body is not an empty one."""
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    assert paths["/api/cart"]["get"]["security"] == [{"BearerAuth": []}, {}]
+    assert paths["/api/auth/logout"]["post"]["security"] == [{"BearerAuth": []}, {}]
+    assert paths["/api/auth/me"]["get"]["security"] == [{"BearerAuth": []}]
+    assert client.get("/api/cart", headers={"X-Session-ID": "no-token"}).status_code == 200
+    product = client.post("/api/products", json={"title": "Key"}, headers=manager_headers).get_json()
+    wrong = client.put(f"/api/products/{product['id']}/images", data=b"x", content_type="text/plain",
+                       headers=manager_headers)
+    assert wrong.status_code == 405 and error_code(wrong) == "method_not_allowed"
+    assert client.get("/api/storefront/products?max_price=&min_price=").status_code == 200
+    null = client.put(f"/api/products/{product['id']}", data="null", content_type="application/json",
+                      headers=manager_headers)
+    assert null.status_code == 400 and error_code(null) == "malformed_json"
