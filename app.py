@@ -8,7 +8,7 @@ from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
 from flask import Request, g, render_template, request
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import BadRequest, HTTPException
 
 import tenancy
@@ -202,6 +202,19 @@ def _register_errors(app) -> None:
         if api_errors.is_api_request():
             return api_errors.from_integrity(error)
         return page(409, "That conflicts with existing data.")
+
+    @app.errorhandler(OperationalError)
+    def _database_busy(error: OperationalError):
+        """SQLite's write lock still taken after the busy timeout: a clear "try again", not a 500."""
+        db.session.rollback()
+        if "database is locked" not in str(error.orig):
+            raise error
+        log.warning("database busy: %s", error.orig)
+        message = "The store is busy; try again in a moment"
+        if api_errors.is_api_request():
+            return api_errors.envelope(503, message, code="busy", headers={"Retry-After": "2"})
+        body, status = page(503, message, "busy")
+        return body, status, {"Retry-After": "2"}
 
     @app.errorhandler(tenancy.TenantError)
     def _tenant_error(error: tenancy.TenantError):

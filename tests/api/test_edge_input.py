@@ -77,3 +77,21 @@ def test_the_openapi_document_says_what_the_api_does(client, store, manager_head
     null = client.put(f"/api/products/{product['id']}", data="null", content_type="application/json",
                       headers=manager_headers)
     assert null.status_code == 400 and error_code(null) == "malformed_json"
+
+
+def test_a_database_still_locked_after_the_busy_timeout_is_a_503_with_retry_after(client, store, app, monkeypatch):
+    """Issue 8, D (part): SQLite answering "database is locked" becomes a clear 503, page and API."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from services import cart as cart_service
+
+    def locked(*args, **kwargs):
+        raise OperationalError("INSERT INTO cart_items ...", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(cart_service, "add_item", locked)
+    response = client.post("/api/cart/items", json={"subcategory_id": "x", "quantity": 1},
+                           headers={"X-Session-ID": "busy-tab"})
+    assert response.status_code == 503 and error_code(response) == "busy"
+    assert response.headers["Retry-After"] == "2"
