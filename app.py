@@ -112,6 +112,7 @@ def create_app(config: dict | None = None) -> APIFlask:
         if token is not None:
             transactions.end_request(token)
 
+    web.register_security_headers(app)
     web.register_store_binding(app)
     register_api(app)
 
