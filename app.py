@@ -121,7 +121,7 @@ def _configure_sqlite(app) -> None:
 def create_app(config: dict | None = None) -> APIFlask:
     app = App(
         __name__, title="Virtual Stores API", version="1.0",
-        spec_path="/api/openapi.json", docs_path="/api/docs", docs_ui="swagger-ui",
+        spec_path="/api/openapi.json", docs_path=None,  # /api/docs is api/docs.py (no inline script)
         json_errors=False, instance_path=str(INSTANCE_DIR), instance_relative_config=False,
         static_folder=str(BASE_DIR / "static"), template_folder=str(BASE_DIR / "templates"),
     )
@@ -153,6 +153,7 @@ def create_app(config: dict | None = None) -> APIFlask:
         if token is not None:
             transactions.end_request(token)
 
+    web.register_security_headers(app)
     web.register_store_binding(app)
     register_api(app)
 

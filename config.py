@@ -159,6 +159,9 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "REMEMBER_COOKIE_SECURE": production,
         "WTF_CSRF_TIME_LIMIT": None,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # Strict-Transport-Security, sent in production on HTTPS requests (web.register_security_headers);
+        # 0 sends none
+        "HSTS_MAX_AGE": int(env.get("HSTS_MAX_AGE", str(365 * 24 * 3600))),
         # API document
         "OPENAPI_VERSION": "3.1.0",
         "SECURITY_SCHEMES": {"BearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},

@@ -7,6 +7,7 @@ from flask_login import LoginManager
 from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 
 from models.base import Base, UTCDateTime
@@ -26,3 +27,21 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 mail = Mail()
 limiter = Limiter(key_func=get_remote_address)  # per client IP
+
+
+class SecurityHeaders(Talisman):
+    """Flask-Talisman, except that a header the response already carries stays: Talisman would
+    overwrite it, and a few responses need a stricter one (an upload's own CSP, a secret link's
+    ``Referrer-Policy: no-referrer``)."""
+
+    OWN_HEADERS = ("Content-Security-Policy", "Referrer-Policy", "X-Frame-Options")
+
+    def _set_response_headers(self, response):
+        own = {name: response.headers[name] for name in self.OWN_HEADERS if name in response.headers}
+        response = super()._set_response_headers(response)
+        for name, value in own.items():
+            response.headers[name] = value
+        return response
+
+
+security_headers = SecurityHeaders()  # bound, with the policy, by web.register_security_headers

@@ -2,7 +2,8 @@
 
 * which store a request is for (``register_store_binding``), for pages and API alike;
 * page plumbing: template context, filters, role guards, HTMX helpers, and ``form_errors``,
-  the one place where a service's ``DomainError`` becomes a page form's messages.
+  the one place where a service's ``DomainError`` becomes a page form's messages;
+* the security headers of every response (``register_security_headers``, Flask-Talisman).
 Business rules stay in services/.
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 import tenancy
-from extensions import db
+from extensions import db, security_headers
 from models import Role, Store
 from services import auth, orders, payments, stores
 from services.cache import cache_for, revive, snapshot
@@ -310,11 +311,54 @@ def register_web(app: Flask) -> None:
         return bool(user and getattr(user, "is_authenticated", False) and Role(user.role).at_least(Role(role_name)))
 
     @app.after_request
-    def _security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        if not request.path.startswith("/api/docs"):
-            response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    def _vary_on_htmx(response):
         if response.mimetype == "text/html":
             response.vary.add("HX-Request")
         return response
+
+
+# --- security headers ---------------------------------------------------------------------------
+
+# Every response (pages, fragments, error pages, JSON) carries this policy. Scripts and styles come
+# from our own origin only (htmx, Chart.js and Swagger UI are vendored under static/vendor): no
+# inline <script>, no inline event handler, no hx-on, no eval, no <style> element. The one
+# exception is style="" attributes (style-src-attr), which carry data-driven colours (a category's
+# hex code, the store's brand colours on <html>, an announcement preset): an attribute can set
+# properties of its own element only, and the url()s it could name are held to img-src.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "style-src-attr": "'unsafe-inline'",
+    "img-src": "'self' data:",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'self'",
+}
+
+
+def register_security_headers(app: Flask) -> None:
+    """Flask-Talisman sets the headers: the CSP above, X-Frame-Options SAMEORIGIN,
+    X-Content-Type-Options nosniff, Referrer-Policy strict-origin-when-cross-origin, and in
+    production Strict-Transport-Security on HTTPS requests (``X-Forwarded-Proto: https`` from the
+    proxy counts). A header a response set itself stays (``extensions.SecurityHeaders``).
+
+    TLS ends at the proxy, so Talisman redirects nothing to https, and the session cookie flags are
+    the ones config.py chose (Talisman would otherwise force ``Secure`` outside production too).
+    HSTS leaves out ``includeSubDomains``: a custom domain's subdomains belong to the store owner."""
+    config = app.config
+    hsts_max_age = int(config.get("HSTS_MAX_AGE") or 0)
+    security_headers.init_app(
+        app,
+        force_https=False,
+        strict_transport_security=config.get("APP_ENV") == "production" and hsts_max_age > 0,
+        strict_transport_security_max_age=hsts_max_age,
+        strict_transport_security_include_subdomains=False,
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        frame_options="SAMEORIGIN",
+        referrer_policy="strict-origin-when-cross-origin",
+        session_cookie_secure=config["SESSION_COOKIE_SECURE"],
+        session_cookie_http_only=config["SESSION_COOKIE_HTTPONLY"],
+        session_cookie_samesite=config["SESSION_COOKIE_SAMESITE"],
+    )

@@ -11,6 +11,7 @@ from . import (
     cart,
     categories,
     coupons,
+    docs,
     orders,
     products,
     public,
@@ -22,7 +23,7 @@ from . import (
 )
 
 BLUEPRINTS = [auth.bp, balance.bp, public.bp, products.bp, variants.bp, categories.bp, tags_attributes.bp, storefront.bp,
-              cart.bp, orders.bp, coupons.bp, account.bp, reviews.bp, stock.bp]
+              cart.bp, orders.bp, coupons.bp, account.bp, reviews.bp, stock.bp, docs.bp]
 JSON_TYPES = ("application/json",)
 
 

@@ -62,6 +62,36 @@ def shot():
     return take
 
 
+# Recorded in every document before its own scripts run: a CSP violation (a blocked inline script,
+# style, eval or resource) goes straight to the test through the exposed __reportCspViolation.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  window.__reportCspViolation(event.effectiveDirective + " refused " + (event.blockedURI || "inline")
+    + " in " + event.documentURI + " (" + (event.sourceFile || "?") + ":" + event.lineNumber + ")"
+    + (event.sample ? " " + JSON.stringify(event.sample) : ""));
+}, true);
+"""
+# A form with errors answers 422 on purpose (web.form_status) and htmx swaps it in; Chromium still
+# logs each as a failed load. Nothing else on the console is expected.
+EXPECTED_CONSOLE = ("the server responded with a status of 422",)
+
+
+def watch(page) -> list[str]:
+    """What goes wrong in ``page`` from now on, on every document it shows: uncaught errors,
+    console errors (but a 422 form answer), and CSP violations. Tests end with ``assert errors == []``."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+
+    def console(message):
+        if message.type == "error" and not any(text in message.text for text in EXPECTED_CONSOLE):
+            errors.append(f"console error: {message.text} ({message.location.get('url')})")
+
+    page.on("console", console)
+    page.expose_function("__reportCspViolation", lambda text: errors.append(f"CSP violation: {text}"))
+    page.add_init_script(CSP_LISTENER)
+    return errors
+
+
 ADMIN_EMAIL = "admin@e2e.example.com"
 ADMIN_PASSWORD = "admin-walks-in-chromium"
 

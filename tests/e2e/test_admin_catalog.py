@@ -11,14 +11,9 @@ from services import stock
 from services import stores as store_service
 from services import variants as variant_service
 from tenancy import tenant_scope
+from tests.e2e.conftest import watch
 
 CODES = "E2E-CODE-0001\nE2E-CODE-0002\nE2E-CODE-0003"
-
-
-def watch(page) -> list[str]:
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
 
 
 def top(page):

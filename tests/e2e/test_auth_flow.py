@@ -1,14 +1,15 @@
 """A shopper registers, signs out, signs in again and sees the account page, in Chromium."""
 from __future__ import annotations
 
+from tests.e2e.conftest import watch
+
 
 def test_register_login_and_account_page_in_chromium(live_server, browser, shot):
     base, _app = live_server
     for width, height, tag in ((1280, 800, "desktop"), (375, 812, "mobile")):
         context = browser.new_context(viewport={"width": width, "height": height})
         page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+        errors = watch(page)
         page.goto(f"{base}/register")
         page.fill("#username", f"walker{tag}")
         page.fill("#email", f"walker-{tag}@example.com")

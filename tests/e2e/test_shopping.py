@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.test_admin_catalog import top, watch
+from tests.e2e.conftest import watch
+from tests.e2e.test_admin_catalog import top
 
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 375, "height": 812}
