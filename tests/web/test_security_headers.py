@@ -174,7 +174,8 @@ def test_session_cookie_flags_stay_as_configured_outside_production(client, stor
 @pytest.fixture(scope="module")
 def production_app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("production")
-    application = make_app(base_config(tmp, f"sqlite:///{tmp / 'production.db'}", APP_ENV="production"))
+    application = make_app(base_config(tmp, f"sqlite:///{tmp / 'production.db'}", APP_ENV="production",
+                                       PUBLIC_BASE_URL="https://localhost"))  # the host the test client uses
     migrate(application)
     with application.app_context():
         store_service.create_store("prod", "Production Store", is_default=True)
