@@ -92,6 +92,7 @@ class StoreSettings(_Strict):
     announcement_bar_config: AnnouncementBar = Field(default_factory=AnnouncementBar)
     branding: Branding = Field(default_factory=Branding)
     order_expiry_minutes: int = Field(default=30, ge=5, le=7 * 24 * 60)
+    allow_free_items: bool = False  # a subcategory priced 0 (a freebie); off, a price of 0 is a mistake
     support_email: str | None = Field(default=None, max_length=254)
 
     @field_validator("payment_methods")

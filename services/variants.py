@@ -18,6 +18,7 @@ from models import (
 )
 
 from .errors import Conflict, Invalid, NotFound
+from .stores import get_store, settings_of
 from .text import UUID_RE, clean_text
 
 
@@ -88,11 +89,16 @@ def _check_quantities(min_q: int, max_q: int) -> None:
                       details={"min_quantity": ["above max_quantity"]})
 
 
-def _check_price(price) -> int:
+def _check_price(price, store_id: str) -> int:
+    """A price is a whole number of minor units, more than 0 unless the store sells free items
+    (its ``allow_free_items`` setting), and below MAX_PRICE."""
     if isinstance(price, bool) or not isinstance(price, int):
         raise Invalid("price must be an amount", details={"price": ["invalid"]})
     if price < 0:
         raise Invalid("price cannot be negative", details={"price": ["negative"]})
+    if price == 0 and not settings_of(get_store(store_id)).allow_free_items:
+        raise Invalid("price must be more than 0 (this store does not give items away)",
+                      code="price_zero", details={"price": ["more than 0"]})
     if price > MAX_PRICE:
         raise Invalid("price is too large", details={"price": ["too large"]})
     return price
@@ -118,7 +124,7 @@ def create_variant(product: Product, data: dict) -> Variant:
     _check_quantities(min_q, max_q)
     variant = Variant(
         product_id=product.id, title=clean_text(data.get("title"), "title", max_length=200, required=True),
-        sku=_check_sku(data.get("sku")), price=_check_price(data.get("price")), min_quantity=min_q,
+        sku=_check_sku(data.get("sku")), price=_check_price(data.get("price"), product.store_id), min_quantity=min_q,
         max_quantity=max_q, weight_grams=data.get("weight_grams"),
         is_active=data.get("is_active", True) if data.get("is_active") is not None else True,
         low_stock_threshold=data.get("low_stock_threshold") if data.get("low_stock_threshold") is not None else 5,
@@ -146,7 +152,7 @@ def update_variant(variant: Variant, changes: dict) -> Variant:
     if "sku" in changes:
         variant.sku = _check_sku(changes["sku"], exclude_id=variant.id)
     if changes.get("price") is not None:
-        variant.price = _check_price(changes["price"])
+        variant.price = _check_price(changes["price"], variant.store_id)
     min_q = changes.get("min_quantity") if changes.get("min_quantity") is not None else variant.min_quantity
     max_q = changes.get("max_quantity") if changes.get("max_quantity") is not None else variant.max_quantity
     _check_quantities(min_q, max_q)

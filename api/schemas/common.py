@@ -1,6 +1,7 @@
 """Shared request/response models: strict inputs, pagination, messages."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, ClassVar, Self
@@ -139,7 +140,21 @@ DayOrMoment = Annotated[datetime | date, BeforeValidator(_day_or_moment)]
 INT32 = 2**31 - 1
 
 
-Amount = Annotated[Decimal, Field(allow_inf_nan=False)]
+_AMOUNT_TEXT = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")
+
+
+def _amount(value):
+    """An amount is a JSON number (``49.99``), or, where a form sends text (multipart), exactly
+    such a number as text. Not a boolean, not text with spaces, signs like ``+5`` or ``-0``."""
+    if isinstance(value, bool):
+        raise ValueError("an amount is a number, such as 49.99")
+    if isinstance(value, str):
+        if not _AMOUNT_TEXT.match(value) or (value.startswith("-") and Decimal(value) == 0):
+            raise ValueError("an amount is a number, such as 49.99")
+    return value
+
+
+Amount = Annotated[Decimal, BeforeValidator(_amount), Field(allow_inf_nan=False)]
 
 
 Count = Annotated[int, Field(strict=True, ge=0, le=INT32)]

@@ -95,3 +95,23 @@ def test_a_database_still_locked_after_the_busy_timeout_is_a_503_with_retry_afte
                            headers={"X-Session-ID": "busy-tab"})
     assert response.status_code == 503 and error_code(response) == "busy"
     assert response.headers["Retry-After"] == "2"
+
+
+@pytest.mark.parametrize("price,status", [(0, 422), ("-0", 422), (" 5 ", 422), ("5", 201), (True, 422), (4.99, 201)])
+def test_what_a_price_may_be(client, store, manager_headers, price, status):
+    """Issue 8, J: a price is a number above 0 (text only as an exact number, for forms); 0 only in
+    a store that gives items away."""
+    response = client.post("/api/products", json={"title": "Priced", "variants": [{"title": "A", "price": price}]},
+                           headers=manager_headers)
+    assert response.status_code == status, response.get_json()
+
+
+def test_a_store_that_gives_items_away_may_price_one_at_zero(client, store, manager_headers, make):
+    from models import Store
+    from services import stores as store_service
+
+    with make.scope(store) as session:
+        store_service.update_settings(session.get(Store, store.id), {"allow_free_items": True})
+    response = client.post("/api/products", json={"title": "Freebie", "variants": [{"title": "A", "price": 0}]},
+                           headers=manager_headers)
+    assert response.status_code == 201 and response.get_json()["variants"][0]["price"] == 0
