@@ -11,7 +11,8 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import Invalid
 
-Image.MAX_IMAGE_PIXELS = 40_000_000  # larger images are refused as decompression bombs
+MAX_PIXELS = 25_000_000  # product and branding images: a 6000 × 4000 photo fits
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow refuses twice this in Image.open (DecompressionBombError)
 URL_PREFIX = "/uploads"
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 MAX_SIDE = 2400
@@ -48,6 +49,12 @@ def storage() -> LocalStorage:
     return LocalStorage(current_app.config["UPLOAD_FOLDER"])
 
 
+def too_large(size: tuple[int, int] | None = None) -> Invalid:
+    this = f" (this one is {size[0]}×{size[1]})" if size else ""
+    return Invalid(f"Images may be at most {MAX_PIXELS // 1_000_000} megapixels{this}", code="image_too_large",
+                   details={"file": [f"more than {MAX_PIXELS // 1_000_000} megapixels"]})
+
+
 def process_image(data: bytes, *, max_bytes: int | None = None) -> tuple[bytes, int, int]:
     """Verify an upload really is an image and re-encode it (WebP), dropping anything else inside."""
     limit = max_bytes or current_app.config["MAX_IMAGE_BYTES"]
@@ -57,10 +64,12 @@ def process_image(data: bytes, *, max_bytes: int | None = None) -> tuple[bytes, 
         raise Invalid(f"Images may be at most {limit // (1024 * 1024)} MB", code="file_too_large",
                       details={"file": ["too large"]}, status=413)
     try:
-        with Image.open(io.BytesIO(data)) as probe:
+        with Image.open(io.BytesIO(data)) as probe:  # reads the header only
             if probe.format not in ALLOWED_FORMATS:
                 raise Invalid("Upload a JPEG, PNG, WebP or GIF image", code="invalid_image",
                               details={"file": [f"format {probe.format} not accepted"]})
+            if probe.width * probe.height > MAX_PIXELS:  # decoding costs memory by pixels, not bytes
+                raise too_large(probe.size)
             probe.verify()
         with Image.open(io.BytesIO(data)) as img:
             img.load()
@@ -70,8 +79,7 @@ def process_image(data: bytes, *, max_bytes: int | None = None) -> tuple[bytes, 
             img.save(out, format="WEBP", quality=85, method=4)
             return out.getvalue(), img.width, img.height
     except Image.DecompressionBombError as exc:
-        raise Invalid("That image is too large to process", code="invalid_image",
-                      details={"file": ["too many pixels"]}) from exc
+        raise too_large() from exc
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise Invalid("That file is not an image we can read", code="invalid_image",
                       details={"file": ["not an image"]}) from exc
