@@ -1,4 +1,15 @@
-"""File storage behind one small interface (local folder by default) and image checking."""
+"""File storage behind one small interface (local folder by default) and image checking.
+
+Decoding an image costs memory by its pixels, not its bytes (a 64-megapixel PNG of one colour is
+a few KB on the wire and 256 MB decoded), so ``process_image``:
+
+* refuses more than ``MAX_PIXELS`` from the header, before any pixel is decoded (Pillow's own
+  decompression-bomb guard stays behind it, at twice that);
+* decodes JPEGs at 1/2, 1/4 or 1/8 scale (``Image.draft``) when the output is that much smaller,
+  so their cost follows the output (``MAX_SIDE``); PNG, WebP and GIF have no scaled decoding, so
+  theirs is bounded by ``MAX_PIXELS`` (a whole-factor ``reduce`` then lets the full-size pixels go
+  before the final resampling).
+"""
 from __future__ import annotations
 
 import io
@@ -16,6 +27,8 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow refuses twice this in Image.open (
 URL_PREFIX = "/uploads"
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 MAX_SIDE = 2400
+RESIZED_AS_IS = {"RGB", "RGBA", "L", "LA"}  # modes Pillow resamples well without converting first
+PREMULTIPLIED = {"RGBA": "RGBa", "LA": "La"}
 
 
 class LocalStorage:
@@ -56,7 +69,8 @@ def too_large(size: tuple[int, int] | None = None) -> Invalid:
 
 
 def process_image(data: bytes, *, max_bytes: int | None = None) -> tuple[bytes, int, int]:
-    """Verify an upload really is an image and re-encode it (WebP), dropping anything else inside."""
+    """Verify an upload really is an image and re-encode it (WebP, at most ``MAX_SIDE`` pixels a
+    side), dropping anything else inside. Touches no database: callers run it before they write."""
     limit = max_bytes or current_app.config["MAX_IMAGE_BYTES"]
     if not data:
         raise Invalid("The file is empty", code="invalid_image", details={"file": ["empty"]})
@@ -71,15 +85,55 @@ def process_image(data: bytes, *, max_bytes: int | None = None) -> tuple[bytes, 
             if probe.width * probe.height > MAX_PIXELS:  # decoding costs memory by pixels, not bytes
                 raise too_large(probe.size)
             probe.verify()
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            img = img.convert("RGBA" if img.mode in ("RGBA", "LA", "P") else "RGB")
-            img.thumbnail((MAX_SIDE, MAX_SIDE))
-            out = io.BytesIO()
-            img.save(out, format="WEBP", quality=85, method=4)
-            return out.getvalue(), img.width, img.height
+        return _reencode(data)
     except Image.DecompressionBombError as exc:
         raise too_large() from exc
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise Invalid("That file is not an image we can read", code="invalid_image",
                       details={"file": ["not an image"]}) from exc
+
+
+def _reencode(data: bytes) -> tuple[bytes, int, int]:
+    with Image.open(io.BytesIO(data)) as source:
+        mode = "RGBA" if source.mode in ("RGBA", "LA", "P") else "RGB"
+        source.draft(None, _fit(source.size))  # JPEG: decode at 1/2, 1/4 or 1/8 scale, still >= the output
+        source.load()
+        img = _downscale(source, mode)
+    if img.mode != mode:
+        img = img.convert(mode)  # at the output's size
+    out = io.BytesIO()
+    img.save(out, format="WEBP", quality=85, method=4)
+    return out.getvalue(), img.width, img.height
+
+
+def _downscale(img: Image.Image, mode: str) -> Image.Image:
+    """To at most ``MAX_SIDE`` a side, letting go of each bigger step as soon as the next exists."""
+    size = _fit(img.size)
+    if img.size == size:
+        return img
+    if img.mode not in RESIZED_AS_IS:  # P, CMYK, 16-bit...: converted first to be resampled well
+        img = _instead(img, img.convert(mode))
+    if img.mode in PREMULTIPLIED:  # resampling with alpha needs it premultiplied: once, here, not per step
+        img = _instead(img, img.convert(PREMULTIPLIED[img.mode]))
+    factor = min(img.width // size[0], img.height // size[1])
+    if factor >= 2:
+        img = _instead(img, img.reduce(factor))  # a box average by a whole factor, still >= the output
+    if img.size != size:
+        img = _instead(img, img.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0))  # as thumbnail() does
+    for straight, premultiplied in PREMULTIPLIED.items():
+        if img.mode == premultiplied:
+            img = _instead(img, img.convert(straight))
+    return img
+
+
+def _instead(old: Image.Image, new: Image.Image) -> Image.Image:
+    old.close()  # frees its pixels now, not when the last reference goes
+    return new
+
+
+def _fit(size: tuple[int, int]) -> tuple[int, int]:
+    """``size`` shrunk (aspect kept) to at most ``MAX_SIDE`` on its longest side."""
+    if max(size) <= MAX_SIDE:
+        return size
+    scale = MAX_SIDE / max(size)
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
