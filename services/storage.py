@@ -8,12 +8,17 @@ a few KB on the wire and 256 MB decoded), so ``process_image``:
 * decodes JPEGs at 1/2, 1/4 or 1/8 scale (``Image.draft``) when the output is that much smaller,
   so their cost follows the output (``MAX_SIDE``); PNG, WebP and GIF have no scaled decoding, so
   theirs is bounded by ``MAX_PIXELS`` (a whole-factor ``reduce`` then lets the full-size pixels go
-  before the final resampling).
+  before the final resampling);
+* decodes one image at a time per process (``IMAGE_WORKERS``, default 1): concurrent uploads
+  wait their turn instead of each holding its own decoded image, and the memory is handed back
+  to the system after each (glibc keeps it per thread otherwise: 8 threads, 8 images' worth).
 """
 from __future__ import annotations
 
+import ctypes
 import io
 import os
+import threading
 import uuid
 from pathlib import Path
 
@@ -29,6 +34,14 @@ ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 MAX_SIDE = 2400
 RESIZED_AS_IS = {"RGB", "RGBA", "L", "LA"}  # modes Pillow resamples well without converting first
 PREMULTIPLIED = {"RGBA": "RGBa", "LA": "La"}
+
+_slots: threading.BoundedSemaphore | None = None
+_slots_made = threading.Lock()
+try:  # glibc: give freed memory back to the system (each thread's malloc arena keeps it otherwise)
+    _malloc_trim = ctypes.CDLL(None).malloc_trim
+    _malloc_trim.argtypes, _malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
+except (OSError, AttributeError):  # another C library: nothing to trim
+    _malloc_trim = None
 
 
 class LocalStorage:
@@ -62,6 +75,18 @@ def storage() -> LocalStorage:
     return LocalStorage(current_app.config["UPLOAD_FOLDER"])
 
 
+def image_slots() -> threading.BoundedSemaphore:
+    """The process's decoding slots: ``IMAGE_WORKERS`` (default 1), made on first use. Only Pillow
+    runs inside (no database), so a thread waiting for a slot never waits on a lock the thread
+    decoding holds."""
+    global _slots
+    if _slots is None:
+        with _slots_made:
+            if _slots is None:
+                _slots = threading.BoundedSemaphore(int(current_app.config.get("IMAGE_WORKERS", 1)))
+    return _slots
+
+
 def too_large(size: tuple[int, int] | None = None) -> Invalid:
     this = f" (this one is {size[0]}×{size[1]})" if size else ""
     return Invalid(f"Images may be at most {MAX_PIXELS // 1_000_000} megapixels{this}", code="image_too_large",
@@ -85,7 +110,12 @@ def process_image(data: bytes, *, max_bytes: int | None = None) -> tuple[bytes, 
             if probe.width * probe.height > MAX_PIXELS:  # decoding costs memory by pixels, not bytes
                 raise too_large(probe.size)
             probe.verify()
-        return _reencode(data)
+        with image_slots():
+            try:
+                return _reencode(data)
+            finally:
+                if _malloc_trim is not None:
+                    _malloc_trim(0)
     except Image.DecompressionBombError as exc:
         raise too_large() from exc
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
