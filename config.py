@@ -114,7 +114,7 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or str(instance / "uploads"),
         "MAX_IMAGE_BYTES": int(env.get("MAX_IMAGE_BYTES", str(10 * 1024 * 1024))),
         "MAX_IMPORT_BYTES": int(env.get("MAX_IMPORT_BYTES", str(32 * 1024 * 1024))),
-        # images decoded at once per process (services.storage): each takes 100-200 MB while it runs
+        # images decoded at once per process (services.storage): each takes up to ~200 MB while it runs
         "IMAGE_WORKERS": _image_workers(env.get("IMAGE_WORKERS") or "1"),
         "PLATFORM_DOMAIN": (env.get("PLATFORM_DOMAIN") or "").lower().strip(".") or None,
         "PLATFORM_NAME": env.get("PLATFORM_NAME", "Virtual Stores"),
