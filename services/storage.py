@@ -40,7 +40,7 @@ _slots_made = threading.Lock()
 try:  # glibc: give freed memory back to the system (each thread's malloc arena keeps it otherwise)
     _malloc_trim = ctypes.CDLL(None).malloc_trim
     _malloc_trim.argtypes, _malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
-except (OSError, AttributeError):  # another C library: nothing to trim
+except (OSError, AttributeError, TypeError):  # another C library (or Windows): nothing to trim
     _malloc_trim = None
 
 
