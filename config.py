@@ -30,6 +30,16 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _image_workers(value: str) -> int:
+    try:
+        workers = int(value)
+    except ValueError:
+        workers = 0
+    if not 1 <= workers <= 16:
+        raise ConfigError("IMAGE_WORKERS must be a whole number from 1 to 16 (images decoded at once per process)")
+    return workers
+
+
 def _dev_secrets(instance: Path) -> dict[str, str]:
     """Secrets for local use: made once, kept in the instance folder."""
     path = instance / "dev-secrets.json"
@@ -104,6 +114,8 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or str(instance / "uploads"),
         "MAX_IMAGE_BYTES": int(env.get("MAX_IMAGE_BYTES", str(10 * 1024 * 1024))),
         "MAX_IMPORT_BYTES": int(env.get("MAX_IMPORT_BYTES", str(32 * 1024 * 1024))),
+        # images decoded at once per process (services.storage): each takes up to ~200 MB while it runs
+        "IMAGE_WORKERS": _image_workers(env.get("IMAGE_WORKERS") or "1"),
         "PLATFORM_DOMAIN": (env.get("PLATFORM_DOMAIN") or "").lower().strip(".") or None,
         "PLATFORM_NAME": env.get("PLATFORM_NAME", "Virtual Stores"),
         # the default store's address, for links in emails sent by jobs (no request to read it from)

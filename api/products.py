@@ -142,9 +142,10 @@ def delete_product(product_id: str):
 def upload_image(product_id: str, form: ImageUploadIn):
     """Upload a product image (multipart `file` or `image`, optional `is_primary`; max 10 MB).
 
-    The file must really be a JPEG, PNG, WebP or GIF (422 `invalid_image` otherwise); it is
-    re-encoded as WebP, so nothing else hidden in it survives. The first image becomes primary.
-    A file above 10 MB is a 413.
+    The file must really be a JPEG, PNG, WebP or GIF (422 `invalid_image` otherwise) of at most
+    25 megapixels (422 `image_too_large`, refused from its header); it is re-encoded as WebP, at
+    most 2400 px on its longest side, so nothing else hidden in it survives. The first image
+    becomes primary. A file above 10 MB is a 413.
     """
     product = product_service.get_product(product_id, include_hidden=True, with_details=False)
     data = read_upload(form.file or form.image, upload_limit("MAX_IMAGE_BYTES"))

@@ -2,10 +2,14 @@
 constant query count, images."""
 from __future__ import annotations
 
+import functools
 import io
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlalchemy import event, select, update
 
 from extensions import db
@@ -349,6 +353,63 @@ def test_upload_refuses_large_files(client, store, catalog, manager_headers, app
     response = client.post(f"/api/products/{product['id']}/images", headers=manager_headers,
                            data={"file": (io.BytesIO(fifty_mb), "huge.png")}, content_type="multipart/form-data")
     assert response.status_code == 413 and error_code(response) in ("payload_too_large", "file_too_large")
+
+
+@functools.cache
+def _solid(size: tuple[int, int], fmt: str) -> bytes:
+    """A solid-colour image: many pixels, few bytes (built once per session)."""
+    out = io.BytesIO()
+    Image.new("RGB", size, (30, 120, 200)).save(out, format=fmt)
+    return out.getvalue()
+
+
+def _claiming_size(png: bytes, size: tuple[int, int]) -> bytes:
+    """A real small PNG whose header claims ``size`` (the pixels never need decoding)."""
+    ihdr = png[12:16] + struct.pack(">II", *size) + png[24:29]
+    return png[:12] + ihdr + struct.pack(">I", zlib.crc32(ihdr)) + png[33:]
+
+
+def _stored_files(app, store) -> list[Path]:
+    folder = Path(app.config["UPLOAD_FOLDER"]) / store.id
+    return [p for p in folder.rglob("*") if p.is_file()]
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # Pillow warns above its limit, too
+@pytest.mark.parametrize("make_file,pixels", [
+    (lambda: _solid((6000, 5000), "PNG"), "6000×5000"),
+    (lambda: _claiming_size(png_bytes(), (12_000, 12_000)), None),
+], ids=["30-megapixel-png", "144-megapixel-header"])
+def test_upload_refuses_images_above_the_pixel_cap(client, store, catalog, manager_headers, app, make_file, pixels):
+    """Refused from the header, before any pixel is decoded: no row, no file."""
+    product = catalog.product("Pictured")
+    data = make_file()
+    assert len(data) < 1024 * 1024  # small in bytes: only the pixel count refuses it
+    response = client.post(f"/api/products/{product['id']}/images", headers=manager_headers,
+                           data={"file": (io.BytesIO(data), "huge.png")}, content_type="multipart/form-data")
+    assert response.status_code == 422, response.get_json()
+    assert error_code(response) == "image_too_large"
+    error = response.get_json()["error"]
+    assert "25 megapixels" in error["message"]
+    if pixels:
+        assert pixels in error["message"]
+    with app.app_context(), tenant_scope(store):
+        assert db.session.scalar(select(ProductImage.id)) is None
+        assert db.session.get(Product, product["id"]).primary_image_url is None
+    assert _stored_files(app, store) == []
+
+
+def test_a_large_allowed_jpeg_is_stored_downscaled(client, store, catalog, manager_headers, app):
+    product = catalog.product("Pictured")
+    data = _solid((6000, 4000), "JPEG")  # 24 megapixels: under the cap
+    response = client.post(f"/api/products/{product['id']}/images", headers=manager_headers,
+                           data={"file": (io.BytesIO(data), "camera.jpg")}, content_type="multipart/form-data")
+    assert response.status_code == 201, response.get_json()
+    image = response.get_json()
+    assert (image["width"], image["height"]) == (2400, 1600)
+    [path] = _stored_files(app, store)
+    with Image.open(path) as stored:
+        assert stored.format == "WEBP" and stored.size == (2400, 1600)
+        assert stored.convert("RGB").getpixel((1200, 800)) == pytest.approx((30, 120, 200), abs=6)
 
 
 def test_a_json_body_is_still_required_elsewhere(client, store, catalog, manager_headers):

@@ -527,6 +527,20 @@ def test_image_upload_and_removal(client, app, store, make, shop):
         assert db.session.get(Product, shop.wallet).primary_image_url is None
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # Pillow warns above its limit, too
+def test_image_upload_refuses_too_many_pixels(client, app, store, make, shop):
+    signed_in(client, make, store, "MANAGER")
+    tok = token(client, f"/admin/products/{shop.wallet}")
+    png = io.BytesIO()
+    Image.new("RGB", (6000, 5000), "orange").save(png, format="PNG")  # 30 megapixels, a few KB
+    refused = client.post(f"/admin/products/{shop.wallet}/images", content_type="multipart/form-data",
+                          data={"csrf_token": tok, "image": (io.BytesIO(png.getvalue()), "poster.png")})
+    assert refused.status_code == 422
+    assert "at most 25 megapixels (this one is 6000×5000)" in refused.get_data(as_text=True)
+    with app.app_context(), tenant_scope(store):
+        assert db.session.scalar(select(ProductImage).where(ProductImage.product_id == shop.wallet)) is None
+
+
 def test_category_tree_edit_and_delete(client, app, store, make, shop):
     signed_in(client, make, store, "MANAGER")
     page = client.get("/admin/categories").data.decode()
