@@ -92,6 +92,17 @@ def commit_early(reason: str) -> None:
     db.session.commit()
 
 
+def yield_write_lock() -> bool:
+    """Early commit 3: between the chunks of a long write (a stock import), on SQLite, end the
+    transaction so that other writers (any store's carts) get their turn; the next statement
+    takes the write lock again. PostgreSQL locks rows, not the database: nothing to yield there."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        return False
+    _not_in_savepoint("yield_write_lock")
+    db.session.commit()
+    return True
+
+
 def _not_in_savepoint(what: str) -> None:
     # Inside a savepoint (web.form_errors, checkout) a commit would end the whole transaction and
     # take away the savepoint's undo: refuse loudly instead.

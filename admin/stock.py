@@ -10,6 +10,7 @@ from services import stock
 from services import users as user_service
 from services import variants as variant_service
 from services.money import to_minor
+from transactions import yield_write_lock
 from web import form_errors, page_arg, reread, role_required, wants_fragment
 
 from . import bp
@@ -69,13 +70,20 @@ def stock_import(variant_id: str):
         if len(source) > limit:
             field.errors = [f"The list may be at most {limit // (1024 * 1024)} MB"]
             return _render(_panel_context(variant_id, form=form), 422)
-        with form_errors(form):
+        checked = False
+        with form_errors(form):  # every refusal happens here, before anything is written
             unit_cost = form.unit_cost.data and form.unit_cost.data.strip()
+            unit_cost = to_minor(unit_cost, g.store.currency, field="unit_cost") if unit_cost else None
+            stock.check_import(source, DELIMITERS.get(form.delimiter.data))
+            checked = True
+        if checked:
+            # outside the form's savepoint: on SQLite the import hands the write lock on after
+            # each chunk (transactions.yield_write_lock)
             result = stock.import_stock(
                 variant, source, mode=form.mode.data, delimiter=DELIMITERS.get(form.delimiter.data),
                 note=form.note.data or "", supplier=(form.supplier.data or "").strip() or None,
-                unit_cost=to_minor(unit_cost, g.store.currency, field="unit_cost") if unit_cost else None,
-                created_by=current_user._get_current_object(),
+                unit_cost=unit_cost, created_by=current_user._get_current_object(),
+                progress=lambda _done: yield_write_lock(),
             )
             summary = {"added": result.added, "duplicate_in_file": result.duplicate_in_file,
                        "already_known": result.already_known, "removed": result.removed,

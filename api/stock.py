@@ -16,6 +16,7 @@ from models import Product
 from services import stock as stock_service
 from services import variants as variant_service
 from services.errors import Invalid
+from transactions import yield_write_lock
 
 from .access import access, require_user
 from .schemas.common import money_in, page_of
@@ -75,7 +76,7 @@ def _import(body: StockImportIn, mode: str) -> StockImportOut:
     result = stock_service.import_stock(
         variant, source, mode=mode, delimiter=body.delimiter if not isinstance(source, list) else None,
         note=body.note or "", supplier=body.supplier, unit_cost=money_in(body.unit_cost, g.store.currency, "unit_cost"),
-        created_by=require_user(),
+        created_by=require_user(), progress=lambda _done: yield_write_lock(),  # SQLite: others write between chunks
     )
     return StockImportOut(subcategory_id=variant.id, batch_id=result.batch.id, added=result.added,
                           duplicate_in_file=result.duplicate_in_file, already_known=result.already_known,

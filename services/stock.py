@@ -83,10 +83,35 @@ def _chunks(values: Iterator[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
+def check_import(source, delimiter: str | None = None) -> int:
+    """Read the whole list once before anything is written: an empty list, a deliverable that is
+    too long or holds a control character is refused, with its place. Returns how many there are."""
+    total = 0
+    for value in split_lines(source, delimiter):
+        total += 1
+        if len(value) > MAX_DELIVERABLE:
+            raise Invalid(f"A deliverable is longer than {MAX_DELIVERABLE} characters (line {total})",
+                          code="deliverable_too_long")
+        if has_control_chars(value):
+            raise Invalid(f"Deliverable {total} {CONTROL_MESSAGE}", code="control_character",
+                          details={"stock": [f"deliverable {total}"]})
+    if total == 0:
+        raise Invalid("There is nothing to import: the list is empty", code="empty_import",
+                      details={"deliverables": ["empty"]})
+    return total
+
+
 def import_stock(variant: Variant, source, *, mode: str = "add", delimiter: str | None = None,
                  note: str = "", supplier: str | None = None, unit_cost: int | None = None,
                  created_by: User | None = None, progress=None) -> ImportResult:
-    """Add deliverables to a digital variant; ``mode="set"`` replaces every unsold item."""
+    """Add deliverables to a digital variant; ``mode="set"`` replaces every unsold item.
+
+    The list is checked whole first (``check_import``), so a refusal writes nothing. Then it is
+    written in chunks of CHUNK; after each one the stock count and the batch's counts are up to
+    date, and ``progress(done)`` is called: the caller may end the transaction there
+    (``transactions.yield_write_lock``: on SQLite a long import then never holds the one write
+    lock for more than a chunk; the import is idempotent by hash, so one cut short is simply
+    sent again)."""
     if mode not in ("add", "set"):
         raise Invalid("mode must be add or set", details={"mode": ["invalid"]})
     product = db.session.get(Product, variant.product_id)
@@ -95,6 +120,9 @@ def import_stock(variant: Variant, source, *, mode: str = "add", delimiter: str 
                       code="not_digital")
     if unit_cost is not None and (unit_cost < 0 or unit_cost > 10**12):
         raise Invalid("unit_cost cannot be negative", details={"unit_cost": ["invalid"]})
+    if not isinstance(source, str | bytes | list | tuple):
+        source = list(source)  # read twice: checked, then written
+    check_import(source, delimiter)
     store_id = variant.store_id
     digest = crypto.hasher(store_id)
     encrypt = crypto.encryptor()
@@ -111,12 +139,6 @@ def import_stock(variant: Variant, source, *, mode: str = "add", delimiter: str 
         rows: dict[bytes, str] = {}
         for value in chunk:
             total += 1
-            if len(value) > MAX_DELIVERABLE:
-                raise Invalid(f"A deliverable is longer than {MAX_DELIVERABLE} characters (line {total})",
-                              code="deliverable_too_long")
-            if has_control_chars(value):
-                raise Invalid(f"Deliverable {total} {CONTROL_MESSAGE}", code="control_character",
-                              details={"stock": [f"deliverable {total}"]})
             h = digest(value)
             if h in seen:
                 dup_file += 1
@@ -124,6 +146,7 @@ def import_stock(variant: Variant, source, *, mode: str = "add", delimiter: str 
             seen.add(h)
             rows[h] = value
         if not rows:
+            _chunk_done(batch, total, added, dup_file, known, progress)
             continue
         existing = db.session.execute(
             select(StockItem.deliverable_hash, StockItem.variant_id, StockItem.is_sold, StockItem.removed_at)
@@ -139,19 +162,23 @@ def import_stock(variant: Variant, source, *, mode: str = "add", delimiter: str 
             _bulk_insert([(new_id(), store_id, variant.id, variant.product_id, batch.id, encrypt(value), h)
                           for h, value in rows.items()])
             added += len(rows)
-        if progress:
-            progress(total)
-    if total == 0:
-        raise Invalid("There is nothing to import: the list is empty", code="empty_import",
-                      details={"deliverables": ["empty"]})
+            _shift_stock_count(variant, len(rows))  # the count moves with each chunk written
+        _chunk_done(batch, total, added, dup_file, known, progress)
     removed = 0
     if mode == "set":
         removed = _withdraw(variant, keep_hashes=kept, except_batch=batch.id)
     batch.total_lines, batch.added, batch.duplicate_in_file = total, added, dup_file
     batch.already_known, batch.removed = known + (len(kept) if mode == "add" else 0), removed
-    count = _shift_stock_count(variant, added - removed)
+    count = _shift_stock_count(variant, -removed)
     db.session.flush()
     return ImportResult(batch, added, dup_file, batch.already_known, removed, total, count)
+
+
+def _chunk_done(batch: StockBatch, total: int, added: int, dup_file: int, known: int, progress) -> None:
+    batch.total_lines, batch.added, batch.duplicate_in_file, batch.already_known = total, added, dup_file, known
+    db.session.flush()
+    if progress:
+        progress(total)
 
 
 _COLUMNS = ("id", "store_id", "variant_id", "product_id", "batch_id", "deliverable_encrypted", "deliverable_hash")
