@@ -145,7 +145,7 @@ def create_app(config: dict | None = None) -> APIFlask:
 
     @app.before_request
     def _transaction_mode():
-        g._sqlite_token = transactions.begin_request(request.method)
+        g._sqlite_token = transactions.begin_request(request.method, app.view_functions.get(request.endpoint))
 
     @app.teardown_request
     def _transaction_mode_reset(exc=None):

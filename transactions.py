@@ -45,9 +45,18 @@ _KEY = "after_commit_jobs"
 
 # --- the request boundary ------------------------------------------------------------------
 
-def begin_request(method: str):
+def begin_request(method: str, view=None):
     """Choose the SQLite begin mode for a request; returns the token ``end_request`` resets."""
-    return sqlite_immediate.set(method not in ("GET", "HEAD", "OPTIONS"))
+    deferred = method in ("GET", "HEAD", "OPTIONS") or getattr(view, "_begins_deferred", False)
+    return sqlite_immediate.set(not deferred)
+
+
+def begins_deferred(view):
+    """Mark a view whose slow part comes before its writes (decoding an uploaded image): on
+    SQLite it begins without the write lock, and its service takes it with ``write_lock()``
+    right before writing, so the lock is held for milliseconds, not for the decoding."""
+    view._begins_deferred = True
+    return view
 
 
 def end_request(token) -> None:

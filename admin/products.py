@@ -15,6 +15,7 @@ from services import images as image_service
 from services import products as product_service
 from services import variants as variant_service
 from services.money import to_minor
+from transactions import begins_deferred
 from web import form_errors, form_status, major_text, page_arg, reread, role_required, wants_fragment
 
 from . import bp
@@ -141,14 +142,18 @@ def product_delete(product_id: str):
 
 @bp.post("/products/<product_id>/images")
 @role_required(Role.MANAGER)
+@begins_deferred
 def product_image_add(product_id: str):
     product = product_service.get_product(product_id, include_hidden=True, with_details=False)
     form = ImageForm()
+    prepared = None
     if form.validate_on_submit():
-        with form_errors(form):
-            image_service.add_image(product, form.image.data.read(), is_primary=bool(form.is_primary.data))
-            flash("Image added.", "success")
-            return redirect(url_for("admin.product_edit", product_id=product_id) + "#images")
+        with form_errors(form):  # a refused file (not an image, too large) is refused here
+            prepared = image_service.prepare_image(product, form.image.data.read())
+    if prepared is not None:
+        image_service.add_image(product, prepared, is_primary=bool(form.is_primary.data))
+        flash("Image added.", "success")
+        return redirect(url_for("admin.product_edit", product_id=product_id) + "#images")
     return render_template("admin/products/form.html", **_edit_context(product_id, image_form=form)), 422
 
 

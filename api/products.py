@@ -13,6 +13,7 @@ from models import Product
 from services import images as image_service
 from services import products as product_service
 from services import variants as variant_service
+from transactions import begins_deferred
 
 from .access import access, catalog_view, is_staff
 from .schemas.common import Message, PageQuery, page_of
@@ -139,6 +140,7 @@ def delete_product(product_id: str):
 @bp.input(ImageUploadIn, location="files", arg_name="form")
 @bp.output(ImageOut, status_code=201)
 @multipart
+@begins_deferred
 def upload_image(product_id: str, form: ImageUploadIn):
     """Upload a product image (multipart `file` or `image`, optional `is_primary`; max 10 MB).
 
@@ -149,7 +151,8 @@ def upload_image(product_id: str, form: ImageUploadIn):
     """
     product = product_service.get_product(product_id, include_hidden=True, with_details=False)
     data = read_upload(form.file or form.image, upload_limit("MAX_IMAGE_BYTES"))
-    image = image_service.add_image(product, data, is_primary=form.is_primary)
+    prepared = image_service.prepare_image(product, data)  # before any write: no lock held meanwhile
+    image = image_service.add_image(product, prepared, is_primary=form.is_primary)
     return ImageOut.of(image)
 
 

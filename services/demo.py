@@ -91,7 +91,8 @@ def seed_catalog() -> int:
             "replacement_settings": {"replace_enabled": kind == "digital", "auto_replace_enabled": featured,
                                      "warranty_time": 7 * 86400},
         })
-        image_service.add_image(product, _image(title, CATEGORIES[[c[0] for c in CATEGORIES].index(category)][1]))
+        picture = _image(title, CATEGORIES[[c[0] for c in CATEGORIES].index(category)][1])
+        image_service.add_image(product, image_service.prepare_image(product, picture))
         prefix = "".join(w[0] for w in title.split()[:3]).upper()
         for v_title, price, count in variants:
             data = {"title": v_title, "price": price, "min_quantity": 1, "max_quantity": 10}
