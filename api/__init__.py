@@ -12,6 +12,7 @@ from . import (
     categories,
     coupons,
     docs,
+    errors,
     orders,
     products,
     public,
@@ -46,6 +47,7 @@ def _check_body() -> None:
 def register_api(app: Flask) -> None:
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
+    errors.document_errors(app)
 
     @app.before_request
     def _api_body_check():

@@ -6,6 +6,7 @@ from functools import wraps
 
 from flask import g, request
 
+from extensions import limiter
 from models import Role, User
 from services import auth as auth_service
 from services.errors import Forbidden, NotFound, Unauthorized
@@ -102,6 +103,18 @@ def access(level: str):
             spec["security"] = "BearerAuth"
         wrapper._spec = spec
         return wrapper
+
+    return decorator
+
+
+def rate_limited(limit):
+    """Flask-Limiter's per-IP ``limit`` (a limit string, or a callable that reads one from the
+    config), marked so that the OpenAPI document lists the 429 (``api.errors.document_errors``)."""
+
+    def decorator(f):
+        limited = limiter.limit(limit)(f)
+        limited._rate_limited = True
+        return limited
 
     return decorator
 

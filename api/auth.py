@@ -4,11 +4,10 @@ from __future__ import annotations
 from apiflask import APIBlueprint
 from flask import current_app, g, request
 
-from extensions import limiter
 from services import auth as auth_service
 from services.errors import Unauthorized
 
-from .access import access, bearer_token, current_principal, require_user
+from .access import access, bearer_token, current_principal, rate_limited, require_user
 from .schemas.auth import (
     ForgotIn,
     GuestTokenOut,
@@ -38,9 +37,11 @@ def _tokens(user) -> dict:
 
 @bp.post("/auth/register")
 @access("public")
-@limiter.limit(_login_limit)
+@rate_limited(_login_limit)
 @bp.input(RegisterIn, arg_name="body")
 @bp.output(TokensOut, status_code=201)
+@bp.doc(responses={403: "This address, name or network is blocked from the store (`blacklisted`)",
+                   409: "The username or email is taken (`username_taken`, `email_taken`)"})
 def register(body: RegisterIn):
     """Register a customer account and sign in.
 
@@ -53,9 +54,11 @@ def register(body: RegisterIn):
 
 @bp.post("/auth/login")
 @access("public")
-@limiter.limit(_login_limit)
+@rate_limited(_login_limit)
 @bp.input(LoginIn, arg_name="body")
 @bp.output(TokensOut)
+@bp.doc(responses={401: "Wrong email/username or password (`invalid_credentials`)",
+                   403: "The account is disabled (`account_disabled`) or blocked (`blacklisted`)"})
 def login(body: LoginIn):
     """Sign in with email or username (`login`, `email` or `username`) and password."""
     user = auth_service.authenticate(body.login, body.password, ip=request.remote_addr)
@@ -74,6 +77,7 @@ def me():
 @access("public")
 @bp.input(RefreshIn, arg_name="body")
 @bp.output(TokensOut)
+@bp.doc(responses={401: "No refresh token, or one that is invalid, expired, spent or of another store"})
 def refresh(body: RefreshIn):
     """Exchange a refresh token (in the body, or as the Bearer token) for a new pair.
 
@@ -101,7 +105,7 @@ def logout(body: RefreshIn):
 
 @bp.post("/auth/forgot-password")
 @access("public")
-@limiter.limit(_reset_limit)
+@rate_limited(_reset_limit)
 @bp.input(ForgotIn, arg_name="body")
 @bp.output(Message, status_code=202)
 def forgot_password(body: ForgotIn):
@@ -112,9 +116,10 @@ def forgot_password(body: ForgotIn):
 
 @bp.post("/auth/reset-password")
 @access("public")
-@limiter.limit(_reset_limit)
+@rate_limited(_reset_limit)
 @bp.input(ResetIn, arg_name="body")
 @bp.output(Message)
+@bp.doc(responses={400: "The reset link is invalid, expired or already used (`reset_token_invalid`)"})
 def reset_password(body: ResetIn):
     """Set a new password with the emailed token. Every existing token is revoked."""
     auth_service.reset_password(body.token, body.password)

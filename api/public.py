@@ -11,6 +11,16 @@ from .schemas.store import BrandingOut, PublicConfigOut
 
 bp = APIBlueprint("api_public", __name__, url_prefix="/api", tag="Store")
 
+_PART = {"type": "object", "required": ["status"], "properties": {
+    "status": {"type": "string", "description": "ok, error, or for Redis not_configured (jobs run inline)"},
+    "latency_ms": {"type": "number"}, "backend": {"type": "string"}, "error": {"type": "string"},
+    "jobs": {"type": "string"}}}
+# services.health.report, for 200 and 503 alike (a 503 is the same report, not the error envelope)
+HEALTH = {"application/json": {"schema": {
+    "type": "object", "required": ["status", "database", "redis"],
+    "properties": {"status": {"type": "string", "enum": ["ok", "degraded", "error"]}, "database": _PART, "redis": _PART},
+}}}
+
 
 @bp.get("/public/config")
 @access("public")
@@ -30,7 +40,9 @@ def storefront_branding():
 
 
 @bp.get("/health")
-@bp.doc(tags=["Health"], responses={200: "Everything answers", 503: "The database does not answer"})
+@bp.doc(tags=["Health"], responses={200: {"description": "The database answers (Redis may not: `degraded`)",
+                                          "content": HEALTH},
+                                     503: {"description": "The database does not answer", "content": HEALTH}})
 def health():
     """Health check: the database and Redis (when configured), with their latency."""
     report = health_service.report()

@@ -130,6 +130,7 @@ def clear_stock(subcategory_id: str):
 @bp.delete("/stock/item/<item_id>")
 @access("admin")
 @bp.output(StockCountOut)
+@bp.doc(responses={404: "No such item, or it was withdrawn already", 422: "The item is sold (`stock_item_sold`)"})
 def delete_stock_item(item_id: str):
     """Withdraw one unsold deliverable (an addition to the Seed B table, for the stock page).
 

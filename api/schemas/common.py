@@ -88,11 +88,29 @@ class ViewedOutput(Output):
     def _only_in_view(self, handler):
         data = handler(self)
         for name, field in type(self).model_fields.items():
-            views = (field.json_schema_extra or {}).get("x-views") if isinstance(field.json_schema_extra, dict) else None
+            views = _views_of(field)
             if views is not None and self._view not in views:
                 data.pop(field.serialization_alias or field.alias or name, None)
                 data.pop(name, None)
         return data
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema, handler):
+        """A field shown only in some views is never required: the other views leave it out."""
+        json_schema = handler.resolve_ref_schema(handler(core_schema))
+        restricted = {field.serialization_alias or field.alias or name
+                      for name, field in cls.model_fields.items() if _views_of(field) is not None}
+        required = [name for name in json_schema.get("required", []) if name not in restricted]
+        if required:
+            json_schema["required"] = required
+        else:
+            json_schema.pop("required", None)
+        return json_schema
+
+
+def _views_of(field) -> list[str] | None:
+    """The views a field is shown in (``only_in``); None: every view."""
+    return field.json_schema_extra.get("x-views") if isinstance(field.json_schema_extra, dict) else None
 
 
 def only_in(*views: str) -> dict:

@@ -26,3 +26,33 @@ def test_openapi_document_describes_the_api_with_bearer_security(client, store):
     docs = client.get("/api/docs")
     assert docs.status_code == 200 and b"swagger-ui" in docs.data
     assert b"cdn.jsdelivr" not in docs.data
+
+
+def test_every_operation_documents_its_errors_with_the_envelope(client, store):
+    spec = client.get("/api/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    envelope = schemas["HTTPError"]
+    assert envelope["required"] == ["error"] and envelope["properties"]["error"]["required"] == ["code", "message",
+                                                                                                "details"]
+    assert schemas["ValidationError"] == envelope
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "400" in responses, (method, path)
+            if operation.get("security"):
+                assert "401" in responses, (method, path)
+            if method in ("post", "put", "delete"):
+                assert {"409", "415"} <= set(responses), (method, path)
+            for status, response in responses.items():
+                if status[0] in "45" and path != "/api/health":  # the health report is the same for 503
+                    ref = response["content"]["application/json"]["schema"]["$ref"]
+                    assert schemas[ref.rsplit("/", 1)[1]] == envelope, (method, path, status)
+    paths = spec["paths"]
+    assert "403" in paths["/api/orders"]["get"]["responses"]  # staff
+    assert "403" not in paths["/api/auth/me"]["get"]["responses"]  # any signed-in user
+    assert "404" in paths["/api/products/{key}"]["get"]["responses"] and "503" in paths["/api/tags"]["get"]["responses"]
+    limited = {p for p, ops in paths.items() for op in ops.values() if "429" in op["responses"]}
+    assert limited == {"/api/auth/login", "/api/auth/register", "/api/auth/forgot-password",
+                       "/api/auth/reset-password"}
+    health = paths["/api/health"]["get"]["responses"]
+    assert health["503"]["content"] == health["200"]["content"]  # the same report, not the envelope
