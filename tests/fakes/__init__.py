@@ -1,1 +1,1 @@
-"""Fake outside services for tests and local runs (stdlib servers on 127.0.0.1)."""
+"""Small fakes of outside providers (Stripe, Hoodpay) on 127.0.0.1, for tests and local trials."""
