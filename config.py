@@ -155,14 +155,25 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "MAIL_USE_SSL": _bool(env.get("MAIL_USE_SSL")),
         "MAIL_TIMEOUT": int(env.get("MAIL_TIMEOUT", "10")),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "Virtual Stores <no-reply@localhost>"),
-        # Payments (used by the payments issue)
+        # Payments (README, "Payments"). Stripe: the platform's keys; each store connects its own
+        # account (Connect). The default store may take payments on the platform account itself.
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
-        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
-        "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
+        "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY") or None,
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,  # the platform endpoint's
+        "STRIPE_CONNECT_WEBHOOK_SECRET": env.get("STRIPE_CONNECT_WEBHOOK_SECRET") or None,  # the Connect endpoint's
+        "STRIPE_API_BASE": (env.get("STRIPE_API_BASE") or "").rstrip("/") or None,  # a fake in tests
+        "STRIPE_DEFAULT_STORE_DIRECT": _bool(env.get("STRIPE_DEFAULT_STORE_DIRECT"), True),
+        "STRIPE_TIMEOUT": float(env.get("STRIPE_TIMEOUT", "20")),
+        # Hoodpay: each store saves its own keys; these apply to the default store until it does.
         "HOODPAY_API_KEY": env.get("HOODPAY_API_KEY") or None,
         "HOODPAY_BUSINESS_ID": env.get("HOODPAY_BUSINESS_ID") or None,
         "HOODPAY_WEBHOOK_SECRET": env.get("HOODPAY_WEBHOOK_SECRET") or None,
-        "HOODPAY_API_BASE": env.get("HOODPAY_API_BASE") or None,
+        "HOODPAY_API_BASE": env.get("HOODPAY_API_BASE") or "https://api.hoodpay.io/v1/",
+        "HOODPAY_TIMEOUT": float(env.get("HOODPAY_TIMEOUT", "20")),
+        # Where checkout forms may send the shopper (CSP form-action): the providers' hosted pages
+        "PAYMENT_PAGE_ORIGINS": [o.strip() for o in (env.get("PAYMENT_PAGE_ORIGINS") or
+                                 "https://checkout.stripe.com,https://connect.stripe.com,https://checkout.hoodpay.io"
+                                 ).split(",") if o.strip()],
         # Web
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(40 * 1024 * 1024))),
         "SESSION_COOKIE_HTTPONLY": True,

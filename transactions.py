@@ -112,6 +112,19 @@ def yield_write_lock() -> bool:
     return True
 
 
+def record_failure(fn: Callable, *args) -> None:
+    """A job that raised: undo its work, then write down why in a transaction of its own
+    (committed at once), so the failure shows while the queue retries. The one other early
+    commit of a job; ``fn`` must only record (the webhook inspector's FAILED row)."""
+    db.session.rollback()
+    try:
+        fn(*args)
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - recording must not hide the original error
+        db.session.rollback()
+        log.exception("could not record the failure of %s", getattr(fn, "__qualname__", fn))
+
+
 def _not_in_savepoint(what: str) -> None:
     # Inside a savepoint (web.form_errors, checkout) a commit would end the whole transaction and
     # take away the savepoint's undo: refuse loudly instead.

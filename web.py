@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import wraps
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, abort, current_app, flash, g, redirect, request, url_for
 from flask.globals import request_ctx
@@ -232,6 +232,14 @@ def form_errors(form, *, field: str | None = None, codes: dict[str, str] | None 
         apply_form_errors(form, error, field=field, codes=codes)
 
 
+@contextmanager
+def db_savepoint() -> Iterator[None]:
+    """A service call whose refusal must undo only what it wrote (the page then says why and goes
+    on; the request still commits once, at its boundary)."""
+    with db.session.begin_nested():
+        yield
+
+
 def private(response: Response, *, secret_url: bool = False) -> Response:
     """A page with the buyer's own data: never cached; a secret link never leaks as a referrer."""
     response.headers["Cache-Control"] = "no-store"
@@ -338,6 +346,21 @@ CONTENT_SECURITY_POLICY = {
 }
 
 
+def _origin(url: str | None) -> str | None:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def form_action(config) -> str:
+    """Checkout forms answer with a redirect to the payment provider's hosted page, and browsers
+    hold that redirect to form-action: allow our origin and the providers' pages (those of the
+    configured API bases too, so a local fake's pages work)."""
+    apis = [config.get("STRIPE_API_BASE"), config.get("HOODPAY_API_BASE")]
+    origins = [*config.get("PAYMENT_PAGE_ORIGINS", []),
+               *(_origin(api) for api in apis if api and not api.startswith("https://api.hoodpay.io"))]
+    return " ".join(["'self'", *dict.fromkeys(o for o in origins if o)])
+
+
 def register_security_headers(app: Flask) -> None:
     """Flask-Talisman sets the headers: the CSP above, X-Frame-Options SAMEORIGIN,
     X-Content-Type-Options nosniff, Referrer-Policy strict-origin-when-cross-origin, and in
@@ -355,7 +378,7 @@ def register_security_headers(app: Flask) -> None:
         strict_transport_security=config.get("APP_ENV") == "production" and hsts_max_age > 0,
         strict_transport_security_max_age=hsts_max_age,
         strict_transport_security_include_subdomains=False,
-        content_security_policy=CONTENT_SECURITY_POLICY,
+        content_security_policy={**CONTENT_SECURITY_POLICY, "form-action": form_action(config)},
         frame_options="SAMEORIGIN",
         referrer_policy="strict-origin-when-cross-origin",
         session_cookie_secure=config["SESSION_COOKIE_SECURE"],

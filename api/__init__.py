@@ -14,6 +14,7 @@ from . import (
     docs,
     errors,
     orders,
+    payments,
     products,
     public,
     reviews,
@@ -21,10 +22,11 @@ from . import (
     storefront,
     tags_attributes,
     variants,
+    webhooks,
 )
 
 BLUEPRINTS = [auth.bp, balance.bp, public.bp, products.bp, variants.bp, categories.bp, tags_attributes.bp, storefront.bp,
-              cart.bp, orders.bp, coupons.bp, account.bp, reviews.bp, stock.bp, docs.bp]
+              cart.bp, orders.bp, payments.bp, webhooks.bp, coupons.bp, account.bp, reviews.bp, stock.bp, docs.bp]
 JSON_TYPES = ("application/json",)
 
 

@@ -86,7 +86,7 @@ def place(body: CheckoutIn) -> CheckoutOut:
         raise Invalid("Your cart is empty", code="cart_empty")
     try:
         placed = checkout_service.place_order(g.store, cart, buyer=who.user, method=body.payment_method,
-                                              email=body.email, note=body.note or "")
+                                              email=body.email, note=body.note or "", site_url=request.host_url)
     except DomainError:
         # place_order undid its attempt; what came before it stays: a guest cart merged on the
         # way, and for price_changed the new prices the answer shows.
@@ -94,7 +94,7 @@ def place(body: CheckoutIn) -> CheckoutOut:
         raise
     order = placed.order
     return order_detail(order, who.user, model=CheckoutOut, guest_token=placed.guest_token,
-                        redirect_url=order_service.order_path(order, placed.guest_token))
+                        redirect_url=placed.redirect_url)
 
 
 @bp.post("/orders/checkout")

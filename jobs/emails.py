@@ -8,10 +8,11 @@ from __future__ import annotations
 from flask import current_app, render_template
 from flask_mailman import EmailMultiAlternatives
 
-from services import auth, orders
+from services import auth, orders, payments, refunds, topups, users
 from services import variants as variant_service
 from services.errors import NotFound
-from services.stores import get_store, settings_of
+from services.money import format_money
+from services.stores import base_url, get_store, settings_of
 from tenancy import current_store_id
 
 
@@ -71,3 +72,60 @@ def send_low_stock_email(variant_id: str, count: int) -> int:
         send_email(to=admin.email, template="low_stock",
                    context={"product": variant.product, "variant": variant, "count": count})
     return len(admins)
+
+
+def _admins_send(template: str, context: dict) -> int:
+    admins = auth.active_admins()
+    for admin in admins:
+        send_email(to=admin.email, template=template, context=context)
+    return len(admins)
+
+
+def _admin_order_link(order) -> str:
+    return f"{base_url(get_store(order.store_id))}/admin/orders/{order.order_number}"
+
+
+def send_admin_alert(headline: str, message: str, order_id: str | None = None) -> int:
+    """Something a person must act on (a payment after expiry, a refused refund, a double payment)."""
+    order = None
+    if order_id:
+        try:
+            order = orders.get_order(order_id, with_lines=False)
+        except NotFound:
+            order = None
+    return _admins_send("admin_alert", {"headline": headline, "message": message, "order": order,
+                                        "link": _admin_order_link(order) if order else None})
+
+
+def send_dispute_email(order_id: str, dispute: str | None = None, reason: str | None = None) -> int:
+    """Tell the admins a buyer disputed a payment, with the first-reveal evidence."""
+    try:
+        order = orders.get_order(order_id, with_lines=False)
+    except NotFound:
+        return 0
+    return _admins_send("dispute", {"order": order, "dispute": dispute, "reason": reason,
+                                    "evidence": payments.first_reveal(order), "link": _admin_order_link(order)})
+
+
+def send_refund_email(refund_id: str) -> str | None:
+    """Tell the buyer money is coming back."""
+    try:
+        refund = refunds.get_refund(refund_id)
+        order = orders.get_order(refund.order_id, with_lines=False)
+    except NotFound:
+        return None
+    return send_email(to=order.email, template="refund", context={
+        "refund": refund, "order": order, "amount": format_money(refund.amount, refund.currency),
+        "link": orders.order_url(order)})
+
+
+def send_topup_email(topup_id: str) -> str | None:
+    try:
+        topup = topups.get_topup(topup_id)
+    except NotFound:
+        return None
+    user = users.get_user(topup.user_id)
+    store = get_store(topup.store_id)
+    return send_email(to=user.email, template="topup", context={
+        "amount": format_money(topup.amount, topup.currency), "new_balance": format_money(user.balance, topup.currency),
+        "link": f"{base_url(store)}/account/balance"})

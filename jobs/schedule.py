@@ -6,7 +6,7 @@ import time
 
 from flask import Flask
 
-from services import auth, orders, stores
+from services import auth, orders, stores, topups
 from tenancy import tenant_scope
 from transactions import enqueue_after_commit, redis_connection, send_to_rq
 
@@ -28,8 +28,11 @@ def expire_orders() -> int:
 
 
 def expire_store_orders() -> int:
-    """Expire the bound store's unpaid orders past their time, releasing their stock."""
-    return orders.expire_due()
+    """Expire the bound store's unpaid orders past their time, releasing their stock, and its
+    top-ups left unpaid for a day."""
+    expired = orders.expire_due()
+    topups.expire_stale()
+    return expired
 
 
 # (function, queue, interval in seconds). Functions run through jobs.runner.run in platform scope.

@@ -26,6 +26,7 @@ from .order import (
     OrderEvent,
     OrderLine,
 )
+from .payment import PAYMENT_ATTEMPT_STATUSES, PROVIDERS, Payment, PaymentAccount, Refund, WebhookEvent
 from .review import Review
 from .stock import StockBatch, StockItem
 from .store import Store
@@ -37,4 +38,5 @@ __all__ = [
     "VariantAttributeValue", "PRODUCT_KINDS", "StockBatch", "StockItem", "Counter", "Cart", "CartItem", "Coupon",
     "CouponRedemption", "Order", "OrderLine", "OrderAdjustment", "OrderEvent", "BalanceTransaction",
     "Review", "BalanceTopUp", "ORDER_STATUSES", "PAYMENT_STATUSES", "PAYMENT_METHODS", "BALANCE_KINDS",
+    "Payment", "PaymentAccount", "Refund", "WebhookEvent", "PROVIDERS", "PAYMENT_ATTEMPT_STATUSES",
 ]

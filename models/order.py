@@ -43,6 +43,7 @@ class Order(IdMixin, TenantScoped, Base):
     __table_args__ = (
         UniqueConstraint("store_id", "order_number"),
         CheckConstraint("total >= 0", name="total_not_negative"),
+        CheckConstraint("amount_refunded >= 0 AND amount_refunded <= total", name="refunded_within_total"),
         CheckConstraint("status IN ('PENDING', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELLED', 'EXPIRED', 'REFUNDED')",
                         name="status"),
         CheckConstraint("payment_status IN ('UNPAID', 'PAID', 'PARTIALLY_REFUNDED', 'REFUNDED', 'DISPUTED')",
@@ -69,6 +70,10 @@ class Order(IdMixin, TenantScoped, Base):
     gifted_by_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"))
     cart_snapshot: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
     provider_ref: Mapped[str | None] = mapped_column(String(120), index=True)  # Stripe / Hoodpay id
+    # money back (services.refunds): what was refunded so far, never above the total
+    amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dispute_status: Mapped[str | None] = mapped_column(String(16))  # open | won | lost
     note: Mapped[str] = mapped_column(Text, default="", nullable=False)
     # fulfilment of physical items (Seed A): carrier and tracking
     carrier: Mapped[str | None] = mapped_column(String(60))

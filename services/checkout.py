@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from extensions import db
-from models import Order, OrderAdjustment, OrderEvent, OrderLine, Product, Store, User
+from models import Order, OrderAdjustment, OrderEvent, OrderLine, Payment, Product, Store, User
 
 from . import balance, coupons, payments, stock
 from . import cart as cart_service
@@ -22,7 +22,7 @@ from . import orders as order_service
 from .auth import normalize_email
 from .crypto import token_hash
 from .errors import Conflict, Invalid
-from .stores import settings_of
+from .stores import base_url, settings_of
 from .variants import refresh_product_cache
 
 DEFAULT_RESERVATION_CAP = 200  # units one buyer may hold in unpaid orders at once
@@ -47,12 +47,23 @@ def _cap_check(buyer: User | None, email: str, quantity: int, cap: int) -> None:
 class Placed:
     order: Order
     guest_token: str | None  # the secret of a guest's order link (only known now; emailed)
+    payment: Payment | None = None  # the provider payment started for it (STRIPE, HOODPAY)
+
+    @property
+    def redirect_url(self) -> str:
+        """Where the shopper goes next: the provider's page, or the order page (paid or waiting)."""
+        if self.payment is not None and self.payment.redirect_url:
+            return self.payment.redirect_url
+        return order_service.order_path(self.order, self.guest_token)
 
 
 def place_order(store: Store, cart, *, buyer: User | None, method: str, email: str | None = None,
-                note: str = "") -> Placed:
+                note: str = "", site_url: str | None = None) -> Placed:
     """Create the order from the cart, reserve its stock, count its coupon; pay at once with
-    BALANCE. Everything or nothing; a ``price_changed`` refusal re-prices the cart first."""
+    BALANCE; with STRIPE or HOODPAY start the provider's payment (its page is ``redirect_url``).
+    Everything or nothing: a provider that cannot be reached undoes the order too, and the cart
+    stays. A ``price_changed`` refusal re-prices the cart first. ``site_url`` is the address the
+    shopper uses (the provider sends them back there)."""
     settings = settings_of(store)
     method = payments.check_method(store, method, buyer=buyer)
     if buyer is None:
@@ -92,8 +103,15 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
     # Everything or nothing: a refusal below (out of stock, balance too low, coupon used up)
     # undoes the whole attempt, even for a caller that goes on and commits.
     with db.session.begin_nested():
-        return _create_order(store, cart, priced, settings, buyer=buyer, method=method, email=email, note=note,
-                             customer_key=customer_key)
+        placed = _create_order(store, cart, priced, settings, buyer=buyer, method=method, email=email, note=note,
+                               customer_key=customer_key)
+        if method in payments.PROVIDER_METHODS and placed.order.total > 0:
+            page = (site_url or base_url(store)).rstrip("/") + order_service.order_path(placed.order, placed.guest_token)
+            placed.payment = payments.start_order_payment(store, placed.order, success_url=page + "?payment=done",
+                                                          cancel_url=page + "?payment=cancelled")
+        elif method in payments.PROVIDER_METHODS:
+            order_service.mark_paid(placed.order, actor=buyer, via="nothing to pay")
+        return placed
 
 
 def _create_order(store: Store, cart, priced, settings, *, buyer: User | None, method: str, email: str, note: str,

@@ -1,24 +1,47 @@
-"""Payment methods: which exist, what a shopper calls them, and which a store can take right now.
+"""Payments: which methods a shopper can use, starting a provider payment for an order or a
+top-up, and what a provider's event means for them.
 
-One rule, used by the checkout page, the API's checkout and ``checkout.place_order``: a method
-can be used when the store has enabled it AND the platform can take it. Card (Stripe) and crypto
-(Hoodpay) payments arrive with the payments issue; until their providers are built they are
-listed as "coming soon" and an order for them is refused with ``payment_method_unavailable``.
+A method can be used when the store has enabled it AND it is configured (Stripe: the platform's
+keys and the store's Connect account with charges enabled; Hoodpay: the store's keys). An admin
+cannot enable a method that is not configured, and is told why.
+
+What an event does is decided by a transition table, as Indico's payment transitions do: the
+pair (where the order or top-up stands, what the provider says) names one action. Paid is final:
+a late failure, an expiry or a replay of the success changes nothing. Every action is written so
+that applying the same fact twice, or two copies at once, changes things once (guarded UPDATEs).
 """
 from __future__ import annotations
 
-from models import PAYMENT_METHODS, Store, User
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from .errors import Invalid
-from .stores import settings_of
+from sqlalchemy import func, select, update
+
+from extensions import db
+from integrations import base as facts
+from integrations.base import Fact, PaymentRequest, ProviderError
+from models import PAYMENT_METHODS, BalanceTopUp, Order, OrderLine, Payment, Refund, StockItem, Store, User, Variant
+from transactions import enqueue_after_commit
+
+from . import balance, orders, payment_accounts, stock
+from .errors import Conflict, DomainError, Invalid
+from .money import format_money
+from .stores import base_url, settings_of, update_settings
 
 LABELS = {"BALANCE": "Account balance", "MANUAL": "Manual payment", "STRIPE": "Card (Stripe)",
           "HOODPAY": "Crypto (Hoodpay)"}
-HINTS = {"MANUAL": "Pay the store directly; your items are delivered once it confirms the payment."}
-# Methods the platform can take today (the payments issue adds the providers).
-AVAILABLE = ("BALANCE", "MANUAL")
+HINTS = {"MANUAL": "Pay the store directly; your items are delivered once it confirms the payment.",
+         "STRIPE": "You pay on Stripe's secure page and come straight back to your order.",
+         "HOODPAY": "You pay in crypto on Hoodpay's page; your items arrive once the payment confirms."}
+PROVIDER_METHODS = ("STRIPE", "HOODPAY")
 assert set(LABELS) == set(PAYMENT_METHODS)
 
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- which methods ---------------------------------------------------------------------------
 
 def enabled_methods(store: Store) -> list[str]:
     """What the store offers (its settings), in the canonical order."""
@@ -26,8 +49,8 @@ def enabled_methods(store: Store) -> list[str]:
 
 
 def usable_methods(store: Store) -> list[str]:
-    """What a shopper can pay with right now: enabled by the store and available on the platform."""
-    return [m for m in enabled_methods(store) if m in AVAILABLE]
+    """What a shopper can pay with right now: enabled by the store and configured."""
+    return [m for m in enabled_methods(store) if payment_accounts.readiness(store, m) is None]
 
 
 def check_method(store: Store, method: str | None, *, buyer: User | None) -> str:
@@ -37,8 +60,8 @@ def check_method(store: Store, method: str | None, *, buyer: User | None) -> str
     if method not in usable:
         if method not in LABELS:
             sentence = f"{method or 'That'} is not a payment method this store takes"
-        elif method not in AVAILABLE:
-            sentence = f"{LABELS[method]} cannot be used here yet"
+        elif method in enabled_methods(store):
+            sentence = f"{LABELS[method]} is not available at this store right now"
         else:
             sentence = f"{LABELS[method]} is not offered by this store"
         raise Invalid(sentence, code="payment_method_unavailable",
@@ -50,17 +73,458 @@ def check_method(store: Store, method: str | None, *, buyer: User | None) -> str
 
 
 def options(store: Store, buyer: User | None, total: int) -> list[dict]:
-    """The checkout page's choices: every enabled method, with whether it can be chosen and why not."""
-    usable = usable_methods(store)
+    """The checkout page's choices: the methods a shopper can use (enabled and configured), with
+    whether this buyer can choose each and why not (balance: signed in, enough of it)."""
     out = []
-    for name in enabled_methods(store):
-        ready, hint = name in usable, HINTS.get(name, "" if name in usable else "Coming soon")
+    for name in usable_methods(store):
+        ready, hint = True, HINTS.get(name, "")
         if name == "BALANCE":
             if buyer is None:
                 ready, hint = False, "Sign in to pay with your balance"
             elif buyer.balance < total:
                 hint = "Your balance is too low for this order"
         out.append({"name": name, "label": LABELS[name], "ready": ready, "hint": hint,
-                    "coming_soon": name not in AVAILABLE,
                     "affordable": name != "BALANCE" or (buyer is not None and buyer.balance >= total)})
     return out
+
+
+def method_states(store: Store) -> list[dict]:
+    """For the admin: each method, whether it is enabled, and whether (or why not) it can be."""
+    enabled = set(enabled_methods(store))
+    return [{"name": name, "label": LABELS[name], "enabled": name in enabled,
+             "problem": payment_accounts.readiness(store, name)} for name in PAYMENT_METHODS]
+
+
+def set_methods(store: Store, wanted: dict[str, bool]) -> list[dict]:
+    """Enable or disable methods. Enabling one that is not configured is refused with the reason."""
+    unknown = [name for name in wanted if name not in LABELS]
+    if unknown:
+        raise Invalid("Unknown payment method", details={name: ["unknown"] for name in unknown})
+    current = {m["name"]: m["enabled"] for m in method_states(store)}
+    problems = {name: [payment_accounts.readiness(store, name)] for name, on in wanted.items()
+                if on and not current[name] and payment_accounts.readiness(store, name)}
+    if problems:
+        first = next(iter(problems))
+        raise Invalid(f"{LABELS[first]} cannot be enabled yet: {problems[first][0]}",
+                      code="payment_method_not_configured", details=problems)
+    current.update(wanted)
+    update_settings(store, {"payment_methods": [{"name": n, "enabled": on} for n, on in current.items()]})
+    return method_states(store)
+
+
+# --- starting a payment ------------------------------------------------------------------------
+
+def can_pay_now(store: Store, order: Order) -> bool:
+    """Whether the order page offers "Pay now" (an unpaid provider order whose method works)."""
+    return (order.status == "PENDING" and order.payment_status == "UNPAID" and order.total > 0
+            and order.payment_method in PROVIDER_METHODS and payment_accounts.readiness(store, order.payment_method) is None)
+
+
+def hoodpay_webhook_url(store: Store) -> str:
+    return f"{base_url(store)}/api/webhooks/hoodpay"
+
+
+def _open_attempt(order_id: str | None, topup_id: str | None, provider: str, kind: str) -> Payment | None:
+    """A pending attempt that can be offered again (Pay now twice is one hosted page)."""
+    stmt = select(Payment).where(Payment.provider == provider, Payment.kind == kind, Payment.status == "PENDING",
+                                 Payment.provider_ref.isnot(None))
+    stmt = stmt.where(Payment.order_id == order_id) if order_id else stmt.where(Payment.topup_id == topup_id)
+    return db.session.scalar(stmt.order_by(Payment.created_at.desc()).limit(1))
+
+
+def _start(store: Store, payment: Payment, request: PaymentRequest, *, what: str) -> Payment:
+    """Ask the provider for the payment (key ``payment:<id>``: a retry creates nothing new)."""
+    account = None
+    if payment.provider == "STRIPE":
+        account = payment_accounts.stripe_target(store)[1]
+    gateway = payment_accounts.gateway_for(store, payment.provider)
+    try:
+        if payment.kind == "intent":
+            created = gateway.create_intent(request, idempotency_key=f"payment:{payment.id}")
+            payment.intent_ref = created.ref
+        else:
+            created = gateway.create_payment(request, idempotency_key=f"payment:{payment.id}")
+    except ProviderError as exc:
+        raise payment_accounts.provider_failure(exc, what) from exc
+    payment.provider_ref, payment.redirect_url, payment.account_ref = created.ref, created.redirect_url, account
+    payment.client_secret = created.client_secret  # not stored: the answer carries it once
+    db.session.flush()
+    return payment
+
+
+def start_order_payment(store: Store, order: Order, *, success_url: str, cancel_url: str,
+                        kind: str = "checkout") -> Payment:
+    """A hosted payment page (``checkout``) or a PaymentIntent (``intent``) for an unpaid order."""
+    if order.payment_method not in PROVIDER_METHODS:
+        raise Conflict(f"This order is paid by {LABELS.get(order.payment_method, order.payment_method)}, "
+                       "not through a payment provider", code="order_not_payable")
+    if order.payment_status != "UNPAID" or order.status != "PENDING":
+        raise Conflict(f"This order cannot be paid now (it is {order.status}, {order.payment_status})",
+                       code="order_not_payable")
+    if kind == "intent" and order.payment_method != "STRIPE":
+        raise Conflict("A PaymentIntent is for card payments (Stripe)", code="order_not_payable")
+    if order.total <= 0:
+        raise Conflict("This order has nothing to pay", code="order_not_payable")
+    existing = _open_attempt(order.id, None, order.payment_method, kind)
+    if existing is not None and kind == "checkout" and existing.amount == order.total:
+        return existing
+    payment = Payment(provider=order.payment_method, purpose="order", kind=kind, order_id=order.id,
+                      amount=order.total, currency=order.currency)
+    db.session.add(payment)
+    db.session.flush()
+    request = PaymentRequest(
+        amount=order.total, currency=order.currency, description=f"Order #{order.order_number} at {store.name}",
+        success_url=success_url, cancel_url=cancel_url, notify_url=hoodpay_webhook_url(store), email=order.email,
+        metadata={"store_id": store.id, "payment_id": payment.id, "purpose": "order", "order_id": order.id,
+                  "order_number": str(order.order_number)})
+    _start(store, payment, request, what="Starting the payment")
+    orders.event(order, "payment_started", f"Payment started with {LABELS[order.payment_method]}",
+                 payment_id=payment.id, provider_ref=payment.provider_ref)
+    return payment
+
+
+def start_topup_payment(store: Store, topup: BalanceTopUp, user: User, *, success_url: str,
+                        cancel_url: str) -> Payment:
+    payment = Payment(provider=topup.payment_method, purpose="topup", kind="checkout", topup_id=topup.id,
+                      amount=topup.amount, currency=topup.currency)
+    db.session.add(payment)
+    db.session.flush()
+    request = PaymentRequest(
+        amount=topup.amount, currency=topup.currency, description=f"Balance top-up at {store.name}",
+        success_url=success_url, cancel_url=cancel_url, notify_url=hoodpay_webhook_url(store), email=user.email,
+        metadata={"store_id": store.id, "payment_id": payment.id, "purpose": "topup", "topup_id": topup.id})
+    _start(store, payment, request, what="Starting the top-up")
+    topup.provider_ref = payment.provider_ref
+    db.session.flush()
+    return payment
+
+
+# --- what an event means ------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    status: str  # PROCESSED | IGNORED | REFUSED (WebhookEvent statuses)
+    result: str  # one sentence for the inspector
+    payment: Payment | None = None
+    order_id: str | None = None
+    topup_id: str | None = None
+
+
+def _refused(reason: str, payment: Payment | None = None) -> Outcome:
+    return Outcome("REFUSED", reason, payment, payment.order_id if payment else None,
+                   payment.topup_id if payment else None)
+
+
+# (where the order stands, what the provider says) -> action. Anything not listed is refused.
+ORDER_TRANSITIONS: dict[str, dict[str, str]] = {
+    "UNPAID": {facts.PAYMENT_SUCCEEDED: "pay", facts.PAYMENT_FAILED: "note_failure",
+               facts.PAYMENT_EXPIRED: "note_expiry"},
+    "PAID": {facts.PAYMENT_SUCCEEDED: "noop_paid", facts.PAYMENT_FAILED: "noop_paid",
+             facts.PAYMENT_EXPIRED: "noop_paid", facts.REFUNDED: "record_refund",
+             facts.DISPUTE_OPENED: "open_dispute", facts.DISPUTE_CLOSED: "close_dispute"},
+    "DISPUTED": {facts.PAYMENT_SUCCEEDED: "noop_paid", facts.PAYMENT_FAILED: "noop_paid",
+                 facts.PAYMENT_EXPIRED: "noop_paid", facts.REFUNDED: "record_refund",
+                 facts.DISPUTE_OPENED: "open_dispute", facts.DISPUTE_CLOSED: "close_dispute"},
+}
+ORDER_TRANSITIONS["PARTIALLY_REFUNDED"] = ORDER_TRANSITIONS["PAID"]
+ORDER_TRANSITIONS["REFUNDED"] = ORDER_TRANSITIONS["PAID"]
+
+TOPUP_TRANSITIONS: dict[str, dict[str, str]] = {
+    "PENDING": {facts.PAYMENT_SUCCEEDED: "credit", facts.PAYMENT_FAILED: "fail_topup",
+                facts.PAYMENT_EXPIRED: "expire_topup"},
+    "FAILED": {facts.PAYMENT_SUCCEEDED: "credit", facts.PAYMENT_FAILED: "noop",
+               facts.PAYMENT_EXPIRED: "expire_topup"},
+    "EXPIRED": {facts.PAYMENT_SUCCEEDED: "credit", facts.PAYMENT_FAILED: "noop", facts.PAYMENT_EXPIRED: "noop"},
+    "PAID": {facts.PAYMENT_SUCCEEDED: "noop_paid", facts.PAYMENT_FAILED: "noop_paid",
+             facts.PAYMENT_EXPIRED: "noop_paid"},
+}
+
+
+def find_payment(provider: str, fact: Fact) -> Payment | None:
+    """The bound store's attempt the fact is about: by the id we attached, else by the provider's ids."""
+    payment_id = (fact.metadata or {}).get("payment_id")
+    if payment_id:
+        payment = db.session.scalar(select(Payment).where(Payment.id == str(payment_id)[:36],
+                                                          Payment.provider == provider))
+        if payment is not None:
+            return payment
+    refs = [r for r in (fact.ref, fact.alt_ref) if r]
+    if not refs:
+        return None
+    return db.session.scalar(select(Payment).where(
+        Payment.provider == provider, (Payment.provider_ref.in_(refs)) | (Payment.intent_ref.in_(refs)))
+        .order_by(Payment.created_at).limit(1))
+
+
+def _check_money(payment: Payment, fact: Fact) -> str | None:
+    """Why the fact's amount or currency cannot be this payment's (None when they fit)."""
+    if fact.currency and fact.currency.upper() != payment.currency:
+        return f"currency {fact.currency.upper()} does not match the payment's {payment.currency}"
+    if fact.amount is None:
+        return None
+    if fact.kind == facts.PAYMENT_SUCCEEDED and fact.amount != payment.amount:
+        return (f"amount {format_money(fact.amount, payment.currency)} does not match the payment's "
+                f"{format_money(payment.amount, payment.currency)}")
+    if fact.kind in (facts.REFUNDED, facts.DISPUTE_OPENED) and not 0 <= fact.amount <= payment.amount:
+        return f"amount {format_money(fact.amount, payment.currency)} is more than was paid"
+    return None
+
+
+def apply_fact(provider: str, fact: Fact) -> Outcome:
+    """Apply one provider fact to the bound store's order or top-up, through the tables above."""
+    payment = find_payment(provider, fact)
+    if payment is None:
+        return _refused("no payment of this store matches this event")
+    problem = _check_money(payment, fact)
+    if problem:
+        return _refused(problem, payment)
+    if fact.alt_ref and payment.kind == "checkout" and not payment.intent_ref and fact.alt_ref.startswith("pi_"):
+        payment.intent_ref = fact.alt_ref
+    if fact.kind == facts.PAYMENT_SUCCEEDED and fact.ref and fact.ref.startswith("pi_") and not payment.intent_ref:
+        payment.intent_ref = fact.ref
+    if payment.purpose == "topup":
+        return _apply_to_topup(payment, fact)
+    return _apply_to_order(payment, fact)
+
+
+def _lock_order(order_id: str) -> Order | None:
+    """The order, locked for this transaction (two events for one order apply one after the other)."""
+    stmt = select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return db.session.scalar(stmt)
+
+
+def _apply_to_order(payment: Payment, fact: Fact) -> Outcome:
+    order = _lock_order(payment.order_id) if payment.order_id else None
+    if order is None:
+        return _refused("the order of this payment no longer exists", payment)
+    action = ORDER_TRANSITIONS.get(order.payment_status, {}).get(fact.kind)
+    if action is None:
+        return _refused(f"a {fact.kind.replace('_', ' ')} cannot apply to an order that is {order.payment_status}",
+                        payment)
+    result = ACTIONS[action](order, payment, fact)
+    status = "IGNORED" if action.startswith("noop") else "PROCESSED"
+    return Outcome(status, result, payment, order.id, None)
+
+
+def _mark_attempt(payment: Payment, status: str, reason: str | None = None) -> None:
+    if payment.status == "SUCCEEDED" and status != "SUCCEEDED":
+        return  # paid is final for the attempt too
+    payment.status = status
+    if status == "SUCCEEDED":
+        payment.succeeded_at = payment.succeeded_at or _now()
+    if reason:
+        payment.failure_reason = reason[:500]
+    db.session.flush()
+
+
+def _pay(order: Order, payment: Payment, fact: Fact) -> str:
+    _mark_attempt(payment, "SUCCEEDED")
+    via = f"{LABELS[payment.provider]} ({payment.provider_ref})"
+    if order.status == "PENDING":
+        if orders.mark_paid(order, via=via, provider_ref=payment.provider_ref):
+            return f"order #{order.order_number} paid and delivered"
+        return f"order #{order.order_number} was already paid"
+    return _pay_late(order, payment, via)
+
+
+def _pay_late(order: Order, payment: Payment, via: str) -> str:
+    """Money arrived for an order that expired or was cancelled meanwhile (its stock went back):
+    take the stock again and deliver when there is enough; otherwise keep the money on record,
+    mark the order paid and PROCESSING, and tell the admins to deliver or refund by hand."""
+    lines = list(db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)
+                                    .order_by(OrderLine.position)))
+    reclaimed = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.payment_status == "UNPAID",
+                            Order.status.in_(("EXPIRED", "CANCELLED", "FAILED")))
+        .values(status="PENDING", cancelled_at=None).execution_options(synchronize_session=False)).rowcount
+    if reclaimed != 1:
+        return f"order #{order.order_number} changed meanwhile; nothing done"
+    db.session.refresh(order)
+    try:
+        with db.session.begin_nested():
+            for line in lines:
+                variant = db.session.get(Variant, line.variant_id) if line.variant_id else None
+                if variant is None:
+                    raise Conflict("the product is gone", code="out_of_stock")
+                stock.allocate(order, line, variant, line.quantity)
+    except DomainError:
+        short = True
+    else:
+        short = False
+    if not short:
+        orders.mark_paid(order, via=via + ", after the order had lapsed", provider_ref=payment.provider_ref)
+        return f"order #{order.order_number} was {order.status} when paid: stock taken again, paid and delivered"
+    order.payment_status, order.status, order.paid_at = "PAID", "PROCESSING", _now()
+    order.provider_ref = payment.provider_ref
+    message = (f"Paid by {via} after the order had lapsed, but its items are no longer in stock: "
+               "deliver by hand or refund")
+    orders.event(order, "paid_late", message)
+    db.session.flush()
+    enqueue_after_commit(ADMIN_ALERT, f"Order #{order.order_number} paid after it lapsed", message, order.id,
+                         queue="emails")
+    return f"order #{order.order_number} paid after it lapsed; out of stock, admins told"
+
+
+def _note_failure(order: Order, payment: Payment, fact: Fact) -> str:
+    reason = (fact.detail or {}).get("reason") or "declined"
+    _mark_attempt(payment, "FAILED", reason)
+    orders.event(order, "payment_failed", f"Payment failed: {reason}"[:500], payment_id=payment.id)
+    return f"payment failed ({reason}); order #{order.order_number} still awaits payment"
+
+
+def _note_expiry(order: Order, payment: Payment, fact: Fact) -> str:
+    _mark_attempt(payment, "EXPIRED")
+    return f"payment page expired; order #{order.order_number} still awaits payment until it expires"
+
+
+def _noop_paid(order: Order, payment: Payment, fact: Fact) -> str:
+    if fact.kind == facts.PAYMENT_SUCCEEDED and payment.status != "SUCCEEDED":
+        # another attempt of an order already paid: money taken twice, a person must give it back
+        _mark_attempt(payment, "SUCCEEDED")
+        message = (f"A second payment ({LABELS[payment.provider]} {payment.provider_ref}) arrived for order "
+                   f"#{order.order_number}, which was already paid: refund it at the provider")
+        orders.event(order, "duplicate_payment", message, payment_id=payment.id)
+        enqueue_after_commit(ADMIN_ALERT, f"Order #{order.order_number} paid twice", message, order.id,
+                             queue="emails")
+        return "second payment for a paid order: recorded, admins told"
+    return f"order #{order.order_number} is {order.payment_status}: nothing to change"
+
+
+def settled_payment_status(order: Order) -> str:
+    if order.dispute_status in ("open", "lost"):
+        return "DISPUTED"
+    if order.total and order.amount_refunded >= order.total:
+        return "REFUNDED"
+    return "PARTIALLY_REFUNDED" if order.amount_refunded > 0 else "PAID"
+
+
+def settle(order: Order) -> None:
+    """Payment status (and REFUNDED status) from the order's amounts and dispute."""
+    db.session.refresh(order, ["amount_refunded", "dispute_status", "payment_status", "status"])
+    order.payment_status = settled_payment_status(order)
+    if order.payment_status == "REFUNDED" and order.status != "REFUNDED":
+        order.status, order.refunded_at = "REFUNDED", order.refunded_at or _now()
+    db.session.flush()
+
+
+def _record_refund(order: Order, payment: Payment, fact: Fact) -> str:
+    """``charge.refunded`` carries the payment's refunded total. Refunds we made are confirmed;
+    what exceeds them was refunded at the provider (its dashboard) and is booked here."""
+    total = int(fact.amount or 0)
+    ours = list(db.session.scalars(select(Refund).where(Refund.payment_id == payment.id,
+                                                        Refund.destination == "provider",
+                                                        Refund.status != "FAILED")))
+    known = sum(r.amount for r in ours)
+    for refund in ours:
+        if refund.status == "PENDING" and total >= known:
+            refund.status, refund.completed_at = "SUCCEEDED", _now()
+    if total > payment.amount_refunded:
+        payment.amount_refunded = total
+    extra = total - known
+    if extra <= 0:
+        db.session.flush()
+        return f"refund of order #{order.order_number} confirmed ({format_money(total, payment.currency)} in all)"
+    grown = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.amount_refunded + extra <= Order.total)
+        .values(amount_refunded=Order.amount_refunded + extra).execution_options(synchronize_session=False)).rowcount
+    if grown != 1:
+        return _refused_text(order, "the provider reports more refunded than the order's total")
+    db.session.add(Refund(order_id=order.id, payment_id=payment.id, amount=extra, currency=payment.currency,
+                          destination="provider", status="SUCCEEDED", reason="Refunded at the provider",
+                          completed_at=_now()))
+    orders.event(order, "refund", f"Refunded {format_money(extra, payment.currency)} at {LABELS[payment.provider]}",
+                 destination="provider")
+    db.session.flush()
+    settle(order)
+    return f"order #{order.order_number}: {format_money(extra, payment.currency)} refunded at the provider booked"
+
+
+def _refused_text(order: Order, reason: str) -> str:
+    orders.event(order, "payment_problem", reason)
+    return reason
+
+
+def first_reveal(order: Order) -> dict:
+    """The evidence for a dispute: when and from where the buyer first saw the codes."""
+    row = db.session.execute(select(func.min(StockItem.first_revealed_at), func.count(StockItem.id))
+                             .where(StockItem.order_id == order.id, StockItem.is_sold.is_(True))).one()
+    ip = db.session.scalar(select(StockItem.first_revealed_ip).where(
+        StockItem.order_id == order.id, StockItem.first_revealed_at.isnot(None))
+        .order_by(StockItem.first_revealed_at).limit(1))
+    return {"first_revealed_at": row[0].isoformat() if row[0] else None, "first_revealed_ip": ip,
+            "items_delivered": row[1], "paid_at": order.paid_at.isoformat() if order.paid_at else None}
+
+
+def _open_dispute(order: Order, payment: Payment, fact: Fact) -> str:
+    detail = fact.detail or {}
+    opened = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.dispute_status.is_distinct_from("open"))
+        .values(dispute_status="open", payment_status="DISPUTED").execution_options(synchronize_session=False)
+    ).rowcount
+    if opened != 1:
+        return f"dispute on order #{order.order_number} already open"
+    db.session.refresh(order)
+    evidence = first_reveal(order)
+    orders.event(order, "dispute", f"Dispute opened ({detail.get('reason') or 'no reason given'}): "
+                 f"{format_money(int(fact.amount or 0), payment.currency)}", dispute=detail.get("dispute"),
+                 evidence=evidence)
+    enqueue_after_commit(DISPUTE_EMAIL, order.id, detail.get("dispute"), detail.get("reason"), queue="emails")
+    return f"order #{order.order_number} DISPUTED; admins emailed with the first-reveal evidence"
+
+
+def _close_dispute(order: Order, payment: Payment, fact: Fact) -> str:
+    outcome = "won" if (fact.detail or {}).get("outcome") == "won" else "lost"
+    closed = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.dispute_status.is_distinct_from(outcome))
+        .values(dispute_status=outcome).execution_options(synchronize_session=False)).rowcount
+    if closed != 1:
+        return f"dispute on order #{order.order_number} already closed as {outcome}"
+    settle(order)
+    orders.event(order, "dispute_closed", f"Dispute closed: {outcome}", dispute=(fact.detail or {}).get("dispute"))
+    return f"dispute on order #{order.order_number} closed: {outcome}"
+
+
+def _apply_to_topup(payment: Payment, fact: Fact) -> Outcome:
+    topup = db.session.get(BalanceTopUp, payment.topup_id, populate_existing=True) if payment.topup_id else None
+    if topup is None:
+        return _refused("the top-up of this payment no longer exists", payment)
+    action = TOPUP_TRANSITIONS.get(topup.status, {}).get(fact.kind)
+    if action is None:
+        return _refused(f"a {fact.kind.replace('_', ' ')} cannot apply to a top-up that is {topup.status}", payment)
+    if action == "credit":
+        _mark_attempt(payment, "SUCCEEDED")
+        result = credit_topup(topup)
+    elif action in ("fail_topup", "expire_topup"):
+        status = "FAILED" if action == "fail_topup" else "EXPIRED"
+        _mark_attempt(payment, status, (fact.detail or {}).get("reason"))
+        db.session.execute(update(BalanceTopUp).where(BalanceTopUp.id == topup.id, BalanceTopUp.status != "PAID")
+                           .values(status=status).execution_options(synchronize_session=False))
+        result = f"top-up {status.lower()}"
+    else:
+        result = f"top-up is {topup.status}: nothing to change"
+    status = "IGNORED" if action.startswith("noop") else "PROCESSED"
+    return Outcome(status, result, payment, None, topup.id)
+
+
+def credit_topup(topup: BalanceTopUp) -> str:
+    """Credit a paid top-up to the ledger, once: the guarded UPDATE lets one caller through."""
+    claimed = db.session.execute(
+        update(BalanceTopUp).where(BalanceTopUp.id == topup.id, BalanceTopUp.status != "PAID")
+        .values(status="PAID", paid_at=_now()).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        return "top-up already credited"
+    entry = balance.credit(topup.user_id, topup.amount, "topup", reason="Balance top-up")
+    db.session.execute(update(BalanceTopUp).where(BalanceTopUp.id == topup.id)
+                       .values(transaction_id=entry.id).execution_options(synchronize_session=False))
+    enqueue_after_commit(TOPUP_EMAIL, topup.id, queue="emails")
+    return f"top-up of {format_money(topup.amount, topup.currency)} credited"
+
+
+ACTIONS = {"pay": _pay, "note_failure": _note_failure, "note_expiry": _note_expiry, "noop_paid": _noop_paid,
+           "record_refund": _record_refund, "open_dispute": _open_dispute, "close_dispute": _close_dispute}
+
+ADMIN_ALERT = "jobs.emails.send_admin_alert"
+DISPUTE_EMAIL = "jobs.emails.send_dispute_email"
+TOPUP_EMAIL = "jobs.emails.send_topup_email"

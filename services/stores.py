@@ -94,6 +94,16 @@ class StoreSettings(_Strict):
     order_expiry_minutes: int = Field(default=30, ge=5, le=7 * 24 * 60)
     allow_free_items: bool = False  # a subcategory priced 0 (a freebie); off, a price of 0 is a mistake
     support_email: str | None = Field(default=None, max_length=254)
+    # balance top-ups (minor units of the store's currency)
+    topup_min: int = Field(default=100, ge=1, le=10**10)
+    topup_max: int = Field(default=100_000, ge=1, le=10**10)
+
+    @field_validator("topup_max")
+    @classmethod
+    def _max_above_min(cls, value: int, info) -> int:
+        if value < info.data.get("topup_min", 1):
+            raise ValueError("the top-up maximum must be at least the minimum")
+        return value
 
     @field_validator("payment_methods")
     @classmethod

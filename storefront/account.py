@@ -1,16 +1,17 @@
 """The customer's account pages: overview, order history, balance history and settings."""
-from flask import flash, redirect, render_template, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from models import Role
 from services import account as account_service
 from services import auth as auth_service
-from services import balance, orders
+from services import balance, orders, payments, topups
+from services.money import to_minor
 from services.pagination import paginate
 from web import form_errors, page_arg, role_required
 
 from . import bp
-from .forms import ChangeEmailForm, ChangePasswordForm
+from .forms import ChangeEmailForm, ChangePasswordForm, TopUpForm
 
 ORDERS_PAGE_SIZE = 10
 BALANCE_PAGE_SIZE = 20
@@ -33,12 +34,42 @@ def account_orders():
     return render_template("storefront/account/orders.html", **_orders_page(page_arg(), ORDERS_PAGE_SIZE))
 
 
+def _balance_page(form: TopUpForm | None = None, status: int = 200):
+    methods = topups.methods(g.store)
+    form = form or TopUpForm(formdata=None)
+    form.payment_method.choices = [(m, payments.LABELS[m]) for m in methods]
+    if not form.payment_method.data and methods:
+        form.payment_method.data = methods[0]
+    results = paginate(balance.history(current_user.id), page=page_arg(), page_size=BALANCE_PAGE_SIZE)
+    low, high = topups.limits(g.store)
+    returned = request.args.get("topup")
+    return render_template("storefront/account/balance.html", results=results, form=form, methods=methods,
+                           limits=(low, high), returned=returned if returned in ("done", "cancelled") else None,
+                           recent_topups=topups.list_topups(current_user, page=1, page_size=5)["items"],
+                           numbers=orders.numbers_of({t.order_id for t in results["items"]})), status
+
+
 @bp.get("/account/balance")
 @role_required(Role.USER)
 def account_balance():
-    results = paginate(balance.history(current_user.id), page=page_arg(), page_size=BALANCE_PAGE_SIZE)
-    return render_template("storefront/account/balance.html", results=results,
-                           numbers=orders.numbers_of({t.order_id for t in results["items"]}))
+    return _balance_page()
+
+
+@bp.post("/account/balance/top-up")
+@role_required(Role.USER)
+def top_up():
+    """Start a top-up and send the shopper to the provider's page (credited when it confirms)."""
+    form = TopUpForm()
+    form.payment_method.choices = [(m, payments.LABELS[m]) for m in topups.methods(g.store)]
+    if form.validate_on_submit():
+        page = request.host_url.rstrip("/") + url_for("storefront.account_balance")
+        with form_errors(form, codes={"payment_method_unavailable": "payment_method",
+                                      "payment_provider_error": "payment_method"}):
+            amount = to_minor((form.amount.data or "").strip().replace(" ", ""), g.store.currency, field="amount")
+            _, payment = topups.start(g.store, current_user._get_current_object(), amount, form.payment_method.data,
+                                      success_url=page + "?topup=done", cancel_url=page + "?topup=cancelled")
+            return redirect(payment.redirect_url, 303)
+    return _balance_page(form, 422)
 
 
 def _settings(email_form=None, password_form=None, status: int = 200):

@@ -238,7 +238,7 @@ def checkout_page():
     # (which this request then commits): so no form_errors savepoint here.
     try:
         placed = checkout.place_order(g.store, cart, buyer=user, method=form.payment_method.data,
-                                      email=form.email.data, note=form.note.data or "")
+                                      email=form.email.data, note=form.note.data or "", site_url=request.host_url)
     except DomainError as error:
         if error.code == "price_changed":
             session["repriced"] = {ln["subcategory_id"]: [ln["seen_price"], ln["price"]]
@@ -253,6 +253,8 @@ def checkout_page():
     order = placed.order
     number, paid = order.order_number, order.payment_status == "PAID"
     session.pop("repriced", None)
+    if placed.payment is not None:  # off to the provider's page; it sends the shopper back to the order
+        return redirect(placed.redirect_url, 303)
     if paid:
         flash(f"Thank you! Order #{number} is paid: your items are below.", "success")
     else:

@@ -66,6 +66,12 @@ class CheckoutForm(PageForm):
     note = TextAreaField("Note to the store (optional)", validators=[Optional(), Length(max=2000)])
 
 
+class TopUpForm(PageForm):
+    amount = StringField("Amount", validators=[DataRequired("Enter an amount such as 20.00"), Length(max=20)])
+    payment_method = RadioField("Pay with", choices=[], validate_choice=False,
+                                validators=[DataRequired("Choose how to pay")])
+
+
 class ChangeEmailForm(PageForm):
     email = EmailField("New email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Current password", validators=[DataRequired(), Length(max=128)])

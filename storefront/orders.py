@@ -3,22 +3,51 @@ delivered items as a .txt download. Showing a paid order's items to its buyer lo
 reveal, so these GETs may write (``transactions.write_lock``)."""
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, flash, g, redirect, render_template, request
 from flask_login import current_user
 
 from models import Role
-from services import orders
+from services import orders, payments, refunds
 from services import users as user_service
-from services.errors import NotFound
+from services.errors import DomainError, NotFound
 from transactions import write_lock
-from web import items_download, private, role_required
+from web import db_savepoint, items_download, private, role_required
 
 from . import bp
+from .forms import ActionForm
 
 
 def order_context(order, viewer) -> dict:
+    returned = request.args.get("payment")
     return {"order": order, "delivered": orders.deliverables(order, viewer=viewer, ip=request.remote_addr),
-            "gifted_by": user_service.usernames({order.gifted_by_id}).get(order.gifted_by_id) if order.is_gift else None}
+            "gifted_by": user_service.usernames({order.gifted_by_id}).get(order.gifted_by_id) if order.is_gift else None,
+            "refunds": refunds.refunds_of(order.id), "can_pay": payments.can_pay_now(g.store, order),
+            "returned": returned if returned in ("done", "cancelled") else None, "pay_form": ActionForm()}
+
+
+def _pay(order, guest_token: str | None):
+    """Pay now: the provider's page for an unpaid order (the same page again while it is open)."""
+    ActionForm().validate_on_submit()
+    page = request.host_url.rstrip("/") + orders.order_path(order, guest_token)
+    try:
+        with db_savepoint():
+            payment = payments.start_order_payment(g.store, order, success_url=page + "?payment=done",
+                                                   cancel_url=page + "?payment=cancelled")
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(orders.order_path(order, guest_token), 303)
+    return redirect(payment.redirect_url, 303)
+
+
+@bp.post("/account/orders/<int:order_number>/pay")
+@role_required(Role.USER)
+def pay_order(order_number: int):
+    return _pay(_own_order(order_number), None)
+
+
+@bp.post("/orders/guest/<token>/pay")
+def pay_guest_order(token: str):
+    return _pay(_guest_order(token), token)
 
 
 def _ready_to_write(order, viewer, reload):
@@ -61,7 +90,7 @@ def _guest_order(token: str):
 def order_page(order_number: int):
     order = _own_order(order_number)
     html = render_template("storefront/orders/order.html", **order_context(order, current_user._get_current_object()),
-                           items_url=orders.items_path(order))
+                           items_url=orders.items_path(order), pay_url=f"/account/orders/{order.order_number}/pay")
     return private(Response(html, mimetype="text/html"))
 
 
@@ -75,7 +104,7 @@ def order_items(order_number: int):
 def guest_order(token: str):
     order = _guest_order(token)
     html = render_template("storefront/orders/order.html", **order_context(order, None), guest=True,
-                           items_url=orders.items_path(order, token))
+                           items_url=orders.items_path(order, token), pay_url=f"/orders/guest/{token}/pay")
     return private(Response(html, mimetype="text/html"), secret_url=True)
 
 

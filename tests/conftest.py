@@ -186,3 +186,62 @@ def mail_outbox(app):
     state = app.extensions["mailman"]
     state.outbox = []
     return state.outbox
+
+
+# --- payment providers: small fakes on 127.0.0.1 (tests/fakes) --------------------------------
+
+STRIPE_TEST_KEY = "sk_test_platform"
+STRIPE_CONNECT_SECRET = "whsec_test_connect"
+
+
+@pytest.fixture(scope="session")
+def fake_stripe():
+    from tests.fakes.stripe_server import FakeStripe
+
+    with FakeStripe(connect_webhook_secret=STRIPE_CONNECT_SECRET) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def fake_hoodpay():
+    from tests.fakes.hoodpay_server import FakeHoodpay
+
+    with FakeHoodpay() as fake:
+        yield fake
+
+
+def stripe_settings(fake) -> dict:
+    return {"STRIPE_SECRET_KEY": STRIPE_TEST_KEY, "STRIPE_API_BASE": fake.base_url,
+            "STRIPE_WEBHOOK_SECRET": fake.webhook_secret, "STRIPE_CONNECT_WEBHOOK_SECRET": STRIPE_CONNECT_SECRET,
+            "STRIPE_DEFAULT_STORE_DIRECT": True, "STRIPE_TIMEOUT": 5.0}
+
+
+def hoodpay_settings(fake) -> dict:
+    return {"HOODPAY_API_BASE": fake.api_base, "HOODPAY_TIMEOUT": 5.0}
+
+
+@pytest.fixture
+def stripe_platform(app, fake_stripe):
+    """The platform's Stripe keys, pointing at the fake, for this test (the default store may take
+    card payments on the platform account)."""
+    settings = stripe_settings(fake_stripe)
+    before = {key: app.config.get(key) for key in settings}
+    app.config.update(settings)
+    fake_stripe.webhook_url = None
+    try:
+        yield fake_stripe
+    finally:
+        app.config.update(before)
+
+
+@pytest.fixture
+def hoodpay_api(app, fake_hoodpay):
+    """Hoodpay's API base pointing at the fake for this test (stores save the fake's keys)."""
+    settings = hoodpay_settings(fake_hoodpay)
+    before = {key: app.config.get(key) for key in settings}
+    app.config.update(settings)
+    fake_hoodpay.webhook_url = None
+    try:
+        yield fake_hoodpay
+    finally:
+        app.config.update(before)

@@ -171,6 +171,9 @@ class OrderOut(ViewedOutput):
     tracking_number: str | None
     tracking_url: str | None
     fulfilled_at: datetime | None
+    amount_refunded: float = Field(0, description="Refunded so far (major units)")
+    refunded_at: datetime | None = None
+    dispute_status: str | None = Field(None, description="open, won or lost, when the buyer disputed the payment")
     deliverables: list[str] = Field(default_factory=list, description="The delivered items, one string each",
                                     **only_in(*DELIVERY_VIEWS))
 
@@ -204,6 +207,8 @@ class OrderOut(ViewedOutput):
             adjustments=[AdjustmentOut(kind=a.kind, label=a.label, amount=money(a.amount)) for a in adjustments],
             cart_snapshot=snapshot, carrier=order.carrier, tracking_number=order.tracking_number,
             tracking_url=order.tracking_url, fulfilled_at=order.fulfilled_at,
+            amount_refunded=money(order.amount_refunded), refunded_at=order.refunded_at,
+            dispute_status=order.dispute_status,
             deliverables=[item["deliverable"] for ln in lines for item in (items or {}).get(ln.id, [])],
         )
 

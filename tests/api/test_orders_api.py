@@ -276,9 +276,9 @@ def test_a_failed_checkout_keeps_the_merged_guest_cart(client, shop):
     assert counts(shop)["orders"] == 0 and counts(shop)["physical"] == 3
 
 
-def test_a_method_the_store_enabled_but_the_platform_cannot_take_yet_is_refused(client, shop):
-    """Which methods can be used is one rule (services.payments): the API refuses what the
-    checkout page lists as "coming soon", and nothing changes."""
+def test_a_method_the_store_enabled_but_that_is_not_configured_is_refused(client, shop):
+    """Which methods can be used is one rule (services.payments): enabled AND configured. With no
+    Stripe keys on the platform, an order for STRIPE is refused and nothing changes."""
     with in_store(shop) as session:
         from models import Store
 
@@ -290,7 +290,7 @@ def test_a_method_the_store_enabled_but_the_platform_cannot_take_yet_is_refused(
     before = counts(shop)
     response = checkout(client, shop.headers, method="STRIPE")
     assert response.status_code == 422 and error_code(response) == "payment_method_unavailable"
-    assert response.get_json()["error"]["message"] == "Card (Stripe) cannot be used here yet"
+    assert response.get_json()["error"]["message"] == "Card (Stripe) is not available at this store right now"
     assert counts(shop) == before
     config = client.get("/api/public/config").get_json()
-    assert {m["name"]: m["available"] for m in config["payment_methods"]} == {"BALANCE": True, "STRIPE": False}
+    assert {m["name"]: m["available"] for m in config["payment_methods"]} == {"BALANCE": True}

@@ -26,9 +26,12 @@ from models import (
     OrderEvent,
     OrderLine,
     PasswordResetToken,
+    Payment,
+    PaymentAccount,
     Product,
     ProductImage,
     ProductTag,
+    Refund,
     Review,
     StockBatch,
     StockItem,
@@ -37,6 +40,7 @@ from models import (
     User,
     Variant,
     VariantAttributeValue,
+    WebhookEvent,
 )
 from tenancy import TenantError, tenant_scope
 
@@ -158,6 +162,13 @@ SAMPLES = {
              "text_review"),
     BalanceTransaction: (lambda s, tag: BalanceTransaction(user_id=_user_id(s, tag), kind="topup", amount=1,
                                                            balance_after=1), "reason"),
+    Payment: (lambda s, tag: Payment(provider="STRIPE", purpose="order", order_id=_order(s, tag).id, amount=100,
+                                     currency="EUR", provider_ref=f"cs_{tag}"), "failure_reason"),
+    PaymentAccount: (lambda s, tag: PaymentAccount(provider="HOODPAY", account_ref=f"biz-{tag}"), "account_ref"),
+    Refund: (lambda s, tag: Refund(order_id=_order(s, tag).id, amount=1, currency="EUR", destination="balance"),
+             "reason"),
+    WebhookEvent: (lambda s, tag: WebhookEvent(provider="STRIPE", event_id=f"evt_{tag}", type="x", payload="{}"),
+                   "result"),
 }
 
 # Columns whose bulk UPDATE to the string "changed" would break a foreign key: use a real value.

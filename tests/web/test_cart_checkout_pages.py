@@ -237,7 +237,7 @@ def test_checkout_refuses_methods_that_are_not_ready(client, shop, make, store, 
     login(client, user.username)
     add(client, shop.steam, 1)
     refused = checkout(client, "STRIPE")
-    assert refused.status_code == 422 and "cannot be used here yet" in refused.data.decode()
+    assert refused.status_code == 422 and "is not offered by this store" in refused.data.decode()
 
 
 def test_manual_checkout_waits_then_admin_approval_delivers(app, client, store, shop, make):

@@ -1,0 +1,42 @@
+"""A card payment end to end through the API, the real stripe client and the fake Stripe: checkout
+answers Stripe's hosted page, the signed webhook pays and delivers once."""
+from __future__ import annotations
+
+from extensions import db
+from models import Order, Payment, WebhookEvent
+from tenancy import tenant_scope
+from tests.api.shop import shop_fixture  # noqa: F401 - the shop fixture
+from tests.payments import enable_methods, stripe_post
+
+
+def add(client, headers, variant_id, quantity=1):
+    response = client.post("/api/cart/items", json={"subcategory_id": variant_id, "quantity": quantity},
+                           headers=headers)
+    assert response.status_code == 200, response.get_json()
+
+
+def test_stripe_checkout_redirects_to_stripe_and_the_webhook_pays_once(app, client, store, shop, stripe_platform):
+    enable_methods(app, store, "STRIPE")
+    add(client, shop.headers, shop.digital, 1)
+    response = client.post("/api/orders/checkout", json={"payment_method": "STRIPE"}, headers=shop.headers)
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["redirect_url"].startswith(stripe_platform.base_url + "/pay/cs_")
+    assert body["status"] == "PENDING" and body["payment_status"] == "UNPAID"
+    session_id = body["redirect_url"].rsplit("/", 1)[1]
+    assert stripe_platform.get(session_id)["metadata"]["order_id"] == body["id"]
+    seen = len(stripe_platform.events)
+    stripe_platform.complete_session(session_id)
+    raised = stripe_platform.events[seen:]
+    assert [e["type"] for e in raised] == ["checkout.session.completed", "payment_intent.succeeded"]
+    for event in raised + raised[:1] * 2:  # the session event three times, the intent once
+        received = stripe_post(client, stripe_platform, event)
+        assert received.status_code == 200, received.get_json()
+    with app.app_context(), tenant_scope(store):
+        order = db.session.get(Order, body["id"])
+        assert order.payment_status == "PAID" and order.status == "COMPLETED"
+        events = {e.type: e for e in db.session.query(WebhookEvent)}
+        assert events["checkout.session.completed"].deliveries == 3
+        assert events["checkout.session.completed"].status == "PROCESSED"
+        assert events["payment_intent.succeeded"].status == "IGNORED"
+        assert db.session.query(Payment).one().status == "SUCCEEDED"
