@@ -114,6 +114,8 @@ def send_refund_email(refund_id: str) -> str | None:
         order = orders.get_order(refund.order_id, with_lines=False)
     except NotFound:
         return None
+    if refund.status != "SUCCEEDED":  # a refund the provider refused: the buyer gets nothing back
+        return None
     return send_email(to=order.email, template="refund", context={
         "refund": refund, "order": order, "amount": format_money(refund.amount, refund.currency),
         "link": orders.order_url(order)})

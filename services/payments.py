@@ -409,6 +409,18 @@ def settle(order: Order) -> None:
     db.session.flush()
 
 
+def confirm_refund(refund: Refund) -> bool:
+    """A card refund the provider confirmed (the refund's answer or ``charge.refunded``, whichever
+    comes first): SUCCEEDED once, and only then is the buyer told that money is on its way."""
+    done = db.session.execute(update(Refund).where(Refund.id == refund.id, Refund.status == "PENDING")
+                              .values(status="SUCCEEDED", completed_at=_now())
+                              .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(refund, ["status", "completed_at"])
+    if done == 1:
+        enqueue_after_commit(REFUND_EMAIL, refund.id, queue="emails")
+    return done == 1
+
+
 def _record_refund(order: Order, payment: Payment, fact: Fact) -> str:
     """``charge.refunded`` carries the payment's refunded total. Refunds we made are confirmed;
     what exceeds them was refunded at the provider (its dashboard) and is booked here."""
@@ -419,7 +431,7 @@ def _record_refund(order: Order, payment: Payment, fact: Fact) -> str:
     known = sum(r.amount for r in ours)
     for refund in ours:
         if refund.status == "PENDING" and total >= known:
-            refund.status, refund.completed_at = "SUCCEEDED", _now()
+            confirm_refund(refund)
     if total > payment.amount_refunded:
         payment.amount_refunded = total
     extra = total - known
@@ -528,3 +540,4 @@ ACTIONS = {"pay": _pay, "note_failure": _note_failure, "note_expiry": _note_expi
 ADMIN_ALERT = "jobs.emails.send_admin_alert"
 DISPUTE_EMAIL = "jobs.emails.send_dispute_email"
 TOPUP_EMAIL = "jobs.emails.send_topup_email"
+REFUND_EMAIL = "jobs.emails.send_refund_email"

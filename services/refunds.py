@@ -21,11 +21,10 @@ from transactions import enqueue_after_commit
 from . import balance, orders, payment_accounts
 from .errors import Conflict, Invalid, NotFound
 from .money import format_money
-from .payments import settle
+from .payments import REFUND_EMAIL, confirm_refund, settle
 
 DESTINATIONS = ("original", "provider", "balance")
 SEND_REFUND = "jobs.payments.send_refund"
-REFUND_EMAIL = "jobs.emails.send_refund_email"
 
 
 def _now() -> datetime:
@@ -97,12 +96,12 @@ def refund(store: Store, order: Order, *, amount: int | None, destination: str =
         balance.credit(order.buyer_id, amount, "refund", order_id=order.id,
                        reason=f"Refund of order #{order.order_number}", actor_id=actor.id)
         row.status, row.completed_at = "SUCCEEDED", _now()
+        enqueue_after_commit(REFUND_EMAIL, row.id, queue="emails")
     else:
-        enqueue_after_commit(SEND_REFUND, row.id, queue="default")
+        enqueue_after_commit(SEND_REFUND, row.id, queue="default")  # the buyer is emailed once it succeeds
     orders.event(order, "refund", f"Refund of {format_money(amount, order.currency)} {where} by {actor.username}"
                  + (f": {reason}" if reason else ""), actor=actor, refund_id=row.id, destination=destination)
     settle(order)
-    enqueue_after_commit(REFUND_EMAIL, row.id, queue="emails")
     return row
 
 
@@ -130,7 +129,7 @@ def send(refund_id: str) -> str:
     if result.status == "failed":
         return fail(row, "the provider could not refund it")
     if result.status == "succeeded":
-        row.status, row.completed_at = "SUCCEEDED", _now()
+        confirm_refund(row)
     db.session.flush()
     return f"refund {row.id} {result.status} at the provider ({result.ref})"
 
