@@ -12,7 +12,7 @@ from services.money import to_major, to_minor
 from services.pagination import paginate
 
 from .access import access, require_user
-from .schemas.common import PageQuery, money_in, page_of
+from .schemas.common import PageQuery, page_of
 from .schemas.orders import BalanceAdjustIn, BalanceAdjustOut, BalanceTransactionOut
 from .schemas.payments import TopUpIn, TopUpOut, TopUpStartOut
 
@@ -71,7 +71,8 @@ def top_up(body: TopUpIn):
     is credited once, when the provider confirms the payment (its webhook)."""
     user = require_user()
     page = request.host_url.rstrip("/") + "/account/balance"
-    amount = money_in(body.amount, g.store.currency, "amount")
+    # the store's limits decide, so 0, a negative or an absurd amount is `amount_out_of_range` too
+    amount = to_minor(body.amount, g.store.currency, field="amount")
     topup, payment = topup_service.start(g.store, user, amount, body.payment_method,
                                          success_url=page + "?topup=done", cancel_url=page + "?topup=cancelled")
     return TopUpStartOut(topup=TopUpOut.of(topup), redirect_url=payment.redirect_url)
