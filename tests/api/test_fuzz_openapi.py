@@ -39,6 +39,7 @@ from models import CartItem, StockItem, User, Variant
 from services import balance, cart, categories, checkout, coupons, orders, stock, tags_attributes
 from services import products as product_service
 from tests.conftest import base_config, make_app, next_ip
+from tests.payments import enable_methods, save_hoodpay_keys
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 MAX_EXAMPLES = 10
@@ -75,8 +76,12 @@ def caller(request, make, store) -> SimpleNamespace:
 
 
 @pytest.fixture
-def world(app, store, make, caller) -> dict[str, list[str]]:
-    """A small shop in the test's transaction; answers the ids of each kind of thing in it."""
+def world(app, store, make, caller, stripe_platform, hoodpay_api) -> dict[str, list[str]]:
+    """A small shop in the test's transaction, taking cards and crypto (at the fake Stripe and
+    Hoodpay, so the payment endpoints reach past "not configured" into the providers' code);
+    answers the ids of each kind of thing in it."""
+    save_hoodpay_keys(app, store, hoodpay_api)
+    enable_methods(app, store, "STRIPE", "HOODPAY")
     actor = caller.user or make.user(store, role="ADMIN", username="fuzz-actor")
     buyer = make.user(store, username="fuzz-buyer", email="fuzz-buyer@example.com")
     with make.scope(store) as session:
@@ -116,7 +121,7 @@ def world(app, store, make, caller) -> dict[str, list[str]]:
             "order": [gift.id, pending.id],
             "order_number": [str(gift.order_number), f"#{pending.order_number}"],
             "user": [buyer.id],
-            "payment_method": ["BALANCE", "MANUAL"],
+            "payment_method": ["BALANCE", "MANUAL", "STRIPE", "HOODPAY"],
             "stock_item": list(session.scalars(select(StockItem.id).order_by(StockItem.id).limit(3))),
             "cart_item": list(session.scalars(select(CartItem.id).order_by(CartItem.id))),
         }
