@@ -221,3 +221,41 @@ def test_a_mis_signed_hoodpay_notification_is_a_400_and_stores_nothing(app, clie
     assert response.status_code == 400 and error_code(response) == "bad_signature"
     assert rows(app, store, WebhookEvent) == []
     assert row(app, store, Order, body["id"]).payment_status == "UNPAID"
+
+
+def test_after_stripe_expires_the_page_pay_now_opens_a_new_one_that_pays(app, client, store, shop, stripe_platform):
+    enable_methods(app, store, "STRIPE")
+    body, first = stripe_order(client, shop.headers, shop.digital, stripe_platform)
+    seen = len(stripe_platform.events)
+    stripe_platform.expire_session(first)
+    (expired,) = stripe_platform.events[seen:]
+    assert expired["type"] == "checkout.session.expired"
+    assert stripe_post(client, stripe_platform, expired).status_code == 200
+    order = row(app, store, Order, body["id"])
+    assert (order.status, order.payment_status) == ("PENDING", "UNPAID")
+    again = client.post("/api/checkout/create-session", json={"order_id": body["id"]}, headers=shop.headers)
+    assert again.status_code == 201, again.get_json()
+    second = again.get_json()["session_id"]
+    assert second != first and again.get_json()["payment"]["status"] == "PENDING"
+    assert sorted(p.status for p in rows(app, store, Payment)) == ["EXPIRED", "PENDING"]
+    seen = len(stripe_platform.events)
+    stripe_platform.complete_session(second)
+    for event in stripe_platform.events[seen:]:
+        assert stripe_post(client, stripe_platform, event).status_code == 200
+    assert row(app, store, Order, body["id"]).payment_status == "PAID"
+    assert delivered(app, store, body["id"]) == 1
+
+
+def test_a_cancelled_hoodpay_payment_leaves_the_order_waiting(app, client, store, shop, hoodpay_api):
+    body, payment_id = hoodpay_order(app, client, store, shop, hoodpay_api)
+    hoodpay_api.cancel(payment_id, deliver=False)
+    notice = hoodpay_api.event("payment:cancelled", hoodpay_api.payment(payment_id))
+    assert hoodpay_post(client, hoodpay_api, notice).status_code == 200
+    order = row(app, store, Order, body["id"])
+    assert (order.status, order.payment_status) == ("PENDING", "UNPAID")
+    (payment,) = rows(app, store, Payment)
+    assert payment.status == "FAILED"
+    again = client.post("/api/checkout/create-session", json={"order_id": body["id"]}, headers=shop.headers)
+    assert again.status_code == 201, again.get_json()
+    assert again.get_json()["redirect_url"].startswith(hoodpay_api.base_url + "/pay/")
+    assert again.get_json()["session_id"] != payment_id

@@ -209,3 +209,27 @@ def test_a_refund_stripe_reports_pending_is_confirmed_by_charge_refunded_and_the
     assert row(app, store, Refund, refund.id).status == "SUCCEEDED"
     assert row(app, store, Order, order["id"]).amount_refunded == 200
     assert len(buyer_refund_mails(mail_outbox)) == 1
+
+
+def test_a_refund_made_at_stripes_dashboard_is_booked_once_and_counts_against_what_is_left(
+        app, client, store, shop, admin, stripe_platform):
+    from integrations.stripe import StripeGateway
+
+    enable_methods(app, store, "STRIPE")
+    order, pi = paid_stripe_order(client, shop.headers, shop.digital, stripe_platform)
+    dashboard = StripeGateway(api_key="sk_test_dashboard", api_base=stripe_platform.base_url)
+    seen = len(stripe_platform.events)
+    dashboard.refund(pi, 600, idempotency_key=f"dashboard:{pi}")
+    (event,) = [e for e in stripe_platform.events[seen:] if e["type"] == "charge.refunded"]
+    for _ in range(3):
+        assert stripe_post(client, stripe_platform, event).status_code == 200
+    (booked,) = rows(app, store, Refund)
+    assert (booked.amount, booked.status, booked.destination) == (600, "SUCCEEDED", "provider")
+    saved = row(app, store, Order, order["id"])
+    assert (saved.payment_status, saved.amount_refunded) == ("PARTIALLY_REFUNDED", 600)
+    too_much = client.post(f"/api/orders/{order['id']}/refund", json={"amount": 5}, headers=admin)
+    assert too_much.status_code == 422 and error_code(too_much) == "refund_exceeds_paid"
+    rest = client.post(f"/api/orders/{order['id']}/refund", json={}, headers=admin)
+    assert rest.status_code == 201 and rest.get_json()["refund"]["amount"] == 4.0
+    assert row(app, store, Order, order["id"]).payment_status == "REFUNDED"
+    assert stripe_platform.get(stripe_platform.get(pi)["latest_charge"])["amount_refunded"] == 1000

@@ -173,3 +173,12 @@ def test_a_top_up_event_with_the_wrong_amount_credits_nothing(app, client, store
     assert event.status == "REFUSED" and "does not match" in event.result
     assert row(app, store, BalanceTopUp, body["topup"]["id"]).status == "PENDING"
     assert row(app, store, User, shop.buyer.id).balance == 5000
+
+
+def test_stripe_down_when_topping_up_is_a_502_and_writes_nothing(app, client, store, shop, stripe_platform):
+    enable_methods(app, store, "STRIPE")
+    stripe_platform.fail_next("/v1/checkout/sessions", 503)
+    response = client.post(TOPUP, json={"amount": 20, "payment_method": "STRIPE"}, headers=shop.headers)
+    assert response.status_code == 502 and error_code(response) == "payment_provider_error"
+    assert rows(app, store, BalanceTopUp) == [] and rows(app, store, Payment) == []
+    assert client.get("/api/user/balance/top-ups", headers=shop.headers).get_json()["items"] == []
