@@ -147,6 +147,13 @@ class StripeGateway:
             intent = self._client.v1.payment_intents.create(params, self._options(idempotency_key)).to_dict()
         return Checkout(ref=intent["id"], redirect_url=None, client_secret=intent.get("client_secret"))
 
+    def reopen_intent(self, ref: str) -> Checkout:
+        """An open PaymentIntent again, with its client secret (a client that asks twice gets the
+        same intent, so the shopper cannot pay two)."""
+        with _stripe_errors():
+            intent = self._client.v1.payment_intents.retrieve(ref, options=self._options()).to_dict()
+        return Checkout(ref=intent["id"], redirect_url=None, client_secret=intent.get("client_secret"))
+
     def payment_state(self, ref: str) -> PaymentState:
         """What Stripe says now about a Checkout Session (``cs_...``) or PaymentIntent (``pi_...``)."""
         if ref.startswith("cs_"):

@@ -166,8 +166,10 @@ def start_order_payment(store: Store, order: Order, *, success_url: str, cancel_
     if order.total <= 0:
         raise Conflict("This order has nothing to pay", code="order_not_payable")
     existing = _open_attempt(order.id, None, order.payment_method, kind)
-    if existing is not None and kind == "checkout" and existing.amount == order.total:
-        return existing
+    if existing is not None and existing.amount == order.total:
+        if kind == "checkout":
+            return existing
+        return _reopen_intent(store, existing)
     payment = Payment(provider=order.payment_method, purpose="order", kind=kind, order_id=order.id,
                       amount=order.total, currency=order.currency)
     db.session.add(payment)
@@ -180,6 +182,16 @@ def start_order_payment(store: Store, order: Order, *, success_url: str, cancel_
     _start(store, payment, request, what="Starting the payment")
     orders.event(order, "payment_started", f"Payment started with {LABELS[order.payment_method]}",
                  payment_id=payment.id, provider_ref=payment.provider_ref)
+    return payment
+
+
+def _reopen_intent(store: Store, payment: Payment) -> Payment:
+    """The open PaymentIntent again (its client secret is not stored: read it back from Stripe)."""
+    gateway = payment_accounts.gateway_for(store, payment.provider, account=payment.account_ref)
+    try:
+        payment.client_secret = gateway.reopen_intent(payment.provider_ref).client_secret
+    except ProviderError as exc:
+        raise payment_accounts.provider_failure(exc, "Starting the payment") from exc
     return payment
 
 

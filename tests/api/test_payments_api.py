@@ -259,3 +259,68 @@ def test_a_cancelled_hoodpay_payment_leaves_the_order_waiting(app, client, store
     assert again.status_code == 201, again.get_json()
     assert again.get_json()["redirect_url"].startswith(hoodpay_api.base_url + "/pay/")
     assert again.get_json()["session_id"] != payment_id
+
+
+def expire(app, store, order_id: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from services import orders as order_service
+
+    with app.app_context(), tenant_scope(store):
+        db.session.execute(update(Order).where(Order.id == order_id)
+                           .values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+        assert order_service.expire_due() == 1
+        db.session.commit()
+
+
+def test_money_for_an_order_that_expired_meanwhile_takes_the_stock_again_and_delivers(
+        app, client, store, shop, stripe_platform, mail_outbox):
+    enable_methods(app, store, "STRIPE")
+    body, session_id = stripe_order(client, shop.headers, shop.digital, stripe_platform, quantity=2)
+    expire(app, store, body["id"])
+    assert row(app, store, Order, body["id"]).status == "EXPIRED"
+    assert counts(shop)["held"] == 0
+    seen = len(stripe_platform.events)
+    stripe_platform.complete_session(session_id)
+    for event in stripe_platform.events[seen:] * 2:
+        assert stripe_post(client, stripe_platform, event).status_code == 200
+    order = row(app, store, Order, body["id"])
+    assert (order.status, order.payment_status) == ("COMPLETED", "PAID")
+    assert delivered(app, store, body["id"]) == 2
+    assert len(confirmations(mail_outbox)) == 1
+
+
+def test_money_for_a_lapsed_order_whose_stock_is_gone_is_kept_and_the_admins_told(
+        app, client, store, shop, make, stripe_platform, mail_outbox):
+    enable_methods(app, store, "STRIPE", "BALANCE")
+    make.user(store, role="ADMIN", email="boss@example.com")
+    body, session_id = stripe_order(client, shop.headers, shop.digital, stripe_platform, quantity=4)
+    expire(app, store, body["id"])
+    other = checkout(client, shop.headers, "BALANCE", shop.digital, 4)  # 2 codes left
+    assert other.status_code == 201, other.get_json()
+    seen = len(stripe_platform.events)
+    stripe_platform.complete_session(session_id)
+    for event in stripe_platform.events[seen:]:
+        assert stripe_post(client, stripe_platform, event).status_code == 200
+    order = row(app, store, Order, body["id"])
+    assert (order.status, order.payment_status) == ("PROCESSING", "PAID")
+    assert delivered(app, store, body["id"]) == 0
+    assert counts(shop)["stock"] == 2  # nothing half-taken
+    alerts = [m for m in mail_outbox if m.to == ["boss@example.com"] and "lapsed" in m.subject]
+    assert [m.subject for m in alerts] == [f"Order #{body['order_number']} paid after it lapsed"]
+    assert "deliver by hand or refund" in alerts[0].body
+
+
+def test_asking_for_an_intent_twice_gives_the_same_open_intent(app, client, store, shop, stripe_platform):
+    enable_methods(app, store, "STRIPE")
+    body, _ = stripe_order(client, shop.headers, shop.digital, stripe_platform)
+    intents = len(stripe_platform.objects("payment_intent"))
+    first = client.post("/api/payments/create-intent", json={"order_id": body["id"]}, headers=shop.headers)
+    second = client.post("/api/payments/create-intent", json={"order_id": body["id"]}, headers=shop.headers)
+    assert first.status_code == 201 and second.status_code == 201, (first.get_json(), second.get_json())
+    assert second.get_json()["payment_intent_id"] == first.get_json()["payment_intent_id"]
+    assert second.get_json()["client_secret"] == first.get_json()["client_secret"]
+    assert len(stripe_platform.objects("payment_intent")) == intents + 1
+    assert len([p for p in rows(app, store, Payment) if p.kind == "intent"]) == 1
