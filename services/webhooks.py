@@ -185,6 +185,11 @@ def process(event_id: str, *, force: bool = False) -> str:
 
 
 def _settle(row: WebhookEvent, status: str, result: str) -> str:
+    if row.status == "PROCESSED" and status == "IGNORED":
+        # processed again (the inspector): it changed things the first time and nothing now; keep
+        # what it did rather than hide it behind "nothing to change"
+        again = " (processed again: nothing more to change)"
+        status, result = "PROCESSED", row.result if row.result.endswith(again) else row.result[:450] + again
     row.status, row.result, row.error, row.processed_at = status, result[:500], None, _now()
     db.session.flush()
     return f"{status}: {result}"

@@ -280,6 +280,9 @@ def test_the_inspector_lists_shows_and_processes_again_without_a_second_effect(
     assert client.post(f"/api/payments/events/{paid['id']}/process", headers=staff_headers).status_code == 403
     stored = row(app, store, WebhookEvent, paid["id"])
     assert stored.attempts == 2 and stored.error is None
+    assert stored.status == "PROCESSED" and stored.result.startswith(f"order #{body['order_number']} paid")
+    assert client.post(f"/api/payments/events/{paid['id']}/process", headers=admin).status_code == 202
+    assert row(app, store, WebhookEvent, paid["id"]).result == stored.result
     order = row(app, store, Order, body["id"])
     assert (order.status, order.payment_status) == ("COMPLETED", "PAID")
     assert row(app, store, Variant, shop.digital).stock_count == sold_before
