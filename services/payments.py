@@ -132,8 +132,9 @@ def _open_attempt(order_id: str | None, topup_id: str | None, provider: str, kin
     return db.session.scalar(stmt.order_by(Payment.created_at.desc()).limit(1))
 
 
-def _start(store: Store, payment: Payment, request: PaymentRequest, *, what: str) -> Payment:
-    """Ask the provider for the payment (key ``payment:<id>``: a retry creates nothing new)."""
+def _start(store: Store, payment: Payment, request: PaymentRequest, *, what: str) -> str | None:
+    """Ask the provider for the payment (key ``payment:<id>``: a retry creates nothing new).
+    Returns the PaymentIntent's client secret (for ``intent``; never stored)."""
     account = None
     if payment.provider == "STRIPE":
         account = payment_accounts.stripe_target(store)[1]
@@ -147,29 +148,52 @@ def _start(store: Store, payment: Payment, request: PaymentRequest, *, what: str
     except ProviderError as exc:
         raise payment_accounts.provider_failure(exc, what) from exc
     payment.provider_ref, payment.redirect_url, payment.account_ref = created.ref, created.redirect_url, account
-    payment.client_secret = created.client_secret  # not stored: the answer carries it once
     db.session.flush()
+    return created.client_secret
+
+
+def start_order_payment(store: Store, order: Order, *, success_url: str, cancel_url: str) -> Payment:
+    """A hosted payment page for an unpaid order (the same page again while it is open)."""
+    _check_payable(order)
+    existing = _open_attempt(order.id, None, order.payment_method, "checkout")
+    if existing is not None and existing.amount == order.total:
+        return existing
+    payment = _order_attempt(store, order, "checkout", success_url, cancel_url)
     return payment
 
 
-def start_order_payment(store: Store, order: Order, *, success_url: str, cancel_url: str,
-                        kind: str = "checkout") -> Payment:
-    """A hosted payment page (``checkout``) or a PaymentIntent (``intent``) for an unpaid order."""
+def start_intent(store: Store, order: Order) -> tuple[Payment, str]:
+    """A Stripe PaymentIntent for an unpaid card order, for clients that collect the card
+    themselves: the attempt and its client secret (shown once, never stored)."""
+    _check_payable(order)
+    if order.payment_method != "STRIPE":
+        raise Conflict("A PaymentIntent is for card payments (Stripe)", code="order_not_payable")
+    page = base_url(store) + orders.order_path(order)
+    payment = Payment(provider="STRIPE", purpose="order", kind="intent", order_id=order.id, amount=order.total,
+                      currency=order.currency)
+    secret = _order_request(store, order, payment, page, page)
+    return payment, secret or ""
+
+
+def _check_payable(order: Order) -> None:
     if order.payment_method not in PROVIDER_METHODS:
         raise Conflict(f"This order is paid by {LABELS.get(order.payment_method, order.payment_method)}, "
                        "not through a payment provider", code="order_not_payable")
     if order.payment_status != "UNPAID" or order.status != "PENDING":
         raise Conflict(f"This order cannot be paid now (it is {order.status}, {order.payment_status})",
                        code="order_not_payable")
-    if kind == "intent" and order.payment_method != "STRIPE":
-        raise Conflict("A PaymentIntent is for card payments (Stripe)", code="order_not_payable")
     if order.total <= 0:
         raise Conflict("This order has nothing to pay", code="order_not_payable")
-    existing = _open_attempt(order.id, None, order.payment_method, kind)
-    if existing is not None and kind == "checkout" and existing.amount == order.total:
-        return existing
+
+
+def _order_attempt(store: Store, order: Order, kind: str, success_url: str, cancel_url: str) -> Payment:
     payment = Payment(provider=order.payment_method, purpose="order", kind=kind, order_id=order.id,
                       amount=order.total, currency=order.currency)
+    _order_request(store, order, payment, success_url, cancel_url)
+    return payment
+
+
+def _order_request(store: Store, order: Order, payment: Payment, success_url: str, cancel_url: str) -> str | None:
     db.session.add(payment)
     db.session.flush()
     request = PaymentRequest(
@@ -177,10 +201,10 @@ def start_order_payment(store: Store, order: Order, *, success_url: str, cancel_
         success_url=success_url, cancel_url=cancel_url, notify_url=hoodpay_webhook_url(store), email=order.email,
         metadata={"store_id": store.id, "payment_id": payment.id, "purpose": "order", "order_id": order.id,
                   "order_number": str(order.order_number)})
-    _start(store, payment, request, what="Starting the payment")
+    secret = _start(store, payment, request, what="Starting the payment")
     orders.event(order, "payment_started", f"Payment started with {LABELS[order.payment_method]}",
                  payment_id=payment.id, provider_ref=payment.provider_ref)
-    return payment
+    return secret
 
 
 def start_topup_payment(store: Store, topup: BalanceTopUp, user: User, *, success_url: str,
