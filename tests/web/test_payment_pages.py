@@ -10,8 +10,12 @@ from models import BalanceTopUp, Cart, CartItem, Order, Payment, StockItem
 from tenancy import tenant_scope
 from tests.payments import enable_methods, save_hoodpay_keys
 from tests.web.test_auth_pages import csrf, login
-from tests.web.test_cart_checkout_pages import add, checkout, shopper
-from tests.web.test_cart_checkout_pages import shop  # noqa: F401 - the `shop` fixture
+from tests.web.test_cart_checkout_pages import (
+    add,
+    checkout,
+    shop,  # noqa: F401 - the `shop` fixture
+    shopper,
+)
 
 
 def _count(app, store, model, *where) -> int:
