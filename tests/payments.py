@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from extensions import db
+from integrations import hoodpay
 from services import payment_accounts, payments
 from tenancy import tenant_scope
-from integrations import hoodpay
 from tests.fakes import stripe_server
 
 
