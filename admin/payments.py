@@ -27,7 +27,11 @@ EVENTS_PAGE_SIZE = 25
 
 def positive_minor(text: str | None, currency: str, field: str) -> int:
     """An amount typed in major units ("49.99") as minor units; zero or less is refused."""
-    amount = to_minor((text or "").strip().replace(" ", ""), currency, field=field)
+    try:
+        amount = to_minor((text or "").strip().replace(" ", ""), currency, field=field)
+    except Invalid as error:  # its sentence names the field ("topup_min must be a number"): say it for people
+        problem = (error.details.get(field) or ["not a number"])[0]
+        raise Invalid(f"{problem.capitalize()}: enter an amount such as 5.00", details=error.details) from error
     if amount <= 0:
         raise Invalid("Enter an amount above zero", details={field: ["must be above zero"]})
     return amount
@@ -147,6 +151,8 @@ def payments_payout():
             flash(f"Payout of {format_money(payout['amount'], payout['currency'] or currency)} requested: "
                   f"{payout.get('status') or 'pending'}.", "success")
             return redirect(url_for("admin.payments_page") + "#stripe-h", 303)
+    # a new key for the next try: Stripe keeps a refused request's answer under its key
+    form.request_key.data = uuid.uuid4().hex
     return _page(payout_form=form, status=422)
 
 
