@@ -192,6 +192,19 @@ def test_connect_sends_the_admin_to_stripe_onboarding_and_shows_the_account(app,
     assert len(fake.objects("payout", acct)) == 1
 
 
+def test_a_store_without_a_connected_account_is_asked_to_connect(app, store, make, stripe_platform):
+    app.config["STRIPE_DEFAULT_STORE_DIRECT"] = False  # the fixture puts it back
+    admin = admin_client(app, make, store)
+    page = admin.get("/admin/payments")
+    words = text(page)
+    assert "Connect a Stripe account to take card payments" in words and "Not taking card payments" in words
+    assert "Balance at Stripe" not in words and 'data-testid="stripe-connect"' in page.data.decode()
+    refused = post(admin, "/admin/payments/methods", {"method": "STRIPE", "enable": "1"}, headers=HX)
+    assert refused.status_code == 422
+    assert "Card (Stripe) cannot be enabled yet: Connect a Stripe account first" in text(refused)
+    assert "STRIPE" not in enabled(app, store)
+
+
 def test_stripe_out_of_reach_is_a_message_not_an_error_page(app, store, make, stripe_platform):
     admin = admin_client(app, make, store)
     app.config["STRIPE_API_BASE"] = CLOSED_PORT  # the fixture puts the fake's address back
