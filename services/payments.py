@@ -552,3 +552,26 @@ ACTIONS = {"pay": _pay, "note_failure": _note_failure, "note_expiry": _note_expi
 ADMIN_ALERT = "jobs.emails.send_admin_alert"
 DISPUTE_EMAIL = "jobs.emails.send_dispute_email"
 TOPUP_EMAIL = "jobs.emails.send_topup_email"
+
+
+def close_open_attempts(order_id: str) -> int:
+    """An order that expired or was cancelled: close its open payment pages so that they can no
+    longer be paid. Stripe Checkout Sessions are expired at Stripe; Hoodpay's pages lapse by
+    themselves. A payment that slipped through before (a session already complete whose event has
+    not arrived) is left to its event, which the table applies as a late payment."""
+    closed = 0
+    for payment in db.session.scalars(select(Payment).where(Payment.order_id == order_id,
+                                                            Payment.status == "PENDING")).all():
+        if payment.provider == "STRIPE" and payment.kind == "checkout" and payment.provider_ref:
+            try:
+                expired = payment_accounts.stripe_gateway(payment.account_ref).expire_session(payment.provider_ref)
+            except ProviderError as exc:
+                if exc.retryable:
+                    raise  # the job retries
+                expired = False
+            if not expired:
+                continue
+        payment.status = "EXPIRED"
+        closed += 1
+    db.session.flush()
+    return closed
