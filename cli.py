@@ -16,6 +16,7 @@ from jobs.runner import set_worker_app
 from jobs.schedule import start_cron
 from models import Role, Store, User
 from services import auth as auth_service
+from services import payments as payment_service
 from services import stores as store_service
 from services.demo import seed_catalog
 from services.errors import DomainError
@@ -116,6 +117,23 @@ def register_cli(app: Flask) -> None:
         for key in ("admin", "shopper"):
             click.echo(f"  {key:8} {creds[key][0]}  password: {creds[key][1]}")
         click.echo(f"  shop     {store_service.base_url(store)}/   dashboard: {store_service.base_url(store)}/admin/")
+
+    @app.cli.command("enable-payments")
+    @click.argument("methods", nargs=-1, required=True)
+    @click.option("--store", "store_slug", default=None, help="Store slug (default: the default store)")
+    def enable_payments(methods, store_slug):
+        """Enable payment methods for a store (refused, with the reason, when one is not configured)."""
+        store = store_service.get_store_by_slug(store_slug) if store_slug else store_service.default_store()
+        if store is None:
+            raise click.ClickException("No store yet: run create-store first")
+        try:
+            with tenant_scope(store):
+                states = payment_service.set_methods(store, {m.upper(): True for m in methods})
+                db.session.commit()
+        except DomainError as error:
+            _fail(error)
+        click.echo("Payment methods of " + store.slug + ": "
+                   + ", ".join(f"{s['name']} {'on' if s['enabled'] else 'off'}" for s in states))
 
     @app.cli.command("worker")
     @click.option("--burst", is_flag=True, help="Run the jobs waiting now, then exit")

@@ -41,6 +41,7 @@ sqlite_immediate: ContextVar[bool] = ContextVar("sqlite_immediate", default=True
 QUEUES = ("default", "emails", "webhooks")
 RQ_ENTRY_POINT = "jobs.runner.run"  # every RQ job runs through it (jobs/runner.py)
 _KEY = "after_commit_jobs"
+_COMMITTED = "committed_jobs"
 
 
 # --- the request boundary ------------------------------------------------------------------
@@ -182,8 +183,13 @@ def _dispatch_after_commit(session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: its jobs wait for the real commit
     jobs = session.info.pop(_KEY, None)
-    if not jobs:
-        return
+    if jobs:
+        # committed: they go once the transaction has ended and given its connection back
+        # (an inline job opens its own; holding two per request would drain the pool under load)
+        session.info.setdefault(_COMMITTED, []).extend(jobs)
+
+
+def _dispatch_all(jobs: list[PendingJob]) -> None:
     app = current_app._get_current_object()
     for job in jobs:
         # The transaction has committed: whatever happens to one job (Redis down), the others go
@@ -203,11 +209,14 @@ def _drop_after_savepoint_rollback(session, previous_transaction) -> None:
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _drop_after_rollback(session, transaction) -> None:
-    # after_commit has already taken the jobs of a committed transaction; anything left
-    # when the outermost transaction ends (rollback, close) belongs to work that was undone.
+def _after_transaction_end(session, transaction) -> None:
+    # The outermost transaction ended (its connection is back in the pool): jobs of a commit go
+    # now; anything still pending belongs to work that was rolled back or closed, and is dropped.
     if transaction.parent is None and not transaction.nested:
         session.info.pop(_KEY, None)
+        committed = session.info.pop(_COMMITTED, None)
+        if committed:
+            _dispatch_all(committed)
 
 
 # --- running jobs ------------------------------------------------------------------------------

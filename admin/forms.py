@@ -4,7 +4,9 @@ mapped back onto these fields by ``web.apply_form_errors``). Amounts are typed i
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
+    PasswordField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -110,3 +112,36 @@ class GiftForm(PageForm):
 class BalanceAdjustForm(PageForm):
     amount = StringField("Amount", validators=[DataRequired("Enter an amount such as 10.00 or -5.00"), Length(max=20)])
     reason = StringField("Reason", validators=[DataRequired("Say why the balance changes"), Length(max=255)])
+
+
+# --- payments -------------------------------------------------------------------------------
+
+class PaymentMethodForm(PageForm):
+    """One method's Enable / Disable button on the payments page."""
+    method = StringField(validators=[DataRequired(), Length(max=16)])
+    enable = SelectField(choices=[SelectChoice("1", "Enable"), SelectChoice("0", "Disable")])
+
+
+class PayoutForm(PageForm):
+    amount = StringField("Amount", validators=[DataRequired("Enter an amount such as 50.00"), Length(max=20)])
+    # made when the form is shown: a double click (or a resent form) is one payout
+    request_key = HiddenField(validators=[DataRequired(), Length(max=64)])
+
+
+class HoodpayForm(PageForm):
+    """Blank keeps the saved value: a saved key or secret is never shown back."""
+    api_key = PasswordField("API key", validators=[Optional(), Length(max=500)])
+    business_id = StringField("Business id", validators=[Optional(), Length(max=500)])
+    webhook_secret = PasswordField("Webhook secret", validators=[Optional(), Length(max=500)])
+
+
+class TopupLimitsForm(PageForm):
+    topup_min = StringField("Smallest top-up", validators=[DataRequired("Enter an amount such as 1.00"), Length(max=20)])
+    topup_max = StringField("Largest top-up", validators=[DataRequired("Enter an amount such as 1000.00"), Length(max=20)])
+
+
+class RefundForm(PageForm):
+    amount = StringField("Amount", validators=[Optional(), Length(max=20)])
+    destination = SelectField("Refund to", choices=[SelectChoice("original", "Original payment"),
+                                                    SelectChoice("balance", "Store balance")])
+    reason = StringField("Reason", validators=[Optional(), Length(max=500)])

@@ -1,22 +1,24 @@
 """Orders in the dashboard: the table (Staff+), the order page with its timeline and actions
-(approve: Admin+, status change: Manager+, resend the email: Staff+) and the gift form (Admin+)."""
+(approve: Admin+, status change: Manager+, resend the email: Staff+, refund: Admin+) and the gift
+form (Admin+)."""
 from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
 from models import ORDER_STATUSES, PAYMENT_STATUSES, Role, User
-from services import orders
+from services import orders, refunds
 from services import users as user_service
 from services import variants as variant_service
 from services.errors import NotFound
-from web import form_errors, items_download, page_arg, role_required, wants_fragment
+from services.money import format_money, to_minor
+from web import form_errors, items_download, major_text, page_arg, role_required, wants_fragment
 
 from . import bp
-from .forms import AdminActionForm, GiftForm, OrderStatusForm
+from .forms import AdminActionForm, GiftForm, OrderStatusForm, RefundForm
 
 SORTS = {"created_at": "Date", "order_number": "Number", "total": "Total", "status": "Status"}
 PAGE_SIZE = 25
@@ -61,7 +63,17 @@ def _order(order_number: int):
         abort(404)
 
 
-def _detail(order, *, status_form=None, action_error: str | None = None, status: int = 200):
+REFUNDABLE = ("PAID", "PARTIALLY_REFUNDED")
+
+
+def _refund_form(order, form=None) -> RefundForm:
+    form = form or RefundForm(formdata=None)
+    if not order.buyer_id:  # a guest has no balance to refund to
+        form.destination.choices = [c for c in form.destination.choices if c.value != "balance"]
+    return form
+
+
+def _detail(order, *, status_form=None, action_error: str | None = None, refund_form=None, status: int = 200):
     viewer = current_user._get_current_object()
     events = orders.timeline(order)
     people = user_service.usernames({e.actor_id for e in events} | {order.buyer_id, order.gifted_by_id})
@@ -72,7 +84,11 @@ def _detail(order, *, status_form=None, action_error: str | None = None, status:
     return render_template("admin/orders/detail.html", order=order, delivered=delivered,
                            events=events, people=people, buyer=buyer, status_form=form,
                            action_form=AdminActionForm(formdata=None), action_error=action_error,
-                           gifted_by=people.get(order.gifted_by_id)), status
+                           gifted_by=people.get(order.gifted_by_id), refunds=refunds.refunds_of(order.id),
+                           refund_form=_refund_form(order, refund_form), refundable=refunds.refundable(order),
+                           refundable_text=major_text(refunds.refundable(order), order.currency),
+                           can_refund=order.payment_status in REFUNDABLE,
+                           paid_by_provider=refunds.paid_payment(order)), status
 
 
 @bp.get("/orders/<int:order_number>")
@@ -128,6 +144,29 @@ def order_status(order_number: int):
             flash(f"Order #{order_number} is now {form.status.data.lower()}.", "success")
             return redirect(url_for("admin.order_detail", order_number=order_number), 303)
     return _detail(_order(order_number), status_form=form, status=422)
+
+
+@bp.post("/orders/<int:order_number>/refund")
+@role_required(Role.ADMIN)
+def order_refund(order_number: int):
+    """Refund all that is left (amount blank) or part of it, to the original payment or the
+    buyer's balance (``services.refunds.refund``, the API's refund)."""
+    order = _order(order_number)
+    form = _refund_form(order, RefundForm())
+    if form.validate_on_submit():
+        with form_errors(form, codes={"refund_exceeds_paid": "amount"}):
+            text = (form.amount.data or "").strip().replace(" ", "")
+            amount = to_minor(text, order.currency, field="amount") if text else None
+            row = refunds.refund(g.store, order, amount=amount, destination=form.destination.data,
+                                 reason=form.reason.data or "", actor=current_user._get_current_object())
+            money = format_money(row.amount, row.currency)
+            if row.destination == "balance":
+                flash(f"Refunded {money} to the buyer's balance.", "success")
+            else:
+                flash(f"Refund of {money} sent to the payment provider; it shows as on its way until the "
+                      "provider confirms it.", "success")
+            return redirect(url_for("admin.order_detail", order_number=order_number), 303)
+    return _detail(_order(order_number), refund_form=form, status=422)
 
 
 # --- gifts ----------------------------------------------------------------------------------

@@ -92,9 +92,8 @@ def create_intent(body: OrderPaymentIn):
     themselves. Confirm it with `client_secret` (and `stripe_account`, when set) in Stripe.js; the
     order is paid when Stripe's `payment_intent.succeeded` arrives."""
     order = _own_unpaid(body.order_id)
-    success, cancel = _pay_pages(order)
-    payment = payments.start_order_payment(g.store, order, success_url=success, cancel_url=cancel, kind="intent")
-    return IntentOut(payment_intent_id=payment.provider_ref, client_secret=getattr(payment, "client_secret", "") or "",
+    payment, client_secret = payments.start_intent(g.store, order)
+    return IntentOut(payment_intent_id=payment.provider_ref, client_secret=client_secret,
                      amount=to_major(payment.amount, payment.currency), currency=payment.currency,
                      publishable_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY"),
                      stripe_account=payment.account_ref, payment=PaymentOut.of(payment))

@@ -199,6 +199,17 @@ class StripeGateway:
         return RefundResult(ref=refund["id"], status=REFUND_STATUSES.get(refund.get("status") or "", PENDING),
                             amount=int(refund.get("amount") or 0))
 
+    def expire_session(self, ref: str) -> bool:
+        """Close an open Checkout Session so it can no longer be paid (``POST
+        /v1/checkout/sessions/{id}/expire``). False when it is no longer open (paid or expired:
+        Stripe answers 400 then); only a session that is still open can be expired."""
+        session = self._retrieve_session(ref)
+        if session.get("status") != "open":
+            return False
+        with _stripe_errors():
+            self._client.v1.checkout.sessions.expire(ref, options=self._options(f"expire:{ref}"))
+        return True
+
     # -- Connect: platform calls (no Stripe-Account) ------------------------------------------
 
     def create_account(self, *, email: str | None, country: str | None = None, idempotency_key: str) -> str:

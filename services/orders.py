@@ -197,6 +197,8 @@ def _end_unpaid(order: Order, status: str, message: str, *, actor: User | None =
     coupons.release(order)
     event(order, status.lower(), f"{message} ({released} item(s) back in stock)", actor=actor)
     db.session.flush()
+    if order.payment_method in ("STRIPE", "HOODPAY"):  # its payment page must not take money any more
+        enqueue_after_commit(CLOSE_PAYMENT_PAGES, order.id, queue="default")
     return True
 
 
@@ -421,6 +423,7 @@ def adjustments_of(order_ids: list[str]) -> dict[str, list[OrderAdjustment]]:
 # --- links and emails -------------------------------------------------------------------
 
 ORDER_EMAIL = "jobs.emails.send_order_email"
+CLOSE_PAYMENT_PAGES = "jobs.payments.close_payment_pages"
 LOW_STOCK_EMAIL = "jobs.emails.send_low_stock_email"
 
 

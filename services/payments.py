@@ -132,8 +132,9 @@ def _open_attempt(order_id: str | None, topup_id: str | None, provider: str, kin
     return db.session.scalar(stmt.order_by(Payment.created_at.desc()).limit(1))
 
 
-def _start(store: Store, payment: Payment, request: PaymentRequest, *, what: str) -> Payment:
-    """Ask the provider for the payment (key ``payment:<id>``: a retry creates nothing new)."""
+def _start(store: Store, payment: Payment, request: PaymentRequest, *, what: str) -> str | None:
+    """Ask the provider for the payment (key ``payment:<id>``: a retry creates nothing new).
+    Returns the PaymentIntent's client secret (for ``intent``; never stored)."""
     account = None
     if payment.provider == "STRIPE":
         account = payment_accounts.stripe_target(store)[1]
@@ -147,31 +148,56 @@ def _start(store: Store, payment: Payment, request: PaymentRequest, *, what: str
     except ProviderError as exc:
         raise payment_accounts.provider_failure(exc, what) from exc
     payment.provider_ref, payment.redirect_url, payment.account_ref = created.ref, created.redirect_url, account
-    payment.client_secret = created.client_secret  # not stored: the answer carries it once
     db.session.flush()
+    return created.client_secret
+
+
+def start_order_payment(store: Store, order: Order, *, success_url: str, cancel_url: str) -> Payment:
+    """A hosted payment page for an unpaid order (the same page again while it is open)."""
+    _check_payable(order)
+    existing = _open_attempt(order.id, None, order.payment_method, "checkout")
+    if existing is not None and existing.amount == order.total:
+        return existing
+    payment = _order_attempt(store, order, "checkout", success_url, cancel_url)
     return payment
 
 
-def start_order_payment(store: Store, order: Order, *, success_url: str, cancel_url: str,
-                        kind: str = "checkout") -> Payment:
-    """A hosted payment page (``checkout``) or a PaymentIntent (``intent``) for an unpaid order."""
+def start_intent(store: Store, order: Order) -> tuple[Payment, str]:
+    """A Stripe PaymentIntent for an unpaid card order, for clients that collect the card
+    themselves: the attempt and its client secret (shown once, never stored)."""
+    _check_payable(order)
+    if order.payment_method != "STRIPE":
+        raise Conflict("A PaymentIntent is for card payments (Stripe)", code="order_not_payable")
+    existing = _open_attempt(order.id, None, "STRIPE", "intent")
+    if existing is not None and existing.amount == order.total:
+        # asked again (a reload, a retry): the same intent, so the shopper cannot pay two
+        return existing, _reopen_intent(store, existing)
+    page = base_url(store) + orders.order_path(order)
+    payment = Payment(provider="STRIPE", purpose="order", kind="intent", order_id=order.id, amount=order.total,
+                      currency=order.currency)
+    secret = _order_request(store, order, payment, page, page)
+    return payment, secret or ""
+
+
+def _check_payable(order: Order) -> None:
     if order.payment_method not in PROVIDER_METHODS:
         raise Conflict(f"This order is paid by {LABELS.get(order.payment_method, order.payment_method)}, "
                        "not through a payment provider", code="order_not_payable")
     if order.payment_status != "UNPAID" or order.status != "PENDING":
         raise Conflict(f"This order cannot be paid now (it is {order.status}, {order.payment_status})",
                        code="order_not_payable")
-    if kind == "intent" and order.payment_method != "STRIPE":
-        raise Conflict("A PaymentIntent is for card payments (Stripe)", code="order_not_payable")
     if order.total <= 0:
         raise Conflict("This order has nothing to pay", code="order_not_payable")
-    existing = _open_attempt(order.id, None, order.payment_method, kind)
-    if existing is not None and existing.amount == order.total:
-        if kind == "checkout":
-            return existing
-        return _reopen_intent(store, existing)
+
+
+def _order_attempt(store: Store, order: Order, kind: str, success_url: str, cancel_url: str) -> Payment:
     payment = Payment(provider=order.payment_method, purpose="order", kind=kind, order_id=order.id,
                       amount=order.total, currency=order.currency)
+    _order_request(store, order, payment, success_url, cancel_url)
+    return payment
+
+
+def _order_request(store: Store, order: Order, payment: Payment, success_url: str, cancel_url: str) -> str | None:
     db.session.add(payment)
     db.session.flush()
     request = PaymentRequest(
@@ -179,20 +205,19 @@ def start_order_payment(store: Store, order: Order, *, success_url: str, cancel_
         success_url=success_url, cancel_url=cancel_url, notify_url=hoodpay_webhook_url(store), email=order.email,
         metadata={"store_id": store.id, "payment_id": payment.id, "purpose": "order", "order_id": order.id,
                   "order_number": str(order.order_number)})
-    _start(store, payment, request, what="Starting the payment")
+    secret = _start(store, payment, request, what="Starting the payment")
     orders.event(order, "payment_started", f"Payment started with {LABELS[order.payment_method]}",
                  payment_id=payment.id, provider_ref=payment.provider_ref)
-    return payment
+    return secret
 
 
-def _reopen_intent(store: Store, payment: Payment) -> Payment:
-    """The open PaymentIntent again (its client secret is not stored: read it back from Stripe)."""
+def _reopen_intent(store: Store, payment: Payment) -> str:
+    """The client secret of an open PaymentIntent (not stored: read back from Stripe)."""
     gateway = payment_accounts.gateway_for(store, payment.provider, account=payment.account_ref)
     try:
-        payment.client_secret = gateway.reopen_intent(payment.provider_ref).client_secret
+        return gateway.reopen_intent(payment.provider_ref).client_secret or ""
     except ProviderError as exc:
         raise payment_accounts.provider_failure(exc, "Starting the payment") from exc
-    return payment
 
 
 def start_topup_payment(store: Store, topup: BalanceTopUp, user: User, *, success_url: str,
@@ -553,3 +578,26 @@ ADMIN_ALERT = "jobs.emails.send_admin_alert"
 DISPUTE_EMAIL = "jobs.emails.send_dispute_email"
 TOPUP_EMAIL = "jobs.emails.send_topup_email"
 REFUND_EMAIL = "jobs.emails.send_refund_email"
+
+
+def close_open_attempts(order_id: str) -> int:
+    """An order that expired or was cancelled: close its open payment pages so that they can no
+    longer be paid. Stripe Checkout Sessions are expired at Stripe; Hoodpay's pages lapse by
+    themselves. A payment that slipped through before (a session already complete whose event has
+    not arrived) is left to its event, which the table applies as a late payment."""
+    closed = 0
+    for payment in db.session.scalars(select(Payment).where(Payment.order_id == order_id,
+                                                            Payment.status == "PENDING")).all():
+        if payment.provider == "STRIPE" and payment.kind == "checkout" and payment.provider_ref:
+            try:
+                expired = payment_accounts.stripe_gateway(payment.account_ref).expire_session(payment.provider_ref)
+            except ProviderError as exc:
+                if exc.retryable:
+                    raise  # the job retries
+                expired = False
+            if not expired:
+                continue
+        payment.status = "EXPIRED"
+        closed += 1
+    db.session.flush()
+    return closed

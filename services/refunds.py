@@ -84,8 +84,12 @@ def refund(store: Store, order: Order, *, amount: int | None, destination: str =
         update(Order).where(Order.id == order.id, Order.amount_refunded + amount <= Order.total,
                             Order.payment_status.in_(("PAID", "PARTIALLY_REFUNDED")))
         .values(amount_refunded=Order.amount_refunded + amount).execution_options(synchronize_session=False)).rowcount
-    if reserved != 1:
-        raise Conflict("The order was refunded meanwhile: reload it", code="refund_exceeds_paid")
+    if reserved != 1:  # another refund took it first: say what is left now, as a sequential refund would
+        db.session.refresh(order, ["amount_refunded", "payment_status"])
+        left = refundable(order)
+        raise Invalid(f"At most {format_money(left, order.currency)} can be refunded on this order",
+                      code="refund_exceeds_paid", details={"amount": [f"at most {format_money(left, order.currency)}"],
+                                                           "refundable": left})
     row = Refund(order_id=order.id, payment_id=payment.id if destination == "provider" else None, amount=amount,
                  currency=order.currency, destination=destination, reason=reason, created_by_id=actor.id,
                  status="PENDING")

@@ -141,7 +141,11 @@ def update_settings(store: Store, changes: dict) -> StoreSettings:
     try:
         parsed = StoreSettings.model_validate(current)
     except ValidationError as exc:
-        raise Invalid("Invalid store settings", details=_errors(exc)) from exc
+        details = _errors(exc)
+        messages = [m for ms in details.values() for m in ms]
+        # one problem: say it (a page shows the sentence next to its field); several: the details do
+        message = messages[0][:1].upper() + messages[0][1:] if len(messages) == 1 else "Invalid store settings"
+        raise Invalid(message, details=details) from exc
     store.settings = parsed.model_dump(mode="json")
     db.session.flush()
     return parsed
@@ -150,7 +154,8 @@ def update_settings(store: Store, changes: dict) -> StoreSettings:
 def _errors(exc: ValidationError) -> dict:
     out: dict[str, list[str]] = {}
     for err in exc.errors():
-        out.setdefault(".".join(str(p) for p in err["loc"]) or "_schema", []).append(err["msg"])
+        message = err["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's ValueError
+        out.setdefault(".".join(str(p) for p in err["loc"]) or "_schema", []).append(message)
     return out
 
 

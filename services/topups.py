@@ -32,9 +32,9 @@ def start(store: Store, user: User, amount: int, method: str | None, *, success_
           cancel_url: str) -> tuple[BalanceTopUp, Payment]:
     """A PENDING top-up and its payment at the provider (the answer's ``redirect_url``)."""
     low, high = limits(store)
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise Invalid("Enter an amount to add", code="amount_out_of_range", details={"amount": ["must be positive"]})
-    if not low <= amount <= high:
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise Invalid("Enter an amount to add", code="amount_out_of_range", details={"amount": ["a whole amount"]})
+    if not low <= amount <= high:  # 0 and negative amounts too
         raise Invalid(f"Top-ups go from {format_money(low, store.currency)} to {format_money(high, store.currency)}",
                       code="amount_out_of_range",
                       details={"amount": [f"between {format_money(low, store.currency)} and "

@@ -232,6 +232,9 @@ def stripe_platform(app, fake_stripe):
         yield fake_stripe
     finally:
         app.config.update(before)
+        with fake_stripe.lock:  # faults a test asked for and did not use end with it
+            fake_stripe._faults.clear()
+            fake_stripe._slow.clear()
 
 
 @pytest.fixture
@@ -245,3 +248,5 @@ def hoodpay_api(app, fake_hoodpay):
         yield fake_hoodpay
     finally:
         app.config.update(before)
+        with fake_hoodpay._lock:
+            fake_hoodpay._rules.clear()

@@ -3,7 +3,7 @@ answers Stripe's hosted page, the signed webhook pays and delivers once."""
 from __future__ import annotations
 
 from extensions import db
-from models import Order, Payment, WebhookEvent
+from models import Order, Payment, StockItem, WebhookEvent
 from tenancy import tenant_scope
 from tests.api.shop import shop_fixture  # noqa: F401 - the shop fixture
 from tests.payments import enable_methods, stripe_post
@@ -40,3 +40,49 @@ def test_stripe_checkout_redirects_to_stripe_and_the_webhook_pays_once(app, clie
         assert events["checkout.session.completed"].status == "PROCESSED"
         assert events["payment_intent.succeeded"].status == "IGNORED"
         assert db.session.query(Payment).one().status == "SUCCEEDED"
+
+
+def _stripe_order(client, shop, store, app):
+    enable_methods(app, store, "STRIPE")
+    add(client, shop.headers, shop.digital, 2)
+    response = client.post("/api/orders/checkout", json={"payment_method": "STRIPE"}, headers=shop.headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def _cancel(client, make, store, order_id):
+    admin = make.user(store, role="ADMIN", username="boss", email="boss@example.com")
+    response = client.put(f"/api/orders/{order_id}/status", json={"status": "CANCELLED"},
+                          headers=make.headers(admin, store))
+    assert response.status_code == 200, response.get_json()
+
+
+def test_a_cancelled_order_closes_its_stripe_page_so_it_cannot_be_paid(app, client, make, store, shop,
+                                                                      stripe_platform):
+    body = _stripe_order(client, shop, store, app)
+    session_id = body["redirect_url"].rsplit("/", 1)[1]
+    _cancel(client, make, store, body["id"])
+    assert stripe_platform.get(session_id)["status"] == "expired"  # Stripe no longer takes money for it
+    with app.app_context(), tenant_scope(store):
+        assert db.session.query(Payment).one().status == "EXPIRED"
+    assert client.get(body["redirect_url"].replace(stripe_platform.base_url, "")).status_code == 404  # not ours
+
+
+def test_money_that_arrives_after_the_order_lapsed_takes_the_stock_again_and_delivers(app, client, make, store, shop,
+                                                                                     stripe_platform):
+    body = _stripe_order(client, shop, store, app)
+    session_id = body["redirect_url"].rsplit("/", 1)[1]
+    seen = len(stripe_platform.events)
+    stripe_platform.complete_session(session_id)  # paid at Stripe; the event is still on its way
+    _cancel(client, make, store, body["id"])  # meanwhile the order is cancelled and its codes go back
+    with app.app_context(), tenant_scope(store):
+        assert db.session.get(Order, body["id"]).status == "CANCELLED"
+        assert db.session.query(Payment).one().status == "PENDING"  # the page could not be closed: it was paid
+    event = next(e for e in stripe_platform.events[seen:] if e["type"] == "checkout.session.completed")
+    assert stripe_post(client, stripe_platform, event).status_code == 200
+    with app.app_context(), tenant_scope(store):
+        order = db.session.get(Order, body["id"])
+        assert (order.status, order.payment_status) == ("COMPLETED", "PAID")
+        assert db.session.query(StockItem).filter_by(order_id=order.id, is_sold=True).count() == 2
+        row = db.session.query(WebhookEvent).one()
+        assert row.status == "PROCESSED" and "stock taken again" in row.result

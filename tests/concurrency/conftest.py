@@ -14,11 +14,10 @@ from werkzeug.serving import make_server
 
 from extensions import db
 from services import stores as store_service
-from tests.conftest import base_config, create_pg_database, drop_pg_database, make_app, migrate
+from tests.conftest import base_config, create_pg_database, drop_pg_database, make_app, migrate, stripe_settings
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def live(request, tmp_path):
+def _serve(request, tmp_path, **extra):
     """(base_url, app, store_id) of a server on loopback with one default store."""
     pg_name = None
     if request.param == "sqlite":
@@ -26,7 +25,7 @@ def live(request, tmp_path):
     else:
         pg_name = f"vstore_race_{os.getpid()}"
         url = create_pg_database(pg_name)
-    app = make_app(base_config(tmp_path, url))
+    app = make_app(base_config(tmp_path, url, **extra))
     migrate(app)
     with app.app_context():
         store_id = store_service.create_store("race", "Race Store", is_default=True).id
@@ -43,6 +42,19 @@ def live(request, tmp_path):
             db.engine.dispose()
         if pg_name:
             drop_pg_database(pg_name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def live(request, tmp_path):
+    """(base_url, app, store_id) of a server on loopback with one default store."""
+    yield from _serve(request, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def live_stripe(request, tmp_path, fake_stripe):
+    """The same, with the platform's Stripe keys pointing at the fake Stripe (the default store
+    takes card payments on the platform account)."""
+    yield from _serve(request, tmp_path, **stripe_settings(fake_stripe))
 
 
 def call(base: str, method: str, path: str, *, token: str | None = None, body: dict | None = None,

@@ -9,7 +9,7 @@ from werkzeug.serving import make_server
 
 from extensions import db
 from services import stores as store_service
-from tests.conftest import ARTIFACTS, base_config, make_app, migrate, service_missing
+from tests.conftest import ARTIFACTS, base_config, hoodpay_settings, make_app, migrate, service_missing, stripe_settings
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -24,8 +24,10 @@ def chromium_path() -> str:
 
 
 @pytest.fixture
-def live_server(tmp_path):
-    app = make_app(base_config(tmp_path, f"sqlite:///{tmp_path / 'e2e.db'}", LOGIN_RATE_LIMIT="100 per minute"))
+def live_server(tmp_path, fake_stripe, fake_hoodpay):
+    """The app on loopback; its payment providers are the fakes (they send their webhooks here)."""
+    app = make_app(base_config(tmp_path, f"sqlite:///{tmp_path / 'e2e.db'}", LOGIN_RATE_LIMIT="100 per minute",
+                               **stripe_settings(fake_stripe), **hoodpay_settings(fake_hoodpay)))
     migrate(app)
     with app.app_context():
         store_service.create_store("e2e", "E2E Store", is_default=True)
@@ -33,7 +35,11 @@ def live_server(tmp_path):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", app
+    base = f"http://127.0.0.1:{server.server_port}"
+    app.config["PUBLIC_BASE_URL"] = base  # links in emails, Hoodpay's notify URL
+    fake_stripe.webhook_url = f"{base}/api/webhooks/stripe"
+    yield base, app
+    fake_stripe.webhook_url = None
     server.shutdown()
     with app.app_context():
         db.engine.dispose()

@@ -393,7 +393,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._page(200, title, body)
 
     def _page(self, status: int, title: str, body: str):
-        page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">'
                 f'<meta name="viewport" content="width=device-width, initial-scale=1">'
                 f"<title>{title} - Hoodpay (fake)</title></head>"
                 f"<body><main><h1>{title}</h1>{body}</main></body></html>")

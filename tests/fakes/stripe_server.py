@@ -1096,7 +1096,7 @@ def _send(handler: BaseHTTPRequestHandler, status: int, body: bytes, content_typ
 
 
 def _page(title: str, body: str) -> bytes:
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{html.escape(title)}</title></head><body><main>{body}"
             f"<p><small>Test mode (FakeStripe): no real money moves.</small></p></main></body></html>").encode()

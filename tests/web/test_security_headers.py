@@ -100,7 +100,8 @@ def test_an_htmx_fragment_has_the_policy_too(client, store):
 def test_a_dashboard_page_has_the_policy_and_no_inline_code(client, store, make):
     make.user(store, role="ADMIN", username="boss")
     assert login(client, "boss").status_code == 302
-    for path in ("/admin/", "/admin/categories", "/admin/products", "/admin/orders", "/admin/users"):
+    for path in ("/admin/", "/admin/categories", "/admin/products", "/admin/orders", "/admin/users", "/admin/payments",
+                 "/admin/payments/events"):
         page = client.get(path)
         assert page.status_code == 200, path
         assert_page_headers(page)

@@ -1,0 +1,97 @@
+"""The shopper's payment pages: checkout by card goes to Stripe's page, an unpaid order offers
+"Pay now" (the same page again), a provider that cannot be reached loses nothing, the balance page
+tops up within the store's limits."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from extensions import db
+from models import BalanceTopUp, Cart, CartItem, Order, Payment, StockItem
+from tenancy import tenant_scope
+from tests.payments import enable_methods, save_hoodpay_keys
+from tests.web.test_auth_pages import csrf, login
+from tests.web.test_cart_checkout_pages import (
+    add,
+    checkout,
+    shop,  # noqa: F401 - the `shop` fixture
+    shopper,
+)
+
+
+def _count(app, store, model, *where) -> int:
+    with app.app_context(), tenant_scope(store):
+        return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_card_checkout_sends_the_shopper_to_stripe_and_pay_now_offers_the_same_page(app, client, store, make, shop,
+                                                                                   stripe_platform):
+    enable_methods(app, store, "STRIPE")
+    login(client, shopper(make, store, app).username)
+    add(client, shop.steam, 2)
+    page = client.get("/checkout").data.decode()
+    assert "Card (Stripe)" in page and "Stripe&#39;s secure page" in page
+    placed = checkout(client, "STRIPE")
+    assert placed.status_code == 303 and placed.headers["Location"].startswith(stripe_platform.base_url + "/pay/cs_")
+    session = stripe_platform.get(placed.headers["Location"].rsplit("/", 1)[1])
+    assert session["amount_total"] == 2000 and session["success_url"].endswith("/account/orders/1?payment=done")
+    order_page = client.get("/account/orders/1").data.decode()
+    assert "Waiting for your Card (Stripe) payment" in order_page and 'data-testid="pay-now"' in order_page
+    again = client.post("/account/orders/1/pay", data={"csrf_token": csrf(order_page.encode())})
+    assert again.status_code == 303 and again.headers["Location"] == placed.headers["Location"]
+    assert _count(app, store, Payment) == 1
+    back = client.get("/account/orders/1?payment=done").data.decode()
+    assert 'data-testid="payment-confirming"' in back and 'http-equiv="refresh"' in back
+
+
+def test_stripe_unreachable_at_checkout_keeps_the_cart_and_holds_no_stock(app, client, store, make, shop,
+                                                                         stripe_platform):
+    enable_methods(app, store, "STRIPE")
+    login(client, shopper(make, store, app).username)
+    add(client, shop.steam, 1)
+    stripe_platform.fail_next("/v1/checkout/sessions", status=500)
+    refused = checkout(client, "STRIPE")
+    html = refused.data.decode()
+    assert refused.status_code == 422 and "the payment provider could not be reached" in html
+    assert _count(app, store, Order) == 0 and _count(app, store, Payment) == 0
+    assert _count(app, store, StockItem, StockItem.order_id.isnot(None)) == 0
+    assert _count(app, store, CartItem) == 1 and _count(app, store, Cart) == 1
+
+
+def test_a_guest_pays_an_unpaid_order_from_the_secret_link(app, client, store, shop, stripe_platform):
+    enable_methods(app, store, "STRIPE")
+    add(client, shop.steam, 1)
+    placed = checkout(client, "STRIPE", email="guest@example.com")
+    assert placed.status_code == 303
+    session = stripe_platform.get(placed.headers["Location"].rsplit("/", 1)[1])
+    link = session["success_url"].split("?")[0]
+    assert "/orders/guest/" in link
+    path = link[link.index("/orders/guest/"):]
+    page = client.get(path)
+    assert page.status_code == 200 and b'data-testid="pay-now"' in page.data
+    again = client.post(path + "/pay", data={"csrf_token": csrf(page.data)})
+    assert again.status_code == 303 and again.headers["Location"] == placed.headers["Location"]
+
+
+def test_the_balance_page_tops_up_within_the_limits(app, client, store, make, hoodpay_api):
+    save_hoodpay_keys(app, store, hoodpay_api)
+    enable_methods(app, store, "HOODPAY")
+    login(client, shopper(make, store, app).username)
+    page = client.get("/account/balance")
+    html = page.data.decode()
+    assert "Add money" in html and "From 1.00 EUR to 1,000.00 EUR" in html and "Crypto (Hoodpay)" in html
+    for amount in ("0", "-5", "1000.01", "abc"):
+        refused = client.post("/account/balance/top-up", data={"csrf_token": csrf(page.data), "amount": amount,
+                                                               "payment_method": "HOODPAY"})
+        assert refused.status_code == 422, amount
+        assert _count(app, store, BalanceTopUp) == 0
+    started = client.post("/account/balance/top-up", data={"csrf_token": csrf(page.data), "amount": "20",
+                                                           "payment_method": "HOODPAY"})
+    assert started.status_code == 303 and started.headers["Location"].startswith(hoodpay_api.base_url + "/pay/")
+    listed = client.get("/account/balance").data.decode()
+    assert "20.00 EUR · Crypto (Hoodpay)" in listed and "Waiting for payment" in listed
+
+
+def test_no_top_up_form_when_the_store_takes_no_provider_payments(app, client, store, make):
+    login(client, shopper(make, store, app).username)
+    html = client.get("/account/balance").data.decode()
+    assert "Top-ups are not available at this store yet." in html and 'data-testid="topup-form"' not in html
