@@ -195,14 +195,15 @@ def _settle(row: WebhookEvent, status: str, result: str) -> str:
     return f"{status}: {result}"
 
 
-def record_failure(event_id: str, error: BaseException) -> None:
-    """A job that raised (provider unreachable, a bug): the inspector shows it; RQ retries."""
+def record_failure(event_id: str, error: BaseException, *, will_retry: bool = True) -> None:
+    """A job that raised (provider unreachable, a bug): the inspector shows it, and whether the
+    queue tries again or gave up (then "process again" is the admin's way)."""
     row = db.session.get(WebhookEvent, event_id)
     if row is None:
         return
     row.status, row.attempts = "FAILED", row.attempts + 1
     row.error = f"{type(error).__name__}: {error}"[:4000]
-    row.result = "retrying" if isinstance(error, ProviderError) and error.retryable else "failed"
+    row.result = "retrying" if will_retry else "gave up after retries: use process again"
     db.session.flush()
 
 
