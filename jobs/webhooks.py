@@ -18,7 +18,7 @@ def _will_retry() -> bool:
 def process_event(event_id: str, force: bool = False) -> str:
     try:
         return webhooks.process(event_id, force=force)
-    except Exception as exc:
+    except Exception:
         will_retry = _will_retry()
         record_failure(lambda: webhooks.record_failure(event_id, exc, will_retry=will_retry))
         raise  # RQ retries (Retry(max=3, interval=[10, 60, 300]))

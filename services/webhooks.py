@@ -25,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from extensions import db
 from integrations import base as facts
 from integrations import hoodpay, stripe
-from integrations.base import AccountStatus, Fact, ProviderError, SignatureError
+from integrations.base import AccountStatus, Fact, SignatureError
 from integrations.base import WebhookEvent as VerifiedEvent
 from models import Store, WebhookEvent
 from models.base import new_id
