@@ -2,6 +2,8 @@
 safe: ``services.webhooks.process`` locks the event and does nothing once it is settled."""
 from __future__ import annotations
 
+from functools import partial
+
 from rq import get_current_job
 
 from services import webhooks
@@ -18,7 +20,6 @@ def _will_retry() -> bool:
 def process_event(event_id: str, force: bool = False) -> str:
     try:
         return webhooks.process(event_id, force=force)
-    except Exception:
-        will_retry = _will_retry()
-        record_failure(lambda: webhooks.record_failure(event_id, exc, will_retry=will_retry))
+    except Exception as exc:
+        record_failure(partial(webhooks.record_failure, event_id, exc, will_retry=_will_retry()))
         raise  # RQ retries (Retry(max=3, interval=[10, 60, 300]))
