@@ -163,13 +163,14 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "STRIPE_CONNECT_WEBHOOK_SECRET": env.get("STRIPE_CONNECT_WEBHOOK_SECRET") or None,  # the Connect endpoint's
         "STRIPE_API_BASE": (env.get("STRIPE_API_BASE") or "").rstrip("/") or None,  # a fake in tests
         "STRIPE_DEFAULT_STORE_DIRECT": _bool(env.get("STRIPE_DEFAULT_STORE_DIRECT"), True),
-        "STRIPE_TIMEOUT": float(env.get("STRIPE_TIMEOUT", "20")),
+        # below SQLite's 15 s busy timeout: a checkout holds the write lock while it asks the provider
+        "STRIPE_TIMEOUT": float(env.get("STRIPE_TIMEOUT", "10")),
         # Hoodpay: each store saves its own keys; these apply to the default store until it does.
         "HOODPAY_API_KEY": env.get("HOODPAY_API_KEY") or None,
         "HOODPAY_BUSINESS_ID": env.get("HOODPAY_BUSINESS_ID") or None,
         "HOODPAY_WEBHOOK_SECRET": env.get("HOODPAY_WEBHOOK_SECRET") or None,
         "HOODPAY_API_BASE": env.get("HOODPAY_API_BASE") or "https://api.hoodpay.io/v1/",
-        "HOODPAY_TIMEOUT": float(env.get("HOODPAY_TIMEOUT", "20")),
+        "HOODPAY_TIMEOUT": float(env.get("HOODPAY_TIMEOUT", "10")),
         # Where checkout forms may send the shopper (CSP form-action): the providers' hosted pages
         "PAYMENT_PAGE_ORIGINS": [o.strip() for o in (env.get("PAYMENT_PAGE_ORIGINS") or
                                  "https://checkout.stripe.com,https://connect.stripe.com,https://checkout.hoodpay.io"

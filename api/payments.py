@@ -12,6 +12,7 @@ from services import orders as order_service
 from services import payment_accounts, payments, refunds, webhooks
 from services.errors import Invalid, NotFound
 from services.money import to_major
+from transactions import write_lock
 
 from .access import access, require_user
 from .orders import order_detail
@@ -150,6 +151,7 @@ def refund_payment(body: PaymentRefundIn):
 @bp.output(ConnectStatusOut)
 def connect_status():
     """The store's Stripe Connect account, as Stripe reports it now, and whether cards work."""
+    write_lock()  # it keeps what Stripe says (a write from a GET)
     return payment_accounts.connect_status(g.store)
 
 

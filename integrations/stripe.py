@@ -210,6 +210,18 @@ class StripeGateway:
             self._client.v1.checkout.sessions.expire(ref, options=self._options(f"expire:{ref}"))
         return True
 
+    def cancel_intent(self, ref: str) -> bool:
+        """Cancel a PaymentIntent that has not been paid, so it can no longer be (``POST
+        /v1/payment_intents/{id}/cancel``). False when it already succeeded, was canceled, or is
+        being processed: only an intent waiting for a payment method or a confirmation can be."""
+        with _stripe_errors():
+            intent = self._client.v1.payment_intents.retrieve(ref, options=self._options()).to_dict()
+        if intent.get("status") not in ("requires_payment_method", "requires_confirmation", "requires_action"):
+            return False
+        with _stripe_errors():
+            self._client.v1.payment_intents.cancel(ref, options=self._options(f"cancel:{ref}"))
+        return True
+
     # -- Connect: platform calls (no Stripe-Account) ------------------------------------------
 
     def create_account(self, *, email: str | None, country: str | None = None, idempotency_key: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 from flask import Flask
+from rq import get_current_job
 
 from extensions import db
 from transactions import execute
@@ -32,3 +33,10 @@ def run(path: str, scope: str | None, args: list, kwargs: dict):
             db.engine.dispose(close=False)
         _engine_pid = os.getpid()
     return execute(_worker_app, path, scope, args, kwargs)
+
+
+def will_retry() -> bool:
+    """Inside a job: whether the queue runs it again if it fails now (RQ counts the retries
+    left). A job run inline, without Redis, is not retried."""
+    job = get_current_job()
+    return bool(job is not None and job.retries_left)

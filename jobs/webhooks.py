@@ -4,22 +4,15 @@ from __future__ import annotations
 
 from functools import partial
 
-from rq import get_current_job
-
 from services import webhooks
 from transactions import record_failure
 
-
-def _will_retry() -> bool:
-    """Whether the queue runs this job again after it fails (RQ counts the retries left; a job
-    run inline, without Redis, is not retried)."""
-    job = get_current_job()
-    return bool(job is not None and job.retries_left)
+from .runner import will_retry
 
 
 def process_event(event_id: str, force: bool = False) -> str:
     try:
         return webhooks.process(event_id, force=force)
     except Exception as exc:
-        record_failure(partial(webhooks.record_failure, event_id, exc, will_retry=_will_retry()))
+        record_failure(partial(webhooks.record_failure, event_id, exc, will_retry=will_retry()))
         raise  # RQ retries (Retry(max=3, interval=[10, 60, 300]))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 
 from extensions import db
-from models import Category, Coupon, CouponRedemption, Order, Product
+from models import Category, Coupon, CouponRedemption, Order, OrderAdjustment, Product
 
 from .errors import Conflict, Invalid, NotFound
 from .pagination import paginate
@@ -160,6 +160,21 @@ def release(order: Order) -> None:
     db.session.execute(update(Coupon).where(Coupon.id == redemption.coupon_id, Coupon.uses_count > 0)
                        .values(uses_count=Coupon.uses_count - 1).execution_options(synchronize_session=False))
     db.session.delete(redemption)
+    db.session.flush()
+
+
+def restore(order: Order) -> None:
+    """A lapsed order paid after all: count its coupon use again. The buyer paid the discounted
+    price, so the use stands even past the coupon's limit."""
+    if not order.coupon_id or db.session.scalar(select(CouponRedemption.id)
+                                                .where(CouponRedemption.order_id == order.id)):
+        return
+    amount = -sum(db.session.scalars(select(OrderAdjustment.amount).where(OrderAdjustment.order_id == order.id,
+                                                                           OrderAdjustment.kind == "coupon")))
+    db.session.execute(update(Coupon).where(Coupon.id == order.coupon_id).values(uses_count=Coupon.uses_count + 1)
+                       .execution_options(synchronize_session=False))
+    db.session.add(CouponRedemption(coupon_id=order.coupon_id, order_id=order.id,
+                                    customer_key=order.buyer_id or order.email, amount=amount))
     db.session.flush()
 
 

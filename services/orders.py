@@ -231,7 +231,7 @@ def change_status(order: Order, new_status: str, *, actor: User, note: str = "")
         if not _end_unpaid(order, new_status, f"Marked {new_status.lower()}" + (f": {note}" if note else ""), actor=actor):
             raise Conflict("The order changed meanwhile", code="illegal_transition")
         return order
-    if order.status == "PROCESSING" and new_status == "CANCELLED" and order.payment_status == "PAID":
+    if new_status == "CANCELLED" and order.payment_status != "UNPAID":
         raise Conflict("A paid order is refunded, not cancelled", code="order_paid")
     old = order.status
     order.status = new_status

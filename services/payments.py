@@ -23,7 +23,7 @@ from integrations.base import Fact, PaymentRequest, ProviderError
 from models import PAYMENT_METHODS, BalanceTopUp, Order, OrderLine, Payment, Refund, StockItem, Store, User, Variant
 from transactions import enqueue_after_commit
 
-from . import balance, orders, payment_accounts, stock
+from . import balance, coupons, orders, payment_accounts, stock
 from .errors import Conflict, DomainError, Invalid
 from .money import format_money
 from .stores import base_url, settings_of, update_settings
@@ -158,6 +158,7 @@ def start_order_payment(store: Store, order: Order, *, success_url: str, cancel_
     existing = _open_attempt(order.id, None, order.payment_method, "checkout")
     if existing is not None and existing.amount == order.total:
         return existing
+    _close_others(order, keep=None)
     payment = _order_attempt(store, order, "checkout", success_url, cancel_url)
     return payment
 
@@ -172,11 +173,25 @@ def start_intent(store: Store, order: Order) -> tuple[Payment, str]:
     if existing is not None and existing.amount == order.total:
         # asked again (a reload, a retry): the same intent, so the shopper cannot pay two
         return existing, _reopen_intent(store, existing)
+    _close_others(order, keep=None)
     page = base_url(store) + orders.order_path(order)
     payment = Payment(provider="STRIPE", purpose="order", kind="intent", order_id=order.id, amount=order.total,
                       currency=order.currency)
     secret = _order_request(store, order, payment, page, page)
     return payment, secret or ""
+
+
+def _close_others(order: Order, *, keep: Payment | None) -> None:
+    """One open way to pay an order at a time: before a new page or intent, close the open ones
+    (a shopper who could pay two would pay twice). One that can no longer be closed has been paid
+    meanwhile: then no new one is started."""
+    try:
+        closed = _close_attempts(order.id, keep=keep)
+    except ProviderError as exc:
+        raise payment_accounts.provider_failure(exc, "Starting the payment") from exc
+    if closed is None:
+        raise Conflict("This order was just paid: its payment is being confirmed. Reload the order in a moment",
+                       code="order_not_payable")
 
 
 def _check_payable(order: Order) -> None:
@@ -367,14 +382,28 @@ def _pay(order: Order, payment: Payment, fact: Fact) -> str:
 
 
 def _pay_late(order: Order, payment: Payment, via: str) -> str:
-    """Money arrived for an order that expired or was cancelled meanwhile (its stock went back):
-    take the stock again and deliver when there is enough; otherwise keep the money on record,
-    mark the order paid and PROCESSING, and tell the admins to deliver or refund by hand."""
+    """Money arrived for an order that lapsed meanwhile (its stock went back). An EXPIRED order
+    takes its stock (and its coupon use) again and is delivered when there is enough; otherwise,
+    and for an order a person CANCELLED or FAILED (which must stay so), the money is kept on
+    record (PAID, so it can be refunded) and the admins are told to deliver or refund by hand."""
+    if order.status in ("CANCELLED", "FAILED"):
+        claimed = db.session.execute(
+            update(Order).where(Order.id == order.id, Order.payment_status == "UNPAID")
+            .values(payment_status="PAID", paid_at=_now(), provider_ref=payment.provider_ref)
+            .execution_options(synchronize_session=False)).rowcount
+        if claimed != 1:
+            return f"order #{order.order_number} changed meanwhile; nothing done"
+        db.session.refresh(order)
+        message = (f"Paid by {via} after the order was {order.status.lower()}: nothing was delivered. "
+                   "Refund the buyer")
+        orders.event(order, "paid_late", message)
+        enqueue_after_commit(ADMIN_ALERT, f"Order #{order.order_number} paid after it was {order.status.lower()}",
+                             message, order.id, queue="emails")
+        return f"order #{order.order_number} is {order.status} but was paid: money recorded, admins told to refund"
     lines = list(db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)
                                     .order_by(OrderLine.position)))
     reclaimed = db.session.execute(
-        update(Order).where(Order.id == order.id, Order.payment_status == "UNPAID",
-                            Order.status.in_(("EXPIRED", "CANCELLED", "FAILED")))
+        update(Order).where(Order.id == order.id, Order.payment_status == "UNPAID", Order.status == "EXPIRED")
         .values(status="PENDING", cancelled_at=None).execution_options(synchronize_session=False)).rowcount
     if reclaimed != 1:
         return f"order #{order.order_number} changed meanwhile; nothing done"
@@ -386,6 +415,7 @@ def _pay_late(order: Order, payment: Payment, via: str) -> str:
                 if variant is None:
                     raise Conflict("the product is gone", code="out_of_stock")
                 stock.allocate(order, line, variant, line.quantity)
+            coupons.restore(order)
     except DomainError:
         short = True
     else:
@@ -405,8 +435,15 @@ def _pay_late(order: Order, payment: Payment, via: str) -> str:
 
 
 def _note_failure(order: Order, payment: Payment, fact: Fact) -> str:
+    """A declined card: Stripe keeps the page (or the intent) open for another try, so the attempt
+    stays PENDING (offered again, closed with the order); only the reason is noted. A Hoodpay
+    payment that is cancelled is over."""
     reason = (fact.detail or {}).get("reason") or "declined"
-    _mark_attempt(payment, "FAILED", reason)
+    if payment.provider == "HOODPAY":
+        _mark_attempt(payment, "FAILED", reason)  # a cancelled Hoodpay payment is over: pay now opens a new one
+    else:
+        payment.failure_reason = reason[:500]
+        db.session.flush()
     orders.event(order, "payment_failed", f"Payment failed: {reason}"[:500], payment_id=payment.id)
     return f"payment failed ({reason}); order #{order.order_number} still awaits payment"
 
@@ -462,6 +499,14 @@ def _record_refund(order: Order, payment: Payment, fact: Fact) -> str:
     """``charge.refunded`` carries the payment's refunded total. Refunds we made are confirmed;
     what exceeds them was refunded at the provider (its dashboard) and is booked here."""
     total = int(fact.amount or 0)
+    if payment.provider_ref != order.provider_ref:
+        # a second payment of an order already paid (refunded as its alert asked): not the order's money
+        if total > payment.amount_refunded:
+            payment.amount_refunded = total
+            orders.event(order, "refund", f"The second payment {payment.provider_ref} was refunded at "
+                         f"{LABELS[payment.provider]} ({format_money(total, payment.currency)})")
+        db.session.flush()
+        return f"second payment of order #{order.order_number} refunded; the order's payment is untouched"
     ours = list(db.session.scalars(select(Refund).where(Refund.payment_id == payment.id,
                                                         Refund.destination == "provider",
                                                         Refund.status != "FAILED")))
@@ -509,11 +554,11 @@ def first_reveal(order: Order) -> dict:
 def _open_dispute(order: Order, payment: Payment, fact: Fact) -> str:
     detail = fact.detail or {}
     opened = db.session.execute(
-        update(Order).where(Order.id == order.id, Order.dispute_status.is_distinct_from("open"))
+        update(Order).where(Order.id == order.id, Order.dispute_status.is_(None))
         .values(dispute_status="open", payment_status="DISPUTED").execution_options(synchronize_session=False)
     ).rowcount
-    if opened != 1:
-        return f"dispute on order #{order.order_number} already open"
+    if opened != 1:  # open already, or closed (a late or replayed "created" never reopens it)
+        return f"dispute on order #{order.order_number} already {order.dispute_status}"
     db.session.refresh(order)
     evidence = first_reveal(order)
     orders.event(order, "dispute", f"Dispute opened ({detail.get('reason') or 'no reason given'}): "
@@ -581,23 +626,33 @@ REFUND_EMAIL = "jobs.emails.send_refund_email"
 
 
 def close_open_attempts(order_id: str) -> int:
-    """An order that expired or was cancelled: close its open payment pages so that they can no
-    longer be paid. Stripe Checkout Sessions are expired at Stripe; Hoodpay's pages lapse by
-    themselves. A payment that slipped through before (a session already complete whose event has
-    not arrived) is left to its event, which the table applies as a late payment."""
-    closed = 0
+    """An order that expired or was cancelled: close its open payment pages and intents so that
+    they can no longer be paid. Stripe Checkout Sessions are expired and PaymentIntents cancelled
+    at Stripe; Hoodpay's pages lapse by themselves. One paid meanwhile (its event not here yet) is
+    left to its event, which the table applies to the lapsed order."""
+    return _close_attempts(order_id, keep=None) or 0
+
+
+def _close_attempts(order_id: str, *, keep: Payment | None) -> int | None:
+    """Close the order's open attempts (but ``keep``): how many, or None when one could not be
+    closed because it was paid meanwhile."""
+    closed, paid_meanwhile = 0, False
     for payment in db.session.scalars(select(Payment).where(Payment.order_id == order_id,
                                                             Payment.status == "PENDING")).all():
-        if payment.provider == "STRIPE" and payment.kind == "checkout" and payment.provider_ref:
+        if keep is not None and payment.id == keep.id:
+            continue
+        if payment.provider == "STRIPE" and payment.provider_ref:
+            gateway = payment_accounts.stripe_gateway(payment.account_ref)
             try:
-                expired = payment_accounts.stripe_gateway(payment.account_ref).expire_session(payment.provider_ref)
+                close = gateway.cancel_intent if payment.kind == "intent" else gateway.expire_session
+                if not close(payment.provider_ref) and \
+                        gateway.payment_state(payment.provider_ref).status == facts.SUCCEEDED:
+                    paid_meanwhile = True  # its event is on its way
+                    continue
             except ProviderError as exc:
                 if exc.retryable:
-                    raise  # the job retries
-                expired = False
-            if not expired:
-                continue
+                    raise  # the job retries; a shopper's request says the provider is unreachable
         payment.status = "EXPIRED"
         closed += 1
     db.session.flush()
-    return closed
+    return None if paid_meanwhile else closed

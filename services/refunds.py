@@ -138,6 +138,11 @@ def send(refund_id: str) -> str:
     return f"refund {row.id} {result.status} at the provider ({result.ref})"
 
 
+def fail_by_id(refund_id: str, reason: str) -> str:
+    row = db.session.get(Refund, refund_id)
+    return fail(row, reason) if row is not None else "no such refund"
+
+
 def fail(row: Refund, reason: str) -> str:
     """A refund the provider refused: release its reservation and tell the admins."""
     if row.status != "PENDING":

@@ -25,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from extensions import db
 from integrations import base as facts
 from integrations import hoodpay, stripe
-from integrations.base import AccountStatus, Fact, SignatureError
+from integrations.base import AccountStatus, Fact, ProviderError, SignatureError
 from integrations.base import WebhookEvent as VerifiedEvent
 from models import Store, WebhookEvent
 from models.base import new_id
@@ -91,7 +91,9 @@ def receive_hoodpay(store: Store, raw: bytes, headers: Mapping[str, str]) -> dic
         event = hoodpay.parse_webhook(raw, headers, credentials["webhook_secret"])
     except SignatureError as exc:
         raise _bad_signature(str(exc)) from exc
-    return _store("HOODPAY", event, store.id, raw)
+    # Hoodpay's ids are only unique per business: the dedupe key is the store's, so one store
+    # can never answer "duplicate" for another's event
+    return _store("HOODPAY", event, store.id, raw, event_id=f"{store.id}:{event.id}")
 
 
 def _insert(values: dict):
@@ -101,13 +103,13 @@ def _insert(values: dict):
         index_elements=["provider", "event_id"])
 
 
-def _store(provider: str, event, store_id: str | None, raw: bytes) -> dict:
+def _store(provider: str, event, store_id: str | None, raw: bytes, *, event_id: str | None = None) -> dict:
     """Insert once under (provider, event id); a redelivery only counts itself. The job is queued
     in the event's store scope, after commit, unless the event is already settled."""
     table = WebhookEvent.__table__
     now = _now()
     text_body = raw.decode("utf-8", errors="replace")
-    values = {"id": new_id(), "store_id": store_id, "provider": provider, "event_id": event.id[:255],
+    values = {"id": new_id(), "store_id": store_id, "provider": provider, "event_id": (event_id or event.id)[:255],
               "type": (event.type or "?")[:80], "account_ref": (event.account or None) and event.account[:64],
               "object_ref": (event.object_ref or None) and str(event.object_ref)[:120],
               "signature": "verified", "status": "RECEIVED", "result": "" if store_id else "no store matches",
@@ -147,7 +149,12 @@ def _fact(row: WebhookEvent) -> Fact:
 def _confirm_hoodpay(fact: Fact) -> Fact | str:
     """Hoodpay's notification is only a hint: ask Hoodpay what the payment is before fulfilling."""
     store = db.session.get(Store, current_store_id())
-    state = payment_accounts.hoodpay_gateway(store).payment_state(fact.ref)
+    try:
+        state = payment_accounts.hoodpay_gateway(store).payment_state(fact.ref)
+    except ProviderError as exc:
+        if exc.retryable:
+            raise  # Hoodpay unreachable: the job retries
+        return f"Hoodpay does not confirm this payment: {exc}"  # not this business's payment, say
     if state.status != facts.SUCCEEDED:
         return f"Hoodpay reports this payment as {state.status}, not completed"
     return Fact(kind=fact.kind, ref=state.ref, amount=state.amount, currency=state.currency,

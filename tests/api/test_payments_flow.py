@@ -2,8 +2,11 @@
 answers Stripe's hosted page, the signed webhook pays and delivers once."""
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from extensions import db
 from models import Order, Payment, StockItem, WebhookEvent
+from services import orders
 from tenancy import tenant_scope
 from tests.api.shop import shop_fixture  # noqa: F401 - the shop fixture
 from tests.payments import enable_methods, stripe_post
@@ -68,17 +71,31 @@ def test_a_cancelled_order_closes_its_stripe_page_so_it_cannot_be_paid(app, clie
     assert client.get(body["redirect_url"].replace(stripe_platform.base_url, "")).status_code == 404  # not ours
 
 
-def test_money_that_arrives_after_the_order_lapsed_takes_the_stock_again_and_delivers(app, client, make, store, shop,
-                                                                                     stripe_platform):
-    body = _stripe_order(client, shop, store, app)
-    session_id = body["redirect_url"].rsplit("/", 1)[1]
-    seen = len(stripe_platform.events)
-    stripe_platform.complete_session(session_id)  # paid at Stripe; the event is still on its way
-    _cancel(client, make, store, body["id"])  # meanwhile the order is cancelled and its codes go back
+def _expire(app, store, order_id):
+    """The order's time runs out (the periodic job's work)."""
     with app.app_context(), tenant_scope(store):
-        assert db.session.get(Order, body["id"]).status == "CANCELLED"
-        assert db.session.query(Payment).one().status == "PENDING"  # the page could not be closed: it was paid
+        order = db.session.get(Order, order_id)
+        order.expires_at = datetime.now(UTC) - timedelta(minutes=1)
+        db.session.flush()
+        assert orders.expire_due() == 1
+        db.session.commit()
+
+
+def _paid_at_stripe_meanwhile(client, shop, store, app, stripe_platform):
+    body = _stripe_order(client, shop, store, app)
+    seen = len(stripe_platform.events)
+    stripe_platform.complete_session(body["redirect_url"].rsplit("/", 1)[1])  # paid; the event is on its way
     event = next(e for e in stripe_platform.events[seen:] if e["type"] == "checkout.session.completed")
+    return body, event
+
+
+def test_money_that_arrives_after_the_order_expired_takes_the_stock_again_and_delivers(app, client, store, shop,
+                                                                                       stripe_platform):
+    body, event = _paid_at_stripe_meanwhile(client, shop, store, app, stripe_platform)
+    _expire(app, store, body["id"])  # meanwhile the order expires and its codes go back
+    with app.app_context(), tenant_scope(store):
+        assert db.session.get(Order, body["id"]).status == "EXPIRED"
+        assert db.session.query(Payment).one().status == "PENDING"  # the page could not be closed: it was paid
     assert stripe_post(client, stripe_platform, event).status_code == 200
     with app.app_context(), tenant_scope(store):
         order = db.session.get(Order, body["id"])
@@ -86,3 +103,19 @@ def test_money_that_arrives_after_the_order_lapsed_takes_the_stock_again_and_del
         assert db.session.query(StockItem).filter_by(order_id=order.id, is_sold=True).count() == 2
         row = db.session.query(WebhookEvent).one()
         assert row.status == "PROCESSED" and "stock taken again" in row.result
+
+
+def test_money_for_an_order_an_admin_cancelled_is_recorded_not_delivered(app, client, make, store, shop,
+                                                                        stripe_platform, mail_outbox):
+    body, event = _paid_at_stripe_meanwhile(client, shop, store, app, stripe_platform)
+    _cancel(client, make, store, body["id"])
+    assert stripe_post(client, stripe_platform, event).status_code == 200
+    with app.app_context(), tenant_scope(store):
+        order = db.session.get(Order, body["id"])
+        assert (order.status, order.payment_status) == ("CANCELLED", "PAID")  # stays cancelled, money on record
+        assert db.session.query(StockItem).filter_by(order_id=order.id).count() == 0
+    assert any("paid after it was cancelled" in m.subject for m in mail_outbox)
+    admin = make.headers(make.user(store, role="ADMIN", username="boss2", email="boss2@example.com"), store)
+    refunded = client.post(f"/api/orders/{body['id']}/refund", json={}, headers=admin)
+    assert refunded.status_code == 201, refunded.get_json()
+    assert refunded.get_json()["order"]["payment_status"] == "REFUNDED"
