@@ -17,6 +17,7 @@ from . import (
     payments,
     products,
     public,
+    replacements,
     reviews,
     stock,
     storefront,
@@ -26,7 +27,7 @@ from . import (
 )
 
 BLUEPRINTS = [auth.bp, balance.bp, public.bp, products.bp, variants.bp, categories.bp, tags_attributes.bp, storefront.bp,
-              cart.bp, orders.bp, payments.bp, webhooks.bp, coupons.bp, account.bp, reviews.bp, stock.bp, docs.bp]
+              cart.bp, orders.bp, payments.bp, webhooks.bp, replacements.bp, coupons.bp, account.bp, reviews.bp, stock.bp, docs.bp]
 JSON_TYPES = ("application/json",)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import current_app, render_template
 from flask_mailman import EmailMultiAlternatives
 
-from services import auth, orders, payments, refunds, topups, users
+from services import auth, orders, payments, refunds, replacements, topups, users
 from services import variants as variant_service
 from services.errors import NotFound
 from services.money import format_money
@@ -131,3 +131,15 @@ def send_topup_email(topup_id: str) -> str | None:
     return send_email(to=user.email, template="topup", context={
         "amount": format_money(topup.amount, topup.currency), "new_balance": format_money(user.balance, topup.currency),
         "link": f"{base_url(store)}/account/balance"})
+
+
+def send_replacement_email(request_id: str) -> str | None:
+    """Tell the buyer what became of their replacement request (the new item, or why not)."""
+    try:
+        request = replacements.get_request(request_id)
+        order = orders.get_order(request.order_id, with_lines=False)
+    except NotFound:
+        return None
+    item = orders.delivered_item(request.replacement_item_id) if request.replacement_item_id else None
+    return send_email(to=order.email, template="replacement", context={
+        "request": request, "order": order, "item": item, "link": orders.order_url(order)})

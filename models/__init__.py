@@ -27,6 +27,7 @@ from .order import (
     OrderLine,
 )
 from .payment import PAYMENT_ATTEMPT_STATUSES, PROVIDERS, Payment, PaymentAccount, Refund, WebhookEvent
+from .replacement import REPLACEMENT_STATUSES, ReplacementRequest
 from .review import Review
 from .stock import StockBatch, StockItem
 from .store import Store
@@ -38,5 +39,5 @@ __all__ = [
     "VariantAttributeValue", "PRODUCT_KINDS", "StockBatch", "StockItem", "Counter", "Cart", "CartItem", "Coupon",
     "CouponRedemption", "Order", "OrderLine", "OrderAdjustment", "OrderEvent", "BalanceTransaction",
     "Review", "BalanceTopUp", "ORDER_STATUSES", "PAYMENT_STATUSES", "PAYMENT_METHODS", "BALANCE_KINDS",
-    "Payment", "PaymentAccount", "Refund", "WebhookEvent", "PROVIDERS", "PAYMENT_ATTEMPT_STATUSES",
+    "ReplacementRequest", "REPLACEMENT_STATUSES", "Payment", "PaymentAccount", "Refund", "WebhookEvent", "PROVIDERS", "PAYMENT_ATTEMPT_STATUSES",
 ]

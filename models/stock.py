@@ -67,6 +67,9 @@ class StockItem(IdMixin, TenantScoped, Base):
     order_line_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("order_lines.id", ondelete="SET NULL"), index=True)
     reserved_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # replacements: the item this one replaced (a replacement), and when this one was replaced
+    replacement_for_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("stock_items.id", ondelete="SET NULL"))
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # the first time the buyer (or staff) displayed it: when and from where
     first_revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     first_revealed_ip: Mapped[str | None] = mapped_column(String(45))

@@ -329,13 +329,20 @@ def deliverables(order: Order, *, viewer: User | None, ip: str | None) -> dict[s
         if item.deliverable_encrypted:
             out.setdefault(item.order_line_id, []).append(
                 {"id": item.id, "deliverable": crypto.decrypt(item.deliverable_encrypted),
-                 "sold_at": item.sold_at, "first_revealed_at": item.first_revealed_at or now})
+                 "sold_at": item.sold_at, "first_revealed_at": item.first_revealed_at or now,
+                 "replaced_at": item.replaced_at, "replacement_for_id": item.replacement_for_id})
     return out
+
+
+def delivered_item(item_id: str) -> str | None:
+    """One delivered item, decrypted (a replacement's email)."""
+    item = db.session.get(StockItem, item_id)
+    return crypto.decrypt(item.deliverable_encrypted) if item is not None and item.deliverable_encrypted else None
 
 
 def items_text(order: Order, delivered: dict[str, list[dict]]) -> str:
     """The delivered items as a text file: one per line, in the order's line order."""
-    lines = [d["deliverable"] for line in order.lines for d in delivered.get(line.id, [])]
+    lines = [d["deliverable"] for line in order.lines for d in delivered.get(line.id, []) if not d.get("replaced_at")]
     return "\n".join(lines) + ("\n" if lines else "")
 
 

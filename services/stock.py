@@ -320,9 +320,10 @@ def get_stock_item(item_id: str) -> StockItem:
 
 # --- allocation ---------------------------------------------------------------------------
 
-def allocate(order: Order, line: OrderLine, variant: Variant, quantity: int) -> int:
-    """Reserve ``quantity`` units of a variant for an order line. Returns how many were reserved
-    (always ``quantity``; a shortfall raises and the caller's transaction rolls back)."""
+def allocate(order: Order, line: OrderLine, variant: Variant, quantity: int) -> list[str]:
+    """Reserve ``quantity`` units of a variant for an order line (checkout, a late payment, a
+    replacement). Returns the reserved stock items' ids (none for a physical variant, whose
+    count is taken); a shortfall raises and the caller's savepoint or transaction rolls back."""
     if line.kind == "physical":
         taken = db.session.execute(
             update(Variant).where(Variant.id == variant.id, Variant.stock_count >= quantity)
@@ -331,7 +332,7 @@ def allocate(order: Order, line: OrderLine, variant: Variant, quantity: int) -> 
         if taken != 1:
             raise Conflict(f"Only {variant.stock_count} of {variant.title} left", code="out_of_stock",
                            details={"subcategory_id": variant.id, "requested": quantity})
-        return quantity
+        return []
     dialect = db.session.get_bind().dialect.name
     lock = "FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
     until = order.expires_at
@@ -352,4 +353,4 @@ def allocate(order: Order, line: OrderLine, variant: Variant, quantity: int) -> 
                        details={"subcategory_id": variant.id, "requested": quantity, "available": len(rows)})
     db.session.execute(update(Variant).where(Variant.id == variant.id)
                        .values(stock_count=Variant.stock_count - quantity).execution_options(synchronize_session=False))
-    return quantity
+    return [row[0] for row in rows]

@@ -108,6 +108,8 @@ class DeliveredItemOut(Output):
     deliverable: str
     sold_at: datetime | None
     first_revealed_at: datetime | None
+    replaced_at: datetime | None = Field(None, description="When this item was replaced (it no longer counts)")
+    replacement_for_id: str | None = Field(None, description="The item this one replaced")
 
 
 class OrderLineOut(ViewedOutput):
@@ -174,6 +176,8 @@ class OrderOut(ViewedOutput):
     amount_refunded: float = Field(0, description="Refunded so far (major units)")
     refunded_at: datetime | None = None
     dispute_status: str | None = Field(None, description="open, won or lost, when the buyer disputed the payment")
+    replacements: list[str] = Field(default_factory=list, description="Items delivered as replacements (Seed B)",
+                                    **only_in(*DELIVERY_VIEWS))
     deliverables: list[str] = Field(default_factory=list, description="The delivered items, one string each",
                                     **only_in(*DELIVERY_VIEWS))
 
@@ -209,7 +213,10 @@ class OrderOut(ViewedOutput):
             tracking_url=order.tracking_url, fulfilled_at=order.fulfilled_at,
             amount_refunded=money(order.amount_refunded), refunded_at=order.refunded_at,
             dispute_status=order.dispute_status,
-            deliverables=[item["deliverable"] for ln in lines for item in (items or {}).get(ln.id, [])],
+            deliverables=[item["deliverable"] for ln in lines for item in (items or {}).get(ln.id, [])
+                          if not item.get("replacement_for_id")],
+            replacements=[item["deliverable"] for ln in lines for item in (items or {}).get(ln.id, [])
+                          if item.get("replacement_for_id")],
         )
 
 
