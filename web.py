@@ -310,6 +310,19 @@ def register_web(app: Flask) -> None:
 
     app.add_template_global(page_url, "page_url")
 
+    @app.template_filter("duration")
+    def _duration(seconds) -> str:
+        """``3 d 4 h``, ``5 h 10 min``, ``12 min``: how long is left, to the minute."""
+        seconds = max(int(seconds or 0), 0)
+        days, rest = divmod(seconds, 86400)
+        hours, rest = divmod(rest, 3600)
+        minutes = rest // 60
+        if days:
+            return f"{days} d {hours} h" if hours else f"{days} d"
+        if hours:
+            return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+        return f"{max(minutes, 1)} min"
+
     @app.template_filter("method_label")
     def _method_label(method: str) -> str:
         return payments.LABELS.get(method, method)

@@ -66,6 +66,12 @@ class CheckoutForm(PageForm):
     note = TextAreaField("Note to the store (optional)", validators=[Optional(), Length(max=2000)])
 
 
+class ReplaceForm(PageForm):
+    stock_item_id = HiddenField(validators=[DataRequired(), Length(max=36)])
+    reason = TextAreaField("What is wrong with it?", validators=[DataRequired("Say what is wrong with the item"),
+                                                                  Length(max=1000)])
+
+
 class TopUpForm(PageForm):
     amount = StringField("Amount", validators=[DataRequired("Enter an amount such as 20.00"), Length(max=20)])
     payment_method = RadioField("Pay with", choices=[], validate_choice=False,

@@ -7,14 +7,14 @@ from flask import Response, abort, flash, g, redirect, render_template, request
 from flask_login import current_user
 
 from models import Role
-from services import orders, payments, refunds
+from services import orders, payments, refunds, replacements
 from services import users as user_service
 from services.errors import DomainError, NotFound
 from transactions import write_lock
-from web import db_savepoint, items_download, private, role_required
+from web import db_savepoint, form_errors, items_download, private, role_required
 
 from . import bp
-from .forms import ActionForm
+from .forms import ActionForm, ReplaceForm
 
 
 def order_context(order, viewer) -> dict:
@@ -22,7 +22,10 @@ def order_context(order, viewer) -> dict:
     return {"order": order, "delivered": orders.deliverables(order, viewer=viewer, ip=request.remote_addr),
             "gifted_by": user_service.usernames({order.gifted_by_id}).get(order.gifted_by_id) if order.is_gift else None,
             "refunds": refunds.refunds_of(order.id), "can_pay": payments.can_pay_now(g.store, order),
-            "returned": returned if returned in ("done", "cancelled") else None, "pay_form": ActionForm()}
+            "replace_states": replacements.item_states(order) if order.paid_at else {},
+            "replacement_requests": replacements.requests_of(order.id),
+            "returned": returned if returned in ("done", "cancelled") else None, "pay_form": ActionForm(),
+            "replace_form": None, "replace_item": None}
 
 
 def _pay(order, guest_token: str | None):
@@ -92,6 +95,26 @@ def order_page(order_number: int):
     html = render_template("storefront/orders/order.html", **order_context(order, current_user._get_current_object()),
                            items_url=orders.items_path(order), pay_url=f"/account/orders/{order.order_number}/pay")
     return private(Response(html, mimetype="text/html"))
+
+
+@bp.post("/account/orders/<int:order_number>/replace")
+@role_required(Role.USER)
+def replace_item(order_number: int):
+    """The buyer asks for a new item in place of a delivered one (services.replacements)."""
+    order = _own_order(order_number)
+    viewer = current_user._get_current_object()
+    form = ReplaceForm()
+    if form.validate_on_submit():
+        with form_errors(form, field="reason"):
+            request_ = replacements.request_replacement(order, user=viewer, stock_item_id=form.stock_item_id.data,
+                                                        reason=form.reason.data)
+            flash("Your new item is below, in place of the one you reported." if request_.status == "APPROVED"
+                  else "Your request is sent: the store will look at it soon.", "success")
+            return redirect(orders.order_path(order), 303)
+    context = {**order_context(order, viewer), "replace_form": form, "replace_item": form.stock_item_id.data}
+    html = render_template("storefront/orders/order.html", **context, items_url=orders.items_path(order),
+                           pay_url=f"/account/orders/{order.order_number}/pay")
+    return private(Response(html, status=422, mimetype="text/html"))
 
 
 @bp.get("/account/orders/<int:order_number>/items.txt")

@@ -32,6 +32,7 @@ from models import (
     ProductImage,
     ProductTag,
     Refund,
+    ReplacementRequest,
     Review,
     StockBatch,
     StockItem,
@@ -90,6 +91,15 @@ def _tag(s, tag: str) -> Tag:
     s.add(t)
     s.flush()
     return t
+
+
+def _stock_item(s, tag: str) -> StockItem:
+    v = _variant(s, tag)
+    item = StockItem(variant_id=v.id, product_id=v.product_id, deliverable_hash=f"r-{tag}".encode(),
+                     deliverable_encrypted="x")
+    s.add(item)
+    s.flush()
+    return item
 
 
 def _order(s, tag: str) -> Order:
@@ -162,6 +172,8 @@ SAMPLES = {
              "text_review"),
     BalanceTransaction: (lambda s, tag: BalanceTransaction(user_id=_user_id(s, tag), kind="topup", amount=1,
                                                            balance_after=1), "reason"),
+    ReplacementRequest: (lambda s, tag: ReplacementRequest(
+        order_id=_order(s, tag).id, stock_item_id=_stock_item(s, tag).id, reason="x"), "reason"),
     Payment: (lambda s, tag: Payment(provider="STRIPE", purpose="order", order_id=_order(s, tag).id, amount=100,
                                      currency="EUR", provider_ref=f"cs_{tag}"), "failure_reason"),
     PaymentAccount: (lambda s, tag: PaymentAccount(provider="HOODPAY", account_ref=f"biz-{tag}"), "account_ref"),
