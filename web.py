@@ -229,6 +229,7 @@ def form_errors(form, *, field: str | None = None, codes: dict[str, str] | None 
         with db.session.begin_nested():
             yield
     except DomainError as error:
+        form.domain_error = error  # a view that answers with the error's own status reads it here
         apply_form_errors(form, error, field=field, codes=codes)
 
 
@@ -278,6 +279,13 @@ def reread() -> None:
 def form_status(form) -> int:
     """422 for a form with errors (htmx swaps it in; static/js/app.js), else 200."""
     return 422 if (form.errors or form.form_errors) else 200
+
+
+def error_status(form) -> int:
+    """The status of a refused form: the service's own (403, 409) when it refused, else
+    ``form_status`` (422 for a field's error)."""
+    error = getattr(form, "domain_error", None)
+    return error.status if error is not None and error.status >= 400 else form_status(form)
 
 
 def register_web(app: Flask) -> None:

@@ -1,6 +1,7 @@
 from flask import g, render_template
 
 from models import Role
+from services import replacements
 from services import users as user_service
 from web import role_required
 
@@ -11,4 +12,5 @@ from . import bp
 @role_required(Role.STAFF)
 def overview():
     counts = user_service.role_counts()
-    return render_template("admin/overview.html", counts=counts, users_total=sum(counts.values()), store=g.store)
+    return render_template("admin/overview.html", counts=counts, users_total=sum(counts.values()), store=g.store,
+                           pending_replacements=replacements.pending_count())

@@ -145,3 +145,16 @@ class RefundForm(PageForm):
     destination = SelectField("Refund to", choices=[SelectChoice("original", "Original payment"),
                                                     SelectChoice("balance", "Store balance")])
     reason = StringField("Reason", validators=[Optional(), Length(max=500)])
+
+
+# --- replacements ---------------------------------------------------------------------------
+
+class ApproveReplacementForm(PageForm):
+    """One of the three options (radio buttons named stock_item_id), or an admin's own item."""
+    stock_item_id = StringField(validators=[Optional(), Length(max=36)])
+    custom_deliverable = TextAreaField("Custom deliverable (instead of an option)",
+                                       validators=[Optional(), Length(max=2000)])
+
+
+class DenyReplacementForm(PageForm):
+    reason = StringField("Reason (the buyer sees it)", validators=[Optional(), Length(max=500)])

@@ -6,7 +6,7 @@ from flask import current_app, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 
 from models import Role
-from services import stock
+from services import replacements, stock
 from services import users as user_service
 from services import variants as variant_service
 from services.money import to_minor
@@ -24,7 +24,10 @@ def _panel_context(variant_id: str, *, form=None, result=None, revealed=None, pa
     variant = variant_service.get_variant(variant_id)
     items = stock.list_stock(variant, status="available", page=page, page_size=STOCK_PAGE_SIZE)
     batches = stock.list_batches(variant)
+    rates = replacements.replacement_rates(variant_id=variant.id)  # two GROUP BYs, whatever the size
     return {
+        "batch_rates": {row["batch_id"]: row for row in rates["batches"]},
+        "product_rate": next((row for row in rates["products"] if row["product_id"] == variant.product_id), None),
         "variant": variant, "product": variant.product, "form": form or StockImportForm(formdata=None),
         "result": result, "items": items, "masked": {item.id: stock.masked(item) for item in items["items"]},
         "revealed": revealed or {}, "batches": batches, "notice": notice,

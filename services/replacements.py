@@ -312,3 +312,16 @@ def replacement_rates(variant_id: str | None = None) -> dict:
         "products": [{"product_id": p, "title": t, "sold": s, "replaced": r, "rate": rate(s, r)}
                      for p, t, s, r in by_product],
     }
+
+
+def pending_count() -> int:
+    """How many requests wait for staff (the dashboard's overview)."""
+    return db.session.scalar(select(func.count()).select_from(ReplacementRequest)
+                             .where(ReplacementRequest.status == "PENDING")) or 0
+
+
+def request_products() -> list[tuple[str, str]]:
+    """(id, title) of the products that have replacement requests, for the staff page's filter."""
+    return [tuple(row) for row in db.session.execute(
+        select(Product.id, Product.title).where(Product.id.in_(select(ReplacementRequest.product_id)))
+        .order_by(Product.title)).all()]

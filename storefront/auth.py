@@ -5,6 +5,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_user, logout_user
 
 from extensions import limiter
+from models import Role
 from services import auth as auth_service
 from web import form_errors, form_status
 
@@ -45,7 +46,9 @@ def login():
             merge_session_cart(user)
             login_user(user, remember=form.remember.data)
             flash(f"Welcome back, {user.username}.", "success")
-            return redirect(_safe_next(url_for("storefront.account")))
+            # staff work the replacement queue: it is where they land unless sent elsewhere
+            landing = "admin.replacements_list" if user.role_enum == Role.STAFF else "storefront.account"
+            return redirect(_safe_next(url_for(landing)))
     return render_template("storefront/auth/login.html", form=form), form_status(form)
 
 

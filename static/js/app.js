@@ -69,8 +69,11 @@
   }, true);
 
   // (4) htmx: a 422 carries the re-rendered form with its errors, so swap it like a 200.
+  // A replacement request's row also answers 403 and 409 with itself and the reason (someone
+  // else resolved it, the item was taken): it says so with HX-Retarget, so swap those too.
   document.addEventListener("htmx:beforeSwap", function (event) {
-    if (event.detail.xhr && event.detail.xhr.status === 422) {
+    var xhr = event.detail.xhr;
+    if (xhr && (xhr.status === 422 || ((xhr.status === 409 || xhr.status === 403) && xhr.getResponseHeader("HX-Retarget")))) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
