@@ -43,13 +43,25 @@ def _aware(value: datetime | None) -> datetime | None:
 
 # --- what the buyer may ask for -------------------------------------------------------------------
 
-def warranty_end(item: StockItem, product: Product | None) -> datetime | None:
-    if product is None or item.sold_at is None:
+def warranty_end(item: StockItem, product: Product | None, items: dict[str, StockItem] | None = None) -> datetime | None:
+    """A replacement keeps the warranty of the item first sold (a chain of replacements never
+    renews it): ``items`` holds the order's items by id, to walk back to the first."""
+    first, seen = item, set()
+    while first.replacement_for_id and items and first.replacement_for_id in items and first.id not in seen:
+        seen.add(first.id)
+        first = items[first.replacement_for_id]
+    if product is None or first.sold_at is None:
         return None
-    return _aware(item.sold_at) + timedelta(seconds=product.warranty_time or 0)
+    return _aware(first.sold_at) + timedelta(seconds=product.warranty_time or 0)
 
 
-def _refusal(order: Order, item: StockItem, product: Product | None, open_ids: set[str]) -> tuple[str, str] | None:
+def _order_items(order_id: str) -> dict[str, StockItem]:
+    return {i.id: i for i in db.session.scalars(select(StockItem).where(StockItem.order_id == order_id,
+                                                                      StockItem.is_sold.is_(True)))}
+
+
+def _refusal(order: Order, item: StockItem, product: Product | None, open_ids: set[str],
+             items: dict[str, StockItem]) -> tuple[str, str] | None:
     """(code, sentence) when ``item`` cannot be replaced now; None when it can."""
     if order.status != "COMPLETED":
         return "order_not_completed", f"Replacements are for completed orders (this one is {order.status.lower()})"
@@ -59,7 +71,7 @@ def _refusal(order: Order, item: StockItem, product: Product | None, open_ids: s
         return "request_open", "This item already has a replacement request waiting"
     if product is None or not product.replace_enabled:
         return "replacements_off", f"{product.title if product else 'This product'} has replacements turned off"
-    end = warranty_end(item, product)
+    end = warranty_end(item, product, items)
     if end is None or end <= _now():
         return "warranty_expired", (f"The warranty of this item ended on {end:%d %b %Y %H:%M} UTC" if end
                                     else "This item has no warranty")
@@ -69,8 +81,8 @@ def _refusal(order: Order, item: StockItem, product: Product | None, open_ids: s
 def item_states(order: Order) -> dict[str, dict]:
     """For the order page: each delivered item's warranty end and whether (or why not) it can be
     replaced now. Three queries for the whole order."""
-    items = list(db.session.scalars(select(StockItem).where(StockItem.order_id == order.id,
-                                                           StockItem.is_sold.is_(True))))
+    by_id = _order_items(order.id)
+    items = list(by_id.values())
     products = {p.id: p for p in db.session.scalars(select(Product).where(
         Product.id.in_({i.product_id for i in items}))).all()} if items else {}
     open_ids = set(db.session.scalars(select(ReplacementRequest.stock_item_id).where(
@@ -78,8 +90,8 @@ def item_states(order: Order) -> dict[str, dict]:
     out = {}
     for item in items:
         product = products.get(item.product_id)
-        refusal = _refusal(order, item, product, open_ids)
-        end = warranty_end(item, product)
+        refusal = _refusal(order, item, product, open_ids, by_id)
+        end = warranty_end(item, product, by_id)
         out[item.id] = {"warranty_ends_at": end, "seconds_left": max(int((end - _now()).total_seconds()), 0) if end else 0,
                         "can_replace": refusal is None, "why_not": refusal[1] if refusal else None,
                         "pending": item.id in open_ids, "replaced": item.replaced_at is not None,
@@ -103,7 +115,7 @@ def request_replacement(order: Order, *, user: User, stock_item_id: str | None, 
     product = db.session.get(Product, item.product_id)
     open_ids = set(db.session.scalars(select(ReplacementRequest.stock_item_id).where(
         ReplacementRequest.stock_item_id == item.id, ReplacementRequest.status == "PENDING")))
-    refusal = _refusal(order, item, product, open_ids)
+    refusal = _refusal(order, item, product, open_ids, _order_items(order.id))
     if refusal:
         raise Conflict(refusal[1], code=refusal[0])
     earlier = db.session.scalar(select(func.count()).select_from(ReplacementRequest)

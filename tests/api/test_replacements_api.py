@@ -191,3 +191,22 @@ def test_the_replacement_rate_shows_per_batch_and_product(client, make, shop):
     [product] = [p for p in rates["products"] if p["product_id"] == shop.product]
     assert (product["sold"], product["replaced"], product["rate"]) == (4, 2, 0.5)
     assert sum(b["replaced"] for b in rates["batches"]) == 2
+
+
+def test_a_replacement_keeps_the_warranty_of_the_item_first_sold(client, shop):
+    _settings(shop, replace_enabled=True, auto_replace_enabled=True, warranty_time=3600)
+    order = _buy(client, shop, 1)
+    [item] = _items(order)
+    with shop.app.app_context(), tenant_scope(shop.store):  # sold 50 minutes ago: 10 minutes of warranty left
+        db.session.execute(update(StockItem).where(StockItem.id == item)
+                           .values(sold_at=datetime.now(UTC) - timedelta(minutes=50)))
+        db.session.commit()
+    assert _replace(client, shop, order, item).get_json()["status"] == "APPROVED"
+    fresh = client.get(f"/api/orders/{order['id']}", headers=shop.headers).get_json()
+    [new_item] = [i["id"] for line in fresh["lines"] for i in line["items"] if i["replacement_for_id"]]
+    with shop.app.app_context(), tenant_scope(shop.store):  # 15 minutes on: the first sale's hour is over
+        db.session.execute(update(StockItem).where(StockItem.id == item)
+                           .values(sold_at=datetime.now(UTC) - timedelta(minutes=65)))
+        db.session.commit()
+    late = _replace(client, shop, order, new_item)
+    assert late.status_code == 409 and late.get_json()["error"]["code"] == "warranty_expired"
