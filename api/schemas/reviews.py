@@ -78,7 +78,6 @@ class AdminReviewQuery(PageQuery):
 class AdminReviewOut(ReviewOut):
     user_id: str | None
     anonymous: bool
-    is_approved: bool
     approved_at: datetime | None
     approved_by_id: str | None
     updated_at: datetime
@@ -88,7 +87,7 @@ class AdminReviewOut(ReviewOut):
     @classmethod
     def of(cls, review: Review) -> AdminReviewOut:
         base = ReviewOut.of(review).model_dump()
-        return cls(**base, user_id=review.user_id, anonymous=review.anonymous, is_approved=review.is_approved,
+        return cls(**base, user_id=review.user_id, anonymous=review.anonymous,
                    approved_at=review.approved_at, approved_by_id=review.approved_by_id,
                    updated_at=review.updated_at, reward_credited=review.reward_credited,
                    reward_transaction_id=review.reward_transaction_id)
