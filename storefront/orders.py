@@ -15,6 +15,7 @@ from web import db_savepoint, items_download, private, role_required
 
 from . import bp
 from .forms import ActionForm
+from .reviews import review_card
 
 
 def order_context(order, viewer) -> dict:
@@ -22,7 +23,8 @@ def order_context(order, viewer) -> dict:
     return {"order": order, "delivered": orders.deliverables(order, viewer=viewer, ip=request.remote_addr),
             "gifted_by": user_service.usernames({order.gifted_by_id}).get(order.gifted_by_id) if order.is_gift else None,
             "refunds": refunds.refunds_of(order.id), "can_pay": payments.can_pay_now(g.store, order),
-            "returned": returned if returned in ("done", "cancelled") else None, "pay_form": ActionForm()}
+            "returned": returned if returned in ("done", "cancelled") else None, "pay_form": ActionForm(),
+            **review_card(order, viewer)}
 
 
 def _pay(order, guest_token: str | None):
