@@ -145,3 +145,9 @@ class RefundForm(PageForm):
     destination = SelectField("Refund to", choices=[SelectChoice("original", "Original payment"),
                                                     SelectChoice("balance", "Store balance")])
     reason = StringField("Reason", validators=[Optional(), Length(max=500)])
+
+
+class ReviewEditForm(PageForm):
+    rating = SelectField("Rating", choices=[(str(n), f"{n} ★") for n in range(5, 0, -1)],
+                         validators=[InputRequired("Choose a rating")])
+    text_review = TextAreaField("Text", validators=[Optional(), Length(max=2000)])

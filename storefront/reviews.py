@@ -1,5 +1,5 @@
-"""The buyer's review of a COMPLETED order, from its order page (the review card), and the
-product page's reviews (a list that pages in place with htmx: one URL, page or fragment)."""
+"""The buyer's review of a COMPLETED order, from its order page (the review card). The product
+page's reviews (paged in place with htmx) are in ``catalog.product``."""
 from __future__ import annotations
 
 from flask import Response, redirect, render_template, url_for
@@ -11,6 +11,7 @@ from web import form_errors, private, role_required
 
 from . import bp
 from .forms import ReviewForm
+
 
 def review_card(order, viewer, form: ReviewForm | None = None) -> dict:
     """What the order page's review card needs: the order's review, and a form when its buyer
