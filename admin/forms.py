@@ -148,6 +148,6 @@ class RefundForm(PageForm):
 
 
 class ReviewEditForm(PageForm):
-    rating = SelectField("Rating", choices=[(str(n), f"{n} ★") for n in range(5, 0, -1)],
+    rating = SelectField("Rating", choices=[SelectChoice(str(n), f"{n} ★") for n in range(5, 0, -1)],
                          validators=[InputRequired("Choose a rating")])
     text_review = TextAreaField("Text", validators=[Optional(), Length(max=2000)])

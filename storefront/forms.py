@@ -6,6 +6,7 @@ from wtforms import (
     IntegerField,
     PasswordField,
     RadioField,
+    SelectChoice,
     StringField,
     TextAreaField,
 )
@@ -78,7 +79,7 @@ class ChangeEmailForm(PageForm):
 
 
 class ReviewForm(PageForm):
-    rating = RadioField("Your rating", choices=[(str(n), f"{n} star{'s' if n > 1 else ''}") for n in range(5, 0, -1)],
+    rating = RadioField("Your rating", choices=[SelectChoice(str(n), f"{n} star{'s' if n > 1 else ''}") for n in range(5, 0, -1)],
                         validators=[InputRequired("Choose a rating from 1 to 5 stars")])
     text_review = TextAreaField("Your review", validators=[Optional(), Length(max=2000)])
     anonymous = BooleanField("Post anonymously")

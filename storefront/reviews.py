@@ -19,7 +19,8 @@ def review_card(order, viewer, form: ReviewForm | None = None) -> dict:
     review = reviews.review_of_order(order) if order.status == "COMPLETED" else None
     can_review = (review is None and order.status == "COMPLETED" and viewer is not None
                   and order.buyer_id == viewer.id)
-    return {"review": review, "review_form": (form or ReviewForm()) if can_review else None}
+    refused = [] if can_review or form is None else [*form.form_errors, *(e for es in form.errors.values() for e in es)]
+    return {"review": review, "review_form": (form or ReviewForm()) if can_review else None, "review_refused": refused}
 
 
 @bp.post("/account/orders/<int:order_number>/review")
