@@ -158,3 +158,9 @@ class ApproveReplacementForm(PageForm):
 
 class DenyReplacementForm(PageForm):
     reason = StringField("Reason (the buyer sees it)", validators=[Optional(), Length(max=500)])
+
+
+class ReviewEditForm(PageForm):
+    rating = SelectField("Rating", choices=[SelectChoice(str(n), f"{n} ★") for n in range(5, 0, -1)],
+                         validators=[InputRequired("Choose a rating")])
+    text_review = TextAreaField("Text", validators=[Optional(), Length(max=2000)])

@@ -6,7 +6,7 @@ import time
 
 from flask import Flask
 
-from services import auth, orders, stores, topups
+from services import auth, orders, reviews, stores, topups
 from tenancy import tenant_scope
 from transactions import enqueue_after_commit, redis_connection, send_to_rq
 
@@ -35,10 +35,27 @@ def expire_store_orders() -> int:
     return expired
 
 
+def enforce_ratings() -> int:
+    """Fan out: one ``enforce_store_ratings`` job per active store (each in its own scope and
+    transaction)."""
+    store_ids = stores.active_store_ids()
+    for store_id in store_ids:
+        with tenant_scope(store_id):
+            enqueue_after_commit("jobs.schedule.enforce_store_ratings", queue="default")
+    return len(store_ids)
+
+
+def enforce_store_ratings() -> int:
+    """The bound store's enforced ratings: an automatic 5-star review for each COMPLETED order
+    left unreviewed past its feedback window (when the store has ``enforced_ratings`` on)."""
+    return reviews.enforce_ratings()
+
+
 # (function, queue, interval in seconds). Functions run through jobs.runner.run in platform scope.
 PERIODIC = [
     (purge_revoked_tokens, "default", 3600),
     (expire_orders, "default", 60),
+    (enforce_ratings, "default", 3600),
 ]
 
 

@@ -2,10 +2,12 @@
 the catalog reads them (lists, ratings) from here."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, IdMixin, TenantScoped
+from .base import Base, IdMixin, TenantScoped, UTCDateTime, utcnow
 
 
 class Review(IdMixin, TenantScoped, Base):
@@ -25,3 +27,12 @@ class Review(IdMixin, TenantScoped, Base):
     product_image: Mapped[str | None] = mapped_column(String(500))
     is_approved: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False, index=True)
     is_automatic: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)  # enforced ratings
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)  # the buyer's choice
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    approved_by_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
+    # The 5-star reward: set once by a guarded UPDATE (services.reviews._reward), never cleared,
+    # so approve, edit and their races credit the ledger at most once; the row it wrote.
+    reward_credited: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    reward_transaction_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("balance_transactions.id", ondelete="SET NULL"), unique=True)

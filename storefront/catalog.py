@@ -2,7 +2,8 @@
 
 The search and category pages are one URL for the full page and for the results fragment
 (``HX-Request``); the product page's variant panel is a fragment that also works as a full
-page (``/p/<slug>?variant=<id>``) without JavaScript.
+page (``/p/<slug>?variant=<id>``) without JavaScript. The product page's reviews page in place
+(``?page=``; the fragment when htmx targets ``#product-reviews``).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from flask_login import current_user
 from models import Role
 from services import categories as category_service
 from services import products as product_service
+from services import reviews as review_service
 from services import storefront as shop_service
 from services import variants as variant_service
 from services.errors import Invalid
@@ -19,6 +21,8 @@ from services.money import to_minor
 from web import page_arg, wants_fragment
 
 from . import bp
+
+REVIEWS_PAGE_SIZE = 5
 
 
 def _flag(name: str) -> bool:
@@ -112,10 +116,14 @@ def _pick(variants, wanted: str | None):
 def product(slug: str):
     item = product_service.get_product(slug, include_hidden=_is_staff())
     variants = variant_service.visible_variants(item, include_hidden=False)
+    reviews = review_service.list_reviews(product=item, page=page_arg(), page_size=REVIEWS_PAGE_SIZE)
+    if wants_fragment() and request.headers.get("HX-Target") == "product-reviews":
+        return render_template("storefront/catalog/_reviews.html", product=item, reviews=reviews)  # paging
     chosen = _pick(variants, request.args.get("variant"))
     product_service.increment_views(item.id)
     return render_template("storefront/catalog/product.html", product=item, variants=variants, chosen=chosen,
-                           quantity_limits=variant_service.quantity_limits)
+                           quantity_limits=variant_service.quantity_limits, reviews=reviews,
+                           rating=review_service.rating_summary(item) if item.review_count else None)
 
 
 @bp.get("/p/<slug>/variant/<variant_id>")

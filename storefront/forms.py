@@ -6,6 +6,7 @@ from wtforms import (
     IntegerField,
     PasswordField,
     RadioField,
+    SelectChoice,
     StringField,
     TextAreaField,
 )
@@ -81,3 +82,10 @@ class TopUpForm(PageForm):
 class ChangeEmailForm(PageForm):
     email = EmailField("New email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Current password", validators=[DataRequired(), Length(max=128)])
+
+
+class ReviewForm(PageForm):
+    rating = RadioField("Your rating", choices=[SelectChoice(str(n), f"{n} star{'s' if n > 1 else ''}") for n in range(5, 0, -1)],
+                        validators=[InputRequired("Choose a rating from 1 to 5 stars")])
+    text_review = TextAreaField("Your review", validators=[Optional(), Length(max=2000)])
+    anonymous = BooleanField("Post anonymously")

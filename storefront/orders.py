@@ -15,6 +15,7 @@ from web import db_savepoint, form_errors, items_download, private, role_require
 
 from . import bp
 from .forms import ActionForm, ReplaceForm
+from .reviews import review_card
 
 
 def order_context(order, viewer) -> dict:
@@ -25,7 +26,8 @@ def order_context(order, viewer) -> dict:
             "replace_states": replacements.item_states(order) if order.paid_at else {},
             "replacement_requests": replacements.requests_of(order.id),
             "returned": returned if returned in ("done", "cancelled") else None, "pay_form": ActionForm(),
-            "replace_form": None, "replace_item": None}
+            "replace_form": None, "replace_item": None,
+            **review_card(order, viewer)}
 
 
 def _pay(order, guest_token: str | None):

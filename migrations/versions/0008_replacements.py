@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008_replacements'
-down_revision = '0006_payments'
+down_revision = '0007_reviews'
 branch_labels = None
 depends_on = None
 

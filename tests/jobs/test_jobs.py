@@ -165,7 +165,7 @@ def test_periodic_expiry_runs_once_per_interval_on_the_worker_and_frees_stock(re
         order_id, variant_id = order.id, variant.id
     queue(application, "emails").empty()
     with application.app_context():
-        assert sorted(enqueue_due(application)) == ["expire_orders", "purge_revoked_tokens"]
+        assert sorted(enqueue_due(application)) == ["enforce_ratings", "expire_orders", "purge_revoked_tokens"]
         assert enqueue_due(application) == []  # not again within the interval
     result = run_worker(config)
     assert result.returncode == 0, result.stderr[-3000:]
