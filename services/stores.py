@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -94,6 +95,18 @@ class StoreSettings(_Strict):
     order_expiry_minutes: int = Field(default=30, ge=5, le=7 * 24 * 60)
     allow_free_items: bool = False  # a subcategory priced 0 (a freebie); off, a price of 0 is a mistake
     support_email: str | None = Field(default=None, max_length=254)
+    # the store's time zone (IANA name): the dashboard's days and months are local ones
+    timezone: str = Field(default="UTC", max_length=64)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("an IANA time zone such as Europe/Lisbon") from exc
+        return value
+
     # balance top-ups (minor units of the store's currency)
     topup_min: int = Field(default=100, ge=1, le=10**10)
     topup_max: int = Field(default=100_000, ge=1, le=10**10)

@@ -1,0 +1,132 @@
+"""The dashboard's numbers (Seed A "Dashboard"): KPIs, the sales chart and the breakdowns, over
+7d, 30d, 12m or a custom range of the store's local days (services.analytics: SQL aggregates)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from apiflask import APIBlueprint
+from flask import g
+from pydantic import Field
+
+from services import analytics
+from services.money import to_major
+
+from .access import access
+from .schemas.common import Output, Query
+
+bp = APIBlueprint("api_dashboard", __name__, url_prefix="/api/dashboard", tag="Dashboard")
+
+
+class PeriodQuery(Query):
+    period: Literal["7d", "30d", "12m"] = "30d"
+    date_from: date | None = Field(default=None, description="A custom range: the first local day")
+    date_to: date | None = Field(default=None, description="A custom range: the last local day")
+
+
+class StatsOut(Output):
+    period: str
+    date_from: datetime = Field(description="The period's first instant (UTC)")
+    date_to: datetime = Field(description="The instant after the period (UTC)")
+    currency: str
+    revenue: float = Field(description="Paid orders' totals less refunds (major units)")
+    gross: float
+    refunds: float
+    orders: int
+    average_order_value: float
+    items_sold: int
+    new_customers: int
+    pending_manual_orders: int
+    open_replacements: int
+    products: int
+    customers: int
+
+
+class PointOut(Output):
+    label: str
+    start: datetime
+    orders: int
+    revenue: float
+    items_sold: int
+
+
+class ChartOut(Output):
+    period: str
+    unit: str
+    currency: str
+    points: list[PointOut]
+
+
+class StatusCount(Output):
+    status: str
+    count: int
+
+
+class MethodCount(Output):
+    payment_method: str
+    count: int
+    revenue: float
+
+
+class TopCategory(Output):
+    category_id: str
+    title: str
+    revenue: float
+    units: int
+
+
+class TopProduct(Output):
+    product_id: str | None
+    title: str
+    revenue: float
+    units: int
+
+
+class BreakdownOut(Output):
+    period: str
+    currency: str
+    by_status: list[StatusCount]
+    by_payment_method: list[MethodCount]
+    top_categories: list[TopCategory]
+    top_products: list[TopProduct]
+
+
+def _period(query: PeriodQuery):
+    return analytics.period(g.store, query.period, date_from=query.date_from, date_to=query.date_to)
+
+
+def _major(row: dict, *names: str) -> dict:
+    return {**row, **{n: to_major(row[n], g.store.currency) for n in names}}
+
+
+@bp.get("/stats")
+@access("staff")
+@bp.input(PeriodQuery, location="query", arg_name="query")
+@bp.output(StatsOut)
+def stats(query: PeriodQuery):
+    """KPIs over the period: revenue (net of refunds), orders, average order value, items sold, new
+    customers; and now: pending manual orders, open replacement requests, products, customers."""
+    return _major(analytics.kpis(g.store, _period(query)), "revenue", "gross", "refunds", "average_order_value")
+
+
+@bp.get("/stats/chart")
+@access("staff")
+@bp.input(PeriodQuery, location="query", arg_name="query")
+@bp.output(ChartOut)
+def chart(query: PeriodQuery):
+    """Revenue, orders and items per day (7d, 30d, a custom range) or month (12m), in the store's time
+    zone; every day or month is present."""
+    data = analytics.chart(g.store, _period(query))
+    return {**data, "points": [_major(p, "revenue") for p in data["points"]]}
+
+
+@bp.get("/stats/breakdown")
+@access("staff")
+@bp.input(PeriodQuery, location="query", arg_name="query")
+@bp.output(BreakdownOut)
+def breakdown(query: PeriodQuery):
+    """Orders placed in the period by status and payment method; top categories and products by revenue."""
+    data = analytics.breakdown(g.store, _period(query))
+    return {**data, "by_payment_method": [_major(m, "revenue") for m in data["by_payment_method"]],
+            "top_categories": [_major(c, "revenue") for c in data["top_categories"]],
+            "top_products": [_major(p, "revenue") for p in data["top_products"]]}

@@ -1,0 +1,176 @@
+"""The merchant's numbers: KPIs, the sales chart and the breakdowns of the dashboard, computed by
+SQL in the database (aggregates over paid orders), never by loading orders into Python.
+
+Periods (``7d``, ``30d``, ``12m`` or a custom range) are cut in the store's time zone (the
+``timezone`` setting, an IANA name; UTC by default): a day is the store's local day. Buckets are
+built here as exact UTC boundaries (daylight-saving days are 23 or 25 hours long) and joined to the
+orders as a VALUES list, so both databases bucket the same way without time-zone support in SQL.
+
+What counts: an order is a sale once paid (``paid_at``), gifts excepted. Revenue is net of
+refunds (``total - amount_refunded``); ``gross`` and ``refunds`` are shown beside it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import String, and_, case, func, literal, select, union_all
+
+from extensions import db
+from models import Category, Order, OrderLine, Product, ReplacementRequest, User
+from models.base import UTCDateTime
+
+from .errors import Invalid
+from .stores import settings_of
+
+PERIODS = {"7d": (7, "day"), "30d": (30, "day"), "12m": (12, "month")}
+MAX_DAYS = 366
+
+
+def store_zone(store) -> ZoneInfo:
+    name = getattr(settings_of(store), "timezone", None) or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class Period:
+    name: str  # 7d | 30d | 12m | custom
+    unit: str  # day | month
+    buckets: list[tuple[str, datetime, datetime]]  # (label, start UTC, end UTC)
+
+    @property
+    def start(self) -> datetime:
+        return self.buckets[0][1]
+
+    @property
+    def end(self) -> datetime:
+        return self.buckets[-1][2]
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+
+
+def _add_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+def period(store, name: str | None = "30d", *, date_from: date | None = None, date_to: date | None = None,
+           now: datetime | None = None) -> Period:
+    """The buckets of a period ending today (local), or of a custom range of local days."""
+    zone = store_zone(store)
+    today = (now or datetime.now(UTC)).astimezone(zone).date()
+    if date_from or date_to:
+        first, last = date_from or today, date_to or today
+        if last < first:
+            raise Invalid("The range ends before it starts", details={"date_to": ["before date_from"]})
+        if (last - first).days >= MAX_DAYS:
+            raise Invalid(f"A custom range is at most {MAX_DAYS} days", details={"date_from": ["range too long"]})
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        return Period("custom", "day", [(d.isoformat(), _local_midnight(d, zone),
+                                         _local_midnight(d + timedelta(days=1), zone)) for d in days])
+    if (name or "30d") not in PERIODS:
+        raise Invalid("The period is 7d, 30d or 12m (or a date_from/date_to range)",
+                      details={"period": [f"one of: {', '.join(PERIODS)}"]})
+    count, unit = PERIODS[name or "30d"]
+    if unit == "day":
+        days = [today - timedelta(days=count - 1 - i) for i in range(count)]
+        return Period(name, unit, [(d.isoformat(), _local_midnight(d, zone), _local_midnight(d + timedelta(days=1), zone))
+                                   for d in days])
+    month = date(today.year, today.month, 1)
+    months = [month]
+    for _ in range(count - 1):
+        month = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+        months.insert(0, month)
+    return Period(name, unit, [(m.strftime("%Y-%m"), _local_midnight(m, zone), _local_midnight(_add_month(m), zone))
+                               for m in months])
+
+
+def _sales(start: datetime, end: datetime):
+    """Paid, non-gift orders in [start, end)."""
+    return and_(Order.paid_at.isnot(None), Order.paid_at >= start, Order.paid_at < end, Order.is_gift.is_(False))
+
+
+def kpis(store, p: Period) -> dict:
+    """The overview's numbers over a period (each one SQL aggregate)."""
+    row = db.session.execute(select(
+        func.count(Order.id), func.coalesce(func.sum(Order.total), 0), func.coalesce(func.sum(Order.amount_refunded), 0),
+        func.coalesce(func.sum(Order.item_count), 0)).where(_sales(p.start, p.end))).one()
+    orders, gross, refunds, items = int(row[0]), int(row[1]), int(row[2]), int(row[3])
+    new_customers = db.session.scalar(select(func.count(User.id)).where(
+        User.created_at >= p.start, User.created_at < p.end, User.role.in_(("USER", "RESELLER")))) or 0
+    pending_manual = db.session.scalar(select(func.count(Order.id)).where(
+        Order.status == "PENDING", Order.payment_status == "UNPAID", Order.payment_method == "MANUAL")) or 0
+    open_replacements = db.session.scalar(select(func.count(ReplacementRequest.id))
+                                          .where(ReplacementRequest.status == "PENDING")) or 0
+    products = db.session.scalar(select(func.count(Product.id)).where(Product.deleted_at.is_(None))) or 0
+    customers = db.session.scalar(select(func.count(User.id)).where(User.role.in_(("USER", "RESELLER")))) or 0
+    revenue = gross - refunds
+    return {"period": p.name, "date_from": p.start, "date_to": p.end, "currency": store.currency, "revenue": revenue,
+            "gross": gross, "refunds": refunds, "orders": orders, "average_order_value": revenue // orders if orders else 0,
+            "items_sold": items, "new_customers": int(new_customers), "pending_manual_orders": int(pending_manual),
+            "open_replacements": int(open_replacements), "products": int(products), "customers": int(customers)}
+
+
+def _bucket_table(p: Period):
+    """The buckets as a derived table (a UNION ALL of one-row SELECTs: SQLite has no VALUES with
+    named columns; at most 366 rows, under SQLite's 500 compound-SELECT limit)."""
+    rows = [select(literal(label, String).label("label"), literal(start, UTCDateTime()).label("starts"),
+                   literal(end, UTCDateTime()).label("ends")) for label, start, end in p.buckets]
+    return union_all(*rows).subquery("buckets") if len(rows) > 1 else rows[0].subquery("buckets")
+
+
+def chart(store, p: Period) -> dict:
+    """Revenue and orders per day (or month) of the period: one GROUP BY over a VALUES list of
+    the buckets' UTC boundaries, every bucket present (zero when nothing sold)."""
+    buckets = _bucket_table(p)
+    rows = db.session.execute(
+        select(buckets.c.label, func.count(Order.id),
+               func.coalesce(func.sum(Order.total - Order.amount_refunded), 0),
+               func.coalesce(func.sum(Order.item_count), 0))
+        .select_from(buckets)
+        .outerjoin(Order, and_(Order.paid_at >= buckets.c.starts, Order.paid_at < buckets.c.ends,
+                               Order.is_gift.is_(False)))
+        .group_by(buckets.c.label)).all()
+    found = {label: (int(n), int(revenue), int(items)) for label, n, revenue, items in rows}
+    return {"period": p.name, "unit": p.unit, "currency": store.currency,
+            "points": [{"label": label, "start": start, "orders": found.get(label, (0, 0, 0))[0],
+                        "revenue": found.get(label, (0, 0, 0))[1], "items_sold": found.get(label, (0, 0, 0))[2]}
+                       for label, start, _ in p.buckets]}
+
+
+def breakdown(store, p: Period, *, top: int = 5) -> dict:
+    """Orders by status and by payment method, and the top categories and products by revenue."""
+    placed = and_(Order.created_at >= p.start, Order.created_at < p.end)
+    by_status = db.session.execute(select(Order.status, func.count(Order.id)).where(placed)
+                                   .group_by(Order.status).order_by(func.count(Order.id).desc())).all()
+    paid_revenue = func.coalesce(func.sum(case((Order.paid_at.isnot(None), Order.total - Order.amount_refunded),
+                                               else_=0)), 0)
+    by_method = db.session.execute(select(Order.payment_method, func.count(Order.id), paid_revenue).where(placed)
+                                   .group_by(Order.payment_method).order_by(func.count(Order.id).desc())).all()
+    line_revenue = func.coalesce(func.sum(OrderLine.line_subtotal), 0)
+    units = func.coalesce(func.sum(OrderLine.quantity), 0)
+    sold_lines = select(OrderLine).join(Order, Order.id == OrderLine.order_id).where(_sales(p.start, p.end)).subquery()
+    top_products = db.session.execute(
+        select(sold_lines.c.product_id, func.max(sold_lines.c.product_title),
+               func.coalesce(func.sum(sold_lines.c.line_subtotal), 0), func.coalesce(func.sum(sold_lines.c.quantity), 0))
+        .group_by(sold_lines.c.product_id).order_by(func.sum(sold_lines.c.line_subtotal).desc()).limit(top)).all()
+    top_categories = db.session.execute(
+        select(Category.id, Category.title, line_revenue, units)
+        .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
+        .join(Product, Product.id == OrderLine.product_id).join(Category, Category.id == Product.category_id)
+        .where(_sales(p.start, p.end)).group_by(Category.id, Category.title)
+        .order_by(line_revenue.desc()).limit(top)).all()
+    return {
+        "period": p.name, "currency": store.currency,
+        "by_status": [{"status": s, "count": int(n)} for s, n in by_status],
+        "by_payment_method": [{"payment_method": m, "count": int(n), "revenue": int(r)} for m, n, r in by_method],
+        "top_categories": [{"category_id": c, "title": t, "revenue": int(r), "units": int(u)}
+                           for c, t, r, u in top_categories],
+        "top_products": [{"product_id": pid, "title": t, "revenue": int(r), "units": int(u)}
+                         for pid, t, r, u in top_products],
+    }
