@@ -1,0 +1,37 @@
+"""The dashboard overview shows the sales of a period (numbers from services.analytics), and its
+range buttons answer the sales section alone for htmx."""
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+
+from tests.web.test_auth_pages import login
+from tests.web.test_cart_checkout_pages import add, checkout, shop, shopper  # noqa: F401 - the `shop` fixture
+
+
+def test_the_overview_shows_the_periods_sales_and_swaps_its_section_for_htmx(app, client, store, make, shop):
+    buyer = shopper(make, store, app, balance_minor=10_000)
+    login(client, buyer.username)
+    add(client, shop.steam, 2)
+    assert checkout(client, "BALANCE").status_code == 303
+    admin = make.user(store, role="ADMIN", username="boss", email="boss@example.com")
+    from tests.web.test_cart_checkout_pages import new_client
+
+    dash = new_client(app)
+    login(dash, admin.username)
+    page = dash.get("/admin/")
+    html = page.data.decode()
+    assert page.status_code == 200
+    assert 'data-testid="kpi-revenue">20.00 EUR<' in html and 'data-testid="kpi-orders">1<' in html
+    data = json.loads(unescape(re.search(r'data-chart="([^"]+)"', html).group(1)))
+    assert len(data["labels"]) == 30 and sum(data["revenue"]) == 20.0 and sum(data["orders"]) == 1
+    assert "Steam Wallet" in html  # top products
+    fragment = dash.get("/admin/?period=12m", headers={"HX-Request": "true"})
+    body = fragment.data.decode()
+    assert fragment.status_code == 200 and body.lstrip().startswith("{#") is False
+    assert '<section class="card sales" id="sales"' in body and "<html" not in body
+    assert "HX-Request" in fragment.headers["Vary"]
+    data = json.loads(unescape(re.search(r'data-chart="([^"]+)"', body).group(1)))
+    assert len(data["labels"]) == 12 and sum(data["orders"]) == 1
+    assert dash.get("/admin/?period=bogus").status_code == 200  # an unknown period falls back to 30 days
