@@ -13,7 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields import ColorField
+from wtforms.fields import ColorField, DateTimeLocalField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from web import PageForm
@@ -164,3 +164,20 @@ class ReviewEditForm(PageForm):
     rating = SelectField("Rating", choices=[SelectChoice(str(n), f"{n} ★") for n in range(5, 0, -1)],
                          validators=[InputRequired("Choose a rating")])
     text_review = TextAreaField("Text", validators=[Optional(), Length(max=2000)])
+
+
+class CouponForm(PageForm):
+    """A coupon (services.coupons checks the rules). ``value``: a percentage ("15", "12.5") or an
+    amount in major units ("5.00"); dates are UTC."""
+
+    code = StringField("Code", validators=[DataRequired(), Length(max=40)])
+    kind = SelectField("Kind", choices=[SelectChoice("percent", "Percentage off"), SelectChoice("fixed", "Fixed amount off")])
+    value = StringField("Value", validators=[DataRequired(), Length(max=20)])
+    min_subtotal = StringField("Minimum subtotal", validators=[Optional(), Length(max=20)])
+    max_uses = IntegerField("Uses in total", validators=[Optional()])
+    max_uses_per_customer = IntegerField("Uses per customer", validators=[Optional()])
+    starts_at = DateTimeLocalField("Starts (UTC)", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], validators=[Optional()])
+    ends_at = DateTimeLocalField("Ends (UTC)", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], validators=[Optional()])
+    category_id = SelectField("Only for the category", choices=[SelectChoice("", "Any category")])
+    is_active = BooleanField("Active", default=True)
+    description = StringField("Note", validators=[Optional(), Length(max=255)])
