@@ -28,7 +28,7 @@ from . import (
 )
 
 BLUEPRINTS = [auth.bp, balance.bp, public.bp, products.bp, variants.bp, categories.bp, tags_attributes.bp, storefront.bp,
-              cart.bp, orders.bp, payments.bp, webhooks.bp, replacements.bp, dashboard.bp, coupons.bp, account.bp, reviews.bp, stock.bp, docs.bp]
+              cart.bp, orders.bp, payments.bp, webhooks.bp, replacements.bp, dashboard.bp, dashboard.admin_bp, coupons.bp, account.bp, reviews.bp, stock.bp, docs.bp]
 JSON_TYPES = ("application/json",)
 
 

@@ -7,13 +7,13 @@ from typing import Literal
 
 from apiflask import APIBlueprint
 from flask import g
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from services import analytics
 from services.money import to_major
 
 from .access import access
-from .schemas.common import Output, Query
+from .schemas.common import Id, Input, Output, Query
 
 bp = APIBlueprint("api_dashboard", __name__, url_prefix="/api/dashboard", tag="Dashboard")
 
@@ -130,3 +130,63 @@ def breakdown(query: PeriodQuery):
     return {**data, "by_payment_method": [_major(m, "revenue") for m in data["by_payment_method"]],
             "top_categories": [_major(c, "revenue") for c in data["top_categories"]],
             "top_products": [_major(p, "revenue") for p in data["top_products"]]}
+
+
+# --- Seed B: POST /api/admin/stats and /api/admin/stats/timeline ------------------------------------
+
+admin_bp = APIBlueprint("api_admin_stats", __name__, url_prefix="/api/admin", tag="Dashboard")
+
+
+class StatsIn(Input):
+    timeframe: Literal["7d", "30d", "12m"] = Field("30d", validation_alias=AliasChoices("timeframe", "period"))
+    date_from: date | None = Field(default=None, validation_alias=AliasChoices("date_from", "dateFrom", "from"))
+    date_to: date | None = Field(default=None, validation_alias=AliasChoices("date_to", "dateTo", "to"))
+    product_id: Id | None = Field(default=None, validation_alias=AliasChoices("product_id", "productId"))
+    subcategory_id: Id | None = Field(default=None, validation_alias=AliasChoices("subcategory_id", "subcategoryId"))
+
+
+class SalesPoint(Output):
+    label: str
+    start: datetime
+    revenue: float
+    units: int
+
+
+class SalesOut(Output):
+    period: str
+    unit: str
+    currency: str
+    product_id: str | None
+    subcategory_id: str | None
+    revenue: float
+    units: int
+    orders: int
+
+
+class TimelineOut(SalesOut):
+    points: list[SalesPoint]
+
+
+def _product_sales(body: StatsIn) -> dict:
+    p = analytics.period(g.store, body.timeframe, date_from=body.date_from, date_to=body.date_to)
+    data = analytics.product_sales(g.store, p, product_id=body.product_id, variant_id=body.subcategory_id)
+    return {**_major(data, "revenue"), "points": [_major(pt, "revenue") for pt in data["points"]]}
+
+
+@admin_bp.post("/stats")
+@access("admin")
+@admin_bp.input(StatsIn, arg_name="body")
+@admin_bp.output(SalesOut)
+def admin_stats(body: StatsIn):
+    """Revenue and units sold over a timeframe (`7d`, `30d`, `12m`, or `date_from`/`date_to`), for
+    all products, one `productId` or one `subcategoryId`: totals."""
+    return _product_sales(body)
+
+
+@admin_bp.post("/stats/timeline")
+@access("admin")
+@admin_bp.input(StatsIn, arg_name="body")
+@admin_bp.output(TimelineOut)
+def admin_stats_timeline(body: StatsIn):
+    """The same as a time series: one point per local day (or month for `12m`), every one present."""
+    return _product_sales(body)

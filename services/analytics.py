@@ -174,3 +174,36 @@ def breakdown(store, p: Period, *, top: int = 5) -> dict:
         "top_products": [{"product_id": pid, "title": t, "revenue": int(r), "units": int(u)}
                          for pid, t, r, u in top_products],
     }
+
+
+def product_sales(store, p: Period, *, product_id: str | None = None, variant_id: str | None = None) -> dict:
+    """Seed B's stats: revenue and units of all products, one product or one subcategory (order
+    lines of paid sales), as totals and per bucket of the period. Two GROUP BYs."""
+    where = [_sales(p.start, p.end)]
+    if product_id:
+        where.append(OrderLine.product_id == product_id)
+    if variant_id:
+        where.append(OrderLine.variant_id == variant_id)
+    total = db.session.execute(
+        select(func.coalesce(func.sum(OrderLine.line_subtotal), 0), func.coalesce(func.sum(OrderLine.quantity), 0),
+               func.count(func.distinct(Order.id)))
+        .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id).where(*where)).one()
+    buckets = _bucket_table(p)
+    line_filter = [OrderLine.order_id == Order.id]
+    if product_id:
+        line_filter.append(OrderLine.product_id == product_id)
+    if variant_id:
+        line_filter.append(OrderLine.variant_id == variant_id)
+    rows = db.session.execute(
+        select(buckets.c.label, func.coalesce(func.sum(OrderLine.line_subtotal), 0),
+               func.coalesce(func.sum(OrderLine.quantity), 0))
+        .select_from(buckets)
+        .outerjoin(Order, and_(Order.paid_at >= buckets.c.starts, Order.paid_at < buckets.c.ends,
+                               Order.is_gift.is_(False)))
+        .outerjoin(OrderLine, and_(*line_filter))
+        .group_by(buckets.c.label)).all()
+    found = {label: (int(revenue), int(units)) for label, revenue, units in rows}
+    return {"period": p.name, "unit": p.unit, "currency": store.currency, "product_id": product_id,
+            "subcategory_id": variant_id, "revenue": int(total[0]), "units": int(total[1]), "orders": int(total[2]),
+            "points": [{"label": label, "start": start, "revenue": found.get(label, (0, 0))[0],
+                        "units": found.get(label, (0, 0))[1]} for label, start, _ in p.buckets]}

@@ -100,3 +100,35 @@ def test_the_api_answers_the_numbers_in_major_units_and_refuses_bad_periods(clie
     assert backwards.status_code == 422 and "date_to" in backwards.get_json()["error"]["details"]
     user = make.headers(make.user(store, username="shopper", email="s@example.com"), store)
     assert client.get("/api/dashboard/stats", headers=user).status_code == 403
+
+
+def test_seed_b_stats_for_all_one_product_or_one_subcategory(client, app, store, make):
+    from models import Product, Variant
+
+    with app.app_context(), tenant_scope(store):
+        product = Product(title="Gift Card", slug="gift-card")
+        other = Product(title="Key", slug="key")
+        db.session.add_all([product, other])
+        db.session.flush()
+        small = Variant(product_id=product.id, title="10", price=1000)
+        big = Variant(product_id=product.id, title="50", price=5000)
+        db.session.add_all([small, big])
+        db.session.flush()
+        for number, (prod, variant, qty, total) in enumerate(
+                [(product, small, 2, 2000), (product, big, 1, 5000), (other, None, 3, 900)], start=1):
+            order = _order(number, total=total, items=qty, paid_at=NOW - timedelta(days=number))
+            line = db.session.query(OrderLine).filter_by(order_id=order.id).one()
+            line.product_id, line.variant_id = prod.id, variant.id if variant else None
+        db.session.commit()
+        ids = product.id, small.id
+    admin = make.headers(make.user(store, role="ADMIN", username="boss", email="boss@example.com"), store)
+    everything = client.post("/api/admin/stats", json={"timeframe": "7d"}, headers=admin).get_json()
+    assert (everything["revenue"], everything["units"], everything["orders"]) == (79.0, 6, 3)
+    one = client.post("/api/admin/stats", json={"timeframe": "7d", "productId": ids[0]}, headers=admin).get_json()
+    assert (one["revenue"], one["units"]) == (70.0, 3)
+    sub = client.post("/api/admin/stats/timeline", json={"timeframe": "7d", "subcategoryId": ids[1]},
+                      headers=admin).get_json()
+    assert (sub["revenue"], sub["units"]) == (20.0, 2) and len(sub["points"]) == 7
+    assert [p["units"] for p in sub["points"] if p["units"]] == [2]
+    staff = make.headers(make.user(store, role="STAFF", username="desk", email="desk@example.com"), store)
+    assert client.post("/api/admin/stats", json={}, headers=staff).status_code == 403

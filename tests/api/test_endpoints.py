@@ -103,8 +103,6 @@ NOT_YET = {
     ("GET", "/api/admin/user/{userId}"),
     ("DELETE", "/api/admin/user/delete/{userId}"),
     ("GET", "/api/admin/users/set_reseller/{userId}"),
-    ("POST", "/api/admin/stats"),
-    ("POST", "/api/admin/stats/timeline"),
 }
 
 
