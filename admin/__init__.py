@@ -3,15 +3,5 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import (  # noqa: E402,F401
-    categories,
-    dashboard,
-    orders,
-    payments,
-    products,
-    replacements,
-    reviews,
-    settings,  # noqa: E402,F401
-    stock,
-    users,
-)
+from . import categories, dashboard, orders, payments, products, replacements, reviews, stock, users  # noqa: E402,F401
+from . import settings as settings_pages  # noqa: E402,F401
