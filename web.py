@@ -48,19 +48,6 @@ def _token_tenant() -> str | None:
         return None
 
 
-def _current(cache, key) -> Store | None:
-    """A cached store, if its row has not changed since: one indexed read of ``updated_at`` (the
-    version ``stores.update_store_config`` moves), so a settings change made in another worker
-    process shows on the very next request here, not when the TTL runs out."""
-    cached = cache.get(key)
-    if cached is None:
-        return None
-    if stores.store_version(cached[1]["id"]) != cached[1]["updated_at"]:
-        cache.entries.pop(key, None)
-        return None
-    return db.session.merge(revive(cached), load=False)
-
-
 def resolve_request_store() -> Store | None:
     """RECONCILE.md's order, the same answer every time: a custom domain, then a subdomain of
     PLATFORM_DOMAIN, then the verified token's ``tenant`` claim, then the default store.
@@ -70,9 +57,9 @@ def resolve_request_store() -> Store | None:
     The caches hold snapshots; each request gets its own rows (``services.cache.revive``)."""
     by_host = cache_for("store_by_host", (Store,))
     host = request.host.lower()
-    cached = _current(by_host, host)
+    cached = by_host.get(host)
     if cached is not None:
-        return cached
+        return db.session.merge(revive(cached), load=False)
     store, named = stores.store_for_host(host, current_app.config.get("PLATFORM_DOMAIN"))
     if named:
         if store is None:
@@ -85,9 +72,9 @@ def resolve_request_store() -> Store | None:
     if tenant:
         return stores.get_store(tenant)
     default = cache_for("default_store", (Store,))
-    cached = _current(default, "default")
+    cached = default.get("default")
     if cached is not None:
-        return cached
+        return db.session.merge(revive(cached), load=False)
     store = stores.default_store()
     if store is not None:
         default.put("default", snapshot(store))
