@@ -48,6 +48,19 @@ def _token_tenant() -> str | None:
         return None
 
 
+def _current(cache, key) -> Store | None:
+    """A cached store, if its row has not changed since: one indexed read of ``updated_at`` (the
+    version ``stores.update_store_config`` moves), so a settings change made in another worker
+    process shows on the very next request here, not when the TTL runs out."""
+    cached = cache.get(key)
+    if cached is None:
+        return None
+    if stores.store_version(cached[1]["id"]) != cached[1]["updated_at"]:
+        cache.entries.pop(key, None)
+        return None
+    return db.session.merge(revive(cached), load=False)
+
+
 def resolve_request_store() -> Store | None:
     """RECONCILE.md's order, the same answer every time: a custom domain, then a subdomain of
     PLATFORM_DOMAIN, then the verified token's ``tenant`` claim, then the default store.
@@ -57,9 +70,9 @@ def resolve_request_store() -> Store | None:
     The caches hold snapshots; each request gets its own rows (``services.cache.revive``)."""
     by_host = cache_for("store_by_host", (Store,))
     host = request.host.lower()
-    cached = by_host.get(host)
+    cached = _current(by_host, host)
     if cached is not None:
-        return db.session.merge(revive(cached), load=False)
+        return cached
     store, named = stores.store_for_host(host, current_app.config.get("PLATFORM_DOMAIN"))
     if named:
         if store is None:
@@ -72,9 +85,9 @@ def resolve_request_store() -> Store | None:
     if tenant:
         return stores.get_store(tenant)
     default = cache_for("default_store", (Store,))
-    cached = default.get("default")
+    cached = _current(default, "default")
     if cached is not None:
-        return db.session.merge(revive(cached), load=False)
+        return cached
     store = stores.default_store()
     if store is not None:
         default.put("default", snapshot(store))

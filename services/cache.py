@@ -3,7 +3,9 @@ host serves, a store's categories).
 
 Each cache has a TTL (``STORE_CACHE_SECONDS``; 0 turns caching off) and names the models it
 depends on: any flush in this process that adds, changes or deletes such a row clears it at
-once; other processes see the change when the TTL runs out.
+once; other processes see the change when the TTL runs out, except the store row: its caches
+(``web.resolve_request_store``) check the row's ``updated_at`` on every hit, so a store's settings
+change everywhere on the next request.
 
 A cache holds plain values, never ORM instances: a row is kept as the snapshot of its column
 values (``snapshot``), and every read builds a fresh detached instance from it (``revive``, no

@@ -1,11 +1,15 @@
 """Store configuration as the storefront and admins see it."""
 from __future__ import annotations
 
-from models import Store
-from services import payments
-from services.stores import AnnouncementBar, Branding, ExternalLink, settings_of
+from typing import Any
 
-from .common import Output
+from pydantic import Field
+
+from models import Store
+from services import payments, stores
+from services.stores import AnnouncementBar, Branding, ExternalLink, PaymentMethodSetting, settings_of
+
+from .common import Input, Output
 
 
 class PaymentMethodOut(Output):
@@ -55,3 +59,54 @@ class BrandingOut(Output):
     @classmethod
     def of(cls, store: Store) -> "BrandingOut":
         return cls(store_name=store.name, **settings_of(store).branding.model_dump())
+
+
+class StoreConfigOut(Output):
+    """The store's whole editable configuration: what ``/api/admin/config`` and
+    ``/api/tenant/settings`` answer, and what their updates accept back (all or part of it)."""
+
+    name: str
+    description: str
+    payment_methods: list[PaymentMethodSetting]
+    external_links: list[ExternalLink]
+    review_reward: int
+    enforced_ratings: bool
+    feedback_window_days: int
+    reviews_require_approval: bool
+    announcement_bar_config: AnnouncementBar
+    branding: Branding
+    order_expiry_minutes: int
+    allow_free_items: bool
+    support_email: str | None
+    topup_min: int
+    topup_max: int
+
+    @classmethod
+    def of(cls, store: Store) -> "StoreConfigOut":
+        return cls(**stores.config_of(store))
+
+
+class StoreConfigIn(Input):
+    """A partial configuration: only the fields sent change. Nested objects (announcement bar,
+    branding) merge field by field; lists (links, payment methods) replace. The whole result is
+    checked before anything is saved: a 422 names every wrong field and changes nothing."""
+
+    name: str | None = Field(default=None, description="The store's name (1-120 characters)")
+    description: str | None = None
+    payment_methods: list[dict[str, Any]] | dict[str, bool] | None = Field(
+        default=None, description="`[{name, enabled}]` or `{name: enabled}`; enabling an unconfigured method is refused")
+    external_links: list[dict[str, Any]] | None = None
+    review_reward: Any = None
+    enforced_ratings: Any = None
+    feedback_window_days: Any = None
+    reviews_require_approval: Any = None
+    announcement_bar_config: dict[str, Any] | None = None
+    branding: dict[str, Any] | None = None
+    order_expiry_minutes: Any = None
+    allow_free_items: Any = None
+    support_email: Any = None
+    topup_min: Any = None
+    topup_max: Any = None
+
+    def changes(self) -> dict:
+        return self.model_dump(exclude_unset=True)
