@@ -11,7 +11,7 @@ from services import stores
 from .access import access
 from .schemas.store import StoreConfigIn, StoreConfigOut
 
-bp = APIBlueprint("api_settings", __name__, url_prefix="/api", tag="Store")
+bp = APIBlueprint("api_settings", __name__, url_prefix="/api", tag="Settings")
 
 
 def _update(body: StoreConfigIn) -> StoreConfigOut:
