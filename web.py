@@ -50,7 +50,7 @@ def _token_tenant() -> str | None:
 
 def _current(cache, key) -> Store | None:
     """A cached store, if its row has not changed since: one indexed read of ``updated_at`` (the
-    version ``stores.update_store_config`` moves), so a settings change made in another worker
+    version ``store_config.update_store_config`` moves), so a settings change made in another worker
     process shows on the very next request here, not when the TTL runs out."""
     cached = cache.get(key)
     if cached is None:

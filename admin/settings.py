@@ -1,6 +1,6 @@
 """The store's settings (Admin+): name and description, external links, reviews, order expiry
 and the announcement bar with a live preview (htmx re-renders the storefront's own
-``components/_announcement.html``). One save through ``stores.update_store_config``: all of it
+``components/_announcement.html``). One save through ``store_config.update_store_config``: all of it
 or nothing; payment methods are switched on /admin/payments (only configured ones can be)."""
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from models import Role
-from services import payments, stores
+from services import payments, store_config
 from services.errors import Invalid
 from services.stores import ANNOUNCEMENT_PRESETS, AnnouncementBar, settings_of
 from services.text import CONTROL_MESSAGE, has_control_chars
@@ -53,7 +53,7 @@ class LinkForm(Form):
 
 class SettingsForm(PageForm):
     name = StringField("Store name", validators=[DataRequired(), Length(max=120)])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=stores.DESCRIPTION_MAX)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=store_config.DESCRIPTION_MAX)])
     links = FieldList(FormField(LinkForm), min_entries=0, max_entries=20 + BLANK_LINK_ROWS)
     review_reward = IntegerField("Review reward (% of the order, credited to the balance)",
                                  validators=[InputRequired(), NumberRange(min=0, max=10)])
@@ -159,7 +159,7 @@ def settings_page():
     form = SettingsForm()
     if form.validate_on_submit():
         with form_errors(form):
-            stores.update_store_config(g.store, form.changes())
+            store_config.update_store_config(g.store, form.changes())
             flash("Settings saved. The shop shows them now.", "success")
             return redirect(url_for("admin.settings_page"), 303)
         if isinstance(getattr(form, "domain_error", None), Invalid):

@@ -1,12 +1,12 @@
 """The store's configuration for its admins: Seed B `GET /api/admin/config` and
 `POST /api/admin/config/update`, Seed A `GET/PUT /api/tenant/settings`: one document
-(services.stores.config_of), one update (services.stores.update_store_config)."""
+(services.store_config.config_of), one update (services.store_config.update_store_config)."""
 from __future__ import annotations
 
 from apiflask import APIBlueprint
 from flask import g
 
-from services import stores
+from services import store_config
 
 from .access import access
 from .schemas.store import StoreConfigIn, StoreConfigOut
@@ -15,7 +15,7 @@ bp = APIBlueprint("api_settings", __name__, url_prefix="/api", tag="Settings")
 
 
 def _update(body: StoreConfigIn) -> StoreConfigOut:
-    stores.update_store_config(g.store, body.changes())
+    store_config.update_store_config(g.store, body.changes())
     return StoreConfigOut.of(g.store)
 
 

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from extensions import db
 from models import PAYMENT_METHODS, Store
-from models.base import utcnow
 
 from .errors import Conflict, Invalid, NotFound
 
@@ -280,75 +279,6 @@ def base_url(store: Store) -> str:
     if domain and not store.is_default:
         return f"{scheme}://{store.slug}.{domain}"
     return current_app.config["PUBLIC_BASE_URL"]
-
-
-# --- the whole configuration: store name and description, settings, payment methods --------------
-
-CONFIG_FIELDS = ("name", "description", *StoreSettings.model_fields)
-DESCRIPTION_MAX = 5000
-
-
-def config_of(store: Store) -> dict:
-    """The editable configuration document: the store's name and description and every setting
-    (what ``GET /api/admin/config`` and ``/api/tenant/settings`` answer, and what they accept back)."""
-    return {"name": store.name, "description": store.description or "", **settings_of(store).model_dump(mode="json")}
-
-
-def update_store_config(store: Store, changes: dict) -> StoreSettings:
-    """Apply a partial configuration document in one savepoint: all of it or nothing.
-
-    ``name``/``description`` go on the store row, ``payment_methods`` (a list of
-    ``{name, enabled}`` or a ``{name: enabled}`` map) through ``payments.set_methods`` (an
-    unconfigured method is refused), everything else through ``update_settings``. Every field
-    problem found is reported at once in ``details`` (dotted paths)."""
-    from . import payments  # payments reads settings through this module
-
-    changes = dict(changes)
-    unknown = sorted(set(changes) - set(CONFIG_FIELDS))
-    details: dict[str, list[str]] = {key: ["unknown setting"] for key in unknown}
-    name = changes.pop("name", None)
-    description = changes.pop("description", None)
-    methods = changes.pop("payment_methods", None)
-    if name is not None:
-        name = str(name).strip()
-        if not name or len(name) > 120:
-            details["name"] = ["the store name must be 1-120 characters"]
-    if description is not None:
-        description = str(description).strip()
-        if len(description) > DESCRIPTION_MAX:
-            details["description"] = [f"the description must be at most {DESCRIPTION_MAX} characters"]
-    wanted: dict[str, bool] = {}
-    if methods is not None:
-        items = methods.items() if isinstance(methods, dict) else (
-            (m.get("name"), m.get("enabled")) if isinstance(m, dict) else (None, None) for m in methods)
-        for method, enabled in items:
-            if method not in PAYMENT_METHODS or not isinstance(enabled, bool):
-                details.setdefault("payment_methods", []).append(f"{method!r} is not a payment method with enabled true/false")
-            else:
-                wanted[method] = enabled
-    settings_changes = {k: v for k, v in changes.items() if k not in unknown}
-    if details:  # report the settings' problems with the store's own
-        try:
-            StoreSettings.model_validate({**settings_of(store).model_dump(), **settings_changes})
-        except ValidationError as exc:
-            details.update(_errors(exc))
-        raise Invalid(_message(details), details=details)
-    with db.session.begin_nested():
-        if name is not None:
-            store.name = name
-        if description is not None:
-            store.description = description
-        try:
-            update_settings(store, settings_changes)
-            if wanted:
-                payments.set_methods(store, wanted)
-        except Invalid as exc:
-            if exc.code == "payment_method_not_configured":
-                exc.details = {f"payment_methods.{k}": v for k, v in (exc.details or {}).items()}
-            raise
-        store.updated_at = utcnow()  # the version other processes' store caches check
-        db.session.flush()
-    return settings_of(store)
 
 
 def _message(details: dict) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import Field
 
 from models import Store
-from services import payments, stores
+from services import payments, store_config
 from services.stores import AnnouncementBar, Branding, ExternalLink, PaymentMethodSetting, settings_of
 
 from .common import Input, Output
@@ -83,7 +83,7 @@ class StoreConfigOut(Output):
 
     @classmethod
     def of(cls, store: Store) -> "StoreConfigOut":
-        return cls(**stores.config_of(store))
+        return cls(**store_config.config_of(store))
 
 
 class StoreConfigIn(Input):
