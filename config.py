@@ -113,6 +113,7 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "DELIVERABLE_HASH_KEY": env["DELIVERABLE_HASH_KEY"],
         "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or str(instance / "uploads"),
         "MAX_IMAGE_BYTES": int(env.get("MAX_IMAGE_BYTES", str(10 * 1024 * 1024))),
+        "MAX_BRANDING_BYTES": int(env.get("MAX_BRANDING_BYTES", str(5 * 1024 * 1024))),
         "MAX_IMPORT_BYTES": int(env.get("MAX_IMPORT_BYTES", str(32 * 1024 * 1024))),
         # images decoded at once per process (services.storage): each takes up to ~200 MB while it runs
         "IMAGE_WORKERS": _image_workers(env.get("IMAGE_WORKERS") or "1"),

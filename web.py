@@ -28,6 +28,7 @@ from services.errors import DomainError, Invalid, NotFound, Unauthorized, Unavai
 from services.money import exponent, format_money
 from services.stores import ANNOUNCEMENT_PRESETS, settings_of
 from services.text import CONTROL_MESSAGE, has_control_chars
+from services.themes import contrast_text, theme_or_default
 
 # --- which store a request is for ------------------------------------------------------------
 
@@ -307,9 +308,11 @@ def register_web(app: Flask) -> None:
         store = g.get("store")
         if store is None:
             return {"store": None, "store_settings": None}
+        settings = settings_of(store)
         return {
             "store": store,
-            "store_settings": settings_of(store),
+            "store_settings": settings,
+            "theme": theme_or_default(settings.theme),
             "announcement_presets": ANNOUNCEMENT_PRESETS,
             "Role": Role,
         }
@@ -330,6 +333,7 @@ def register_web(app: Flask) -> None:
         return format_money(minor or 0, currency or (store.currency if store else "EUR"))
 
     app.add_template_global(page_url, "page_url")
+    app.add_template_filter(contrast_text, "contrast_text")
 
     @app.template_filter("duration")
     def _duration(seconds) -> str:

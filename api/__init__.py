@@ -8,6 +8,7 @@ from . import (
     account,
     auth,
     balance,
+    branding,
     cart,
     categories,
     coupons,
@@ -24,6 +25,7 @@ from . import (
     stock,
     storefront,
     tags_attributes,
+    themes,
     variants,
     webhooks,
 )
@@ -31,6 +33,8 @@ from . import (
 BLUEPRINTS = [auth.bp, balance.bp, public.bp, products.bp, variants.bp, categories.bp, tags_attributes.bp, storefront.bp,
               cart.bp, orders.bp, payments.bp, webhooks.bp, replacements.bp, dashboard.bp, dashboard.admin_bp, coupons.bp, account.bp, reviews.bp, stock.bp, docs.bp]
 BLUEPRINTS.insert(-1, settings.bp)
+BLUEPRINTS.insert(-1, themes.bp)
+BLUEPRINTS.insert(-1, branding.bp)
 JSON_TYPES = ("application/json",)
 
 

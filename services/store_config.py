@@ -10,7 +10,7 @@ from extensions import db
 from models import PAYMENT_METHODS, Store
 from models.base import utcnow
 
-from . import payments
+from . import payments, themes
 from .errors import Invalid
 from .stores import StoreSettings, _errors, _message, settings_of, update_settings
 
@@ -79,3 +79,18 @@ def update_store_config(store: Store, changes: dict) -> StoreSettings:
         store.updated_at = utcnow()  # the version other processes' store caches check
         db.session.flush()
     return settings_of(store)
+
+
+# --- themes ----------------------------------------------------------------------------------------
+
+def apply_theme(store: Store, slug: str, *, keep_colors: bool = False) -> StoreSettings:
+    """Switch the store to a theme (``PUT /api/tenants/current/template``, the Appearance page):
+    its layout at once and, unless ``keep_colors``, its palette and fonts copied into the
+    branding, where the merchant may change them afterwards."""
+    theme = themes.get_theme(slug)
+    changes: dict = {"theme": theme.slug}
+    if not keep_colors:
+        changes["branding"] = {**theme.palette, "font_family": theme.font_family}
+    settings = update_settings(store, changes)
+    store.updated_at = utcnow()
+    return settings

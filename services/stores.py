@@ -12,8 +12,10 @@ from sqlalchemy import select
 
 from extensions import db
 from models import PAYMENT_METHODS, Store
+from models.base import utcnow
 
 from .errors import Conflict, Invalid, NotFound
+from .themes import DEFAULT_THEME, THEMES
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -75,6 +77,24 @@ class Branding(_Strict):
     banner_url: str | None = Field(default=None, max_length=500)
     hero_url: str | None = Field(default=None, max_length=500)
     font_family: str = Field(default="system-ui", max_length=80)
+    tagline: str = Field(default="", max_length=160)  # under the store's name in the shop's header
+
+    @field_validator("font_family")
+    @classmethod
+    def _font_stack(cls, value: str) -> str:
+        # it goes into a style attribute: names, commas and quotes only, no other CSS
+        if not re.fullmatch(r"[A-Za-z0-9 ,'\"-]+", value):
+            raise ValueError("a font stack such as: Georgia, \"Times New Roman\", serif")
+        return value
+
+    @field_validator("logo_url", "banner_url", "hero_url")
+    @classmethod
+    def _image_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not (value.startswith("/uploads/") or value.startswith("https://")) or any(c in value for c in "\"'<> "):
+            raise ValueError("an uploaded image (POST /api/branding/upload/{image_type}) or an https:// address")
+        return value
 
 
 def _default_methods() -> list[PaymentMethodSetting]:
@@ -97,6 +117,15 @@ class StoreSettings(_Strict):
     support_email: str | None = Field(default=None, max_length=254)
     # the store's time zone (IANA name): the dashboard's days and months are local ones
     timezone: str = Field(default="UTC", max_length=64)
+    # the look (services/themes.py): layout switches and the palette it started the branding with
+    theme: str = Field(default=DEFAULT_THEME, max_length=40)
+
+    @field_validator("theme")
+    @classmethod
+    def _known_theme(cls, value: str) -> str:
+        if value not in THEMES:
+            raise ValueError(f"one of the store templates: {', '.join(THEMES)}")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -205,6 +234,17 @@ def create_store(slug: str, name: str, *, domain: str | None = None, currency: s
     db.session.add(store)
     db.session.flush()
     return store
+
+
+def set_custom_domain(store: Store, domain: str | None) -> None:
+    """Point a domain at the store (``None`` removes it); one domain belongs to one store (409
+    ``domain_taken``). Moving ``updated_at`` retires every process's cached host lookups."""
+    domain = normalize_domain(domain)
+    if domain and db.session.scalar(select(Store.id).where(Store.custom_domain == domain, Store.id != store.id)):
+        raise Conflict(f"The domain '{domain}' is already used by another store", code="domain_taken")
+    store.custom_domain = domain
+    store.updated_at = utcnow()
+    db.session.flush()
 
 
 def get_store_by_slug(slug: str) -> Store:

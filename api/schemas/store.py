@@ -1,6 +1,7 @@
 """Store configuration as the storefront and admins see it."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import Field
@@ -55,10 +56,13 @@ class BrandingOut(Output):
     banner_url: str | None
     hero_url: str | None
     font_family: str
+    tagline: str
+    theme: str = Field(description="The theme's slug: its layout switches (`GET /api/templates/{slug}`)")
 
     @classmethod
     def of(cls, store: Store) -> "BrandingOut":
-        return cls(store_name=store.name, **settings_of(store).branding.model_dump())
+        settings = settings_of(store)
+        return cls(store_name=store.name, theme=settings.theme, **settings.branding.model_dump())
 
 
 class StoreConfigOut(Output):
@@ -80,6 +84,8 @@ class StoreConfigOut(Output):
     support_email: str | None
     topup_min: int
     topup_max: int
+    timezone: str = Field(description="IANA time zone: the dashboard's days and months are local ones")
+    theme: str = Field(description="The theme's slug (`GET /api/templates`); `PUT /api/tenants/current/template` also copies its palette")
 
     @classmethod
     def of(cls, store: Store) -> "StoreConfigOut":
@@ -107,6 +113,117 @@ class StoreConfigIn(Input):
     support_email: Any = None
     topup_min: Any = None
     topup_max: Any = None
+    timezone: Any = None
+    theme: Any = None
 
     def changes(self) -> dict:
         return self.model_dump(exclude_unset=True)
+
+
+# --- branding for its admins: friendly names (/api/branding) and field names (/api/tenants/current/branding)
+
+class BrandColorsOut(Output):
+    primary: str
+    accent: str
+    background: str
+    text: str
+
+
+class BrandingAdminOut(Output):
+    """Seed A `GET /api/branding`: the branding with names a frontend reads easily."""
+
+    store_name: str
+    tagline: str
+    logo: str | None = Field(description="URL of the logo (upload with `POST /api/branding/upload/logo`)")
+    banner: str | None
+    hero: str | None
+    colors: BrandColorsOut
+    font: str
+    theme: str
+
+    @classmethod
+    def of(cls, store: Store) -> "BrandingAdminOut":
+        settings = settings_of(store)
+        b = settings.branding
+        return cls(store_name=store.name, tagline=b.tagline, logo=b.logo_url, banner=b.banner_url, hero=b.hero_url,
+                   colors=BrandColorsOut(primary=b.primary_color, accent=b.accent_color,
+                                         background=b.background_color, text=b.text_color),
+                   font=b.font_family, theme=settings.theme)
+
+
+class BrandColorsIn(Input):
+    primary: str | None = None
+    accent: str | None = None
+    background: str | None = None
+    text: str | None = None
+
+
+class BrandingAdminIn(Input):
+    """`PUT /api/branding`: any of the friendly fields; `null` for an image removes it."""
+
+    store_name: str | None = None
+    tagline: str | None = None
+    logo: str | None = None
+    banner: str | None = None
+    hero: str | None = None
+    colors: BrandColorsIn | None = None
+    font: str | None = None
+
+    def changes(self) -> tuple[str | None, dict]:
+        """(new store name, branding changes in field names)."""
+        sent = self.model_dump(exclude_unset=True)
+        out: dict[str, Any] = {}
+        for friendly, field in (("tagline", "tagline"), ("font", "font_family"), ("logo", "logo_url"),
+                                ("banner", "banner_url"), ("hero", "hero_url")):
+            if friendly in sent:
+                out[field] = sent[friendly]
+        for key, value in (sent.get("colors") or {}).items():
+            out[f"{key}_color"] = value
+        return sent.get("store_name"), out
+
+
+class BrandingFieldsIn(Input):
+    """`PUT /api/tenants/current/branding`: the branding's own field names; only those sent change."""
+
+    primary_color: str | None = None
+    accent_color: str | None = None
+    background_color: str | None = None
+    text_color: str | None = None
+    logo_url: str | None = None
+    banner_url: str | None = None
+    hero_url: str | None = None
+    font_family: str | None = None
+    tagline: str | None = None
+
+    def changes(self) -> dict:
+        return self.model_dump(exclude_unset=True)
+
+
+class TenantOut(Output):
+    """Seed A `GET /api/tenants/current`: the store itself and its whole configuration."""
+
+    id: str
+    slug: str
+    name: str
+    description: str
+    custom_domain: str | None
+    currency: str
+    status: str
+    is_default: bool
+    created_at: datetime
+    updated_at: datetime
+    settings: StoreConfigOut
+
+    @classmethod
+    def of(cls, store: Store) -> "TenantOut":
+        return cls(id=store.id, slug=store.slug, name=store.name, description=store.description or "",
+                   custom_domain=store.custom_domain, currency=store.currency, status=store.status,
+                   is_default=store.is_default, created_at=store.created_at, updated_at=store.updated_at,
+                   settings=StoreConfigOut.of(store))
+
+
+class TenantIn(StoreConfigIn):
+    """`PUT /api/tenants/current`: the configuration document's fields (name, description, any
+    setting) and the custom domain. The slug, currency and status belong to the platform team."""
+
+    custom_domain: str | None = Field(default=None, description="A domain the store answers on; `null` removes it")

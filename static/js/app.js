@@ -90,3 +90,16 @@
     bar.textContent = percent + " %";
   });
 })();
+
+// Colour fields (the Appearance page): a native picker beside each #rrggbb text box, kept in step
+// both ways; the text box is the one the form sends.
+document.addEventListener("input", (event) => {
+  const el = event.target;
+  if (el.matches && el.matches("input[type=color][data-color-for]")) {
+    const text = document.getElementById(el.dataset.colorFor);
+    if (text) { text.value = el.value; text.dispatchEvent(new Event("input", { bubbles: true })); }
+  } else if (el.matches && el.matches("input[id]")) {
+    const picker = document.querySelector(`input[type=color][data-color-for="${el.id}"]`);
+    if (picker && /^#[0-9a-fA-F]{6}$/.test(el.value)) picker.value = el.value.toLowerCase();
+  }
+});

@@ -85,7 +85,8 @@ def test_the_store_brand_is_a_style_attribute_on_html(client, make):
     make.store("branded", "Branded", default=True, branding={"primary_color": "#123456", "font_family": 'Inter"'})
     page = client.get("/login")
     assert page.status_code == 200
-    assert b'<html lang="en" style="--brand:#123456;' in page.data
+    html = page.data.split(b"<html", 1)[1].split(b">", 1)[0]  # the <html> tag: the theme's classes, then the palette
+    assert html.startswith(b' lang="en" class="theme-clean ') and b' style="--brand:#123456;' in html
     assert b"--font:Inter&#34;, system-ui" in page.data  # escaped: the attribute cannot be left
     assert inline_code(page.data) == []
 
