@@ -100,7 +100,6 @@ def register_cli(app: Flask) -> None:
             store_service.update_settings(store, {
                 "external_links": [
                     {"name": "Discord", "href": "https://discord.com", "in_nav_bar": True, "in_footer": True, "emoji_icon": "💬"},
-                    {"name": "Terms", "href": "/terms", "in_nav_bar": False, "in_footer": True},
                 ],
                 "announcement_bar_config": {"enabled": True, "template": 5, "text": "Welcome to the demo store: everything is delivered instantly.", "scrolling": False},
             })

@@ -22,7 +22,7 @@ from flask_wtf import FlaskForm
 import tenancy
 from extensions import db, security_headers
 from models import Role, Store
-from services import auth, orders, payments, stores
+from services import auth, orders, pages, payments, stores
 from services.cache import cache_for, revive, snapshot
 from services.errors import DomainError, Invalid, NotFound, Unauthorized, Unavailable
 from services.money import exponent, format_money
@@ -334,6 +334,12 @@ def register_web(app: Flask) -> None:
 
     app.add_template_global(page_url, "page_url")
     app.add_template_filter(contrast_text, "contrast_text")
+
+    @app.template_global("site_pages")
+    def _site_pages():
+        """The CMS pages the shop links to (services.pages.site_links: cached, no query)."""
+        store = g.get("store")
+        return pages.site_links(store) if store is not None else []
 
     @app.template_filter("duration")
     def _duration(seconds) -> str:

@@ -5,4 +5,5 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 from . import appearance as appearance_pages  # noqa: E402,F401
 from . import categories, coupons, dashboard, orders, payments, products, replacements, reviews, stock, users  # noqa: E402,F401
+from . import pages as cms_pages  # noqa: E402,F401
 from . import settings as settings_pages  # noqa: E402,F401

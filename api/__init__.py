@@ -16,6 +16,7 @@ from . import (
     docs,
     errors,
     orders,
+    pages,
     payments,
     products,
     public,
@@ -35,6 +36,7 @@ BLUEPRINTS = [auth.bp, balance.bp, public.bp, products.bp, variants.bp, categori
 BLUEPRINTS.insert(-1, settings.bp)
 BLUEPRINTS.insert(-1, themes.bp)
 BLUEPRINTS.insert(-1, branding.bp)
+BLUEPRINTS.insert(-1, pages.bp)
 JSON_TYPES = ("application/json",)
 
 

@@ -26,6 +26,7 @@ from .order import (
     OrderEvent,
     OrderLine,
 )
+from .page import Page
 from .payment import PAYMENT_ATTEMPT_STATUSES, PROVIDERS, Payment, PaymentAccount, Refund, WebhookEvent
 from .replacement import REPLACEMENT_STATUSES, ReplacementRequest
 from .review import Review
@@ -40,4 +41,5 @@ __all__ = [
     "CouponRedemption", "Order", "OrderLine", "OrderAdjustment", "OrderEvent", "BalanceTransaction",
     "Review", "BalanceTopUp", "ORDER_STATUSES", "PAYMENT_STATUSES", "PAYMENT_METHODS", "BALANCE_KINDS",
     "ReplacementRequest", "REPLACEMENT_STATUSES", "Payment", "PaymentAccount", "Refund", "WebhookEvent", "PROVIDERS", "PAYMENT_ATTEMPT_STATUSES",
+    "Page",
 ]

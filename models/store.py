@@ -27,6 +27,9 @@ class Store(IdMixin, Base):
     # The Seed B StoreConfig (payment methods, links, review settings, announcement bar,
     # branding ...), validated by services.stores.StoreSettings, which supplies defaults.
     settings: Mapped[dict] = mapped_column(JSON, default=dict, nullable=False)
+    # The active CMS pages the shop's footer and nav link to ([{title, slug, in_footer, in_nav}]),
+    # kept by services.pages on every page change: the row every request reads already carries them.
+    page_links: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
 
     @property

@@ -13,7 +13,9 @@ from sqlalchemy import select
 from extensions import db
 from models import PAYMENT_METHODS, Store
 from models.base import utcnow
+from tenancy import tenant_scope
 
+from . import pages
 from .errors import Conflict, Invalid, NotFound
 from .themes import DEFAULT_THEME, THEMES
 
@@ -233,6 +235,8 @@ def create_store(slug: str, name: str, *, domain: str | None = None, currency: s
                   is_default=is_default, settings=StoreSettings().model_dump(mode="json"))
     db.session.add(store)
     db.session.flush()
+    with tenant_scope(store):  # its own rows: the pages the footer links to (Terms, Privacy, Refund policy)
+        pages.create_default_pages(store.name)
     return store
 
 

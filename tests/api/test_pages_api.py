@@ -1,0 +1,69 @@
+"""CMS pages (issue 12, Seed A Pages): default pages of a new store, public reads of active pages,
+Manager+ writes, Markdown rendered to sanitised HTML, slugs, and the shop's footer and nav."""
+from __future__ import annotations
+
+import pytest
+
+from tests.api.conftest import error_code
+
+
+def test_a_new_store_has_terms_privacy_and_refund_pages_in_its_footer(client, store):
+    body = client.get("/api/pages").get_json()
+    assert [p["slug"] for p in body["items"]] == ["terms", "privacy", "refund-policy"] and body["total"] == 3
+    terms = client.get("/api/pages/terms").get_json()
+    assert terms["title"] == "Terms of service" and "Main Store" in terms["body_html"] and terms["url"] == "/pages/terms"
+    home = client.get("/").get_data(as_text=True)
+    for slug in ("terms", "privacy", "refund-policy"):
+        assert f'href="/pages/{slug}"' in home
+        page = client.get(f"/pages/{slug}")
+        assert page.status_code == 200, slug
+    assert "<h1>Terms of service</h1>" in client.get("/pages/terms").get_data(as_text=True)
+
+
+def test_markdown_becomes_safe_html(client, store, manager_headers):
+    response = client.post("/api/pages", headers=manager_headers, json={
+        "title": "About us", "body": "# About\n\nWe **sell** keys. [Discord](https://discord.gg/x)\n\n"
+                                     "<script>alert(1)</script> [bad](javascript:alert(1))\n\n| a | b |\n|---|---|\n| 1 | 2 |"})
+    assert response.status_code == 201, response.get_json()
+    page = response.get_json()
+    assert page["slug"] == "about-us" and page["is_active"] is True and page["show_in_footer"] is True
+    html = page["body_html"]
+    assert "<strong>sell</strong>" in html and 'href="https://discord.gg/x"' in html and "<table>" in html
+    assert "<script" not in html and "&lt;script&gt;" in html and "href=\"javascript" not in html
+    shown = client.get("/pages/about-us").get_data(as_text=True)
+    assert "<strong>sell</strong>" in shown and "<script>alert" not in shown
+
+
+def test_updates_drafts_and_deletes(client, store, manager_headers):
+    created = client.post("/api/pages", headers=manager_headers, json={
+        "title": "Shipping", "body": "Fast.", "show_in_nav": True, "show_in_footer": False}).get_json()
+    assert 'href="/pages/shipping"' in client.get("/").get_data(as_text=True).split("</header>")[0]
+    draft = client.put(f"/api/pages/{created['id']}", headers=manager_headers, json={"is_active": False, "body": "Slow."})
+    assert draft.status_code == 200 and draft.get_json()["body_html"] == "<p>Slow.</p>\n"
+    assert client.get("/api/pages/shipping").status_code == 404
+    assert client.get("/pages/shipping").status_code == 404
+    assert 'href="/pages/shipping"' not in client.get("/").get_data(as_text=True)
+    assert client.get("/api/pages/shipping", headers=manager_headers).get_json()["is_active"] is False
+    listed = client.get("/api/pages", query_string={"include_inactive": "true"}, headers=manager_headers).get_json()
+    assert "shipping" in [p["slug"] for p in listed["items"]]
+    assert "shipping" not in [p["slug"] for p in client.get("/api/pages?include_inactive=true").get_json()["items"]]
+    assert client.delete(f"/api/pages/{created['id']}", headers=manager_headers).status_code == 204
+    assert client.put(f"/api/pages/{created['id']}", headers=manager_headers, json={"title": "x"}).status_code == 404
+
+
+def test_bad_input_and_slug_clashes(client, store, manager_headers, staff_headers):
+    assert client.post("/api/pages", headers=manager_headers, json={"title": ""}).status_code == 422
+    clash = client.post("/api/pages", headers=manager_headers, json={"title": "Terms again", "slug": "terms"})
+    assert clash.status_code == 409 and error_code(clash) == "slug_taken"
+    second = client.post("/api/pages", headers=manager_headers, json={"title": "Terms of service"}).get_json()
+    assert second["slug"] == "terms-of-service"
+    assert client.post("/api/pages", headers=staff_headers, json={"title": "Nope"}).status_code == 403
+    assert error_code(client.get("/api/pages/nope")) == "page_not_found"
+
+
+@pytest.mark.usefixtures("store")
+def test_pages_belong_to_their_store(client, other_store, manager_headers):
+    client.post("/api/pages", headers=manager_headers, json={"title": "Main only"})
+    other = client.get("/api/pages", headers={"Host": "other.example.com"}).get_json()
+    assert "main-only" not in [p["slug"] for p in other["items"]] and other["total"] == 3
+    assert client.get("/pages/main-only", headers={"Host": "other.example.com"}).status_code == 404
