@@ -25,7 +25,7 @@ from models import Role, Store
 from services import auth, orders, pages, payments, stores
 from services.cache import cache_for, revive, snapshot
 from services.errors import DomainError, Invalid, NotFound, Unauthorized, Unavailable
-from services.money import exponent, format_money
+from services.money import exponent
 from services.stores import ANNOUNCEMENT_PRESETS, settings_of
 from services.text import CONTROL_MESSAGE, has_control_chars
 from services.themes import contrast_text, theme_or_default
@@ -302,6 +302,12 @@ def error_status(form) -> int:
     return error.status if error is not None and error.status >= 400 else form_status(form)
 
 
+def shown_money(minor, currency: str | None = None) -> str:
+    """Money as this request's store shows it (``stores.show_money``): the ``money`` filter of
+    pages and emails, and the dashboard's flash messages."""
+    return stores.show_money(minor, currency, g.get("store"))
+
+
 def register_web(app: Flask) -> None:
     @app.context_processor
     def _store_context():
@@ -327,10 +333,7 @@ def register_web(app: Flask) -> None:
     def _category_path(slug: str) -> str:
         return "/c/" + slug
 
-    @app.template_filter("money")
-    def _money(minor, currency=None):
-        store = g.get("store")
-        return format_money(minor or 0, currency or (store.currency if store else "EUR"))
+    app.add_template_filter(shown_money, "money")
 
     app.add_template_global(page_url, "page_url")
     app.add_template_filter(contrast_text, "contrast_text")

@@ -10,8 +10,8 @@ from flask import flash, g, redirect, render_template, request, url_for
 from models import Coupon, Role
 from services import coupons as coupon_service
 from services.errors import Invalid
-from services.money import format_money, to_minor
-from web import form_errors, form_status, major_text, page_arg, role_required, wants_fragment
+from services.money import to_minor
+from web import form_errors, form_status, major_text, page_arg, role_required, shown_money, wants_fragment
 
 from . import bp
 from .forms import CouponForm
@@ -25,7 +25,7 @@ def value_text(coupon: Coupon, currency: str) -> str:
     """"10 %", "12.5 %" or "5.00 EUR"."""
     if coupon.kind == "percent":
         return f"{Decimal(coupon.value).scaleb(-2).normalize():f} %"
-    return format_money(coupon.value, currency)
+    return shown_money(coupon.value, currency)
 
 
 def state_of(coupon: Coupon, now: datetime) -> tuple[str, str]:

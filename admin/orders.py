@@ -14,8 +14,8 @@ from services import orders, refunds
 from services import users as user_service
 from services import variants as variant_service
 from services.errors import NotFound
-from services.money import format_money, to_minor
-from web import form_errors, items_download, major_text, page_arg, role_required, wants_fragment
+from services.money import to_minor
+from web import form_errors, items_download, major_text, page_arg, role_required, shown_money, wants_fragment
 
 from . import bp
 from .forms import AdminActionForm, GiftForm, OrderStatusForm, RefundForm
@@ -159,7 +159,7 @@ def order_refund(order_number: int):
             amount = to_minor(text, order.currency, field="amount") if text else None
             row = refunds.refund(g.store, order, amount=amount, destination=form.destination.data,
                                  reason=form.reason.data or "", actor=current_user._get_current_object())
-            money = format_money(row.amount, row.currency)
+            money = shown_money(row.amount, row.currency)
             if row.destination == "balance":
                 flash(f"Refunded {money} to the buyer's balance.", "success")
             else:

@@ -15,9 +15,19 @@ from models import PAYMENT_METHODS, PROVIDERS, Role
 from models.payment import WEBHOOK_STATUSES
 from services import orders, payment_accounts, payments, webhooks
 from services.errors import DomainError, Invalid, NotFound
-from services.money import format_money, to_minor
+from services.money import to_minor
 from services.stores import settings_of, update_settings
-from web import db_savepoint, form_errors, form_status, major_text, page_arg, reread, role_required, wants_fragment
+from web import (
+    db_savepoint,
+    form_errors,
+    form_status,
+    major_text,
+    page_arg,
+    reread,
+    role_required,
+    shown_money,
+    wants_fragment,
+)
 
 from . import bp
 from .forms import AdminActionForm, HoodpayForm, PaymentMethodForm, PayoutForm, TopupLimitsForm
@@ -148,7 +158,7 @@ def payments_payout():
         with form_errors(form):
             amount = positive_minor(form.amount.data, currency, "amount")
             payout = payment_accounts.connect_payout(g.store, amount, currency, request_key=form.request_key.data)
-            flash(f"Payout of {format_money(payout['amount'], payout['currency'] or currency)} requested: "
+            flash(f"Payout of {shown_money(payout['amount'], payout['currency'] or currency)} requested: "
                   f"{payout.get('status') or 'pending'}.", "success")
             return redirect(url_for("admin.payments_page") + "#stripe-h", 303)
     # a new key for the next try: Stripe keeps a refused request's answer under its key
@@ -193,7 +203,7 @@ def payments_topups():
             low = positive_minor(form.topup_min.data, currency, "topup_min")
             high = positive_minor(form.topup_max.data, currency, "topup_max")
             update_settings(g.store, {"topup_min": low, "topup_max": high})
-            flash(f"Top-ups now take {format_money(low, currency)} to {format_money(high, currency)}.", "success")
+            flash(f"Top-ups now take {shown_money(low, currency)} to {shown_money(high, currency)}.", "success")
             return redirect(url_for("admin.payments_page") + "#topups-h", 303)
     return _page(topup_form=form, status=422)
 

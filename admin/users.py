@@ -9,9 +9,9 @@ from models import Role, User
 from services import balance, orders
 from services import cart as cart_service
 from services import users as user_service
-from services.money import format_money, to_minor
+from services.money import to_minor
 from services.pagination import paginate
-from web import form_errors, page_arg, role_required, wants_fragment
+from web import form_errors, page_arg, role_required, shown_money, wants_fragment
 
 from . import bp
 from .forms import BalanceAdjustForm
@@ -59,6 +59,6 @@ def user_balance(user_id: str):
             amount = to_minor((form.amount.data or "").strip().replace(" ", ""), g.store.currency, field="amount")
             balance.adjust(user, amount, form.reason.data, actor=current_user._get_current_object())
             sign = "+" if amount > 0 else ""
-            flash(f"Balance adjusted by {sign}{format_money(amount, g.store.currency)}.", "success")
+            flash(f"Balance adjusted by {sign}{shown_money(amount, g.store.currency)}.", "success")
             return redirect(url_for("admin.user_detail", user_id=user_id), 303)
     return _user_page(_user(user_id), form, 422)

@@ -11,8 +11,7 @@ from flask_mailman import EmailMultiAlternatives
 from services import auth, orders, payments, refunds, replacements, topups, users
 from services import variants as variant_service
 from services.errors import NotFound
-from services.money import format_money
-from services.stores import base_url, get_store, settings_of
+from services.stores import base_url, get_store, settings_of, show_money
 from tenancy import current_store_id
 
 
@@ -117,7 +116,7 @@ def send_refund_email(refund_id: str) -> str | None:
     if refund.status != "SUCCEEDED":  # a refund the provider refused: the buyer gets nothing back
         return None
     return send_email(to=order.email, template="refund", context={
-        "refund": refund, "order": order, "amount": format_money(refund.amount, refund.currency),
+        "refund": refund, "order": order, "amount": show_money(refund.amount, refund.currency),
         "link": orders.order_url(order)})
 
 
@@ -129,7 +128,7 @@ def send_topup_email(topup_id: str) -> str | None:
     user = users.get_user(topup.user_id)
     store = get_store(topup.store_id)
     return send_email(to=user.email, template="topup", context={
-        "amount": format_money(topup.amount, topup.currency), "new_balance": format_money(user.balance, topup.currency),
+        "amount": show_money(topup.amount, topup.currency), "new_balance": show_money(user.balance, topup.currency),
         "link": f"{base_url(store)}/account/balance"})
 
 

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency
 
 from .errors import Invalid
 
@@ -38,3 +42,30 @@ def format_money(minor: int, currency: str) -> str:
     exp = exponent(currency)
     value = Decimal(int(minor)).scaleb(-exp)
     return f"{value:,.{exp}f} {currency.upper()}"
+
+
+DEFAULT_LOCALE = "en"
+
+
+@lru_cache(maxsize=64)
+def _locale(name: str | None) -> Locale:
+    try:
+        return Locale.parse(name or DEFAULT_LOCALE)
+    except (ValueError, TypeError, UnknownLocaleError):
+        return Locale.parse(DEFAULT_LOCALE)
+
+
+def check_locale(name: str) -> str:
+    """A locale Babel knows (``en``, ``pt_PT``, ``de-DE``), normalised as ``pt_PT``; ValueError otherwise."""
+    try:
+        return str(Locale.parse((name or "").strip().replace("-", "_")))
+    except (ValueError, TypeError, UnknownLocaleError) as exc:
+        raise ValueError("a locale such as en, en_US, pt_PT or de_DE") from exc
+
+
+def display_money(minor: int, currency: str, locale: str | None = None) -> str:
+    """Money as a shopper reads it, in the store's locale (Babel, CLDR): ``€10.99`` in ``en``,
+    ``10,99 €`` in ``pt_PT``, ``$10.99`` in ``en_US``. Pages and emails; API messages keep
+    ``format_money`` ("10.99 EUR"), and the JSON carries plain numbers."""
+    value = Decimal(int(minor)).scaleb(-exponent(currency))
+    return format_currency(value, currency.upper(), locale=_locale(locale))

@@ -13,10 +13,11 @@ from sqlalchemy import select
 from extensions import db
 from models import PAYMENT_METHODS, Store
 from models.base import utcnow
-from tenancy import tenant_scope
+from tenancy import current_store_id, tenant_scope
 
 from . import pages
 from .errors import Conflict, Invalid, NotFound
+from .money import check_locale, display_money
 from .themes import DEFAULT_THEME, THEMES
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -119,6 +120,14 @@ class StoreSettings(_Strict):
     support_email: str | None = Field(default=None, max_length=254)
     # the store's time zone (IANA name): the dashboard's days and months are local ones
     timezone: str = Field(default="UTC", max_length=64)
+    # how money and dates read in the shop and emails (Babel): en -> €10.99, pt_PT -> 10,99 €
+    locale: str = Field(default="en", max_length=16)
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        return check_locale(value)
+
     # the look (services/themes.py): layout switches and the palette it started the branding with
     theme: str = Field(default=DEFAULT_THEME, max_length=40)
 
@@ -312,6 +321,15 @@ def store_version(store_id: str):
 
 def get_store(store_id: str) -> Store | None:
     return db.session.get(Store, store_id)
+
+
+def show_money(minor, currency: str | None = None, store: Store | None = None) -> str:
+    """Money as a store shows it to people (its ``locale``, Babel): pages, emails, flash messages.
+    ``store`` defaults to the bound one (a job rendering an email)."""
+    if store is None and current_store_id():
+        store = get_store(current_store_id())
+    locale = settings_of(store).locale if store is not None else None
+    return display_money(minor or 0, currency or (store.currency if store is not None else "EUR"), locale)
 
 
 def base_url(store: Store) -> str:

@@ -57,12 +57,13 @@ class BrandingOut(Output):
     hero_url: str | None
     font_family: str
     tagline: str
+    locale: str = Field(description="How pages and emails show money: en (€10.99), en_US ($10.99), pt_PT (10,99 €)...")
     theme: str = Field(description="The theme's slug: its layout switches (`GET /api/templates/{slug}`)")
 
     @classmethod
     def of(cls, store: Store) -> "BrandingOut":
         settings = settings_of(store)
-        return cls(store_name=store.name, theme=settings.theme, **settings.branding.model_dump())
+        return cls(store_name=store.name, theme=settings.theme, locale=settings.locale, **settings.branding.model_dump())
 
 
 class StoreConfigOut(Output):
@@ -85,6 +86,7 @@ class StoreConfigOut(Output):
     topup_min: int
     topup_max: int
     timezone: str = Field(description="IANA time zone: the dashboard's days and months are local ones")
+    locale: str = Field(description="How pages and emails show money: en (€10.99), en_US ($10.99), pt_PT (10,99 €)...")
     theme: str = Field(description="The theme's slug (`GET /api/templates`); `PUT /api/tenants/current/template` also copies its palette")
 
     @classmethod
@@ -114,6 +116,7 @@ class StoreConfigIn(Input):
     topup_min: Any = None
     topup_max: Any = None
     timezone: Any = None
+    locale: Any = None
     theme: Any = None
 
     def changes(self) -> dict:

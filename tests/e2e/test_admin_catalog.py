@@ -59,7 +59,7 @@ def test_admin_builds_the_catalog_and_a_shopper_finds_the_product(live_server, l
     page.fill("#sub-max_quantity", "5")
     page.click("text=Add subcategory")  # htmx swaps the section in place
     row = page.wait_for_selector("#subcategories tbody tr:has-text('$10')")
-    assert "10.99 EUR" in row.text_content()
+    assert "€10.99" in row.text_content()
     assert page.url == product_url
     shot(top(page), "admin-product-desktop")
 
@@ -124,11 +124,11 @@ def test_admin_builds_the_catalog_and_a_shopper_finds_the_product(live_server, l
 
         page.click(".product-card >> text=Steam Wallet")
         page.wait_for_url(f"{base}/p/steam-wallet")
-        assert page.text_content("[data-testid=price]").strip() == "10.99 EUR"
+        assert page.text_content("[data-testid=price]").strip() == "€10.99"
         page.click(".variant-option:has-text('$25')")
-        page.wait_for_selector("[data-testid=price]:has-text('26.49 EUR')")
+        page.wait_for_selector("[data-testid=price]:has-text('€26.49')")
         page.click(".variant-option:has-text('$10')")
-        page.wait_for_selector("[data-testid=price]:has-text('10.99 EUR')")
+        page.wait_for_selector("[data-testid=price]:has-text('€10.99')")
         assert page.text_content("[data-testid=chosen-variant]").strip() == "$10"
         assert page.text_content("[data-testid=stock]").strip() == "In stock"
         assert "variant=" in page.url  # the choice is in the address, so a reload keeps it

@@ -89,7 +89,7 @@ def test_admin_payments_inspector_and_a_refund(live_server, live_admin, live_sho
             # --- the payments page ----------------------------------------------------------
             page.goto(f"{base}/admin/payments")
             assert page.text_content("[data-testid=stripe-account]").strip() == acct
-            available = "143.45 EUR" if tag == "desktop" else "133.45 EUR"  # after the desktop's payout
+            available = "€143.45" if tag == "desktop" else "€133.45"  # after the desktop's payout
             assert page.text_content("[data-testid=stripe-available]").strip() == available
             assert page.is_visible("[data-testid=stripe-transactions]")
             if tag == "desktop":
@@ -102,8 +102,8 @@ def test_admin_payments_inspector_and_a_refund(live_server, live_admin, live_sho
                 assert page.url == f"{base}/admin/payments"
                 page.fill("#amount", "10.00")
                 page.click("text=Request payout")
-                page.wait_for_selector(".flash:has-text('Payout of 10.00 EUR requested')")
-                assert page.text_content("[data-testid=stripe-available]").strip() == "133.45 EUR"
+                page.wait_for_selector(".flash:has-text('Payout of €10.00 requested')")
+                assert page.text_content("[data-testid=stripe-available]").strip() == "€133.45"
             assert overflow(page) == [], overflow(page)
             shot(top(page), f"admin-payments-{tag}")
 

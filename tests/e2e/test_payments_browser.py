@@ -64,7 +64,7 @@ def test_a_shopper_tops_up_in_crypto_on_hoodpays_page(live_server, live_shop, br
     errors = watch(page)
     sign_in(page, base, live_shop["email"], live_shop["password"])
     page.goto(f"{base}/account/balance")
-    assert page.text_content("[data-testid=account-balance]").strip() == "100.00 EUR"
+    assert page.text_content("[data-testid=account-balance]").strip() == "€100.00"
     page.fill("#amount", "0")  # refused, with the limits, nothing created
     page.click("[data-testid=topup-submit]")
     page.wait_for_selector(".error:has-text('Top-ups go from')")
@@ -75,7 +75,7 @@ def test_a_shopper_tops_up_in_crypto_on_hoodpays_page(live_server, live_shop, br
     shot(top(page), "hoodpay-hosted-page")
     page.click("button:has-text('Pay with crypto')")
     page.wait_for_url(re.compile(rf"{re.escape(base)}/account/balance\?topup=done$"))
-    assert page.text_content("[data-testid=account-balance]").strip() == "125.00 EUR"
+    assert page.text_content("[data-testid=account-balance]").strip() == "€125.00"
     assert page.text_content("[data-testid=topup-status]").strip() == "Credited"
     shot(top(page), "topup-credited-mobile")
     page.set_viewport_size(DESKTOP)

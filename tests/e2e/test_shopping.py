@@ -60,16 +60,16 @@ def test_balance_purchase_then_manual_order_approved_by_an_admin(live_server, li
     page.wait_for_url(f"{base}/cart")
     page.fill("[data-testid=qty]", "3")
     page.press("[data-testid=qty]", "Tab")  # change -> htmx updates the cart in place
-    page.wait_for_selector("[data-testid=total]:has-text('44.97 EUR')")
+    page.wait_for_selector("[data-testid=total]:has-text('€44.97')")
     assert page.text_content("[data-testid=mini-cart-count]").strip() == "3"
     page.fill("[data-testid=qty]", "2")
     page.press("[data-testid=qty]", "Tab")
-    page.wait_for_selector("[data-testid=total]:has-text('29.98 EUR')")
+    page.wait_for_selector("[data-testid=total]:has-text('€29.98')")
     both_widths(page, shot, "cart")
 
     page.click("[data-testid=checkout-link]")
     page.wait_for_url(f"{base}/checkout")
-    assert page.text_content("[data-testid=checkout-balance]").strip() == "100.00 EUR"
+    assert page.text_content("[data-testid=checkout-balance]").strip() == "€100.00"
     page.check("input[value=BALANCE]")
     both_widths(page, shot, "checkout")
     page.check("input[value=BALANCE]")
@@ -147,7 +147,7 @@ def test_guest_adds_on_a_phone_and_checks_out_with_email(live_server, live_shop,
     errors = watch(page)
     page.goto(f"{base}/p/{live_shop['slug']}")
     page.click(".variant-option:has-text('3 months')")
-    page.wait_for_selector("[data-testid=price]:has-text('39.99 EUR')")
+    page.wait_for_selector("[data-testid=price]:has-text('€39.99')")
     page.click("button:has-text('Add to cart')")
     page.wait_for_selector("[data-testid=cart-added]")
     assert page.text_content("[data-testid=mini-cart-count]").strip() == "1"

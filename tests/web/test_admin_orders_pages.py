@@ -192,7 +192,7 @@ def test_gift_form_creates_a_gift_in_the_recipients_history(app, store, make, wo
 def test_users_list_and_user_page(app, store, make, world):
     admin, _ = as_role(app, make, store, "ADMIN")
     listing = admin.get("/admin/users").data.decode()
-    assert listing.count('data-testid="user-row"') == 3 and "60.00 EUR" not in listing and "40.00 EUR" in listing
+    assert listing.count('data-testid="user-row"') == 3 and "€60.00" not in listing and "€40.00" in listing
     found = admin.get("/admin/users?q=ann%40", headers=HX)
     assert b"<html" not in found.data and found.data.count(b'data-testid="user-row"') == 1
     with app.app_context(), tenant_scope(store):
@@ -200,7 +200,7 @@ def test_users_list_and_user_page(app, store, make, world):
         cart_service.add_item(cart_service.get_cart(user=bob), world["variant"], 1)
         db.session.commit()
     ann = admin.get(f"/admin/users/{world['ann']}").data.decode()
-    assert 'data-testid="user-spent">20.00 EUR<' in ann and 'data-testid="user-balance">40.00 EUR<' in ann
+    assert 'data-testid="user-spent">€20.00<' in ann and 'data-testid="user-balance">€40.00<' in ann
     assert 'href="/admin/orders/1"' in ann and "The cart is empty." in ann
     bob_page = admin.get(f"/admin/users/{world['bob']}").data.decode()
     assert 'data-testid="user-cart"' in bob_page and "Netflix Gift" in bob_page
@@ -214,7 +214,7 @@ def test_balance_adjustment_writes_a_ledger_row_and_refuses_an_overdraft(app, st
     credit = admin.post(f"{url}/balance", data={"csrf_token": page_token(page), "amount": "12.50", "reason": "Goodwill"})
     assert credit.status_code == 303
     html = admin.get(url).data.decode()
-    assert 'data-testid="user-balance">12.50 EUR<' in html and "Goodwill" in html and "+12.50 EUR" in html
+    assert 'data-testid="user-balance">€12.50<' in html and "Goodwill" in html and "+€12.50" in html
     overdraft = admin.post(f"{url}/balance", data={"csrf_token": page_token(page), "amount": "-20", "reason": "Chargeback"})
     assert overdraft.status_code == 422 and "The balance is too low for this" in overdraft.data.decode()
     no_reason = admin.post(f"{url}/balance", data={"csrf_token": page_token(page), "amount": "-2", "reason": ""})

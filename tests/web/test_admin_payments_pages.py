@@ -167,7 +167,7 @@ def test_connect_sends_the_admin_to_stripe_onboarding_and_shows_the_account(app,
     # the account's money: balance, a payout, the tables
     fake.add_funds(5_000, "eur", account=acct)
     page = admin.get("/admin/payments")
-    assert re.search(r'data-testid="stripe-available">50\.00 EUR<', page.data.decode())
+    assert re.search(r'data-testid="stripe-available">€50\.00<', page.data.decode())
     key = re.search(r'name="request_key" type="hidden" value="([0-9a-f]{32})"', page.data.decode()).group(1)
     paid = admin.post("/admin/payments/stripe/payout", data={"csrf_token": page_token(page), "amount": "20.00",
                                                               "request_key": key})
@@ -178,8 +178,8 @@ def test_connect_sends_the_admin_to_stripe_onboarding_and_shows_the_account(app,
     assert len(fake.objects("payout", acct)) == 1
     page = admin.get("/admin/payments")
     words = text(page)
-    assert "Payout of 20.00 EUR requested: pending." in words
-    assert re.search(r'data-testid="stripe-available">30\.00 EUR<', page.data.decode())
+    assert "Payout of €20.00 requested: pending." in words
+    assert re.search(r'data-testid="stripe-available">€30\.00<', page.data.decode())
     assert 'data-testid="stripe-payouts"' in page.data.decode() and 'data-testid="stripe-transactions"' in page.data.decode()
 
     too_much = post(admin, "/admin/payments/stripe/payout", {"amount": "100.00", "request_key": "k" * 32})
@@ -271,7 +271,7 @@ def test_topup_limits_are_saved_in_minor_units_and_checked(app, store, make):
     assert re.search(r'<input [^>]*id="topup_min"[^>]*value="1\.00"', page.data.decode())
     saved = post(admin, "/admin/payments/topups", {"topup_min": "2.50", "topup_max": "500"})
     assert saved.status_code == 303
-    assert "Top-ups now take 2.50 EUR to 500.00 EUR." in text(admin.get("/admin/payments"))
+    assert "Top-ups now take €2.50 to €500.00." in text(admin.get("/admin/payments"))
     with in_store(app, store) as session:
         settings = settings_of(session.get(Store, store.id))
         assert (settings.topup_min, settings.topup_max) == (250, 50_000)
@@ -373,7 +373,7 @@ def test_a_paid_card_order_links_from_the_inspector_and_refunds_to_the_card(app,
         row = session.scalar(select(Refund))
         assert (row.amount, row.destination, row.status) == (400, "provider", "SUCCEEDED")  # the job ran inline
     words = text(admin.get(f"/admin/orders/{number}"))
-    assert "4.00 EUR to the original payment Refunded" in words and "Refundable: 6.00 EUR of 10.00 EUR" in words
+    assert "€4.00 to the original payment Refunded" in words and "Refundable: €6.00 of €10.00" in words
 
 
 # --- refunds on the order page ------------------------------------------------------------------
@@ -417,7 +417,7 @@ def test_refund_of_a_balance_order_to_the_balance_credits_the_buyer(app, store, 
     before = ann_balance(app, store, paid)
     page = admin.get("/admin/orders/1")
     words = text(page)
-    assert 'data-testid="refund-card"' in page.data.decode() and "Refundable: 20.00 EUR" in words
+    assert 'data-testid="refund-card"' in page.data.decode() and "Refundable: €20.00" in words
     assert '<option value="balance">Store balance</option>' in page.data.decode()
 
     done = admin.post("/admin/orders/1/refund", data={"csrf_token": page_token(page), "amount": "5.00",
@@ -426,10 +426,10 @@ def test_refund_of_a_balance_order_to_the_balance_credits_the_buyer(app, store, 
     assert ann_balance(app, store, paid) == before + 500
     page = admin.get("/admin/orders/1")
     words = text(page)
-    assert "Refunded 5.00 EUR to the buyer's balance." in words
+    assert "Refunded €5.00 to the buyer's balance." in words
     assert page.data.decode().count('data-testid="refund-row"') == 1
-    assert "5.00 EUR to balance Refunded" in words and "one code was used" in words
-    assert "Refundable: 15.00 EUR of 20.00 EUR" in words and "Partially Refunded" in words
+    assert "€5.00 to balance Refunded" in words and "one code was used" in words
+    assert "Refundable: €15.00 of €20.00" in words and "Partially Refunded" in words
     with in_store(app, store) as session:
         order = session.scalar(select(Order).where(Order.order_number == 1))
         assert (order.amount_refunded, order.payment_status) == (500, "PARTIALLY_REFUNDED")

@@ -108,7 +108,7 @@ def test_add_to_cart_without_javascript_redirects_to_the_cart(client, shop):
     response = add(client, shop.steam, 1)
     assert response.status_code == 303 and response.headers["Location"] == "/cart"
     cart = client.get("/cart").data.decode()
-    assert "Steam Wallet" in cart and "10.00 EUR" in cart and "Added 1 × Steam Wallet" in cart
+    assert "Steam Wallet" in cart and "€10.00" in cart and "Added 1 × Steam Wallet" in cart
 
 
 def test_add_to_cart_refuses_quantities_outside_the_limits_with_422(client, shop):
@@ -128,7 +128,7 @@ def test_cart_quantity_update_in_place_and_removal(client, shop):
     line = item_id(client)
     updated = client.post(f"/cart/items/{line}", data={"csrf_token": token(client, "/cart"), "quantity": 3}, headers=HX)
     html = updated.data.decode()
-    assert updated.status_code == 200 and 'id="cart-panel"' in html and "30.00 EUR" in html
+    assert updated.status_code == 200 and 'id="cart-panel"' in html and "€30.00" in html
     assert 'data-testid="mini-cart-count">3<' in html
     too_many = client.post(f"/cart/items/{line}", data={"csrf_token": token(client, "/cart"), "quantity": 4}, headers=HX)
     assert too_many.status_code == 422 and "At most 3 of $10 per order" in too_many.data.decode()
@@ -155,9 +155,9 @@ def test_coupon_apply_and_remove_with_precise_errors(app, client, store, shop):
     applied = client.post("/cart/coupon", data={"csrf_token": token(client, "/cart"), "code": "ten"}, headers=HX)
     html = applied.data.decode()
     assert applied.status_code == 200 and 'data-testid="coupon-code">TEN<' in html
-    assert 'data-testid="coupon-discount">-2.00 EUR<' in html and 'data-testid="total">18.00 EUR<' in html
+    assert 'data-testid="coupon-discount">-€2.00<' in html and 'data-testid="total">€18.00<' in html
     removed = client.post("/cart/coupon/remove", data={"csrf_token": token(client, "/cart")}, headers=HX)
-    assert 'data-testid="total">20.00 EUR<' in removed.data.decode() and "coupon-code" not in removed.data.decode()
+    assert 'data-testid="total">€20.00<' in removed.data.decode() and "coupon-code" not in removed.data.decode()
 
 
 def test_cart_flags_problems_and_the_price_change_got_it_flow(app, client, store, shop):
@@ -168,7 +168,7 @@ def test_cart_flags_problems_and_the_price_change_got_it_flow(app, client, store
         db.session.execute(update(Variant).where(Variant.id == shop.limited).values(min_quantity=3, max_quantity=3))
         db.session.commit()
     html = client.get("/cart").data.decode()
-    assert "Price changed from 10.00 EUR to 12.00 EUR" in html
+    assert "Price changed from €10.00 to €12.00" in html
     assert 'data-problem="below_min_quantity"' in html and "Below the minimum of 3 per order" in html
     assert 'data-testid="checkout-link"' not in html
     got_it = client.post("/cart/reprice", data={"csrf_token": token(client, "/cart")}, headers=HX)
@@ -190,7 +190,7 @@ def test_checkout_after_a_price_change_reprices_and_shows_the_change(app, client
     refused = client.post("/checkout", data={"csrf_token": csrf(page.data), "payment_method": "BALANCE"})
     assert refused.status_code == 303 and refused.headers["Location"] == "/cart"
     cart = client.get("/cart").data.decode()
-    assert "Some prices changed" in cart and "Price changed from 10.00 EUR to 15.00 EUR" in cart
+    assert "Some prices changed" in cart and "Price changed from €10.00 to €15.00" in cart
     assert 'data-testid="checkout-link"' in cart  # repriced: checkout works now
     assert "Price changed from" not in client.get("/cart").data.decode()  # highlighted once
     assert checkout(client, "BALANCE").status_code == 303
@@ -203,7 +203,7 @@ def test_checkout_with_balance_completes_and_shows_the_codes(app, client, store,
     login(client, user.username)
     add(client, shop.steam, 2)
     page = client.get("/checkout").data.decode()
-    assert "50.00 EUR" in page and 'data-testid="checkout-balance"' in page
+    assert "€50.00" in page and 'data-testid="checkout-balance"' in page
     assert re.search(r'value="STRIPE"[^>]*disabled', page) or "STRIPE" not in page
     placed = checkout(client, "BALANCE")
     assert placed.status_code == 303 and placed.headers["Location"] == "/account/orders/1"
@@ -337,7 +337,7 @@ def test_account_history_balance_and_gift_marks(app, client, store, shop, make):
     gift_page = client.get("/account/orders/2").data.decode()
     assert "Gift" in gift_page and "Thanks!" in gift_page and len(codes(gift_page)) == 2
     ledger = client.get("/account/balance").data.decode()
-    assert ledger.count('data-testid="ledger-row"') == 2 and "+50.00 EUR" in ledger and "-10.00 EUR" in ledger
+    assert ledger.count('data-testid="ledger-row"') == 2 and "+€50.00" in ledger and "-€10.00" in ledger
     assert 'href="/account/orders/1"' in ledger
 
 
