@@ -11,6 +11,7 @@ from . import (
     cart,
     categories,
     coupons,
+    customers,
     dashboard,
     docs,
     errors,
@@ -24,12 +25,13 @@ from . import (
     stock,
     storefront,
     tags_attributes,
+    users,
     variants,
     webhooks,
 )
 
 BLUEPRINTS = [auth.bp, balance.bp, public.bp, products.bp, variants.bp, categories.bp, tags_attributes.bp, storefront.bp,
-              cart.bp, orders.bp, payments.bp, webhooks.bp, replacements.bp, dashboard.bp, dashboard.admin_bp, coupons.bp, account.bp, reviews.bp, stock.bp, docs.bp]
+              cart.bp, orders.bp, payments.bp, webhooks.bp, replacements.bp, dashboard.bp, dashboard.admin_bp, coupons.bp, customers.bp, users.bp, account.bp, reviews.bp, stock.bp, docs.bp]
 BLUEPRINTS.insert(-1, settings.bp)
 JSON_TYPES = ("application/json",)
 
