@@ -80,7 +80,7 @@ def export_customers():
     orders, spent, currency, balance, discount_percent, is_active, created_at, first_order_at,
     last_order_at, note. A cell starting with `=`, `+`, `-` or `@` gets a leading `'` so a
     spreadsheet shows it as text and never runs it."""
-    rows = customer_service.export_rows(g.store.currency)
+    rows = customer_service.export_rows(g.store.id, g.store.currency)
     response = Response(stream_with_context(rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="customers.csv"'
     response.headers["Cache-Control"] = "no-store"

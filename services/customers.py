@@ -20,6 +20,7 @@ from sqlalchemy import and_, func, select
 
 from extensions import db
 from models import User
+from tenancy import tenant_scope
 
 from . import analytics, segments
 from .money import exponent
@@ -68,9 +69,13 @@ def _major(minor: int, currency: str) -> str:
     return f"{Decimal(int(minor)).scaleb(-exp):.{exp}f}"
 
 
-def export_rows(currency: str, now: datetime | None = None) -> Iterator[str]:
+def export_rows(store_id: str, currency: str, now: datetime | None = None) -> Iterator[str]:
     """The CSV, one line at a time (header first): every customer, oldest account first, read
-    ``EXPORT_CHUNK`` rows at a time. Amounts in major units (``49.99``) of ``currency``."""
+    ``EXPORT_CHUNK`` rows at a time. Amounts in major units (``49.99``) of ``currency``.
+
+    The rows are read while the answer streams, after the request's own transaction has ended
+    and its store binding with it (Flask runs a streamed body after the request's teardown), so
+    the generator binds the store itself for its reads."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -81,9 +86,10 @@ def export_rows(currency: str, now: datetime | None = None) -> Iterator[str]:
         return buffer.getvalue()
 
     yield line(EXPORT_COLUMNS)
-    stmt = (segments.customers(now=now).where(User.erased_at.is_(None)).order_by(User.created_at, User.id)
-            .execution_options(yield_per=EXPORT_CHUNK))
-    for user, orders, spent, first_at, last_at, segment in db.session.execute(stmt):
-        yield line((user.id, user.username, user.email, user.role, segment, int(orders), _major(spent, currency),
-                    currency, _major(user.balance, currency), f"{user.discount_bps / 100:g}", str(user.is_active).lower(),
-                    user.created_at, first_at, last_at, user.note))
+    with tenant_scope(store_id):
+        stmt = (segments.customers(now=now).where(User.erased_at.is_(None)).order_by(User.created_at, User.id)
+                .execution_options(yield_per=EXPORT_CHUNK))
+        for user, orders, spent, first_at, last_at, segment in db.session.execute(stmt):
+            yield line((user.id, user.username, user.email, user.role, segment, int(orders), _major(spent, currency),
+                        currency, _major(user.balance, currency), f"{user.discount_bps / 100:g}",
+                        str(user.is_active).lower(), user.created_at, first_at, last_at, user.note))
