@@ -96,13 +96,6 @@ def directory(*, q: str | None = None, role: str | None = None, segment: str | N
     return paginate(stmt.order_by(User.created_at.desc(), User.id), page=page, page_size=page_size, scalars=False)
 
 
-def admin_users(*, q: str = "", page: int = 1) -> dict:
-    """The dashboard's user list: username/email search, newest first (``directory`` without
-    the figures)."""
-    page_ = directory(q=q, page=page)
-    return {**page_, "items": [row[0] for row in page_["items"]]}
-
-
 def find_users(q: str, *, limit: int = 8) -> list[User]:
     """Suggestions for a "pick a user" box: username or email starting with / containing ``q``."""
     like = _like(q)
@@ -122,12 +115,6 @@ def user_by_login(identifier: str) -> User | None:
     if "@" in identifier:
         return db.session.scalar(select(User).where(func.lower(User.email) == identifier.lower()))
     return db.session.scalar(select(User).where(func.lower(User.username) == identifier.lower()))
-
-
-def total_spent(user_id: str) -> int:
-    """What a user has paid for orders (paid or partly refunded), minor units."""
-    return int(db.session.scalar(select(func.coalesce(func.sum(Order.total), 0)).where(
-        Order.buyer_id == user_id, Order.payment_status.in_(("PAID", "PARTIALLY_REFUNDED")))) or 0)
 
 
 def get_user(user_id: str | None) -> User:
