@@ -114,6 +114,43 @@ class BalanceAdjustForm(PageForm):
     reason = StringField("Reason", validators=[DataRequired("Say why the balance changes"), Length(max=255)])
 
 
+class UserCreateForm(PageForm):
+    username = StringField("Username", validators=[DataRequired("Choose a username"), Length(max=32)])
+    email = StringField("Email", validators=[DataRequired("Enter an email address"), Length(max=254)])
+    password = PasswordField("Password", validators=[Optional(), Length(max=128)])
+    role = SelectField("Role", choices=[], validate_choice=False, default="USER")
+    discount = StringField("Reseller discount (%)", validators=[Optional(), Length(max=10)])
+
+
+class ResellerForm(PageForm):
+    discount = StringField("Discount (%)", validators=[DataRequired("Enter a discount such as 15 or 12.5"),
+                                                       Length(max=10)])
+
+
+class RoleForm(PageForm):
+    role = SelectField("New role", choices=[], validate_choice=False, validators=[DataRequired("Choose a role")])
+    discount = StringField("Discount (%) for a reseller", validators=[Optional(), Length(max=10)])
+
+
+class UserEditForm(PageForm):
+    username = StringField("Username", validators=[DataRequired("Choose a username"), Length(max=32)])
+    email = StringField("Email", validators=[DataRequired("Enter an email address"), Length(max=254)])
+    note = TextAreaField("Note (only staff see it)", validators=[Optional(), Length(max=1000)])
+
+
+class DeleteUserForm(PageForm):
+    confirm = StringField("Type the username to confirm", validators=[DataRequired("Type the username to confirm"),
+                                                                      Length(max=32)])
+
+
+class BlacklistForm(PageForm):
+    kind = SelectField("Kind", choices=[SelectChoice("ip", "IP address"), SelectChoice("email", "Email"),
+                                        SelectChoice("username", "Username")])
+    value = StringField("Value", validators=[DataRequired("Enter the address, email or username to block"),
+                                             Length(max=254)])
+    reason = StringField("Reason", validators=[Optional(), Length(max=255)])
+
+
 # --- payments -------------------------------------------------------------------------------
 
 class PaymentMethodForm(PageForm):

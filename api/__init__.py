@@ -12,6 +12,7 @@ from . import (
     cart,
     categories,
     coupons,
+    customers,
     dashboard,
     docs,
     errors,
@@ -27,12 +28,13 @@ from . import (
     storefront,
     tags_attributes,
     themes,
+    users,
     variants,
     webhooks,
 )
 
 BLUEPRINTS = [auth.bp, balance.bp, public.bp, products.bp, variants.bp, categories.bp, tags_attributes.bp, storefront.bp,
-              cart.bp, orders.bp, payments.bp, webhooks.bp, replacements.bp, dashboard.bp, dashboard.admin_bp, coupons.bp, account.bp, reviews.bp, stock.bp, docs.bp]
+              cart.bp, orders.bp, payments.bp, webhooks.bp, replacements.bp, dashboard.bp, dashboard.admin_bp, coupons.bp, customers.bp, users.bp, account.bp, reviews.bp, stock.bp, docs.bp]
 BLUEPRINTS.insert(-1, settings.bp)
 BLUEPRINTS.insert(-1, themes.bp)
 BLUEPRINTS.insert(-1, branding.bp)

@@ -32,10 +32,10 @@ from .replacement import REPLACEMENT_STATUSES, ReplacementRequest
 from .review import Review
 from .stock import StockBatch, StockItem
 from .store import Store
-from .user import Blacklist, Role, User
+from .user import BLACKLIST_KINDS, Blacklist, Role, User
 
 __all__ = [
-    "Base", "TenantScoped", "Store", "User", "Role", "Blacklist", "RevokedToken", "PasswordResetToken",
+    "Base", "TenantScoped", "Store", "User", "Role", "Blacklist", "BLACKLIST_KINDS", "RevokedToken", "PasswordResetToken",
     "Category", "Product", "ProductImage", "Variant", "Tag", "ProductTag", "Attribute", "AttributeValue",
     "VariantAttributeValue", "PRODUCT_KINDS", "StockBatch", "StockItem", "Counter", "Cart", "CartItem", "Coupon",
     "CouponRedemption", "Order", "OrderLine", "OrderAdjustment", "OrderEvent", "BalanceTransaction",

@@ -67,6 +67,11 @@ class User(IdMixin, TenantScoped, Base):
     last_login_ip: Mapped[str | None] = mapped_column(String(45))
     # Bumped by a password reset: every token carrying an older version is refused.
     token_version: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # Set when the account was erased (services.users.erase_user): the row stays, anonymised, so
+    # its orders and ledger rows still add up; it can never sign in again.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The merchant's own note about this customer (never shown to them).
+    note: Mapped[str] = mapped_column(String(1000), default="", server_default="", nullable=False)
 
     @property
     def role_enum(self) -> Role:

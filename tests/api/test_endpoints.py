@@ -24,12 +24,6 @@ NOT_YET = {
     ("PUT", "/api/customers/me/preferences"),
     ("GET", "/api/customers/me/data-export"),
     ("DELETE", "/api/customers/me"),
-    ("GET", "/api/customers"),
-    ("GET", "/api/customers/{customer_id}"),
-    ("PUT", "/api/customers/{customer_id}"),
-    ("PUT", "/api/customers/{user_id}/role"),
-    ("GET", "/api/customers/analytics/overview"),
-    ("GET", "/api/customers/export"),
     ("GET", "/api/addresses"),
     ("POST", "/api/addresses"),
     ("PUT", "/api/addresses/{address_id}"),
@@ -81,10 +75,6 @@ NOT_YET = {
     ("PUT", "/api/sysadmin/tenants/{tenant_id}"),
     ("POST", "/api/sysadmin/tenants/{tenant_id}/activate"),
     ("POST", "/api/sysadmin/tenants/{tenant_id}/suspend"),
-    ("GET", "/api/admin/users"),
-    ("GET", "/api/admin/user/{userId}"),
-    ("DELETE", "/api/admin/user/delete/{userId}"),
-    ("GET", "/api/admin/users/set_reseller/{userId}"),
 }
 
 
