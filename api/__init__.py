@@ -8,6 +8,7 @@ from . import (
     account,
     auth,
     balance,
+    campaigns,
     cart,
     categories,
     coupons,
@@ -16,6 +17,7 @@ from . import (
     errors,
     orders,
     payments,
+    preferences,
     products,
     public,
     replacements,
@@ -31,6 +33,7 @@ from . import (
 BLUEPRINTS = [auth.bp, balance.bp, public.bp, products.bp, variants.bp, categories.bp, tags_attributes.bp, storefront.bp,
               cart.bp, orders.bp, payments.bp, webhooks.bp, replacements.bp, dashboard.bp, dashboard.admin_bp, coupons.bp, account.bp, reviews.bp, stock.bp, docs.bp]
 BLUEPRINTS.insert(-1, settings.bp)
+BLUEPRINTS[-1:-1] = [campaigns.bp, preferences.bp]
 JSON_TYPES = ("application/json",)
 
 

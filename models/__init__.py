@@ -2,6 +2,15 @@
 from .auth import PasswordResetToken, RevokedToken
 from .balance import BALANCE_KINDS, BalanceTopUp, BalanceTransaction
 from .base import Base, TenantScoped
+from .campaign import (
+    AUDIENCES,
+    CAMPAIGN_STATUSES,
+    RECIPIENT_STATUSES,
+    TOPICS,
+    Campaign,
+    CampaignRecipient,
+    NotificationPreference,
+)
 from .cart import Cart, CartItem
 from .catalog import (
     PRODUCT_KINDS,
@@ -40,4 +49,6 @@ __all__ = [
     "CouponRedemption", "Order", "OrderLine", "OrderAdjustment", "OrderEvent", "BalanceTransaction",
     "Review", "BalanceTopUp", "ORDER_STATUSES", "PAYMENT_STATUSES", "PAYMENT_METHODS", "BALANCE_KINDS",
     "ReplacementRequest", "REPLACEMENT_STATUSES", "Payment", "PaymentAccount", "Refund", "WebhookEvent", "PROVIDERS", "PAYMENT_ATTEMPT_STATUSES",
+    "Campaign", "CampaignRecipient", "NotificationPreference", "CAMPAIGN_STATUSES", "RECIPIENT_STATUSES", "AUDIENCES",
+    "TOPICS",
 ]

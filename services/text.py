@@ -1,10 +1,12 @@
-"""Slugs, checked text and sanitised rich text (nh3, the Rust ammonia sanitizer)."""
+"""Slugs, checked text and sanitised rich text (nh3, the Rust ammonia sanitizer); Markdown to safe HTML
+(markdown-it-py, CommonMark)."""
 from __future__ import annotations
 
 import re
 import unicodedata
 
 import nh3
+from markdown_it import MarkdownIt
 
 from .errors import Invalid
 
@@ -56,6 +58,20 @@ def sanitize_html(value: str | None) -> str:
     """Rich text from admins: formatting kept; scripts and styles removed with their content, event
     handlers, unknown tags and other URL schemes removed; links open in a new tab, nofollow."""
     return nh3.clean(value or "", tags=ALLOWED_TAGS, clean_content_tags=DROPPED_WITH_CONTENT,
+                     attributes=ALLOWED_ATTRIBUTES, url_schemes=ALLOWED_SCHEMES, strip_comments=True,
+                     link_rel="noopener noreferrer nofollow", set_tag_attribute_values={"a": {"target": "_blank"}})
+
+
+# CommonMark with tables and strikethrough; raw HTML in the source is shown as text, never passed on.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(["table", "strikethrough"])
+MARKDOWN_TAGS = ALLOWED_TAGS | {"h1", "h5", "h6"}
+
+
+def markdown_to_html(source: str | None) -> str:
+    """Markdown written by an admin (a campaign) as safe HTML: rendered by markdown-it-py with raw
+    HTML off, then cleaned by nh3 with the rich-text allow-list (links http(s)/mailto only, no
+    images, no styles): two independent guards, so a renderer bug alone lets nothing through."""
+    return nh3.clean(_MARKDOWN.render(source or ""), tags=MARKDOWN_TAGS, clean_content_tags=DROPPED_WITH_CONTENT,
                      attributes=ALLOWED_ATTRIBUTES, url_schemes=ALLOWED_SCHEMES, strip_comments=True,
                      link_rel="noopener noreferrer nofollow", set_tag_attribute_values={"a": {"target": "_blank"}})
 

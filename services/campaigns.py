@@ -1,0 +1,399 @@
+"""Email campaigns: drafts, audiences, sending in batches through the ``emails`` queue, progress.
+
+* **A draft** has a subject (1-200 characters), a Markdown body (rendered by
+  ``text.markdown_to_html``: raw HTML off, then nh3), a ``topic`` (``marketing`` or
+  ``product_news``: which preference a recipient must keep on) and an audience: ``all`` customers,
+  buyers of a ``product``, ``resellers``, or a customer ``segment`` (``services.segments``).
+  Customers are users with the role USER or RESELLER, active; staff are never an audience.
+* **Starting** (``start_send``) is a guarded ``UPDATE campaigns SET status = 'SENDING' WHERE
+  status = 'DRAFT'``: a double click starts once. The winner snapshots the audience with ONE
+  ``INSERT INTO campaign_recipients ... SELECT``: people who turned the topic off are inserted
+  as SKIPPED (so the result can say how many opted out), the others PENDING. Who registers or
+  opts out afterwards does not change a campaign already sending.
+* **Sending** (``jobs.campaigns.send_batch``) claims up to N PENDING recipients with one guarded
+  UPDATE (``FOR UPDATE SKIP LOCKED`` in its subquery on PostgreSQL) to SENDING and **commits the
+  claim before any message goes out**; each message sent is marked SENT and committed at once.
+  So a retried job never sends a recipient twice: it only ever claims PENDING ones. A recipient
+  found still SENDING when a batch starts belongs to a run that died mid-send (killed, timed
+  out): the message may or may not have left, so it becomes FAILED ("interrupted"), never resent.
+  A mail server that refuses a message (an SMTP error reply: nothing was delivered) puts it and
+  the rest of the batch back to PENDING for RQ's retry; after the last retry they are FAILED.
+  The job queues the next batch until none remain, then marks the campaign SENT.
+* **Cancelling** marks the campaign CANCELLED and its PENDING recipients SKIPPED; a batch in
+  flight stops before its next message.
+
+The once-per-recipient rule is also the primary key (campaign_id, user_id).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, case, exists, func, insert, literal, select, update
+
+from extensions import db
+from models import (
+    AUDIENCES,
+    TOPICS,
+    Campaign,
+    CampaignRecipient,
+    NotificationPreference,
+    Order,
+    OrderLine,
+    Product,
+    User,
+)
+from tenancy import current_store_id
+from transactions import enqueue_after_commit
+
+from . import preferences, segments
+from .errors import Conflict, Invalid, NotFound
+from .pagination import paginate
+from .text import clean_text, has_control_chars, markdown_to_html
+
+SUBJECT_MAX = 200
+BODY_MAX = 50_000
+BATCH_SIZE = 50  # recipients per job: one SMTP connection, one claim
+AUDIENCE_LABELS = {"all": "All customers", "product": "Buyers of a product", "resellers": "Resellers",
+                   "segment": "A customer segment"}
+TOPIC_LABELS = {"marketing": "Marketing (offers and news)", "product_news": "Product news"}
+SEGMENT_LABELS = {"vip": "VIP", "new": "New", "active": "Active", "at_risk": "At risk", "inactive": "Inactive"}
+STATUSES = ("DRAFT", "SENDING", "SENT", "CANCELLED")
+INTERRUPTED = "interrupted while sending (the worker stopped): it may have been delivered, so it is not sent again"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- drafts ------------------------------------------------------------------------------------
+
+def _check(data: dict, campaign: Campaign | None = None) -> dict:
+    """The fields of a draft, checked: ``subject``, ``body_markdown``, ``topic``, ``audience``,
+    ``audience_param`` (a product id of this store, or a segment name)."""
+    out: dict = {}
+    if "subject" in data or campaign is None:
+        subject = clean_text(data.get("subject"), "subject", max_length=SUBJECT_MAX, required=True)
+        if "\n" in subject or "\r" in subject:
+            raise Invalid("The subject is one line", details={"subject": ["one line"]})
+        out["subject"] = subject
+    if "body_markdown" in data or campaign is None:
+        body = (data.get("body_markdown") or "").strip()
+        if not body:
+            raise Invalid("Write the email's text", details={"body_markdown": ["required"]})
+        if len(body) > BODY_MAX:
+            raise Invalid(f"The text may be at most {BODY_MAX} characters", details={"body_markdown": ["too long"]})
+        if has_control_chars(body):
+            raise Invalid("The text contains a control character", details={"body_markdown": ["control character"]})
+        out["body_markdown"] = body
+    if "topic" in data or campaign is None:
+        topic = data.get("topic") or "marketing"
+        if topic not in TOPICS:
+            raise Invalid(f"topic is one of: {', '.join(TOPICS)}", details={"topic": ["invalid"]})
+        out["topic"] = topic
+    if "audience" in data or "audience_param" in data or campaign is None:
+        audience = data.get("audience", campaign.audience if campaign else None) or "all"
+        param = data.get("audience_param", campaign.audience_param if campaign and "audience" not in data else None)
+        out["audience"], out["audience_param"] = check_audience(audience, param)
+    return out
+
+
+def check_audience(audience: str, param: str | None) -> tuple[str, str | None]:
+    """``(audience, param)`` when valid: a product of this store (not deleted) for ``product``, a
+    segment name for ``segment``, nothing for the others; 422 otherwise."""
+    if audience not in AUDIENCES:
+        raise Invalid(f"audience is one of: {', '.join(AUDIENCES)}", code="invalid_audience",
+                      details={"audience": ["invalid"]})
+    if audience == "product":
+        if not param or db.session.scalar(select(Product.id).where(Product.id == param,
+                                                                   Product.deleted_at.is_(None))) is None:
+            raise Invalid("Choose a product of this store", code="unknown_product",
+                          details={"product_id": ["unknown product"]})
+        return audience, param
+    if audience == "segment":
+        segment = segments.check_segment(param)
+        if segment is None:
+            raise Invalid("Choose a segment", code="invalid_segment", details={"segment": ["required"]})
+        return audience, segment
+    return audience, None
+
+
+def create_campaign(data: dict, *, created_by: User | None) -> Campaign:
+    campaign = Campaign(**_check(data), status="DRAFT", created_by_id=created_by.id if created_by else None)
+    db.session.add(campaign)
+    db.session.flush()
+    return campaign
+
+
+def update_campaign(campaign: Campaign, changes: dict) -> Campaign:
+    """Only a draft changes (409 ``campaign_not_draft`` once sending started)."""
+    if campaign.status != "DRAFT":
+        raise Conflict("Only a draft can be changed; this campaign was sent or cancelled",
+                       code="campaign_not_draft")
+    for name, value in _check(changes, campaign).items():
+        setattr(campaign, name, value)
+    campaign.updated_at = _now()
+    db.session.flush()
+    return campaign
+
+
+def get_campaign(campaign_id: str) -> Campaign:
+    campaign = db.session.get(Campaign, campaign_id) if campaign_id else None
+    if campaign is None:
+        raise NotFound("No such campaign", code="campaign_not_found")
+    return campaign
+
+
+def list_campaigns(*, status: str | None = None, page: int = 1, page_size: int = 20) -> dict:
+    """The store's campaigns, newest first (``status`` filters)."""
+    stmt = select(Campaign)
+    if status:
+        if status not in STATUSES:
+            raise Invalid(f"status is one of: {', '.join(STATUSES)}", details={"status": ["invalid"]})
+        stmt = stmt.where(Campaign.status == status)
+    return paginate(stmt.order_by(Campaign.created_at.desc(), Campaign.id), page=page, page_size=page_size)
+
+
+def product_options() -> list[tuple[str, str]]:
+    """(id, title) of the store's products, for the audience picker."""
+    return [tuple(row) for row in db.session.execute(
+        select(Product.id, Product.title).where(Product.deleted_at.is_(None)).order_by(Product.title, Product.id))]
+
+
+def audience_label(campaign: Campaign, product_titles: dict[str, str] | None = None) -> str:
+    if campaign.audience == "product":
+        title = (product_titles or {}).get(campaign.audience_param or "")
+        if title is None:
+            title = db.session.scalar(select(Product.title).where(Product.id == campaign.audience_param)) or "a product"
+        return f"Buyers of {title}"
+    if campaign.audience == "segment":
+        return f"Segment: {SEGMENT_LABELS.get(campaign.audience_param or '', campaign.audience_param)}"
+    return AUDIENCE_LABELS[campaign.audience]
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+@dataclass
+class Rendered:
+    subject: str
+    html: str  # the body, safe HTML (the email's layout and footer are added when it is sent)
+    text: str  # the plain-text part: the Markdown itself, readable as it is
+
+
+def render(subject: str, body_markdown: str) -> Rendered:
+    return Rendered(subject=subject, html=markdown_to_html(body_markdown), text=(body_markdown or "").strip())
+
+
+def render_campaign(campaign: Campaign) -> Rendered:
+    return render(campaign.subject, campaign.body_markdown)
+
+
+# --- audiences ---------------------------------------------------------------------------------
+
+def _audience_ids(audience: str, param: str | None, store_id: str):
+    """A SELECT of the user ids an audience names. Every table is filtered by ``store_id`` by hand:
+    this SELECT also feeds a Core INSERT, which the ORM's store scoping does not see."""
+    if audience == "product":
+        return (select(Order.buyer_id).join(OrderLine, OrderLine.order_id == Order.id)
+                .where(Order.store_id == store_id, OrderLine.store_id == store_id, OrderLine.product_id == param,
+                       Order.paid_at.isnot(None), Order.buyer_id.isnot(None)))
+    if audience == "resellers":
+        return select(User.id).where(User.store_id == store_id, User.role == "RESELLER")
+    ids = segments.customer_ids(param if audience == "segment" else None)
+    return ids.where(User.store_id == store_id)
+
+
+def _audience_users(audience: str, param: str | None, store_id: str):
+    """(User, preferences) rows of an audience: active customers of the store."""
+    return (select(User).outerjoin(NotificationPreference, preferences.join_condition())
+            .where(User.store_id == store_id, User.is_active.is_(True), User.role.in_(segments.CUSTOMER_ROLES),
+                   User.id.in_(_audience_ids(audience, param, store_id))))
+
+
+def audience_count(audience: str, param: str | None, topic: str = "marketing") -> dict:
+    """How many customers an audience holds, and how many of them would get the email
+    (``reachable``: the others turned the topic off). One query."""
+    audience, param = check_audience(audience, param)
+    if topic not in TOPICS:
+        raise Invalid(f"topic is one of: {', '.join(TOPICS)}", details={"topic": ["invalid"]})
+    users = _audience_users(audience, param, current_store_id()).subquery()
+    wanted = preferences.opted_in(topic, NotificationPreference)
+    stmt = (select(func.count(), func.coalesce(func.sum(case((wanted, 1), else_=0)), 0))
+            .select_from(User).outerjoin(NotificationPreference, preferences.join_condition())
+            .where(User.id.in_(select(users.c.id))))
+    total, reachable = db.session.execute(stmt).one()
+    return {"total": int(total), "reachable": int(reachable), "opted_out": int(total) - int(reachable)}
+
+
+def _snapshot_recipients(campaign: Campaign) -> None:
+    """ONE ``INSERT ... SELECT``: the audience as it is now, opted-out people as SKIPPED."""
+    store_id = campaign.store_id
+    wanted = preferences.opted_in(campaign.topic, NotificationPreference)
+    rows = (select(literal(campaign.id), User.id, User.email, literal(store_id),
+                   case((wanted, literal("PENDING")), else_=literal("SKIPPED")), literal(0))
+            .select_from(User).outerjoin(NotificationPreference, preferences.join_condition())
+            .where(User.store_id == store_id, User.is_active.is_(True), User.role.in_(segments.CUSTOMER_ROLES),
+                   User.id.in_(_audience_ids(campaign.audience, campaign.audience_param, store_id))))
+    table = CampaignRecipient.__table__
+    stmt = insert(table).from_select(
+        [table.c.campaign_id, table.c.user_id, table.c.email, table.c.store_id, table.c.status, table.c.attempts], rows)
+    # Core INSERT ... SELECT: the store is named in every WHERE above (the ORM scoping sees no rows to stamp)
+    db.session.execute(stmt, execution_options={"all_stores": True})
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+def start_send(campaign: Campaign, *, batch_size: int | None = None) -> bool:
+    """DRAFT -> SENDING, once (a guarded UPDATE: a double click or two admins start it once);
+    snapshot the recipients and queue the first batch after commit. False when it was not a draft
+    any more (nothing is done)."""
+    started = db.session.execute(
+        update(Campaign).where(Campaign.id == campaign.id, Campaign.status == "DRAFT")
+        .values(status="SENDING", started_at=_now(), updated_at=_now())
+        .execution_options(synchronize_session=False)).rowcount
+    if not started:
+        db.session.refresh(campaign)
+        return False
+    db.session.refresh(campaign)
+    _snapshot_recipients(campaign)
+    counts = dict(db.session.execute(
+        select(CampaignRecipient.status, func.count()).where(CampaignRecipient.campaign_id == campaign.id)
+        .group_by(CampaignRecipient.status)).all())
+    campaign.recipients_total = sum(counts.values())
+    campaign.skipped = counts.get("SKIPPED", 0)
+    db.session.flush()
+    enqueue_after_commit("jobs.campaigns.send_batch", campaign.id, batch_size or BATCH_SIZE, queue="emails")
+    return True
+
+
+def send_test(campaign: Campaign, to: User) -> None:
+    """A test of the campaign as saved, to ``to`` (the admin), after commit; records nothing."""
+    enqueue_after_commit("jobs.campaigns.send_test", campaign.id, to.id, queue="emails")
+
+
+def cancel(campaign: Campaign) -> bool:
+    """DRAFT or SENDING -> CANCELLED; the recipients not yet sent become SKIPPED. False when it was
+    already sent or cancelled."""
+    done = db.session.execute(
+        update(Campaign).where(Campaign.id == campaign.id, Campaign.status.in_(("DRAFT", "SENDING")))
+        .values(status="CANCELLED", cancelled_at=_now(), finished_at=_now(), updated_at=_now())
+        .execution_options(synchronize_session=False)).rowcount
+    if done:
+        _move(campaign.id, None, "PENDING", "SKIPPED", "cancelled before it was sent")
+    db.session.refresh(campaign)
+    return bool(done)
+
+
+@dataclass
+class Claimed:
+    user_id: str
+    email: str
+
+
+def sending(campaign_id: str) -> Campaign | None:
+    """The campaign if it is SENDING now (read fresh), else None."""
+    return db.session.scalar(select(Campaign).where(Campaign.id == campaign_id, Campaign.status == "SENDING")
+                             .execution_options(populate_existing=True))
+
+
+def fail_interrupted(campaign_id: str) -> int:
+    """Recipients left SENDING by a run that died mid-send: FAILED, never sent again."""
+    return _move(campaign_id, None, "SENDING", "FAILED", INTERRUPTED)
+
+
+def claim(campaign_id: str, size: int) -> list[Claimed]:
+    """Claim up to ``size`` PENDING recipients (-> SENDING) with one guarded UPDATE; the caller
+    commits the claim before sending."""
+    r = CampaignRecipient
+    pending = (select(r.user_id).where(r.campaign_id == campaign_id, r.status == "PENDING")
+               .order_by(r.user_id).limit(max(1, int(size))).with_for_update(skip_locked=True))
+    rows = db.session.execute(
+        update(r).where(r.campaign_id == campaign_id, r.status == "PENDING", r.user_id.in_(pending))
+        .values(status="SENDING", claimed_at=_now(), attempts=r.attempts + 1)
+        .returning(r.user_id, r.email).execution_options(synchronize_session=False)).all()
+    return sorted((Claimed(user_id, email) for user_id, email in rows), key=lambda c: c.user_id)
+
+
+def mark_sent(campaign_id: str, user_id: str) -> bool:
+    r = CampaignRecipient
+    done = db.session.execute(
+        update(r).where(r.campaign_id == campaign_id, r.user_id == user_id, r.status == "SENDING")
+        .values(status="SENT", sent_at=_now(), error=None).execution_options(synchronize_session=False)).rowcount
+    if done:
+        _bump(campaign_id, sent=done)
+    return bool(done)
+
+
+def mark_failed(campaign_id: str, user_ids: list[str], error: str) -> int:
+    return _move(campaign_id, user_ids, "SENDING", "FAILED", error)
+
+
+def release(campaign_id: str, user_ids: list[str], error: str) -> int:
+    """Claimed recipients whose message was certainly not delivered: PENDING again (a retry sends them)."""
+    return _move(campaign_id, user_ids, "SENDING", "PENDING", error)
+
+
+def skip_claimed(campaign_id: str, user_ids: list[str], reason: str) -> int:
+    return _move(campaign_id, user_ids, "SENDING", "SKIPPED", reason)
+
+
+def _move(campaign_id: str, user_ids: list[str] | None, old: str, new: str, error: str | None) -> int:
+    r = CampaignRecipient
+    stmt = update(r).where(r.campaign_id == campaign_id, r.status == old)
+    if user_ids is not None:
+        if not user_ids:
+            return 0
+        stmt = stmt.where(r.user_id.in_(user_ids))
+    moved = db.session.execute(stmt.values(status=new, error=(error or "")[:500] or None)
+                               .execution_options(synchronize_session=False)).rowcount
+    if moved and new in ("FAILED", "SKIPPED"):
+        _bump(campaign_id, **{new.lower(): moved})
+    return moved
+
+
+def _bump(campaign_id: str, **deltas: int) -> None:
+    values = {name: getattr(Campaign, name) + delta for name, delta in deltas.items()}
+    db.session.execute(update(Campaign).where(Campaign.id == campaign_id).values(**values, updated_at=_now())
+                       .execution_options(synchronize_session=False))
+
+
+def finish(campaign_id: str) -> bool:
+    """SENDING -> SENT once no recipient is PENDING or SENDING (a guarded UPDATE)."""
+    r = CampaignRecipient
+    open_left = exists().where(r.campaign_id == campaign_id, r.status.in_(("PENDING", "SENDING")))
+    return bool(db.session.execute(
+        update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "SENDING", ~open_left)
+        .values(status="SENT", finished_at=_now(), updated_at=_now())
+        .execution_options(synchronize_session=False)).rowcount)
+
+
+def is_sending(campaign_id: str) -> bool:
+    return db.session.scalar(select(Campaign.status).where(Campaign.id == campaign_id)) == "SENDING"
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+def progress(campaign: Campaign) -> dict:
+    """Counts and the share processed (sent, skipped or failed) of the recipients."""
+    total = campaign.recipients_total
+    processed = campaign.sent + campaign.skipped + campaign.failed
+    done = campaign.status in ("SENT", "CANCELLED")
+    if campaign.status == "SENT":
+        percent = 100
+    else:
+        percent = min(100, processed * 100 // total) if total else 0
+    return {"status": campaign.status, "total": total, "sent": campaign.sent, "skipped": campaign.skipped,
+            "failed": campaign.failed, "pending": max(0, total - processed), "percent": percent, "done": done}
+
+
+def recipients(campaign: Campaign, *, status: str | None = None, page: int = 1, page_size: int = 20) -> dict:
+    r = CampaignRecipient
+    stmt = select(r).where(r.campaign_id == campaign.id)
+    if status:
+        stmt = stmt.where(r.status == status)
+    return paginate(stmt.order_by(r.email, r.user_id), page=page, page_size=page_size)
+
+
+def recipient_of(campaign_id: str, user_id: str) -> CampaignRecipient | None:
+    return db.session.scalar(select(CampaignRecipient).where(and_(CampaignRecipient.campaign_id == campaign_id,
+                                                                  CampaignRecipient.user_id == user_id)))
