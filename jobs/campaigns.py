@@ -1,15 +1,17 @@
 """Campaign jobs (queue ``emails``): send a campaign in batches, each recipient once; a test to the admin.
 
-``send_batch`` claims up to ``size`` PENDING recipients and commits the claim before the first
-message goes out; every message sent is marked SENT and committed at once (the two kinds of
-early commit of this job, named by ``commit_early``). So whatever happens to the job (an SMTP
-failure, RQ's retry, a killed worker), a recipient once SENT or SENDING is never claimed again:
-see ``services/campaigns.py`` for what becomes of each case. Under a worker the job then queues
-the next batch (after its commit); run inline (no Redis) it goes on with the next batch itself.
+``send_batch`` claims up to ``size`` PENDING recipients under a fresh run token and commits the
+claim; before each message it marks that recipient SENDING and commits, and after it marks it SENT
+(committed with the next one's SENDING, or at the job's end). These are the job's early commits,
+each named by ``commit_early``. So whatever happens to the job (an SMTP failure, RQ's retry, a
+killed worker), a recipient SENT or SENDING is never claimed again: ``services/campaigns.py`` says
+what becomes of each case. Under a worker the job then queues the next batch (after its commit);
+run inline (no Redis) it goes on with the next batch itself.
 """
 from __future__ import annotations
 
 import smtplib
+import uuid
 
 from rq import get_current_job
 
@@ -26,7 +28,9 @@ from .runner import will_retry
 
 TOPIC_REASONS = {"marketing": "chose to receive offers and news (marketing emails)",
                  "product_news": "chose to receive product news"}
-# SMTP answered with an error: the server did not take the message, so sending it again is safe.
+# The mail server answered with an error, or could not be reached: the message was not delivered,
+# so sending it again is safe. Anything else while handing it over (the connection broke
+# mid-message) leaves its delivery unknown.
 NOT_DELIVERED = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused, ConnectionRefusedError)
 
 
@@ -48,9 +52,10 @@ def _one_batch(campaign_id: str, size: int) -> str:
     campaign = campaigns.sending(campaign_id)
     if campaign is None:
         return "not sending"
-    campaigns.fail_interrupted(campaign_id)
-    claimed = campaigns.claim(campaign_id, size)
-    commit_early("campaign recipients claimed before sending: a retry never sends them again")
+    run = str(uuid.uuid4())
+    campaigns.recover(campaign_id)
+    claimed = campaigns.claim(campaign_id, size, run)
+    commit_early("campaign recipients claimed by this run")
     if not claimed:
         campaigns.finish(campaign_id)
         return "done"
@@ -58,25 +63,21 @@ def _one_batch(campaign_id: str, size: int) -> str:
     connection = mail.get_connection(fail_silently=False)
     try:
         connection.open()
-    except Exception as exc:  # nothing left: every claimed message is certainly unsent
-        return _stop(campaign_id, [r.user_id for r in claimed], exc, delivered_unknown=False)
+    except Exception as exc:  # nothing was handed over: every claimed message is certainly unsent
+        return _unreachable(campaign_id, run, exc)
     try:
-        for index, recipient in enumerate(claimed):
-            rest = [r.user_id for r in claimed[index:]]
-            if not campaigns.is_sending(campaign_id):  # cancelled meanwhile
-                campaigns.skip_claimed(campaign_id, rest, "cancelled before it was sent")
-                commit_early("campaign cancelled: the rest of the batch is skipped")
-                return "cancelled"
+        for recipient in claimed:
+            if not campaigns.begin(campaign_id, recipient.user_id, run):
+                continue  # the campaign was cancelled (the rest are SKIPPED), or another run took it
+            commit_early("campaign recipient marked SENDING before its message goes out")
             try:
                 _send(content, recipient.email, recipient.user_id, connection)
             except smtplib.SMTPRecipientsRefused as exc:  # this address only: the others go on
-                campaigns.mark_failed(campaign_id, [recipient.user_id], f"the mail server refused the address ({exc})")
-                commit_early("campaign recipient refused by the mail server")
+                campaigns.not_sent(campaign_id, recipient.user_id, run, f"the address was refused ({exc})", retry=False)
                 continue
             except Exception as exc:
-                return _stop(campaign_id, rest, exc, delivered_unknown=not isinstance(exc, NOT_DELIVERED))
-            campaigns.mark_sent(campaign_id, recipient.user_id)
-            commit_early("campaign email sent: recorded at once, so it is never sent again")
+                return _stopped(campaign_id, recipient.user_id, run, exc)
+            campaigns.mark_sent(campaign_id, recipient.user_id, run)
     finally:
         try:
             connection.close()
@@ -85,21 +86,28 @@ def _one_batch(campaign_id: str, size: int) -> str:
     return "more"
 
 
-def _stop(campaign_id: str, rest: list[str], exc: Exception, *, delivered_unknown: bool) -> str:
-    """A mail error stopped the batch at ``rest[0]``. A message the server refused (an SMTP error
-    answer, a refused connection) was not delivered: with a retry left the batch goes back to
-    PENDING and the job raises for RQ's retry; without one it is FAILED. A message whose
-    connection broke mid-way may have been delivered: FAILED at once, never resent."""
+def _unreachable(campaign_id: str, run: str, exc: Exception) -> str:
+    error = f"the mail server could not be reached ({type(exc).__name__}: {exc})"
+    if will_retry():
+        campaigns.unclaim(campaign_id, run, error=error)
+        commit_early("campaign batch given back for RQ's retry")
+        raise exc
+    campaigns.fail_claimed(campaign_id, run, error)
+    return "more"
+
+
+def _stopped(campaign_id: str, user_id: str, run: str, exc: Exception) -> str:
+    """A mail error stopped the batch at ``user_id``. Refused (an SMTP error answer): PENDING again
+    for RQ's retry, FAILED after the last one. Broken mid-message: FAILED at once (it may have gone
+    out). The batch's untried recipients are PENDING again either way."""
     error = f"{type(exc).__name__}: {exc}"
     retry = will_retry()
-    if delivered_unknown:
-        campaigns.mark_failed(campaign_id, rest[:1], f"delivery unknown, not sent again ({error})")
-        rest = rest[1:]
-    if retry:
-        campaigns.release(campaign_id, rest, error)
+    if isinstance(exc, NOT_DELIVERED):
+        campaigns.not_sent(campaign_id, user_id, run, error, retry=retry)
     else:
-        campaigns.mark_failed(campaign_id, rest, f"the mail server could not take it ({error})")
-    commit_early("campaign batch stopped by a mail error: what became of each recipient is recorded")
+        campaigns.delivery_unknown(campaign_id, user_id, run, error)
+    campaigns.unclaim(campaign_id, run)
+    commit_early("campaign batch stopped by a mail error; each recipient's state is recorded")
     if retry:
         raise exc
     return "more"

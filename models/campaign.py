@@ -10,10 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import Base, IdMixin, TenantScoped, UTCDateTime, utcnow
 
 CAMPAIGN_STATUSES = ("DRAFT", "SENDING", "SENT", "CANCELLED")
-# PENDING: waiting; SENDING: claimed by a batch, being sent now; SENT; SKIPPED: opted out (or the
-# campaign was cancelled first); FAILED: the mail server refused it, or a batch died while it was
-# being sent (never sent again: it may have gone out).
-RECIPIENT_STATUSES = ("PENDING", "SENDING", "SENT", "SKIPPED", "FAILED")
+# PENDING: waiting; CLAIMED: taken by a batch (``claim_token``), not tried yet; SENDING: its message
+# is being handed to the mail server now; SENT; SKIPPED: opted out (or the campaign was cancelled
+# first); FAILED: the mail server refused it, or a batch died while handing it over (it may have
+# gone out, so it is never sent again).
+RECIPIENT_STATUSES = ("PENDING", "CLAIMED", "SENDING", "SENT", "SKIPPED", "FAILED")
 AUDIENCES = ("all", "product", "resellers", "segment")
 TOPICS = ("marketing", "product_news")
 
@@ -46,13 +47,14 @@ class Campaign(IdMixin, TenantScoped, Base):
 
 class CampaignRecipient(TenantScoped, Base):
     """One person of a campaign's audience, snapshotted when sending starts. The primary key
-    (campaign, user) is the once-per-recipient rule; ``status`` moves PENDING -> SENDING (claimed
-    and committed before the message goes out) -> SENT, so a retried job never sends it again."""
+    (campaign, user) is the once-per-recipient rule; ``status`` moves PENDING -> CLAIMED (by one
+    batch run, ``claim_token``) -> SENDING (committed before its message goes out) -> SENT, so a
+    retried job never sends it again (``services/campaigns.py``)."""
 
     __tablename__ = "campaign_recipients"
     __tenant_index__ = False  # the primary key leads with campaign_id; store_id is filtered with it
     __table_args__ = (
-        CheckConstraint("status IN ('PENDING', 'SENDING', 'SENT', 'SKIPPED', 'FAILED')", name="status"),
+        CheckConstraint("status IN ('PENDING', 'CLAIMED', 'SENDING', 'SENT', 'SKIPPED', 'FAILED')", name="status"),
         Index("ix_campaign_recipients_campaign_status", "campaign_id", "status"),
     )
 
@@ -64,6 +66,7 @@ class CampaignRecipient(TenantScoped, Base):
     status: Mapped[str] = mapped_column(String(16), default="PENDING", nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claim_token: Mapped[str | None] = mapped_column(String(36))  # the batch run that holds it
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(String(500))
 

@@ -10,15 +10,20 @@
   ``INSERT INTO campaign_recipients ... SELECT``: people who turned the topic off are inserted
   as SKIPPED (so the result can say how many opted out), the others PENDING. Who registers or
   opts out afterwards does not change a campaign already sending.
-* **Sending** (``jobs.campaigns.send_batch``) claims up to N PENDING recipients with one guarded
-  UPDATE (``FOR UPDATE SKIP LOCKED`` in its subquery on PostgreSQL) to SENDING and **commits the
-  claim before any message goes out**; each message sent is marked SENT and committed at once.
-  So a retried job never sends a recipient twice: it only ever claims PENDING ones. A recipient
-  found still SENDING when a batch starts belongs to a run that died mid-send (killed, timed
-  out): the message may or may not have left, so it becomes FAILED ("interrupted"), never resent.
-  A mail server that refuses a message (an SMTP error reply: nothing was delivered) puts it and
-  the rest of the batch back to PENDING for RQ's retry; after the last retry they are FAILED.
-  The job queues the next batch until none remain, then marks the campaign SENT.
+* **Sending** (``jobs.campaigns.send_batch``), once per recipient whatever happens to the job:
+  1. ``recover``: what a dead run left: SENDING (its message was being handed over and may have
+     gone out) -> FAILED "interrupted", never resent; CLAIMED (not tried) -> PENDING.
+  2. ``claim``: up to N PENDING -> CLAIMED under a fresh run token, one guarded UPDATE
+     (``FOR UPDATE SKIP LOCKED`` in its subquery on PostgreSQL); committed.
+  3. Per recipient: ``begin`` (CLAIMED by this run -> SENDING, only while the campaign is SENDING)
+     is **committed before the message goes out**; then the message; then ``mark_sent`` (SENDING
+     -> SENT), committed with the next ``begin``. A retried job only ever claims PENDING
+     recipients, so a SENT or SENDING one is never sent again; the run token keeps one run from
+     sending what another claimed.
+  4. A mail server that refuses a message (an SMTP error answer: nothing was delivered) puts it
+     back to PENDING with the rest of the batch, and the job raises for RQ's retry; after the
+     last retry it is FAILED. A connection that breaks mid-message leaves it FAILED (unknown).
+  5. The job queues the next batch until none remain; ``finish`` then marks the campaign SENT.
 * **Cancelling** marks the campaign CANCELLED and its PENDING recipients SKIPPED; a batch in
   flight stops before its next message.
 
@@ -59,7 +64,7 @@ AUDIENCE_LABELS = {"all": "All customers", "product": "Buyers of a product", "re
 TOPIC_LABELS = {"marketing": "Marketing (offers and news)", "product_news": "Product news"}
 SEGMENT_LABELS = {"vip": "VIP", "new": "New", "active": "Active", "at_risk": "At risk", "inactive": "Inactive"}
 STATUSES = ("DRAFT", "SENDING", "SENT", "CANCELLED")
-INTERRUPTED = "interrupted while sending (the worker stopped): it may have been delivered, so it is not sent again"
+INTERRUPTED = "interrupted while it was being sent (the worker stopped): it may have gone out, so it is not sent again"
 
 
 def _now() -> datetime:
@@ -279,7 +284,7 @@ def cancel(campaign: Campaign) -> bool:
         .values(status="CANCELLED", cancelled_at=_now(), finished_at=_now(), updated_at=_now())
         .execution_options(synchronize_session=False)).rowcount
     if done:
-        _move(campaign.id, None, "PENDING", "SKIPPED", "cancelled before it was sent")
+        _move(campaign.id, ("PENDING", "CLAIMED"), "SKIPPED", "cancelled before it was sent")
     db.session.refresh(campaign)
     return bool(done)
 
@@ -296,54 +301,78 @@ def sending(campaign_id: str) -> Campaign | None:
                              .execution_options(populate_existing=True))
 
 
-def fail_interrupted(campaign_id: str) -> int:
-    """Recipients left SENDING by a run that died mid-send: FAILED, never sent again."""
-    return _move(campaign_id, None, "SENDING", "FAILED", INTERRUPTED)
+def recover(campaign_id: str) -> tuple[int, int]:
+    """Before a batch claims: what a run that died left behind. A recipient SENDING was being
+    handed to the mail server: it may have gone out, so FAILED, never sent again. One CLAIMED was
+    not tried yet: PENDING again. ``(failed, released)``."""
+    failed = _move(campaign_id, ("SENDING",), "FAILED", INTERRUPTED)
+    released = _move(campaign_id, ("CLAIMED",), "PENDING", None)
+    return failed, released
 
 
-def claim(campaign_id: str, size: int) -> list[Claimed]:
-    """Claim up to ``size`` PENDING recipients (-> SENDING) with one guarded UPDATE; the caller
-    commits the claim before sending."""
+def claim(campaign_id: str, size: int, run: str) -> list[Claimed]:
+    """Claim up to ``size`` PENDING recipients for the batch run ``run`` (-> CLAIMED) with one
+    guarded UPDATE (``FOR UPDATE SKIP LOCKED`` on PostgreSQL); the caller commits the claim."""
     r = CampaignRecipient
     pending = (select(r.user_id).where(r.campaign_id == campaign_id, r.status == "PENDING")
                .order_by(r.user_id).limit(max(1, int(size))).with_for_update(skip_locked=True))
     rows = db.session.execute(
         update(r).where(r.campaign_id == campaign_id, r.status == "PENDING", r.user_id.in_(pending))
-        .values(status="SENDING", claimed_at=_now(), attempts=r.attempts + 1)
+        .values(status="CLAIMED", claim_token=run, claimed_at=_now())
         .returning(r.user_id, r.email).execution_options(synchronize_session=False)).all()
     return sorted((Claimed(user_id, email) for user_id, email in rows), key=lambda c: c.user_id)
 
 
-def mark_sent(campaign_id: str, user_id: str) -> bool:
+def begin(campaign_id: str, user_id: str, run: str) -> bool:
+    """CLAIMED by ``run`` -> SENDING, only while the campaign is SENDING (a guarded UPDATE; the
+    caller commits before handing the message over). False: cancelled, or not this run's."""
+    r = CampaignRecipient
+    still_sending = exists().where(Campaign.id == campaign_id, Campaign.status == "SENDING")
+    return bool(db.session.execute(
+        update(r).where(r.campaign_id == campaign_id, r.user_id == user_id, r.status == "CLAIMED",
+                        r.claim_token == run, still_sending)
+        .values(status="SENDING", attempts=r.attempts + 1).execution_options(synchronize_session=False)).rowcount)
+
+
+def mark_sent(campaign_id: str, user_id: str, run: str) -> bool:
     r = CampaignRecipient
     done = db.session.execute(
-        update(r).where(r.campaign_id == campaign_id, r.user_id == user_id, r.status == "SENDING")
+        update(r).where(r.campaign_id == campaign_id, r.user_id == user_id, r.status == "SENDING", r.claim_token == run)
         .values(status="SENT", sent_at=_now(), error=None).execution_options(synchronize_session=False)).rowcount
     if done:
         _bump(campaign_id, sent=done)
     return bool(done)
 
 
-def mark_failed(campaign_id: str, user_ids: list[str], error: str) -> int:
-    return _move(campaign_id, user_ids, "SENDING", "FAILED", error)
+def not_sent(campaign_id: str, user_id: str, run: str, error: str, *, retry: bool) -> None:
+    """The mail server refused the message (nothing was delivered): PENDING again for a retry,
+    else FAILED."""
+    _move(campaign_id, ("SENDING",), "PENDING" if retry else "FAILED", error, user_ids=[user_id], run=run)
 
 
-def release(campaign_id: str, user_ids: list[str], error: str) -> int:
-    """Claimed recipients whose message was certainly not delivered: PENDING again (a retry sends them)."""
-    return _move(campaign_id, user_ids, "SENDING", "PENDING", error)
+def delivery_unknown(campaign_id: str, user_id: str, run: str, error: str) -> None:
+    """The connection broke while handing the message over: it may have gone out. FAILED, never resent."""
+    _move(campaign_id, ("SENDING",), "FAILED", f"delivery unknown, not sent again ({error})", user_ids=[user_id], run=run)
 
 
-def skip_claimed(campaign_id: str, user_ids: list[str], reason: str) -> int:
-    return _move(campaign_id, user_ids, "SENDING", "SKIPPED", reason)
+def unclaim(campaign_id: str, run: str, *, error: str | None = None) -> int:
+    """The run's claimed recipients it did not try: PENDING again (safe to send later)."""
+    return _move(campaign_id, ("CLAIMED",), "PENDING", error, run=run)
 
 
-def _move(campaign_id: str, user_ids: list[str] | None, old: str, new: str, error: str | None) -> int:
+def fail_claimed(campaign_id: str, run: str, error: str) -> int:
+    """The run's claimed recipients when the mail server cannot be reached and no retry is left."""
+    return _move(campaign_id, ("CLAIMED",), "FAILED", error, run=run)
+
+
+def _move(campaign_id: str, old: tuple[str, ...], new: str, error: str | None, *,
+          user_ids: list[str] | None = None, run: str | None = None) -> int:
     r = CampaignRecipient
-    stmt = update(r).where(r.campaign_id == campaign_id, r.status == old)
+    stmt = update(r).where(r.campaign_id == campaign_id, r.status.in_(old))
     if user_ids is not None:
-        if not user_ids:
-            return 0
         stmt = stmt.where(r.user_id.in_(user_ids))
+    if run is not None:
+        stmt = stmt.where(r.claim_token == run)
     moved = db.session.execute(stmt.values(status=new, error=(error or "")[:500] or None)
                                .execution_options(synchronize_session=False)).rowcount
     if moved and new in ("FAILED", "SKIPPED"):
@@ -358,17 +387,13 @@ def _bump(campaign_id: str, **deltas: int) -> None:
 
 
 def finish(campaign_id: str) -> bool:
-    """SENDING -> SENT once no recipient is PENDING or SENDING (a guarded UPDATE)."""
+    """SENDING -> SENT once no recipient is waiting or being sent (a guarded UPDATE)."""
     r = CampaignRecipient
-    open_left = exists().where(r.campaign_id == campaign_id, r.status.in_(("PENDING", "SENDING")))
+    open_left = exists().where(r.campaign_id == campaign_id, r.status.in_(("PENDING", "CLAIMED", "SENDING")))
     return bool(db.session.execute(
         update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "SENDING", ~open_left)
         .values(status="SENT", finished_at=_now(), updated_at=_now())
         .execution_options(synchronize_session=False)).rowcount)
-
-
-def is_sending(campaign_id: str) -> bool:
-    return db.session.scalar(select(Campaign.status).where(Campaign.id == campaign_id)) == "SENDING"
 
 
 # --- progress ----------------------------------------------------------------------------------
