@@ -13,8 +13,8 @@
 * **Sending** (``jobs.campaigns.send_batch``), once per recipient whatever happens to the job:
   1. ``recover``: what a dead run left: SENDING (its message was being handed over and may have
      gone out) -> FAILED "interrupted", never resent; CLAIMED (not tried) -> PENDING.
-  2. ``claim``: up to N PENDING -> CLAIMED under a fresh run token, one guarded UPDATE
-     (``FOR UPDATE SKIP LOCKED`` in its subquery on PostgreSQL); committed.
+  2. ``claim``: up to N PENDING -> CLAIMED under a fresh run token (their ids locked with
+     ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, then a guarded UPDATE); committed.
   3. Per recipient: ``begin`` (CLAIMED by this run -> SENDING, only while the campaign is SENDING)
      is **committed before the message goes out**; then the message; then ``mark_sent`` (SENDING
      -> SENT), committed with the next ``begin``. A retried job only ever claims PENDING
@@ -311,13 +311,19 @@ def recover(campaign_id: str) -> tuple[int, int]:
 
 
 def claim(campaign_id: str, size: int, run: str) -> list[Claimed]:
-    """Claim up to ``size`` PENDING recipients for the batch run ``run`` (-> CLAIMED) with one
-    guarded UPDATE (``FOR UPDATE SKIP LOCKED`` on PostgreSQL); the caller commits the claim."""
+    """Claim up to ``size`` PENDING recipients for the batch run ``run`` (-> CLAIMED); the caller
+    commits the claim. Two statements: the ids, locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL;
+    SQLite's job transaction holds the write lock), then a guarded UPDATE of exactly those. (One
+    ``UPDATE ... WHERE id IN (SELECT ... LIMIT n FOR UPDATE)`` can take more than n rows on
+    PostgreSQL: a rescanned locking subquery re-checks the rows it just changed and moves on.)"""
     r = CampaignRecipient
-    pending = (select(r.user_id).where(r.campaign_id == campaign_id, r.status == "PENDING")
-               .order_by(r.user_id).limit(max(1, int(size))).with_for_update(skip_locked=True))
+    ids = list(db.session.scalars(
+        select(r.user_id).where(r.campaign_id == campaign_id, r.status == "PENDING")
+        .order_by(r.user_id).limit(max(1, int(size))).with_for_update(skip_locked=True)))
+    if not ids:
+        return []
     rows = db.session.execute(
-        update(r).where(r.campaign_id == campaign_id, r.status == "PENDING", r.user_id.in_(pending))
+        update(r).where(r.campaign_id == campaign_id, r.status == "PENDING", r.user_id.in_(ids))
         .values(status="CLAIMED", claim_token=run, claimed_at=_now())
         .returning(r.user_id, r.email).execution_options(synchronize_session=False)).all()
     return sorted((Claimed(user_id, email) for user_id, email in rows), key=lambda c: c.user_id)

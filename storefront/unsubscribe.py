@@ -8,7 +8,7 @@ of another store, or of an account that is gone). Unsubscribing twice is harmles
 """
 from __future__ import annotations
 
-from flask import g, render_template, request
+from flask import g, make_response, render_template, request
 
 from services import preferences as preference_service
 from web import csrf_exempt, private
@@ -23,9 +23,10 @@ def unsubscribe(token: str):
     shown = _masked(user.email)  # whoever holds a forwarded email learns no full address
     if request.method == "POST":
         preference_service.unsubscribe(user)
-        return private(render_template("storefront/unsubscribe.html", done=True, email=shown), secret_url=True)
-    return private(render_template("storefront/unsubscribe.html", done=False, email=shown, token=token),
-                   secret_url=True)
+        page = render_template("storefront/unsubscribe.html", done=True, email=shown)
+    else:
+        page = render_template("storefront/unsubscribe.html", done=False, email=shown, token=token)
+    return private(make_response(page), secret_url=True)
 
 
 def _masked(email: str) -> str:
