@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from models import Role
@@ -17,7 +17,7 @@ from web import PageForm, form_errors, form_status, page_arg, role_required, wan
 from . import bp
 
 # The one form of this page lives here rather than in admin/forms.py, next to its only user.
-TOPIC_CHOICES = list(campaign_service.TOPIC_LABELS.items())
+TOPIC_CHOICES = [SelectChoice(key, label) for key, label in campaign_service.TOPIC_LABELS.items()]
 
 
 class CampaignForm(PageForm):
@@ -28,15 +28,16 @@ class CampaignForm(PageForm):
                                                                  Length(max=campaign_service.BODY_MAX)])
 
 
-def audience_choices() -> dict[str, list[tuple[str, str]]]:
+def audience_choices() -> list[SelectChoice]:
     """One select (option groups) for every audience: ``all``, ``resellers``, ``segment:<name>``,
     ``product:<id>``."""
-    groups = {"Everyone": [("all", "All customers"), ("resellers", "Resellers")],
-              "Customer segment": [(f"segment:{k}", f"Segment: {v}") for k, v in campaign_service.SEGMENT_LABELS.items()]}
-    products = [(f"product:{pid}", f"Buyers of {title}") for pid, title in campaign_service.product_options()]
-    if products:
-        groups["Buyers of a product"] = products
-    return groups
+    choices = [SelectChoice("all", "All customers", optgroup="Everyone"),
+               SelectChoice("resellers", "Resellers", optgroup="Everyone")]
+    choices += [SelectChoice(f"segment:{key}", f"Segment: {label}", optgroup="Customer segment")
+                for key, label in campaign_service.SEGMENT_LABELS.items()]
+    choices += [SelectChoice(f"product:{pid}", f"Buyers of {title}", optgroup="Buyers of a product")
+                for pid, title in campaign_service.product_options()]
+    return choices
 
 
 def _split(value: str | None) -> tuple[str, str | None]:
