@@ -80,7 +80,7 @@ def campaigns():
     results = campaign_service.list_campaigns(page=page_arg())
     return render_template("admin/campaigns/index.html", results=results, progress=campaign_service.progress,
                            label=campaign_service.audience_label,
-                           titles=dict(campaign_service.product_options()))
+                           titles=campaign_service.product_titles(results["items"]))
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])

@@ -38,7 +38,8 @@ def _preview(rendered) -> PreviewOut:
 def list_campaigns(query: CampaignQuery):
     """The store's campaigns, newest first (`status` filters: DRAFT, SENDING, SENT, CANCELLED)."""
     page = campaign_service.list_campaigns(status=query.status, page=query.page, page_size=query.page_size)
-    return {**page, "items": [CampaignOut.of(c) for c in page["items"]]}
+    titles = campaign_service.product_titles(page["items"])
+    return {**page, "items": [CampaignOut.of(c, titles) for c in page["items"]]}
 
 
 @bp.post("")

@@ -88,12 +88,13 @@ class CampaignOut(Output):
     progress: ProgressOut
 
     @classmethod
-    def of(cls, campaign: Campaign) -> "CampaignOut":
+    def of(cls, campaign: Campaign, titles: dict[str, str] | None = None) -> "CampaignOut":
+        """``titles``: product titles by id for a page of campaigns (``campaigns.product_titles``)."""
         return cls(id=campaign.id, subject=campaign.subject, body_markdown=campaign.body_markdown, topic=campaign.topic,
                    audience=campaign.audience,
                    product_id=campaign.audience_param if campaign.audience == "product" else None,
                    segment=campaign.audience_param if campaign.audience == "segment" else None,
-                   audience_label=campaign_service.audience_label(campaign), status=campaign.status,
+                   audience_label=campaign_service.audience_label(campaign, titles), status=campaign.status,
                    created_by_id=campaign.created_by_id, created_at=campaign.created_at, updated_at=campaign.updated_at,
                    started_at=campaign.started_at, finished_at=campaign.finished_at,
                    cancelled_at=campaign.cancelled_at, progress=ProgressOut(**campaign_service.progress(campaign)))

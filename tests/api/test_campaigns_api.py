@@ -221,3 +221,21 @@ def test_an_opted_out_customer_is_skipped_by_the_next_campaign(client, app, make
     assert {m.to[0] for m in mail_outbox} == {"bob@example.com", "dan@example.com"}
     progress = client.get(f"{BASE}/{campaign_id}", headers=admin).get_json()["progress"]
     assert (progress["sent"], progress["skipped"], progress["total"]) == (2, 2, 4)
+
+
+def test_the_list_costs_the_same_for_one_and_four_campaigns(client, app, world, admin):
+    from tests.web.test_catalog_query_count import count_statements
+
+    def cost() -> int:
+        with count_statements(app) as statements:
+            response = client.get(BASE, headers=admin)
+        assert response.status_code == 200
+        return len(statements)
+
+    draft(app, world, audience="product", audience_param=world.product_id)
+    one = cost()
+    for product_id in (world.product_id, world.other_product_id, world.other_product_id):
+        draft(app, world, audience="product", audience_param=product_id)
+    labels = [c["audience_label"] for c in client.get(BASE, headers=admin).get_json()["items"]]
+    assert sorted(labels) == ["Buyers of Game Key", "Buyers of Game Key", "Buyers of Gift Card", "Buyers of Gift Card"]
+    assert cost() == one
