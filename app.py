@@ -159,7 +159,8 @@ def create_app(config: dict | None = None) -> APIFlask:
 
     @app.before_request
     def _csrf_for_pages():
-        if request.method in ("POST", "PUT", "PATCH", "DELETE") and not request.path.startswith("/api/"):
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and not request.path.startswith("/api/") \
+                and not getattr(app.view_functions.get(request.endpoint or ""), "csrf_exempt", False):
             csrf.protect()
 
     app.register_blueprint(storefront_bp)

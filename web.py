@@ -195,6 +195,13 @@ def page_url(page: int, endpoint: str | None = None, **values) -> str:
     return request.path + "?" + urlencode(args, doseq=True)
 
 
+def csrf_exempt(view):
+    """A page view that takes unsafe requests without a CSRF token: only the one-click
+    unsubscribe (RFC 8058: the mail provider POSTs to it; its signed token is the authority)."""
+    view.csrf_exempt = True
+    return view
+
+
 def role_required(minimum: Role):
     """Pages: anonymous users go to the login page; weaker roles get 403."""
 

@@ -9,6 +9,7 @@ from . import (
     auth,
     balance,
     branding,
+    campaigns,
     cart,
     categories,
     coupons,
@@ -19,6 +20,7 @@ from . import (
     orders,
     pages,
     payments,
+    preferences,
     products,
     public,
     replacements,
@@ -39,6 +41,7 @@ BLUEPRINTS.insert(-1, settings.bp)
 BLUEPRINTS.insert(-1, themes.bp)
 BLUEPRINTS.insert(-1, branding.bp)
 BLUEPRINTS.insert(-1, pages.bp)
+BLUEPRINTS[-1:-1] = [campaigns.bp, preferences.bp]
 JSON_TYPES = ("application/json",)
 
 

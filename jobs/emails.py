@@ -36,13 +36,17 @@ def render_email(template: str, context: dict) -> tuple[str, str, str]:
     return subject, text, html
 
 
-def send_email(*, to: str, template: str, context: dict | None = None) -> str:
+def send_email(*, to: str, template: str, context: dict | None = None, headers: dict | None = None,
+               connection=None) -> str:
+    """Render and send one email. ``headers``: extra headers (a campaign's List-Unsubscribe);
+    ``connection``: an open mail connection to reuse (a campaign batch), else one per message."""
     subject, text, html = render_email(template, context or {})
     ctx = _store_context()
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     if ctx["store"] is not None and "<" in sender:
         sender = f"{ctx['store_name']} <{sender.split('<', 1)[1]}"
-    message = EmailMultiAlternatives(subject=subject, body=text, from_email=sender, to=[to])
+    message = EmailMultiAlternatives(subject=subject, body=text, from_email=sender, to=[to], headers=headers,
+                                     connection=connection)
     message.attach_alternative(html, "text/html")
     message.send()
     return subject

@@ -2,6 +2,15 @@
 from .auth import PasswordResetToken, RevokedToken
 from .balance import BALANCE_KINDS, BalanceTopUp, BalanceTransaction
 from .base import Base, TenantScoped
+from .campaign import (
+    AUDIENCES,
+    CAMPAIGN_STATUSES,
+    RECIPIENT_STATUSES,
+    TOPICS,
+    Campaign,
+    CampaignRecipient,
+    NotificationPreference,
+)
 from .cart import Cart, CartItem
 from .catalog import (
     PRODUCT_KINDS,
@@ -42,4 +51,6 @@ __all__ = [
     "Review", "BalanceTopUp", "ORDER_STATUSES", "PAYMENT_STATUSES", "PAYMENT_METHODS", "BALANCE_KINDS",
     "ReplacementRequest", "REPLACEMENT_STATUSES", "Payment", "PaymentAccount", "Refund", "WebhookEvent", "PROVIDERS", "PAYMENT_ATTEMPT_STATUSES",
     "Page",
+    "Campaign", "CampaignRecipient", "NotificationPreference", "CAMPAIGN_STATUSES", "RECIPIENT_STATUSES", "AUDIENCES",
+    "TOPICS",
 ]

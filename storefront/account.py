@@ -1,4 +1,4 @@
-"""The customer's account pages: overview, order history, balance history and settings."""
+"""The customer's account pages: overview, order history, balance history, settings and email preferences."""
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -6,12 +6,13 @@ from models import Role
 from services import account as account_service
 from services import auth as auth_service
 from services import balance, orders, payments, topups
+from services import preferences as preference_service
 from services.money import to_minor
 from services.pagination import paginate
-from web import form_errors, page_arg, role_required
+from web import form_errors, form_status, page_arg, role_required
 
 from . import bp
-from .forms import ChangeEmailForm, ChangePasswordForm, TopUpForm
+from .forms import ChangeEmailForm, ChangePasswordForm, PreferencesForm, TopUpForm
 
 ORDERS_PAGE_SIZE = 10
 BALANCE_PAGE_SIZE = 20
@@ -106,3 +107,18 @@ def change_password():
             flash("Password changed.", "success")
             return redirect(url_for("storefront.account_settings"))
     return _settings(password_form=form, status=422)
+
+
+@bp.route("/account/preferences", methods=["GET", "POST"])
+@role_required(Role.USER)
+def account_preferences():
+    """Email preferences: the same service as ``PUT /api/customers/me/preferences``."""
+    user = current_user._get_current_object()
+    form = PreferencesForm(data=None if request.method == "POST" else preference_service.get_preferences(user))
+    if form.validate_on_submit():
+        with form_errors(form):
+            preference_service.update_preferences(user, {"marketing_emails": bool(form.marketing_emails.data),
+                                                         "product_news": bool(form.product_news.data)})
+            flash("Email preferences saved.", "success")
+            return redirect(url_for("storefront.account_preferences"))
+    return render_template("storefront/account/preferences.html", form=form), form_status(form)

@@ -89,3 +89,8 @@ class ReviewForm(PageForm):
                         validators=[InputRequired("Choose a rating from 1 to 5 stars")])
     text_review = TextAreaField("Your review", validators=[Optional(), Length(max=2000)])
     anonymous = BooleanField("Post anonymously")
+
+
+class PreferencesForm(PageForm):
+    marketing_emails = BooleanField("Offers and news from the shop")
+    product_news = BooleanField("Product news (new versions, restocks)")

@@ -1,7 +1,7 @@
 """CMS pages; every existing store gets the default Terms, Privacy and Refund-policy pages
 
 Revision ID: 0013_pages
-Revises: 0010_users
+Revises: 0011_campaigns
 Create Date: 2026-11-29 22:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0013_pages'
-down_revision = '0010_users'
+down_revision = '0011_campaigns'
 branch_labels = None
 depends_on = None
 

@@ -20,8 +20,6 @@ NOT_YET = {
     ("GET", "/api/customers/me"),
     ("PUT", "/api/customers/me"),
     ("PUT", "/api/customers/me/password"),
-    ("GET", "/api/customers/me/preferences"),
-    ("PUT", "/api/customers/me/preferences"),
     ("GET", "/api/customers/me/data-export"),
     ("DELETE", "/api/customers/me"),
     ("GET", "/api/addresses"),

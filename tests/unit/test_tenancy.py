@@ -15,12 +15,15 @@ from models import (
     BalanceTransaction,
     Base,
     Blacklist,
+    Campaign,
+    CampaignRecipient,
     Cart,
     CartItem,
     Category,
     Counter,
     Coupon,
     CouponRedemption,
+    NotificationPreference,
     Order,
     OrderAdjustment,
     OrderEvent,
@@ -125,6 +128,13 @@ def _user_id(s, tag: str) -> str:
     return user.id
 
 
+def _campaign(s, tag: str) -> Campaign:
+    campaign = Campaign(subject=tag, body_markdown="x")
+    s.add(campaign)
+    s.flush()
+    return campaign
+
+
 def _cart(s, tag: str) -> Cart:
     cart = Cart(guest_key=f"g-{tag}")
     s.add(cart)
@@ -181,6 +191,10 @@ SAMPLES = {
     PaymentAccount: (lambda s, tag: PaymentAccount(provider="HOODPAY", account_ref=f"biz-{tag}"), "account_ref"),
     Refund: (lambda s, tag: Refund(order_id=_order(s, tag).id, amount=1, currency="EUR", destination="balance"),
              "reason"),
+    Campaign: (lambda s, tag: Campaign(subject=tag, body_markdown="x"), "subject"),
+    CampaignRecipient: (lambda s, tag: CampaignRecipient(campaign_id=_campaign(s, tag).id, user_id=_user_id(s, tag),
+                                                         email=f"{tag}@example.com"), "email"),
+    NotificationPreference: (lambda s, tag: NotificationPreference(user_id=_user_id(s, tag)), "changed_via"),
     WebhookEvent: (lambda s, tag: WebhookEvent(provider="STRIPE", event_id=f"evt_{tag}", type="x", payload="{}"),
                    "result"),
 }
