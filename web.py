@@ -14,7 +14,7 @@ from decimal import Decimal
 from functools import wraps
 from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, Response, abort, current_app, flash, g, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, flash, g, redirect, request, stream_with_context, url_for
 from flask.globals import request_ctx
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -268,6 +268,15 @@ def items_download(order, viewer, *, secret_url: bool = False) -> Response:
     response = Response(text, mimetype="text/plain")
     response.headers["Content-Disposition"] = f'attachment; filename="order-{order.order_number}-items.txt"'
     return private(response, secret_url=secret_url)
+
+
+def csv_download(chunks, filename: str) -> Response:
+    """A CSV attachment streamed chunk by chunk (``stream_with_context`` keeps the request's app
+    context, store binding and session for the generator); never cached."""
+    response = Response(stream_with_context(chunks), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return private(response)
 
 
 def forget_session_changes() -> None:
