@@ -186,7 +186,7 @@ def customers(query: PeriodQuery):
     value, the repeat purchase rate and the top customers by lifetime value."""
     data = reports.customers(g.store, _period(query))
     groups = {k: _major(data[k], "revenue") for k in ("new", "returning", "guests")}
-    return {**data, **groups, **_major(data, "lifetime_revenue", "average_lifetime_value"),
+    return {**_major(data, "lifetime_revenue", "average_lifetime_value"), **groups,
             "top_customers": [_major(c, "lifetime_value") for c in data["top_customers"]]}
 
 
