@@ -3,5 +3,5 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import categories, coupons, dashboard, orders, payments, products, replacements, reviews, stock, users  # noqa: E402,F401
+from . import analytics, categories, coupons, dashboard, orders, payments, products, replacements, reviews, stock, users  # noqa: E402,F401
 from . import settings as settings_pages  # noqa: E402,F401
