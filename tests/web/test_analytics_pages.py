@@ -86,6 +86,11 @@ def test_reports_page_shows_every_report_and_links_its_csv(store, shop, manager)
     assert 'data-testid="report-revenue">48.00 EUR<' in html and 'data-testid="report-cost">14.50 EUR<' in html
     assert 'data-testid="report-profit">33.50 EUR<' in html and "known for 45.5 % of units" in html
     assert "<th scope=\"row\">2026-11-16</th>" in html and "-2.50 EUR" in html  # the replacement's week
+    week = re.search(r'<tr><th scope="row">2026-11-02</th>(.*?)</tr>', html, re.S).group(1)
+    assert re.findall(r'<td class="num">([^<]+)</td>', week) == ["1", "5", "3.00 EUR", "2.00 EUR", "0.00 EUR", "3.00 EUR",
+                                                                "100.0 %"]
+    total = re.search(r'<tfoot><tr><th scope="row">Total</th>(.*?)</tr>', html, re.S).group(1)
+    assert re.findall(r'<td class="num">([^<]+)</td>', total)[:2] == ["4", "10"]
     rows = re.findall(r'data-testid="product-row"><th scope="row" class="wrap">([^<]+)<', html)
     assert [unescape(r) for r in rows] == ['=HYPERLINK("http://evil.example")', "Alpha"]  # by units: 6, 4
     assert re.findall(r'data-testid="category-row"><th scope="row" class="wrap">([^<]+)<', html) == ["Games", "No category"]
