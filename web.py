@@ -14,12 +14,13 @@ from decimal import Decimal
 from functools import wraps
 from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, Response, abort, current_app, flash, g, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, flash, g, redirect, request, stream_with_context, url_for
 from flask.globals import request_ctx
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 import tenancy
+import transactions
 from extensions import db, security_headers
 from models import Role, Store
 from services import auth, orders, pages, payments, stores
@@ -276,6 +277,28 @@ def items_download(order, viewer, *, secret_url: bool = False) -> Response:
     response = Response(text, mimetype="text/plain")
     response.headers["Content-Disposition"] = f'attachment; filename="order-{order.order_number}-items.txt"'
     return private(response, secret_url=secret_url)
+
+
+def _streamed(store_id: str, chunks: Iterator[str]) -> Iterator[str]:
+    # The request's own teardown has run by now (its store unbound, its session committed and
+    # closed; stream_with_context only pushes the contexts back): read in the store's scope, in a
+    # transaction that on SQLite begins deferred (a long export never holds the write lock).
+    token = transactions.begin_request("GET")
+    try:
+        with tenancy.tenant_scope(store_id):
+            yield from chunks
+    finally:
+        db.session.rollback()
+        transactions.end_request(token)
+
+
+def csv_download(chunks: Iterator[str], filename: str) -> Response:
+    """A CSV attachment of the request's store, streamed chunk by chunk as ``chunks`` reads the
+    database (``stream_with_context`` keeps the app and request contexts); never cached."""
+    response = Response(stream_with_context(_streamed(g.store.id, chunks)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return private(response)
 
 
 def forget_session_changes() -> None:

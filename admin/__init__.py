@@ -3,8 +3,8 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import appearance as appearance_pages  # noqa: E402,F401
 from . import (  # noqa: E402,F401
+    analytics,
     blacklist,
     campaigns,
     categories,
@@ -18,5 +18,6 @@ from . import (  # noqa: E402,F401
     stock,
     users,
 )
+from . import appearance as appearance_pages  # noqa: E402,F401
 from . import pages as cms_pages  # noqa: E402,F401
 from . import settings as settings_pages  # noqa: E402,F401

@@ -13,7 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields import ColorField, DateTimeLocalField
+from wtforms.fields import ColorField, DateField, DateTimeLocalField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from web import PageForm
@@ -218,3 +218,41 @@ class CouponForm(PageForm):
     category_id = SelectField("Only for the category", choices=[SelectChoice("", "Any category")])
     is_active = BooleanField("Active", default=True)
     description = StringField("Note", validators=[Optional(), Length(max=255)])
+
+
+# --- analytics and reports (GET forms: the page's address holds the choice) -------------------
+
+PERIOD_CHOICES = [SelectChoice("7d", "Last 7 days"), SelectChoice("30d", "Last 30 days"),
+                  SelectChoice("12m", "Last 12 months"), SelectChoice("custom", "Custom range")]
+
+
+class PeriodForm(PageForm):
+    class Meta:
+        csrf = False  # read from the query string: nothing is written
+
+    period = SelectField("Period", choices=PERIOD_CHOICES, default="30d")
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.period.data == "custom":  # (Optional() ends a field's own validators when it is empty)
+            for f, what in ((self.date_from, "first"), (self.date_to, "last")):
+                if f.data is None and not f.errors:
+                    f.errors = [*f.errors, f"Choose the {what} day of the range"]
+                    valid = False
+        return valid
+
+
+class AnalyticsForm(PeriodForm):
+    product_id = SelectField("Product", choices=[], default="")
+    subcategory_id = SelectField("Subcategory", choices=[], default="")
+
+
+class ReportsForm(PeriodForm):
+    group_by = SelectField("Group sales by", choices=[SelectChoice("", "Automatic"), SelectChoice("day", "Day"),
+                                                      SelectChoice("week", "Week"), SelectChoice("month", "Month")],
+                           default="")
+    sort_by = SelectField("Sort products by", choices=[SelectChoice("revenue", "Revenue"), SelectChoice("units", "Units"),
+                                                       SelectChoice("orders", "Orders"), SelectChoice("profit", "Profit")],
+                          default="revenue")

@@ -24,6 +24,7 @@ from . import (
     products,
     public,
     replacements,
+    reports,
     reviews,
     settings,
     stock,
@@ -36,7 +37,7 @@ from . import (
 )
 
 BLUEPRINTS = [auth.bp, balance.bp, public.bp, products.bp, variants.bp, categories.bp, tags_attributes.bp, storefront.bp,
-              cart.bp, orders.bp, payments.bp, webhooks.bp, replacements.bp, dashboard.bp, dashboard.admin_bp, coupons.bp, customers.bp, users.bp, account.bp, reviews.bp, stock.bp, docs.bp]
+              cart.bp, orders.bp, payments.bp, webhooks.bp, replacements.bp, dashboard.bp, dashboard.admin_bp, reports.bp, coupons.bp, customers.bp, users.bp, account.bp, reviews.bp, stock.bp, docs.bp]
 BLUEPRINTS.insert(-1, settings.bp)
 BLUEPRINTS.insert(-1, themes.bp)
 BLUEPRINTS.insert(-1, branding.bp)

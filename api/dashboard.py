@@ -40,6 +40,10 @@ class StatsOut(Output):
     open_replacements: int
     products: int
     customers: int
+    cost: float = Field(description="Known unit costs of the units sold and replaced (services.reports)")
+    profit: float
+    margin: float | None
+    cost_coverage: float | None = Field(description="Share of the units with a known cost")
 
 
 class PointOut(Output):
@@ -106,7 +110,8 @@ def _major(row: dict, *names: str) -> dict:
 def stats(query: PeriodQuery):
     """KPIs over the period: revenue (net of refunds), orders, average order value, items sold, new
     customers; and now: pending manual orders, open replacement requests, products, customers."""
-    return _major(analytics.kpis(g.store, _period(query)), "revenue", "gross", "refunds", "average_order_value")
+    return _major(analytics.kpis(g.store, _period(query)), "revenue", "gross", "refunds", "average_order_value",
+                  "cost", "profit")
 
 
 @bp.get("/stats/chart")

@@ -8,6 +8,13 @@ orders as a VALUES list, so both databases bucket the same way without time-zone
 
 What counts: an order is a sale once paid (``paid_at``), gifts excepted. Revenue is net of
 refunds (``total - amount_refunded``); ``gross`` and ``refunds`` are shown beside it.
+
+Cost (``bucket_costs``): a sold digital unit costs its stock batch's ``unit_cost`` (set at import,
+optional). The units of a sale count in the bucket of the order's ``paid_at``; a replacement item
+(``replacement_for_id`` set) is a cost without revenue and counts in the bucket of its own
+``sold_at`` (when it was handed out). A unit whose batch has no cost, and every physical unit, has
+an unknown cost: ``cost_coverage`` is the share of units (sold plus replacements) with a known cost,
+so a margin over partly known costs says how much of it is known.
 """
 from __future__ import annotations
 
@@ -18,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import String, and_, case, func, literal, select, union_all
 
 from extensions import db
-from models import Category, Order, OrderLine, Product, ReplacementRequest, User
+from models import Category, Order, OrderLine, Product, ReplacementRequest, StockBatch, StockItem, User
 from models.base import UTCDateTime
 
 from .errors import Invalid
@@ -90,9 +97,80 @@ def period(store, name: str | None = "30d", *, date_from: date | None = None, da
                                for m in months])
 
 
-def _sales(start: datetime, end: datetime):
-    """Paid, non-gift orders in [start, end)."""
+def sales_filter(start, end):
+    """Paid, non-gift orders in [start, end) (datetimes, or a bucket table's columns)."""
     return and_(Order.paid_at.isnot(None), Order.paid_at >= start, Order.paid_at < end, Order.is_gift.is_(False))
+
+
+_sales = sales_filter
+
+
+def regroup(store, p: Period, unit: str) -> Period:
+    """The same span cut into local days, weeks (starting on Monday) or calendar months; the first
+    and last bucket are clipped to the period (a week label is its Monday, a month ``YYYY-MM``)."""
+    if unit == p.unit:
+        return p
+    zone = store_zone(store)
+    first, stop = p.start.astimezone(zone).date(), p.end.astimezone(zone).date()
+    groups: list[tuple[str, date, date]] = []
+    day = first
+    while day < stop:
+        if unit == "week":
+            key = day - timedelta(days=day.weekday())
+            following = key + timedelta(days=7)
+        elif unit == "month":
+            key = date(day.year, day.month, 1)
+            following = _add_month(key)
+        else:
+            key, following = day, day + timedelta(days=1)
+        label = key.strftime("%Y-%m") if unit == "month" else key.isoformat()
+        end = min(following, stop)
+        groups.append((label, day, end))
+        day = end
+    return Period(p.name, unit, [(label, _local_midnight(a, zone), _local_midnight(b, zone)) for label, a, b in groups])
+
+
+def bucket_costs(buckets) -> dict[str, dict]:
+    """Per bucket label: ``cost`` (known unit costs summed), ``known`` (units with a known cost),
+    ``replacements`` (replacement items handed out) and ``replacement_cost`` (included in
+    ``cost``). Two GROUP BYs: the stock items of the bucket's sales, and the replacements."""
+    sold = db.session.execute(
+        select(buckets.c.label, func.count(StockBatch.unit_cost), func.coalesce(func.sum(StockBatch.unit_cost), 0))
+        .select_from(buckets)
+        .join(Order, sales_filter(buckets.c.starts, buckets.c.ends))
+        .join(StockItem, and_(StockItem.order_id == Order.id, StockItem.is_sold.is_(True),
+                              StockItem.replacement_for_id.is_(None)))
+        .outerjoin(StockBatch, StockBatch.id == StockItem.batch_id)
+        .group_by(buckets.c.label)).all()
+    replaced = db.session.execute(
+        select(buckets.c.label, func.count(StockItem.id), func.count(StockBatch.unit_cost),
+               func.coalesce(func.sum(StockBatch.unit_cost), 0))
+        .select_from(buckets)
+        .join(StockItem, and_(StockItem.replacement_for_id.isnot(None), StockItem.is_sold.is_(True),
+                              StockItem.sold_at >= buckets.c.starts, StockItem.sold_at < buckets.c.ends))
+        .outerjoin(StockBatch, StockBatch.id == StockItem.batch_id)
+        .group_by(buckets.c.label)).all()
+    found: dict[str, dict] = {}
+    for label, known, cost in sold:
+        found[label] = {"cost": int(cost), "known": int(known), "replacements": 0, "replacement_cost": 0}
+    for label, items, known, cost in replaced:
+        row = found.setdefault(label, {"cost": 0, "known": 0, "replacements": 0, "replacement_cost": 0})
+        row["cost"] += int(cost)
+        row["known"] += int(known)
+        row["replacements"] += int(items)
+        row["replacement_cost"] += int(cost)
+    return found
+
+
+def profit_fields(revenue: int, units: int, costs: dict | None) -> dict:
+    """``cost``, ``profit``, ``margin`` (profit / revenue, ``None`` without revenue) and
+    ``cost_coverage`` (units with a known cost / units sold and replaced, ``None`` without units)."""
+    costs = costs or {"cost": 0, "known": 0, "replacements": 0, "replacement_cost": 0}
+    cost = costs["cost"]
+    counted = units + costs["replacements"]
+    return {"cost": cost, "profit": revenue - cost, "margin": round((revenue - cost) / revenue, 4) if revenue else None,
+            "cost_coverage": round(costs["known"] / counted, 4) if counted else None,
+            "replacements": costs["replacements"], "replacement_cost": costs["replacement_cost"]}
 
 
 def kpis(store, p: Period) -> dict:
@@ -110,13 +188,15 @@ def kpis(store, p: Period) -> dict:
     products = db.session.scalar(select(func.count(Product.id)).where(Product.deleted_at.is_(None))) or 0
     customers = db.session.scalar(select(func.count(User.id)).where(User.role.in_(("USER", "RESELLER")))) or 0
     revenue = gross - refunds
-    return {"period": p.name, "date_from": p.start, "date_to": p.end, "currency": store.currency, "revenue": revenue,
+    whole = bucket_table(Period(p.name, p.unit, [("all", p.start, p.end)]))
+    profit = profit_fields(revenue, items, bucket_costs(whole).get("all"))
+    return {**profit, "period": p.name, "date_from": p.start, "date_to": p.end, "currency": store.currency, "revenue": revenue,
             "gross": gross, "refunds": refunds, "orders": orders, "average_order_value": revenue // orders if orders else 0,
             "items_sold": items, "new_customers": int(new_customers), "pending_manual_orders": int(pending_manual),
             "open_replacements": int(open_replacements), "products": int(products), "customers": int(customers)}
 
 
-def _bucket_table(p: Period):
+def bucket_table(p: Period):
     """The buckets as a derived table (a UNION ALL of one-row SELECTs: SQLite has no VALUES with
     named columns; at most 366 rows, under SQLite's 500 compound-SELECT limit)."""
     rows = [select(literal(label, String).label("label"), literal(start, UTCDateTime()).label("starts"),
@@ -124,10 +204,13 @@ def _bucket_table(p: Period):
     return union_all(*rows).subquery("buckets") if len(rows) > 1 else rows[0].subquery("buckets")
 
 
+_bucket_table = bucket_table
+
+
 def chart(store, p: Period) -> dict:
     """Revenue and orders per day (or month) of the period: one GROUP BY over a VALUES list of
     the buckets' UTC boundaries, every bucket present (zero when nothing sold)."""
-    buckets = _bucket_table(p)
+    buckets = bucket_table(p)
     rows = db.session.execute(
         select(buckets.c.label, func.count(Order.id),
                func.coalesce(func.sum(Order.total - Order.amount_refunded), 0),
@@ -188,7 +271,7 @@ def product_sales(store, p: Period, *, product_id: str | None = None, variant_id
         select(func.coalesce(func.sum(OrderLine.line_subtotal), 0), func.coalesce(func.sum(OrderLine.quantity), 0),
                func.count(func.distinct(Order.id)))
         .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id).where(*where)).one()
-    buckets = _bucket_table(p)
+    buckets = bucket_table(p)
     line_filter = [OrderLine.order_id == Order.id]
     if product_id:
         line_filter.append(OrderLine.product_id == product_id)

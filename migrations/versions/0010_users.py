@@ -1,7 +1,7 @@
 """users: erased_at (an erased account stays, anonymised) and the merchant's note
 
 Revision ID: 0010_users
-Revises: 0008_replacements
+Revises: 0009_reports
 Create Date: 2026-11-30 10:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0010_users'
-down_revision = '0008_replacements'
+down_revision = '0009_reports'
 branch_labels = None
 depends_on = None
 

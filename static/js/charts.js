@@ -1,5 +1,5 @@
 /* The dashboard's charts (Chart.js, vendored). A <canvas data-chart="{labels, revenue, orders,
-   currency}"> is drawn when the page loads and again whenever htmx swaps new content in (the
+   currency}"> (or with "units" instead of "orders": the analytics page) is drawn when the page loads and again whenever htmx swaps new content in (the
    overview's range buttons), so the chart redraws in place. No inline script: CSP allows 'self'. */
 (function () {
   "use strict";
@@ -13,13 +13,14 @@
     var styles = getComputedStyle(document.documentElement);
     var brand = styles.getPropertyValue("--brand").trim() || "#4f46e5";
     var accent = styles.getPropertyValue("--accent").trim() || "#0ea5e9";
+    var line = data.units ? {label: "Units", values: data.units} : {label: "Orders", values: data.orders};
     charts[canvas.id] = new window.Chart(canvas, {
       data: {
         labels: data.labels,
         datasets: [
           {type: "bar", label: "Revenue (" + data.currency + ")", data: data.revenue, backgroundColor: brand,
            yAxisID: "revenue", order: 2},
-          {type: "line", label: "Orders", data: data.orders, borderColor: accent, backgroundColor: accent,
+          {type: "line", label: line.label, data: line.values, borderColor: accent, backgroundColor: accent,
            yAxisID: "orders", tension: 0.25, pointRadius: 2, order: 1}
         ]
       },

@@ -24,6 +24,8 @@ def test_the_overview_shows_the_periods_sales_and_swaps_its_section_for_htmx(app
     html = page.data.decode()
     assert page.status_code == 200
     assert 'data-testid="kpi-revenue">€20.00<' in html and 'data-testid="kpi-orders">1<' in html
+    # the shop's stock was imported without a unit cost: profit is the revenue, and it says so
+    assert 'data-testid="kpi-profit">€20.00<' in html and "cost known for 0 % of units" in html
     data = json.loads(unescape(re.search(r'data-chart="([^"]+)"', html).group(1)))
     assert len(data["labels"]) == 30 and sum(data["revenue"]) == 20.0 and sum(data["orders"]) == 1
     assert "Steam Wallet" in html  # top products
