@@ -133,9 +133,10 @@ def failed_jobs(queue: str, *, limit: int = 50) -> list[dict]:
             out.append({"id": job_id, "job": None, "scope": None, "ended_at": None, "error": "job data expired"})
             continue
         runner = job.func_name == RQ_ENTRY_POINT and len(job.args) >= 2
+        result = job.latest_result()
         out.append({"id": job_id, "job": job.args[0] if runner else job.func_name,
                     "scope": job.args[1] if runner else None, "ended_at": job.ended_at,
-                    "error": _last_line(job.exc_info)})
+                    "error": _last_line(result.exc_string if result is not None else None)})
     return out
 
 
