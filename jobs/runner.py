@@ -36,10 +36,12 @@ def run(path: str, scope: str | None, args: list, kwargs: dict):
             db.engine.dispose(close=False)
         _engine_pid = os.getpid()
     job = get_current_job()
-    observability.clear()  # a worker runs job after job: nothing of the last one stays
-    with observability.bound(job_id=job.id if job is not None else None, job=path,
-                             store_id=scope if scope not in (None, PLATFORM) else None):
-        return execute(_worker_app, path, scope, args, kwargs)
+    # On every line of this job, RQ's own "exception raised" or "completed" line after it included
+    # (the work horse writes those once this returns); the next job starts from a clean context.
+    observability.clear()
+    observability.bind(job_id=job.id if job is not None else None, job=path,
+                       store_id=scope if scope not in (None, PLATFORM) else None)
+    return execute(_worker_app, path, scope, args, kwargs)
 
 
 def will_retry() -> bool:

@@ -14,15 +14,19 @@ import sentry_sdk
 import structlog
 from cryptography.fernet import Fernet
 from prometheus_client.parser import text_string_to_metric_families
+from redis import Redis
+from rq import Queue, SimpleWorker
 from sqlalchemy import event
 
 import api.auth
 from config import ConfigError, load_config
 from extensions import db
+from jobs import runner
 from services import health as health_service
 from services import observability
 from tests.conftest import base_config, make_app, port_open, service_missing
 from tests.payments import enable_methods, paid_stripe_order, stripe_post
+from transactions import RQ_ENTRY_POINT
 
 from .shop import shop_fixture  # noqa: F401 - the shop fixture
 
@@ -254,9 +258,6 @@ def test_payments_and_webhook_failures_are_counted(app, client, store, shop, str
 
 
 def test_queue_depth_is_read_from_redis_at_scrape_time(app, client, store):
-    from redis import Redis
-    from rq import Queue
-
     url = "redis://127.0.0.1:6379/14"
     if not port_open("127.0.0.1", 6379):
         service_missing("Redis on 127.0.0.1:6379")
@@ -459,3 +460,40 @@ def test_the_report_scrubber_removes_what_could_carry_a_secret():
                                   "Stripe-Signature": "[redacted]", "Accept": "*/*"}
     assert "cookies" not in request and "data" not in request
     assert scrubbed["breadcrumbs"]["values"][0]["message"] == "GET /reset-password/[redacted]"
+
+
+def log_from_a_job(word: str) -> str:
+    """A job (run through jobs.runner by a real RQ worker in the test below)."""
+    logging.getLogger("jobs.test").warning("job says %s", word)
+    return word
+
+
+def test_a_jobs_lines_carry_its_id_and_store(app, store, log_lines):
+    if not port_open("127.0.0.1", 6379):
+        service_missing("Redis on 127.0.0.1:6379")
+    connection = Redis.from_url("redis://127.0.0.1:6379/14")
+    connection.flushdb()
+    runner.set_worker_app(app)
+    try:
+        queue = Queue("default", connection=connection)
+        job = queue.enqueue(RQ_ENTRY_POINT, f"{__name__}.log_from_a_job", store.id, ["hello"], {})
+        SimpleWorker([queue], connection=connection).work(burst=True)
+        assert job.get_status() == "finished", job.latest_result()
+    finally:
+        runner._worker_app = None
+        structlog.contextvars.clear_contextvars()
+        connection.flushdb()
+    (line,) = [line for line in log_lines() if line.get("event") == "job says hello"]
+    assert (line["job_id"], line["store_id"], line["job"]) == (job.id, store.id, f"{__name__}.log_from_a_job")
+    assert line["logger"] == "jobs.test" and "request_id" not in line
+
+
+def test_metrics_can_be_turned_off(app, tmp_path):
+    off = make_app(base_config(tmp_path, app.config["SQLALCHEMY_DATABASE_URI"], METRICS_ENABLED="0",
+                               METRICS_TOKEN="t"))
+    try:
+        answer = off.test_client().get("/metrics", headers={"Authorization": "Bearer t"}, environ_base=LOOPBACK)
+        assert answer.status_code == 404 and "prometheus_metrics" not in off.view_functions
+    finally:
+        with off.app_context():
+            db.engine.dispose()
