@@ -523,6 +523,7 @@ def metrics_guard(view):
             return Response("Not found\n", 404, mimetype="text/plain")
         return view(*args, **kwargs)
 
+    guarded._spec = {"hide": True}  # not part of the API document (APIFlask lists app routes otherwise)
     return guarded
 
 

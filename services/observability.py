@@ -71,7 +71,12 @@ def log_formatter(fmt: str) -> structlog.stdlib.ProcessorFormatter:
     if fmt == "json":
         renderers = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
     else:
-        renderers = [structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
+        # tracebacks without local variables: a password or a deliverable can sit in one
+        colors = sys.stderr.isatty()
+        tracebacks = (structlog.dev.RichTracebackFormatter(show_locals=False, max_frames=20,
+                                                           color_system="truecolor" if colors else None)
+                      if structlog.dev.rich is not None else structlog.dev.plain_traceback)
+        renderers = [structlog.dev.ConsoleRenderer(colors=colors, exception_formatter=tracebacks)]
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_shared_processors(),
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderers],

@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import logging
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -195,6 +196,7 @@ def test_metrics_need_the_token_when_one_is_set(client, store, metrics_token):
     response = client.get("/metrics", headers={"Authorization": f"Bearer {metrics_token}"})
     assert response.status_code == 200 and response.mimetype == "text/plain"
     assert "flask_http_request_total" in response.get_data(as_text=True)
+    assert "/metrics" not in client.get("/api/openapi.json").get_json()["paths"]  # not an API operation
 
 
 def test_without_a_token_metrics_are_loopback_only_in_development_and_off_in_production(app, client, store):
@@ -497,3 +499,17 @@ def test_metrics_can_be_turned_off(app, tmp_path):
     finally:
         with off.app_context():
             db.engine.dispose()
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_a_logged_traceback_shows_no_local_variables(fmt):
+    def sign_in():
+        password = "hunter2" + "-local"  # noqa: F841 - a local a traceback with locals would show
+        raise RuntimeError("sign-in broke")
+
+    try:
+        sign_in()
+    except RuntimeError:
+        record = logging.LogRecord("services.auth", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    line = observability.log_formatter(fmt).format(record)
+    assert "RuntimeError: sign-in broke" in line and "hunter2-local" not in line
