@@ -534,14 +534,14 @@ def _multiprocess() -> bool:
 class AppMetrics(PrometheusMetrics):
     """prometheus-flask-exporter, one per app with its own registry (the business counters and
     the queue gauges added: ``services.metrics.register``). With ``PROMETHEUS_MULTIPROC_DIR`` (several
-    gunicorn workers) a scrape adds up every worker's files, plus the queue gauges read now."""
+    gunicorn workers) a scrape adds up every worker's files, plus the business metrics read now."""
 
     def generate_metrics(self, accept_header=None, names=None):
         if not _multiprocess():
             return super().generate_metrics(accept_header, names)
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
-        business_metrics.register(registry, self.app_of_registry, counters=False)
+        business_metrics.register(registry, self.app_of_registry, local=False)
         if names:
             registry = registry.restricted_registry(names)
         encode, content_type = choose_encoder(accept_header)

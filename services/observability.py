@@ -35,7 +35,7 @@ _SECRET_PATH = re.compile(r"(/orders/guest/|/reset-password/)[^/?#\s]+")
 _SECRET_QUERY = re.compile(r"([?&](?:[a-z_]*token|key|secret|password|code|signature)=)[^&#\s]*", re.IGNORECASE)
 # Headers that never leave the process in an error report
 SECRET_HEADERS = {"authorization", "cookie", "set-cookie", "proxy-authorization", "x-api-key", "stripe-signature",
-                  "x-hoodpay-signature", "x-session-id"}
+                  "x-hoodpay-signature", "hoodpay-signature", "svix-signature", "webhook-signature", "x-session-id"}
 
 _HANDLER_NAME = "vstores"
 

@@ -513,3 +513,31 @@ def test_a_logged_traceback_shows_no_local_variables(fmt):
         record = logging.LogRecord("services.auth", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
     line = observability.log_formatter(fmt).format(record)
     assert "RuntimeError: sign-in broke" in line and "hunter2-local" not in line
+
+
+def test_with_redis_every_process_counts_into_the_same_totals(app, client, shop):
+    """Production: webhooks are applied by RQ work horses, checkouts by any web worker. With Redis
+    the counters are totals in Redis, so a scrape of any web worker sees what all of them counted."""
+    if not port_open("127.0.0.1", 6379):
+        service_missing("Redis on 127.0.0.1:6379")
+    connection = Redis.from_url("redis://127.0.0.1:6379/14")
+    connection.flushdb()
+    old = app.config["REDIS_URL"], app.extensions.pop("redis", None)
+    app.config["REDIS_URL"] = "redis://127.0.0.1:6379/14"  # jobs still run inline (JOBS_INLINE)
+    try:
+        client.post("/api/cart/items", json={"subcategory_id": shop.digital, "quantity": 1}, headers=shop.headers)
+        placed = client.post("/api/orders/checkout", json={"payment_method": "BALANCE"}, headers=shop.headers)
+        assert placed.status_code == 201, placed.get_json()
+        assert connection.hgetall("vstores:metrics:vstores_orders_placed_total") == {b"BALANCE": b"1"}
+        # another process (a work horse that confirmed a payment, another web worker) counted too
+        connection.hincrby("vstores:metrics:vstores_payments_confirmed_total", "HOODPAY\x1ftopup", 2)
+        connection.hincrby("vstores:metrics:vstores_orders_placed_total", "BALANCE", 4)
+        text = scrape(client)
+        assert sample(text, "vstores_orders_placed_total", payment_method="BALANCE") == 5
+        assert sample(text, "vstores_payments_confirmed_total", provider="HOODPAY", purpose="topup") == 2
+    finally:
+        app.config["REDIS_URL"] = old[0]
+        app.extensions.pop("redis", None)
+        if old[1] is not None:
+            app.extensions["redis"] = old[1]
+        connection.flushdb()
