@@ -7,6 +7,7 @@ import re
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
 from flask import Request, g, render_template, request
+from flask.logging import default_handler
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import BadRequest, HTTPException
@@ -20,6 +21,7 @@ from api import register_api
 from cli import register_cli
 from config import BASE_DIR, INSTANCE_DIR, load_config
 from extensions import csrf, db, limiter, login_manager, mail, migrate
+from services import observability
 from services.auth import load_user
 from services.errors import DomainError
 from storefront import bp as storefront_bp
@@ -127,6 +129,11 @@ def create_app(config: dict | None = None) -> APIFlask:
     )
     app.config.update(load_config(config))
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    observability.configure_logging(app.config)
+    app.logger.removeHandler(default_handler)  # its lines go through the root handler (structlog)
+    observability.init_sentry(app.config)
+    web.register_request_context(app)  # first: the request id is on every line after it
+    web.register_metrics(app)  # next: its clock starts before the other hooks run
 
     db.init_app(app)
     _configure_sqlite(app)
@@ -141,7 +148,9 @@ def create_app(config: dict | None = None) -> APIFlask:
 
     @login_manager.user_loader
     def _load_user(user_id: str):
-        return load_user(user_id, tenancy.current_store_id())
+        user = load_user(user_id, tenancy.current_store_id())
+        web.bind_user(user)
+        return user
 
     @app.before_request
     def _transaction_mode():

@@ -40,6 +40,30 @@ def _image_workers(value: str) -> int:
     return workers
 
 
+def _log_format(value: str) -> str:
+    value = value.strip().lower()
+    if value not in ("json", "console"):
+        raise ConfigError("LOG_FORMAT must be json (one JSON object a line) or console (readable)")
+    return value
+
+
+def _log_level(value: str) -> str:
+    value = value.strip().upper()
+    if value not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    return value
+
+
+def _rate(value: str) -> float:
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = -1.0
+    if not 0.0 <= rate <= 1.0:
+        raise ConfigError("SENTRY_TRACES_SAMPLE_RATE must be a number from 0 to 1 (the share of requests traced)")
+    return rate
+
+
 def _dev_secrets(instance: Path) -> dict[str, str]:
     """Secrets for local use: made once, kept in the instance folder."""
     path = instance / "dev-secrets.json"
@@ -198,6 +222,14 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "DOCS_FAVICON": "/static/favicon.svg",
         "VALIDATION_ERROR_STATUS_CODE": 422,
         "AUTO_404_RESPONSE": False,
+        # Operations (README, Operations): logs, metrics, error reports
+        "LOG_FORMAT": _log_format(env.get("LOG_FORMAT") or ("json" if production else "console")),
+        "LOG_LEVEL": _log_level(env.get("LOG_LEVEL") or "INFO"),
+        "METRICS_ENABLED": _bool(env.get("METRICS_ENABLED"), True),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,  # /metrics wants "Authorization: Bearer <it>"
+        "SENTRY_DSN": env.get("SENTRY_DSN") or None,
+        "SENTRY_ENVIRONMENT": env.get("SENTRY_ENVIRONMENT") or app_env,
+        "SENTRY_TRACES_SAMPLE_RATE": _rate(env.get("SENTRY_TRACES_SAMPLE_RATE") or "0"),
     }
     for key, value in (overrides or {}).items():
         # plain values were read through the environment above; others (and new keys) apply as given

@@ -3,11 +3,19 @@
 * which store a request is for (``register_store_binding``), for pages and API alike;
 * page plumbing: template context, filters, role guards, HTMX helpers, and ``form_errors``,
   the one place where a service's ``DomainError`` becomes a page form's messages;
-* the security headers of every response (``register_security_headers``, Flask-Talisman).
+* the security headers of every response (``register_security_headers``, Flask-Talisman);
+* what operators see of a request: its id and log context (``register_request_context``) and
+  ``/metrics`` (``register_metrics``, prometheus-flask-exporter).
 Business rules stay in services/.
 """
 from __future__ import annotations
 
+import hmac
+import ipaddress
+import os
+import re
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -16,14 +24,19 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, abort, current_app, flash, g, redirect, request, stream_with_context, url_for
 from flask.globals import request_ctx
-from flask_login import current_user
+from flask_login import current_user, user_logged_in
 from flask_wtf import FlaskForm
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_flask_exporter import PrometheusMetrics
 
 import tenancy
 import transactions
 from extensions import db, security_headers
 from models import Role, Store
-from services import auth, orders, pages, payments, stores
+from services import auth, observability, orders, pages, payments, stores
+from services import metrics as business_metrics
 from services.cache import cache_for, revive, snapshot
 from services.errors import DomainError, Invalid, NotFound, Unauthorized, Unavailable
 from services.money import exponent
@@ -36,6 +49,9 @@ from services.themes import contrast_text, theme_or_default
 # Paths that work with no store (or a suspended one): the platform's own endpoints.
 STORELESS_PREFIXES = ("/static/", "/uploads/", "/api/health", "/api/openapi.json", "/api/docs", "/api/sysadmin",
                       "/api/plans")
+# Answered without looking up a store at all: the probes (they answer whatever the database's state,
+# whatever Host they are sent to; liveness reads no database at all) and the Prometheus scrape
+NO_STORE_PATHS = ("/api/health", "/api/health/live", "/api/health/ready", "/metrics")
 
 
 def _token_tenant() -> str | None:
@@ -128,6 +144,9 @@ def register_store_binding(app: Flask) -> None:
 
     @app.before_request
     def bind_request_store():
+        if request.path in NO_STORE_PATHS:
+            g.store = None
+            return None
         storeless = request.path.startswith(STORELESS_PREFIXES)
         try:
             store = resolve_request_store()
@@ -147,6 +166,7 @@ def register_store_binding(app: Flask) -> None:
                 return None
             raise NotFound("This store no longer exists", code="store_not_found")
         g._tenant_token = tenancy.bind(store.id)
+        observability.bind(store_id=store.id)
         if store.status == "suspended" and not storeless:
             raise Unavailable("This store is temporarily unavailable", code="store_suspended")
         return None
@@ -462,3 +482,128 @@ def register_security_headers(app: Flask) -> None:
         session_cookie_http_only=config["SESSION_COOKIE_HTTPONLY"],
         session_cookie_samesite=config["SESSION_COOKIE_SAMESITE"],
     )
+
+
+# --- operations: request ids, the log context, /metrics ------------------------------------------
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+QUIET_PREFIXES = ("/static/", "/uploads/")  # their request lines are DEBUG
+_log = observability.get_logger("web")
+
+
+def register_request_context(app: Flask) -> None:
+    """Every request gets an id (a sane incoming ``X-Request-ID``: at most 64 of ``[A-Za-z0-9._-]``,
+    else a new one), echoed in the ``X-Request-ID`` answer header. It, the store (bound in
+    ``bind_request_store``) and the signed-in user (``bind_user``: the page session's user loader,
+    a page sign-in, the API's ``current_principal``) are on every log line of the request, which
+    ends with one ``http_request`` line. Register it before any other request hook."""
+
+    @app.before_request
+    def bind_request_context():
+        observability.clear()  # a thread serves many requests: nothing of the last one stays
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        g._request_started = time.perf_counter()
+        observability.bind(request_id=g.request_id)
+
+    @user_logged_in.connect_via(app)
+    def _signed_in(_sender, user, **_extra):
+        bind_user(user)
+
+    @app.after_request
+    def request_line(response: Response) -> Response:
+        request_id = g.get("request_id")
+        if request_id:
+            response.headers["X-Request-ID"] = request_id
+        started = g.get("_request_started")
+        level = "debug" if request.path.startswith(QUIET_PREFIXES) else "info"
+        getattr(_log, level)("http_request", method=request.method, path=observability.redact_url(request.path),
+                             endpoint=request.endpoint, status=response.status_code,
+                             duration_ms=round((time.perf_counter() - started) * 1000, 2) if started else None)
+        return response
+
+    @app.teardown_request
+    def clear_request_context(_exc=None):
+        observability.clear()
+
+
+def bind_user(user) -> None:
+    """The request's user is known: its id goes on every following log line."""
+    if user is not None and getattr(user, "id", None):
+        observability.bind(user_id=user.id)
+
+
+def _is_loopback(address: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(address or "").is_loopback
+    except ValueError:
+        return False
+
+
+def metrics_guard(view):
+    """``/metrics``: with ``METRICS_TOKEN`` set, only ``Authorization: Bearer <METRICS_TOKEN>``
+    (else 401); without it, nothing in production (404) and loopback callers only in development."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        token = current_app.config.get("METRICS_TOKEN")
+        if token:
+            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+                return Response("Send Authorization: Bearer <METRICS_TOKEN>\n", 401, mimetype="text/plain",
+                                headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        elif current_app.config.get("APP_ENV") == "production" or not _is_loopback(request.remote_addr):
+            return Response("Not found\n", 404, mimetype="text/plain")
+        return view(*args, **kwargs)
+
+    guarded._spec = {"hide": True}  # not part of the API document (APIFlask lists app routes otherwise)
+    return guarded
+
+
+def _multiprocess() -> bool:
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+class AppMetrics(PrometheusMetrics):
+    """prometheus-flask-exporter, one per app with its own registry (the business counters and
+    the queue gauges added: ``services.metrics.register``). With ``PROMETHEUS_MULTIPROC_DIR`` (several
+    gunicorn workers) a scrape adds up every worker's files, plus the business metrics read now."""
+
+    def generate_metrics(self, accept_header=None, names=None):
+        if not _multiprocess():
+            return super().generate_metrics(accept_header, names)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        business_metrics.register(registry, self.app_of_registry, local=False)
+        if names:
+            registry = registry.restricted_registry(names)
+        encode, content_type = choose_encoder(accept_header)
+        return encode(registry).decode("utf-8"), content_type
+
+
+def _endpoint() -> str:
+    return request.endpoint or "unmatched"
+
+
+def url_rule(req) -> str:
+    """The latency histogram's group: the URL rule (``/api/orders/<order_id>``), never the raw path,
+    so ids do not multiply the series."""
+    return req.url_rule.rule if req.url_rule is not None else "unmatched"
+
+
+def register_metrics(app: Flask) -> None:
+    """``flask_http_request_total{method,status,endpoint}``, ``flask_http_request_duration_seconds``
+    (by ``url_rule`` and endpoint), ``flask_http_request_exceptions_total`` and the business metrics
+    of ``services.metrics``, at ``/metrics`` (``metrics_guard``). Static files and uploads are not
+    counted, nor the scrape itself. ``METRICS_ENABLED=0`` turns it all off."""
+    if not app.config.get("METRICS_ENABLED", True):
+        return
+    registry = CollectorRegistry()
+    business_metrics.register(registry, app)
+    exporter = AppMetrics.for_app_factory(
+        registry=registry, group_by=url_rule, default_labels={"endpoint": _endpoint},
+        excluded_paths=["^/static/", "^/uploads/", "^/metrics$"], metrics_decorator=metrics_guard,
+    )
+    exporter.app_of_registry = app
+    exporter.init_app(app)
+    app.extensions["prometheus_metrics"] = exporter

@@ -10,6 +10,7 @@ from extensions import limiter
 from models import Role, User
 from services import auth as auth_service
 from services.errors import Forbidden, NotFound, Unauthorized
+from web import bind_user
 
 # Access levels: the spelling of endpoints.tsv -> (needs a token, minimum role)
 LEVELS: dict[str, tuple[bool, Role | None]] = {
@@ -56,6 +57,7 @@ def current_principal() -> Principal:
     if principal is None:
         principal = _resolve()
         g.principal = principal
+        bind_user(principal.user)  # on the log lines from here on
     return principal
 
 

@@ -1,4 +1,4 @@
-"""Public store information and the health check."""
+"""Public store information and the health checks (liveness, readiness)."""
 from __future__ import annotations
 
 from apiflask import APIBlueprint
@@ -47,3 +47,39 @@ def health():
     """Health check: the database and Redis (when configured), with their latency."""
     report = health_service.report()
     return report, (503 if report["database"]["status"] != "ok" else 200)
+
+
+_MIGRATIONS = {"type": "object", "required": ["status", "current", "head"], "properties": {
+    "status": {"type": "string", "description": "ok when the schema is at the migrations' head"},
+    "current": {"type": "array", "items": {"type": "string"}, "description": "the database's revision(s)"},
+    "head": {"type": "array", "items": {"type": "string"}, "description": "the code's head revision(s)"},
+    "error": {"type": "string"}}}
+# services.health.readiness, for 200 and 503 alike
+READY = {"application/json": {"schema": {
+    "type": "object", "required": ["status", "database", "redis", "migrations"],
+    "properties": {"status": {"type": "string", "enum": ["ok", "not_ready"]}, "database": _PART, "redis": _PART,
+                   "migrations": _MIGRATIONS},
+}}}
+LIVE = {"application/json": {"schema": {"type": "object", "required": ["status"],
+                                        "properties": {"status": {"type": "string", "enum": ["ok"]}}}}}
+
+
+@bp.get("/health/live")
+@bp.doc(tags=["Health"], responses={200: {"description": "The process answers", "content": LIVE}})
+def health_live():
+    """Liveness: the process answers requests. Touches neither the database nor Redis (restart
+    the process when this fails, not when the database is away)."""
+    return {"status": "ok"}
+
+
+@bp.get("/health/ready")
+@bp.doc(tags=["Health"], responses={
+    200: {"description": "Ready: the database answers, Redis answers (when configured), the schema is at head",
+          "content": READY},
+    503: {"description": "Not ready (send no traffic here yet): the same report says which part",
+          "content": READY}})
+def health_ready():
+    """Readiness: the database answers, Redis answers when `REDIS_URL` is set, and the database
+    schema is at the migrations' head (`flask db upgrade` has run)."""
+    report = health_service.readiness()
+    return report, (200 if report["status"] == "ok" else 503)

@@ -1,7 +1,8 @@
 """The RQ entry point: every job on a queue is ``run(path, scope, args, kwargs)``.
 
 Workers start with ``flask --app app worker`` (cli.py), which hands this module its app before
-the first job; a forked work horse disposes the connections it inherited from the worker.
+the first job; a forked work horse disposes the connections it inherited from the worker. Every log
+line of a job carries its ``job_id``, ``job`` (the dotted path) and ``store_id``.
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from flask import Flask
 from rq import get_current_job
 
 from extensions import db
+from services import observability
+from tenancy import PLATFORM
 from transactions import execute
 
 _worker_app: Flask | None = None
@@ -32,6 +35,12 @@ def run(path: str, scope: str | None, args: list, kwargs: dict):
         with _worker_app.app_context():
             db.engine.dispose(close=False)
         _engine_pid = os.getpid()
+    job = get_current_job()
+    # On every line of this job, RQ's own "exception raised" or "completed" line after it included
+    # (the work horse writes those once this returns); the next job starts from a clean context.
+    observability.clear()
+    observability.bind(job_id=job.id if job is not None else None, job=path,
+                       store_id=scope if scope not in (None, PLATFORM) else None)
     return execute(_worker_app, path, scope, args, kwargs)
 
 

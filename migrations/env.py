@@ -11,8 +11,10 @@ config = context.config
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
 # disable_existing_loggers=False: migrating inside a running process (tests, create_app users) must not
-# silence the app's loggers (the after-commit job failures are logged there)
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# silence the app's loggers (the after-commit job failures are logged there). Under the app
+# (``flask db upgrade``) its structured log handler is already there (services/observability.py): keep it.
+if not any(handler.get_name() == "vstores" for handler in logging.getLogger().handlers):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

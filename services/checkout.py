@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from extensions import db
 from models import Order, OrderAdjustment, OrderEvent, OrderLine, Payment, Product, Store, User
 
-from . import balance, coupons, payments, stock
+from . import balance, coupons, metrics, payments, stock
 from . import cart as cart_service
 from . import orders as order_service
 from .auth import normalize_email
@@ -111,6 +111,7 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
                                                           cancel_url=page + "?payment=cancelled")
         elif method in payments.PROVIDER_METHODS:
             order_service.mark_paid(placed.order, actor=buyer, via="nothing to pay")
+        metrics.order_placed(method)  # counted when this commits (a rolled-back attempt is not)
         return placed
 
 

@@ -23,7 +23,7 @@ from integrations.base import Fact, PaymentRequest, ProviderError
 from models import PAYMENT_METHODS, BalanceTopUp, Order, OrderLine, Payment, Refund, StockItem, Store, User, Variant
 from transactions import enqueue_after_commit
 
-from . import balance, coupons, orders, payment_accounts, stock
+from . import balance, coupons, metrics, orders, payment_accounts, stock
 from .errors import Conflict, DomainError, Invalid
 from .money import format_money
 from .stores import base_url, settings_of, update_settings
@@ -363,6 +363,8 @@ def _apply_to_order(payment: Payment, fact: Fact) -> Outcome:
 def _mark_attempt(payment: Payment, status: str, reason: str | None = None) -> None:
     if payment.status == "SUCCEEDED" and status != "SUCCEEDED":
         return  # paid is final for the attempt too
+    if status == "SUCCEEDED" and payment.status != "SUCCEEDED":
+        metrics.payment_confirmed(payment.provider, payment.purpose)  # counted when this commits
     payment.status = status
     if status == "SUCCEEDED":
         payment.succeeded_at = payment.succeeded_at or _now()

@@ -32,7 +32,7 @@ from models.base import new_id
 from tenancy import current_store_id, platform_scope, tenant_scope
 from transactions import enqueue_after_commit
 
-from . import payment_accounts, payments
+from . import metrics, payment_accounts, payments
 from .errors import Invalid, NotFound, Unavailable
 from .pagination import paginate
 
@@ -64,6 +64,7 @@ def receive_stripe(raw: bytes, signature_header: str | None) -> dict:
     try:
         event = stripe.parse_webhook(raw, signature_header, secrets, tolerance=300)
     except SignatureError as exc:
+        metrics.webhook_failed("STRIPE", "bad_signature")
         raise _bad_signature(str(exc)) from exc
     return _store("STRIPE", event, _stripe_store(event), raw)
 
@@ -90,6 +91,7 @@ def receive_hoodpay(store: Store, raw: bytes, headers: Mapping[str, str]) -> dic
     try:
         event = hoodpay.parse_webhook(raw, headers, credentials["webhook_secret"])
     except SignatureError as exc:
+        metrics.webhook_failed("HOODPAY", "bad_signature")
         raise _bad_signature(str(exc)) from exc
     # Hoodpay's ids are only unique per business: the dedupe key is the store's, so one store
     # can never answer "duplicate" for another's event
@@ -208,6 +210,7 @@ def record_failure(event_id: str, error: BaseException, *, will_retry: bool = Tr
     row = db.session.get(WebhookEvent, event_id)
     if row is None:
         return
+    metrics.webhook_failed(row.provider, "error")
     row.status, row.attempts = "FAILED", row.attempts + 1
     row.error = f"{type(error).__name__}: {error}"[:4000]
     row.result = "retrying" if will_retry else "gave up after retries: use process again"
