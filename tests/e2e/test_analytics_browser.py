@@ -43,7 +43,7 @@ def test_the_analytics_chart_redraws_when_the_range_changes(live_server, live_sh
         page.wait_for_selector("#analytics-chart:not([data-drawn$=':all'])")
         page.wait_for_function(f"() => ({DRAWN_UNITS})() === 0")
         assert page.inner_text("[data-testid=analytics-title]") == "Game Pass Ultimate · 3 months"
-        assert page.inner_text("[data-testid=analytics-revenue]").startswith("0.00")
+        assert page.inner_text("[data-testid=analytics-revenue]").startswith("€0.00")
         page.wait_for_timeout(150)  # past htmx's settle
         painted = page.evaluate("""() => { const c = document.getElementById('analytics-chart');
             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
