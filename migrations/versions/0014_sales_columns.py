@@ -20,6 +20,22 @@ _SOLD = ("FROM stock_items i JOIN stock_batches b ON b.id = i.batch_id "
          "WHERE i.is_sold = true AND i.replacement_for_id IS NULL AND {match}")
 
 
+def backfill_statements() -> list[str]:
+    """One UPDATE per table, correlated subqueries that both databases run."""
+    by_order = _SOLD.format(match="i.order_id = orders.id")
+    by_line = _SOLD.format(match="i.order_line_id = order_lines.id AND i.order_id = order_lines.order_id")
+    return [f"""UPDATE orders SET
+        cost_total = COALESCE((SELECT SUM(b.unit_cost) {by_order}), 0),
+        cost_known_units = (SELECT COUNT(b.unit_cost) {by_order})
+        WHERE paid_at IS NOT NULL
+          AND EXISTS (SELECT 1 FROM stock_items s WHERE s.order_id = orders.id AND s.is_sold = true)""",
+            f"""UPDATE order_lines SET
+        paid_at = (SELECT o.paid_at FROM orders o WHERE o.id = order_lines.order_id),
+        is_gift = (SELECT o.is_gift FROM orders o WHERE o.id = order_lines.order_id),
+        cost = COALESCE((SELECT SUM(b.unit_cost) {by_line}), 0),
+        cost_known_units = (SELECT COUNT(b.unit_cost) {by_line})"""]
+
+
 def upgrade():
     # plain ADD COLUMN (server defaults), no batch copy of the two biggest tables
     op.add_column('orders', sa.Column('cost_total', sa.BigInteger(), server_default='0', nullable=False))
@@ -29,20 +45,9 @@ def upgrade():
     op.add_column('order_lines', sa.Column('cost', sa.BigInteger(), server_default='0', nullable=False))
     op.add_column('order_lines', sa.Column('cost_known_units', sa.Integer(), server_default='0', nullable=False))
 
-    # Backfill, set-based (one UPDATE per table, correlated subqueries that both databases run),
-    # the same numbers services.orders.record_sale writes from now on.
-    by_order = _SOLD.format(match="i.order_id = orders.id")
-    op.execute(f"""UPDATE orders SET
-        cost_total = COALESCE((SELECT SUM(b.unit_cost) {by_order}), 0),
-        cost_known_units = (SELECT COUNT(b.unit_cost) {by_order})
-        WHERE paid_at IS NOT NULL
-          AND EXISTS (SELECT 1 FROM stock_items s WHERE s.order_id = orders.id AND s.is_sold = true)""")
-    by_line = _SOLD.format(match="i.order_line_id = order_lines.id AND i.order_id = order_lines.order_id")
-    op.execute(f"""UPDATE order_lines SET
-        paid_at = (SELECT o.paid_at FROM orders o WHERE o.id = order_lines.order_id),
-        is_gift = (SELECT o.is_gift FROM orders o WHERE o.id = order_lines.order_id),
-        cost = COALESCE((SELECT SUM(b.unit_cost) {by_line}), 0),
-        cost_known_units = (SELECT COUNT(b.unit_cost) {by_line})""")
+    # Backfill, set-based, the same numbers services.orders.record_sale writes from now on.
+    for statement in backfill_statements():
+        op.execute(statement)
 
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index('ix_orders_store_paid_at')
