@@ -205,7 +205,7 @@ def kpis(store, p: Period) -> dict:
     orders, gross, refunds, items = int(row[0]), int(row[1]), int(row[2]), int(row[3])
     new_customers = db.session.scalar(select(func.count(User.id)).where(
         User.created_at >= p.start, User.created_at < p.end, User.role.in_(("USER", "RESELLER")))) or 0
-    pending_manual = db.session.scalar(select(func.count(Order.id)).where(
+    pending_manual = db.session.scalar(select(func.count()).where(
         Order.status == "PENDING", Order.payment_status == "UNPAID", Order.payment_method == "MANUAL")) or 0
     open_replacements = db.session.scalar(select(func.count(ReplacementRequest.id))
                                           .where(ReplacementRequest.status == "PENDING")) or 0
@@ -237,12 +237,12 @@ def chart(store, p: Period) -> dict:
     the buckets' UTC boundaries, every bucket present (zero when nothing sold)."""
     buckets = bucket_table(p)
     rows = db.session.execute(
-        select(buckets.c.label, func.count(Order.id),
+        select(buckets.c.label, func.count(),
                func.coalesce(func.sum(Order.total - Order.amount_refunded), 0),
                func.coalesce(func.sum(Order.item_count), 0))
         .select_from(buckets)
-        .outerjoin(Order, and_(Order.paid_at >= buckets.c.starts, Order.paid_at < buckets.c.ends,
-                               Order.is_gift.is_(False)))
+        .join(Order, and_(Order.paid_at >= buckets.c.starts, Order.paid_at < buckets.c.ends,
+                          Order.is_gift.is_(False)))
         .group_by(buckets.c.label)).all()
     found = {label: (int(n), int(revenue), int(items)) for label, n, revenue, items in rows}
     return {"period": p.name, "unit": p.unit, "currency": store.currency,
@@ -252,37 +252,47 @@ def chart(store, p: Period) -> dict:
 
 
 def breakdown(store, p: Period, *, top: int = 5) -> dict:
-    """Orders by status and by payment method, and the top categories and products by revenue."""
+    """Orders by status and by payment method, and the top categories and products by revenue.
+    Two statements: one GROUP BY (status, method) over the orders placed in the period (the
+    covering ``ix_orders_store_created_at``), whose few groups are then added up per status and
+    per method; and one over the period's lines per product (their index alone), from which both
+    top lists are taken (the categories through the products' own rows)."""
     placed = and_(Order.created_at >= p.start, Order.created_at < p.end)
-    by_status = db.session.execute(select(Order.status, func.count(Order.id)).where(placed)
-                                   .group_by(Order.status).order_by(func.count(Order.id).desc())).all()
     paid_revenue = func.coalesce(func.sum(case((Order.paid_at.isnot(None), Order.total - Order.amount_refunded),
                                                else_=0)), 0)
-    by_method = db.session.execute(select(Order.payment_method, func.count(Order.id), paid_revenue).where(placed)
-                                   .group_by(Order.payment_method).order_by(func.count(Order.id).desc())).all()
-    line_revenue = func.coalesce(func.sum(OrderLine.line_subtotal), 0)
-    units = func.coalesce(func.sum(OrderLine.quantity), 0)
+    groups = db.session.execute(select(Order.status, Order.payment_method, func.count(), paid_revenue).where(placed)
+                                .group_by(Order.status, Order.payment_method)).all()
+    statuses: dict[str, int] = {}
+    methods: dict[str, list[int]] = {}
+    for status, method, n, revenue in groups:
+        statuses[status] = statuses.get(status, 0) + int(n)
+        tally = methods.setdefault(method, [0, 0])
+        tally[0] += int(n)
+        tally[1] += int(revenue)
     sold = line_sales_filter(p.start, p.end)
-    top_products = db.session.execute(
-        select(OrderLine.product_id, func.max(OrderLine.product_title), line_revenue, units).where(sold)
-        .group_by(OrderLine.product_id).order_by(func.sum(OrderLine.line_subtotal).desc()).limit(top)).all()
-    # per product first (the lines' index alone), then the few products to their categories
-    per_product = (select(OrderLine.product_id.label("product_id"), line_revenue.label("revenue"), units.label("units"))
-                   .where(sold).group_by(OrderLine.product_id).subquery("per_product"))
+    per_product = (select(OrderLine.product_id.label("product_id"), func.max(OrderLine.product_title).label("title"),
+                          func.sum(OrderLine.line_subtotal).label("revenue"), func.sum(OrderLine.quantity).label("units"))
+                   .where(sold).group_by(OrderLine.product_id).cte("per_product"))
+    top_products = (select(literal("product").label("kind"), per_product.c.product_id.label("id"), per_product.c.title,
+                           per_product.c.revenue, per_product.c.units)
+                    .order_by(per_product.c.revenue.desc()).limit(top).subquery("top_products"))
     category_revenue = func.sum(per_product.c.revenue)
-    top_categories = db.session.execute(
-        select(Category.id, Category.title, category_revenue, func.sum(per_product.c.units))
-        .select_from(per_product).join(Product, Product.id == per_product.c.product_id)
-        .join(Category, Category.id == Product.category_id).group_by(Category.id, Category.title)
-        .order_by(category_revenue.desc()).limit(top)).all()
+    top_categories = (select(literal("category").label("kind"), Category.id.label("id"), Category.title.label("title"),
+                             category_revenue.label("revenue"), func.sum(per_product.c.units).label("units"))
+                      .select_from(per_product).join(Product, Product.id == per_product.c.product_id)
+                      .join(Category, Category.id == Product.category_id).group_by(Category.id, Category.title)
+                      .order_by(category_revenue.desc()).limit(top).subquery("top_categories"))
+    tops = db.session.execute(union_all(select(top_products), select(top_categories))).all()
+    ranked = sorted(tops, key=lambda row: -int(row.revenue))  # stable: SQL's order among equals
     return {
         "period": p.name, "currency": store.currency,
-        "by_status": [{"status": s, "count": int(n)} for s, n in by_status],
-        "by_payment_method": [{"payment_method": m, "count": int(n), "revenue": int(r)} for m, n, r in by_method],
-        "top_categories": [{"category_id": c, "title": t, "revenue": int(r), "units": int(u)}
-                           for c, t, r, u in top_categories],
-        "top_products": [{"product_id": pid, "title": t, "revenue": int(r), "units": int(u)}
-                         for pid, t, r, u in top_products],
+        "by_status": [{"status": s, "count": n} for s, n in sorted(statuses.items(), key=lambda kv: (-kv[1], kv[0]))],
+        "by_payment_method": [{"payment_method": m, "count": n, "revenue": r}
+                              for m, (n, r) in sorted(methods.items(), key=lambda kv: (-kv[1][0], kv[0]))],
+        "top_categories": [{"category_id": row.id, "title": row.title, "revenue": int(row.revenue), "units": int(row.units)}
+                           for row in ranked if row.kind == "category"],
+        "top_products": [{"product_id": row.id, "title": row.title, "revenue": int(row.revenue), "units": int(row.units)}
+                         for row in ranked if row.kind == "product"],
     }
 
 

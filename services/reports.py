@@ -196,7 +196,7 @@ def categories(store, p: Period) -> dict:
 # --- customers --------------------------------------------------------------------------------
 
 def _period_buyers(p: Period):
-    return (select(Order.buyer_id.label("buyer_id"), func.count(Order.id).label("orders"),
+    return (select(Order.buyer_id.label("buyer_id"), func.count().label("orders"),
                    func.sum(Order.total - Order.amount_refunded).label("revenue"))
             .where(analytics.sales_filter(p.start, p.end), Order.buyer_id.isnot(None))
             .group_by(Order.buyer_id).subquery("period_buyers"))
@@ -213,7 +213,7 @@ def customers(store, p: Period) -> dict:
         select(kind, func.count(), func.coalesce(func.sum(buyers.c.orders), 0), func.coalesce(func.sum(buyers.c.revenue), 0))
         .select_from(buyers).join(stats, stats.c.user_id == buyers.c.buyer_id).group_by(kind)).all())
     guests = db.session.execute(
-        select(func.count(func.distinct(Order.email)), func.count(Order.id),
+        select(func.count(func.distinct(Order.email)), func.count(),
                func.coalesce(func.sum(Order.total - Order.amount_refunded), 0))
         .where(analytics.sales_filter(p.start, p.end), Order.buyer_id.is_(None))).one()
     lifetime = db.session.execute(

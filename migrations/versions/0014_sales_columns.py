@@ -52,6 +52,13 @@ def upgrade():
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index('ix_orders_store_paid_at')
         batch_op.drop_index('ix_orders_store_created_at')
+        # replaced by store-scoped composites (as many indexes as before on the orders)
+        batch_op.drop_index('ix_orders_buyer_id')
+        batch_op.drop_index('ix_orders_status')
+        batch_op.create_index('ix_orders_store_buyer_id', ['store_id', 'buyer_id', 'paid_at', 'is_gift', 'total',
+                                                            'amount_refunded'], unique=False)
+        batch_op.create_index('ix_orders_store_status', ['store_id', 'status', 'payment_method', 'payment_status'],
+                              unique=False)
         batch_op.create_index('ix_orders_store_paid_at', ['store_id', 'paid_at', 'is_gift', 'total', 'amount_refunded',
                                                            'item_count', 'cost_total', 'cost_known_units', 'buyer_id'],
                                   unique=False)
@@ -68,6 +75,10 @@ def downgrade():
     with op.batch_alter_table('order_lines', schema=None) as batch_op:
         batch_op.drop_index('ix_order_lines_store_paid_at')
     with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_orders_store_status')
+        batch_op.drop_index('ix_orders_store_buyer_id')
+        batch_op.create_index('ix_orders_status', ['status'], unique=False)
+        batch_op.create_index('ix_orders_buyer_id', ['buyer_id'], unique=False)
         batch_op.drop_index('ix_orders_store_created_at')
         batch_op.drop_index('ix_orders_store_paid_at')
         batch_op.create_index('ix_orders_store_paid_at', ['store_id', 'paid_at', 'is_gift', 'total', 'amount_refunded',
