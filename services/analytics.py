@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import String, and_, case, func, literal, select, union_all
+from sqlalchemy import String, and_, func, literal, select, union_all
 
 from extensions import db
 from models import Category, Order, OrderLine, Product, ReplacementRequest, StockBatch, StockItem, User
@@ -254,21 +254,21 @@ def chart(store, p: Period) -> dict:
 def breakdown(store, p: Period, *, top: int = 5) -> dict:
     """Orders by status and by payment method, and the top categories and products by revenue.
     Two statements: one GROUP BY (status, method) over the orders placed in the period (the
-    covering ``ix_orders_store_created_at``), whose few groups are then added up per status and
-    per method; and one over the period's lines per product (their index alone), from which both
+    covering ``ix_orders_store_created_at``; paid or not), whose few groups are then added up per
+    status and per method; and one over the period's lines per product (their index alone), from which both
     top lists are taken (the categories through the products' own rows)."""
     placed = and_(Order.created_at >= p.start, Order.created_at < p.end)
-    paid_revenue = func.coalesce(func.sum(case((Order.paid_at.isnot(None), Order.total - Order.amount_refunded),
-                                               else_=0)), 0)
-    groups = db.session.execute(select(Order.status, Order.payment_method, func.count(), paid_revenue).where(placed)
-                                .group_by(Order.status, Order.payment_method)).all()
+    paid = Order.paid_at.isnot(None)
+    groups = db.session.execute(select(Order.status, Order.payment_method, paid, func.count(),
+                                       func.coalesce(func.sum(Order.total - Order.amount_refunded), 0))
+                                .where(placed).group_by(Order.status, Order.payment_method, paid)).all()
     statuses: dict[str, int] = {}
     methods: dict[str, list[int]] = {}
-    for status, method, n, revenue in groups:
+    for status, method, was_paid, n, revenue in groups:
         statuses[status] = statuses.get(status, 0) + int(n)
         tally = methods.setdefault(method, [0, 0])
         tally[0] += int(n)
-        tally[1] += int(revenue)
+        tally[1] += int(revenue) if was_paid else 0  # revenue of the paid orders only
     sold = line_sales_filter(p.start, p.end)
     per_product = (select(OrderLine.product_id.label("product_id"), func.max(OrderLine.product_title).label("title"),
                           func.sum(OrderLine.line_subtotal).label("revenue"), func.sum(OrderLine.quantity).label("units"))
