@@ -137,7 +137,8 @@ def plans(fn, backend: str) -> list[str]:
         cursor = raw.cursor()
         if backend == "sqlite":
             cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-            steps = [row[3] for row in cursor.fetchall()]
+            steps = [row[3] for row in cursor.fetchall()
+                     if row[3] not in ("SCAN CONSTANT ROW", "UNION ALL", "COMPOUND QUERY", "LEFT-MOST SUBQUERY")]
         else:
             cursor.execute("EXPLAIN " + statement, parameters)
             steps = [row[0].strip().lstrip("-> ").split("  (cost")[0] for row in cursor.fetchall()
