@@ -6,7 +6,7 @@
 The store: 40 products (half in a category, half of the stock batches with a unit cost), 5,000
 customers, N paid orders of one line and one sold stock item each (1 in 50 refunded in part, 1
 in 100 a gift), 1 in 100 items replaced. Rows go in with Core executemany (insertmanyvalues on
-PostgreSQL), 5,000 at a time. Each figure is the best of 3 runs, in ms; the exports are read to
+PostgreSQL), 5,000 at a time. Each figure is the best of 5 runs, in ms; the exports are read to
 the end (the orders export: every order of the last 12 months), with the growth of peak RSS.
 """
 from __future__ import annotations
@@ -104,7 +104,7 @@ def fill(app, n_orders: int) -> object:
         return sid
 
 
-def best(fn, runs: int = 3) -> float:
+def best(fn, runs: int = 5) -> float:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
