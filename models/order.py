@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -49,17 +50,26 @@ class Order(IdMixin, TenantScoped, Base):
                         name="status"),
         CheckConstraint("payment_status IN ('UNPAID', 'PAID', 'PARTIALLY_REFUNDED', 'REFUNDED', 'DISPUTED')",
                         name="payment_status"),
-        # the dashboard and the reports read a store's sales by payment time (covering the summed
-        # columns: SQLite answers the KPIs and the chart from the index alone), the orders export by creation
-        Index("ix_orders_store_paid_at", "store_id", "paid_at", "is_gift", "total", "amount_refunded", "item_count"),
-        Index("ix_orders_store_created_at", "store_id", "created_at"),
+        # the dashboard and the reports read a store's sales by payment time, covering every summed
+        # column (cost included) and the buyer: the KPIs, the chart, the sales and customers reports
+        # read this index alone
+        Index("ix_orders_store_paid_at", "store_id", "paid_at", "is_gift", "total", "amount_refunded", "item_count",
+              "cost_total", "cost_known_units", "buyer_id"),
+        # the overview's breakdown (orders placed by status and method) and the orders export, by creation
+        # a buyer's orders, and each customer's lifetime figures (segments, the customers report)
+        # from the index alone, already grouped by buyer
+        Index("ix_orders_store_buyer_id", "store_id", "buyer_id", "paid_at", "is_gift", "total", "amount_refunded"),
+        # orders by status: the pending manual orders of the overview, the admin's filters
+        Index("ix_orders_store_status", "store_id", "status", "payment_method", "payment_status"),
+        Index("ix_orders_store_created_at", "store_id", "created_at", "status", "payment_method", "paid_at", "total",
+              "amount_refunded"),
     )
 
     order_number: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    buyer_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    buyer_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"))
     email: Mapped[str] = mapped_column(String(254), nullable=False)
     guest_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # the emailed secret link
-    status: Mapped[str] = mapped_column(String(16), default="PENDING", nullable=False, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="PENDING", nullable=False)
     payment_status: Mapped[str] = mapped_column(String(24), default="UNPAID", nullable=False)
     payment_method: Mapped[str] = mapped_column(String(16), nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
@@ -77,6 +87,11 @@ class Order(IdMixin, TenantScoped, Base):
     provider_ref: Mapped[str | None] = mapped_column(String(120), index=True)  # Stripe / Hoodpay id
     # money back (services.refunds): what was refunded so far, never above the total
     amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    # what the sold units cost, written when the order is paid (services.orders.record_sale): the
+    # stock batches' unit costs of the items sold to it (replacements not included), and how many
+    # of those units have a known cost. The reports sum these instead of joining the stock items.
+    cost_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0", nullable=False)
+    cost_known_units: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     dispute_status: Mapped[str | None] = mapped_column(String(16))  # open | won | lost
     note: Mapped[str] = mapped_column(Text, default="", nullable=False)
@@ -99,7 +114,13 @@ class Order(IdMixin, TenantScoped, Base):
 
 class OrderLine(IdMixin, TenantScoped, Base):
     __tablename__ = "order_lines"
-    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        # the products, categories and Seed B stats read the lines of a period's sales from this
+        # index alone (no join to the orders or the stock items)
+        Index("ix_order_lines_store_paid_at", "store_id", "paid_at", "is_gift", "product_id", "variant_id", "quantity",
+              "line_subtotal", "cost", "cost_known_units", "order_id", "product_title"),
+    )
 
     order_id: Mapped[str] = mapped_column(String(36), ForeignKey("orders.id", ondelete="CASCADE"), index=True, nullable=False)
     position: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
@@ -113,6 +134,12 @@ class OrderLine(IdMixin, TenantScoped, Base):
     unit_price: Mapped[int] = mapped_column(BigInteger, nullable=False)  # list price, minor units
     line_subtotal: Mapped[int] = mapped_column(BigInteger, nullable=False)  # unit_price x quantity
     delivered_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # copied from the order when it is paid (services.orders.record_sale), with the cost of the
+    # units sold on this line (as ``Order.cost_total``), so a period's line sales are one index range
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    is_gift: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
+    cost: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0", nullable=False)
+    cost_known_units: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
 
 
 class OrderAdjustment(IdMixin, TenantScoped, Base):

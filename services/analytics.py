@@ -15,6 +15,13 @@ optional). The units of a sale count in the bucket of the order's ``paid_at``; a
 ``sold_at`` (when it was handed out). A unit whose batch has no cost, and every physical unit, has
 an unknown cost: ``cost_coverage`` is the share of units (sold plus replacements) with a known cost,
 so a margin over partly known costs says how much of it is known.
+
+Speed: the payment writes what the reports sum onto the rows it already writes
+(``orders.record_sale``): the order's ``cost_total`` and ``cost_known_units``, and on each line
+its ``paid_at``, ``is_gift`` and ``cost``. Every sales aggregate is then one range of a covering
+index, ``ix_orders_store_paid_at`` or ``ix_order_lines_store_paid_at``, read without a join to the
+orders or the stock items (only the few replacements are read from the stock items, through their
+partial index). No shared rollup row: two checkouts never write the same row.
 """
 from __future__ import annotations
 
@@ -22,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import String, and_, case, func, literal, select, union_all
+from sqlalchemy import String, and_, func, literal, select, union_all
 
 from extensions import db
 from models import Category, Order, OrderLine, Product, ReplacementRequest, StockBatch, StockItem, User
@@ -105,6 +112,12 @@ def sales_filter(start, end):
 _sales = sales_filter
 
 
+def line_sales_filter(start, end):
+    """The lines of paid, non-gift orders in [start, end) (their copy of the order's ``paid_at``)."""
+    return and_(OrderLine.paid_at.isnot(None), OrderLine.paid_at >= start, OrderLine.paid_at < end,
+                OrderLine.is_gift.is_(False))
+
+
 def regroup(store, p: Period, unit: str) -> Period:
     """The same span cut into local days, weeks (starting on Monday) or calendar months; the first
     and last bucket are clipped to the period (a week label is its Monday, a month ``YYYY-MM``)."""
@@ -130,19 +143,10 @@ def regroup(store, p: Period, unit: str) -> Period:
     return Period(p.name, unit, [(label, _local_midnight(a, zone), _local_midnight(b, zone)) for label, a, b in groups])
 
 
-def bucket_costs(buckets) -> dict[str, dict]:
-    """Per bucket label: ``cost`` (known unit costs summed), ``known`` (units with a known cost),
-    ``replacements`` (replacement items handed out) and ``replacement_cost`` (included in
-    ``cost``). Two GROUP BYs: the stock items of the bucket's sales, and the replacements."""
-    sold = db.session.execute(
-        select(buckets.c.label, func.count(StockBatch.unit_cost), func.coalesce(func.sum(StockBatch.unit_cost), 0))
-        .select_from(buckets)
-        .join(Order, sales_filter(buckets.c.starts, buckets.c.ends))
-        .join(StockItem, and_(StockItem.order_id == Order.id, StockItem.is_sold.is_(True),
-                              StockItem.replacement_for_id.is_(None)))
-        .outerjoin(StockBatch, StockBatch.id == StockItem.batch_id)
-        .group_by(buckets.c.label)).all()
-    replaced = db.session.execute(
+def replacement_costs(buckets) -> dict[str, tuple[int, int, int]]:
+    """Per bucket label: (replacement items handed out, those with a known cost, their cost), from
+    the partial index of replacements by time (a few rows)."""
+    rows = db.session.execute(
         select(buckets.c.label, func.count(StockItem.id), func.count(StockBatch.unit_cost),
                func.coalesce(func.sum(StockBatch.unit_cost), 0))
         .select_from(buckets)
@@ -150,16 +154,35 @@ def bucket_costs(buckets) -> dict[str, dict]:
                               StockItem.sold_at >= buckets.c.starts, StockItem.sold_at < buckets.c.ends))
         .outerjoin(StockBatch, StockBatch.id == StockItem.batch_id)
         .group_by(buckets.c.label)).all()
+    return {label: (int(items), int(known), int(cost)) for label, items, known, cost in rows}
+
+
+def merge_costs(sold: dict[str, tuple[int, int]], replaced: dict[str, tuple[int, int, int]]) -> dict[str, dict]:
+    """``bucket_costs``'s shape from the sales' (cost, known units) and the replacements per label."""
     found: dict[str, dict] = {}
-    for label, known, cost in sold:
+    for label, (cost, known) in sold.items():
         found[label] = {"cost": int(cost), "known": int(known), "replacements": 0, "replacement_cost": 0}
-    for label, items, known, cost in replaced:
+    for label, (items, known, cost) in replaced.items():
         row = found.setdefault(label, {"cost": 0, "known": 0, "replacements": 0, "replacement_cost": 0})
-        row["cost"] += int(cost)
-        row["known"] += int(known)
-        row["replacements"] += int(items)
-        row["replacement_cost"] += int(cost)
+        row["cost"] += cost
+        row["known"] += known
+        row["replacements"] += items
+        row["replacement_cost"] += cost
     return found
+
+
+def bucket_costs(buckets) -> dict[str, dict]:
+    """Per bucket label: ``cost`` (known unit costs summed), ``known`` (units with a known cost),
+    ``replacements`` (replacement items handed out) and ``replacement_cost`` (included in
+    ``cost``). Two GROUP BYs: the sales' own cost columns (``Order.cost_total``), and the
+    replacements."""
+    sold = db.session.execute(
+        select(buckets.c.label, func.coalesce(func.sum(Order.cost_total), 0),
+               func.coalesce(func.sum(Order.cost_known_units), 0))
+        .select_from(buckets)
+        .join(Order, sales_filter(buckets.c.starts, buckets.c.ends))
+        .group_by(buckets.c.label)).all()
+    return merge_costs({label: (cost, known) for label, cost, known in sold}, replacement_costs(buckets))
 
 
 def profit_fields(revenue: int, units: int, costs: dict | None) -> dict:
@@ -176,12 +199,13 @@ def profit_fields(revenue: int, units: int, costs: dict | None) -> dict:
 def kpis(store, p: Period) -> dict:
     """The overview's numbers over a period (each one SQL aggregate)."""
     row = db.session.execute(select(
-        func.count(Order.id), func.coalesce(func.sum(Order.total), 0), func.coalesce(func.sum(Order.amount_refunded), 0),
-        func.coalesce(func.sum(Order.item_count), 0)).where(_sales(p.start, p.end))).one()
+        func.count(), func.coalesce(func.sum(Order.total), 0), func.coalesce(func.sum(Order.amount_refunded), 0),
+        func.coalesce(func.sum(Order.item_count), 0), func.coalesce(func.sum(Order.cost_total), 0),
+        func.coalesce(func.sum(Order.cost_known_units), 0)).where(_sales(p.start, p.end))).one()
     orders, gross, refunds, items = int(row[0]), int(row[1]), int(row[2]), int(row[3])
     new_customers = db.session.scalar(select(func.count(User.id)).where(
         User.created_at >= p.start, User.created_at < p.end, User.role.in_(("USER", "RESELLER")))) or 0
-    pending_manual = db.session.scalar(select(func.count(Order.id)).where(
+    pending_manual = db.session.scalar(select(func.count()).where(
         Order.status == "PENDING", Order.payment_status == "UNPAID", Order.payment_method == "MANUAL")) or 0
     open_replacements = db.session.scalar(select(func.count(ReplacementRequest.id))
                                           .where(ReplacementRequest.status == "PENDING")) or 0
@@ -189,7 +213,8 @@ def kpis(store, p: Period) -> dict:
     customers = db.session.scalar(select(func.count(User.id)).where(User.role.in_(("USER", "RESELLER")))) or 0
     revenue = gross - refunds
     whole = bucket_table(Period(p.name, p.unit, [("all", p.start, p.end)]))
-    profit = profit_fields(revenue, items, bucket_costs(whole).get("all"))
+    costs = merge_costs({"all": (int(row[4]), int(row[5]))}, replacement_costs(whole))
+    profit = profit_fields(revenue, items, costs.get("all"))
     return {**profit, "period": p.name, "date_from": p.start, "date_to": p.end, "currency": store.currency, "revenue": revenue,
             "gross": gross, "refunds": refunds, "orders": orders, "average_order_value": revenue // orders if orders else 0,
             "items_sold": items, "new_customers": int(new_customers), "pending_manual_orders": int(pending_manual),
@@ -212,12 +237,12 @@ def chart(store, p: Period) -> dict:
     the buckets' UTC boundaries, every bucket present (zero when nothing sold)."""
     buckets = bucket_table(p)
     rows = db.session.execute(
-        select(buckets.c.label, func.count(Order.id),
+        select(buckets.c.label, func.count(),
                func.coalesce(func.sum(Order.total - Order.amount_refunded), 0),
                func.coalesce(func.sum(Order.item_count), 0))
         .select_from(buckets)
-        .outerjoin(Order, and_(Order.paid_at >= buckets.c.starts, Order.paid_at < buckets.c.ends,
-                               Order.is_gift.is_(False)))
+        .join(Order, and_(Order.paid_at >= buckets.c.starts, Order.paid_at < buckets.c.ends,
+                          Order.is_gift.is_(False)))
         .group_by(buckets.c.label)).all()
     found = {label: (int(n), int(revenue), int(items)) for label, n, revenue, items in rows}
     return {"period": p.name, "unit": p.unit, "currency": store.currency,
@@ -227,63 +252,67 @@ def chart(store, p: Period) -> dict:
 
 
 def breakdown(store, p: Period, *, top: int = 5) -> dict:
-    """Orders by status and by payment method, and the top categories and products by revenue."""
+    """Orders by status and by payment method, and the top categories and products by revenue.
+    Two statements: one GROUP BY (status, method) over the orders placed in the period (the
+    covering ``ix_orders_store_created_at``; paid or not), whose few groups are then added up per
+    status and per method; and one over the period's lines per product (their index alone), from which both
+    top lists are taken (the categories through the products' own rows)."""
     placed = and_(Order.created_at >= p.start, Order.created_at < p.end)
-    by_status = db.session.execute(select(Order.status, func.count(Order.id)).where(placed)
-                                   .group_by(Order.status).order_by(func.count(Order.id).desc())).all()
-    paid_revenue = func.coalesce(func.sum(case((Order.paid_at.isnot(None), Order.total - Order.amount_refunded),
-                                               else_=0)), 0)
-    by_method = db.session.execute(select(Order.payment_method, func.count(Order.id), paid_revenue).where(placed)
-                                   .group_by(Order.payment_method).order_by(func.count(Order.id).desc())).all()
-    line_revenue = func.coalesce(func.sum(OrderLine.line_subtotal), 0)
-    units = func.coalesce(func.sum(OrderLine.quantity), 0)
-    sold_lines = select(OrderLine).join(Order, Order.id == OrderLine.order_id).where(_sales(p.start, p.end)).subquery()
-    top_products = db.session.execute(
-        select(sold_lines.c.product_id, func.max(sold_lines.c.product_title),
-               func.coalesce(func.sum(sold_lines.c.line_subtotal), 0), func.coalesce(func.sum(sold_lines.c.quantity), 0))
-        .group_by(sold_lines.c.product_id).order_by(func.sum(sold_lines.c.line_subtotal).desc()).limit(top)).all()
-    top_categories = db.session.execute(
-        select(Category.id, Category.title, line_revenue, units)
-        .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
-        .join(Product, Product.id == OrderLine.product_id).join(Category, Category.id == Product.category_id)
-        .where(_sales(p.start, p.end)).group_by(Category.id, Category.title)
-        .order_by(line_revenue.desc()).limit(top)).all()
+    paid = Order.paid_at.isnot(None)
+    groups = db.session.execute(select(Order.status, Order.payment_method, paid, func.count(),
+                                       func.coalesce(func.sum(Order.total - Order.amount_refunded), 0))
+                                .where(placed).group_by(Order.status, Order.payment_method, paid)).all()
+    statuses: dict[str, int] = {}
+    methods: dict[str, list[int]] = {}
+    for status, method, was_paid, n, revenue in groups:
+        statuses[status] = statuses.get(status, 0) + int(n)
+        tally = methods.setdefault(method, [0, 0])
+        tally[0] += int(n)
+        tally[1] += int(revenue) if was_paid else 0  # revenue of the paid orders only
+    sold = line_sales_filter(p.start, p.end)
+    per_product = (select(OrderLine.product_id.label("product_id"), func.max(OrderLine.product_title).label("title"),
+                          func.sum(OrderLine.line_subtotal).label("revenue"), func.sum(OrderLine.quantity).label("units"))
+                   .where(sold).group_by(OrderLine.product_id).cte("per_product"))
+    top_products = (select(literal("product").label("kind"), per_product.c.product_id.label("id"), per_product.c.title,
+                           per_product.c.revenue, per_product.c.units)
+                    .order_by(per_product.c.revenue.desc()).limit(top).subquery("top_products"))
+    category_revenue = func.sum(per_product.c.revenue)
+    top_categories = (select(literal("category").label("kind"), Category.id.label("id"), Category.title.label("title"),
+                             category_revenue.label("revenue"), func.sum(per_product.c.units).label("units"))
+                      .select_from(per_product).join(Product, Product.id == per_product.c.product_id)
+                      .join(Category, Category.id == Product.category_id).group_by(Category.id, Category.title)
+                      .order_by(category_revenue.desc()).limit(top).subquery("top_categories"))
+    tops = db.session.execute(union_all(select(top_products), select(top_categories))).all()
+    ranked = sorted(tops, key=lambda row: -int(row.revenue))  # stable: SQL's order among equals
     return {
         "period": p.name, "currency": store.currency,
-        "by_status": [{"status": s, "count": int(n)} for s, n in by_status],
-        "by_payment_method": [{"payment_method": m, "count": int(n), "revenue": int(r)} for m, n, r in by_method],
-        "top_categories": [{"category_id": c, "title": t, "revenue": int(r), "units": int(u)}
-                           for c, t, r, u in top_categories],
-        "top_products": [{"product_id": pid, "title": t, "revenue": int(r), "units": int(u)}
-                         for pid, t, r, u in top_products],
+        "by_status": [{"status": s, "count": n} for s, n in sorted(statuses.items(), key=lambda kv: (-kv[1], kv[0]))],
+        "by_payment_method": [{"payment_method": m, "count": n, "revenue": r}
+                              for m, (n, r) in sorted(methods.items(), key=lambda kv: (-kv[1][0], kv[0]))],
+        "top_categories": [{"category_id": row.id, "title": row.title, "revenue": int(row.revenue), "units": int(row.units)}
+                           for row in ranked if row.kind == "category"],
+        "top_products": [{"product_id": row.id, "title": row.title, "revenue": int(row.revenue), "units": int(row.units)}
+                         for row in ranked if row.kind == "product"],
     }
 
 
 def product_sales(store, p: Period, *, product_id: str | None = None, variant_id: str | None = None) -> dict:
     """Seed B's stats: revenue and units of all products, one product or one subcategory (order
     lines of paid sales), as totals and per bucket of the period. Two GROUP BYs."""
-    where = [_sales(p.start, p.end)]
+    where = [line_sales_filter(p.start, p.end)]
     if product_id:
         where.append(OrderLine.product_id == product_id)
     if variant_id:
         where.append(OrderLine.variant_id == variant_id)
     total = db.session.execute(
         select(func.coalesce(func.sum(OrderLine.line_subtotal), 0), func.coalesce(func.sum(OrderLine.quantity), 0),
-               func.count(func.distinct(Order.id)))
-        .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id).where(*where)).one()
+               func.count(func.distinct(OrderLine.order_id))).where(*where)).one()
     buckets = bucket_table(p)
-    line_filter = [OrderLine.order_id == Order.id]
-    if product_id:
-        line_filter.append(OrderLine.product_id == product_id)
-    if variant_id:
-        line_filter.append(OrderLine.variant_id == variant_id)
     rows = db.session.execute(
         select(buckets.c.label, func.coalesce(func.sum(OrderLine.line_subtotal), 0),
                func.coalesce(func.sum(OrderLine.quantity), 0))
         .select_from(buckets)
-        .outerjoin(Order, and_(Order.paid_at >= buckets.c.starts, Order.paid_at < buckets.c.ends,
-                               Order.is_gift.is_(False)))
-        .outerjoin(OrderLine, and_(*line_filter))
+        .join(OrderLine, and_(line_sales_filter(buckets.c.starts, buckets.c.ends), *where[1:]))
         .group_by(buckets.c.label)).all()
     found = {label: (int(revenue), int(units)) for label, revenue, units in rows}
     return {"period": p.name, "unit": p.unit, "currency": store.currency, "product_id": product_id,

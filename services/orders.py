@@ -123,6 +123,7 @@ def mark_paid(order: Order, *, actor: User | None = None, via: str = "", provide
             ).rowcount
             line.delivered_count = sold
             short += line.quantity - sold
+    record_sale(order, lines)
     all_digital = all(line.kind == "digital" for line in lines)
     order.status = "COMPLETED" if all_digital and not short else "PROCESSING"
     order.completed_at = now if order.status == "COMPLETED" else None
@@ -134,6 +135,21 @@ def mark_paid(order: Order, *, actor: User | None = None, via: str = "", provide
     _after_sale(order, lines)
     enqueue_after_commit(ORDER_EMAIL, order.id, queue="emails")
     return True
+
+
+def record_sale(order: Order, lines: list[OrderLine] | None = None) -> None:
+    """Copy a sale onto the rows the reports read, in the paying transaction: each line gets the
+    order's ``paid_at`` and ``is_gift`` and the cost of the units sold on it; the order the sum
+    (``cost_total``, ``cost_known_units``: see ``stock.sold_costs``). Called once the order is
+    paid and its units sold; it writes only the order's own rows (no shared counter)."""
+    if lines is None:
+        lines = list(db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)))
+    costs = stock.sold_costs(order)
+    for line in lines:
+        line.paid_at, line.is_gift = order.paid_at, order.is_gift
+        line.cost, line.cost_known_units = costs.get(line.id, (0, 0))
+    order.cost_total = sum(cost for cost, _ in costs.values())
+    order.cost_known_units = sum(known for _, known in costs.values())
 
 
 def _after_sale(order: Order, lines: list[OrderLine]) -> None:
@@ -292,7 +308,7 @@ def gift(recipient: User, variant: Variant, quantity: int, *, actor: User, note:
     line = OrderLine(order_id=order.id, position=0, product_id=product.id, variant_id=variant.id, kind=product.kind,
                      product_title=product.title, variant_title=variant.title,
                      product_image_url=product.primary_image_url, quantity=quantity, unit_price=variant.price,
-                     line_subtotal=subtotal)
+                     line_subtotal=subtotal, is_gift=True)
     db.session.add(line)
     db.session.add(OrderAdjustment(order_id=order.id, position=0, kind="gift", label=f"Gift from {actor.username}",
                                    amount=-subtotal))

@@ -396,6 +396,7 @@ def _pay_late(order: Order, payment: Payment, via: str) -> str:
         if claimed != 1:
             return f"order #{order.order_number} changed meanwhile; nothing done"
         db.session.refresh(order)
+        orders.record_sale(order)
         message = (f"Paid by {via} after the order was {order.status.lower()}: nothing was delivered. "
                    "Refund the buyer")
         orders.event(order, "paid_late", message)
@@ -427,6 +428,7 @@ def _pay_late(order: Order, payment: Payment, via: str) -> str:
         return f"order #{order.order_number} was {order.status} when paid: stock taken again, paid and delivered"
     order.payment_status, order.status, order.paid_at = "PAID", "PROCESSING", _now()
     order.provider_ref = payment.provider_ref
+    orders.record_sale(order, lines)
     message = (f"Paid by {via} after the order had lapsed, but its items are no longer in stock: "
                "deliver by hand or refund")
     orders.event(order, "paid_late", message)

@@ -3,7 +3,8 @@ top products, categories, new and returning customers, and their CSV exports.
 
 Every figure is an SQL aggregate over the same sales as the dashboard (``analytics.sales_filter``:
 paid orders, gifts excepted, in the store's time zone; revenue net of refunds). Cost and profit
-follow ``analytics.bucket_costs``: a sold digital unit costs its stock batch's ``unit_cost``, a
+follow ``analytics.bucket_costs``: a sold digital unit costs its stock batch's ``unit_cost`` (kept
+on the order and its lines when it is paid: ``orders.record_sale``), a
 replacement handed out is a cost without revenue (in the bucket of its own ``sold_at``), and
 ``cost_coverage`` says which share of the units has a known cost.
 
@@ -24,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import case, func, literal, select, union_all
+from sqlalchemy import case, func, literal, select
 
 from extensions import db
 from models import Category, Order, OrderLine, Product, StockBatch, StockItem, User, Variant
@@ -82,18 +83,20 @@ def _span(p: Period) -> dict:
 
 def sales(store, p: Period, group_by: str | None = None) -> dict:
     """Per day, week (from Monday, local) or month: orders, gross, refunds, revenue (net), items,
-    average order value, cost, profit, margin and cost coverage; and the totals. Three GROUP BYs
-    over the buckets (the orders, their sold stock items, the replacements)."""
+    average order value, cost, profit, margin and cost coverage; and the totals. Two GROUP BYs
+    over the buckets (the orders with their cost columns, the replacements)."""
     grouped = analytics.regroup(store, p, check_grouping(p, group_by))
     buckets = analytics.bucket_table(grouped)
     rows = db.session.execute(
-        select(buckets.c.label, func.count(Order.id), func.coalesce(func.sum(Order.total), 0),
-               func.coalesce(func.sum(Order.amount_refunded), 0), func.coalesce(func.sum(Order.item_count), 0))
+        select(buckets.c.label, func.count(), func.coalesce(func.sum(Order.total), 0),
+               func.coalesce(func.sum(Order.amount_refunded), 0), func.coalesce(func.sum(Order.item_count), 0),
+               func.coalesce(func.sum(Order.cost_total), 0), func.coalesce(func.sum(Order.cost_known_units), 0))
         .select_from(buckets)
-        .outerjoin(Order, analytics.sales_filter(buckets.c.starts, buckets.c.ends))
+        .join(Order, analytics.sales_filter(buckets.c.starts, buckets.c.ends))
         .group_by(buckets.c.label)).all()
-    found = {label: (int(n), int(gross), int(refunds), int(items)) for label, n, gross, refunds, items in rows}
-    costs = analytics.bucket_costs(buckets)
+    found = {label: (int(n), int(gross), int(refunds), int(items)) for label, n, gross, refunds, items, _, _ in rows}
+    costs = analytics.merge_costs({label: (int(cost), int(known)) for label, *_, cost, known in rows},
+                                  analytics.replacement_costs(buckets))
     points = []
     for label, start, end in grouped.buckets:
         orders, gross, refunds, items = found.get(label, (0, 0, 0, 0))
@@ -115,40 +118,35 @@ def _sales_row(label, start, end, orders, gross, refunds, items, costs) -> dict:
 
 # --- products ---------------------------------------------------------------------------------
 
-def _product_costs(p: Period):
-    """Per product: cost of the units sold in the period and of the replacements handed out in it."""
-    sold = (select(StockItem.product_id.label("product_id"), StockBatch.unit_cost.label("unit_cost"),
-                   literal(0).label("replacement"))
-            .join(Order, Order.id == StockItem.order_id).outerjoin(StockBatch, StockBatch.id == StockItem.batch_id)
-            .where(analytics.sales_filter(p.start, p.end), StockItem.is_sold.is_(True),
-                   StockItem.replacement_for_id.is_(None)))
-    replaced = (select(StockItem.product_id.label("product_id"), StockBatch.unit_cost.label("unit_cost"),
-                       literal(1).label("replacement"))
-                .outerjoin(StockBatch, StockBatch.id == StockItem.batch_id)
-                .where(StockItem.replacement_for_id.isnot(None), StockItem.is_sold.is_(True),
-                       StockItem.sold_at >= p.start, StockItem.sold_at < p.end))
-    items = union_all(sold, replaced).subquery("cost_items")
-    return (select(items.c.product_id, func.coalesce(func.sum(items.c.unit_cost), 0).label("cost"),
-                   func.count(items.c.unit_cost).label("known"), func.sum(items.c.replacement).label("replacements"),
-                   func.coalesce(func.sum(case((items.c.replacement == 1, items.c.unit_cost), else_=0)), 0)
-                   .label("replacement_cost"))
-            .group_by(items.c.product_id).subquery("product_costs"))
+def _product_replacements(p: Period):
+    """Per product: the replacements handed out in the period, those with a known cost, their cost."""
+    return (select(StockItem.product_id.label("product_id"), func.count(StockItem.id).label("handed_out"),
+                   func.count(StockBatch.unit_cost).label("known"),
+                   func.coalesce(func.sum(StockBatch.unit_cost), 0).label("cost"))
+            .outerjoin(StockBatch, StockBatch.id == StockItem.batch_id)
+            .where(StockItem.replacement_for_id.isnot(None), StockItem.is_sold.is_(True),
+                   StockItem.sold_at >= p.start, StockItem.sold_at < p.end)
+            .group_by(StockItem.product_id).subquery("product_replacements"))
 
 
 def _products_statement(p: Period, sort_by: str):
+    """The period's lines per product (their index alone: revenue, units, orders and the cost of
+    the units sold), with the product's replacements of the period beside them."""
     lines = (select(OrderLine.product_id.label("product_id"), func.max(OrderLine.product_title).label("title"),
                     func.sum(OrderLine.line_subtotal).label("revenue"), func.sum(OrderLine.quantity).label("units"),
-                    func.count(func.distinct(Order.id)).label("orders"))
-             .join(Order, Order.id == OrderLine.order_id).where(analytics.sales_filter(p.start, p.end))
+                    func.count(func.distinct(OrderLine.order_id)).label("orders"),
+                    func.sum(OrderLine.cost).label("cost"), func.sum(OrderLine.cost_known_units).label("known"))
+             .where(analytics.line_sales_filter(p.start, p.end))
              .group_by(OrderLine.product_id).subquery("product_lines"))
-    costs = _product_costs(p)
-    cost = func.coalesce(costs.c.cost, 0)
+    replaced = _product_replacements(p)
+    replacement_cost = func.coalesce(replaced.c.cost, 0)
+    cost = lines.c.cost + replacement_cost
     order = {"revenue": lines.c.revenue, "units": lines.c.units, "orders": lines.c.orders,
              "profit": lines.c.revenue - cost}[check_sort(sort_by)]
     return (select(lines.c.product_id, lines.c.title, lines.c.revenue, lines.c.units, lines.c.orders,
-                   cost.label("cost"), func.coalesce(costs.c.known, 0), func.coalesce(costs.c.replacements, 0),
-                   func.coalesce(costs.c.replacement_cost, 0))
-            .select_from(lines).outerjoin(costs, costs.c.product_id == lines.c.product_id)
+                   cost.label("cost"), lines.c.known + func.coalesce(replaced.c.known, 0),
+                   func.coalesce(replaced.c.handed_out, 0), replacement_cost)
+            .select_from(lines).outerjoin(replaced, replaced.c.product_id == lines.c.product_id)
             .order_by(order.desc(), lines.c.title, lines.c.product_id))
 
 
@@ -173,11 +171,11 @@ def products(store, p: Period, *, limit: int = 10, sort_by: str = "revenue") -> 
 def _categories_statement(p: Period):
     revenue = func.coalesce(func.sum(OrderLine.line_subtotal), 0)
     return (select(Category.id, Category.title, revenue.label("revenue"), func.coalesce(func.sum(OrderLine.quantity), 0),
-                   func.count(func.distinct(Order.id)), func.sum(revenue).over())
-            .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
+                   func.count(func.distinct(OrderLine.order_id)), func.sum(revenue).over())
+            .select_from(OrderLine)
             .outerjoin(Product, Product.id == OrderLine.product_id)
             .outerjoin(Category, Category.id == Product.category_id)
-            .where(analytics.sales_filter(p.start, p.end)).group_by(Category.id, Category.title)
+            .where(analytics.line_sales_filter(p.start, p.end)).group_by(Category.id, Category.title)
             .order_by(revenue.desc(), Category.title))
 
 
@@ -198,7 +196,7 @@ def categories(store, p: Period) -> dict:
 # --- customers --------------------------------------------------------------------------------
 
 def _period_buyers(p: Period):
-    return (select(Order.buyer_id.label("buyer_id"), func.count(Order.id).label("orders"),
+    return (select(Order.buyer_id.label("buyer_id"), func.count().label("orders"),
                    func.sum(Order.total - Order.amount_refunded).label("revenue"))
             .where(analytics.sales_filter(p.start, p.end), Order.buyer_id.isnot(None))
             .group_by(Order.buyer_id).subquery("period_buyers"))
@@ -215,7 +213,7 @@ def customers(store, p: Period) -> dict:
         select(kind, func.count(), func.coalesce(func.sum(buyers.c.orders), 0), func.coalesce(func.sum(buyers.c.revenue), 0))
         .select_from(buyers).join(stats, stats.c.user_id == buyers.c.buyer_id).group_by(kind)).all())
     guests = db.session.execute(
-        select(func.count(func.distinct(Order.email)), func.count(Order.id),
+        select(func.count(func.distinct(Order.email)), func.count(),
                func.coalesce(func.sum(Order.total - Order.amount_refunded), 0))
         .where(analytics.sales_filter(p.start, p.end), Order.buyer_id.is_(None))).one()
     lifetime = db.session.execute(

@@ -47,7 +47,7 @@ def check_segment(segment: str | None) -> str | None:
 
 def customer_stats():
     """Per buyer: orders, spent, first and last sale (one GROUP BY over the orders)."""
-    return (select(Order.buyer_id.label("user_id"), func.count(Order.id).label("orders"),
+    return (select(Order.buyer_id.label("user_id"), func.count().label("orders"),
                    func.coalesce(func.sum(Order.total - Order.amount_refunded), 0).label("spent"),
                    func.min(Order.paid_at).label("first_order_at"), func.max(Order.paid_at).label("last_order_at"))
             .where(Order.paid_at.isnot(None), Order.is_gift.is_(False), Order.buyer_id.isnot(None))

@@ -354,3 +354,15 @@ def allocate(order: Order, line: OrderLine, variant: Variant, quantity: int) -> 
     db.session.execute(update(Variant).where(Variant.id == variant.id)
                        .values(stock_count=Variant.stock_count - quantity).execution_options(synchronize_session=False))
     return [row[0] for row in rows]
+
+
+def sold_costs(order: Order) -> dict[str | None, tuple[int, int]]:
+    """Per order line: (the summed unit costs of the units sold to the order on it, how many of
+    those units have a known cost). Replacements are not in it (they cost in the bucket of their
+    own ``sold_at``); a unit whose batch has no cost adds nothing to either."""
+    rows = db.session.execute(
+        select(StockItem.order_line_id, func.coalesce(func.sum(StockBatch.unit_cost), 0), func.count(StockBatch.unit_cost))
+        .outerjoin(StockBatch, StockBatch.id == StockItem.batch_id)
+        .where(StockItem.order_id == order.id, StockItem.is_sold.is_(True), StockItem.replacement_for_id.is_(None))
+        .group_by(StockItem.order_line_id)).all()
+    return {line_id: (int(cost), int(known)) for line_id, cost, known in rows}

@@ -30,7 +30,7 @@ import pytest
 
 from extensions import db
 from models import Category, Order, OrderLine, Product, StockBatch, StockItem, Store, Variant
-from services import analytics, reports
+from services import analytics, orders, reports
 from services.stores import update_settings
 from tenancy import tenant_scope
 from tests.api.conftest import error_code
@@ -55,6 +55,7 @@ def _items(variant, product, batch, order, line, n, *, replacement_for=None, sol
         db.session.add(item)
         items.append(item)
     db.session.flush()
+    orders.record_sale(order)  # what the payment writes: the order's and its lines' cost
     return items
 
 
@@ -75,6 +76,7 @@ def _order(number, *, buyer=None, email=None, paid_at, lines, refunded=0, gift=F
         db.session.add(line)
         db.session.flush()
         made.append(line)
+    orders.record_sale(order, made)  # what the payment writes: the lines' paid_at and is_gift
     return order, made
 
 
