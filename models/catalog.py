@@ -13,8 +13,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from .base import Base, IdMixin, TenantScoped, UTCDateTime, utcnow
 
@@ -160,3 +162,16 @@ class VariantAttributeValue(TenantScoped, Base):
     variant_id: Mapped[str] = mapped_column(String(36), ForeignKey("variants.id", ondelete="CASCADE"), primary_key=True)
     attribute_value_id: Mapped[str] = mapped_column(String(36), ForeignKey("attribute_values.id", ondelete="CASCADE"),
                                                     primary_key=True, index=True)
+
+
+# What a shop card needs for "Only N left" without a query of its own: the highest low-stock
+# threshold among the product's variants for sale that have stock. Deferred: only the shop's grids
+# ask for it (``undefer`` in services/storefront.py), as one correlated subquery of the page's
+# statement, evaluated for the rows of the page (LIMIT) only.
+Product.low_stock_limit = column_property(
+    select(func.max(Variant.low_stock_threshold))
+    .where(Variant.product_id == Product.id, Variant.deleted_at.is_(None), Variant.is_active.is_(True),
+           Variant.stock_count > 0)
+    .correlate_except(Variant).scalar_subquery(),
+    deferred=True,
+)

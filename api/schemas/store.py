@@ -86,6 +86,7 @@ class StoreConfigOut(Output):
     topup_max: int
     timezone: str = Field(description="IANA time zone: the dashboard's days and months are local ones")
     theme: str = Field(description="The theme's slug (`GET /api/templates`); `PUT /api/tenants/current/template` also copies its palette")
+    show_sold_count: bool = Field(description="The product page shows how many units paid orders bought")
 
     @classmethod
     def of(cls, store: Store) -> "StoreConfigOut":
@@ -115,6 +116,7 @@ class StoreConfigIn(Input):
     topup_max: Any = None
     timezone: Any = None
     theme: Any = None
+    show_sold_count: Any = None
 
     def changes(self) -> dict:
         return self.model_dump(exclude_unset=True)
