@@ -85,6 +85,22 @@ def check(page, found: dict, label: str) -> None:
         found[label] = violations
 
 
+def gallery_swaps_in_place(page) -> None:
+    """app.js turned the thumbnail links into buttons; Enter or Space on one shows its picture."""
+    thumbs = page.locator("[data-gallery] button.gallery-thumb")
+    assert thumbs.count() == 3 and page.locator("[data-gallery] a.gallery-thumb").count() == 0
+    assert [thumbs.nth(i).get_attribute("aria-pressed") for i in range(3)] == ["true", "false", "false"]
+    main = page.locator("img[data-gallery-main]")
+    first, url = main.get_attribute("src"), page.url
+    thumbs.nth(1).focus()
+    page.keyboard.press("Enter")
+    assert main.get_attribute("src") == thumbs.nth(1).get_attribute("data-gallery-src") != first
+    assert [thumbs.nth(i).get_attribute("aria-pressed") for i in range(3)] == ["false", "true", "false"]
+    thumbs.nth(0).focus()
+    page.keyboard.press("Space")
+    assert main.get_attribute("src") == first and page.url == url and len(page.context.pages) == 1  # no new tab
+
+
 @pytest.mark.parametrize("theme", THEMES)
 def test_no_serious_or_critical_axe_violations(live_server, live_shop, live_admin, browser, shot, theme):
     base, app = live_server
@@ -107,6 +123,8 @@ def test_no_serious_or_critical_axe_violations(live_server, live_shop, live_admi
             check(page, found, f"{name} @ {tag}")
             if name in SHOTS:
                 shot(top(page), f"a11y-{theme}-{name}-{width}")
+            if name == "product" and n == 0:
+                gallery_swaps_in_place(page)
         if n == 0:  # one line in the cart, kept for the second width
             page.goto(f"{base}/p/{slug}")
             page.click("button:has-text('Add to cart')")
