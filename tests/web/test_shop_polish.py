@@ -219,3 +219,15 @@ def test_a_category_picture_stands_in_for_a_product_without_one(app, store, clie
     in_store(app, store, build)
     card = card_of(client.get("/search").get_data(as_text=True), "Framed")
     assert '<img src="/static/favicon.svg"' in card and "product-placeholder" not in card
+
+
+def test_rating_and_review_count_show_on_the_card(app, store, client, catalog):
+    def rate():
+        product = db.session.scalar(select(Product).where(Product.slug == catalog))
+        product.average_rating, product.review_count = 4.5, 2  # the cache the review service keeps
+
+    in_store(app, store, rate)
+    card = card_of(client.get("/search").get_data(as_text=True), "Mixed Bag")
+    assert re.search(r'class="rating" title="4.5 out of 5 from 2 reviews"><span aria-hidden="true">★</span> 4.5 '
+                     r'<span class="muted" aria-hidden="true">\(2\)</span>', card)
+    # (the product page's rating and summary: tests/web/test_review_pages.py, from real reviews)
