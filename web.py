@@ -43,6 +43,7 @@ from services.money import exponent
 from services.stores import ANNOUNCEMENT_PRESETS, settings_of
 from services.text import CONTROL_MESSAGE, has_control_chars
 from services.themes import contrast_text, theme_or_default
+from services.variants import stock_state
 
 # --- which store a request is for ------------------------------------------------------------
 
@@ -387,6 +388,7 @@ def register_web(app: Flask) -> None:
 
     app.add_template_global(page_url, "page_url")
     app.add_template_filter(contrast_text, "contrast_text")
+    app.add_template_global(stock_state, "stock_state")
 
     @app.template_global("site_pages")
     def _site_pages():

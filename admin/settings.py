@@ -60,6 +60,7 @@ class SettingsForm(PageForm):
     enforced_ratings = BooleanField("Enforced ratings (a completed order must be rated)")
     feedback_window_days = IntegerField("Feedback window (days)", validators=[InputRequired(), NumberRange(min=1, max=90)])
     reviews_require_approval = BooleanField("Reviews wait for approval before they show")
+    show_sold_count = BooleanField("Show how many units of a product were sold on its page")
     order_expiry_minutes = IntegerField("Unpaid orders expire after (minutes)",
                                         validators=[InputRequired(), NumberRange(min=5, max=7 * 24 * 60)])
     ann_enabled = BooleanField("Show the announcement bar")
@@ -94,6 +95,7 @@ class SettingsForm(PageForm):
                 "feedback_window_days": self.feedback_window_days.data,
                 "reviews_require_approval": bool(self.reviews_require_approval.data),
                 "order_expiry_minutes": self.order_expiry_minutes.data,
+                "show_sold_count": bool(self.show_sold_count.data),
                 "announcement_bar_config": self.announcement()}
 
 
@@ -104,7 +106,8 @@ def _form_data(store) -> dict:
             "links": [link.model_dump() for link in s.external_links] + [{"in_nav_bar": True, "in_footer": True}] * BLANK_LINK_ROWS,
             "review_reward": s.review_reward, "enforced_ratings": s.enforced_ratings,
             "feedback_window_days": s.feedback_window_days, "reviews_require_approval": s.reviews_require_approval,
-            "order_expiry_minutes": s.order_expiry_minutes, "ann_enabled": bar.enabled, "ann_template": bar.template,
+            "order_expiry_minutes": s.order_expiry_minutes, "show_sold_count": s.show_sold_count,
+            "ann_enabled": bar.enabled, "ann_template": bar.template,
             "ann_text": bar.text, "ann_mode": "scrolling" if bar.scrolling else "static",
             "ann_direction": bar.scroll_direction}
 

@@ -13,8 +13,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from .base import Base, IdMixin, TenantScoped, UTCDateTime, utcnow
 
@@ -160,3 +162,20 @@ class VariantAttributeValue(TenantScoped, Base):
     variant_id: Mapped[str] = mapped_column(String(36), ForeignKey("variants.id", ondelete="CASCADE"), primary_key=True)
     attribute_value_id: Mapped[str] = mapped_column(String(36), ForeignKey("attribute_values.id", ondelete="CASCADE"),
                                                     primary_key=True, index=True)
+
+
+# What a shop card needs for "Only N left" without a query of its own: the highest low-stock
+# threshold among the product's variants for sale that have stock. Deferred: only the shop's grids
+# ask for it (``undefer`` in services/storefront.py), as one correlated subquery of the page's
+# statement. Written against the table, not the entity: the tenancy listener would add a
+# ``store_id`` filter to an ORM subquery, and SQLite's planner then walks the store's variants
+# (``ix_variants_store_id``) for every row: seconds for 3,000 products. Correlated on the product
+# alone (product ids are unique; the product row itself is scoped), the lookup goes through
+# ``ix_variants_product_id``.
+_variants = Variant.__table__
+Product.low_stock_limit = column_property(
+    select(func.max(_variants.c.low_stock_threshold))
+    .where(_variants.c.product_id == Product.id, _variants.c.deleted_at.is_(None), _variants.c.is_active.is_(True), _variants.c.stock_count > 0)
+    .correlate_except(_variants).scalar_subquery(),
+    deferred=True,
+)

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import undefer
+
 from extensions import db
-from models import Category, Product
+from models import Category, Order, OrderLine, Product, Variant
 from tenancy import current_store_id
 
 from .cache import cache_for, revive, snapshot
@@ -77,7 +80,7 @@ def catalog_page(query: CatalogQuery, categories: list[Category], *,
         stock_status="in_stock" if query.in_stock else None, is_featured=True if query.featured else None,
         sort_by=sort_by, sort_dir=sort_dir,
     )
-    stmt = product_query(filters)
+    stmt = product_query(filters).options(undefer(Product.low_stock_limit))
     if query.category:
         match = next((c for c in categories if c.slug == query.category), None)
         stmt = stmt.where(Product.category_id.in_(descendants(match.id, categories)) if match
@@ -88,7 +91,8 @@ def catalog_page(query: CatalogQuery, categories: list[Category], *,
 def product_strip(*, featured: bool = False, limit: int = 8) -> list[Product]:
     """Visible products for a home page row: newest first, optionally only featured (1 query)."""
     filters = ProductFilters(is_featured=True if featured else None, sort_by="created_at", sort_dir="desc")
-    return list(db.session.scalars(product_query(filters).limit(limit)).unique())
+    stmt = product_query(filters).options(undefer(Product.low_stock_limit)).limit(limit)
+    return list(db.session.scalars(stmt).unique())
 
 
 def home_page() -> dict:
@@ -99,3 +103,15 @@ def home_page() -> dict:
         "newest": product_strip(limit=8),
         "categories": [r for r in rows if r["category"].parent_id is None or r["product_count"]],
     }
+
+
+def units_sold(product: Product) -> int:
+    """Units of ``product`` bought in paid orders (gifts and fully refunded orders left out): one
+    aggregate, through the indexed ``order_lines.variant_id``. The product page shows it when the
+    store turns ``show_sold_count`` on."""
+    variant_ids = select(Variant.id).where(Variant.product_id == product.id)
+    return int(db.session.scalar(
+        select(func.coalesce(func.sum(OrderLine.quantity), 0))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(OrderLine.variant_id.in_(variant_ids), Order.paid_at.isnot(None), Order.is_gift.is_(False),
+               Order.payment_status != "REFUNDED")) or 0)

@@ -130,6 +130,8 @@ class StoreSettings(_Strict):
 
     # the look (services/themes.py): layout switches and the palette it started the branding with
     theme: str = Field(default=DEFAULT_THEME, max_length=40)
+    # the product page says how many units were sold (paid orders): social proof the merchant opts into
+    show_sold_count: bool = False
 
     @field_validator("theme")
     @classmethod

@@ -50,6 +50,17 @@ def quantity_limits(variant: Variant) -> tuple[int, int]:
     return low, high
 
 
+def stock_state(stock_count: int | None, low_threshold: int | None) -> str:
+    """What a shopper is told about availability: ``out`` (nothing left), ``low`` ("Only N left":
+    at or below the low-stock threshold) or ``in``. One rule for cards, options and the buy panel."""
+    count = stock_count or 0
+    if count <= 0:
+        return "out"
+    if low_threshold is not None and count <= low_threshold:
+        return "low"
+    return "in"
+
+
 def quantity_problems(variant: Variant, quantity: int) -> list[str]:
     """Why ``quantity`` units cannot be bought now: below_min_quantity, above_max_quantity, out_of_stock."""
     problems = []

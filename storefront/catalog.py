@@ -18,6 +18,7 @@ from services import storefront as shop_service
 from services import variants as variant_service
 from services.errors import Invalid
 from services.money import to_minor
+from services.stores import settings_of
 from web import page_arg, wants_fragment
 
 from . import bp
@@ -121,8 +122,9 @@ def product(slug: str):
         return render_template("storefront/catalog/_reviews.html", product=item, reviews=reviews)  # paging
     chosen = _pick(variants, request.args.get("variant"))
     product_service.increment_views(item.id)
+    sold = shop_service.units_sold(item) if settings_of(g.store).show_sold_count else 0
     return render_template("storefront/catalog/product.html", product=item, variants=variants, chosen=chosen,
-                           quantity_limits=variant_service.quantity_limits, reviews=reviews,
+                           quantity_limits=variant_service.quantity_limits, reviews=reviews, sold=sold,
                            rating=review_service.rating_summary(item) if item.review_count else None)
 
 

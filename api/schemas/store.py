@@ -88,6 +88,7 @@ class StoreConfigOut(Output):
     timezone: str = Field(description="IANA time zone: the dashboard's days and months are local ones")
     locale: str = Field(description="How pages and emails show money: en (€10.99), en_US ($10.99), pt_PT (10,99 €)...")
     theme: str = Field(description="The theme's slug (`GET /api/templates`); `PUT /api/tenants/current/template` also copies its palette")
+    show_sold_count: bool = Field(description="The product page shows how many units paid orders bought")
 
     @classmethod
     def of(cls, store: Store) -> "StoreConfigOut":
@@ -118,6 +119,7 @@ class StoreConfigIn(Input):
     timezone: Any = None
     locale: Any = None
     theme: Any = None
+    show_sold_count: Any = None
 
     def changes(self) -> dict:
         return self.model_dump(exclude_unset=True)

@@ -103,3 +103,46 @@ document.addEventListener("input", (event) => {
     if (picker && /^#[0-9a-fA-F]{6}$/.test(el.value)) picker.value = el.value.toLowerCase();
   }
 });
+
+// (6) Product gallery: the thumbnails are links to each picture (a new tab without JavaScript).
+// Here they become buttons that show their picture in the main frame, the shown one pressed.
+(function () {
+  "use strict";
+
+  function upgrade(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll("[data-gallery] a[data-gallery-src]").forEach((link) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = link.className;
+      for (const name of ["gallerySrc", "galleryWidth", "galleryHeight"]) {
+        if (link.dataset[name]) button.dataset[name] = link.dataset[name];
+      }
+      button.setAttribute("aria-pressed", link.getAttribute("aria-current") === "true" ? "true" : "false");
+      while (link.firstChild) button.appendChild(link.firstChild);
+      link.replaceWith(button);
+    });
+  }
+
+  function show(button) {
+    const gallery = button.closest("[data-gallery]");
+    const main = gallery && gallery.querySelector("img[data-gallery-main]");
+    if (!main) return;
+    main.src = button.dataset.gallerySrc;
+    if (button.dataset.galleryWidth) {
+      main.width = Number(button.dataset.galleryWidth);
+      main.height = Number(button.dataset.galleryHeight);
+    } else {
+      main.removeAttribute("width"); main.removeAttribute("height");
+    }
+    gallery.querySelectorAll("button[data-gallery-src]").forEach((other) => {
+      other.setAttribute("aria-pressed", other === button ? "true" : "false");
+    });
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target instanceof Element ? event.target.closest("button[data-gallery-src]") : null;
+    if (button) show(button);
+  });
+  document.addEventListener("htmx:load", (event) => upgrade(event.target));
+  upgrade(document);
+})();

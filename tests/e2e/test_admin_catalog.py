@@ -130,7 +130,7 @@ def test_admin_builds_the_catalog_and_a_shopper_finds_the_product(live_server, l
         page.click(".variant-option:has-text('$10')")
         page.wait_for_selector("[data-testid=price]:has-text('€10.99')")
         assert page.text_content("[data-testid=chosen-variant]").strip() == "$10"
-        assert page.text_content("[data-testid=stock]").strip() == "In stock"
+        assert page.text_content("[data-testid=stock]").strip() == "Only 3 left"  # 3 codes, threshold 5
         assert "variant=" in page.url  # the choice is in the address, so a reload keeps it
         assert page.get_attribute("#quantity", "max") == "3"
         assert page.is_enabled("button:has-text('Add to cart')")

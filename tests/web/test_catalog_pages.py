@@ -82,7 +82,7 @@ def test_home_shows_featured_newest_and_coloured_categories(client, shop):
     assert "Steam Wallet" in html and "Logo Mug" in html and "Secret Beta" not in html
     assert "--chip: #F59E0B" in html  # Gift Cards coloured by its hex code
     assert "from <strong>€10.99</strong>" in html
-    assert "In stock" in html
+    assert "Only 3 left" in html and "Only 4 left" in html  # 3 codes, 4 mugs: at or below the threshold of 5
     assert 'href="/search"' in html and 'href="/categories"' in html  # nav links
     assert 'class="header-search"' in html
 
@@ -91,7 +91,7 @@ def test_product_card_shows_placeholder_letter_and_out_of_stock(client, app, sto
     in_store(app, store, lambda: product_service.create_product({"title": "zebra pack", "variants": [{"title": "A", "price": 100}]}))
     html = client.get("/").data.decode()
     card = html[html.index("zebra pack") - 1500:html.index("zebra pack") + 800]
-    assert 'class="product-placeholder"' in card and ">Z</span>" in card
+    assert 'class="product-placeholder placeholder-card"' in card and 'class="placeholder-disc">Z</span>' in card
     assert "Out of stock" in card
 
 
@@ -174,7 +174,7 @@ def test_product_page_variant_selector_and_buy_panel(client, app, store, shop):
     assert "Cart opens soon" not in html and 'hx-post="/cart/add"' in html
     assert f'name="variant_id" value="{shop.wallet_10}"' in html and ">Add to cart<" in " ".join(html.split())
     panel = html[html.index('id="buy-panel"'):]
-    assert "€10.99" in panel and "In stock" in panel
+    assert "€10.99" in panel and "Only 3 left" in panel  # 3 codes, the threshold is 5
     assert 'min="1" max="3"' in panel  # max 5 capped at the 3 codes in stock
     # the $50 variant has no stock: shown, not selectable
     option = html[html.index(shop.wallet_50) - 200:html.index(shop.wallet_50) + 400]
@@ -321,7 +321,7 @@ def test_admin_creates_category_product_subcategory_and_imports_stock(client, ap
         assert db.session.get(Product, product.id).stock_total == 3
     # the product now shows in the shop with its subcategory in stock
     shop_page = client.get("/p/cinema-voucher").data.decode()
-    assert "€12.50" in shop_page and "In stock" in shop_page
+    assert "€12.50" in shop_page and "Only 3 left" in shop_page
 
 
 def test_stock_import_from_a_file_with_a_delimiter_and_replace_mode(client, app, store, make, shop):
