@@ -36,6 +36,7 @@ import transactions
 from extensions import db, security_headers
 from models import Role, Store
 from services import auth, observability, orders, pages, payments, stores
+from services import cart as cart_service
 from services import metrics as business_metrics
 from services.cache import cache_for, revive, snapshot
 from services.errors import DomainError, Invalid, NotFound, Unauthorized, Unavailable
@@ -389,6 +390,14 @@ def register_web(app: Flask) -> None:
     app.add_template_global(page_url, "page_url")
     app.add_template_filter(contrast_text, "contrast_text")
     app.add_template_global(stock_state, "stock_state")
+
+    @app.template_global("reseller_price")
+    def _reseller_price(amount: int) -> int | None:
+        """The signed-in reseller's own price for ``amount`` (``services.cart.reseller_discount``,
+        the rule the cart applies), or None when nothing comes off."""
+        user = current_user if current_user and current_user.is_authenticated else None
+        off = cart_service.reseller_discount(amount, user) if user is not None else 0
+        return amount - off if off else None
 
     @app.template_global("site_pages")
     def _site_pages():

@@ -79,6 +79,10 @@ def test_admin_promotes_a_shopper_to_reseller_and_their_cart_costs_less(live_ser
     errors = watch(page)
     sign_in(page, base, shop["email"], shop["password"])
     page.goto(f"{base}/p/{shop['slug']}")
+    expect(page.get_by_test_id("price")).to_contain_text("€11.99")  # 14.99 less 20 %, rounded half-up
+    expect(page.get_by_test_id("list-price")).to_contain_text("€14.99")
+    expect(page.get_by_test_id("reseller-badge")).to_contain_text("−20 %")
+    shot(top(page), "reseller-product-mobile")
     page.fill("#quantity", "2")
     page.click("button:has-text('Add to cart')")
     page.wait_for_selector("[data-testid=cart-added]")
