@@ -4,6 +4,7 @@ and the announcement bar with a live preview (htmx re-renders the storefront's o
 or nothing; payment methods are switched on /admin/payments (only configured ones can be)."""
 from __future__ import annotations
 
+from babel import Locale
 from flask import flash, g, redirect, render_template, request, url_for
 from wtforms import (
     BooleanField,
@@ -21,6 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from models import Role
 from services import payments, store_config
 from services.errors import Invalid
+from services.money import display_money
 from services.stores import ANNOUNCEMENT_PRESETS, AnnouncementBar, settings_of
 from services.text import CONTROL_MESSAGE, has_control_chars
 from web import PageForm, error_status, form_errors, role_required
@@ -28,6 +30,10 @@ from web import PageForm, error_status, form_errors, role_required
 from . import bp
 
 BLANK_LINK_ROWS = 2
+# the locales offered (any Babel locale works through the API); each with how it shows 1,234.56 EUR
+LOCALES = [(code, f"{Locale.parse(code).get_display_name('en')}: {display_money(123456, 'EUR', code)}") for code in (
+    "en", "en_US", "en_GB", "en_IE", "pt_PT", "pt_BR", "es_ES", "fr_FR", "de_DE", "it_IT", "nl_NL", "pl_PL", "sv_SE",
+    "da_DK", "fi_FI", "cs_CZ", "ro_RO", "tr_TR", "ja_JP", "zh_CN")]
 
 
 def _plain_text(form, field):
@@ -61,6 +67,9 @@ class SettingsForm(PageForm):
     feedback_window_days = IntegerField("Feedback window (days)", validators=[InputRequired(), NumberRange(min=1, max=90)])
     reviews_require_approval = BooleanField("Reviews wait for approval before they show")
     show_sold_count = BooleanField("Show how many units of a product were sold on its page")
+    locale = SelectField("Language and number format", choices=[SelectChoice(code, label) for code, label in LOCALES])
+    timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64)],
+                           description="An IANA name such as Europe/Lisbon: the dashboard's days and months are local ones")
     order_expiry_minutes = IntegerField("Unpaid orders expire after (minutes)",
                                         validators=[InputRequired(), NumberRange(min=5, max=7 * 24 * 60)])
     ann_enabled = BooleanField("Show the announcement bar")
@@ -88,6 +97,12 @@ class SettingsForm(PageForm):
                  "in_nav_bar": bool(row.form.in_nav_bar.data), "in_footer": bool(row.form.in_footer.data)}
                 for row in self.links if (row.form.name.data or "").strip() and not row.form.remove.data]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = settings_of(g.store).locale  # one set through the API stays choosable
+        if current not in dict(LOCALES):
+            self.locale.choices = [*self.locale.choices, SelectChoice(current, current)]
+
     def changes(self) -> dict:
         return {"name": self.name.data, "description": self.description.data or "",
                 "external_links": self.links_data(), "review_reward": self.review_reward.data,
@@ -96,6 +111,7 @@ class SettingsForm(PageForm):
                 "reviews_require_approval": bool(self.reviews_require_approval.data),
                 "order_expiry_minutes": self.order_expiry_minutes.data,
                 "show_sold_count": bool(self.show_sold_count.data),
+                "locale": self.locale.data, "timezone": (self.timezone.data or "").strip(),
                 "announcement_bar_config": self.announcement()}
 
 
@@ -107,6 +123,7 @@ def _form_data(store) -> dict:
             "review_reward": s.review_reward, "enforced_ratings": s.enforced_ratings,
             "feedback_window_days": s.feedback_window_days, "reviews_require_approval": s.reviews_require_approval,
             "order_expiry_minutes": s.order_expiry_minutes, "show_sold_count": s.show_sold_count,
+            "locale": s.locale, "timezone": s.timezone,
             "ann_enabled": bar.enabled, "ann_template": bar.template,
             "ann_text": bar.text, "ann_mode": "scrolling" if bar.scrolling else "static",
             "ann_direction": bar.scroll_direction}
@@ -116,7 +133,7 @@ def _form_data(store) -> dict:
 _FIELDS = {"name": "name", "description": "description", "review_reward": "review_reward",
            "feedback_window_days": "feedback_window_days", "order_expiry_minutes": "order_expiry_minutes",
            "announcement_bar_config.text": "ann_text", "announcement_bar_config.template": "ann_template",
-           "announcement_bar_config.scroll_direction": "ann_direction"}
+           "announcement_bar_config.scroll_direction": "ann_direction", "locale": "locale", "timezone": "timezone"}
 
 
 def _show_details(form: SettingsForm, error: Invalid) -> None:

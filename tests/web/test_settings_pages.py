@@ -13,6 +13,7 @@ def form_data(page, **changes) -> dict:
     data = {"csrf_token": page_token(page), "name": "Main Store", "description": "",
             "review_reward": "0", "feedback_window_days": "7", "order_expiry_minutes": "30",
             "ann_template": "0", "ann_text": "", "ann_mode": "static", "ann_direction": "left",
+            "locale": "en", "timezone": "UTC",
             "links-0-name": "", "links-0-href": "", "links-0-in_nav_bar": "y", "links-0-in_footer": "y"}
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
@@ -94,3 +95,20 @@ def test_the_preview_renders_the_storefront_bar_from_unsaved_fields(admin, clien
     off = admin.get("/admin/settings/announcement-preview?ann_text=Hello&ann_template=99", headers=HX)
     assert 'data-testid="announcement-off"' in off.get_data(as_text=True)
     assert client.get("/api/public/config").get_json()["announcement_bar_config"]["enabled"] is False
+
+
+def test_the_region_section_sets_locale_and_time_zone(admin, client, store, make):
+    from extensions import db
+    from services import products as product_service
+    from tenancy import tenant_scope
+
+    with admin.application.app_context(), tenant_scope(store):
+        product_service.create_product({"title": "Gift", "variants": [{"title": "Code", "price": 123_456}]})
+        db.session.commit()
+    page = admin.get("/admin/settings")
+    assert "Portuguese (Portugal): 1\xa0234,56\xa0€" in page.get_data(as_text=True)
+    saved = admin.post("/admin/settings", data=form_data(page, locale="pt_PT", timezone="Europe/Lisbon"))
+    assert saved.status_code == 303
+    assert "from <strong>1\xa0234,56\xa0€</strong>" in client.get("/").get_data(as_text=True)
+    bad = admin.post("/admin/settings", data=form_data(admin.get("/admin/settings"), timezone="Mars/Olympus"))
+    assert bad.status_code == 422 and "IANA time zone" in text(bad)
