@@ -42,10 +42,13 @@ def is_denied(name: str) -> bool:
 class AuditSpec:
     """How a model is audited. ``resource`` names it in the log; ``exclude`` lists more columns
     never logged (on top of the global deny-list); ``ops`` the row changes that are logged;
-    ``name(obj, op, changes)`` may return a named action (``"order.gift"``) instead of the op."""
+    ``name(obj, op, changes)`` may return a named action (``"order.gift"``) instead of the op;
+    ``forget`` lists personal fields whose old values a deletion (an erased account) must not keep.
+    An update that sets ``deleted_at`` (a soft delete) is logged as ``delete``."""
 
     resource: str
     exclude: frozenset[str] = frozenset()
+    forget: frozenset[str] = frozenset()
     ops: frozenset[str] = frozenset({"create", "update", "delete"})
     name: Callable | None = field(default=None, compare=False)
 
@@ -95,7 +98,8 @@ USER_PRIVATE = frozenset({"last_login_at", "last_login_ip", "balance"})  # sign-
 
 AUDITED: dict[str, AuditSpec] = {
     "Store": AuditSpec("store", name=_store_action),
-    "User": AuditSpec("user", exclude=USER_PRIVATE, name=_user_action),
+    "User": AuditSpec("user", exclude=USER_PRIVATE, forget=frozenset({"username", "email", "note"}),
+                      name=_user_action),
     "Blacklist": AuditSpec("blacklist"),
     "Category": AuditSpec("category"),
     "Product": AuditSpec("product", exclude=frozenset({"view_count", "average_rating", "review_count",

@@ -228,11 +228,24 @@ def _audit_flush(session, _flush_context) -> None:
             if op == "update" and not changes:
                 continue
             action = (spec.name(obj, op, changes) if spec.name else None) or op
+            if action == "update" and changes.get("after", {}).get("deleted_at") \
+                    and not changes.get("before", {}).get("deleted_at"):
+                action = "delete"  # a soft delete
+            if spec.forget and (action == "delete" or action.endswith(".delete")):
+                for side in changes.values():
+                    for key in spec.forget & side.keys():
+                        side[key] = "(erased)"
             store_id, target = _where(obj, actor)
             rows.append(_row(actor, store_id=store_id, target_store_id=target, resource_type=spec.resource,
                              resource_id=_identity(obj), action=action, changes=changes))
     if rows:
         session.connection().execute(insert(AuditEntry.__table__), rows)
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _append_only(_mapper, _connection, _target) -> None:
+    raise RuntimeError("the audit log is append-only: entries are never changed or deleted")
 
 
 def record(action: str, resource_type: str, resource_id: str | None = None, details: dict | None = None, *,
