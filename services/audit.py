@@ -338,5 +338,13 @@ def actions() -> list[str]:
     return list(db.session.scalars(select(AuditEntry.action).group_by(AuditEntry.action).order_by(AuditEntry.action)))
 
 
+def actors() -> list[tuple[str, str]]:
+    """(user id, latest username) of the people in the bound store's log (the page's filter)."""
+    rows = db.session.execute(select(AuditEntry.actor_id, func.max(AuditEntry.actor_name))
+                              .where(AuditEntry.actor_id.isnot(None)).group_by(AuditEntry.actor_id)
+                              .order_by(func.max(AuditEntry.actor_name))).all()
+    return [(actor_id, name) for actor_id, name in rows]
+
+
 def count() -> int:
     return db.session.scalar(select(func.count(AuditEntry.id))) or 0
