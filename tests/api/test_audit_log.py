@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from extensions import db
 from models import AuditEntry, PaymentAccount, Store, User
@@ -67,8 +67,20 @@ def test_a_shoppers_checkout_writes_nothing_and_neither_does_staff_shopping(app,
         from services import balance
         balance.credit(staff.id, 5000, "topup", reason="test")
         db.session.commit()
-    add(client, shop.h(staff), shop.digital, 1)
-    checkout(client, shop.h(staff))
+    statements: list[str] = []
+
+    def _seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", _seen)
+    try:
+        add(client, shop.h(staff), shop.digital, 1)
+        checkout(client, shop.h(staff))
+    finally:
+        event.remove(engine, "before_cursor_execute", _seen)
+    assert statements and not [s for s in statements if "audit_log" in s]  # not one query more
     assert entries(app) == []
 
 
