@@ -35,7 +35,7 @@ import tenancy
 import transactions
 from extensions import db, security_headers
 from models import Role, Store
-from services import auth, observability, orders, pages, payments, stores
+from services import audit, auth, observability, orders, pages, payments, stores
 from services import cart as cart_service
 from services import metrics as business_metrics
 from services.cache import cache_for, revive, snapshot
@@ -236,6 +236,8 @@ def role_required(minimum: Role):
                 return redirect(url_for("storefront.login", next=request.full_path.rstrip("?")))
             if not Role(current_user.role).at_least(minimum):
                 abort(403)
+            if minimum.at_least(Role.STAFF):  # staff work is audited; a shopper's own pages are not
+                audit_as(current_user)
             return view(*args, **kwargs)
 
         return wrapper
@@ -536,6 +538,13 @@ def register_request_context(app: Flask) -> None:
     @app.teardown_request
     def clear_request_context(_exc=None):
         observability.clear()
+        audit.clear_actor()
+
+
+def audit_as(user) -> None:
+    """A staff+ caller of a staff+ page or endpoint: what this request changes is audited as theirs
+    (``services.audit``; cleared when the request ends)."""
+    audit.set_actor(user, request.remote_addr)
 
 
 def bind_user(user) -> None:

@@ -5,6 +5,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 from . import (  # noqa: E402,F401
     analytics,
+    audit,
     blacklist,
     campaigns,
     categories,

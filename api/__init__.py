@@ -6,6 +6,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from . import (
     account,
+    audit,
     auth,
     balance,
     branding,
@@ -43,6 +44,7 @@ BLUEPRINTS.insert(-1, themes.bp)
 BLUEPRINTS.insert(-1, branding.bp)
 BLUEPRINTS.insert(-1, pages.bp)
 BLUEPRINTS[-1:-1] = [campaigns.bp, preferences.bp]
+BLUEPRINTS.insert(-1, audit.bp)
 JSON_TYPES = ("application/json",)
 
 

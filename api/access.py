@@ -10,7 +10,7 @@ from extensions import limiter
 from models import Role, User
 from services import auth as auth_service
 from services.errors import Forbidden, NotFound, Unauthorized
-from web import bind_user
+from web import audit_as, bind_user
 
 # Access levels: the spelling of endpoints.tsv -> (needs a token, minimum role)
 LEVELS: dict[str, tuple[bool, Role | None]] = {
@@ -95,6 +95,8 @@ def access(level: str):
                         raise Unauthorized("Sign in to do this", code="authentication_required")
                     if not principal.role.at_least(minimum):
                         raise Forbidden(f"This needs the {minimum.value} role or higher", code="insufficient_role")
+                    if minimum.at_least(Role.STAFF):  # staff work is audited; self-service is not
+                        audit_as(principal.user)
             return f(*args, **kwargs)
 
         wrapper._access = level

@@ -1,4 +1,5 @@
 """All models, imported so that metadata and Alembic see every table."""
+from .audit import AUDITED, NOT_AUDITED, AuditEntry, AuditSpec
 from .auth import PasswordResetToken, RevokedToken
 from .balance import BALANCE_KINDS, BalanceTopUp, BalanceTransaction
 from .base import Base, TenantScoped
@@ -53,4 +54,5 @@ __all__ = [
     "Page",
     "Campaign", "CampaignRecipient", "NotificationPreference", "CAMPAIGN_STATUSES", "RECIPIENT_STATUSES", "AUDIENCES",
     "TOPICS",
+    "AuditEntry", "AuditSpec", "AUDITED", "NOT_AUDITED",
 ]

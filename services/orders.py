@@ -12,7 +12,7 @@ from models import Order, OrderAdjustment, OrderEvent, OrderLine, Product, Role,
 from tenancy import current_store_id
 from transactions import enqueue_after_commit
 
-from . import coupons, crypto, stock
+from . import audit, coupons, crypto, stock
 from .cart import check_quantity
 from .errors import Conflict, Invalid, NotFound
 from .pagination import paginate
@@ -173,6 +173,9 @@ def approve(order: Order, *, actor: User) -> Order:
                        code="order_not_pending")
     if not mark_paid(order, actor=actor, via=f"manual approval by {actor.username}"):
         raise Conflict("The order was approved or paid meanwhile", code="order_not_pending")
+    audit.record("order.approve", "order", order.id, {  # the payment is a bulk UPDATE: said here
+        "before": {"status": "PENDING", "payment_status": "UNPAID"},
+        "after": {"status": order.status, "payment_status": order.payment_status}})
     return order
 
 
@@ -209,6 +212,9 @@ def _end_unpaid(order: Order, status: str, message: str, *, actor: User | None =
     if ended != 1:
         return False
     db.session.refresh(order)
+    if actor is not None:  # a bulk UPDATE the audit listener cannot see (expiry has no actor)
+        audit.record("order.status", "order", order.id,
+                     {"before": {"status": "PENDING"}, "after": {"status": status}})
     released = release_stock(order)
     coupons.release(order)
     event(order, status.lower(), f"{message} ({released} item(s) back in stock)", actor=actor)

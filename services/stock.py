@@ -19,7 +19,7 @@ from extensions import db
 from models import Order, OrderLine, Product, StockBatch, StockItem, User, Variant
 from models.base import new_id
 
-from . import crypto
+from . import audit, crypto
 from .errors import Conflict, Invalid, NotFound
 from .pagination import paginate
 from .text import CONTROL_MESSAGE, has_control_chars
@@ -171,6 +171,10 @@ def import_stock(variant: Variant, source, *, mode: str = "add", delimiter: str 
     batch.already_known, batch.removed = known + (len(kept) if mode == "add" else 0), removed
     count = _shift_stock_count(variant, -removed)
     db.session.flush()
+    audit.record("stock.import", "variant", variant.id, {  # the summary, never the codes
+        "batch_id": batch.id, "product_id": variant.product_id, "mode": mode, "total_lines": total, "added": added,
+        "duplicate_in_file": dup_file, "already_known": batch.already_known, "removed": removed,
+        "stock_count": count, "unit_cost": unit_cost, "supplier": batch.supplier, "note": batch.note})
     return ImportResult(batch, added, dup_file, batch.already_known, removed, total, count)
 
 
@@ -240,7 +244,8 @@ def _shift_stock_count(variant: Variant, delta: int) -> int:
 def clear_stock(variant: Variant) -> int:
     """Withdraw every sellable item (sold ones stay for order history, held ones with their order)."""
     removed = _withdraw(variant)
-    _shift_stock_count(variant, -removed)
+    count = _shift_stock_count(variant, -removed)
+    audit.record("stock.clear", "variant", variant.id, {"removed": removed, "stock_count": count})
     return removed
 
 
@@ -256,6 +261,7 @@ def delete_stock_item(item_id: str) -> StockItem:
     item.deliverable_encrypted = None
     db.session.flush()
     _shift_stock_count(db.session.get(Variant, item.variant_id), -1)
+    audit.record("stock.remove", "stock_item", item.id, {"variant_id": item.variant_id})
     return item
 
 

@@ -49,7 +49,6 @@ NOT_YET = {
     ("GET", "/api/plans"),
     ("GET", "/api/plans/addons"),
     ("GET", "/api/plans/tenant/{tenant_id}/features"),
-    ("GET", "/api/admin/audit-log"),
     ("GET", "/api/integrations/moloni/authorize"),
     ("GET", "/api/integrations/moloni/callback"),
     ("GET", "/api/integrations/moloni/status"),

@@ -11,6 +11,7 @@ from extensions import db
 from models import (
     Attribute,
     AttributeValue,
+    AuditEntry,
     BalanceTopUp,
     BalanceTransaction,
     Base,
@@ -195,6 +196,8 @@ SAMPLES = {
     CampaignRecipient: (lambda s, tag: CampaignRecipient(campaign_id=_campaign(s, tag).id, user_id=_user_id(s, tag),
                                                          email=f"{tag}@example.com"), "email"),
     NotificationPreference: (lambda s, tag: NotificationPreference(user_id=_user_id(s, tag)), "changed_via"),
+    AuditEntry: (lambda s, tag: AuditEntry(actor_name="x", actor_role="ADMIN", resource_type="product",
+                                           action="update", changes={}), "action"),
     WebhookEvent: (lambda s, tag: WebhookEvent(provider="STRIPE", event_id=f"evt_{tag}", type="x", payload="{}"),
                    "result"),
 }
