@@ -86,7 +86,8 @@ def place(body: CheckoutIn) -> CheckoutOut:
         raise Invalid("Your cart is empty", code="cart_empty")
     try:
         placed = checkout_service.place_order(g.store, cart, buyer=who.user, method=body.payment_method,
-                                              email=body.email, note=body.note or "", site_url=request.host_url)
+                                              email=body.email, note=body.note or "", site_url=request.host_url,
+                                              ip=request.remote_addr)
     except DomainError:
         # place_order undid its attempt; what came before it stays: a guest cart merged on the
         # way, and for price_changed the new prices the answer shows.

@@ -1,5 +1,5 @@
 """The blacklist: IP addresses, emails and usernames that may not register or sign in at a store
-(the check is ``services.auth.check_blacklist``: at registration, sign-in and an email change).
+(the check is ``services.auth.check_blacklist``: at registration, sign-in, an email change and checkout).
 
 Values are stored the way the check compares them: an IP address in its canonical text
 (``ipaddress``: ``2001:DB8::1`` is ``2001:db8::1``), an email normalised and lower-cased, a

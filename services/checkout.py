@@ -19,7 +19,7 @@ from models import Order, OrderAdjustment, OrderEvent, OrderLine, Payment, Produ
 from . import balance, coupons, metrics, payments, stock
 from . import cart as cart_service
 from . import orders as order_service
-from .auth import normalize_email
+from .auth import check_blacklist, normalize_email
 from .crypto import token_hash
 from .errors import Conflict, Invalid
 from .stores import base_url, settings_of
@@ -58,12 +58,13 @@ class Placed:
 
 
 def place_order(store: Store, cart, *, buyer: User | None, method: str, email: str | None = None,
-                note: str = "", site_url: str | None = None) -> Placed:
+                note: str = "", site_url: str | None = None, ip: str | None = None) -> Placed:
     """Create the order from the cart, reserve its stock, count its coupon; pay at once with
     BALANCE; with STRIPE or HOODPAY start the provider's payment (its page is ``redirect_url``).
     Everything or nothing: a provider that cannot be reached undoes the order too, and the cart
     stays. A ``price_changed`` refusal re-prices the cart first. ``site_url`` is the address the
-    shopper uses (the provider sends them back there)."""
+    shopper uses (the provider sends them back there); ``ip`` the shopper's address (the
+    blacklist)."""
     settings = settings_of(store)
     method = payments.check_method(store, method, buyer=buyer)
     if buyer is None:
@@ -72,6 +73,9 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
         email = normalize_email(email)
     else:
         email = buyer.email
+    # the blacklist (the same check as registration and sign-in): the buyer's email, username
+    # and address; a blocked guest cannot order under another name from a blocked network either
+    check_blacklist(ip=ip, email=email, username=buyer.username if buyer else None)
     customer_key = buyer.id if buyer else email
     # One checkout of a cart at a time (a double click, two tabs): the second waits, then finds
     # the cart emptied.

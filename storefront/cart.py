@@ -238,7 +238,8 @@ def checkout_page():
     # (which this request then commits): so no form_errors savepoint here.
     try:
         placed = checkout.place_order(g.store, cart, buyer=user, method=form.payment_method.data,
-                                      email=form.email.data, note=form.note.data or "", site_url=request.host_url)
+                                      email=form.email.data, note=form.note.data or "", site_url=request.host_url,
+                                      ip=request.remote_addr)
     except DomainError as error:
         if error.code == "price_changed":
             session["repriced"] = {ln["subcategory_id"]: [ln["seen_price"], ln["price"]]
