@@ -205,6 +205,9 @@ def _register_errors(app) -> None:
             return api_errors.from_domain(error)
         if error.code == "unknown_host":  # someone else's name for this server: no page, no cookie
             return error.message, error.status, {"Content-Type": "text/plain; charset=utf-8"}
+        if error.code == "feature_not_enabled":  # an upgrade hint, not a broken page
+            return render_template("admin/upgrade.html", message=error.message,
+                                   feature=(error.details or {}).get("feature")), error.status
         return page(error.status, error.message, error.code)
 
     @app.errorhandler(IntegrityError)

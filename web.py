@@ -35,7 +35,7 @@ import tenancy
 import transactions
 from extensions import db, security_headers
 from models import Role, Store
-from services import auth, observability, orders, pages, payments, stores
+from services import auth, observability, orders, pages, payments, plans, stores
 from services import metrics as business_metrics
 from services.cache import cache_for, revive, snapshot
 from services.errors import DomainError, Invalid, NotFound, Unauthorized, Unavailable
@@ -234,6 +234,22 @@ def role_required(minimum: Role):
                 return redirect(url_for("storefront.login", next=request.full_path.rstrip("?")))
             if not Role(current_user.role).at_least(minimum):
                 abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def requires_feature(feature: str):
+    """Pages and API views of a feature a plan may leave out (``services.plans.require_feature``):
+    a store without it gets a 403 ``feature_not_enabled`` naming the addon (the API's envelope; a
+    page's upgrade hint, app.py). Put it under ``role_required`` / ``access``."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            plans.require_feature(g.get("store"), feature)
             return view(*args, **kwargs)
 
         return wrapper

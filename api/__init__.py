@@ -20,6 +20,7 @@ from . import (
     orders,
     pages,
     payments,
+    plans,
     preferences,
     products,
     public,
@@ -29,6 +30,7 @@ from . import (
     settings,
     stock,
     storefront,
+    sysadmin,
     tags_attributes,
     themes,
     users,
@@ -43,6 +45,7 @@ BLUEPRINTS.insert(-1, themes.bp)
 BLUEPRINTS.insert(-1, branding.bp)
 BLUEPRINTS.insert(-1, pages.bp)
 BLUEPRINTS[-1:-1] = [campaigns.bp, preferences.bp]
+BLUEPRINTS[-1:-1] = [plans.bp, sysadmin.bp]
 JSON_TYPES = ("application/json",)
 
 

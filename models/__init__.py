@@ -37,6 +37,7 @@ from .order import (
 )
 from .page import Page
 from .payment import PAYMENT_ATTEMPT_STATUSES, PROVIDERS, Payment, PaymentAccount, Refund, WebhookEvent
+from .plan import DEFAULT_PLAN_SLUG, FEATURES, Addon, Plan, store_addons
 from .replacement import REPLACEMENT_STATUSES, ReplacementRequest
 from .review import Review
 from .stock import StockBatch, StockItem
@@ -53,4 +54,5 @@ __all__ = [
     "Page",
     "Campaign", "CampaignRecipient", "NotificationPreference", "CAMPAIGN_STATUSES", "RECIPIENT_STATUSES", "AUDIENCES",
     "TOPICS",
+    "Plan", "Addon", "store_addons", "FEATURES", "DEFAULT_PLAN_SLUG",
 ]

@@ -46,9 +46,6 @@ NOT_YET = {
     ("GET", "/api/wishlist/check/{product_id}"),
     ("POST", "/api/wishlist/share"),
     ("GET", "/api/wishlist/shared/{token}"),
-    ("GET", "/api/plans"),
-    ("GET", "/api/plans/addons"),
-    ("GET", "/api/plans/tenant/{tenant_id}/features"),
     ("GET", "/api/admin/audit-log"),
     ("GET", "/api/integrations/moloni/authorize"),
     ("GET", "/api/integrations/moloni/callback"),
@@ -56,18 +53,6 @@ NOT_YET = {
     ("POST", "/api/integrations/moloni/invoice/{order_id}"),
     ("GET", "/api/integrations/moloni/invoice/{order_id}/pdf"),
     ("POST", "/api/migration/woocommerce/import"),
-    ("GET", "/api/sysadmin/dashboard"),
-    ("GET", "/api/sysadmin/tenants"),
-    ("GET", "/api/sysadmin/tenants/{tenant_id}/detail"),
-    ("GET", "/api/sysadmin/tenants/{tenant_id}/users"),
-    ("PUT", "/api/sysadmin/tenants/{tenant_id}/suspend"),
-    ("PUT", "/api/sysadmin/tenants/{tenant_id}/activate"),
-    ("DELETE", "/api/sysadmin/tenants/{tenant_id}"),
-    ("POST", "/api/sysadmin/tenants"),
-    ("GET", "/api/sysadmin/tenants/{tenant_id}"),
-    ("PUT", "/api/sysadmin/tenants/{tenant_id}"),
-    ("POST", "/api/sysadmin/tenants/{tenant_id}/activate"),
-    ("POST", "/api/sysadmin/tenants/{tenant_id}/suspend"),
 }
 
 
