@@ -16,6 +16,7 @@ import tenancy
 import transactions
 import web
 from admin import bp as admin_bp
+from admin import sysadmin_bp
 from api import errors as api_errors
 from api import register_api
 from cli import register_cli
@@ -174,6 +175,7 @@ def create_app(config: dict | None = None) -> APIFlask:
 
     app.register_blueprint(storefront_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(sysadmin_bp)
     web.register_web(app)
     _register_errors(app)
     register_cli(app)
