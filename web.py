@@ -150,11 +150,6 @@ def acting_store_id() -> str | None:
     return store_id
 
 
-def acting_store_name() -> str | None:
-    """For the dashboard's banner: the store name when this request runs under "act as"."""
-    return g.store.name if g.get("acting") and g.get("store") is not None else None
-
-
 def refuse_control_characters() -> None:
     """Before anything reads them: a path segment with a control character names nothing (404);
     a query parameter with one is a bad request (400). Bodies are checked by their schema
@@ -209,7 +204,7 @@ def register_store_binding(app: Flask) -> None:
                 return None
             raise NotFound("This store no longer exists", code="store_not_found")
         g._tenant_token = tenancy.bind(store.id)
-        g.acting = session.get(ACT_AS_KEY) is not None and acting_store_id() == store.id
+        g.acting = acting_store_id() == store.id  # (None off the dashboard's paths: no session read)
         observability.bind(store_id=store.id)
         # a suspended store's admins may still sign in: its dashboard says why (admin/__init__.py)
         if store.status == "suspended" and not storeless and not request.path.startswith(SUSPENDED_OPEN):

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
-from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from models import FEATURES, Role
@@ -79,11 +79,13 @@ class StoreEditForm(PageForm):
 
 
 def _plan_choices():
-    return [(p.slug, f"{p.name} · {shown_money(p.monthly_price, p.currency)}/month") for p in plans.list_plans()]
+    return [SelectChoice(p.slug, f"{p.name} · {shown_money(p.monthly_price, p.currency)}/month")
+            for p in plans.list_plans()]
 
 
 def _addon_choices():
-    return [(a.slug, f"{a.name} · {shown_money(a.monthly_price, a.currency)}/month") for a in plans.list_addons()]
+    return [SelectChoice(a.slug, f"{a.name} · {shown_money(a.monthly_price, a.currency)}/month")
+            for a in plans.list_addons()]
 
 
 @sysadmin_bp.get("/stores")
@@ -199,7 +201,7 @@ class PlanForm(PageForm):
     max_products = IntegerField("Max products (empty: unlimited)", validators=[Optional(), NumberRange(min=0)])
     max_staff = IntegerField("Staff seats (empty: unlimited)", validators=[Optional(), NumberRange(min=0)])
     custom_domain_allowed = BooleanField("Custom domain allowed", default=True)
-    features = SelectMultipleField("Included addons", choices=[(f, f) for f in FEATURES])
+    features = SelectMultipleField("Included addons", choices=[SelectChoice(f, f) for f in FEATURES])
     is_active = BooleanField("Offered to new stores", default=True)
 
 
@@ -240,7 +242,7 @@ def plan_form(plan_id: str | None = None):
         except DomainError:
             abort(404)
     form = PlanForm(obj=plan) if request.method == "GET" and plan else PlanForm()
-    form.features.choices = [(a.slug, a.name) for a in plans.list_addons()]
+    form.features.choices = [SelectChoice(a.slug, a.name) for a in plans.list_addons()]
     if request.method == "GET" and plan:
         form.monthly_price.data = f"{Decimal(plan.monthly_price).scaleb(-2):.2f}"
     if form.validate_on_submit():

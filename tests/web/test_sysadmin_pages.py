@@ -100,3 +100,26 @@ def test_a_suspended_stores_admin_sees_why_when_signing_in(app, client, store, m
     page = client.get(signed_in.headers["Location"])
     assert page.status_code == 503 and "is suspended" in page.get_data(as_text=True)
     assert "Main Store is suspended" in client.get("/admin/products").get_data(as_text=True)
+
+
+def test_page_buttons_suspend_delete_restore_and_plan_forms(app, client, store, other_store, make):
+    root = make.user(None, role="SYSADMIN")
+    login(client, root.email)
+    token = csrf(client.get(f"/sysadmin/stores/{other_store.id}").data)
+    for action, status in (("suspend", "suspended"), ("activate", "active"), ("delete", "deleted"),
+                           ("restore", "suspended")):
+        client.post(f"/sysadmin/stores/{other_store.id}/{action}", data={"csrf_token": token})
+        with app.app_context():
+            assert db.session.get(Store, other_store.id).status == status, action
+    made = client.post("/sysadmin/plans/new", data={
+        "csrf_token": token, "slug": "starter", "name": "Starter", "monthly_price": "19.90", "currency": "EUR",
+        "max_products": "100", "features": ["wishlist"], "custom_domain_allowed": "y", "is_active": "y"})
+    assert made.status_code == 302
+    with app.app_context():
+        plan = db.session.scalar(select(Plan).where(Plan.slug == "starter"))
+        assert (plan.monthly_price, plan.max_products, plan.max_staff, plan.features) == (1990, 100, None, ["wishlist"])
+    bad = client.post("/sysadmin/plans/new", data={"csrf_token": token, "slug": "starter", "name": "Again",
+                                                   "monthly_price": "abc", "currency": "EUR"})
+    assert bad.status_code == 422 and "A price such as 29" in bad.get_data(as_text=True)
+    listed = client.get("/sysadmin/plans").get_data(as_text=True)
+    assert "Starter" in listed and "€19.90" in listed
