@@ -273,7 +273,6 @@ def test_soft_delete_hides_the_store_everywhere_and_restore_brings_it_back(app, 
     assert back.status_code == 200 and back.get_json()["status"] == "suspended" and back.get_json()["deleted_at"] is None
     client.post(f"/api/sysadmin/tenants/{other_store.id}/activate", headers=sys_headers)
     assert client.get("/api/public/config", base_url=shop).status_code == 200
-    assert client.get("/api/products", base_url=shop).get_json()["total"] == 0 or True
     with app.app_context(), tenant_scope(other_store):
         assert db.session.scalar(select(Product.title)) == "Kept"
     assert client.post(f"/api/sysadmin/tenants/{other_store.id}/restore", headers=sys_headers).status_code == 409
