@@ -16,6 +16,7 @@ import tenancy
 import transactions
 import web
 from admin import bp as admin_bp
+from admin import sysadmin_bp
 from api import errors as api_errors
 from api import register_api
 from cli import register_cli
@@ -174,6 +175,7 @@ def create_app(config: dict | None = None) -> APIFlask:
 
     app.register_blueprint(storefront_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(sysadmin_bp)
     web.register_web(app)
     _register_errors(app)
     register_cli(app)
@@ -205,6 +207,9 @@ def _register_errors(app) -> None:
             return api_errors.from_domain(error)
         if error.code == "unknown_host":  # someone else's name for this server: no page, no cookie
             return error.message, error.status, {"Content-Type": "text/plain; charset=utf-8"}
+        if error.code == "feature_not_enabled":  # an upgrade hint, not a broken page
+            return render_template("admin/upgrade.html", message=error.message,
+                                   feature=(error.details or {}).get("feature")), error.status
         return page(error.status, error.message, error.code)
 
     @app.errorhandler(IntegrityError)

@@ -18,6 +18,7 @@ from models import Role, Store, User
 from services import auth as auth_service
 from services import payments as payment_service
 from services import stores as store_service
+from services import tenants as tenant_service
 from services.demo import seed_catalog
 from services.errors import DomainError
 from tenancy import platform_scope, tenant_scope
@@ -34,19 +35,35 @@ def register_cli(app: Flask) -> None:
     @click.option("--name", required=True, help="The store's display name")
     @click.option("--domain", default=None, help="A custom domain that serves this store")
     @click.option("--currency", default="EUR", show_default=True)
+    @click.option("--plan", default=None, help="A plan's slug (default: everything)")
+    @click.option("--locale", default="en", show_default=True)
+    @click.option("--timezone", default="UTC", show_default=True)
+    @click.option("--admin-email", default=None, help="Its first ADMIN, emailed a link to set a password")
     @click.option("--default", "make_default", is_flag=True, help="Serve it when no host matches")
-    def create_store(slug, name, domain, currency, make_default):
-        """Create a store (the first one becomes the default store)."""
+    def create_store(slug, name, domain, currency, plan, locale, timezone, admin_email, make_default):
+        """Create a store (the first one becomes the default store), as the sysadmin's form does."""
         try:
-            store = store_service.create_store(slug, name, domain=domain, currency=currency,
-                                               is_default=True if make_default else None)
+            store, admin = tenant_service.create_tenant(
+                slug=slug, name=name, custom_domain=domain, currency=currency, plan=plan, locale=locale,
+                timezone=timezone, admin_email=admin_email)
             if make_default:
                 for other in db.session.scalars(select(Store).where(Store.id != store.id, Store.is_default.is_(True))):
                     other.is_default = False
+                store.is_default = True
             db.session.commit()
         except DomainError as error:
             _fail(error)
-        click.echo(f"Created store {store.slug} ({store.id}){' [default]' if store.is_default else ''}")
+        click.echo(f"Created store {store.slug} ({store.id}){' [default]' if store.is_default else ''}"
+                   + (f"; {admin.email} was emailed a link to set a password" if admin else ""))
+
+    @app.cli.command("purge-stores")
+    @click.option("--older-than-days", default=tenant_service.PURGE_GRACE_DAYS, show_default=True, type=int,
+                  help="Purge stores soft-deleted at least this many days ago")
+    def purge_stores(older_than_days):
+        """Hard-delete soft-deleted stores past the grace period, with all their data and uploads."""
+        purged = tenant_service.purge_deleted(older_than_days)
+        db.session.commit()
+        click.echo(f"Purged {len(purged)} store(s)" + (": " + ", ".join(purged) if purged else ""))
 
     @app.cli.command("create-user")
     @click.argument("email")

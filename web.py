@@ -22,7 +22,19 @@ from decimal import Decimal
 from functools import wraps
 from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, Response, abort, current_app, flash, g, redirect, request, stream_with_context, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
 from flask.globals import request_ctx
 from flask_login import current_user, user_logged_in
 from flask_wtf import FlaskForm
@@ -35,7 +47,7 @@ import tenancy
 import transactions
 from extensions import db, security_headers
 from models import Role, Store
-from services import audit, auth, observability, orders, pages, payments, stores
+from services import audit, auth, observability, orders, pages, payments, plans, stores, tenants
 from services import cart as cart_service
 from services import metrics as business_metrics
 from services.cache import cache_for, revive, snapshot
@@ -51,6 +63,8 @@ from services.variants import stock_state
 # Paths that work with no store (or a suspended one): the platform's own endpoints.
 STORELESS_PREFIXES = ("/static/", "/uploads/", "/api/health", "/api/openapi.json", "/api/docs", "/api/sysadmin",
                       "/api/plans")
+# What a suspended store still answers: signing in and out, and its dashboard (which says why)
+SUSPENDED_OPEN = ("/login", "/logout", "/admin", "/sysadmin")
 # Answered without looking up a store at all: the probes (they answer whatever the database's state,
 # whatever Host they are sent to; liveness reads no database at all) and the Prometheus scrape
 NO_STORE_PATHS = ("/api/health", "/api/health/live", "/api/health/ready", "/metrics")
@@ -101,6 +115,11 @@ def resolve_request_store() -> Store | None:
         return store
     if not stores.serves_bare_host(host):
         raise NotFound("No store lives at this address", code="unknown_host")
+    acting = acting_store_id()
+    if acting:
+        store = stores.get_store(acting)
+        if store is not None and store.status != "deleted":
+            return store
     tenant = _token_tenant()
     if tenant:
         return stores.get_store(tenant)
@@ -112,6 +131,25 @@ def resolve_request_store() -> Store | None:
     if store is not None:
         default.put("default", snapshot(store))
     return store
+
+
+ACT_AS_KEY = "act_as"
+ACT_AS_PATHS = ("/admin", "/logout")
+
+
+def acting_store_id() -> str | None:
+    """The store a sysadmin is acting as ("act as store", ``services.tenants.act_as``): a signed,
+    one-hour marker in their session, honoured only on the dashboard's paths (/admin) and only when
+    it names the session's own sysadmin. Nobody else's session can carry one."""
+    if not request.path.startswith(ACT_AS_PATHS) or request.path.startswith("/api/"):
+        return None
+    marker = session.get(ACT_AS_KEY)
+    if not marker:
+        return None
+    store_id = tenants.acting_store(marker, session.get("_user_id"))
+    if store_id is None:
+        session.pop(ACT_AS_KEY, None)
+    return store_id
 
 
 def refuse_control_characters() -> None:
@@ -168,8 +206,10 @@ def register_store_binding(app: Flask) -> None:
                 return None
             raise NotFound("This store no longer exists", code="store_not_found")
         g._tenant_token = tenancy.bind(store.id)
+        g.acting = acting_store_id() == store.id  # (None off the dashboard's paths: no session read)
         observability.bind(store_id=store.id)
-        if store.status == "suspended" and not storeless:
+        # a suspended store's admins may still sign in: its dashboard says why (admin/__init__.py)
+        if store.status == "suspended" and not storeless and not request.path.startswith(SUSPENDED_OPEN):
             raise Unavailable("This store is temporarily unavailable", code="store_suspended")
         return None
 
@@ -238,6 +278,22 @@ def role_required(minimum: Role):
                 abort(403)
             if minimum.at_least(Role.STAFF):  # staff work is audited; a shopper's own pages are not
                 audit_as(current_user)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def requires_feature(feature: str):
+    """Pages and API views of a feature a plan may leave out (``services.plans.require_feature``):
+    a store without it gets a 403 ``feature_not_enabled`` naming the addon (the API's envelope; a
+    page's upgrade hint, app.py). Put it under ``role_required`` / ``access``."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            plans.require_feature(g.get("store"), feature)
             return view(*args, **kwargs)
 
         return wrapper

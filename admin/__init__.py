@@ -1,7 +1,25 @@
 """Staff, admin and sysadmin dashboards."""
-from flask import Blueprint
+from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask_login import current_user
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.enable_openapi = False  # (APIFlask reads it on any blueprint with a before_request)
+
+
+@bp.before_request
+def _platform_and_suspension():
+    """A sysadmin's /admin/ is the platform's area unless they act as a store; a suspended store's
+    staff see why instead of their dashboard (its shop and API answer 503)."""
+    if not current_user.is_authenticated:
+        return None
+    if current_user.role == "SYSADMIN" and current_user.store_id is None:
+        if request.endpoint == "admin.overview" and not g.get("acting"):
+            return redirect(url_for("sysadmin.dashboard"))
+        return None
+    store = g.get("store")
+    if store is not None and store.status == "suspended":
+        return render_template("admin/suspended.html"), 503
+    return None
 
 from . import (  # noqa: E402,F401
     analytics,
@@ -22,3 +40,4 @@ from . import (  # noqa: E402,F401
 from . import appearance as appearance_pages  # noqa: E402,F401
 from . import pages as cms_pages  # noqa: E402,F401
 from . import settings as settings_pages  # noqa: E402,F401
+from .sysadmin import sysadmin_bp  # noqa: E402,F401

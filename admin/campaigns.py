@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length
 from models import Role
 from services import campaigns as campaign_service
 from services.errors import DomainError
-from web import PageForm, form_errors, form_status, page_arg, role_required, wants_fragment
+from web import PageForm, form_errors, form_status, page_arg, requires_feature, role_required, wants_fragment
 
 from . import bp
 
@@ -76,6 +76,7 @@ def _preview_context(form: CampaignForm) -> dict:
 
 @bp.get("/campaigns")
 @role_required(Role.ADMIN)
+@requires_feature("campaigns")
 def campaigns():
     results = campaign_service.list_campaigns(page=page_arg())
     return render_template("admin/campaigns/index.html", results=results, progress=campaign_service.progress,
@@ -85,6 +86,7 @@ def campaigns():
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
+@requires_feature("campaigns")
 def campaign_new():
     form = _form()
     if form.validate_on_submit():
@@ -99,6 +101,7 @@ def campaign_new():
 
 @bp.post("/campaigns/preview")
 @role_required(Role.ADMIN)
+@requires_feature("campaigns")
 def campaign_preview():
     """The live preview panel (htmx, as the compose form changes): nothing is saved."""
     form = _form()
@@ -111,6 +114,7 @@ def campaign_preview():
 
 @bp.route("/campaigns/<campaign_id>", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
+@requires_feature("campaigns")
 def campaign_page(campaign_id: str):
     """A draft: its edit form with the preview and its actions. Otherwise: progress and result."""
     campaign = campaign_service.get_campaign(campaign_id)
@@ -133,6 +137,7 @@ def campaign_page(campaign_id: str):
 
 @bp.get("/campaigns/<campaign_id>/progress")
 @role_required(Role.ADMIN)
+@requires_feature("campaigns")
 def campaign_progress(campaign_id: str):
     """The progress fragment: it polls itself every second while the campaign sends, and the
     answer once it is done carries no trigger, so the polling stops."""
@@ -145,6 +150,7 @@ def campaign_progress(campaign_id: str):
 
 @bp.post("/campaigns/<campaign_id>/test")
 @role_required(Role.ADMIN)
+@requires_feature("campaigns")
 def campaign_test(campaign_id: str):
     campaign = campaign_service.get_campaign(campaign_id)
     campaign_service.send_test(campaign, current_user._get_current_object())
@@ -154,6 +160,7 @@ def campaign_test(campaign_id: str):
 
 @bp.route("/campaigns/<campaign_id>/send", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
+@requires_feature("campaigns")
 def campaign_send(campaign_id: str):
     """GET: the confirmation (who gets it, how many); POST: send."""
     campaign = campaign_service.get_campaign(campaign_id)
@@ -172,6 +179,7 @@ def campaign_send(campaign_id: str):
 
 @bp.post("/campaigns/<campaign_id>/cancel")
 @role_required(Role.ADMIN)
+@requires_feature("campaigns")
 def campaign_cancel(campaign_id: str):
     campaign = campaign_service.get_campaign(campaign_id)
     if campaign_service.cancel(campaign):

@@ -21,6 +21,7 @@ from . import (
     orders,
     pages,
     payments,
+    plans,
     preferences,
     products,
     public,
@@ -30,6 +31,7 @@ from . import (
     settings,
     stock,
     storefront,
+    sysadmin,
     tags_attributes,
     themes,
     users,
@@ -45,6 +47,7 @@ BLUEPRINTS.insert(-1, branding.bp)
 BLUEPRINTS.insert(-1, pages.bp)
 BLUEPRINTS[-1:-1] = [campaigns.bp, preferences.bp]
 BLUEPRINTS.insert(-1, audit.bp)
+BLUEPRINTS[-1:-1] = [plans.bp, sysadmin.bp]
 JSON_TYPES = ("application/json",)
 
 

@@ -66,9 +66,9 @@ def _resolve() -> Principal:
     if token is None:
         return ANONYMOUS
     claims = auth_service.decode_token(token)
-    store = g.store
+    store = g.store if g.store is not None and g.store.status != "deleted" else None
     if claims["typ"] == "guest":
-        if claims.get("tenant") != store.id:
+        if store is None or claims.get("tenant") != store.id:
             raise Unauthorized("This token belongs to another store", code="token_wrong_store")
         return Principal(role=Role.GUEST, claims=claims, guest_id=claims.get("gid"))
     if claims["typ"] != "access":

@@ -8,6 +8,7 @@ from apiflask import APIBlueprint
 
 from services import campaigns as campaign_service
 from services.errors import Conflict
+from web import requires_feature
 
 from .access import access, require_user
 from .schemas.campaigns import (
@@ -33,6 +34,7 @@ def _preview(rendered) -> PreviewOut:
 
 @bp.get("")
 @access("admin")
+@requires_feature("campaigns")
 @bp.input(CampaignQuery, location="query", arg_name="query")
 @bp.output(page_of(CampaignOut))
 def list_campaigns(query: CampaignQuery):
@@ -44,6 +46,7 @@ def list_campaigns(query: CampaignQuery):
 
 @bp.post("")
 @access("admin")
+@requires_feature("campaigns")
 @bp.input(CampaignIn, arg_name="body")
 @bp.output(CampaignOut, status_code=201)
 @bp.doc(responses={422: "Invalid fields, an unknown product (`unknown_product`) or segment (`invalid_segment`)"})
@@ -56,6 +59,7 @@ def create_campaign(body: CampaignIn):
 
 @bp.get("/audience")
 @access("admin")
+@requires_feature("campaigns")
 @bp.input(AudienceQuery, location="query", arg_name="query")
 @bp.output(AudienceOut)
 @bp.doc(responses={422: "An unknown product or a missing segment"})
@@ -68,6 +72,7 @@ def audience(query: AudienceQuery):
 
 @bp.post("/preview")
 @access("admin")
+@requires_feature("campaigns")
 @bp.input(PreviewIn, arg_name="body")
 @bp.output(PreviewOut)
 def preview_draft(body: PreviewIn):
@@ -77,6 +82,7 @@ def preview_draft(body: PreviewIn):
 
 @bp.get("/<campaign_id>")
 @access("admin")
+@requires_feature("campaigns")
 @bp.output(CampaignOut)
 @bp.doc(responses=NOT_FOUND)
 def get_campaign(campaign_id: str):
@@ -86,6 +92,7 @@ def get_campaign(campaign_id: str):
 
 @bp.put("/<campaign_id>")
 @access("admin")
+@requires_feature("campaigns")
 @bp.input(CampaignUpdateIn, arg_name="body")
 @bp.output(CampaignOut)
 @bp.doc(responses={**NOT_FOUND, 409: "Not a draft any more (`campaign_not_draft`)", 422: "Invalid fields"})
@@ -97,6 +104,7 @@ def update_campaign(campaign_id: str, body: CampaignUpdateIn):
 
 @bp.get("/<campaign_id>/preview")
 @access("admin")
+@requires_feature("campaigns")
 @bp.output(PreviewOut)
 @bp.doc(responses=NOT_FOUND)
 def preview(campaign_id: str):
@@ -106,6 +114,7 @@ def preview(campaign_id: str):
 
 @bp.post("/<campaign_id>/test")
 @access("admin")
+@requires_feature("campaigns")
 @bp.output(Message, status_code=202)
 @bp.doc(responses=NOT_FOUND)
 def send_test(campaign_id: str):
@@ -117,6 +126,7 @@ def send_test(campaign_id: str):
 
 @bp.post("/<campaign_id>/send")
 @access("admin")
+@requires_feature("campaigns")
 @bp.output(CampaignOut, status_code=202)
 @bp.doc(responses={**NOT_FOUND, 409: "Already sending, sent or cancelled (`campaign_not_draft`)"})
 def send(campaign_id: str):
@@ -131,6 +141,7 @@ def send(campaign_id: str):
 
 @bp.post("/<campaign_id>/cancel")
 @access("admin")
+@requires_feature("campaigns")
 @bp.output(CampaignOut)
 @bp.doc(responses={**NOT_FOUND, 409: "Already sent or cancelled (`campaign_finished`)"})
 def cancel(campaign_id: str):

@@ -38,6 +38,7 @@ from .order import (
 )
 from .page import Page
 from .payment import PAYMENT_ATTEMPT_STATUSES, PROVIDERS, Payment, PaymentAccount, Refund, WebhookEvent
+from .plan import DEFAULT_PLAN_SLUG, FEATURES, Addon, Plan, store_addons
 from .replacement import REPLACEMENT_STATUSES, ReplacementRequest
 from .review import Review
 from .stock import StockBatch, StockItem
@@ -55,4 +56,5 @@ __all__ = [
     "Campaign", "CampaignRecipient", "NotificationPreference", "CAMPAIGN_STATUSES", "RECIPIENT_STATUSES", "AUDIENCES",
     "TOPICS",
     "AuditEntry", "AuditSpec", "AUDITED", "NOT_AUDITED",
+    "Plan", "Addon", "store_addons", "FEATURES", "DEFAULT_PLAN_SLUG",
 ]

@@ -118,6 +118,8 @@ AUDITED: dict[str, AuditSpec] = {
     "PaymentAccount": AuditSpec("payment_account", exclude=frozenset({"requirements"})),
     "ReplacementRequest": AuditSpec("replacement"),
     "Review": AuditSpec("review", ops=frozenset({"update", "delete"}), name=_review_action),
+    "Plan": AuditSpec("plan"),
+    "Addon": AuditSpec("addon"),
     "Campaign": AuditSpec("campaign", exclude=frozenset({"recipients_total", "sent", "skipped", "failed"})),
 }
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, IdMixin, UTCDateTime, utcnow
@@ -31,6 +31,9 @@ class Store(IdMixin, Base):
     # kept by services.pages on every page change: the row every request reads already carries them.
     page_links: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
+    # the platform's side (services.plans, services.tenants)
+    plan_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("plans.id", ondelete="RESTRICT"), index=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # soft delete: purged after the grace period
 
     @property
     def is_active(self) -> bool:

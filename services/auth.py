@@ -240,12 +240,13 @@ def decode_token(token: str, *, check_revoked: bool = True) -> dict:
     return claims
 
 
-def user_for_claims(claims: dict, store: Store) -> User:
-    """The user a verified access/refresh token names, in this store."""
+def user_for_claims(claims: dict, store: Store | None) -> User:
+    """The user a verified access/refresh token names, in this store (``None``: a platform path
+    with no store, where only a sysadmin's token names someone)."""
     tenant = claims.get("tenant")
-    if tenant is not None and tenant != store.id:
+    if tenant is not None and (store is None or tenant != store.id):
         raise Unauthorized("This token belongs to another store", code="token_wrong_store")
-    user = load_user(claims["sub"], store.id)
+    user = load_user(claims["sub"], store.id if store is not None else None)
     if user is None or user.token_version != claims.get("ver"):
         raise Unauthorized("The token is no longer valid; sign in again", code="token_invalid")
     return user
@@ -300,16 +301,24 @@ def request_password_reset(email: str, *, ip: str | None) -> None:
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None or not user.is_active:
         return
+    send_password_link(user, ip=ip)
+
+
+def send_password_link(user: User, *, ip: str | None = None, template: str = "password_reset",
+                       ttl: timedelta | None = None, context: dict | None = None) -> None:
+    """Email ``user`` a single-use link to choose a password (the reset flow): a reset, or the
+    welcome of a new store's first admin (``template="welcome_admin"``, a longer ``ttl``)."""
+    ttl = ttl or current_app.config["PASSWORD_RESET_TTL"]
     token = secrets.token_urlsafe(32)
     db.session.add(PasswordResetToken(
-        user_id=user.id, token_hash=token_hash(token), requested_ip=ip,
-        expires_at=_now() + current_app.config["PASSWORD_RESET_TTL"],
+        user_id=user.id, token_hash=token_hash(token), requested_ip=ip, expires_at=_now() + ttl,
     ))
     db.session.flush()
-    minutes = int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60)
+    minutes = int(ttl.total_seconds() // 60)
     enqueue_after_commit(
-        "jobs.emails.send_email", to=user.email, template="password_reset", queue="emails",
-        context={"username": user.username, "reset_link": f"{base_url(db.session.get(Store, user.store_id))}/reset-password/{token}", "minutes": minutes},
+        "jobs.emails.send_email", to=user.email, template=template, queue="emails",
+        context={**(context or {}), "username": user.username, "minutes": minutes, "days": minutes // 1440,
+                 "reset_link": f"{base_url(db.session.get(Store, user.store_id))}/reset-password/{token}"},
     )
 
 

@@ -21,6 +21,7 @@ from models import (
 )
 from transactions import write_lock
 
+from . import plans
 from .categories import category_ref, with_descendants
 from .errors import Invalid, NotFound
 from .pagination import paginate
@@ -94,6 +95,7 @@ def _apply_product_fields(product: Product, changes: dict) -> None:
 def create_product(data: dict) -> Product:
     if not data.get("title"):
         raise Invalid("title is required", details={"title": ["required"]})
+    plans.check_product_limit()
     product = Product(title="", slug="")
     _apply_product_fields(product, data)
     product.slug = check_slug(Product, data["slug"]) if data.get("slug") else unique_slug(Product, product.title)

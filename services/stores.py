@@ -15,7 +15,7 @@ from models import PAYMENT_METHODS, Store
 from models.base import utcnow
 from tenancy import current_store_id, tenant_scope
 
-from . import pages
+from . import pages, plans
 from .errors import Conflict, Invalid, NotFound
 from .money import check_locale, display_money
 from .themes import DEFAULT_THEME, THEMES
@@ -224,7 +224,9 @@ def normalize_domain(domain: str | None) -> str | None:
 
 
 def create_store(slug: str, name: str, *, domain: str | None = None, currency: str = "EUR",
-                 description: str = "", is_default: bool | None = None) -> Store:
+                 description: str = "", is_default: bool | None = None, plan=None) -> Store:
+    """A store and its default CMS pages, on ``plan`` (default: the plan "Everything", every
+    feature and no limits, so a single-store install never meets a gate)."""
     slug = (slug or "").strip().lower()
     if not SLUG_RE.match(slug) or slug in RESERVED_SLUGS:
         raise Invalid("Store slug must be 1-63 lowercase letters, digits or dashes, and not reserved",
@@ -242,8 +244,13 @@ def create_store(slug: str, name: str, *, domain: str | None = None, currency: s
         raise Conflict(f"The domain '{domain}' is already used by another store", code="domain_taken")
     if is_default is None:
         is_default = db.session.scalar(select(Store.id).where(Store.is_default.is_(True))) is None
+    if plan is None:
+        plan = plans.default_plan()
+    if domain:
+        plans.check_custom_domain(None, plan)
     store = Store(slug=slug, name=name, custom_domain=domain, currency=currency, description=description,
-                  is_default=is_default, settings=StoreSettings().model_dump(mode="json"))
+                  is_default=is_default, settings=StoreSettings().model_dump(mode="json"),
+                  plan_id=plan.id if plan is not None else None)
     db.session.add(store)
     db.session.flush()
     with tenant_scope(store):  # its own rows: the pages the footer links to (Terms, Privacy, Refund policy)
@@ -255,6 +262,8 @@ def set_custom_domain(store: Store, domain: str | None) -> None:
     """Point a domain at the store (``None`` removes it); one domain belongs to one store (409
     ``domain_taken``). Moving ``updated_at`` retires every process's cached host lookups."""
     domain = normalize_domain(domain)
+    if domain and domain != store.custom_domain:
+        plans.check_custom_domain(store)
     if domain and db.session.scalar(select(Store.id).where(Store.custom_domain == domain, Store.id != store.id)):
         raise Conflict(f"The domain '{domain}' is already used by another store", code="domain_taken")
     store.custom_domain = domain

@@ -27,7 +27,7 @@ from models import (
     User,
 )
 
-from . import auth, segments
+from . import auth, plans, segments
 from . import cart as cart_service
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .pagination import paginate
@@ -217,6 +217,8 @@ def create_user(actor: User, *, username: str, email: str, password: str | None,
     gets an unusable one and its owner is emailed a link to set theirs (the reset flow)."""
     wanted = check_role(role) or Role.USER
     _check_assignable(actor, wanted)
+    if wanted.value in plans.STAFF_ROLES:
+        plans.check_staff_limit()
     if password:
         auth.check_password_strength(password)
     user = auth.create_user(username=username, email=email, password=password or uuid.uuid4().hex + uuid.uuid4().hex,
@@ -237,6 +239,8 @@ def change_role(user: User, role: str, *, actor: User, discount: int | None = No
         raise Invalid("Choose a role", code="invalid_role", details={"role": ["required"]})
     check_may_manage(actor, user, "change the role of")
     _check_assignable(actor, wanted)
+    if wanted.value in plans.STAFF_ROLES and user.role not in plans.STAFF_ROLES:
+        plans.check_staff_limit()
     user.role = wanted.value
     if wanted == Role.RESELLER:
         if discount is not None:

@@ -1,7 +1,7 @@
 """Sign in, register, sign out, forgot and reset password (Flask-Login sessions)."""
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from extensions import limiter
@@ -48,6 +48,10 @@ def login():
             flash(f"Welcome back, {user.username}.", "success")
             # staff work the replacement queue: it is where they land unless sent elsewhere
             landing = "admin.replacements_list" if user.role_enum == Role.STAFF else "storefront.account"
+            if user.role_enum == Role.SYSADMIN:
+                landing = "sysadmin.dashboard"  # the platform's own area
+            elif g.store is not None and g.store.status == "suspended":
+                landing = "admin.overview"  # its shop is closed: the dashboard says why
             return redirect(_safe_next(url_for(landing)))
     return render_template("storefront/auth/login.html", form=form), form_status(form)
 

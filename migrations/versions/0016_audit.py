@@ -1,7 +1,7 @@
 """the audit log: one append-only row per change made by staff, admins or sysadmins
 
 Revision ID: 0016_audit
-Revises: 0014_sales_columns
+Revises: 0015_platform
 Create Date: 2026-12-02 10:00:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0016_audit'
-down_revision = '0014_sales_columns'
+down_revision = '0015_platform'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,255 @@
+"""Plans and addons (Seed A "Plans"): what a store may use, in ONE place.
+
+* ``features_of(store)``: its plan's features plus its addons' (a store with no plan, which only a
+  database older than the plans could hold, has everything: it never meets a gate).
+* ``require_feature(store, slug)``: 403 ``feature_not_enabled`` naming the addon. Views use
+  ``web.requires_feature(slug)``, which calls it; a page answers with an upgrade hint.
+* ``check_product_limit``, ``check_staff_limit``, ``check_custom_domain``: the plan's limits,
+  403 ``plan_limit_reached`` (called by services.products, services.users, services.stores).
+Plans and addons are platform rows; only a sysadmin changes them (``api/sysadmin.py``).
+"""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from extensions import db
+from models import DEFAULT_PLAN_SLUG, FEATURES, Addon, Plan, Product, Role, Store, User, store_addons
+from tenancy import current_store_id
+
+from .errors import Conflict, Forbidden, Invalid, NotFound
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+STAFF_ROLES = (Role.STAFF.value, Role.MANAGER.value, Role.ADMIN.value)
+FEATURE_LABELS = {"wishlist": "Wishlist", "campaigns": "Email campaigns", "moloni": "Moloni invoicing",
+                  "custom_theme": "Custom branding"}
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+def list_plans(*, active_only: bool = False) -> list[Plan]:
+    stmt = select(Plan).order_by(Plan.monthly_price, Plan.name)
+    if active_only:
+        stmt = stmt.where(Plan.is_active.is_(True))
+    return list(db.session.scalars(stmt))
+
+
+def list_addons(*, active_only: bool = False) -> list[Addon]:
+    stmt = select(Addon).order_by(Addon.monthly_price, Addon.slug)
+    if active_only:
+        stmt = stmt.where(Addon.is_active.is_(True))
+    return list(db.session.scalars(stmt))
+
+
+def get_plan(plan_id: str) -> Plan:
+    plan = db.session.get(Plan, plan_id) if plan_id else None
+    if plan is None:
+        raise NotFound("No such plan", code="plan_not_found")
+    return plan
+
+
+def plan_by_slug_or_id(value: str) -> Plan:
+    plan = db.session.scalar(select(Plan).where((Plan.slug == value) | (Plan.id == value)))
+    if plan is None:
+        raise Invalid(f"No plan '{value}'", code="unknown_plan", details={"plan": ["unknown plan"]})
+    return plan
+
+
+def get_addon(addon_id: str) -> Addon:
+    addon = db.session.get(Addon, addon_id) if addon_id else None
+    if addon is None:
+        raise NotFound("No such addon", code="addon_not_found")
+    return addon
+
+
+def default_plan() -> Plan | None:
+    return db.session.scalar(select(Plan).where(Plan.slug == DEFAULT_PLAN_SLUG))
+
+
+def plan_of(store: Store) -> Plan | None:
+    return db.session.get(Plan, store.plan_id) if store.plan_id else None
+
+
+def addons_of(store: Store) -> list[Addon]:
+    return list(db.session.scalars(
+        select(Addon).join(store_addons, store_addons.c.addon_id == Addon.id)
+        .where(store_addons.c.store_id == store.id).order_by(Addon.slug)))
+
+
+def features_of(store: Store) -> set[str]:
+    """The features a store may use: its plan's and its addons'. No plan: every feature."""
+    plan = plan_of(store)
+    if plan is None:
+        return set(FEATURES)
+    return set(plan.features or []) | {a.slug for a in addons_of(store)}
+
+
+def feature_name(slug: str) -> str:
+    addon = db.session.scalar(select(Addon.name).where(Addon.slug == slug))
+    return addon or FEATURE_LABELS.get(slug, slug)
+
+
+def require_feature(store: Store | None, feature: str) -> None:
+    """403 ``feature_not_enabled`` unless the store's plan or addons include ``feature``."""
+    if store is None or feature in features_of(store):
+        return
+    name = feature_name(feature)
+    raise Forbidden(f"{name} is not part of this store's plan. Add the '{feature}' addon or change "
+                    "plan to use it.", code="feature_not_enabled", details={"feature": feature, "addon": feature})
+
+
+def has_feature(store: Store | None, feature: str) -> bool:
+    return store is None or feature in features_of(store)
+
+
+# --- limits ------------------------------------------------------------------------------------
+
+def _limit_reached(message: str, limit: str, value: int) -> Forbidden:
+    return Forbidden(message, code="plan_limit_reached", details={"limit": limit, "max": value})
+
+
+def _bound_plan() -> Plan | None:
+    store = db.session.get(Store, current_store_id()) if current_store_id() else None
+    return plan_of(store) if store is not None else None
+
+
+def check_product_limit(adding: int = 1) -> None:
+    """Before a product is created in the bound store: its plan's ``max_products`` (deleted products
+    do not count)."""
+    plan = _bound_plan()
+    if plan is None or plan.max_products is None:
+        return
+    count = db.session.scalar(select(func.count()).select_from(Product).where(Product.deleted_at.is_(None))) or 0
+    if count + adding > plan.max_products:
+        raise _limit_reached(f"The {plan.name} plan allows {plan.max_products} products; this store has {count}. "
+                             "Delete products or change plan to add more.", "max_products", plan.max_products)
+
+
+def staff_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(User).where(
+        User.role.in_(STAFF_ROLES), User.is_active.is_(True), User.erased_at.is_(None))) or 0
+
+
+def check_staff_limit() -> None:
+    """Before someone of the bound store gets a staff seat (STAFF, MANAGER or ADMIN): its plan's
+    ``max_staff``."""
+    plan = _bound_plan()
+    if plan is None or plan.max_staff is None:
+        return
+    count = staff_count()
+    if count + 1 > plan.max_staff:
+        raise _limit_reached(f"The {plan.name} plan allows {plan.max_staff} staff seats and all are taken. "
+                             "Change plan to add staff.", "max_staff", plan.max_staff)
+
+
+def check_custom_domain(store: Store | None, plan: Plan | None = None) -> None:
+    plan = plan or (plan_of(store) if store is not None else None)
+    if plan is not None and not plan.custom_domain_allowed:
+        raise _limit_reached(f"The {plan.name} plan does not include a custom domain.", "custom_domain", 0)
+
+
+# --- a store's plan and addons (sysadmin) ------------------------------------------------------
+
+def set_plan(store: Store, plan: Plan) -> None:
+    if store.custom_domain and not plan.custom_domain_allowed:
+        raise Invalid(f"The {plan.name} plan has no custom domain: remove the store's domain first",
+                      code="plan_limit_reached", details={"plan": ["custom domain not allowed"]})
+    store.plan_id = plan.id
+    db.session.flush()
+
+
+def set_addons(store: Store, slugs: list[str]) -> list[Addon]:
+    """Replace the store's addons with ``slugs`` (unknown ones are a 422)."""
+    wanted = sorted(set(slugs))
+    found = list(db.session.scalars(select(Addon).where(Addon.slug.in_(wanted)))) if wanted else []
+    missing = set(wanted) - {a.slug for a in found}
+    if missing:
+        raise Invalid(f"Unknown addon: {', '.join(sorted(missing))}", code="unknown_addon",
+                      details={"addons": [f"unknown: {', '.join(sorted(missing))}"]})
+    db.session.execute(store_addons.delete().where(store_addons.c.store_id == store.id))
+    if found:
+        db.session.execute(store_addons.insert(), [{"store_id": store.id, "addon_id": a.id} for a in found])
+    db.session.flush()
+    return found
+
+
+# --- plans and addons (sysadmin) ---------------------------------------------------------------
+
+PLAN_FIELDS = ("name", "description", "monthly_price", "currency", "max_products", "max_staff",
+               "custom_domain_allowed", "features", "is_active")
+
+
+def _check_slug(model, slug: str, exclude_id: str | None = None) -> str:
+    slug = (slug or "").strip().lower()
+    if not SLUG_RE.match(slug):
+        raise Invalid("Slug: 1-40 lowercase letters, digits, - or _", details={"slug": ["invalid slug"]})
+    stmt = select(model.id).where(model.slug == slug)
+    if exclude_id:
+        stmt = stmt.where(model.id != exclude_id)
+    if db.session.scalar(stmt):
+        raise Conflict(f"The slug '{slug}' is taken", code="slug_taken", details={"slug": ["taken"]})
+    return slug
+
+
+def _check_features(features) -> list[str]:
+    features = sorted(set(features or []))
+    known = set(db.session.scalars(select(Addon.slug))) | set(FEATURES)
+    unknown = [f for f in features if f not in known]
+    if unknown:
+        raise Invalid(f"Unknown feature: {', '.join(unknown)}", code="unknown_addon",
+                      details={"features": [f"unknown: {', '.join(unknown)}"]})
+    return features
+
+
+def _apply(row, data: dict, fields) -> None:
+    for key in fields:
+        if key not in data:
+            continue
+        value = data[key]
+        if key == "name":
+            value = (value or "").strip()
+            if not value or len(value) > 80:
+                raise Invalid("Name: 1-80 characters", details={"name": ["1-80 characters"]})
+        if key == "features":
+            value = _check_features(value)
+        if key == "currency":
+            value = (value or "EUR").upper()
+        if key in ("monthly_price", "max_products", "max_staff") and value is not None and value < 0:
+            raise Invalid(f"{key} cannot be negative", details={key: ["negative"]})
+        if key == "description" and value is None:
+            value = ""
+        setattr(row, key, value)
+
+
+def create_plan(data: dict) -> Plan:
+    plan = Plan(slug=_check_slug(Plan, data.get("slug")), name="", features=[])
+    _apply(plan, {"name": data.get("name"), **data}, PLAN_FIELDS)
+    db.session.add(plan)
+    db.session.flush()
+    return plan
+
+
+def update_plan(plan: Plan, data: dict) -> Plan:
+    if "slug" in data and data["slug"] is not None:
+        plan.slug = _check_slug(Plan, data["slug"], exclude_id=plan.id)
+    _apply(plan, data, PLAN_FIELDS)
+    db.session.flush()
+    return plan
+
+
+ADDON_FIELDS = ("name", "description", "monthly_price", "currency", "is_active")
+
+
+def create_addon(data: dict) -> Addon:
+    addon = Addon(slug=_check_slug(Addon, data.get("slug")), name="")
+    _apply(addon, {"name": data.get("name"), **data}, ADDON_FIELDS)
+    db.session.add(addon)
+    db.session.flush()
+    return addon
+
+
+def update_addon(addon: Addon, data: dict) -> Addon:
+    _apply(addon, data, ADDON_FIELDS)
+    db.session.flush()
+    return addon

@@ -1,0 +1,427 @@
+"""The platform floor (issue 13): tenants, the platform dashboard, plans, addons, gates and limits.
+Every sysadmin route is walked: SYSADMIN passes, ADMIN, MANAGER and anonymous callers are refused."""
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from extensions import db
+from models import Addon, Order, OrderLine, Plan, Product, Store, User, store_addons
+from services import orders, tenants
+from tenancy import tenant_scope
+from tests.web.test_auth_pages import login
+
+NOW = datetime.now(UTC)
+
+
+def _order(number: int, *, total: int, paid_at: datetime | None, refunded: int = 0, gift: bool = False) -> Order:
+    order = Order(order_number=number, email=f"b{number}@example.com", payment_method="BALANCE", currency="EUR",
+                  total=total, subtotal=total, item_count=1, amount_refunded=refunded, is_gift=gift,
+                  status="COMPLETED" if paid_at else "PENDING", payment_status="PAID" if paid_at else "UNPAID",
+                  paid_at=paid_at, created_at=paid_at or NOW)
+    db.session.add(order)
+    db.session.flush()
+    db.session.add(OrderLine(order_id=order.id, product_title="Card", variant_title="v", quantity=1,
+                             unit_price=total, line_subtotal=total))
+    orders.record_sale(order)
+    return order
+
+
+@pytest.fixture
+def root(make):
+    return make.user(None, role="SYSADMIN", username="root", email="root@platform.example")
+
+
+@pytest.fixture
+def sys_headers(make, root, store):
+    return make.headers(root, store)
+
+
+def _plan(app, slug, price, *, features=(), max_products=None, max_staff=None, domain=True) -> str:
+    with app.app_context():
+        plan = Plan(slug=slug, name=slug.title(), monthly_price=price, currency="EUR", max_products=max_products,
+                    max_staff=max_staff, custom_domain_allowed=domain, features=list(features))
+        db.session.add(plan)
+        db.session.commit()
+        return plan.id
+
+
+def _put_on(app, store, plan_id, addons=()) -> None:
+    with app.app_context():
+        db.session.get(Store, store.id).plan_id = plan_id
+        ids = db.session.scalars(select(Addon.id).where(Addon.slug.in_(addons))).all()
+        if ids:
+            db.session.execute(store_addons.insert(), [{"store_id": store.id, "addon_id": i} for i in ids])
+        db.session.commit()
+
+
+# --- every sysadmin route --------------------------------------------------------------------------
+
+def _sysadmin_calls(app, tenant_id: str, plan_id: str, addon_id: str):
+    """(method, url, body) for every rule under /api/sysadmin, bodies that a SYSADMIN gets 2xx with."""
+    bodies = {
+        ("POST", "/api/sysadmin/tenants"): {"slug": "walked", "name": "Walked", "admin_email": "w@example.com"},
+        ("PUT", "/api/sysadmin/tenants/<tenant_id>"): {"name": "Renamed"},
+        ("POST", "/api/sysadmin/plans"): {"slug": "walk-plan", "name": "Walk", "monthly_price": 5},
+        ("PUT", "/api/sysadmin/plans/<plan_id>"): {"name": "Walk 2"},
+        ("POST", "/api/sysadmin/addons"): {"slug": "walk-addon", "name": "Walk", "monthly_price": 1},
+        ("PUT", "/api/sysadmin/addons/<addon_id>"): {"name": "Walk 2"},
+    }
+    order = {"GET": 0, "PUT": 1, "POST": 2, "DELETE": 4}
+    calls = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/sysadmin"):
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            url = rule.rule.replace("<tenant_id>", tenant_id).replace("<plan_id>", plan_id)
+            url = url.replace("<addon_id>", addon_id)
+            body = bodies.get((method, rule.rule), {})
+            # restore needs a deleted store: it runs after DELETE; activate after suspend
+            rank = order[method] + (5 if rule.rule.endswith("/restore") else 0)
+            calls.append((rank, method, url, body))
+    return [c[1:] for c in sorted(calls, key=lambda c: c[0])]
+
+
+def test_every_sysadmin_route_is_for_sysadmins_only(app, client, store, make, root, sys_headers):
+    tenant = make.store("walk-target", "Walk Target")
+    with app.app_context():
+        plan_id = db.session.scalar(select(Plan.id).where(Plan.slug == "everything"))
+        addon_id = db.session.scalar(select(Addon.id).where(Addon.slug == "wishlist"))
+    calls = _sysadmin_calls(app, tenant.id, plan_id, addon_id)
+    assert len(calls) == 20  # the 13 tenant and dashboard routes, 6 of plans and addons, the platform audit log
+    admin, manager = make.user(store, role="ADMIN"), make.user(store, role="MANAGER")
+    for method, url, body in calls:
+        assert client.open(url, method=method, json=body).status_code == 401, (method, url)
+        for weak in (admin, manager):
+            refused = client.open(url, method=method, json=body, headers=make.headers(weak, store))
+            assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "insufficient_role"
+    for method, url, body in calls:
+        ok = client.open(url, method=method, json=body, headers=sys_headers)
+        assert 200 <= ok.status_code < 300, (method, url, ok.get_json())
+
+
+def test_cross_store_lists_are_sysadmin_only_and_see_every_store(app, client, store, other_store, make,
+                                                                   sys_headers):
+    admin = make.user(store, role="ADMIN")
+    assert client.get("/api/sysadmin/tenants", headers=make.headers(admin, store)).status_code == 403
+    body = client.get("/api/sysadmin/tenants?sort_by=name&sort_order=asc", headers=sys_headers).get_json()
+    assert [t["slug"] for t in body["items"]] == ["main", "other"] and body["total"] == 2
+
+
+# --- creating a store ------------------------------------------------------------------------------
+
+def test_create_tenant_makes_store_and_admin_and_emails_a_set_password_link(app, client, store, sys_headers,
+                                                                           mail_outbox):
+    response = client.post("/api/sysadmin/tenants", headers=sys_headers, json={
+        "slug": "lisbon", "name": "Lisbon Keys", "admin_email": "Owner@Lisbon.example", "plan": "everything",
+        "currency": "eur", "locale": "pt-PT", "timezone": "Europe/Lisbon", "custom_domain": "keys.example.org",
+        "addons": ["moloni"]})
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["tenant"]["slug"] == "lisbon" and body["tenant"]["currency"] == "EUR"
+    assert body["admin"]["role"] == "ADMIN" and body["admin"]["email"] == "owner@lisbon.example"
+    with app.app_context():
+        new = db.session.scalar(select(Store).where(Store.slug == "lisbon"))
+        assert new.custom_domain == "keys.example.org" and new.settings["locale"] == "pt_PT"
+        assert new.settings["timezone"] == "Europe/Lisbon"
+        admin = db.session.scalar(select(User).where(User.email == "owner@lisbon.example")
+                                  .execution_options(all_stores=True))
+        assert admin.store_id == new.id and admin.role == "ADMIN"
+    [mail] = [m for m in mail_outbox if "owner@lisbon.example" in m.to]
+    assert "set your password" in mail.subject.lower() and "Lisbon Keys" in mail.subject
+    token = re.search(r"https?://keys\.example\.org/reset-password/(\S+)", mail.body).group(1)
+    shop = "http://keys.example.org"
+    reset = client.post("/api/auth/reset-password", json={"token": token, "password": "a-new-owner-pass"},
+                        base_url=shop)
+    assert reset.status_code == 200, reset.get_json()
+    login = client.post("/api/auth/login", json={"email": "owner@lisbon.example", "password": "a-new-owner-pass"},
+                        base_url=shop)
+    assert login.status_code == 200 and login.get_json()["user"]["role"] == "ADMIN"
+    detail = client.get(f"/api/sysadmin/tenants/{new.id}/detail", headers=sys_headers).get_json()
+    assert detail["features"] == ["campaigns", "custom_theme", "moloni", "wishlist"]
+    assert [a["slug"] for a in detail["addons"]] == ["moloni"] and detail["users_by_role"] == {"ADMIN": 1}
+
+
+@pytest.mark.parametrize("body,code,status", [
+    ({"slug": "main", "name": "Dup", "admin_email": "x@example.com"}, "slug_taken", 409),
+    ({"slug": "ok-slug", "name": "X", "admin_email": "not-an-email"}, "validation_error", 422),
+    ({"slug": "ok-slug", "name": "X", "admin_email": "x@example.com", "locale": "xx_QQ_zz"}, "validation_error", 422),
+    ({"slug": "ok-slug", "name": "X", "admin_email": "x@example.com", "timezone": "Mars/Olympus"}, "validation_error", 422),
+    ({"slug": "ok-slug", "name": "X", "admin_email": "x@example.com", "plan": "nope"}, "unknown_plan", 422),
+    ({"slug": "ok-slug", "name": "X", "admin_email": "x@example.com", "addons": ["nope"]}, "unknown_addon", 422),
+    ({"slug": "ok-slug", "name": "X", "admin_email": "x@example.com", "role": "SYSADMIN"}, "validation_error", 422),
+])
+def test_create_tenant_refuses_bad_input_and_leaves_nothing_behind(app, client, store, sys_headers, body, code,
+                                                                    status):
+    response = client.post("/api/sysadmin/tenants", headers=sys_headers, json=body)
+    assert response.status_code == status and response.get_json()["error"]["code"] == code
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Store)) == 1
+
+
+def test_cli_create_store_uses_the_same_service(app, store):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-store", "cli-shop", "--name", "CLI Shop", "--admin-email",
+                                 "cli@example.com", "--locale", "de_DE"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        shop = db.session.scalar(select(Store).where(Store.slug == "cli-shop"))
+        admin = db.session.scalar(select(User).where(User.store_id == shop.id).execution_options(all_stores=True))
+        assert admin.role == "ADMIN" and shop.settings["locale"] == "de_DE" and shop.plan_id is not None
+
+
+# --- listing with numbers ------------------------------------------------------------------------
+
+def test_list_stats_search_plan_filter_and_sort(app, client, store, other_store, make, sys_headers):
+    with app.app_context(), tenant_scope(store):
+        _order(1, total=1000, paid_at=NOW - timedelta(days=1))
+        _order(2, total=2500, paid_at=NOW - timedelta(days=2), refunded=500)
+        _order(3, total=9900, paid_at=NOW - timedelta(days=40))  # outside 30 days
+        _order(4, total=800, paid_at=None)  # unpaid
+        _order(5, total=0, paid_at=NOW - timedelta(days=1), gift=True)  # a gift: not a sale
+        db.session.add(Product(title="P", slug="p"))
+        db.session.commit()
+    with app.app_context(), tenant_scope(other_store):
+        _order(1, total=5000, paid_at=NOW - timedelta(days=3))
+        db.session.commit()
+    make.user(store, role="USER")
+    make.user(store, role="RESELLER")
+    make.user(store, role="STAFF")  # not a customer
+    pro = _plan(app, "pro", 2900)
+    _put_on(app, other_store, pro)
+    body = client.get("/api/sysadmin/tenants?sort_by=revenue&sort_order=desc", headers=sys_headers).get_json()
+    stats = {t["slug"]: t["stats"] for t in body["items"]}
+    assert stats["main"] == {"days": 30, "orders": 2, "revenue": 30.0, "currency": "EUR", "products": 1,
+                             "customers": 2}
+    assert stats["other"]["orders"] == 1 and stats["other"]["revenue"] == 50.0
+    assert [t["slug"] for t in body["items"]] == ["other", "main"]
+    by_orders = client.get("/api/sysadmin/tenants?sort_by=orders&sort_order=desc", headers=sys_headers).get_json()
+    assert [t["slug"] for t in by_orders["items"]] == ["main", "other"]
+    assert [t["slug"] for t in client.get("/api/sysadmin/tenants?plan=pro", headers=sys_headers)
+            .get_json()["items"]] == ["other"]
+    assert [t["slug"] for t in client.get("/api/sysadmin/tenants?search=OTHER.EXAMPLE", headers=sys_headers)
+            .get_json()["items"]] == ["other"]
+    paged = client.get("/api/sysadmin/tenants?page_size=1&page=2&sort_by=name&sort_order=asc",
+                       headers=sys_headers).get_json()
+    assert [t["slug"] for t in paged["items"]] == ["other"] and paged["pages"] == 2
+    assert client.get("/api/sysadmin/tenants?sort_by=nope", headers=sys_headers).status_code == 422
+    users = client.get(f"/api/sysadmin/tenants/{store.id}/users", headers=sys_headers).get_json()
+    assert users["total"] == 3 and users["items"][0]["role"] == "STAFF"
+    assert client.get("/api/sysadmin/tenants/00000000-0000-4000-8000-000000000000",
+                      headers=sys_headers).status_code == 404
+
+
+def test_list_runs_a_constant_number_of_queries(app, store, make):
+    from sqlalchemy import event
+
+    for n in range(4):
+        make.store(f"many{n}", f"Many {n}")
+    counted = []
+    with app.app_context():
+        engine = db.session.get_bind()
+
+        def count(_conn, _cursor, statement, *_args):
+            if statement.lstrip().upper().startswith("SELECT"):
+                counted.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            page = tenants.list_tenants(page_size=50)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert page["total"] == 5 and len(counted) == 1
+
+
+# --- suspend, delete, restore, purge ---------------------------------------------------------------
+
+def test_suspend_then_activate_through_both_spellings(app, client, store, other_store, make, sys_headers):
+    shop = "http://other.example.com"
+    assert client.get("/api/public/config", base_url=shop).status_code == 200
+    for method in ("PUT", "POST"):
+        r = client.open(f"/api/sysadmin/tenants/{other_store.id}/suspend", method=method, headers=sys_headers)
+        assert r.status_code == 200 and r.get_json()["status"] == "suspended"
+        blocked = client.get("/api/public/config", base_url=shop)
+        assert blocked.status_code == 503 and blocked.get_json()["error"]["code"] == "store_suspended"
+        r = client.open(f"/api/sysadmin/tenants/{other_store.id}/activate", method=method, headers=sys_headers)
+        assert r.get_json()["status"] == "active"
+        assert client.get("/api/public/config", base_url=shop).status_code == 200
+    assert client.put(f"/api/sysadmin/tenants/{other_store.id}", json={"status": "suspended"},
+                      headers=sys_headers).get_json()["status"] == "suspended"
+
+
+def test_soft_delete_hides_the_store_everywhere_and_restore_brings_it_back(app, client, store, other_store,
+                                                                          make, sys_headers):
+    with app.app_context(), tenant_scope(other_store):
+        db.session.add(Product(title="Kept", slug="kept"))
+        db.session.commit()
+    shop = "http://other.example.com"
+    gone = client.delete(f"/api/sysadmin/tenants/{other_store.id}", headers=sys_headers)
+    assert gone.status_code == 200 and gone.get_json()["status"] == "deleted" and gone.get_json()["deleted_at"]
+    assert client.get("/api/public/config", base_url=shop).status_code == 404
+    assert client.get("/", base_url=shop).status_code == 404
+    assert client.get(f"/api/plans/tenant/{other_store.id}/features").status_code == 404
+    listed = client.get("/api/sysadmin/tenants", headers=sys_headers).get_json()
+    assert [t["slug"] for t in listed["items"]] == ["main"]
+    assert [t["slug"] for t in client.get("/api/sysadmin/tenants?status=deleted", headers=sys_headers)
+            .get_json()["items"]] == ["other"]
+    assert client.post(f"/api/sysadmin/tenants/{other_store.id}/activate", headers=sys_headers).status_code == 409
+    back = client.post(f"/api/sysadmin/tenants/{other_store.id}/restore", headers=sys_headers)
+    assert back.status_code == 200 and back.get_json()["status"] == "suspended" and back.get_json()["deleted_at"] is None
+    client.post(f"/api/sysadmin/tenants/{other_store.id}/activate", headers=sys_headers)
+    assert client.get("/api/public/config", base_url=shop).status_code == 200
+    with app.app_context(), tenant_scope(other_store):
+        assert db.session.scalar(select(Product.title)) == "Kept"
+    assert client.post(f"/api/sysadmin/tenants/{other_store.id}/restore", headers=sys_headers).status_code == 409
+
+
+def test_deleting_the_default_store_hands_the_default_on(app, client, store, other_store, sys_headers):
+    client.delete(f"/api/sysadmin/tenants/{store.id}", headers=sys_headers)
+    with app.app_context():
+        assert db.session.get(Store, other_store.id).is_default is True
+    assert client.get("/api/public/config").get_json()["store_name"] == "Other Store"
+
+
+def test_purge_removes_stores_past_the_grace_period_with_their_rows_and_uploads(app, client, store, make,
+                                                                              sys_headers):
+    doomed = make.store("doomed", "Doomed")
+    recent = make.store("recent", "Recent")
+    make.user(doomed, role="ADMIN")
+    with app.app_context(), tenant_scope(doomed):
+        db.session.add(Product(title="Gone", slug="gone"))
+        _order(1, total=100, paid_at=NOW - timedelta(days=50))
+        db.session.commit()
+    uploads = Path(app.config["UPLOAD_FOLDER"]) / doomed.id
+    (uploads / "products").mkdir(parents=True, exist_ok=True)
+    (uploads / "products" / "x.webp").write_bytes(b"x")
+    for s in (doomed, recent):
+        client.delete(f"/api/sysadmin/tenants/{s.id}", headers=sys_headers)
+    with app.app_context():
+        db.session.get(Store, doomed.id).deleted_at = NOW - timedelta(days=31)
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["purge-stores"])
+    assert result.exit_code == 0, result.output
+    assert "doomed" in result.output and "recent" not in result.output
+    with app.app_context():
+        assert db.session.get(Store, doomed.id) is None and db.session.get(Store, recent.id) is not None
+        for model in (Product, Order, OrderLine, User):
+            left = db.session.scalar(select(func.count()).select_from(model).where(model.store_id == doomed.id)
+                                     .execution_options(all_stores=True))
+            assert left == 0, model
+    assert not uploads.exists()
+    shorter = app.test_cli_runner().invoke(args=["purge-stores", "--older-than-days", "0"])
+    assert "recent" in shorter.output
+
+
+# --- the dashboard: MRR and growth against a hand-computed fixture ---------------------------------
+
+def test_dashboard_mrr_growth_counts_and_newest(app, client, store, other_store, make, sys_headers):
+    pro = _plan(app, "pro", 2900, features=["campaigns"])
+    basic = _plan(app, "basic", 900)
+    third = make.store("third", "Third")
+    fourth = make.store("fourth", "Fourth", status="suspended")
+    _put_on(app, store, pro, addons=["wishlist", "moloni"])  # 29.00 + 3.00 + 12.00
+    _put_on(app, other_store, basic, addons=["custom_theme"])  # 9.00 + 5.00
+    _put_on(app, third, basic)  # 9.00
+    _put_on(app, fourth, pro, addons=["moloni"])  # suspended: not recurring revenue
+    # GMV per month: two months back 100.00, last month 150.00 (+50 %), this month 20.00
+    first_of_month = NOW.replace(day=1, hour=12, minute=0, second=0, microsecond=0)
+    last_month = (first_of_month - timedelta(days=1)).replace(day=10)
+    two_back = (last_month.replace(day=1) - timedelta(days=1)).replace(day=10)
+    with app.app_context(), tenant_scope(store):
+        _order(1, total=6000, paid_at=two_back)
+        _order(2, total=10000, paid_at=last_month, refunded=2000)
+        _order(3, total=2000, paid_at=first_of_month)
+        _order(4, total=5000, paid_at=last_month, gift=True)
+        db.session.commit()
+    with app.app_context(), tenant_scope(other_store):
+        _order(1, total=4000, paid_at=two_back)
+        _order(2, total=7000, paid_at=last_month)
+        db.session.commit()
+    body = client.get("/api/sysadmin/dashboard", headers=sys_headers).get_json()
+    assert body["mrr"] == [{"currency": "EUR", "plans": 47.0, "addons": 20.0, "total": 67.0}]
+    [eur] = body["revenue"]
+    points = {p["month"]: p for p in eur["points"]}
+    assert points[two_back.strftime("%Y-%m")]["gmv"] == 100.0
+    assert points[last_month.strftime("%Y-%m")]["gmv"] == 150.0
+    assert points[last_month.strftime("%Y-%m")]["change_pct"] == 50.0
+    assert points[first_of_month.strftime("%Y-%m")]["orders"] == 1
+    assert eur["growth_pct"] == 50.0 and eur["this_month_gmv"] == 20.0 and len(eur["points"]) == 12
+    assert body["stores"]["by_status"] == {"active": 3, "suspended": 1, "deleted": 0}
+    assert {p["slug"]: p["stores"] for p in body["stores"]["by_plan"]} == {"pro": 2, "basic": 2}
+    assert body["newest_stores"][0]["slug"] == "fourth"
+
+
+# --- plans, addons, features, gates and limits -----------------------------------------------------
+
+def test_public_plans_addons_and_a_tenants_features_leak_nothing_private(app, client, store):
+    _plan(app, "starter", 1500, features=["wishlist"], max_products=100)
+    plans = client.get("/api/plans").get_json()
+    assert [p["slug"] for p in plans["items"]] == ["starter"]  # "everything" is not offered
+    assert plans["items"][0]["monthly_price"] == 15.0 and plans["items"][0]["max_products"] == 100
+    addons = client.get("/api/plans/addons").get_json()
+    assert {a["slug"] for a in addons["items"]} == {"wishlist", "campaigns", "moloni", "custom_theme"}
+    features = client.get(f"/api/plans/tenant/{store.id}/features").get_json()
+    assert features == {"tenant_id": store.id, "plan": "everything",
+                        "features": ["campaigns", "custom_theme", "moloni", "wishlist"]}
+    assert client.get("/api/plans/tenant/nope/features").status_code == 404
+
+
+def test_campaigns_are_gated_by_their_addon_in_the_api_and_the_pages(app, client, store, make, sys_headers):
+    admin = make.user(store, role="ADMIN")
+    headers = make.headers(admin, store)
+    assert client.get("/api/admin/campaigns", headers=headers).status_code == 200
+    _put_on(app, store, _plan(app, "lite", 500, features=["wishlist"]))
+    refused = client.get("/api/admin/campaigns", headers=headers)
+    assert refused.status_code == 403
+    error = refused.get_json()["error"]
+    assert error["code"] == "feature_not_enabled" and error["details"]["feature"] == "campaigns"
+    assert "Email campaigns" in error["message"]
+    assert client.get("/api/admin/campaigns").status_code == 401  # the role check comes first
+    login(client, admin.email)
+    page = client.get("/admin/campaigns")
+    assert page.status_code == 403 and "not part of your plan" in page.get_data(as_text=True)
+    client.put(f"/api/sysadmin/tenants/{store.id}", json={"addons": ["campaigns"]}, headers=sys_headers)
+    assert client.get("/api/admin/campaigns", headers=headers).status_code == 200
+    assert client.get("/admin/campaigns").status_code == 200
+
+
+def test_plan_limits_products_staff_and_custom_domain(app, client, store, make, sys_headers):
+    admin = make.user(store, role="ADMIN")
+    headers = make.headers(admin, store)
+    _put_on(app, store, _plan(app, "tiny", 100, max_products=2, max_staff=2, domain=False))
+    for n in range(2):
+        assert client.post("/api/products", json={"title": f"P{n}"}, headers=headers).status_code == 201
+    third = client.post("/api/products", json={"title": "P3"}, headers=headers)
+    assert third.status_code == 403 and third.get_json()["error"]["code"] == "plan_limit_reached"
+    assert "allows 2 products" in third.get_json()["error"]["message"]
+    staff = client.post("/api/admin/users", json={"username": "staffer", "email": "s@example.com",
+                                                  "password": "long-enough-pw", "role": "STAFF"}, headers=headers)
+    assert staff.status_code == 201, staff.get_json()
+    over = client.post("/api/admin/users", json={"username": "staffer2", "email": "s2@example.com",
+                                                 "password": "long-enough-pw", "role": "MANAGER"}, headers=headers)
+    assert over.status_code == 403 and over.get_json()["error"]["code"] == "plan_limit_reached"
+    customer = client.post("/api/admin/users", json={"username": "buyer", "email": "b@example.com",
+                                                     "password": "long-enough-pw", "role": "USER"}, headers=headers)
+    assert customer.status_code == 201
+    domain = client.put(f"/api/sysadmin/tenants/{store.id}", json={"custom_domain": "shop.example.net"},
+                        headers=sys_headers)
+    assert domain.status_code == 403 and domain.get_json()["error"]["code"] == "plan_limit_reached"
+
+
+def test_sysadmin_manages_plans_and_addons(app, client, store, sys_headers):
+    made = client.post("/api/sysadmin/plans", headers=sys_headers, json={
+        "slug": "growth", "name": "Growth", "monthly_price": 49.5, "max_products": 500, "features": ["campaigns"]})
+    assert made.status_code == 201 and made.get_json()["monthly_price"] == 49.5
+    with app.app_context():
+        assert db.session.scalar(select(Plan.monthly_price).where(Plan.slug == "growth")) == 4950
+    assert client.post("/api/sysadmin/plans", headers=sys_headers, json={
+        "slug": "growth", "name": "Again", "monthly_price": 1}).status_code == 409
+    assert client.post("/api/sysadmin/plans", headers=sys_headers, json={
+        "slug": "bad", "name": "Bad", "monthly_price": 1, "features": ["teleport"]}).status_code == 422
+    changed = client.put(f"/api/sysadmin/plans/{made.get_json()['id']}", headers=sys_headers,
+                         json={"max_products": None})
+    assert changed.get_json()["max_products"] is None

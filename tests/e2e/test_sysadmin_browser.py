@@ -1,0 +1,112 @@
+"""Issue 13 in Chromium: a sysadmin creates a store in the browser, its admin follows the emailed
+set-password link, signs in at the store's own address and opens its dashboard, and the sysadmin
+sees the store on the platform dashboard; at 1280 and 375 px. Screenshots go to test-artifacts/.
+
+The store's address is a subdomain of PLATFORM_DOMAIN (``platform.test``), which Chromium resolves
+to the live server (``--host-resolver-rules``); the emailed link has no port (a real platform
+serves on 443), so the test adds the live server's."""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import CHROMIUM_ARGS, chromium_path, watch
+from tests.e2e.test_admin_payments import overflow, top
+
+ROOT_EMAIL, ROOT_PASSWORD = "root@platform.test", "platform-root-walks-in"
+SIZES = ((1280, 800, "desktop"), (375, 812, "mobile"))
+
+
+@pytest.fixture
+def platform_browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=chromium_path(), headless=True,
+                                     args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP *.platform.test 127.0.0.1"])
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def root(live_server):
+    from extensions import db
+    from models import Role
+    from services import auth as auth_service
+    from tenancy import platform_scope
+
+    _base, app = live_server
+    app.config["PLATFORM_DOMAIN"] = "platform.test"
+    app.config["PREFERRED_URL_SCHEME"] = "http"
+    with app.app_context(), platform_scope():
+        auth_service.create_user(username="root", email=ROOT_EMAIL, password=ROOT_PASSWORD, role=Role.SYSADMIN,
+                                 check_strength=False)
+        db.session.commit()
+    return app
+
+
+def _sign_in(page, base, email, password, landing):
+    page.goto(f"{base}/login")
+    page.fill("#login", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}{landing}")
+
+
+def test_a_sysadmin_creates_a_store_whose_admin_signs_in_and_it_shows_on_the_platform(
+        live_server, root, platform_browser, shot):
+    base, app = live_server
+    port = urlsplit(base).port
+    outbox = app.extensions["mailman"].outbox = []
+    for width, height, label in SIZES:
+        slug = f"porto-{label}"
+        context = platform_browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        errors = watch(page)
+        _sign_in(page, base, ROOT_EMAIL, ROOT_PASSWORD, "/sysadmin/")
+        expect(page.get_by_role("heading", name="Platform dashboard")).to_be_visible()
+        page.goto(f"{base}/sysadmin/stores/new")
+        page.get_by_label("Store name").fill(f"Porto Codes {label}")
+        page.get_by_label("Slug (its address)").fill(slug)
+        page.get_by_label("Admin's email").fill(f"ana-{label}@porto.example")
+        page.get_by_label("Plan").select_option("everything")
+        page.get_by_label("Locale").fill("pt_PT")
+        page.get_by_label("Time zone").fill("Europe/Lisbon")
+        assert overflow(top(page)) == []
+        shot(page, f"sysadmin-new-store-{label}")
+        page.get_by_role("button", name="Create store").click()
+        expect(page.get_by_test_id("store-status")).to_have_text("active")
+        expect(page.get_by_text(f"ana-{label}@porto.example was emailed a link")).to_be_visible()
+        assert overflow(top(page)) == []
+        shot(page, f"sysadmin-store-detail-{label}")
+
+        [mail] = [m for m in outbox if f"ana-{label}@porto.example" in m.to]
+        link = re.search(r"http://(\S+)/reset-password/(\S+)", mail.body)
+        assert link.group(1) == f"{slug}.platform.test"
+        shop = f"http://{slug}.platform.test:{port}"
+        admin_page = context.new_page()
+        admin_errors = watch(admin_page)
+        admin_page.goto(f"{shop}/reset-password/{link.group(2)}")
+        admin_page.get_by_label("New password", exact=True).fill("ana-sets-her-own-pass")
+        admin_page.get_by_label("Repeat new password").fill("ana-sets-her-own-pass")
+        admin_page.get_by_role("button", name="Save the new password").click()
+        admin_page.wait_for_url(f"{shop}/login")
+        _sign_in(admin_page, shop, f"ana-{label}@porto.example", "ana-sets-her-own-pass", "/account")
+        admin_page.goto(f"{shop}/admin/")
+        expect(admin_page.locator(".dash-top .brand")).to_contain_text(f"Porto Codes {label}")
+        shot(admin_page, f"sysadmin-new-store-admin-{label}")
+        assert admin_errors == []
+
+        page.goto(f"{base}/sysadmin/")
+        expect(page.get_by_test_id("newest-stores")).to_contain_text(f"Porto Codes {label}")
+        assert overflow(top(page)) == []
+        shot(page, f"sysadmin-dashboard-{label}")
+        page.goto(f"{base}/sysadmin/stores?sort=name&order=asc")
+        expect(page.get_by_test_id("store-row").filter(has_text=f"Porto Codes {label}")).to_be_visible()
+        assert overflow(top(page)) == []
+        shot(page, f"sysadmin-stores-{label}")
+        assert errors == []
+        context.close()
