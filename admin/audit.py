@@ -26,7 +26,7 @@ def _day(name: str) -> tuple[str, date | None, str | None]:
         return text, None, f"{text!r} is not a date (YYYY-MM-DD)"
 
 
-def _sides(entry) -> list[tuple[str, object, object]]:
+def sides_of(entry) -> list[tuple[str, object, object]]:
     """(field, before, after) rows of an entry's changes, for the table; a named action's details
     (a stock import's summary) show as "after"."""
     changes = entry.changes or {}
@@ -53,7 +53,7 @@ def audit_log():
         errors.append(exc.message)
         results = envelope([], page=1, page_size=50, total=0)
     context = {"results": results, "resource_type": resource_type, "action": action, "user_id": user_id,
-               "date_from": date_from_text, "date_to": date_to_text, "errors": errors, "sides": _sides,
+               "date_from": date_from_text, "date_to": date_to_text, "errors": errors, "sides": sides_of,
                "filtered": any((resource_type, action, user_id, date_from_text, date_to_text))}
     if wants_fragment():
         return render_template("admin/audit/_table.html", **context)

@@ -16,10 +16,13 @@ from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, Selec
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from models import FEATURES, Role
+from services import audit as audit_service
 from services import health, plans, tenants
 from services.errors import DomainError, Invalid
 from services.money import to_major, to_minor
 from web import PageForm, audit_as, form_errors, form_status, page_arg, shown_money
+
+from .audit import sides_of
 
 ACT_AS_KEY = "act_as"
 
@@ -299,3 +302,14 @@ def retry(queue: str, job_id: str):
     except DomainError as error:
         flash(error.message, "error")
     return redirect(url_for("sysadmin.queues"))
+
+
+# --- the platform's audit log ------------------------------------------------------------------------
+
+@sysadmin_bp.get("/audit-log")
+def platform_audit_log():
+    """What the platform team did (``scope=platform``: stores' lifecycle, plans, acting as a store),
+    or every store's log too (``scope=all``), newest first."""
+    scope = request.args.get("scope") if request.args.get("scope") in ("platform", "all") else "platform"
+    results = audit_service.list_platform_entries(scope=scope, page=page_arg(), page_size=50)
+    return render_template("sysadmin/audit.html", results=results, scope=scope, sides=sides_of, errors=[])

@@ -30,7 +30,7 @@ def test_every_sysadmin_page_is_for_sysadmins_only(app, client, store, other_sto
 
         addon_id = db.session.scalar(select(Addon.id))
     pages = _pages(app, other_store.id, plan_id, addon_id)
-    assert len(pages) == 10, pages
+    assert len(pages) == 11, pages  # (the platform audit log is the 11th)
     for url in pages:
         assert client.get(url).status_code == 302, url  # anonymous: to the sign-in page
     for role in ("ADMIN", "MANAGER"):
@@ -88,6 +88,8 @@ def test_act_as_store_binds_it_for_the_sysadmins_session_only(app, client, store
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "act_as_store")
                                   .execution_options(all_stores=True))
         assert entry.store_id is None and entry.target_store_id == other_store.id and entry.actor_id == root.id
+    log = client.get("/sysadmin/audit-log").get_data(as_text=True)
+    assert "act_as_store" in log and 'data-testid="audit-row"' in log
     # the shop on the platform host is still the default store: only the dashboard is bound
     assert "Main Store" in client.get("/").get_data(as_text=True)
     client.post("/sysadmin/act-as/stop", data={"csrf_token": csrf(page.data)})
