@@ -146,3 +146,23 @@ document.addEventListener("input", (event) => {
   document.addEventListener("htmx:load", (event) => upgrade(event.target));
   upgrade(document);
 })();
+
+// A table that scrolls sideways (.table-wrap, a phone) must be reachable by keyboard: when it
+// scrolls and holds nothing focusable, it becomes a focusable, labelled region (WCAG 2.1.1).
+function focusableScrollers(root) {
+  (root || document).querySelectorAll(".table-wrap").forEach((wrap) => {
+    const scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+    const focusable = wrap.querySelector("a[href], button, input, select, textarea, [tabindex]");
+    if (scrolls && !focusable && !wrap.hasAttribute("tabindex")) {
+      wrap.setAttribute("tabindex", "0");
+      if (!wrap.hasAttribute("role")) wrap.setAttribute("role", "region");
+      if (!wrap.hasAttribute("aria-label")) {
+        const heading = wrap.closest("section, .card")?.querySelector("h2, h3");
+        wrap.setAttribute("aria-label", heading ? heading.textContent.trim() : "Table");
+      }
+    }
+  });
+}
+document.addEventListener("DOMContentLoaded", () => focusableScrollers());
+document.addEventListener("htmx:afterSettle", (event) => focusableScrollers(event.target));
+window.addEventListener("resize", () => focusableScrollers());

@@ -8,6 +8,7 @@ from flask import Flask
 from redis import Redis
 from rq import Queue, SimpleWorker
 
+from jobs import runner
 from services import health
 from services.errors import NotFound, Unavailable
 from tests.conftest import port_open, service_missing
@@ -17,8 +18,10 @@ REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
 @pytest.fixture
-def redis_app():
-    """The services need only the app's config (REDIS_URL) and its Redis connection."""
+def redis_app(monkeypatch):
+    """The services need only the app's config (REDIS_URL) and its Redis connection. No worker
+    app in this process (an earlier test may have set one), so every job this worker runs fails."""
+    monkeypatch.setattr(runner, "_worker_app", None)
     if not port_open("127.0.0.1", 6379):
         service_missing("Redis on 127.0.0.1:6379")
     connection = Redis.from_url(REDIS_URL)
