@@ -147,11 +147,12 @@ document.addEventListener("input", (event) => {
   upgrade(document);
 })();
 
-// A table that scrolls sideways (.table-wrap, a phone) must be reachable by keyboard: when it
-// scrolls and holds nothing focusable, it becomes a focusable, labelled region (WCAG 2.1.1).
+// A table that scrolls (.table-wrap: sideways on a phone, or down past 75vh with a sticky header)
+// must be reachable by keyboard: when it scrolls and holds nothing focusable, it becomes a
+// focusable, labelled region (WCAG 2.1.1).
 function focusableScrollers(root) {
   (root || document).querySelectorAll(".table-wrap").forEach((wrap) => {
-    const scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+    const scrolls = wrap.scrollWidth > wrap.clientWidth + 1 || wrap.scrollHeight > wrap.clientHeight + 1;
     const focusable = wrap.querySelector("a[href], button, input, select, textarea, [tabindex]");
     if (scrolls && !focusable && !wrap.hasAttribute("tabindex")) {
       wrap.setAttribute("tabindex", "0");

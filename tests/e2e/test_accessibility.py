@@ -165,3 +165,31 @@ def test_no_serious_or_critical_axe_violations(live_server, live_shop, live_admi
     assert found == {}, "\n".join(f"{where}: {v['impact']} {v['id']} ({v['help']})\n    " + "\n    ".join(v["nodes"])
                                   for where, vs in found.items() for v in vs)
     assert errors == [], errors
+
+
+@pytest.mark.parametrize("rows, width, scrolls", [(60, 1280, True), (3, 1280, False), (3, 375, True)])
+def test_a_table_that_scrolls_either_way_becomes_a_keyboard_region(live_server, browser, rows, width, scrolls):
+    """A .table-wrap scrolls down past 75vh (its sticky header) or sideways on a phone; either way
+    app.js makes it a focusable, labelled region, and axe finds no scrollable-region-focusable.
+    A table that fits is left alone (no stray tab stop)."""
+    base, _ = live_server
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    context.add_init_script(path=str(AXE))
+    page = context.new_page()
+    body = "".join(f"<tr><td>2026-11-{i % 28 + 1:02d} 10:00</td><td>Charge</td><td class='wrap'>Order #{i} paid by card"
+                   f"</td><td class='num'>€{i}.00</td><td class='num'>€0.30</td><td class='num'>€{i}.70</td>"
+                   f"<td>Available</td></tr>" for i in range(rows))
+    page.set_content(f"""<!doctype html><html lang="en"><head><title>t</title>
+      <link rel="stylesheet" href="{base}/static/css/app.css"></head><body><main><section class="card">
+      <h2>Recent transactions</h2><div class="table-wrap"><table><thead><tr><th scope="col">Date</th>
+      <th scope="col">Type</th><th scope="col">Description</th><th scope="col">Amount</th><th scope="col">Fee</th>
+      <th scope="col">Net</th><th scope="col">Status</th></tr></thead><tbody>{body}</tbody></table></div></section></main>
+      <script src="{base}/static/js/app.js" defer></script></body></html>""", wait_until="load")
+    wrap = page.locator(".table-wrap")
+    assert wrap.evaluate("w => w.scrollHeight > w.clientHeight + 1 || w.scrollWidth > w.clientWidth + 1") is scrolls
+    if scrolls:
+        assert [wrap.get_attribute(a) for a in ("tabindex", "role", "aria-label")] == ["0", "region", "Recent transactions"]
+        assert [v["id"] for v in page.evaluate(RUN_AXE)] == []
+    else:
+        assert wrap.get_attribute("tabindex") is None
+    context.close()
