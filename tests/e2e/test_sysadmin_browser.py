@@ -110,3 +110,42 @@ def test_a_sysadmin_creates_a_store_whose_admin_signs_in_and_it_shows_on_the_pla
         shot(page, f"sysadmin-stores-{label}")
         assert errors == []
         context.close()
+
+
+def test_the_sysadmin_area_has_no_serious_axe_violation_and_fits_a_phone(live_server, root, platform_browser, shot):
+    """Every page of the sysadmin area (dashboard, stores, a store, the new-store form, plans and
+    addons with their forms, queues, the platform log) at 1280 and 375 px: no serious or critical
+    axe-core violation, nothing wider than the screen."""
+    from extensions import db
+    from models import Addon, Plan
+    from services import stores as store_service
+    from tenancy import platform_scope
+    from tests.e2e.test_accessibility import AXE, RUN_AXE
+
+    base, app = live_server
+    with app.app_context(), platform_scope():
+        store_id = store_service.get_store_by_slug("e2e").id
+        plan_id = db.session.scalars(db.select(Plan.id)).first()
+        addon_id = db.session.scalars(db.select(Addon.id)).first()
+    assert plan_id and addon_id
+    found: dict[str, list] = {}
+    for width, height, label in SIZES:
+        context = platform_browser.new_context(viewport={"width": width, "height": height})
+        context.add_init_script(path=str(AXE))
+        page = context.new_page()
+        errors = watch(page)
+        _sign_in(page, base, ROOT_EMAIL, ROOT_PASSWORD, "/sysadmin/")
+        for path in ("/sysadmin/", "/sysadmin/stores", "/sysadmin/stores/new", f"/sysadmin/stores/{store_id}",
+                     "/sysadmin/plans", "/sysadmin/plans/new", f"/sysadmin/plans/{plan_id}", "/sysadmin/addons/new",
+                     f"/sysadmin/addons/{addon_id}", "/sysadmin/queues", "/sysadmin/audit-log"):
+            assert page.goto(base + path).status == 200, path
+            page.wait_for_load_state("load")
+            violations = page.evaluate(RUN_AXE)
+            if violations:
+                found[f"{path} @ {width}"] = violations
+            assert overflow(top(page)) == [], f"{path} @ {width}"
+        shot(page, f"sysadmin-audit-log-{label}")
+        assert errors == []
+        context.close()
+    assert found == {}, "\n".join(f"{where}: {v['impact']} {v['id']} ({v['help']})\n    " + "\n    ".join(v["nodes"])
+                                  for where, vs in found.items() for v in vs)
