@@ -10,7 +10,7 @@ from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, String
 from wtforms.validators import DataRequired, Length, Regexp
 
 from models import Role
-from services import branding, store_config, themes
+from services import branding, plans, store_config, themes
 from services.stores import Branding, settings_of
 from web import PageForm, error_status, form_errors, role_required
 
@@ -68,7 +68,8 @@ def _page(*, branding_form=None, theme_form=None, image_forms=None, status: int 
         image_types=branding.IMAGE_TYPES, images={t: getattr(settings.branding, f"{t}_url") for t in branding.IMAGE_TYPES},
         image_forms={t: image_forms.get(t) or ImageUploadForm(formdata=None, prefix=t) for t in branding.IMAGE_TYPES},
         preview=_preview(settings.branding.model_dump(), settings.theme, g.store.name),
-        max_mb=branding.max_bytes() // (1024 * 1024)), status
+        max_mb=branding.max_bytes() // (1024 * 1024),
+        custom_look=plans.has_feature(g.store, "custom_theme")), status
 
 
 def _preview(values: dict, slug: str, name: str) -> dict:

@@ -10,7 +10,7 @@ from extensions import db
 from models import PAYMENT_METHODS, Store
 from models.base import utcnow
 
-from . import payments, themes
+from . import payments, plans, themes
 from .errors import Invalid
 from .stores import StoreSettings, _errors, _message, settings_of, update_settings
 
@@ -69,7 +69,9 @@ def update_store_config(store: Store, changes: dict) -> StoreSettings:
         if description is not None:
             store.description = description
         try:
-            update_settings(store, settings_changes)
+            before = settings_of(store)
+            after = update_settings(store, settings_changes)
+            check_custom_look(store, before, after)
             if wanted:
                 payments.set_methods(store, wanted)
         except Invalid as exc:
@@ -79,6 +81,30 @@ def update_store_config(store: Store, changes: dict) -> StoreSettings:
         store.updated_at = utcnow()  # the version other processes' store caches check
         db.session.flush()
     return settings_of(store)
+
+
+# --- the custom look (the ``custom_theme`` addon) -------------------------------------------------
+
+LOOK_KEYS = ("primary_color", "accent_color", "background_color", "text_color", "font_family")
+
+
+def stock_look(slug: str) -> dict[str, str]:
+    """The colours and font a theme comes with."""
+    theme = themes.get_theme(slug)
+    return {**theme.palette, "font_family": theme.font_family}
+
+
+def check_custom_look(store: Store, before: StoreSettings, after: StoreSettings) -> None:
+    """Colours or a font of the merchant's own, i.e. other than the store's theme's, are the
+    ``custom_theme`` addon: a change that leaves them off the theme's palette is refused (403
+    ``feature_not_enabled``) on a plan without it. Applying a theme, a logo or a tagline is for
+    every plan, and a look already custom (a store moved to a smaller plan) stays as it is."""
+    changed = [k for k in LOOK_KEYS if getattr(before.branding, k) != getattr(after.branding, k)]
+    if not changed:
+        return
+    stock = stock_look(after.theme)
+    if any(getattr(after.branding, k) != stock[k] for k in changed):
+        plans.require_feature(store, "custom_theme")
 
 
 # --- themes ----------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from extensions import db
 from models import Addon, Order, OrderLine, Plan, Product, Store, User, store_addons
 from services import orders, tenants
 from tenancy import tenant_scope
-from tests.web.test_auth_pages import login
+from tests.web.test_auth_pages import csrf, login
 
 NOW = datetime.now(UTC)
 
@@ -425,3 +425,44 @@ def test_sysadmin_manages_plans_and_addons(app, client, store, sys_headers):
     changed = client.put(f"/api/sysadmin/plans/{made.get_json()['id']}", headers=sys_headers,
                          json={"max_products": None})
     assert changed.get_json()["max_products"] is None
+
+
+def test_a_custom_look_is_the_custom_theme_addon_in_the_api_and_the_page(app, client, store, make, sys_headers):
+    """Without ``custom_theme`` a store picks any theme, logo and tagline, but colours or a font of
+    its own are refused with the gate's 403, and the Appearance page says why instead of failing."""
+    admin = make.user(store, role="ADMIN")
+    headers = make.headers(admin, store)
+    _put_on(app, store, _plan(app, "lite", 500, features=["wishlist"]))
+    refused = client.put("/api/branding", headers=headers, json={"colors": {"primary": "#0f766e"}})
+    assert refused.status_code == 403
+    error = refused.get_json()["error"]
+    assert error["code"] == "feature_not_enabled" and error["details"]["feature"] == "custom_theme"
+    assert "Custom branding" in error["message"]
+    for other in (client.put("/api/tenants/current/branding", headers=headers, json={"font_family": "Georgia, serif"}),
+                  client.put("/api/tenant/settings", headers=headers, json={"branding": {"text_color": "#111111"}})):
+        assert other.status_code == 403 and other.get_json()["error"]["code"] == "feature_not_enabled"
+    assert client.put("/api/branding", headers=headers, json={"tagline": "Keys in seconds"}).status_code == 200
+    themed = client.put("/api/tenants/current/template", headers=headers, json={"slug": "arcade"})
+    assert themed.status_code == 200, themed.get_json()
+    body = client.get("/api/branding", headers=headers).get_json()
+    assert body["theme"] == "arcade" and body["tagline"] == "Keys in seconds" and body["colors"]["primary"] != "#4f46e5"
+    # going back to a theme's own colour is not a custom look
+    same = client.put("/api/branding", headers=headers, json={"colors": {"primary": body["colors"]["primary"]}})
+    assert same.status_code == 200
+
+    login(client, admin.email)
+    page = client.get("/admin/appearance")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Custom branding" in text and 'data-testid="custom-look-hint"' in text
+    assert 'name="primary_color"' in text and "readonly" in text
+    token = csrf(page.data)
+    posted = client.post("/admin/appearance/branding", data={
+        "csrf_token": token, "name": "Neon Keys", "tagline": "Keys in seconds", "primary_color": "#0f766e",
+        "accent_color": body["colors"]["accent"], "background_color": body["colors"]["background"],
+        "text_color": body["colors"]["text"], "font_family": body["font"]})
+    assert posted.status_code == 403 and "Custom branding is not part of this store&#39;s plan" in posted.get_data(as_text=True)
+    assert client.get("/api/branding", headers=headers).get_json()["colors"]["primary"] == body["colors"]["primary"]
+
+    client.put(f"/api/sysadmin/tenants/{store.id}", json={"addons": ["custom_theme"]}, headers=sys_headers)
+    assert client.put("/api/branding", headers=headers, json={"colors": {"primary": "#0f766e"}}).status_code == 200
+    assert 'data-testid="custom-look-hint"' not in client.get("/admin/appearance").get_data(as_text=True)
