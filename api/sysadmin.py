@@ -71,7 +71,8 @@ def create_tenant(body: TenantIn):
     `custom_domain`, `plan` (slug or id; default `everything`), `addons`, `currency`, `locale`,
     `timezone`, `description`."""
     store, admin = tenant_service.create_tenant(**body.model_dump())
-    return TenantCreatedOut(tenant=TenantOut.of(store), admin=TenantUserOut.of(admin),
+    plan_name = plan_service.get_plan(store.plan_id).name if store.plan_id else None
+    return TenantCreatedOut(tenant=TenantOut.of(store, plan_name), admin=TenantUserOut.of(admin),
                             message=f"Store {store.slug} created; {admin.email} was emailed a link to set a password")
 
 
@@ -194,7 +195,7 @@ def dashboard():
                  for s in d["revenue"]["series"]],
         months=d["revenue"]["months"], stores=d["stores"],
         last_30_days=[{**r, "gmv": to_major(r["gmv"], r["currency"])} for r in d["last_30_days"]["by_currency"]],
-        newest_stores=[TenantOut.of(s) for s in d["newest_stores"]])
+        newest_stores=[TenantOut.of(s, d["newest_plans"][s.id]) for s in d["newest_stores"]])
 
 
 # --- plans and addons ------------------------------------------------------------------------

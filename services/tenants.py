@@ -453,8 +453,9 @@ def dashboard(now: datetime | None = None, newest: int = 5) -> dict:
         .join(Store, Store.id == Order.store_id)
         .where(Order.paid_at.isnot(None), Order.paid_at >= since, Order.is_gift.is_(False))
         .group_by(Store.currency).execution_options(**ALL)).all()
-    newest_rows = list(db.session.scalars(select(Store).where(Store.status != "deleted")
-                                          .order_by(Store.created_at.desc(), Store.id).limit(newest)))
+    newest_rows = db.session.execute(select(Store, Plan.name).outerjoin(Plan, Plan.id == Store.plan_id)
+                                     .where(Store.status != "deleted")
+                                     .order_by(Store.created_at.desc(), Store.id).limit(newest)).all()
     return {
         "mrr": mrr(),
         "revenue": gmv_by_month(now),
@@ -463,5 +464,6 @@ def dashboard(now: datetime | None = None, newest: int = 5) -> dict:
                    "by_plan": [{"plan": name, "slug": slug, "stores": int(n)} for name, slug, n in by_plan]},
         "last_30_days": {"days": STATS_DAYS, "by_currency": [
             {"currency": c, "orders": int(n), "gmv": int(g)} for c, n, g in recent]},
-        "newest_stores": newest_rows,
+        "newest_stores": [store for store, _ in newest_rows],
+        "newest_plans": {store.id: plan_name for store, plan_name in newest_rows},
     }

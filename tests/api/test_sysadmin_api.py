@@ -123,6 +123,7 @@ def test_create_tenant_makes_store_and_admin_and_emails_a_set_password_link(app,
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["tenant"]["slug"] == "lisbon" and body["tenant"]["currency"] == "EUR"
+    assert body["tenant"]["plan_name"] == "Everything"
     assert body["admin"]["role"] == "ADMIN" and body["admin"]["email"] == "owner@lisbon.example"
     with app.app_context():
         new = db.session.scalar(select(Store).where(Store.slug == "lisbon"))
@@ -352,7 +353,7 @@ def test_dashboard_mrr_growth_counts_and_newest(app, client, store, other_store,
     assert eur["growth_pct"] == 50.0 and eur["this_month_gmv"] == 20.0 and len(eur["points"]) == 12
     assert body["stores"]["by_status"] == {"active": 3, "suspended": 1, "deleted": 0}
     assert {p["slug"]: p["stores"] for p in body["stores"]["by_plan"]} == {"pro": 2, "basic": 2}
-    assert body["newest_stores"][0]["slug"] == "fourth"
+    assert body["newest_stores"][0]["slug"] == "fourth" and body["newest_stores"][0]["plan_name"]
 
 
 # --- plans, addons, features, gates and limits -----------------------------------------------------
