@@ -207,6 +207,8 @@ def _register_errors(app) -> None:
             return api_errors.from_domain(error)
         if error.code == "unknown_host":  # someone else's name for this server: no page, no cookie
             return error.message, error.status, {"Content-Type": "text/plain; charset=utf-8"}
+        if error.code == "feature_not_enabled" and request.blueprint == "storefront":  # a shopper's page
+            return render_template("storefront/unavailable.html", message=error.message), error.status
         if error.code == "feature_not_enabled":  # an upgrade hint, not a broken page
             return render_template("admin/upgrade.html", message=error.message,
                                    feature=(error.details or {}).get("feature")), error.status
