@@ -25,6 +25,7 @@ from extensions import csrf, db, limiter, login_manager, mail, migrate
 from services import observability
 from services.auth import load_user
 from services.errors import DomainError
+from services.plans import feature_name
 from storefront import bp as storefront_bp
 
 log = logging.getLogger(__name__)
@@ -207,6 +208,9 @@ def _register_errors(app) -> None:
             return api_errors.from_domain(error)
         if error.code == "unknown_host":  # someone else's name for this server: no page, no cookie
             return error.message, error.status, {"Content-Type": "text/plain; charset=utf-8"}
+        if error.code == "feature_not_enabled" and request.blueprint == "storefront":  # a shopper's page
+            feature = (error.details or {}).get("feature")  # the owner's wording ("add the addon") is not for shoppers
+            return render_template("storefront/unavailable.html", feature_label=feature_name(feature)), error.status
         if error.code == "feature_not_enabled":  # an upgrade hint, not a broken page
             return render_template("admin/upgrade.html", message=error.message,
                                    feature=(error.details or {}).get("feature")), error.status

@@ -457,6 +457,15 @@ def register_web(app: Flask) -> None:
         off = cart_service.reseller_discount(amount, user) if user is not None else 0
         return amount - off if off else None
 
+    @app.template_global("feature_on")
+    def _feature_on(feature: str) -> bool:
+        """Whether this request's store has ``feature`` (``plans.has_feature``; asked once a request):
+        a page shows a gated feature's links only when it does."""
+        known = g.setdefault("_features_on", {})
+        if feature not in known:
+            known[feature] = plans.has_feature(g.get("store"), feature)
+        return known[feature]
+
     @app.template_global("site_pages")
     def _site_pages():
         """The CMS pages the shop links to (services.pages.site_links: cached, no query)."""

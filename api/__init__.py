@@ -37,6 +37,7 @@ from . import (
     users,
     variants,
     webhooks,
+    wishlist,
 )
 
 BLUEPRINTS = [auth.bp, balance.bp, public.bp, products.bp, variants.bp, categories.bp, tags_attributes.bp, storefront.bp,
@@ -48,6 +49,7 @@ BLUEPRINTS.insert(-1, pages.bp)
 BLUEPRINTS[-1:-1] = [campaigns.bp, preferences.bp]
 BLUEPRINTS.insert(-1, audit.bp)
 BLUEPRINTS[-1:-1] = [plans.bp, sysadmin.bp]
+BLUEPRINTS.insert(-1, wishlist.bp)
 JSON_TYPES = ("application/json",)
 
 

@@ -44,6 +44,7 @@ from .review import Review
 from .stock import StockBatch, StockItem
 from .store import Store
 from .user import BLACKLIST_KINDS, Blacklist, Role, User
+from .wishlist import WishlistItem, WishlistShare
 
 __all__ = [
     "Base", "TenantScoped", "Store", "User", "Role", "Blacklist", "BLACKLIST_KINDS", "RevokedToken", "PasswordResetToken",
@@ -57,4 +58,5 @@ __all__ = [
     "TOPICS",
     "AuditEntry", "AuditSpec", "AUDITED", "NOT_AUDITED",
     "Plan", "Addon", "store_addons", "FEATURES", "DEFAULT_PLAN_SLUG",
+    "WishlistItem", "WishlistShare",
 ]

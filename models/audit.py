@@ -129,6 +129,8 @@ NOT_AUDITED: dict[str, str] = {
     "PasswordResetToken": "a secret link; the user's own action",
     "Cart": "a shopper's own cart",
     "CartItem": "a shopper's own cart",
+    "WishlistItem": "a shopper's own saved products (shopper data, not a staff change)",
+    "WishlistShare": "a shopper's own share link (a secret's hash; shopper data)",
     "Counter": "order number sequence",
     "OrderLine": "written with its order (the order's entry names the gift or status)",
     "OrderAdjustment": "written with its order",

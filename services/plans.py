@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, exists, func, or_, select, true
 
 from extensions import db
 from models import DEFAULT_PLAN_SLUG, FEATURES, Addon, Plan, Product, Role, Store, User, store_addons
@@ -90,17 +90,33 @@ def feature_name(slug: str) -> str:
     return addon or FEATURE_LABELS.get(slug, slug)
 
 
+def feature_clause(store: Store, feature: str):
+    """SQL: ``store`` has ``feature`` (its plan lists it, or it has the addon): the rule of
+    ``features_of`` as one expression, so a page may ask it inside a query it runs anyway (the shop's
+    product grid and its wishlist hearts). A store with no plan has everything."""
+    if store.plan_id is None:
+        return true()
+    in_plan = exists().where(Plan.id == store.plan_id,
+                             cast(Plan.features, String).contains(f'"{feature}"', autoescape=True))
+    addon = exists().where(store_addons.c.store_id == store.id, store_addons.c.addon_id == Addon.id,
+                           Addon.slug == feature)
+    return or_(in_plan, addon)
+
+
+def has_feature(store: Store | None, feature: str) -> bool:
+    """Whether ``store`` may use ``feature`` (one query; none for a store with no plan)."""
+    if store is None or store.plan_id is None:
+        return True
+    return bool(db.session.scalar(select(feature_clause(store, feature))))
+
+
 def require_feature(store: Store | None, feature: str) -> None:
     """403 ``feature_not_enabled`` unless the store's plan or addons include ``feature``."""
-    if store is None or feature in features_of(store):
+    if has_feature(store, feature):
         return
     name = feature_name(feature)
     raise Forbidden(f"{name} is not part of this store's plan. Add the '{feature}' addon or change "
                     "plan to use it.", code="feature_not_enabled", details={"feature": feature, "addon": feature})
-
-
-def has_feature(store: Store | None, feature: str) -> bool:
-    return store is None or feature in features_of(store)
 
 
 # --- limits ------------------------------------------------------------------------------------

@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import undefer
 
 from extensions import db
-from models import Category, Order, OrderLine, Product, Variant
+from models import Category, Order, OrderLine, Product, Store, User, Variant
 from tenancy import current_store_id
 
+from . import wishlist
 from .cache import cache_for, revive, snapshot
 from .categories import descendant_ids, list_categories
 from .pagination import paginate
@@ -68,11 +69,13 @@ def shop_categories() -> list[Category]:
 
 
 def catalog_page(query: CatalogQuery, categories: list[Category], *,
-                 page_size: int = STOREFRONT_PAGE_SIZE) -> dict:
-    """One page of visible products for the shop's search and category pages (2 queries).
+                 page_size: int = STOREFRONT_PAGE_SIZE, hearts_for: tuple[Store, User | None] | None = None) -> dict:
+    """One page of visible products for the shop's search and category pages (1 query; 2 past the end).
 
     ``categories`` is the list from ``shop_categories()``: an unknown or inactive category
-    slug matches nothing (rather than everything).
+    slug matches nothing (rather than everything). ``hearts_for`` (store, signed-in user or None):
+    the page query also answers whether the store has the wishlist and which products the user
+    saved (``wishlist.grid_columns``), returned as ``hearts``: no query of their own.
     """
     sort_by, sort_dir, _label = SHOP_SORTS.get(query.sort, SHOP_SORTS["newest"])
     filters = ProductFilters(
@@ -85,7 +88,14 @@ def catalog_page(query: CatalogQuery, categories: list[Category], *,
         match = next((c for c in categories if c.slug == query.category), None)
         stmt = stmt.where(Product.category_id.in_(descendants(match.id, categories)) if match
                           else Product.id.is_(None))
-    return paginate(stmt, page=query.page, page_size=page_size)
+    if hearts_for is None:
+        return paginate(stmt, page=query.page, page_size=page_size)
+    results = paginate(stmt.add_columns(*wishlist.grid_columns(*hearts_for)), page=query.page,
+                       page_size=page_size, scalars=False)
+    rows = results["items"]
+    results["items"] = [row[0] for row in rows]
+    results["hearts"] = wishlist.Hearts(on=bool(rows and rows[0][1]), saved={row[0].id for row in rows if row[2]})
+    return results
 
 
 def product_strip(*, featured: bool = False, limit: int = 8) -> list[Product]:

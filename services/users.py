@@ -29,6 +29,7 @@ from models import (
 
 from . import auth, plans, segments
 from . import cart as cart_service
+from . import wishlist as wishlist_service
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .pagination import paginate
 from .reviews import ANONYMOUS
@@ -304,7 +305,7 @@ def erase_user(user: User, *, actor: User | None = None, now: datetime | None = 
     the role USER without discount, ``is_active`` false, ``erased_at`` set and ``token_version``
     bumped (every token and browser session dies: both check the user row). Its orders keep their
     rows, lines, totals and ledger rows, with the placeholder as their email; its reviews stay,
-    by "deleted user"; its cart is emptied and its password-reset links are dropped.
+    by "deleted user"; its cart is emptied, its password-reset links, wishlist and wishlist share link are dropped.
 
     Refused: your own account (as an admin), an account at or above your role (403), an account
     already erased, or one with an order or top-up awaiting payment (409 ``payment_pending``: a
@@ -347,6 +348,7 @@ def erase_user(user: User, *, actor: User | None = None, now: datetime | None = 
         db.session.expunge(cart)
     db.session.execute(delete(PasswordResetToken).where(PasswordResetToken.user_id == user.id)
                        .execution_options(synchronize_session=False))
+    wishlist_service.erase_for(user)
     user.username, user.email, user.password_hash = placeholder, email, UNUSABLE_PASSWORD
     user.note, user.last_login_ip = "", None
     user.role, user.discount_bps = Role.USER.value, 0

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("storefront", __name__)
 
-from . import account, auth, cart, catalog, orders, pages, reviews, unsubscribe, uploads  # noqa: E402,F401
+from . import account, auth, cart, catalog, orders, pages, reviews, unsubscribe, uploads, wishlist  # noqa: E402,F401

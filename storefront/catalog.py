@@ -16,6 +16,7 @@ from services import products as product_service
 from services import reviews as review_service
 from services import storefront as shop_service
 from services import variants as variant_service
+from services import wishlist as wishlist_service
 from services.errors import Invalid
 from services.money import to_minor
 from services.stores import settings_of
@@ -58,6 +59,11 @@ def _catalog_query(*, category: str = "") -> tuple[shop_service.CatalogQuery, di
     return query, errors
 
 
+def _hearts_for():
+    """(store, signed-in user or None): the grid's query also answers its wishlist hearts."""
+    return g.store, (current_user._get_current_object() if current_user.is_authenticated else None)
+
+
 def _is_staff() -> bool:
     return bool(current_user.is_authenticated and Role(current_user.role).at_least(Role.STAFF))
 
@@ -77,8 +83,9 @@ def categories():
 def search():
     query, errors = _catalog_query()
     categories = shop_service.shop_categories()
-    results = shop_service.catalog_page(query, categories)
+    results = shop_service.catalog_page(query, categories, hearts_for=_hearts_for())
     context = {"query": query, "results": results, "errors": errors, "categories": categories,
+               "hearts": results.get("hearts"),
                "sorts": shop_service.SHOP_SORTS, "results_url": url_for("storefront.search")}
     if wants_fragment():
         return render_template("storefront/catalog/_results.html", **context)
@@ -92,8 +99,9 @@ def category(slug: str):
     if current is None:
         abort(404)
     query, errors = _catalog_query(category=slug)
-    results = shop_service.catalog_page(query, categories)
+    results = shop_service.catalog_page(query, categories, hearts_for=_hearts_for())
     context = {"query": query, "results": results, "errors": errors, "category": current,
+               "hearts": results.get("hearts"),
                "children": [c for c in categories if c.parent_id == current.id],
                "parent": next((c for c in categories if c.id == current.parent_id), None),
                "sorts": shop_service.SHOP_SORTS, "results_url": url_for("storefront.category", slug=slug)}
@@ -125,7 +133,8 @@ def product(slug: str):
     sold = shop_service.units_sold(item) if settings_of(g.store).show_sold_count else 0
     return render_template("storefront/catalog/product.html", product=item, variants=variants, chosen=chosen,
                            quantity_limits=variant_service.quantity_limits, reviews=reviews, sold=sold,
-                           rating=review_service.rating_summary(item) if item.review_count else None)
+                           rating=review_service.rating_summary(item) if item.review_count else None,
+                           hearts=wishlist_service.hearts_for_product(*_hearts_for(), item.id))
 
 
 @bp.get("/p/<slug>/variant/<variant_id>")
