@@ -21,7 +21,7 @@ from api import errors as api_errors
 from api import register_api
 from cli import register_cli
 from config import BASE_DIR, INSTANCE_DIR, load_config
-from extensions import csrf, db, limiter, login_manager, mail, migrate
+from extensions import csrf, db, jwt, limiter, login_manager, mail, migrate
 from services import observability
 from services.auth import load_user
 from services.errors import DomainError
@@ -143,6 +143,7 @@ def create_app(config: dict | None = None) -> APIFlask:
     mail.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    jwt.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "storefront.login"
     login_manager.login_message = "Sign in to see that page."

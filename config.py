@@ -157,10 +157,18 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         # Seconds a process remembers which store a host serves (0 = look it up every request)
         "STORE_CACHE_SECONDS": float(env.get("STORE_CACHE_SECONDS", "5")),
         "JOBS_INLINE": redis_url is None,
-        # Tokens
-        "JWT_ACCESS_TTL": timedelta(minutes=int(env.get("JWT_ACCESS_MINUTES", "15"))),
-        "JWT_REFRESH_TTL": timedelta(days=int(env.get("JWT_REFRESH_DAYS", "30"))),
-        "JWT_GUEST_TTL": timedelta(days=int(env.get("JWT_GUEST_DAYS", "7"))),
+        # Tokens (flask-jwt-extended): HS256 only, so `alg=none` and others are refused; the Bearer
+        # header only; the user id in `sub`. Our own claims: tenant, role, typ, ver (services.auth).
+        "JWT_ALGORITHM": "HS256",
+        "JWT_DECODE_ALGORITHMS": ["HS256"],
+        "JWT_TOKEN_LOCATION": ["headers"],
+        "JWT_HEADER_NAME": "Authorization",
+        "JWT_HEADER_TYPE": "Bearer",
+        "JWT_IDENTITY_CLAIM": "sub",
+        "JWT_REFRESH_JSON_KEY": "refresh_token",  # POST /api/auth/refresh also takes it in the body
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=int(env.get("JWT_ACCESS_MINUTES", "15"))),
+        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=int(env.get("JWT_REFRESH_DAYS", "30"))),
+        "JWT_GUEST_TOKEN_EXPIRES": timedelta(days=int(env.get("JWT_GUEST_DAYS", "7"))),
         "PASSWORD_RESET_TTL": timedelta(minutes=int(env.get("PASSWORD_RESET_MINUTES", "60"))),
         # Rate limits (Flask-Limiter syntax)
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",

@@ -1,6 +1,7 @@
 """Extensions, created unbound; ``create_app`` binds them."""
 from __future__ import annotations
 
+from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -27,6 +28,7 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 mail = Mail()
 limiter = Limiter(key_func=get_remote_address)  # per client IP
+jwt = JWTManager()  # API tokens; its loaders (who, revoked, errors) live in api.access
 
 
 class SecurityHeaders(Talisman):

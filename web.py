@@ -36,8 +36,11 @@ from flask import (
     url_for,
 )
 from flask.globals import request_ctx
+from flask_jwt_extended import decode_token
+from flask_jwt_extended.exceptions import JWTExtendedException
 from flask_login import current_user, user_logged_in
 from flask_wtf import FlaskForm
+from jwt.exceptions import PyJWTError
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -47,11 +50,11 @@ import tenancy
 import transactions
 from extensions import db, security_headers
 from models import Role, Store
-from services import audit, auth, observability, orders, pages, payments, plans, stores, tenants
+from services import audit, observability, orders, pages, payments, plans, stores, tenants
 from services import cart as cart_service
 from services import metrics as business_metrics
 from services.cache import cache_for, revive, snapshot
-from services.errors import DomainError, Invalid, NotFound, Unauthorized, Unavailable
+from services.errors import DomainError, Invalid, NotFound, Unavailable
 from services.money import exponent
 from services.stores import ANNOUNCEMENT_PRESETS, settings_of
 from services.text import CONTROL_MESSAGE, has_control_chars
@@ -70,15 +73,21 @@ SUSPENDED_OPEN = ("/login", "/logout", "/admin", "/sysadmin")
 NO_STORE_PATHS = ("/api/health", "/api/health/live", "/api/health/ready", "/metrics")
 
 
+# What flask-jwt-extended raises for a bad token: its own errors, and PyJWT's (bad signature,
+# expired, malformed) that it lets through. The API's loaders (api.access) answer them.
+TOKEN_ERRORS = (JWTExtendedException, PyJWTError)
+
+
 def _token_tenant() -> str | None:
-    """The ``tenant`` claim of a valid Bearer token, if any (signature and expiry checked)."""
+    """The ``tenant`` claim of a valid Bearer token, if any (signature and expiry checked, by
+    flask-jwt-extended; whether it is revoked is the API's business, api.access)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token.strip():
         return None
     try:
-        return auth.decode_token(token.strip(), check_revoked=False).get("tenant")
-    except Unauthorized:
+        return decode_token(token.strip()).get("tenant")
+    except TOKEN_ERRORS:
         return None
 
 

@@ -1,16 +1,20 @@
-"""Who is calling, and the access decorators for every level of RECONCILE.md."""
+"""Who is calling (the Bearer token, verified by flask-jwt-extended with the loaders here), and the
+access decorators for every level of RECONCILE.md."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import wraps
 
-from flask import g, request
+from flask import g
+from flask_jwt_extended import decode_token, get_current_user, get_jwt, verify_jwt_in_request
 
-from extensions import limiter
+from extensions import jwt, limiter
 from models import Role, User
 from services import auth as auth_service
 from services.errors import Forbidden, NotFound, Unauthorized
-from web import audit_as, bind_user
+from web import TOKEN_ERRORS, audit_as, bind_user
+
+from .errors import envelope
 
 # Access levels: the spelling of endpoints.tsv -> (needs a token, minimum role)
 LEVELS: dict[str, tuple[bool, Role | None]] = {
@@ -41,16 +45,6 @@ class Principal:
 ANONYMOUS = Principal()
 
 
-def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("The Authorization header must be 'Bearer <token>'", code="token_invalid")
-    return token.strip()
-
-
 def current_principal() -> Principal:
     """The caller of this API request (resolved once per request)."""
     principal = g.get("principal")
@@ -62,19 +56,101 @@ def current_principal() -> Principal:
 
 
 def _resolve() -> Principal:
-    token = bearer_token()
-    if token is None:
+    """flask-jwt-extended verifies the Bearer token (signature, HS256, expiry, type, the loaders
+    below); no token is the anonymous caller, a bad one answers 401."""
+    if verify_jwt_in_request(optional=True) is None:
         return ANONYMOUS
-    claims = auth_service.decode_token(token)
-    store = g.store if g.store is not None and g.store.status != "deleted" else None
+    return get_current_user()
+
+
+def verified_refresh() -> tuple[Principal, dict]:
+    """The caller of ``POST /api/auth/refresh``: a verified refresh token, from the body's
+    ``refresh_token`` or else the Bearer header (a spent one is revoked: 401)."""
+    verify_jwt_in_request(refresh=True, locations=["json", "headers"])
+    return get_current_user(), get_jwt()
+
+
+def decoded_or_none(token: str | None) -> dict | None:
+    """The claims of a token given in a body, signature and expiry checked; None if it is bad."""
+    if not token:
+        return None
+    try:
+        return decode_token(token)
+    except TOKEN_ERRORS:
+        return None
+
+
+# --- flask-jwt-extended's loaders ------------------------------------------------------------
+
+def _request_store():
+    return g.store if g.get("store") is not None and g.store.status != "deleted" else None
+
+
+@jwt.token_in_blocklist_loader
+def _token_revoked(_header: dict, claims: dict) -> bool:
+    return auth_service.token_revoked(claims)
+
+
+@jwt.token_verification_loader
+def _token_well_formed(_header: dict, claims: dict) -> bool:
+    return auth_service.well_formed(claims)
+
+
+@jwt.user_lookup_loader
+def _principal_for(_header: dict, claims: dict) -> Principal | None:
+    """Who a verified token names, in this request's store (a token of another store: 401). A
+    platform path with no store knows only sysadmins' storeless tokens. None: no such active user."""
+    store = _request_store()
+    tenant = claims.get("tenant")
+    if (tenant is not None or claims["typ"] == "guest") and (store is None or tenant != store.id):
+        raise Unauthorized("This token belongs to another store", code="token_wrong_store")
     if claims["typ"] == "guest":
-        if store is None or claims.get("tenant") != store.id:
-            raise Unauthorized("This token belongs to another store", code="token_wrong_store")
         return Principal(role=Role.GUEST, claims=claims, guest_id=claims.get("gid"))
-    if claims["typ"] != "access":
-        raise Unauthorized("Send the access token, not the refresh token", code="token_invalid")
-    user = auth_service.user_for_claims(claims, store)
+    user = auth_service.load_user(claims["sub"], store.id if store is not None else None)
+    if user is None:
+        return None
     return Principal(user=user, role=user.role_enum, claims=claims)
+
+
+def _unauthorized(message: str, code: str):
+    return envelope(401, message, code=code)
+
+
+@jwt.unauthorized_loader
+def _missing(_reason: str):
+    return _unauthorized("Sign in to do this", "authentication_required")
+
+
+@jwt.invalid_token_loader
+def _invalid(reason: str):
+    wrong_type = {"Only non-refresh tokens are allowed": "Send the access token, not the refresh token",
+                  "Only refresh tokens are allowed": "A refresh token is required"}
+    return _unauthorized(wrong_type.get(reason, "The token is not valid"), "token_invalid")
+
+
+@jwt.expired_token_loader
+def _expired(_header: dict, _claims: dict):
+    return _unauthorized("Your session has expired; sign in again", "token_expired")
+
+
+@jwt.revoked_token_loader
+def _revoked(_header: dict, _claims: dict):
+    return _unauthorized("This token was revoked; sign in again", "token_revoked")
+
+
+@jwt.needs_fresh_token_loader
+def _needs_fresh(_header: dict, _claims: dict):
+    return _unauthorized("Sign in again with your password to do this", "fresh_token_required")
+
+
+@jwt.token_verification_failed_loader
+def _malformed(_header: dict, _claims: dict):
+    return _unauthorized("The token is not valid", "token_invalid")
+
+
+@jwt.user_lookup_error_loader
+def _no_such_user(_header: dict, _claims: dict):
+    return _unauthorized("The token is no longer valid; sign in again", "token_invalid")
 
 
 def access(level: str):
@@ -127,7 +203,7 @@ def _public_principal() -> Principal:
     """Public endpoints ignore a bad token (a stale header must not break sign-in)."""
     try:
         return current_principal()
-    except Unauthorized:
+    except (Unauthorized, *TOKEN_ERRORS):
         return ANONYMOUS
 
 

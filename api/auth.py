@@ -5,9 +5,8 @@ from apiflask import APIBlueprint
 from flask import current_app, g, request
 
 from services import auth as auth_service
-from services.errors import Unauthorized
 
-from .access import access, bearer_token, current_principal, rate_limited, require_user
+from .access import access, current_principal, decoded_or_none, rate_limited, require_user, verified_refresh
 from .schemas.auth import (
     ForgotIn,
     GuestTokenOut,
@@ -32,7 +31,8 @@ def _reset_limit() -> str:
 
 
 def _tokens(user) -> dict:
-    return {**auth_service.issue_tokens(user), "user": UserOut.of(user, g.store)}
+    """A fresh pair (just signed in with the password) and the user."""
+    return {**auth_service.issue_tokens(user, fresh=True), "user": UserOut.of(user, g.store)}
 
 
 @bp.post("/auth/register")
@@ -83,12 +83,9 @@ def refresh(body: RefreshIn):
 
     The refresh token is spent: using it again answers 401.
     """
-    token = body.refresh_token or bearer_token()
-    if not token:
-        raise Unauthorized("Send the refresh token as the Bearer token or as refresh_token",
-                           code="authentication_required")
-    user, tokens = auth_service.refresh(token, g.store)
-    return {**tokens, "user": UserOut.of(user, g.store)}
+    principal, claims = verified_refresh()
+    tokens = auth_service.refresh(principal.user, claims)
+    return {**tokens, "user": UserOut.of(principal.user, g.store)}
 
 
 @bp.post("/auth/logout")
@@ -99,7 +96,7 @@ def logout(body: RefreshIn):
     """Revoke the access token sent and, if given, the refresh token (server-side)."""
     principal = current_principal()
     claims = principal.claims if principal.user is not None else None
-    auth_service.logout(claims, body.refresh_token)
+    auth_service.logout(claims, decoded_or_none(body.refresh_token))
     return {"message": "Signed out"}
 
 

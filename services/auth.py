@@ -1,4 +1,4 @@
-"""Accounts and tokens: register, sign in, JWTs, refresh, logout, password reset, blacklist."""
+"""Accounts and tokens: register, sign in, JWTs (flask-jwt-extended), refresh, logout, password reset, blacklist."""
 from __future__ import annotations
 
 import re
@@ -6,11 +6,11 @@ import secrets
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import delete, func, or_, select, update
 
 from extensions import db
@@ -33,7 +33,6 @@ def _argon2() -> tuple[PasswordHasher, str]:
         _hashers[params] = (hasher, hasher.hash("not-a-real-password"))
     return _hashers[params]
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
-JWT_ALGORITHM = "HS256"
 TOKEN_TYPES = ("access", "refresh", "guest")
 
 
@@ -193,63 +192,60 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _encode(claims: dict, ttl: timedelta) -> tuple[str, datetime]:
-    now = _now()
-    exp = now + ttl
-    payload = {**claims, "iat": int(now.timestamp()), "exp": int(exp.timestamp()), "jti": uuid.uuid4().hex}
-    return jwt.encode(payload, current_app.config["JWT_SECRET_KEY"], algorithm=JWT_ALGORITHM), exp
+def _signed_in_claims(user: User, typ: str) -> dict:
+    return {"tenant": user.store_id, "role": user.role, "ver": user.token_version, "typ": typ}
 
 
-def issue_tokens(user: User) -> dict:
-    cfg = current_app.config
-    base = {"sub": user.id, "tenant": user.store_id, "role": user.role, "ver": user.token_version}
-    access, access_exp = _encode({**base, "typ": "access"}, cfg["JWT_ACCESS_TTL"])
-    refresh, _ = _encode({**base, "typ": "refresh"}, cfg["JWT_REFRESH_TTL"])
+def issue_tokens(user: User, *, fresh: bool = False) -> dict:
+    """An access and a refresh token (flask-jwt-extended) for ``user``; ``fresh``: just signed in
+    with the password (not by a refresh)."""
+    ttl = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    access_exp = _now() + ttl
+    access = create_access_token(identity=user.id, fresh=fresh, additional_claims=_signed_in_claims(user, "access"))
+    refresh_token = create_refresh_token(identity=user.id, additional_claims=_signed_in_claims(user, "refresh"))
     return {
         "access_token": access,
-        "refresh_token": refresh,
+        "refresh_token": refresh_token,
         "token_type": "Bearer",
-        "expires_in": int(cfg["JWT_ACCESS_TTL"].total_seconds()),
+        "expires_in": int(ttl.total_seconds()),
         "expires_at": access_exp,
     }
 
 
 def issue_guest_token(store: Store) -> dict:
+    """A guest's token: an access token that names no user (``typ`` guest, ``sub`` guest:<gid>)."""
     guest_id = uuid.uuid4().hex
-    token, exp = _encode({"sub": f"guest:{guest_id}", "tenant": store.id, "role": Role.GUEST.value,
-                          "typ": "guest", "gid": guest_id}, current_app.config["JWT_GUEST_TTL"])
+    ttl = current_app.config["JWT_GUEST_TOKEN_EXPIRES"]
+    exp = _now() + ttl
+    token = create_access_token(
+        identity=f"guest:{guest_id}", expires_delta=ttl,
+        additional_claims={"tenant": store.id, "role": Role.GUEST.value, "typ": "guest", "gid": guest_id},
+    )
     return {"token": token, "access_token": token, "token_type": "Bearer", "guest_id": guest_id,
             "role": Role.GUEST.value, "expires_at": exp}
 
 
-def decode_token(token: str, *, check_revoked: bool = True) -> dict:
-    """Verify signature, expiry and type. ``alg`` is pinned: ``none`` and others are refused."""
-    try:
-        claims = jwt.decode(
-            token, current_app.config["JWT_SECRET_KEY"], algorithms=[JWT_ALGORITHM],
-            options={"require": ["exp", "iat", "jti", "sub", "typ"]},
-        )
-    except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("Your session has expired; sign in again", code="token_expired") from exc
-    except jwt.PyJWTError as exc:
-        raise Unauthorized("The token is not valid", code="token_invalid") from exc
-    if claims.get("typ") not in TOKEN_TYPES:
-        raise Unauthorized("The token is not valid", code="token_invalid")
-    if check_revoked and db.session.get(RevokedToken, claims["jti"]) is not None:
-        raise Unauthorized("This token was revoked; sign in again", code="token_revoked")
-    return claims
+def well_formed(claims: dict) -> bool:
+    """Our claims on a verified token: ``typ`` one of ours and agreeing with flask-jwt-extended's
+    ``type``, and ``exp``, ``iat``, ``jti`` present (a token without an expiry is refused)."""
+    typ = claims.get("typ")
+    if typ not in TOKEN_TYPES or (typ == "refresh") != (claims.get("type") == "refresh"):
+        return False
+    return all(claims.get(name) is not None for name in ("exp", "iat", "jti"))
 
 
-def user_for_claims(claims: dict, store: Store | None) -> User:
-    """The user a verified access/refresh token names, in this store (``None``: a platform path
-    with no store, where only a sysadmin's token names someone)."""
-    tenant = claims.get("tenant")
-    if tenant is not None and (store is None or tenant != store.id):
-        raise Unauthorized("This token belongs to another store", code="token_wrong_store")
-    user = load_user(claims["sub"], store.id if store is not None else None)
-    if user is None or user.token_version != claims.get("ver"):
-        raise Unauthorized("The token is no longer valid; sign in again", code="token_invalid")
-    return user
+def token_revoked(claims: dict) -> bool:
+    """Refused although well signed: its ``jti`` was revoked (logout, refresh rotation), or the
+    user's ``token_version`` moved past its ``ver`` (a password reset, disabling, erasure)."""
+    jti = claims.get("jti")
+    if jti and db.session.get(RevokedToken, jti) is not None:
+        return True
+    if claims.get("typ") == "guest":
+        return False
+    version = db.session.scalar(
+        select(User.token_version).where(User.id == claims.get("sub")).execution_options(all_stores=True)
+    )
+    return version is not None and version != claims.get("ver")
 
 
 def revoke(claims: dict) -> None:
@@ -258,26 +254,18 @@ def revoke(claims: dict) -> None:
         db.session.flush()
 
 
-def refresh(refresh_token: str, store: Store) -> tuple[User, dict]:
-    """Rotate: the refresh token is spent and a new pair issued."""
-    claims = decode_token(refresh_token)
-    if claims["typ"] != "refresh":
-        raise Unauthorized("A refresh token is required", code="token_invalid")
-    user = user_for_claims(claims, store)
-    revoke(claims)
-    return user, issue_tokens(user)
+def refresh(user: User, refresh_claims: dict) -> dict:
+    """Rotate: the (verified) refresh token is spent and a new pair issued."""
+    revoke(refresh_claims)
+    return issue_tokens(user)
 
 
-def logout(access_claims: dict | None, refresh_token: str | None) -> None:
+def logout(access_claims: dict | None, refresh_claims: dict | None) -> None:
+    """Revoke the access token sent and the refresh token given (if it is the same user's)."""
     if access_claims:
         revoke(access_claims)
-    if refresh_token:
-        try:
-            claims = decode_token(refresh_token)
-        except Unauthorized:
-            return
-        if access_claims is None or claims.get("sub") == access_claims.get("sub"):
-            revoke(claims)
+    if refresh_claims and (access_claims is None or refresh_claims.get("sub") == access_claims.get("sub")):
+        revoke(refresh_claims)
 
 
 def purge_revoked_tokens() -> int:
