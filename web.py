@@ -188,8 +188,17 @@ class PageForm(FlaskForm):
         return valid
 
 
+def bearer_scheme_any_case() -> None:
+    """An authorization scheme is case-insensitive (RFC 9110 11.1): ``bearer x`` is ``Bearer x``,
+    which is the only spelling flask-jwt-extended reads."""
+    value = request.environ.get("HTTP_AUTHORIZATION", "")
+    if value[:7].lower() == "bearer " and not value.startswith("Bearer "):
+        request.environ["HTTP_AUTHORIZATION"] = "Bearer " + value[7:].lstrip()  # request.headers reads the environ
+
+
 def register_store_binding(app: Flask) -> None:
     app.before_request(refuse_control_characters)
+    app.before_request(bearer_scheme_any_case)
 
     @app.before_request
     def bind_request_store():

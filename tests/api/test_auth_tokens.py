@@ -108,3 +108,12 @@ def test_no_hand_written_jwt_code_is_left():
     offenders = [str(path.relative_to(ROOT)) for path in own
                  if re.search(r"^\s*import jwt\b|\bjwt\.(encode|decode)\(", path.read_text(), re.MULTILINE)]
     assert offenders == []
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "Bearer"])
+def test_the_bearer_scheme_is_read_in_any_case(client, store, make, scheme):
+    user = make.user(store)
+    token = make.headers(user, store)["Authorization"].split(" ", 1)[1]
+    response = client.get("/api/auth/me", headers={"Authorization": f"{scheme} {token}"})
+    assert response.status_code == 200 and response.get_json()["email"] == user.email
+    assert client.get("/api/auth/me", headers={"Authorization": f"Basic {token}"}).status_code == 401
