@@ -29,10 +29,12 @@ from . import (
     reports,
     reviews,
     settings,
+    shipping,
     stock,
     storefront,
     sysadmin,
     tags_attributes,
+    taxes,
     themes,
     users,
     variants,
@@ -48,6 +50,7 @@ BLUEPRINTS.insert(-1, pages.bp)
 BLUEPRINTS[-1:-1] = [campaigns.bp, preferences.bp]
 BLUEPRINTS.insert(-1, audit.bp)
 BLUEPRINTS[-1:-1] = [plans.bp, sysadmin.bp]
+BLUEPRINTS[-1:-1] = [shipping.bp, taxes.bp]
 JSON_TYPES = ("application/json",)
 
 
