@@ -117,3 +117,14 @@ def test_calculate_refuses_bad_input(client, store, bad):
     response = client.post("/api/taxes/calculate", json=bad)
     assert response.status_code == 422, response.get_json()
     assert error_code(response)
+
+
+def test_a_products_tax_class_is_set_through_the_products_api(client, manager_headers, store):
+    created = client.post("/api/products", json={"title": "Book", "kind": "physical", "tax_class": "Reduced"},
+                          headers=manager_headers)
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["tax_class"] == "reduced"
+    plain = client.post("/api/products", json={"title": "Key"}, headers=manager_headers).get_json()
+    assert plain["tax_class"] == "standard"
+    bad = client.put(f"/api/products/{plain['id']}", json={"tax_class": "not valid!"}, headers=manager_headers)
+    assert bad.status_code == 422 and error_code(bad)
