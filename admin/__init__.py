@@ -34,7 +34,9 @@ from . import (  # noqa: E402,F401
     products,
     replacements,
     reviews,
+    shipping,
     stock,
+    taxes,
     users,
 )
 from . import appearance as appearance_pages  # noqa: E402,F401

@@ -29,10 +29,12 @@ from . import (
     reports,
     reviews,
     settings,
+    shipping,
     stock,
     storefront,
     sysadmin,
     tags_attributes,
+    taxes,
     themes,
     users,
     variants,
@@ -50,6 +52,7 @@ BLUEPRINTS[-1:-1] = [campaigns.bp, preferences.bp]
 BLUEPRINTS.insert(-1, audit.bp)
 BLUEPRINTS[-1:-1] = [plans.bp, sysadmin.bp]
 BLUEPRINTS.insert(-1, wishlist.bp)
+BLUEPRINTS[-1:-1] = [shipping.bp, taxes.bp]
 JSON_TYPES = ("application/json",)
 
 

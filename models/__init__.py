@@ -41,6 +41,7 @@ from .payment import PAYMENT_ATTEMPT_STATUSES, PROVIDERS, Payment, PaymentAccoun
 from .plan import DEFAULT_PLAN_SLUG, FEATURES, Addon, Plan, store_addons
 from .replacement import REPLACEMENT_STATUSES, ReplacementRequest
 from .review import Review
+from .shipping import SHIPPING_KINDS, ShippingMethod, ShippingZone, TaxRule
 from .stock import StockBatch, StockItem
 from .store import Store
 from .user import BLACKLIST_KINDS, Blacklist, Role, User
@@ -59,4 +60,5 @@ __all__ = [
     "AuditEntry", "AuditSpec", "AUDITED", "NOT_AUDITED",
     "Plan", "Addon", "store_addons", "FEATURES", "DEFAULT_PLAN_SLUG",
     "WishlistItem", "WishlistShare",
+    "ShippingZone", "ShippingMethod", "TaxRule", "SHIPPING_KINDS",
 ]

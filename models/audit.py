@@ -120,6 +120,9 @@ AUDITED: dict[str, AuditSpec] = {
     "Review": AuditSpec("review", ops=frozenset({"update", "delete"}), name=_review_action),
     "Plan": AuditSpec("plan"),
     "Addon": AuditSpec("addon"),
+    "ShippingZone": AuditSpec("shipping_zone"),
+    "ShippingMethod": AuditSpec("shipping_method"),
+    "TaxRule": AuditSpec("tax_rule"),
     "Campaign": AuditSpec("campaign", exclude=frozenset({"recipients_total", "sent", "skipped", "failed"})),
 }
 

@@ -54,6 +54,7 @@ class Product(IdMixin, TenantScoped, Base):
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)  # Seed B enabled / Seed A is_active
     is_featured: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     kind: Mapped[str] = mapped_column(String(16), default="digital", nullable=False)
+    tax_class: Mapped[str] = mapped_column(String(32), default="standard", nullable=False)  # services.taxes
     # replacement_settings (Seed B)
     replace_enabled: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     auto_replace_enabled: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)

@@ -21,7 +21,7 @@ from models import (
 )
 from transactions import write_lock
 
-from . import plans
+from . import plans, taxes
 from .categories import category_ref, with_descendants
 from .errors import Invalid, NotFound
 from .pagination import paginate
@@ -89,6 +89,8 @@ def _apply_product_fields(product: Product, changes: dict) -> None:
         if changes["kind"] not in ("digital", "physical"):
             raise Invalid("kind must be digital or physical", details={"kind": ["invalid"]})
         product.kind = changes["kind"]
+    if changes.get("tax_class") is not None:
+        product.tax_class = taxes.normalize_class(changes["tax_class"])
     _replacement(changes, product)
 
 

@@ -149,6 +149,19 @@ class StoreSettings(_Strict):
             raise ValueError("an IANA time zone such as Europe/Lisbon") from exc
         return value
 
+    # taxes (services/taxes.py): prices typed with tax in them, or tax added on top; the country
+    # whose rules tax a buyer whose country is unknown (a digital-only checkout asks for no address)
+    prices_include_tax: bool = False
+    tax_country: str | None = Field(default=None, max_length=2)
+
+    @field_validator("tax_country")
+    @classmethod
+    def _country_code(cls, value: str | None) -> str | None:
+        value = (value or "").strip().upper()
+        if value and not (len(value) == 2 and value.isascii() and value.isalpha()):
+            raise ValueError("a two-letter country code such as PT")
+        return value or None
+
     # balance top-ups (minor units of the store's currency)
     topup_min: int = Field(default=100, ge=1, le=10**10)
     topup_max: int = Field(default=100_000, ge=1, le=10**10)

@@ -34,6 +34,7 @@ class ProductIn(Input):
     is_enabled: bool | None = Field(default=None, validation_alias=AliasChoices("is_enabled", "enabled", "is_active"))
     is_featured: bool | None = None
     kind: Literal["digital", "physical"] | None = None
+    tax_class: str | None = Field(default=None, max_length=32, description="standard, reduced, digital... (`/api/taxes`)")
     sort_order: Count | None = None
     replacement_settings: ReplacementIn | None = None
     tag_ids: list[Id] | None = Field(default=None, max_length=50)
@@ -154,6 +155,7 @@ class ProductOut(ViewedOutput):
     is_active: bool
     is_featured: bool
     kind: str
+    tax_class: str = "standard"
     replacement_settings: ReplacementOut
     average_rating: float
     review_count: int
@@ -176,7 +178,7 @@ class ProductOut(ViewedOutput):
             category=CategoryRef(id=category.id, title=category.title, slug=category.slug,
                                  hex_code=category.hex_code) if category else None,
             category_id=product.category_id, enabled=product.is_enabled, is_active=product.is_enabled,
-            is_featured=product.is_featured, kind=product.kind,
+            is_featured=product.is_featured, kind=product.kind, tax_class=product.tax_class or "standard",
             replacement_settings=ReplacementOut(
                 replace_enabled=product.replace_enabled, auto_replace_enabled=product.auto_replace_enabled,
                 auto_replace_max_before_approval=product.auto_replace_max_before_approval,

@@ -89,6 +89,8 @@ class StoreConfigOut(Output):
     locale: str = Field(description="How pages and emails show money: en (€10.99), en_US ($10.99), pt_PT (10,99 €)...")
     theme: str = Field(description="The theme's slug (`GET /api/templates`); `PUT /api/tenants/current/template` also copies its palette")
     show_sold_count: bool = Field(description="The product page shows how many units paid orders bought")
+    prices_include_tax: bool = Field(default=False, description="Prices are entered with tax in them (`/api/taxes`)")
+    tax_country: str | None = Field(default=None, description="Taxes a buyer whose country is unknown")
 
     @classmethod
     def of(cls, store: Store) -> "StoreConfigOut":
@@ -120,6 +122,8 @@ class StoreConfigIn(Input):
     locale: Any = None
     theme: Any = None
     show_sold_count: Any = None
+    prices_include_tax: Any = None
+    tax_country: Any = None
 
     def changes(self) -> dict:
         return self.model_dump(exclude_unset=True)

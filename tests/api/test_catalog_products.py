@@ -21,7 +21,7 @@ from tenancy import tenant_scope
 from tests.api.conftest import error_code, png_bytes
 
 PRODUCT_KEYS = {"id", "title", "slug", "description", "category", "category_id", "enabled", "is_active",
-                "is_featured", "kind", "replacement_settings", "average_rating", "review_count", "starting_at",
+                "is_featured", "kind", "tax_class", "replacement_settings", "average_rating", "review_count", "starting_at",
                 "currency", "stock_count", "in_stock", "view_count", "product_image_url", "tags",
                 "created_at", "updated_at"}
 VARIANT_KEYS = {"id", "product_id", "title", "sku", "price", "currency", "min_quantity", "max_quantity",
