@@ -55,6 +55,10 @@ class User(IdMixin, TenantScoped, Base):
     )
 
     username: Mapped[str] = mapped_column(String(32), nullable=False)
+    # The customer's own profile (issue 14, ``services.account.update_profile``).
+    full_name: Mapped[str] = mapped_column(String(120), default="", server_default="", nullable=False)
+    phone: Mapped[str] = mapped_column(String(32), default="", server_default="", nullable=False)
+    locale: Mapped[str | None] = mapped_column(String(16))  # a BCP 47 tag ("pt-PT"); None: the store's
     email: Mapped[str] = mapped_column(String(254), nullable=False)
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     role: Mapped[str] = mapped_column(String(16), default=Role.USER.value, nullable=False)
