@@ -9,6 +9,7 @@ from sqlalchemy import inspect as sa_inspect
 
 from extensions import db
 from models import (
+    Address,
     Attribute,
     AttributeValue,
     AuditEntry,
@@ -200,6 +201,7 @@ SAMPLES = {
                                            action="update", changes={}), "action"),
     WebhookEvent: (lambda s, tag: WebhookEvent(provider="STRIPE", event_id=f"evt_{tag}", type="x", payload="{}"),
                    "result"),
+    Address: (lambda s, tag: Address(user_id=_user_id(s, tag), name=tag, line1="1 Main St", country="PT"), "city"),
 }
 
 # Columns whose bulk UPDATE to the string "changed" would break a foreign key: use a real value.
