@@ -6,6 +6,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from . import (
     account,
+    addresses,
     audit,
     auth,
     balance,
@@ -48,6 +49,7 @@ BLUEPRINTS.insert(-1, pages.bp)
 BLUEPRINTS[-1:-1] = [campaigns.bp, preferences.bp]
 BLUEPRINTS.insert(-1, audit.bp)
 BLUEPRINTS[-1:-1] = [plans.bp, sysadmin.bp]
+BLUEPRINTS.insert(-1, addresses.bp)
 JSON_TYPES = ("application/json",)
 
 

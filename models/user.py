@@ -95,7 +95,10 @@ class User(IdMixin, TenantScoped, Base):
         return False
 
     def get_id(self) -> str:
-        return self.id
+        """What the page session and remember-me cookie keep: the id and the session version, so a
+        ``token_version`` bump (password change or reset, disabling, erasure) ends every browser
+        session too (``services.account.session_user``)."""
+        return f"{self.id}:{self.token_version or 0}"
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
