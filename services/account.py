@@ -85,6 +85,16 @@ def check_phone(value: str | None) -> str:
     return value
 
 
+LOCALES = ("en", "en-GB", "pt-PT", "pt-BR", "es", "fr", "de", "it", "nl")
+
+
+def locale_choices(current: str | None = None) -> list[tuple[str, str]]:
+    """(tag, name) of the languages the profile page offers (the user's own first if it is another)."""
+    tags = LOCALES if not current or current in LOCALES else (current, *LOCALES)
+    return [("", "The store's language")] + [
+        (tag, Locale.parse(tag.replace("-", "_")).get_display_name("en")) for tag in tags]
+
+
 def update_profile(user: User, changes: dict) -> User:
     """Change the customer's own ``full_name`` (``name``), ``username``, ``phone``, ``locale``
     (only those given). A username is unique per store (409 ``username_taken``) and checked

