@@ -22,8 +22,8 @@ from api import register_api
 from cli import register_cli
 from config import BASE_DIR, INSTANCE_DIR, load_config
 from extensions import csrf, db, jwt, limiter, login_manager, mail, migrate
+from services import account as account_service
 from services import observability
-from services.auth import load_user
 from services.errors import DomainError
 from services.plans import feature_name
 from storefront import bp as storefront_bp
@@ -151,7 +151,7 @@ def create_app(config: dict | None = None) -> APIFlask:
 
     @login_manager.user_loader
     def _load_user(user_id: str):
-        user = load_user(user_id, tenancy.current_store_id())
+        user = account_service.session_user(user_id, tenancy.current_store_id())
         web.bind_user(user)
         return user
 

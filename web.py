@@ -155,7 +155,7 @@ def acting_store_id() -> str | None:
     marker = session.get(ACT_AS_KEY)
     if not marker:
         return None
-    store_id = tenants.acting_store(marker, session.get("_user_id"))
+    store_id = tenants.acting_store(marker, (session.get("_user_id") or "").partition(":")[0])
     if store_id is None:
         session.pop(ACT_AS_KEY, None)
     return store_id

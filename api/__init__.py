@@ -6,6 +6,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from . import (
     account,
+    addresses,
     audit,
     auth,
     balance,
@@ -53,6 +54,7 @@ BLUEPRINTS.insert(-1, audit.bp)
 BLUEPRINTS[-1:-1] = [plans.bp, sysadmin.bp]
 BLUEPRINTS.insert(-1, wishlist.bp)
 BLUEPRINTS[-1:-1] = [shipping.bp, taxes.bp]
+BLUEPRINTS.insert(-1, addresses.bp)
 JSON_TYPES = ("application/json",)
 
 

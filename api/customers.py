@@ -6,9 +6,8 @@ at_risk, inactive: ``services.segments``, rules in docs/architecture.md). The li
 roles below yours, for users below you), the analytics overview and a streamed CSV export.
 
 Route order: ``/api/customers/analytics/overview`` and ``/api/customers/export`` are fixed paths,
-which the router prefers to ``/api/customers/{customer_id}``. ``/api/customers/me`` (the
-customer's own profile) is not built yet: a GET of it now reaches the detail route and answers
-404 ``user_not_found`` (to staff; 403 to others), and a DELETE 405.
+which the router prefers to ``/api/customers/{customer_id}``; so is ``/api/customers/me`` (the
+customer's own account, ``api/account.py``).
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """All models, imported so that metadata and Alembic see every table."""
+from .address import Address
 from .audit import AUDITED, NOT_AUDITED, AuditEntry, AuditSpec
 from .auth import PasswordResetToken, RevokedToken
 from .balance import BALANCE_KINDS, BalanceTopUp, BalanceTransaction
@@ -61,4 +62,5 @@ __all__ = [
     "Plan", "Addon", "store_addons", "FEATURES", "DEFAULT_PLAN_SLUG",
     "WishlistItem", "WishlistShare",
     "ShippingZone", "ShippingMethod", "TaxRule", "SHIPPING_KINDS",
+    "Address",
 ]

@@ -98,7 +98,7 @@ USER_PRIVATE = frozenset({"last_login_at", "last_login_ip", "balance"})  # sign-
 
 AUDITED: dict[str, AuditSpec] = {
     "Store": AuditSpec("store", name=_store_action),
-    "User": AuditSpec("user", exclude=USER_PRIVATE, forget=frozenset({"username", "email", "note"}),
+    "User": AuditSpec("user", exclude=USER_PRIVATE, forget=frozenset({"username", "email", "note", "full_name", "phone"}),
                       name=_user_action),
     "Blacklist": AuditSpec("blacklist"),
     "Category": AuditSpec("category"),
@@ -148,6 +148,7 @@ NOT_AUDITED: dict[str, str] = {
     "VariantAttributeValue": "link rows of variants and attribute values",
     "CampaignRecipient": "sending bookkeeping of a campaign",
     "NotificationPreference": "a customer's own email choices",
+    "Address": "a shopper's own address book (the audit log covers staff changes)",
 }
 
 

@@ -55,6 +55,10 @@ class User(IdMixin, TenantScoped, Base):
     )
 
     username: Mapped[str] = mapped_column(String(32), nullable=False)
+    # The customer's own profile (issue 14, ``services.account.update_profile``).
+    full_name: Mapped[str] = mapped_column(String(120), default="", server_default="", nullable=False)
+    phone: Mapped[str] = mapped_column(String(32), default="", server_default="", nullable=False)
+    locale: Mapped[str | None] = mapped_column(String(16))  # a BCP 47 tag ("pt-PT"); None: the store's
     email: Mapped[str] = mapped_column(String(254), nullable=False)
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     role: Mapped[str] = mapped_column(String(16), default=Role.USER.value, nullable=False)
@@ -91,7 +95,10 @@ class User(IdMixin, TenantScoped, Base):
         return False
 
     def get_id(self) -> str:
-        return self.id
+        """What the page session and remember-me cookie keep: the id and the session version, so a
+        ``token_version`` bump (password change or reset, disabling, erasure) ends every browser
+        session too (``services.account.session_user``)."""
+        return f"{self.id}:{self.token_version or 0}"
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"

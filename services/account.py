@@ -1,13 +1,127 @@
-"""The customer's own account settings (the pages' side; auth.py keeps sign-in and passwords)."""
+"""The customer's own account (issue 14, Seed A "Customers" self-service): profile, email,
+password, browser-session versions, the personal-data export and the account's own deletion.
+(auth.py keeps sign-in, tokens and password resets; users.py the erasure the deletion reuses.)
+
+**Other sessions end on a password change.** ``User.get_id`` (what Flask-Login keeps in the page
+session and the remember-me cookie) is ``"<id>:<token_version>"``; ``session_user`` refuses a
+session whose version is not the user's. A password change, a reset, disabling or erasing an
+account bump ``token_version``: every JWT (``ver`` claim) and every browser session of the account
+ends at once. The page that changed the password signs its own session in again with the new
+version, so only the other sessions end; the API answers fresh tokens.
+
+**The export** (``export_data``) is built from ``EXPORTED``: one section per foreign key to
+``users.id`` that holds data about the customer. Every other foreign key to ``users.id`` is in
+``NOT_EXPORTED`` with its reason (the staff member who did something, secrets).
+``tests/api/test_customers_me_api.py`` fails when a model gains a foreign key to ``users.id``
+that is in neither.
+"""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Callable
+from datetime import date, datetime
+
+from babel import Locale, UnknownLocaleError
+from sqlalchemy import func, inspect, select
 
 from extensions import db
-from models import User
+from models import (
+    BalanceTopUp,
+    BalanceTransaction,
+    Campaign,
+    CampaignRecipient,
+    Cart,
+    CartItem,
+    NotificationPreference,
+    Order,
+    ReplacementRequest,
+    Review,
+    User,
+)
+from models.audit import is_denied
+from transactions import write_lock
 
+from . import addresses as address_service
+from . import auth as auth_service
+from . import orders as order_service
+from . import preferences as preference_service
+from . import users as user_service
+from . import wishlist as wishlist_service
 from .auth import check_blacklist, email_taken, normalize_email, verify_password
-from .errors import Invalid
+from .errors import Conflict, Invalid
+
+PROFILE_FIELDS = ("full_name", "username", "phone", "locale")
+PHONE_CHARS = set("+0123456789 ()-./")
+
+
+def _check_password(user: User, password: str | None, field: str = "current_password") -> None:
+    if not verify_password(user, password or ""):
+        raise Invalid("The current password is wrong", code="wrong_password", details={field: ["wrong password"]})
+
+
+# --- profile --------------------------------------------------------------------------
+
+def profile(user: User) -> dict:
+    return {"id": user.id, "username": user.username, "email": user.email, "full_name": user.full_name,
+            "name": user.full_name, "phone": user.phone, "locale": user.locale, "role": user.role,
+            "created_at": user.created_at}
+
+
+def check_locale(value: str | None) -> str | None:
+    """A locale Babel knows ("pt-PT", "pt_PT", "en"), kept as a BCP 47 tag ("pt-PT"); "" or None clears it."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        locale = Locale.parse(value.replace("-", "_"))
+    except (ValueError, UnknownLocaleError) as exc:
+        raise Invalid("Unknown locale", code="invalid_locale", details={"locale": ["a locale such as en or pt-PT"]}) from exc
+    return "-".join(x for x in (locale.language, locale.script, locale.territory) if x)
+
+
+def check_phone(value: str | None) -> str:
+    value = " ".join((value or "").split())
+    if value and (not set(value) <= PHONE_CHARS or sum(c.isdigit() for c in value) < 5 or len(value) > 32):
+        raise Invalid("That phone number is not valid", code="invalid_phone",
+                      details={"phone": ["digits, spaces and + ( ) - . / only; 5 digits or more"]})
+    return value
+
+
+LOCALES = ("en", "en-GB", "pt-PT", "pt-BR", "es", "fr", "de", "it", "nl")
+
+
+def locale_choices(current: str | None = None) -> list[tuple[str, str]]:
+    """(tag, name) of the languages the profile page offers (the user's own first if it is another)."""
+    tags = LOCALES if not current or current in LOCALES else (current, *LOCALES)
+    return [("", "The store's language")] + [
+        (tag, Locale.parse(tag.replace("-", "_")).get_display_name("en")) for tag in tags]
+
+
+def update_profile(user: User, changes: dict) -> User:
+    """Change the customer's own ``full_name`` (``name``), ``username``, ``phone``, ``locale``
+    (only those given). A username is unique per store (409 ``username_taken``) and checked
+    against the blacklist, as at registration."""
+    if "name" in changes and "full_name" not in changes:
+        changes = {**changes, "full_name": changes["name"]}
+    if "full_name" in changes and changes["full_name"] is not None:
+        name = " ".join(str(changes["full_name"]).split())
+        if len(name) > 120:
+            raise Invalid("The name is too long", details={"full_name": ["at most 120 characters"]})
+        user.full_name = name
+    if "username" in changes and changes["username"] is not None:
+        username = auth_service.check_username(changes["username"])
+        if username != user.username:
+            check_blacklist(username=username)
+            taken = db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower(),
+                                                            User.id != user.id))
+            if taken:
+                raise Conflict("That username is taken", code="username_taken", details={"username": ["taken"]})
+            user.username = username
+    if "phone" in changes and changes["phone"] is not None:
+        user.phone = check_phone(changes["phone"])
+    if "locale" in changes:
+        user.locale = check_locale(changes["locale"])
+    db.session.flush()
+    return user
 
 
 def change_email(user: User, new_email: str, password: str) -> User:
@@ -25,3 +139,167 @@ def change_email(user: User, new_email: str, password: str) -> User:
     user.email = email
     db.session.flush()
     return user
+
+
+# --- password and sessions -----------------------------------------------------------------
+
+def end_sessions(user: User) -> None:
+    """Every token and browser session of ``user`` stops working (the reset's ``token_version`` bump)."""
+    user.token_version = (user.token_version or 0) + 1
+    db.session.flush()
+
+
+def change_password(user: User, current_password: str, new_password: str) -> User:
+    """Change the password (the current one required) and sign out every other session and token:
+    the caller signs its own session in again (pages) or takes the fresh tokens (API)."""
+    auth_service.change_password(user, current_password, new_password)
+    end_sessions(user)
+    return user
+
+
+def session_id(user: User) -> str:
+    return f"{user.id}:{user.token_version or 0}"
+
+
+def session_user(value: str | None, store_id: str | None) -> User | None:
+    """The user of a page session (Flask-Login's user id: ``"<id>:<token_version>"``), or None when
+    the account is gone, disabled, of another store, or its sessions were ended since."""
+    user_id, sep, version = (value or "").partition(":")
+    user = auth_service.load_user(user_id, store_id) if user_id else None
+    if user is None or str(user.token_version or 0) != (version if sep else "0"):
+        return None
+    return user
+
+
+# --- the export -----------------------------------------------------------------------------
+
+def _plain(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if not is_denied(k)}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _row(obj, skip: tuple[str, ...] = ()) -> dict:
+    """A row's columns, without the store id, secrets (``models.audit.is_denied``: hashes, tokens,
+    encrypted deliverables) and ``skip``."""
+    return {attr.key: _plain(getattr(obj, attr.key)) for attr in inspect(type(obj)).column_attrs
+            if attr.key != "store_id" and attr.key not in skip and not is_denied(attr.key)}
+
+
+ORDER_PRIVATE = ("cost_total", "cost_known_units", "provider_ref")  # the merchant's costs, the provider's id
+LINE_PRIVATE = ("cost",)
+
+
+def _orders(user: User, ip: str | None) -> list[dict]:
+    """The customer's orders with their lines and price adjustments; deliverables as the buyer sees
+    them (``services.orders.deliverables``, the buyer's order view: none before payment, a first
+    look logged)."""
+    orders = list(db.session.scalars(select(Order).where(Order.buyer_id == user.id)
+                                     .order_by(Order.created_at, Order.id)))
+    ids = [o.id for o in orders]
+    lines, adjustments = order_service.lines_of(ids), order_service.adjustments_of(ids)
+    out = []
+    for order in orders:
+        delivered = order_service.deliverables(order, viewer=user, ip=ip)
+        out.append({**_row(order, ORDER_PRIVATE),
+                    "lines": [{**_row(line, LINE_PRIVATE),
+                               "items": [{"deliverable": d["deliverable"], "sold_at": _plain(d["sold_at"]),
+                                          "replaced_at": _plain(d["replaced_at"])}
+                                         for d in delivered.get(line.id, [])]}
+                              for line in lines[order.id]],
+                    "adjustments": [_row(a) for a in adjustments[order.id]]})
+    return out
+
+
+def _rows(model, column, user: User, order_by=None, skip=()) -> list[dict]:
+    stmt = select(model).where(column == user.id)
+    stmt = stmt.order_by(*(order_by or (model.created_at,)))
+    return [_row(obj, skip) for obj in db.session.scalars(stmt)]
+
+
+def _cart(user: User, ip: str | None) -> list[dict]:
+    cart = db.session.scalar(select(Cart).where(Cart.user_id == user.id))
+    if cart is None:
+        return []
+    return [_row(item) for item in db.session.scalars(select(CartItem).where(CartItem.cart_id == cart.id))]
+
+
+def _preferences(user: User, ip: str | None) -> dict:
+    row = db.session.get(NotificationPreference, user.id)
+    return {**_plain(preference_service.get_preferences(user)),
+            "chosen": row is not None, "changed_via": row.changed_via if row else None,
+            "unsubscribed_at": _plain(row.unsubscribed_at) if row else None}
+
+
+def _campaign_emails(user: User, ip: str | None) -> list[dict]:
+    rows = db.session.execute(select(CampaignRecipient, Campaign.subject, Campaign.topic)
+                              .join(Campaign, Campaign.id == CampaignRecipient.campaign_id)
+                              .where(CampaignRecipient.user_id == user.id).order_by(Campaign.created_at))
+    return [{**_row(r, ("claim_token", "error")), "subject": subject, "topic": topic} for r, subject, topic in rows]
+
+
+# (table, column) of a foreign key to users.id -> (section of the export, how to build it).
+EXPORTED: dict[tuple[str, str], tuple[str, Callable[[User, str | None], object]]] = {
+    ("orders", "buyer_id"): ("orders", _orders),
+    ("addresses", "user_id"): ("addresses", lambda u, ip: [_plain(address_service.as_dict(a))
+                                                           for a in address_service.list_addresses(u)]),
+    ("reviews", "user_id"): ("reviews", lambda u, ip: _rows(Review, Review.user_id, u,
+                                                            skip=("approved_by_id", "reward_transaction_id"))),
+    ("balance_transactions", "user_id"): ("balance_ledger", lambda u, ip: _rows(
+        BalanceTransaction, BalanceTransaction.user_id, u, skip=("created_by_id",))),
+    ("balance_topups", "user_id"): ("top_ups", lambda u, ip: _rows(BalanceTopUp, BalanceTopUp.user_id, u,
+                                                                   skip=("provider_ref",))),
+    ("replacement_requests", "user_id"): ("replacement_requests", lambda u, ip: _rows(
+        ReplacementRequest, ReplacementRequest.user_id, u, skip=("resolved_by_id", "replacement_item_id"))),
+    ("notification_preferences", "user_id"): ("email_preferences", _preferences),
+    ("campaign_recipients", "user_id"): ("campaign_emails", _campaign_emails),
+    ("carts", "user_id"): ("cart", _cart),
+    ("wishlist_items", "user_id"): ("wishlist", lambda u, ip: wishlist_service.export_for(u)),
+}
+
+# (table, column) of a foreign key to users.id that the export leaves out, and why.
+NOT_EXPORTED: dict[tuple[str, str], str] = {
+    ("wishlist_shares", "user_id"): "in the wishlist section (that a link exists and since when; its secret is not stored)",
+    ("password_reset_tokens", "user_id"): "secrets (hashes of emailed reset links), not data about the customer",
+    ("audit_log", "actor_id"): "the staff member who made a change (the log covers staff actions)",
+    ("blacklist", "created_by_id"): "the staff member who blocked a value",
+    ("campaigns", "created_by_id"): "the staff member who wrote a campaign",
+    ("pages", "updated_by_id"): "the staff member who edited a page",
+    ("stock_batches", "created_by_id"): "the staff member who imported stock",
+    ("balance_transactions", "created_by_id"): "the staff member who adjusted a balance (the rows are in balance_ledger)",
+    ("order_events", "actor_id"): "who moved an order on (staff, or the buyer's own actions, already in orders)",
+    ("orders", "gifted_by_id"): "the staff member who gave a gift order (the order itself is in orders)",
+    ("reviews", "approved_by_id"): "the staff member who approved a review",
+    ("replacement_requests", "resolved_by_id"): "the staff member who resolved a request",
+    ("refunds", "created_by_id"): "the staff member who made a refund (refunds show on the order)",
+}
+
+
+def export_data(user: User, *, ip: str | None = None) -> dict:
+    """Everything the store keeps about ``user``, as plain JSON data (GDPR Art. 15 and 20): the
+    profile and one section per entry of ``EXPORTED``. A first look at deliverables is logged as
+    on the order page, so the caller's transaction may write."""
+    if write_lock():
+        db.session.refresh(user)
+    data = {"profile": {**_plain(profile(user)), "balance": user.balance, "last_login_at": _plain(user.last_login_at),
+                        "last_login_ip": user.last_login_ip},
+            "exported_at": datetime.now().astimezone().isoformat()}
+    for _key, (section, build) in EXPORTED.items():
+        data[section] = build(user, ip)
+    return data
+
+
+# --- deleting the account -------------------------------------------------------------------
+
+def delete_account(user: User, password: str) -> User:
+    """The customer deletes their own account (GDPR Art. 17), confirmed with the password:
+    ``services.users.erase_user`` with no actor (the owner). Refused (409) while an order or top-up
+    awaits payment (``payment_pending``) or a replacement request is open (``replacement_open``).
+    Orders, their lines and the ledger stay for the merchant's books, without personal data."""
+    _check_password(user, password, "password")
+    return user_service.erase_user(user)
+

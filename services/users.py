@@ -16,9 +16,12 @@ from sqlalchemy import case, delete, func, null, or_, select, update
 
 from extensions import db
 from models import (
+    Address,
     BalanceTopUp,
+    CampaignRecipient,
     Cart,
     CartItem,
+    NotificationPreference,
     Order,
     PasswordResetToken,
     ReplacementRequest,
@@ -305,11 +308,15 @@ def erase_user(user: User, *, actor: User | None = None, now: datetime | None = 
     the role USER without discount, ``is_active`` false, ``erased_at`` set and ``token_version``
     bumped (every token and browser session dies: both check the user row). Its orders keep their
     rows, lines, totals and ledger rows, with the placeholder as their email; its reviews stay,
-    by "deleted user"; its cart is emptied, its password-reset links, wishlist and wishlist share link are dropped.
+    by "deleted user"; its cart is emptied and its password-reset links, wishlist and wishlist share
+    link are dropped; the profile (name, phone, locale), the address book and the email preferences
+    go; campaign recipient rows keep the placeholder email.
 
     Refused: your own account (as an admin), an account at or above your role (403), an account
     already erased, or one with an order or top-up awaiting payment (409 ``payment_pending``: a
-    payment may still arrive for it; cancel or wait for it first).
+    payment may still arrive for it; cancel or wait for it first). The owner's own deletion
+    (``actor`` None, ``services.account.delete_account``) is also refused while one of their
+    replacement requests is open (409 ``replacement_open``).
 
     Concurrency: the user's cart row is locked first, then the user row ``FOR UPDATE`` (the order
     a checkout takes them in: cart, then the balance debit's UPDATE of the user row), and only
@@ -332,6 +339,12 @@ def erase_user(user: User, *, actor: User | None = None, now: datetime | None = 
         Order.buyer_id == user.id, Order.status == "PENDING", Order.payment_status == "UNPAID")) or 0
     pending_topups = db.session.scalar(select(func.count(BalanceTopUp.id)).where(
         BalanceTopUp.user_id == user.id, BalanceTopUp.status == "PENDING")) or 0
+    if actor is None:  # the owner: not while a replacement request of theirs waits for an answer
+        open_requests = db.session.scalar(select(func.count(ReplacementRequest.id)).where(
+            ReplacementRequest.user_id == user.id, ReplacementRequest.status == "PENDING")) or 0
+        if open_requests:
+            raise Conflict("A replacement request of yours is still open: wait for the store's answer, then "
+                           "delete the account", code="replacement_open", details={"replacements": int(open_requests)})
     if pending_orders or pending_topups:
         raise Conflict("This account has a payment on its way (an order or top-up awaiting payment): cancel it "
                        "or wait until it is paid or expires, then delete the account", code="payment_pending",
@@ -349,8 +362,14 @@ def erase_user(user: User, *, actor: User | None = None, now: datetime | None = 
     db.session.execute(delete(PasswordResetToken).where(PasswordResetToken.user_id == user.id)
                        .execution_options(synchronize_session=False))
     wishlist_service.erase_for(user)
+    # issue 14: the address book and the email choices go; campaign bookkeeping keeps the placeholder
+    for model in (Address, NotificationPreference):
+        db.session.execute(delete(model).where(model.user_id == user.id).execution_options(synchronize_session="fetch"))
+    db.session.execute(update(CampaignRecipient).where(CampaignRecipient.user_id == user.id).values(email=email)
+                       .execution_options(synchronize_session=False))
     user.username, user.email, user.password_hash = placeholder, email, UNUSABLE_PASSWORD
     user.note, user.last_login_ip = "", None
+    user.full_name, user.phone, user.locale = "", "", None
     user.role, user.discount_bps = Role.USER.value, 0
     user.is_active = False
     user.erased_at = now or datetime.now(UTC)

@@ -7,6 +7,7 @@ from wtforms import (
     PasswordField,
     RadioField,
     SelectChoice,
+    SelectField,
     StringField,
     TextAreaField,
 )
@@ -94,3 +95,31 @@ class ReviewForm(PageForm):
 class PreferencesForm(PageForm):
     marketing_emails = BooleanField("Offers and news from the shop")
     product_news = BooleanField("Product news (new versions, restocks)")
+
+
+class ProfileForm(PageForm):
+    full_name = StringField("Full name", validators=[Optional(), Length(max=120)])
+    username = StringField("Username", validators=[DataRequired(), Length(min=3, max=32)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=32)])
+    locale = SelectField("Language", choices=[], validate_choice=False, validators=[Optional(), Length(max=16)])
+
+
+class AddressForm(PageForm):
+    name = StringField("Full name", validators=[DataRequired("Enter the recipient's name"), Length(max=120)])
+    company = StringField("Company (optional)", validators=[Optional(), Length(max=120)])
+    line1 = StringField("Address", validators=[DataRequired("Enter the street and number"), Length(max=200)])
+    line2 = StringField("Apartment, floor (optional)", validators=[Optional(), Length(max=200)])
+    city = StringField("City", validators=[Optional(), Length(max=120)])
+    region = StringField("State, province or region", validators=[Optional(), Length(max=120)])
+    postal_code = StringField("Postal code", validators=[Optional(), Length(max=20)])
+    country = SelectField("Country", choices=[], validate_choice=False,
+                          validators=[DataRequired("Choose a country"), Length(max=2)])
+    phone = StringField("Phone (optional)", validators=[Optional(), Length(max=32)])
+    is_default_shipping = BooleanField("Default shipping address")
+    is_default_billing = BooleanField("Default billing address")
+
+
+class DeleteAccountForm(PageForm):
+    password = PasswordField("Your password", validators=[DataRequired("Enter your password"), Length(max=128)])
+    confirm = BooleanField("I understand that my account and personal data are deleted for good",
+                           validators=[DataRequired("Tick the box to confirm")])

@@ -98,8 +98,10 @@ def test_detail_and_update_follow_the_registration_rules(client, app, store, mak
 
 
 def test_customers_me_is_not_swallowed_into_something_wrong(client, people, manager_h, make, store):
-    assert client.get("/api/customers/me", headers=manager_h).status_code == 404
-    assert client.delete("/api/customers/me", headers=manager_h).status_code == 405
+    # /api/customers/me is the caller's own account (issue 14), never a customer called "me"
+    me = client.get("/api/customers/me", headers=manager_h)
+    assert me.status_code == 200 and me.get_json()["role"] == "MANAGER"
+    assert client.delete("/api/customers/me", json={}, headers=manager_h).status_code == 422
 
 
 def test_the_overview_counts_segments_months_and_top_spenders(client, app, store, people, manager_h):

@@ -17,15 +17,6 @@ ORDER = ["public", "optional", "user", "staff", "manager", "admin", "sysadmin"]
 TOO_WEAK = {"staff": "USER", "manager": "STAFF", "admin": "MANAGER", "sysadmin": "ADMIN"}
 
 NOT_YET = {
-    ("GET", "/api/customers/me"),
-    ("PUT", "/api/customers/me"),
-    ("PUT", "/api/customers/me/password"),
-    ("GET", "/api/customers/me/data-export"),
-    ("DELETE", "/api/customers/me"),
-    ("GET", "/api/addresses"),
-    ("POST", "/api/addresses"),
-    ("PUT", "/api/addresses/{address_id}"),
-    ("DELETE", "/api/addresses/{address_id}"),
     ("GET", "/api/integrations/moloni/authorize"),
     ("GET", "/api/integrations/moloni/callback"),
     ("GET", "/api/integrations/moloni/status"),

@@ -9,6 +9,12 @@ from sqlalchemy import inspect as sa_inspect
 
 from extensions import db
 from models import (
+    Address,
+    ShippingMethod,
+    ShippingZone,
+    TaxRule,
+    WishlistItem,
+    WishlistShare,
     Attribute,
     AttributeValue,
     AuditEntry,
@@ -136,6 +142,13 @@ def _campaign(s, tag: str) -> Campaign:
     return campaign
 
 
+def _zone(s, tag: str) -> ShippingZone:
+    zone = ShippingZone(name=tag, countries=["ES"])
+    s.add(zone)
+    s.flush()
+    return zone
+
+
 def _cart(s, tag: str) -> Cart:
     cart = Cart(guest_key=f"g-{tag}")
     s.add(cart)
@@ -200,10 +213,17 @@ SAMPLES = {
                                            action="update", changes={}), "action"),
     WebhookEvent: (lambda s, tag: WebhookEvent(provider="STRIPE", event_id=f"evt_{tag}", type="x", payload="{}"),
                    "result"),
+    Address: (lambda s, tag: Address(user_id=_user_id(s, tag), name=tag, line1="1 Main St", country="PT"), "city"),
+    ShippingZone: (lambda s, tag: ShippingZone(name=tag, countries=["PT"]), "name"),
+    ShippingMethod: (lambda s, tag: ShippingMethod(zone_id=_zone(s, tag).id, name=tag, kind="flat", price=1), "name"),
+    TaxRule: (lambda s, tag: TaxRule(name=tag, country="PT", rate_bps=2300), "name"),
+    WishlistItem: (lambda s, tag: WishlistItem(user_id=_user_id(s, tag), product_id=_product(s, tag).id), "product_id"),
+    WishlistShare: (lambda s, tag: WishlistShare(user_id=_user_id(s, tag), token_hash=f"h{abs(hash(tag))}"),
+                    "token_hash"),
 }
 
 # Columns whose bulk UPDATE to the string "changed" would break a foreign key: use a real value.
-FK_COLUMNS = {"tag_id", "attribute_value_id"}
+FK_COLUMNS = {"tag_id", "attribute_value_id", "product_id"}
 INT_COLUMNS = {"value", "quantity"}
 
 
