@@ -10,11 +10,6 @@ from sqlalchemy import inspect as sa_inspect
 from extensions import db
 from models import (
     Address,
-    ShippingMethod,
-    ShippingZone,
-    TaxRule,
-    WishlistItem,
-    WishlistShare,
     Attribute,
     AttributeValue,
     AuditEntry,
@@ -45,14 +40,19 @@ from models import (
     Refund,
     ReplacementRequest,
     Review,
+    ShippingMethod,
+    ShippingZone,
     StockBatch,
     StockItem,
     Tag,
+    TaxRule,
     TenantScoped,
     User,
     Variant,
     VariantAttributeValue,
     WebhookEvent,
+    WishlistItem,
+    WishlistShare,
 )
 from tenancy import TenantError, tenant_scope
 
