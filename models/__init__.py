@@ -36,6 +36,7 @@ from .order import (
     OrderEvent,
     OrderLine,
 )
+from .moloni import MoloniConnection, MoloniInvoice
 from .page import Page
 from .payment import PAYMENT_ATTEMPT_STATUSES, PROVIDERS, Payment, PaymentAccount, Refund, WebhookEvent
 from .plan import DEFAULT_PLAN_SLUG, FEATURES, Addon, Plan, store_addons
@@ -53,7 +54,7 @@ __all__ = [
     "CouponRedemption", "Order", "OrderLine", "OrderAdjustment", "OrderEvent", "BalanceTransaction",
     "Review", "BalanceTopUp", "ORDER_STATUSES", "PAYMENT_STATUSES", "PAYMENT_METHODS", "BALANCE_KINDS",
     "ReplacementRequest", "REPLACEMENT_STATUSES", "Payment", "PaymentAccount", "Refund", "WebhookEvent", "PROVIDERS", "PAYMENT_ATTEMPT_STATUSES",
-    "Page",
+    "Page", "MoloniConnection", "MoloniInvoice",
     "Campaign", "CampaignRecipient", "NotificationPreference", "CAMPAIGN_STATUSES", "RECIPIENT_STATUSES", "AUDIENCES",
     "TOPICS",
     "AuditEntry", "AuditSpec", "AUDITED", "NOT_AUDITED",

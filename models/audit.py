@@ -121,6 +121,9 @@ AUDITED: dict[str, AuditSpec] = {
     "Plan": AuditSpec("plan"),
     "Addon": AuditSpec("addon"),
     "Campaign": AuditSpec("campaign", exclude=frozenset({"recipients_total", "sent", "skipped", "failed"})),
+    # tokens and the client secret are denied by name; the expiries move on every refresh
+    "MoloniConnection": AuditSpec("moloni_connection", exclude=frozenset({
+        "access_expires_at", "refresh_expires_at", "oauth_started_by_id", "category_id", "unit_id", "last_error"})),
 }
 
 NOT_AUDITED: dict[str, str] = {
@@ -145,6 +148,7 @@ NOT_AUDITED: dict[str, str] = {
     "VariantAttributeValue": "link rows of variants and attribute values",
     "CampaignRecipient": "sending bookkeeping of a campaign",
     "NotificationPreference": "a customer's own email choices",
+    "MoloniInvoice": "invoicing bookkeeping written by jobs; the order's timeline names each invoice and failure",
 }
 
 
