@@ -15,6 +15,7 @@ from . import (
     categories,
     coupons,
     customers,
+    moloni,
     dashboard,
     docs,
     errors,
@@ -50,6 +51,7 @@ BLUEPRINTS[-1:-1] = [campaigns.bp, preferences.bp]
 BLUEPRINTS.insert(-1, audit.bp)
 BLUEPRINTS[-1:-1] = [plans.bp, sysadmin.bp]
 BLUEPRINTS.insert(-1, wishlist.bp)
+BLUEPRINTS.insert(-1, moloni.bp)
 JSON_TYPES = ("application/json",)
 
 

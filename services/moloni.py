@@ -38,7 +38,7 @@ from integrations import moloni as api
 from integrations.base import ProviderError
 from models import MoloniConnection, MoloniInvoice, Order, Role, Store, User
 from tenancy import tenant_scope
-from transactions import enqueue_after_commit
+from transactions import enqueue_after_commit, write_lock
 
 from . import crypto, orders, plans
 from .errors import Conflict, DomainError, Invalid, NotFound, Unavailable
@@ -131,6 +131,7 @@ def _serializer() -> URLSafeTimedSerializer:
 def start_authorization(store: Store, admin: User) -> str:
     """The address of Moloni's authorisation page for this store, started by ``admin``."""
     plans.require_feature(store, FEATURE)
+    write_lock()  # a GET that writes (the nonce)
     conn = connection() or _new_connection()
     credentials = _app_credentials(conn)
     if credentials is None:
@@ -151,6 +152,7 @@ def _bad_state() -> Invalid:
 
 def complete_authorization(state: str | None, code: str | None, error: str | None = None) -> Store:
     """The callback: check the state, then exchange the code for tokens. Returns the store."""
+    write_lock()  # a GET that writes
     try:
         data = _serializer().loads(state or "", max_age=STATE_MAX_AGE)
     except (SignatureExpired, BadSignature):
@@ -211,9 +213,10 @@ def _choose_only_company(conn: MoloniConnection) -> None:
         conn.last_error = f"Reading the companies failed: {exc}"[:500]
 
 
-def client_for(conn: MoloniConnection | None = None) -> tuple[MoloniConnection, api.MoloniClient]:
+def client_for() -> tuple[MoloniConnection, api.MoloniClient]:
     """The store's connection (row locked) and a client with a live access token (refreshed
     first when it expires within a minute)."""
+    write_lock()  # a GET (the settings page, the PDF link) may refresh the token
     conn = connection(lock=True)
     if conn is None or not conn.access_token:
         raise Conflict("Connect Moloni first (Integrations)", code="moloni_not_connected")

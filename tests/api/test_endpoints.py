@@ -40,11 +40,6 @@ NOT_YET = {
     ("PUT", "/api/taxes/{tax_id}"),
     ("DELETE", "/api/taxes/{tax_id}"),
     ("POST", "/api/taxes/calculate"),
-    ("GET", "/api/integrations/moloni/authorize"),
-    ("GET", "/api/integrations/moloni/callback"),
-    ("GET", "/api/integrations/moloni/status"),
-    ("POST", "/api/integrations/moloni/invoice/{order_id}"),
-    ("GET", "/api/integrations/moloni/invoice/{order_id}/pdf"),
     ("POST", "/api/migration/woocommerce/import"),
 }
 
