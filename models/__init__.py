@@ -26,6 +26,7 @@ from .catalog import (
     VariantAttributeValue,
 )
 from .coupon import Coupon, CouponRedemption
+from .moloni import MoloniConnection, MoloniInvoice
 from .order import (
     ORDER_STATUSES,
     PAYMENT_METHODS,
@@ -36,7 +37,6 @@ from .order import (
     OrderEvent,
     OrderLine,
 )
-from .moloni import MoloniConnection, MoloniInvoice
 from .page import Page
 from .payment import PAYMENT_ATTEMPT_STATUSES, PROVIDERS, Payment, PaymentAccount, Refund, WebhookEvent
 from .plan import DEFAULT_PLAN_SLUG, FEATURES, Addon, Plan, store_addons
