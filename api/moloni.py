@@ -24,7 +24,7 @@ GATED = {403: "The store's plan has no Moloni invoicing (`feature_not_enabled`, 
 @access("admin")
 @requires_feature("moloni")
 @bp.doc(responses={**GATED, 302: "To Moloni's authorisation page (`Location`; the body has `authorize_url`)",
-                   503: "No Moloni app is set up (`moloni_not_configured`)"})
+                   409: "No Moloni app is set up (`moloni_not_configured`)"})
 def moloni_authorize():
     """Start connecting this store to Moloni: redirects to Moloni's page, where the admin allows
     access; Moloni then calls the callback. The flow is bound to this store and this admin."""

@@ -135,8 +135,8 @@ def start_authorization(store: Store, admin: User) -> str:
     conn = connection() or _new_connection()
     credentials = _app_credentials(conn)
     if credentials is None:
-        raise Unavailable("Moloni is not set up on this platform (MOLONI_CLIENT_ID and MOLONI_CLIENT_SECRET), "
-                          "and this store has not saved its own Moloni app", code="moloni_not_configured")
+        raise Conflict("Moloni is not set up on this platform (MOLONI_CLIENT_ID and MOLONI_CLIENT_SECRET), "
+                       "and this store has not saved its own Moloni app", code="moloni_not_configured")
     nonce = secrets.token_urlsafe(24)
     conn.oauth_nonce_hash, conn.oauth_started_by_id = crypto.token_hash(nonce), admin.id
     db.session.flush()
@@ -177,7 +177,7 @@ def complete_authorization(state: str | None, code: str | None, error: str | Non
                           code="moloni_not_authorised")
         credentials = _app_credentials(conn)
         if credentials is None:
-            raise Unavailable("Moloni is not set up on this platform", code="moloni_not_configured")
+            raise Conflict("Moloni is not set up on this platform", code="moloni_not_configured")
         try:
             tokens = _client().exchange_code(client_id=credentials[0], client_secret=credentials[1],
                                              redirect_uri=redirect_uri(), code=code)
@@ -226,7 +226,7 @@ def client_for() -> tuple[MoloniConnection, api.MoloniClient]:
         raise Conflict("The Moloni connection expired: connect again (Integrations)", code="moloni_not_connected")
     credentials = _app_credentials(conn)
     if credentials is None:
-        raise Unavailable("Moloni is not set up on this platform", code="moloni_not_configured")
+        raise Conflict("Moloni is not set up on this platform", code="moloni_not_configured")
     try:
         tokens = _client().refresh(client_id=credentials[0], client_secret=credentials[1],
                                    refresh_token=crypto.decrypt(conn.refresh_token))
