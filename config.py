@@ -204,6 +204,13 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "HOODPAY_WEBHOOK_SECRET": env.get("HOODPAY_WEBHOOK_SECRET") or None,
         "HOODPAY_API_BASE": env.get("HOODPAY_API_BASE") or "https://api.hoodpay.io/v1/",
         "HOODPAY_TIMEOUT": float(env.get("HOODPAY_TIMEOUT", "10")),
+        # Moloni (invoicing, the ``moloni`` addon): the platform's Moloni app; a store may save its own
+        "MOLONI_CLIENT_ID": env.get("MOLONI_CLIENT_ID") or None,
+        "MOLONI_CLIENT_SECRET": env.get("MOLONI_CLIENT_SECRET") or None,
+        "MOLONI_REDIRECT_URI": env.get("MOLONI_REDIRECT_URI") or None,  # default: PUBLIC_BASE_URL + the callback path
+        "MOLONI_API_URL": env.get("MOLONI_API_URL") or "https://api.moloni.pt/v1/",
+        "MOLONI_AUTH_URL": env.get("MOLONI_AUTH_URL") or "https://api.moloni.pt/v1/authorize/",
+        "MOLONI_TIMEOUT": float(env.get("MOLONI_TIMEOUT", "15")),
         # Where checkout forms may send the shopper (CSP form-action): the providers' hosted pages
         "PAYMENT_PAGE_ORIGINS": [o.strip() for o in (env.get("PAYMENT_PAGE_ORIGINS") or
                                  "https://checkout.stripe.com,https://connect.stripe.com,https://checkout.hoodpay.io"

@@ -29,6 +29,7 @@ from . import (  # noqa: E402,F401
     categories,
     coupons,
     dashboard,
+    integrations,
     orders,
     payments,
     products,

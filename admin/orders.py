@@ -10,7 +10,7 @@ from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
 from models import ORDER_STATUSES, PAYMENT_STATUSES, Role, User
-from services import orders, refunds
+from services import moloni, orders, refunds
 from services import users as user_service
 from services import variants as variant_service
 from services.errors import NotFound
@@ -88,7 +88,8 @@ def _detail(order, *, status_form=None, action_error: str | None = None, refund_
                            refund_form=_refund_form(order, refund_form), refundable=refunds.refundable(order),
                            refundable_text=major_text(refunds.refundable(order), order.currency),
                            can_refund=order.payment_status in REFUNDABLE,
-                           paid_by_provider=refunds.paid_payment(order)), status
+                           paid_by_provider=refunds.paid_payment(order),
+                           invoice=moloni.invoice_view(moloni.invoice_of(order.id))), status
 
 
 @bp.get("/orders/<int:order_number>")

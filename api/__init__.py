@@ -19,6 +19,7 @@ from . import (
     dashboard,
     docs,
     errors,
+    moloni,
     orders,
     pages,
     payments,
@@ -55,6 +56,7 @@ BLUEPRINTS[-1:-1] = [plans.bp, sysadmin.bp]
 BLUEPRINTS.insert(-1, wishlist.bp)
 BLUEPRINTS[-1:-1] = [shipping.bp, taxes.bp]
 BLUEPRINTS.insert(-1, addresses.bp)
+BLUEPRINTS.insert(-1, moloni.bp)
 JSON_TYPES = ("application/json",)
 
 

@@ -27,6 +27,7 @@ from .catalog import (
     VariantAttributeValue,
 )
 from .coupon import Coupon, CouponRedemption
+from .moloni import MoloniConnection, MoloniInvoice
 from .order import (
     ORDER_STATUSES,
     PAYMENT_METHODS,
@@ -55,7 +56,7 @@ __all__ = [
     "CouponRedemption", "Order", "OrderLine", "OrderAdjustment", "OrderEvent", "BalanceTransaction",
     "Review", "BalanceTopUp", "ORDER_STATUSES", "PAYMENT_STATUSES", "PAYMENT_METHODS", "BALANCE_KINDS",
     "ReplacementRequest", "REPLACEMENT_STATUSES", "Payment", "PaymentAccount", "Refund", "WebhookEvent", "PROVIDERS", "PAYMENT_ATTEMPT_STATUSES",
-    "Page",
+    "Page", "MoloniConnection", "MoloniInvoice",
     "Campaign", "CampaignRecipient", "NotificationPreference", "CAMPAIGN_STATUSES", "RECIPIENT_STATUSES", "AUDIENCES",
     "TOPICS",
     "AuditEntry", "AuditSpec", "AUDITED", "NOT_AUDITED",

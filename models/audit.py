@@ -124,6 +124,9 @@ AUDITED: dict[str, AuditSpec] = {
     "ShippingMethod": AuditSpec("shipping_method"),
     "TaxRule": AuditSpec("tax_rule"),
     "Campaign": AuditSpec("campaign", exclude=frozenset({"recipients_total", "sent", "skipped", "failed"})),
+    # tokens and the client secret are denied by name; the expiries move on every refresh
+    "MoloniConnection": AuditSpec("moloni_connection", exclude=frozenset({
+        "access_expires_at", "refresh_expires_at", "oauth_started_by_id", "category_id", "unit_id", "last_error"})),
 }
 
 NOT_AUDITED: dict[str, str] = {
@@ -149,6 +152,7 @@ NOT_AUDITED: dict[str, str] = {
     "CampaignRecipient": "sending bookkeeping of a campaign",
     "NotificationPreference": "a customer's own email choices",
     "Address": "a shopper's own address book (the audit log covers staff changes)",
+    "MoloniInvoice": "invoicing bookkeeping written by jobs; the order's timeline names each invoice and failure",
 }
 
 

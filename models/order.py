@@ -95,6 +95,8 @@ class Order(IdMixin, TenantScoped, Base):
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     dispute_status: Mapped[str | None] = mapped_column(String(16))  # open | won | lost
     note: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    # the buyer's tax number (NIF/VAT) for the invoice (Moloni); none: billed as the final consumer
+    customer_tax_number: Mapped[str | None] = mapped_column(String(32))
     # fulfilment of physical items (Seed A): carrier and tracking
     carrier: Mapped[str | None] = mapped_column(String(60))
     tracking_number: Mapped[str | None] = mapped_column(String(120))

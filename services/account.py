@@ -275,6 +275,8 @@ NOT_EXPORTED: dict[tuple[str, str], str] = {
     ("orders", "gifted_by_id"): "the staff member who gave a gift order (the order itself is in orders)",
     ("reviews", "approved_by_id"): "the staff member who approved a review",
     ("replacement_requests", "resolved_by_id"): "the staff member who resolved a request",
+    ("moloni_connections", "connected_by_id"): "the admin who connected the store to Moloni",
+    ("moloni_connections", "oauth_started_by_id"): "the admin who started connecting the store to Moloni",
     ("refunds", "created_by_id"): "the staff member who made a refund (refunds show on the order)",
 }
 

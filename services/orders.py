@@ -12,7 +12,7 @@ from models import Order, OrderAdjustment, OrderEvent, OrderLine, Product, Role,
 from tenancy import current_store_id
 from transactions import enqueue_after_commit
 
-from . import audit, coupons, crypto, stock
+from . import audit, coupons, crypto, moloni, stock
 from .cart import check_quantity
 from .errors import Conflict, Invalid, NotFound
 from .pagination import paginate
@@ -141,7 +141,8 @@ def record_sale(order: Order, lines: list[OrderLine] | None = None) -> None:
     """Copy a sale onto the rows the reports read, in the paying transaction: each line gets the
     order's ``paid_at`` and ``is_gift`` and the cost of the units sold on it; the order the sum
     (``cost_total``, ``cost_known_units``: see ``stock.sold_costs``). Called once the order is
-    paid and its units sold; it writes only the order's own rows (no shared counter)."""
+    paid and its units sold; it writes only the order's own rows (no shared counter). Every paid
+    transition passes here, so it is also where Moloni's automatic invoice is queued."""
     if lines is None:
         lines = list(db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)))
     costs = stock.sold_costs(order)
@@ -150,6 +151,7 @@ def record_sale(order: Order, lines: list[OrderLine] | None = None) -> None:
         line.cost, line.cost_known_units = costs.get(line.id, (0, 0))
     order.cost_total = sum(cost for cost, _ in costs.values())
     order.cost_known_units = sum(known for _, known in costs.values())
+    moloni.on_paid(order)  # "invoice automatically": the invoice job, queued once
 
 
 def _after_sale(order: Order, lines: list[OrderLine]) -> None:

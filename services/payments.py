@@ -23,7 +23,7 @@ from integrations.base import Fact, PaymentRequest, ProviderError
 from models import PAYMENT_METHODS, BalanceTopUp, Order, OrderLine, Payment, Refund, StockItem, Store, User, Variant
 from transactions import enqueue_after_commit
 
-from . import balance, coupons, metrics, orders, payment_accounts, stock
+from . import balance, coupons, metrics, moloni, orders, payment_accounts, stock
 from .errors import Conflict, DomainError, Invalid
 from .money import format_money
 from .stores import base_url, settings_of, update_settings
@@ -484,6 +484,7 @@ def settle(order: Order) -> None:
     order.payment_status = settled_payment_status(order)
     if order.payment_status == "REFUNDED" and order.status != "REFUNDED":
         order.status, order.refunded_at = "REFUNDED", order.refunded_at or _now()
+        moloni.on_refunded(order)  # its Moloni invoice gets a credit note, once
     db.session.flush()
 
 

@@ -17,11 +17,6 @@ ORDER = ["public", "optional", "user", "staff", "manager", "admin", "sysadmin"]
 TOO_WEAK = {"staff": "USER", "manager": "STAFF", "admin": "MANAGER", "sysadmin": "ADMIN"}
 
 NOT_YET = {
-    ("GET", "/api/integrations/moloni/authorize"),
-    ("GET", "/api/integrations/moloni/callback"),
-    ("GET", "/api/integrations/moloni/status"),
-    ("POST", "/api/integrations/moloni/invoice/{order_id}"),
-    ("GET", "/api/integrations/moloni/invoice/{order_id}/pdf"),
     ("POST", "/api/migration/woocommerce/import"),
 }
 

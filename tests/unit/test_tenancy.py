@@ -25,6 +25,8 @@ from models import (
     Counter,
     Coupon,
     CouponRedemption,
+    MoloniConnection,
+    MoloniInvoice,
     NotificationPreference,
     Order,
     OrderAdjustment,
@@ -218,6 +220,8 @@ SAMPLES = {
     ShippingMethod: (lambda s, tag: ShippingMethod(zone_id=_zone(s, tag).id, name=tag, kind="flat", price=1), "name"),
     TaxRule: (lambda s, tag: TaxRule(name=tag, country="PT", rate_bps=2300), "name"),
     WishlistItem: (lambda s, tag: WishlistItem(user_id=_user_id(s, tag), product_id=_product(s, tag).id), "product_id"),
+    MoloniConnection: (lambda s, tag: MoloniConnection(company_name=tag), "company_name"),
+    MoloniInvoice: (lambda s, tag: MoloniInvoice(order_id=_order(s, tag).id, our_reference=tag), "our_reference"),
     WishlistShare: (lambda s, tag: WishlistShare(user_id=_user_id(s, tag), token_hash=f"h{abs(hash(tag))}"),
                     "token_hash"),
 }

@@ -1,0 +1,331 @@
+"""A small fake of Moloni's API v1 on 127.0.0.1, speaking the shapes ``integrations/moloni.py``
+assumes (see the assumptions at its top).
+
+In tests::
+
+    with FakeMoloni() as fake:
+        app.config.update(MOLONI_API_URL=fake.api_url, MOLONI_AUTH_URL=fake.auth_url, ...)
+        fake.documents("invoices")        # what was inserted
+        fake.fail_next("invoices/insert", status=503)   # one injected failure
+        fake.lose_next_answer("invoices/insert")        # insert happens, the answer is a 503
+
+What it serves:
+
+* ``GET /v1/authorize/?response_type=code&client_id&redirect_uri&state``: the admin "allows" at
+  once: 302 to ``redirect_uri?code=...&state=...`` (the state echoed).
+* ``POST|GET /v1/grant/``: ``authorization_code`` (a code is good once, for its redirect_uri) and
+  ``refresh_token`` (each refresh token is good once and is replaced); wrong client credentials or
+  a used code are a 400 ``{"error": "invalid_grant"}``. Access tokens last ``token_lifetime`` seconds.
+* ``POST /v1/{resource}/{method}/?access_token=``: a form body with PHP bracket keys. An unknown or
+  expired token is a 401 ``{"error": "invalid_token"}``. Validation errors are HTTP 200 with a list
+  of ``{"code", "description"}``. Inserts answer ``{"valid": 1, "<thing>_id": N}``.
+"""
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+CLIENT_ID = "moloni-test-client"
+CLIENT_SECRET = "moloni-test-secret"
+
+
+def unflatten(pairs: list[tuple[str, str]]) -> dict:
+    """``a[0][b]=1`` -> ``{"a": [{"b": "1"}]}`` (numeric keys become lists)."""
+    root: dict = {}
+    for key, value in pairs:
+        parts = re.findall(r"[^\[\]]+", key)
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+
+    def fix(node):
+        if isinstance(node, dict):
+            fixed = {k: fix(v) for k, v in node.items()}
+            if fixed and all(k.isdigit() for k in fixed):
+                return [fixed[k] for k in sorted(fixed, key=int)]
+            return fixed
+        return node
+
+    return fix(root)
+
+
+@dataclass
+class Call:
+    path: str
+    params: dict
+    body: dict
+
+
+@dataclass
+class FakeMoloni:
+    companies: list = field(default_factory=lambda: [{"company_id": 5, "name": "Loja Demo Lda", "vat": "500000000"}])
+    token_lifetime: int = 3600
+    host: str = "127.0.0.1"
+
+    def __post_init__(self):
+        self.lock = threading.Lock()
+        self.calls: list[Call] = []
+        self._codes: dict[str, str] = {}  # code -> redirect_uri
+        self._access: dict[str, float] = {}  # token -> expiry
+        self._refresh: set[str] = set()
+        self._faults: dict[str, list[tuple[int, bool]]] = {}
+        self._ids = iter(range(1000, 10**9))
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.calls.clear()
+            self._faults.clear()
+            self.store = {"invoices": [], "creditNotes": [], "customers": [], "products": [],
+                          "productCategories": []}
+            self.document_sets = {5: [{"document_set_id": 11, "name": "A"}]}
+            self.taxes = {5: [{"tax_id": 21, "name": "IVA Normal", "value": 23}]}
+
+    # --- test helpers ------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1/"
+
+    @property
+    def auth_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1/authorize/"
+
+    def documents(self, kind: str) -> list[dict]:
+        with self.lock:
+            return list(self.store[kind])
+
+    def fail_next(self, endpoint: str, status: int = 503) -> None:
+        with self.lock:
+            self._faults.setdefault(endpoint, []).append((status, False))
+
+    def lose_next_answer(self, endpoint: str) -> None:
+        """The call is carried out, but its answer is a 503 (a lost answer)."""
+        with self.lock:
+            self._faults.setdefault(endpoint, []).append((503, True))
+
+    def expire_access_tokens(self) -> None:
+        with self.lock:
+            for token in self._access:
+                self._access[token] = 0
+
+    def calls_to(self, endpoint: str) -> list[Call]:
+        return [c for c in self.calls if c.path == endpoint]
+
+    # --- server ---------------------------------------------------------------------------------
+
+    def __enter__(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _answer(self, status: int, body, headers: dict | None = None):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                self._handle()
+
+            def do_POST(self):
+                self._handle()
+
+            def _handle(self):
+                url = urlsplit(self.path)
+                params = dict(parse_qsl(url.query))
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode() if length else ""
+                body = unflatten(parse_qsl(raw, keep_blank_values=True))
+                status, answer, headers = fake._route(url.path, params, body)
+                self._answer(status, answer, headers)
+
+        self.server = ThreadingHTTPServer((self.host, 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    # --- routes -----------------------------------------------------------------------------------
+
+    def _route(self, path: str, params: dict, body: dict):
+        path = path.removeprefix("/v1/").strip("/")
+        with self.lock:
+            self.calls.append(Call(path, params, body))
+            fault = self._faults.get(path)
+            fault = fault.pop(0) if fault else None
+        if path == "authorize":
+            code = secrets.token_hex(8)
+            with self.lock:
+                self._codes[code] = params.get("redirect_uri", "")
+            query = urlencode({"code": code, "state": params.get("state", "")})
+            return 302, {}, {"Location": f"{params.get('redirect_uri')}?{query}"}
+        if path == "grant":
+            return self._grant(params)
+        if fault and not fault[1]:
+            return fault[0], {"error": "unavailable"}, None
+        token = params.get("access_token")
+        with self.lock:
+            expiry = self._access.get(token or "")
+        if expiry is None or expiry < time.time():
+            return 401, {"error": "invalid_token", "error_description": "The access token provided is invalid"}, None
+        resource, _, method = path.partition("/")
+        handler = getattr(self, f"_{resource}_{method}", None)
+        if handler is None:
+            return 404, {"error": "not_found"}, None
+        with self.lock:
+            status, answer = handler(body)
+        if fault:  # carried out, answer lost
+            return fault[0], {"error": "unavailable"}, None
+        return status, answer, None
+
+    def _grant(self, params: dict):
+        if params.get("client_id") != CLIENT_ID or params.get("client_secret") != CLIENT_SECRET:
+            return 400, {"error": "invalid_client", "error_description": "bad client credentials"}, None
+        with self.lock:
+            if params.get("grant_type") == "authorization_code":
+                redirect = self._codes.pop(params.get("code", ""), None)
+                if redirect is None or redirect != params.get("redirect_uri"):
+                    return 400, {"error": "invalid_grant", "error_description": "bad code"}, None
+            elif params.get("grant_type") == "refresh_token":
+                if params.get("refresh_token") not in self._refresh:
+                    return 400, {"error": "invalid_grant", "error_description": "bad refresh token"}, None
+                self._refresh.discard(params["refresh_token"])
+            else:
+                return 400, {"error": "unsupported_grant_type"}, None
+            access, refresh = secrets.token_hex(16), secrets.token_hex(16)
+            self._access[access] = time.time() + self.token_lifetime
+            self._refresh.add(refresh)
+        return 200, {"access_token": access, "expires_in": self.token_lifetime, "token_type": "bearer",
+                     "scope": None, "refresh_token": refresh}, None
+
+    # resources (called with the lock held) ------------------------------------------------------------
+
+    @staticmethod
+    def _invalid(field_name: str):
+        return 200, [{"code": "2 " + field_name, "description": f"{field_name} is required"}]
+
+    def _companies_getAll(self, body):  # noqa: N802 - Moloni's names
+        return 200, self.companies
+
+    def _documentSets_getAll(self, body):  # noqa: N802
+        return 200, self.document_sets.get(int(body.get("company_id") or 0), [])
+
+    def _taxes_getAll(self, body):  # noqa: N802
+        return 200, self.taxes.get(int(body.get("company_id") or 0), [])
+
+    def _measurementUnits_getAll(self, body):  # noqa: N802
+        return 200, [{"unit_id": 7, "name": "Unidade", "short_name": "Un."}]
+
+    def _productCategories_getAll(self, body):  # noqa: N802
+        return 200, list(self.store["productCategories"])
+
+    def _productCategories_insert(self, body):  # noqa: N802
+        if not body.get("name"):
+            return self._invalid("name")
+        row = {"category_id": next(self._ids), "name": body["name"]}
+        self.store["productCategories"].append(row)
+        return 200, {"valid": 1, "category_id": row["category_id"]}
+
+    def _products_getByReference(self, body):  # noqa: N802
+        return 200, [p for p in self.store["products"] if p["reference"] == body.get("reference")]
+
+    def _products_insert(self, body):  # noqa: N802
+        for name in ("category_id", "name", "reference", "price", "unit_id"):
+            if not body.get(name):
+                return self._invalid(name)
+        if not body.get("taxes") and not body.get("exemption_reason"):
+            return self._invalid("exemption_reason")
+        row = {**body, "product_id": next(self._ids)}
+        self.store["products"].append(row)
+        return 200, {"valid": 1, "product_id": row["product_id"]}
+
+    def _customers_getByVat(self, body):  # noqa: N802
+        return 200, [c for c in self.store["customers"] if c["vat"] == body.get("vat")]
+
+    def _customers_insert(self, body):  # noqa: N802
+        for name in ("vat", "number", "name"):
+            if not body.get(name):
+                return self._invalid(name)
+        row = {**body, "customer_id": next(self._ids)}
+        self.store["customers"].append(row)
+        return 200, {"valid": 1, "customer_id": row["customer_id"]}
+
+    def _insert_document(self, kind: str, body: dict):
+        required = ["company_id", "date", "document_set_id", "customer_id", "products"]
+        if kind == "invoices":
+            required.append("expiration_date")
+        for name in required:
+            if not body.get(name):
+                return self._invalid(name)
+        for line in body["products"]:
+            if not line.get("product_id") or not line.get("qty") or line.get("price") in (None, ""):
+                return self._invalid("products")
+            if not line.get("taxes") and not line.get("exemption_reason"):
+                return self._invalid("exemption_reason")
+        if kind == "creditNotes":
+            invoices = {d["document_id"] for d in self.store["invoices"]}
+            if not body.get("associated_documents") or \
+                    int(body["associated_documents"][0]["associated_id"]) not in invoices:
+                return self._invalid("associated_documents")
+        sets = {s["document_set_id"]: s["name"] for s in self.document_sets.get(int(body["company_id"]), [])}
+        set_id = int(body["document_set_id"])
+        if set_id not in sets:
+            return self._invalid("document_set_id")
+        number = 1 + sum(1 for d in self.store[kind] if int(d["document_set_id"]) == set_id)
+        products = [{**line, "document_product_id": next(self._ids)} for line in body["products"]]
+        row = {**body, "products": products, "document_id": next(self._ids), "number": number,
+               "document_set_name": sets[set_id]}
+        self.store[kind].append(row)
+        return 200, {"valid": 1, "document_id": row["document_id"]}
+
+    def _find(self, kind: str, body: dict):
+        wanted = body.get("our_reference")
+        return 200, [d for d in self.store[kind] if wanted is None or d.get("our_reference") == wanted]
+
+    def _get_one(self, kind: str, body: dict):
+        for doc in self.store[kind]:
+            if str(doc["document_id"]) == str(body.get("document_id")):
+                return 200, doc
+        return 200, [{"code": "1 document_id", "description": "no such document"}]
+
+    def _invoices_insert(self, body):
+        return self._insert_document("invoices", body)
+
+    def _invoices_getAll(self, body):  # noqa: N802
+        return self._find("invoices", body)
+
+    def _invoices_getOne(self, body):  # noqa: N802
+        return self._get_one("invoices", body)
+
+    def _creditNotes_insert(self, body):  # noqa: N802
+        return self._insert_document("creditNotes", body)
+
+    def _creditNotes_getAll(self, body):  # noqa: N802
+        return self._find("creditNotes", body)
+
+    def _creditNotes_getOne(self, body):  # noqa: N802
+        return self._get_one("creditNotes", body)
+
+    def _documents_getPDFLink(self, body):  # noqa: N802
+        ids = {str(d["document_id"]) for kind in ("invoices", "creditNotes") for d in self.store[kind]}
+        if str(body.get("document_id")) not in ids:
+            return 200, [{"code": "1 document_id", "description": "no such document"}]
+        return 200, {"url": f"https://www.moloni.pt/downloads/index.php?action=getDownload&h={body['document_id']}"}
