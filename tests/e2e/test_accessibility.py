@@ -156,7 +156,7 @@ def test_no_serious_or_critical_axe_violations(live_server, live_shop, live_admi
         if theme in ("clean", "arcade"):  # the dashboard takes only the brand colour: two palettes cover it
             pages += [(f"admin {p.strip('/').replace('/', ' ')}", f"/admin/{p}") for p in (
                 "users", "blacklist", "coupons", "analytics", "reports", "campaigns", "campaigns/new", "settings",
-                "appearance", "pages", "pages/new", "audit-log", "replacements", "reviews", "payments", "shipping", "taxes")]
+                "appearance", "pages", "pages/new", "audit-log", "replacements", "reviews", "payments", "shipping", "taxes", "integrations")]
         for name, path in pages:
             page.goto(base + path)
             check(page, found, f"{name} @ {theme}-{width}")
