@@ -26,6 +26,7 @@ from .catalog import (
     VariantAttributeValue,
 )
 from .coupon import Coupon, CouponRedemption
+from .migration import IMPORT_SOURCES, IMPORT_STATUSES, ExternalRef, ImportJob
 from .order import (
     ORDER_STATUSES,
     PAYMENT_METHODS,
@@ -59,4 +60,5 @@ __all__ = [
     "AuditEntry", "AuditSpec", "AUDITED", "NOT_AUDITED",
     "Plan", "Addon", "store_addons", "FEATURES", "DEFAULT_PLAN_SLUG",
     "WishlistItem", "WishlistShare",
+    "ImportJob", "ExternalRef", "IMPORT_SOURCES", "IMPORT_STATUSES",
 ]

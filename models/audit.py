@@ -121,6 +121,8 @@ AUDITED: dict[str, AuditSpec] = {
     "Plan": AuditSpec("plan"),
     "Addon": AuditSpec("addon"),
     "Campaign": AuditSpec("campaign", exclude=frozenset({"recipients_total", "sent", "skipped", "failed"})),
+    "ImportJob": AuditSpec("import", exclude=frozenset({"payload", "credentials_encrypted", "report", "phase", "cursor",
+                                                        "total", "done", "created", "updated", "skipped", "failed"})),
 }
 
 NOT_AUDITED: dict[str, str] = {
@@ -145,6 +147,7 @@ NOT_AUDITED: dict[str, str] = {
     "VariantAttributeValue": "link rows of variants and attribute values",
     "CampaignRecipient": "sending bookkeeping of a campaign",
     "NotificationPreference": "a customer's own email choices",
+    "ExternalRef": "an import's bookkeeping (outside id -> local row); its job is audited",
 }
 
 

@@ -48,6 +48,7 @@ from models import (
     VariantAttributeValue,
     WebhookEvent,
 )
+from models import ExternalRef, ImportJob
 from tenancy import TenantError, tenant_scope
 
 
@@ -200,6 +201,8 @@ SAMPLES = {
                                            action="update", changes={}), "action"),
     WebhookEvent: (lambda s, tag: WebhookEvent(provider="STRIPE", event_id=f"evt_{tag}", type="x", payload="{}"),
                    "result"),
+    ImportJob: (lambda s, tag: ImportJob(source="csv", file_name=tag), "file_name"),
+    ExternalRef: (lambda s, tag: ExternalRef(source="csv", kind="product", external_id=tag, local_id=tag), "fingerprint"),
 }
 
 # Columns whose bulk UPDATE to the string "changed" would break a foreign key: use a real value.
