@@ -18,6 +18,7 @@ from . import (
     dashboard,
     docs,
     errors,
+    migration,
     orders,
     pages,
     payments,
@@ -50,6 +51,7 @@ BLUEPRINTS[-1:-1] = [campaigns.bp, preferences.bp]
 BLUEPRINTS.insert(-1, audit.bp)
 BLUEPRINTS[-1:-1] = [plans.bp, sysadmin.bp]
 BLUEPRINTS.insert(-1, wishlist.bp)
+BLUEPRINTS.insert(-1, migration.bp)
 JSON_TYPES = ("application/json",)
 
 

@@ -45,7 +45,6 @@ NOT_YET = {
     ("GET", "/api/integrations/moloni/status"),
     ("POST", "/api/integrations/moloni/invoice/{order_id}"),
     ("GET", "/api/integrations/moloni/invoice/{order_id}/pdf"),
-    ("POST", "/api/migration/woocommerce/import"),
 }
 
 

@@ -24,6 +24,8 @@ from models import (
     Counter,
     Coupon,
     CouponRedemption,
+    ExternalRef,
+    ImportJob,
     NotificationPreference,
     Order,
     OrderAdjustment,
@@ -48,7 +50,6 @@ from models import (
     VariantAttributeValue,
     WebhookEvent,
 )
-from models import ExternalRef, ImportJob
 from tenancy import TenantError, tenant_scope
 
 
