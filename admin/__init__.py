@@ -29,6 +29,8 @@ from . import (  # noqa: E402,F401
     categories,
     coupons,
     dashboard,
+    imports,
+    migrations,
     orders,
     payments,
     products,

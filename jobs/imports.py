@@ -24,6 +24,9 @@ def run_woocommerce_import(job_id: str, *, client=None, per_page: int | None = N
     except migration.ImportStopped as exc:
         record_failure(migration.fail, job_id, str(exc))
         return "failed"
+    except Exception as exc:  # shown on the job while RQ retries; a retry resumes after the last batch
+        record_failure(migration.fail, job_id, f"{type(exc).__name__}: {exc}")
+        raise
     return "done"
 
 
@@ -32,6 +35,10 @@ def run_csv_import(job_id: str, *, batch_size: int | None = None) -> str:
     if run is None:
         return "nothing to do"
     commit_early("the import shows as running")
-    for _batch in csv_import.batches(run):
-        commit_early("a batch of the CSV import, with its progress")
+    try:
+        for _batch in csv_import.batches(run):
+            commit_early("a batch of the CSV import, with its progress")
+    except Exception as exc:
+        record_failure(migration.fail, job_id, f"{type(exc).__name__}: {exc}")
+        raise
     return "done"
