@@ -4,12 +4,14 @@ done). Against the fake WooCommerce (tests/fakes/woocommerce_server.py); jobs ru
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from sqlalchemy import select
 
 from extensions import db
 from models import ImportJob
+from services import crypto
 from tenancy import tenant_scope
 from tests.fakes.woocommerce_server import FakeWoo
 from tests.web.test_admin_orders_pages import HX, as_role, new_client, page_token
@@ -58,8 +60,7 @@ def test_a_sysadmin_moves_a_store_in_from_woocommerce(app, root_client, store, f
 def test_a_running_import_polls_and_a_stopped_one_resumes(app, root_client, store, fake):
     with app.app_context(), tenant_scope(store):
         job = ImportJob(source="woocommerce", status="RUNNING", source_url=fake.url, total=30, done=10, report={})
-        from services import crypto
-        job.credentials_encrypted = crypto.encrypt('{"key": "%s", "secret": "%s"}' % (fake.key, fake.secret))
+        job.credentials_encrypted = crypto.encrypt(json.dumps({"key": fake.key, "secret": fake.secret}))
         db.session.add(job)
         db.session.commit()
         job_id = job.id
