@@ -42,7 +42,7 @@ from transactions import enqueue_after_commit
 from . import categories as category_service
 from . import plans, tags_attributes
 from .errors import DomainError, Forbidden, Invalid
-from .migration import add_problem, fetch_image, fingerprint, finish, get_job, mark_running
+from .migration import add_problem, claim, fetch_image, fingerprint, finish, get_job, mark_running
 from .money import to_minor
 from .stores import get_store, settings_of
 from .text import has_control_chars, sanitize_html, slugify
@@ -395,7 +395,7 @@ class CsvRun:
 
 def open_run(job_id: str, *, batch_size: int | None = None) -> CsvRun | None:
     job = db.session.get(ImportJob, job_id)
-    if job is None or job.source != SOURCE or job.status in ("DONE", "PREVIEW") or job.payload is None:
+    if job is None or job.source != SOURCE or job.payload is None or not claim(job):
         return None
     parsed = parse(job.payload, *_store_rules())
     if job.cursor == 0:  # a fresh run: the problems of the file, then those found while importing

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from extensions import db
 from integrations.woocommerce import DownloadError, WooClient, WooError, download
@@ -125,6 +125,17 @@ def list_jobs(*, source: str | None = None, any_store: bool = False, limit: int 
 
 def store_of_job(job: ImportJob) -> Store:
     return db.session.scalar(select(Store).where(Store.id == job.store_id))
+
+
+def claim(job: ImportJob) -> bool:
+    """QUEUED or FAILED -> RUNNING, as one guarded UPDATE: of two runs of the same job (a double
+    "Resume"), one claims it and the other finds nothing to do. A killed worker leaves RUNNING,
+    which only ``resume`` (QUEUED again) reopens."""
+    claimed = db.session.execute(update(ImportJob).where(ImportJob.id == job.id, ImportJob.status.in_(("QUEUED", "FAILED")))
+                                 .values(status="RUNNING").execution_options(synchronize_session=False)).rowcount
+    if claimed:
+        db.session.refresh(job)
+    return bool(claimed)
 
 
 def mark_running(job: ImportJob, phase: str) -> None:
@@ -234,17 +245,21 @@ def queue_woocommerce(job: ImportJob) -> None:
 
 
 def resume(job_id: str) -> dict:
-    """Run a job that failed or was interrupted again: it goes on after its last committed batch."""
+    """Run a job that failed or was interrupted (a killed worker leaves it RUNNING) again: it goes
+    on after its last committed batch."""
     job = get_job(job_id, any_store=True)
     if job.status == "DONE":
         raise Invalid("This import is done; start a new one to import again", code="import_done")
-    if job.source != SOURCE or not job.credentials_encrypted:
+    if job.status == "PREVIEW" or (job.credentials_encrypted if job.source == SOURCE else job.payload) is None:
         raise Invalid("This import cannot be resumed", code="import_not_resumable")
     with tenant_scope(job.store_id):
         job = get_job(job_id)
         job.status, job.error = "QUEUED", None
         db.session.flush()
-        queue_woocommerce(job)
+        if job.source == SOURCE:
+            queue_woocommerce(job)
+        else:
+            enqueue_after_commit("jobs.imports.run_csv_import", job.id, job_options={"job_timeout": 3600})
         return job_view(job)
 
 
@@ -265,7 +280,7 @@ class WooRun:
 def open_woocommerce(job_id: str, *, client: WooClient | None = None, per_page: int | None = None) -> WooRun | None:
     """The job ready to run (RUNNING), or None when there is nothing to do (done, unknown)."""
     job = db.session.get(ImportJob, job_id)
-    if job is None or job.status == "DONE" or job.source != SOURCE:
+    if job is None or job.source != SOURCE or not claim(job):
         return None
     if client is None:
         if not job.credentials_encrypted:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Category, ExternalRef, ImportJob, Product, Variant
-from services import csv_import
+from services import csv_import, migration
 from tenancy import tenant_scope
 from tests.web.test_admin_orders_pages import as_role, page_token
 
@@ -214,7 +214,10 @@ def test_an_interrupted_csv_import_run_again_finishes_once(app, admin, store, mo
     assert (job.status, job.cursor, job.done) == ("RUNNING", 2, 200)
     monkeypatch.setattr(csv_import, "batches", original)
     from transactions import execute
-    execute(app, "jobs.imports.run_csv_import", store.id, [job_id], {})
+    assert execute(app, "jobs.imports.run_csv_import", store.id, [job_id], {}) == "nothing to do"  # RUNNING: not claimed
+    with app.app_context():
+        migration.resume(job_id)
+        db.session.commit()  # (inline: the job runs once this commits)
     job = job_of(app, store, job_id)
     assert job.status == "DONE" and (job.created, job.done) == (250, 250)
     with app.app_context(), tenant_scope(store):
