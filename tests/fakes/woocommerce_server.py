@@ -24,6 +24,7 @@ import io
 import json
 import random
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -48,6 +49,7 @@ class FakeWoo:
         self.huge_bytes = huge_bytes
         self.requests: list[tuple[str, dict]] = []
         self.fail_once: set[str] = {"products?page=2"}
+        self.page_delay = 0.0  # seconds before each page of products is answered (to catch a job mid-way)
         self._lock = threading.Lock()
         self._build(random.Random(seed))
 
@@ -208,6 +210,7 @@ class FakeWoo:
         if endpoint == "products/attributes":
             return self._list(handler, self.attributes, params)
         if endpoint == "products":
+            time.sleep(self.page_delay)
             return self._list(handler, [self._render(p) for p in self.products], params)
         bits = endpoint.split("/")
         if len(bits) >= 2 and bits[0] == "products" and bits[1].isdigit():
