@@ -236,3 +236,38 @@ def test_refusals_and_access(app, make, store, admin):
     empty = admin.post("/admin/import", data={"csrf_token": page_token(page), "file": (io.BytesIO(b""), "x.csv")},
                        content_type="multipart/form-data")
     assert empty.status_code == 422
+
+
+def test_the_plan_limit_and_images(app, admin, store, monkeypatch):
+    from models import Plan, ProductImage, Store
+    from tests.fakes.woocommerce_server import FakeWoo
+
+    monkeypatch.setitem(app.config, "IMPORT_ALLOW_PRIVATE_URLS", True)
+    with app.app_context():
+        plan = Plan(slug="tiny-csv", name="Tiny", monthly_price=100, currency="EUR", max_products=3, max_staff=None,
+                    custom_domain_allowed=False, features=[])
+        db.session.add(plan)
+        db.session.flush()
+        db.session.get(Store, store.id).plan_id = plan.id
+        db.session.commit()
+    existing = counts(app, store)["products"]
+    with FakeWoo(n_products=2) as fake:
+        rows = ["product,variant,price,image_url"]
+        rows.append(f"Pictured,A,3.00,{fake.url}/img/good-1.png")
+        rows.append(f"Pictured,B,4.00,{fake.url}/img/good-1.png")
+        rows.append(f"Broken picture,A,3.00,{fake.url}/img/missing.jpg")
+        rows += [f"Extra {i},A,1.00," for i in range(5)]
+        job_id = upload(admin, ("\n".join(rows) + "\n").encode())
+        run_import(admin, job_id)
+    job = job_of(app, store, job_id)
+    assert existing == 0 and job.status == "DONE"
+    assert counts(app, store)["products"] == 3  # Pictured, Broken picture, Extra 0
+    assert (job.created, job.failed) == (4, 4)
+    problems = {p["line"]: p["reason"] for p in job.report["problems"]}
+    assert [line for line, r in problems.items() if "plan's product limit" in r] == [6, 7, 8, 9]
+    assert problems[4] == "image not imported: the address answered 404"  # the product itself is in
+    with app.app_context(), tenant_scope(store):
+        pictured = db.session.scalar(select(Product).where(Product.title == "Pictured"))
+        images = db.session.scalars(select(ProductImage).where(ProductImage.product_id == pictured.id)).all()
+        assert len(images) == 1 and images[0].url.endswith(".webp")  # once for its two rows, re-encoded
+        assert pictured.primary_image_url == images[0].url
