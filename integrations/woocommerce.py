@@ -5,7 +5,9 @@ What this module assumes of WooCommerce (https://woocommerce.github.io/woocommer
 
 * Base ``{site}/wp-json/wc/v3/``. Over https the wrapper sends the key and secret as HTTP Basic
   auth; over plain http (a test fake, a local site) as an OAuth 1.0a signature, so the secret is
-  never in a URL either way (``query_string_auth`` stays off: query strings end up in logs).
+  never in a URL either way (``query_string_auth`` stays off: query strings end up in logs). (Over
+  http the wrapper puts the list parameters in the signed URL and requests adds them again: the
+  same values twice, which WordPress reads as one, so the signature still matches.)
 * Lists take ``per_page`` (at most 100) and ``page`` (from 1) and answer a JSON array with the
   headers ``X-WP-Total`` (items) and ``X-WP-TotalPages``; we follow ``X-WP-TotalPages``.
 * ``products/categories`` {id, name, slug, parent (0 = top), description}; ``products/tags``
