@@ -367,8 +367,8 @@ def _categories(run: WooRun, rows: list[dict]) -> None:
         outcome = _classify(ref, fp, local is not None)
         parent_ref = run.refs.get("category", c.get("parent")) if c.get("parent") else None
         parent_id = parent_ref.local_id if parent_ref is not None else None
-        count(run.job, "category", outcome)
         if run.job.dry_run or outcome == "skipped":
+            count(run.job, "category", outcome)
             continue
         try:
             with db.session.begin_nested():
@@ -385,6 +385,8 @@ def _categories(run: WooRun, rows: list[dict]) -> None:
         except DomainError as exc:
             run.refs.forget_loaded()
             add_problem(run.job, {"ref": f"category {c.get('id')}", "reason": exc.message})
+        else:
+            count(run.job, "category", outcome)
 
 
 def _tags(run: WooRun, rows: list[dict]) -> None:
@@ -393,8 +395,8 @@ def _tags(run: WooRun, rows: list[dict]) -> None:
         fp = fingerprint({"name": t.get("name"), "slug": t.get("slug")})
         local = _live(Tag, ref)
         outcome = _classify(ref, fp, local is not None)
-        count(run.job, "tag", outcome)
         if run.job.dry_run or outcome == "skipped":
+            count(run.job, "tag", outcome)
             continue
         name = (t.get("name") or "")[:60]
         try:
@@ -409,6 +411,8 @@ def _tags(run: WooRun, rows: list[dict]) -> None:
         except DomainError as exc:
             run.refs.forget_loaded()
             add_problem(run.job, {"ref": f"tag {t.get('id')}", "reason": exc.message})
+        else:
+            count(run.job, "tag", outcome)
 
 
 def _attributes(run: WooRun, rows: list[dict]) -> None:
@@ -417,8 +421,8 @@ def _attributes(run: WooRun, rows: list[dict]) -> None:
         fp = fingerprint({"name": a.get("name")})
         local = _live(Attribute, ref)
         outcome = _classify(ref, fp, local is not None)
-        count(run.job, "attribute", outcome)
         if run.job.dry_run or outcome == "skipped":
+            count(run.job, "attribute", outcome)
             continue
         try:
             with db.session.begin_nested():
@@ -429,6 +433,8 @@ def _attributes(run: WooRun, rows: list[dict]) -> None:
         except DomainError as exc:
             run.refs.forget_loaded()
             add_problem(run.job, {"ref": f"attribute {a.get('id')}", "reason": exc.message})
+        else:
+            count(run.job, "attribute", outcome)
 
 
 def _attribute_named(run: WooRun, name: str) -> Attribute:
