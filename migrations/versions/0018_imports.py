@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0018_imports'
-down_revision = '0017_wishlist'
+down_revision = '0016_audit'
 branch_labels = None
 depends_on = None
 
