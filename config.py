@@ -139,6 +139,11 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "MAX_IMAGE_BYTES": int(env.get("MAX_IMAGE_BYTES", str(10 * 1024 * 1024))),
         "MAX_BRANDING_BYTES": int(env.get("MAX_BRANDING_BYTES", str(5 * 1024 * 1024))),
         "MAX_IMPORT_BYTES": int(env.get("MAX_IMPORT_BYTES", str(32 * 1024 * 1024))),
+        # product imports (README, Moving a store in): the largest CSV, and whether image downloads
+        # may reach private or loopback addresses (a local WooCommerce; off: an admin's CSV must not
+        # make the server fetch internal addresses)
+        "IMPORT_MAX_CSV_BYTES": int(env.get("IMPORT_MAX_CSV_BYTES", str(20 * 1024 * 1024))),
+        "IMPORT_ALLOW_PRIVATE_URLS": _bool(env.get("IMPORT_ALLOW_PRIVATE_URLS"), False),
         # images decoded at once per process (services.storage): each takes up to ~200 MB while it runs
         "IMAGE_WORKERS": _image_workers(env.get("IMAGE_WORKERS") or "1"),
         "PLATFORM_DOMAIN": (env.get("PLATFORM_DOMAIN") or "").lower().strip(".") or None,

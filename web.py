@@ -65,7 +65,7 @@ from services.variants import stock_state
 
 # Paths that work with no store (or a suspended one): the platform's own endpoints.
 STORELESS_PREFIXES = ("/static/", "/uploads/", "/api/health", "/api/openapi.json", "/api/docs", "/api/sysadmin",
-                      "/api/plans")
+                      "/api/plans", "/api/migration")
 # What a suspended store still answers: signing in and out, and its dashboard (which says why)
 SUSPENDED_OPEN = ("/login", "/logout", "/admin", "/sysadmin")
 # Answered without looking up a store at all: the probes (they answer whatever the database's state,

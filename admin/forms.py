@@ -256,3 +256,8 @@ class ReportsForm(PeriodForm):
     sort_by = SelectField("Sort products by", choices=[SelectChoice("revenue", "Revenue"), SelectChoice("units", "Units"),
                                                        SelectChoice("orders", "Orders"), SelectChoice("profit", "Profit")],
                           default="revenue")
+
+
+class CsvImportForm(PageForm):
+    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file"),
+                                             FileAllowed(["csv", "txt"], "Upload a .csv file")])

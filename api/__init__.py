@@ -19,6 +19,7 @@ from . import (
     dashboard,
     docs,
     errors,
+    migration,
     moloni,
     orders,
     pages,
@@ -57,6 +58,7 @@ BLUEPRINTS.insert(-1, wishlist.bp)
 BLUEPRINTS[-1:-1] = [shipping.bp, taxes.bp]
 BLUEPRINTS.insert(-1, addresses.bp)
 BLUEPRINTS.insert(-1, moloni.bp)
+BLUEPRINTS.insert(-1, migration.bp)
 JSON_TYPES = ("application/json",)
 
 

@@ -27,6 +27,7 @@ from .catalog import (
     VariantAttributeValue,
 )
 from .coupon import Coupon, CouponRedemption
+from .migration import IMPORT_SOURCES, IMPORT_STATUSES, ExternalRef, ImportJob
 from .moloni import MoloniConnection, MoloniInvoice
 from .order import (
     ORDER_STATUSES,
@@ -64,4 +65,5 @@ __all__ = [
     "WishlistItem", "WishlistShare",
     "ShippingZone", "ShippingMethod", "TaxRule", "SHIPPING_KINDS",
     "Address",
+    "ImportJob", "ExternalRef", "IMPORT_SOURCES", "IMPORT_STATUSES",
 ]

@@ -127,6 +127,8 @@ AUDITED: dict[str, AuditSpec] = {
     # tokens and the client secret are denied by name; the expiries move on every refresh
     "MoloniConnection": AuditSpec("moloni_connection", exclude=frozenset({
         "access_expires_at", "refresh_expires_at", "oauth_started_by_id", "category_id", "unit_id", "last_error"})),
+    "ImportJob": AuditSpec("import", exclude=frozenset({"payload", "credentials_encrypted", "report", "phase", "cursor",
+                                                        "total", "done", "created", "updated", "skipped", "failed"})),
 }
 
 NOT_AUDITED: dict[str, str] = {
@@ -153,6 +155,7 @@ NOT_AUDITED: dict[str, str] = {
     "NotificationPreference": "a customer's own email choices",
     "Address": "a shopper's own address book (the audit log covers staff changes)",
     "MoloniInvoice": "invoicing bookkeeping written by jobs; the order's timeline names each invoice and failure",
+    "ExternalRef": "an import's bookkeeping (outside id -> local row); its job is audited",
 }
 
 

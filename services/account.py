@@ -277,6 +277,7 @@ NOT_EXPORTED: dict[tuple[str, str], str] = {
     ("replacement_requests", "resolved_by_id"): "the staff member who resolved a request",
     ("moloni_connections", "connected_by_id"): "the admin who connected the store to Moloni",
     ("moloni_connections", "oauth_started_by_id"): "the admin who started connecting the store to Moloni",
+    ("import_jobs", "created_by_id"): "the staff member who started a product import",
     ("refunds", "created_by_id"): "the staff member who made a refund (refunds show on the order)",
 }
 

@@ -17,7 +17,6 @@ ORDER = ["public", "optional", "user", "staff", "manager", "admin", "sysadmin"]
 TOO_WEAK = {"staff": "USER", "manager": "STAFF", "admin": "MANAGER", "sysadmin": "ADMIN"}
 
 NOT_YET = {
-    ("POST", "/api/migration/woocommerce/import"),
 }
 
 

@@ -25,6 +25,8 @@ from models import (
     Counter,
     Coupon,
     CouponRedemption,
+    ExternalRef,
+    ImportJob,
     MoloniConnection,
     MoloniInvoice,
     NotificationPreference,
@@ -224,6 +226,8 @@ SAMPLES = {
     MoloniInvoice: (lambda s, tag: MoloniInvoice(order_id=_order(s, tag).id, our_reference=tag), "our_reference"),
     WishlistShare: (lambda s, tag: WishlistShare(user_id=_user_id(s, tag), token_hash=f"h{abs(hash(tag))}"),
                     "token_hash"),
+    ImportJob: (lambda s, tag: ImportJob(source="csv", file_name=tag), "file_name"),
+    ExternalRef: (lambda s, tag: ExternalRef(source="csv", kind="product", external_id=tag, local_id=tag), "fingerprint"),
 }
 
 # Columns whose bulk UPDATE to the string "changed" would break a foreign key: use a real value.
