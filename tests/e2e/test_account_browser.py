@@ -23,7 +23,7 @@ def test_account_tabs_addresses_download_and_axe(live_server, live_shop, browser
 
     page.goto(f"{base}/account/addresses")
     tabs = page.locator("nav.subnav a")
-    assert tabs.count() == 8
+    assert tabs.count() == 9  # with Wishlist
     for i in range(tabs.count()):
         box = tabs.nth(i).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375, tabs.nth(i).inner_text()
