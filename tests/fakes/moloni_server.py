@@ -85,12 +85,14 @@ class FakeMoloni:
         self._refresh: set[str] = set()
         self._faults: dict[str, list[tuple[int, bool, object]]] = {}
         self._ids = iter(range(1000, 10**9))
+        self.delays: dict[str, float] = {}  # endpoint -> seconds to wait before answering (races)
         self.reset()
 
     def reset(self) -> None:
         with self.lock:
             self.calls.clear()
             self._faults.clear()
+            self.delays.clear()
             self.store = {"invoices": [], "creditNotes": [], "customers": [], "products": [],
                           "productCategories": []}
             self.document_sets = {5: [{"document_set_id": 11, "name": "A"}]}
@@ -199,6 +201,9 @@ class FakeMoloni:
             self.calls.append(Call(path, params, body))
             fault = self._faults.get(path)
             fault = fault.pop(0) if fault else None
+            delay = self.delays.get(path, 0)
+        if delay:
+            time.sleep(delay)
         if path == "authorize":
             return self._authorize_page(params)
         if path == "authorize/allow":
