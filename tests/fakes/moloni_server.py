@@ -18,6 +18,8 @@ What it serves:
   which answers 302 to ``redirect_uri?code=...&state=...`` (the state echoed), or
   ``?error=access_denied&state=...``. ``fake.allow(authorize_url)`` is that click, for tests without
   a browser.
+* ``GET /downloads/index.php?action=getDownload&h=<document id>``: the document's PDF (where
+  ``documents/getPDFLink`` points).
 * ``POST|GET /v1/grant/``: ``authorization_code`` (a code is good once, for its redirect_uri) and
   ``refresh_token`` (each refresh token is good once and is replaced); wrong client credentials or
   a used code are a 400 ``{"error": "invalid_grant"}``. Access tokens last ``token_lifetime`` seconds.
@@ -41,6 +43,9 @@ import requests
 
 CLIENT_ID = "moloni-test-client"
 CLIENT_SECRET = "moloni-test-secret"
+# a one-page PDF (what ``documents/getPDFLink``'s link downloads)
+PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+       b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
 
 
 def unflatten(pairs: list[tuple[str, str]]) -> dict:
@@ -158,10 +163,12 @@ class FakeMoloni:
                 pass
 
             def _answer(self, status: int, body, headers: dict | None = None):
-                is_page = isinstance(body, str)
-                data = body.encode() if is_page else json.dumps(body).encode()
+                headers = dict(headers or {})
+                is_page = isinstance(body, (str, bytes))
+                data = body if isinstance(body, bytes) else body.encode() if is_page else json.dumps(body).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "text/html; charset=utf-8" if is_page else "application/json")
+                self.send_header("Content-Type", headers.pop("Content-Type", None)
+                                 or ("text/html; charset=utf-8" if is_page else "application/json"))
                 self.send_header("Content-Length", str(len(data)))
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
@@ -219,6 +226,9 @@ class FakeMoloni:
             return 302, "", {"Location": f"{params['redirect_uri']}?{query}"}
         if path == "grant":
             return self._grant(params)
+        if path == "downloads/index.php":
+            with self.lock:
+                return self._download(params)
         if fault and not fault[1]:
             return fault[0], fault[2], None
         token = params.get("access_token")
@@ -244,6 +254,7 @@ class FakeMoloni:
         hidden = "".join(f'<input type="hidden" name="{name}" value="{html.escape(params.get(name, ""))}">'
                          for name in ("client_id", "redirect_uri", "state"))
         page = ('<!doctype html><html lang="pt"><head><meta charset="utf-8"><title>Moloni - Autorizar</title>'
+                '<link rel="icon" href="data:,">'
                 '</head><body><main><h1>Moloni</h1><p>The application wants to access your Moloni account '
                 '(allow or refuse).</p>'
                 f'<form method="get" action="/v1/authorize/allow/">{hidden}'
@@ -384,4 +395,15 @@ class FakeMoloni:
         ids = {str(d["document_id"]) for kind in ("invoices", "creditNotes") for d in self.store[kind]}
         if str(body.get("document_id")) not in ids:
             return 200, [{"code": "1 document_id", "description": "no such document"}]
-        return 200, {"url": f"https://www.moloni.pt/downloads/index.php?action=getDownload&h={body['document_id']}"}
+        return 200, {"url": f"{self.download_url}?action=getDownload&h={body['document_id']}"}
+
+    @property
+    def download_url(self) -> str:
+        """Where the PDF links point (Moloni's are ``https://www.moloni.pt/downloads/index.php?...``)."""
+        return f"http://{self.host}:{self.port}/downloads/index.php"
+
+    def _download(self, params: dict):
+        ids = {str(d["document_id"]) for kind in ("invoices", "creditNotes") for d in self.store[kind]}
+        if params.get("h") not in ids:
+            return 404, "<!doctype html><title>Moloni</title><p>No such document.</p>", None
+        return 200, PDF, {"Content-Type": "application/pdf"}
