@@ -129,3 +129,27 @@ def test_moloni_down_is_retried_by_the_queue_and_invoices_once(moloni_app):
     assert len(env.fake.calls_to("invoices/insert")) == 1 and len(env.fake.documents("invoices")) == 1
     with env.app.app_context(), tenant_scope(env.store):
         assert db.session.get(Order, order["id"]).payment_status == "PAID"
+
+
+def test_a_token_refreshed_by_a_job_that_then_fails_is_kept(moloni_app):
+    """Moloni's refresh tokens are good once: a job that refreshes the access token and then finds
+    Moloni down must keep the new tokens, or its retry (and every later call) is refused."""
+    from models import MoloniConnection
+
+    env = moloni_app
+    with env.app.app_context(), tenant_scope(env.store):
+        conn = db.session.scalar(select(MoloniConnection))
+        conn.access_expires_at = conn.access_expires_at.replace(year=2000)
+        db.session.commit()
+    env.fake.expire_access_tokens()
+    env.fake.fail_next("invoices/insert", status=503)
+    order = pay(env)
+    work(env)
+    assert invoice_row(env, order["id"]).status == "PENDING"
+    assert retry_now(env, "default") == 1
+    work(env)
+    row = invoice_row(env, order["id"])
+    assert (row.status, row.number) == ("INVOICED", "A/1"), row.failure_reason
+    assert len([c for c in env.fake.calls_to("grant") if c.params["grant_type"] == "refresh_token"]) == 1
+    with env.app.app_context(), tenant_scope(env.store):
+        assert db.session.scalar(select(MoloniConnection)).last_error is None
