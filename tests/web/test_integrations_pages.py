@@ -67,3 +67,30 @@ def test_the_page_is_for_admins_of_a_store_with_the_addon(app, store, make, molo
     _put_on(app, store, _plan(app, "lite", 500, features=["campaigns"]))
     gated = admin.get("/admin/integrations")
     assert gated.status_code == 403 and "Moloni invoicing" in text(gated)
+
+
+def test_moloni_refuses_the_invoice_the_page_says_why_the_admins_are_emailed_and_retry_invoices(
+        app, client, store, shop, make, moloni, mail_outbox):
+    admin, admin_user = as_role(app, make, store, "ADMIN")
+    started = _post(admin, "/admin/integrations/moloni/connect")
+    back = urlsplit(moloni.allow(started.headers["Location"]))
+    assert admin.get(f"{back.path}?{back.query}").status_code == 302
+    saved = _post(admin, "/admin/integrations/moloni/settings",
+                  {"company_id": "5", "document_set_id": "11", "tax_id": "21", "auto_invoice": "y"})
+    assert saved.status_code == 303, text(saved)
+    moloni.refuse_next("invoices/insert", "Customer VAT number is invalid")
+    paid = checkout(client, shop.headers, "BALANCE", shop.digital)
+    assert paid.status_code == 201, paid.get_json()
+    number = paid.get_json()["order_number"]
+    detail = admin.get(f"/admin/orders/{number}")
+    assert "Invoice failed: Moloni refused invoices/insert: Customer VAT number is invalid" in text(detail)
+    assert b'data-testid="invoice-retry"' in detail.data
+    (alert,) = [m for m in mail_outbox if m.subject == f"Invoice failed on order #{number}"]
+    assert alert.to == [admin_user.email] and "Customer VAT number is invalid" in alert.body
+    assert moloni.documents("invoices") == []
+    retried = _post(admin, f"/admin/orders/{number}/invoice/retry", page=f"/admin/orders/{number}")
+    assert retried.status_code == 303
+    detail = admin.get(f"/admin/orders/{number}")
+    assert "Moloni invoice A/1" in text(detail) and b'data-testid="invoice-failed"' not in detail.data
+    assert len(moloni.documents("invoices")) == 1
+    assert len([m for m in mail_outbox if "failed" in m.subject]) == 1  # told once
