@@ -547,10 +547,12 @@ def _origin(url: str | None) -> str | None:
 def form_action(config) -> str:
     """Checkout forms answer with a redirect to the payment provider's hosted page, and browsers
     hold that redirect to form-action: allow our origin and the providers' pages (those of the
-    configured API bases too, so a local fake's pages work)."""
+    configured API bases too, so a local fake's pages work). The Integrations page's "Connect
+    Moloni" form answers with a redirect to Moloni's authorize page: its origin too."""
     apis = [config.get("STRIPE_API_BASE"), config.get("HOODPAY_API_BASE")]
     origins = [*config.get("PAYMENT_PAGE_ORIGINS", []),
-               *(_origin(api) for api in apis if api and not api.startswith("https://api.hoodpay.io"))]
+               *(_origin(api) for api in apis if api and not api.startswith("https://api.hoodpay.io")),
+               _origin(config.get("MOLONI_AUTH_URL"))]
     return " ".join(["'self'", *dict.fromkeys(o for o in origins if o)])
 
 

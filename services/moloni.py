@@ -9,7 +9,9 @@ refunded orders, and the PDF link. Moloni's HTTP shape lives in ``integrations/m
   nonce cleared in the transaction that stores the tokens), so a replayed callback changes nothing.
 * **Tokens** (access, refresh) and a store's own client secret are Fernet-encrypted
   (``services.crypto``). ``client_for`` refreshes the access token a minute before it expires,
-  with the connection row locked (``FOR UPDATE``), so two workers never both refresh.
+  with the connection row locked (``FOR UPDATE``), so two workers never both refresh, and commits
+  the new tokens at once (``commit_early``: Moloni spent the old refresh token, so a job that then
+  fails and rolls back must not lose them). Callers get their client before locking their rows.
 * **Once per order.** ``MoloniInvoice`` is unique on the order and reserved (PENDING) before Moloni is
   called; issuing locks it, and before inserting asks Moloni for a document with our reference
   (``<store slug>#<order number>``), so a retried job (whose first answer was lost) records the
@@ -38,7 +40,7 @@ from integrations import moloni as api
 from integrations.base import ProviderError
 from models import MoloniConnection, MoloniInvoice, Order, Role, Store, User
 from tenancy import tenant_scope
-from transactions import enqueue_after_commit, write_lock
+from transactions import commit_early, enqueue_after_commit, write_lock
 
 from . import crypto, orders, plans
 from .errors import Conflict, DomainError, Invalid, NotFound, Unavailable
@@ -237,8 +239,12 @@ def client_for() -> tuple[MoloniConnection, api.MoloniClient]:
                            code="moloni_not_connected") from exc
         raise
     _keep_tokens(conn, tokens)
-    db.session.flush()
-    return conn, _client(tokens.access_token)
+    # Moloni spent the old refresh token: keep the new ones whatever happens to the rest of this
+    # unit of work (a job that then finds Moloni down rolls back; its retry needs these tokens).
+    # Callers lock their own rows only after this (the commit ends every lock taken so far).
+    commit_early("Moloni's refreshed tokens (the old refresh token is spent)")
+    conn = connection(lock=True)
+    return conn, _client(crypto.decrypt(conn.access_token))
 
 
 def disconnect(store: Store) -> None:
@@ -482,10 +488,26 @@ def _customer(client: api.MoloniClient, company: int, order: Order) -> int:
                               number=f"VS-{(order.buyer_id or order.id)[:8]}")
 
 
+def _client_first() -> tuple[MoloniConnection, api.MoloniClient] | Exception:
+    """``client_for`` before any invoice row is locked (a token refresh commits); its error is
+    kept for the caller to record on the row it then locks."""
+    try:
+        return client_for()
+    except (ProviderError, DomainError) as exc:
+        return exc
+
+
+def _unwrap(session):
+    if isinstance(session, Exception):
+        raise session
+    return session
+
+
 def issue_invoice(order_id: str) -> str:
     """The work of invoicing one order (the job's and the API's): at most one Moloni invoice. A
     refusal (or a setting missing) marks the row FAILED and tells the admins; a network failure
     raises ``ProviderError`` for the caller to retry."""
+    session = _client_first()
     row = db.session.scalar(select(MoloniInvoice).where(MoloniInvoice.order_id == order_id).with_for_update()
                             .execution_options(populate_existing=True))
     if row is None:
@@ -497,7 +519,7 @@ def issue_invoice(order_id: str) -> str:
         plans.require_feature(db.session.get(Store, order.store_id), FEATURE)
         if order.currency != "EUR":
             raise ValueError(f"Moloni invoices are in euros; this order is in {order.currency}")
-        conn, client = client_for()
+        conn, client = _unwrap(session)
         missing = readiness(conn)
         if missing:
             raise ValueError(missing)
@@ -555,6 +577,7 @@ def fail_by_order(order_id: str, reason: str, credit: bool = False) -> str:
 
 def issue_credit_note(order_id: str) -> str:
     """One credit note for a refunded order's invoice (looked up by our reference first)."""
+    session = _client_first()
     row = db.session.scalar(select(MoloniInvoice).where(MoloniInvoice.order_id == order_id).with_for_update()
                             .execution_options(populate_existing=True))
     if row is None or row.status != "INVOICED" or row.credit_status not in ("PENDING", "FAILED"):
@@ -562,7 +585,7 @@ def issue_credit_note(order_id: str) -> str:
     order = orders.get_order(order_id)
     reference = f"{row.our_reference}-NC"
     try:
-        conn, client = client_for()
+        conn, client = _unwrap(session)
         found = client.find_document("creditNotes", conn.company_id, reference)
         if found is None:
             invoice = client.get_document("invoices", conn.company_id, row.document_id)

@@ -24,10 +24,16 @@ def chromium_path() -> str:
 
 
 @pytest.fixture
-def live_server(tmp_path, fake_stripe, fake_hoodpay):
+def live_config() -> dict:
+    """More settings for ``live_server`` (a test module overrides this fixture, e.g. Moloni at its fake)."""
+    return {}
+
+
+@pytest.fixture
+def live_server(tmp_path, fake_stripe, fake_hoodpay, live_config):
     """The app on loopback; its payment providers are the fakes (they send their webhooks here)."""
     app = make_app(base_config(tmp_path, f"sqlite:///{tmp_path / 'e2e.db'}", LOGIN_RATE_LIMIT="100 per minute",
-                               **stripe_settings(fake_stripe), **hoodpay_settings(fake_hoodpay)))
+                               **stripe_settings(fake_stripe), **hoodpay_settings(fake_hoodpay), **live_config))
     migrate(app)
     with app.app_context():
         store_service.create_store("e2e", "E2E Store", is_default=True)

@@ -8,11 +8,18 @@ In tests::
         fake.documents("invoices")        # what was inserted
         fake.fail_next("invoices/insert", status=503)   # one injected failure
         fake.lose_next_answer("invoices/insert")        # insert happens, the answer is a 503
+        fake.refuse_next("invoices/insert", "Customer VAT is invalid")  # a validation error (HTTP 200)
+        fake.allow(authorize_url)         # the admin clicks "allow": the callback URL to follow
 
 What it serves:
 
-* ``GET /v1/authorize/?response_type=code&client_id&redirect_uri&state``: the admin "allows" at
-  once: 302 to ``redirect_uri?code=...&state=...`` (the state echoed).
+* ``GET /v1/authorize/?response_type=code&client_id&redirect_uri&state``: a tiny HTML page, like
+  Moloni's, where the admin allows (or refuses) the app; its form goes to ``/v1/authorize/allow/``,
+  which answers 302 to ``redirect_uri?code=...&state=...`` (the state echoed), or
+  ``?error=access_denied&state=...``. ``fake.allow(authorize_url)`` is that click, for tests without
+  a browser.
+* ``GET /downloads/index.php?action=getDownload&h=<document id>``: the document's PDF (where
+  ``documents/getPDFLink`` points).
 * ``POST|GET /v1/grant/``: ``authorization_code`` (a code is good once, for its redirect_uri) and
   ``refresh_token`` (each refresh token is good once and is replaced); wrong client credentials or
   a used code are a 400 ``{"error": "invalid_grant"}``. Access tokens last ``token_lifetime`` seconds.
@@ -22,6 +29,7 @@ What it serves:
 """
 from __future__ import annotations
 
+import html
 import json
 import re
 import secrets
@@ -29,10 +37,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
+
+import requests
 
 CLIENT_ID = "moloni-test-client"
 CLIENT_SECRET = "moloni-test-secret"
+# a one-page PDF (what ``documents/getPDFLink``'s link downloads)
+PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+       b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
 
 
 def unflatten(pairs: list[tuple[str, str]]) -> dict:
@@ -75,14 +88,16 @@ class FakeMoloni:
         self._codes: dict[str, str] = {}  # code -> redirect_uri
         self._access: dict[str, float] = {}  # token -> expiry
         self._refresh: set[str] = set()
-        self._faults: dict[str, list[tuple[int, bool]]] = {}
+        self._faults: dict[str, list[tuple[int, bool, object]]] = {}
         self._ids = iter(range(1000, 10**9))
+        self.delays: dict[str, float] = {}  # endpoint -> seconds to wait before answering (races)
         self.reset()
 
     def reset(self) -> None:
         with self.lock:
             self.calls.clear()
             self._faults.clear()
+            self.delays.clear()
             self.store = {"invoices": [], "creditNotes": [], "customers": [], "products": [],
                           "productCategories": []}
             self.document_sets = {5: [{"document_set_id": 11, "name": "A"}]}
@@ -104,12 +119,31 @@ class FakeMoloni:
 
     def fail_next(self, endpoint: str, status: int = 503) -> None:
         with self.lock:
-            self._faults.setdefault(endpoint, []).append((status, False))
+            self._faults.setdefault(endpoint, []).append((status, False, {"error": "unavailable"}))
+
+    def refuse_next(self, endpoint: str, description: str) -> None:
+        """The next call answers HTTP 200 with a validation error list (nothing is made)."""
+        with self.lock:
+            self._faults.setdefault(endpoint, []).append((200, False, [{"code": "2 invalid",
+                                                                          "description": description}]))
+
+    def allow(self, authorize_url: str) -> str:
+        """What the admin's click on "allow" does: the callback URL Moloni sends the browser to."""
+        page = requests.get(authorize_url, timeout=5)
+        assert page.status_code == 200 and "allow" in page.text, page.text
+        query = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
+        answer = requests.get(f"{self.auth_url}allow/", params={"client_id": query.get("client_id", ""),
+                                                                 "redirect_uri": query.get("redirect_uri", ""),
+                                                                 "state": query.get("state", ""),
+                                                                 "decision": "allow"},
+                              allow_redirects=False, timeout=5)
+        assert answer.status_code == 302, answer.text
+        return answer.headers["Location"]
 
     def lose_next_answer(self, endpoint: str) -> None:
         """The call is carried out, but its answer is a 503 (a lost answer)."""
         with self.lock:
-            self._faults.setdefault(endpoint, []).append((503, True))
+            self._faults.setdefault(endpoint, []).append((503, True, {"error": "unavailable"}))
 
     def expire_access_tokens(self) -> None:
         with self.lock:
@@ -129,9 +163,12 @@ class FakeMoloni:
                 pass
 
             def _answer(self, status: int, body, headers: dict | None = None):
-                data = json.dumps(body).encode()
+                headers = dict(headers or {})
+                is_page = isinstance(body, (str, bytes))
+                data = body if isinstance(body, bytes) else body.encode() if is_page else json.dumps(body).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", headers.pop("Content-Type", None)
+                                 or ("text/html; charset=utf-8" if is_page else "application/json"))
                 self.send_header("Content-Length", str(len(data)))
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
@@ -171,16 +208,29 @@ class FakeMoloni:
             self.calls.append(Call(path, params, body))
             fault = self._faults.get(path)
             fault = fault.pop(0) if fault else None
+            delay = self.delays.get(path, 0)
+        if delay:
+            time.sleep(delay)
         if path == "authorize":
-            code = secrets.token_hex(8)
-            with self.lock:
-                self._codes[code] = params.get("redirect_uri", "")
-            query = urlencode({"code": code, "state": params.get("state", "")})
-            return 302, {}, {"Location": f"{params.get('redirect_uri')}?{query}"}
+            return self._authorize_page(params)
+        if path == "authorize/allow":
+            if params.get("client_id") != CLIENT_ID or not params.get("redirect_uri"):
+                return 400, "<!doctype html><title>Moloni</title><p>Unknown application.</p>", None
+            if params.get("decision") != "allow":
+                query = urlencode({"error": "access_denied", "state": params.get("state", "")})
+            else:
+                code = secrets.token_hex(8)
+                with self.lock:
+                    self._codes[code] = params["redirect_uri"]
+                query = urlencode({"code": code, "state": params.get("state", "")})
+            return 302, "", {"Location": f"{params['redirect_uri']}?{query}"}
         if path == "grant":
             return self._grant(params)
+        if path == "downloads/index.php":
+            with self.lock:
+                return self._download(params)
         if fault and not fault[1]:
-            return fault[0], {"error": "unavailable"}, None
+            return fault[0], fault[2], None
         token = params.get("access_token")
         with self.lock:
             expiry = self._access.get(token or "")
@@ -195,6 +245,23 @@ class FakeMoloni:
         if fault:  # carried out, answer lost
             return fault[0], {"error": "unavailable"}, None
         return status, answer, None
+
+    def _authorize_page(self, params: dict):
+        """Moloni's page where a signed-in Moloni user allows the app (here: no sign-in)."""
+        if params.get("response_type") != "code" or params.get("client_id") != CLIENT_ID \
+                or not params.get("redirect_uri"):
+            return 400, "<!doctype html><title>Moloni</title><p>Invalid authorization request.</p>", None
+        hidden = "".join(f'<input type="hidden" name="{name}" value="{html.escape(params.get(name, ""))}">'
+                         for name in ("client_id", "redirect_uri", "state"))
+        page = ('<!doctype html><html lang="pt"><head><meta charset="utf-8"><title>Moloni - Autorizar</title>'
+                '<link rel="icon" href="data:,">'
+                '</head><body><main><h1>Moloni</h1><p>The application wants to access your Moloni account '
+                '(allow or refuse).</p>'
+                f'<form method="get" action="/v1/authorize/allow/">{hidden}'
+                '<button type="submit" name="decision" value="allow" id="allow">Autorizar</button> '
+                '<button type="submit" name="decision" value="deny" id="deny">Recusar</button>'
+                '</form></main></body></html>')
+        return 200, page, None
 
     def _grant(self, params: dict):
         if params.get("client_id") != CLIENT_ID or params.get("client_secret") != CLIENT_SECRET:
@@ -328,4 +395,15 @@ class FakeMoloni:
         ids = {str(d["document_id"]) for kind in ("invoices", "creditNotes") for d in self.store[kind]}
         if str(body.get("document_id")) not in ids:
             return 200, [{"code": "1 document_id", "description": "no such document"}]
-        return 200, {"url": f"https://www.moloni.pt/downloads/index.php?action=getDownload&h={body['document_id']}"}
+        return 200, {"url": f"{self.download_url}?action=getDownload&h={body['document_id']}"}
+
+    @property
+    def download_url(self) -> str:
+        """Where the PDF links point (Moloni's are ``https://www.moloni.pt/downloads/index.php?...``)."""
+        return f"http://{self.host}:{self.port}/downloads/index.php"
+
+    def _download(self, params: dict):
+        ids = {str(d["document_id"]) for kind in ("invoices", "creditNotes") for d in self.store[kind]}
+        if params.get("h") not in ids:
+            return 404, "<!doctype html><title>Moloni</title><p>No such document.</p>", None
+        return 200, PDF, {"Content-Type": "application/pdf"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import requests
 from sqlalchemy import select
 
 from extensions import db
@@ -29,7 +28,7 @@ def test_connect_choose_invoice_fails_visibly_retry_and_pdf(app, client, store, 
     assert page.status_code == 200 and "Not connected" in text(page) and b"Integrations</a>" in page.data
     started = _post(admin, "/admin/integrations/moloni/connect")
     assert started.status_code == 303 and started.headers["Location"].startswith(moloni.auth_url)
-    back = urlsplit(requests.get(started.headers["Location"], allow_redirects=False, timeout=5).headers["Location"])
+    back = urlsplit(moloni.allow(started.headers["Location"]))
     assert admin.get(f"{back.path}?{back.query}").status_code == 302
     page = admin.get("/admin/integrations")
     assert "Loja Demo Lda" in text(page) and "Choose the default tax" in text(page)
@@ -52,7 +51,7 @@ def test_connect_choose_invoice_fails_visibly_retry_and_pdf(app, client, store, 
     assert "Moloni invoice A/1" in text(detail) and b'data-testid="invoice-failed"' not in detail.data
     assert len(moloni.documents("invoices")) == 1
     pdf = admin.get(f"/admin/orders/{number}/invoice.pdf")
-    assert pdf.status_code == 302 and "moloni.pt/downloads" in pdf.headers["Location"]
+    assert pdf.status_code == 302 and pdf.headers["Location"].startswith(moloni.download_url)
 
     gone = _post(admin, "/admin/integrations/moloni/disconnect")
     assert gone.status_code == 303
@@ -68,3 +67,30 @@ def test_the_page_is_for_admins_of_a_store_with_the_addon(app, store, make, molo
     _put_on(app, store, _plan(app, "lite", 500, features=["campaigns"]))
     gated = admin.get("/admin/integrations")
     assert gated.status_code == 403 and "Moloni invoicing" in text(gated)
+
+
+def test_moloni_refuses_the_invoice_the_page_says_why_the_admins_are_emailed_and_retry_invoices(
+        app, client, store, shop, make, moloni, mail_outbox):
+    admin, admin_user = as_role(app, make, store, "ADMIN")
+    started = _post(admin, "/admin/integrations/moloni/connect")
+    back = urlsplit(moloni.allow(started.headers["Location"]))
+    assert admin.get(f"{back.path}?{back.query}").status_code == 302
+    saved = _post(admin, "/admin/integrations/moloni/settings",
+                  {"company_id": "5", "document_set_id": "11", "tax_id": "21", "auto_invoice": "y"})
+    assert saved.status_code == 303, text(saved)
+    moloni.refuse_next("invoices/insert", "Customer VAT number is invalid")
+    paid = checkout(client, shop.headers, "BALANCE", shop.digital)
+    assert paid.status_code == 201, paid.get_json()
+    number = paid.get_json()["order_number"]
+    detail = admin.get(f"/admin/orders/{number}")
+    assert "Invoice failed: Moloni refused invoices/insert: Customer VAT number is invalid" in text(detail)
+    assert b'data-testid="invoice-retry"' in detail.data
+    (alert,) = [m for m in mail_outbox if m.subject == f"Invoice failed on order #{number}"]
+    assert alert.to == [admin_user.email] and "Customer VAT number is invalid" in alert.body
+    assert moloni.documents("invoices") == []
+    retried = _post(admin, f"/admin/orders/{number}/invoice/retry", page=f"/admin/orders/{number}")
+    assert retried.status_code == 303
+    detail = admin.get(f"/admin/orders/{number}")
+    assert "Moloni invoice A/1" in text(detail) and b'data-testid="invoice-failed"' not in detail.data
+    assert len(moloni.documents("invoices")) == 1
+    assert len([m for m in mail_outbox if "failed" in m.subject]) == 1  # told once

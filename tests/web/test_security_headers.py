@@ -64,8 +64,9 @@ def assert_page_headers(response) -> dict[str, str]:
     assert csp["img-src"] == "'self' data:"
     assert csp["object-src"] == "'none'"
     assert csp["base-uri"] == "'self'"
-    # checkout forms redirect to the providers' hosted pages (and nowhere else)
-    assert csp["form-action"] == "'self' https://checkout.stripe.com https://connect.stripe.com https://checkout.hoodpay.io"
+    # checkout forms redirect to the providers' hosted pages, "Connect Moloni" to Moloni's (and nowhere else)
+    assert csp["form-action"] == ("'self' https://checkout.stripe.com https://connect.stripe.com "
+                                  "https://checkout.hoodpay.io https://api.moloni.pt")
     assert csp["frame-ancestors"] == "'self'"
     assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
