@@ -293,6 +293,8 @@ def fulfill(order: Order, *, carrier: str, tracking_number: str, tracking_url: s
         order.completed_at = _now()
         event(order, "status", "PROCESSING → COMPLETED (shipped)", actor=actor)
     db.session.flush()
+    # the buyer hears of it (with the tracking link), once this commits; a correction sends the new one
+    enqueue_after_commit(SHIPPED_EMAIL, order.id, again, queue="emails")
     return order
 
 
@@ -456,6 +458,7 @@ def adjustments_of(order_ids: list[str]) -> dict[str, list[OrderAdjustment]]:
 ORDER_EMAIL = "jobs.emails.send_order_email"
 CLOSE_PAYMENT_PAGES = "jobs.payments.close_payment_pages"
 LOW_STOCK_EMAIL = "jobs.emails.send_low_stock_email"
+SHIPPED_EMAIL = "jobs.emails.send_shipped_email"
 
 
 def order_path(order: Order, guest_token: str | None = None) -> str:
