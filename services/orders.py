@@ -281,6 +281,9 @@ def fulfill(order: Order, *, carrier: str, tracking_number: str, tracking_url: s
         raise Invalid("Carrier and tracking number are needed",
                       details={k: ["required"] for k, v in (("carrier", carrier), ("tracking_number", tracking_number))
                                if not v})
+    tracking_url = (tracking_url or "").strip()
+    if tracking_url and not tracking_url.lower().startswith(("https://", "http://")):
+        raise Invalid("A tracking link starts with https:// or http://", details={"tracking_url": ["not a web address"]})
     again = order.fulfilled_at is not None
     order.carrier, order.tracking_number = carrier[:60], tracking_number[:120]
     order.tracking_url = (tracking_url or "").strip()[:500] or None
