@@ -227,8 +227,10 @@ def _delivery(form, user, *, full: bool, method_id: str | None = None) -> checko
     if user is not None and choice and choice != "new":
         return checkout.Delivery(address_id=choice, method_id=method_id, tax_number=tax_number)
     typed = _typed_address(form)
-    if full:
-        return checkout.Delivery(shipping_address=typed, method_id=method_id, tax_number=tax_number)
+    if full:  # nothing typed (a pre-chosen country alone) is no address: "give a shipping address"
+        given = any(typed[name] for name in SHIP_FIELDS if name != "country")
+        return checkout.Delivery(shipping_address=typed if given else None, method_id=method_id,
+                                 tax_number=tax_number)
     return checkout.Delivery(country=typed["country"] or None, postal_code=typed["postal_code"] or None,
                              method_id=method_id, tax_number=tax_number)
 
