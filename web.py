@@ -50,7 +50,7 @@ import tenancy
 import transactions
 from extensions import db, security_headers
 from models import Role, Store
-from services import audit, observability, orders, pages, payments, plans, stores, tenants
+from services import addresses, audit, observability, orders, pages, payments, plans, stores, tenants
 from services import cart as cart_service
 from services import metrics as business_metrics
 from services.cache import cache_for, revive, snapshot
@@ -502,6 +502,11 @@ def register_web(app: Flask) -> None:
         if hours:
             return f"{hours} h {minutes} min" if minutes else f"{hours} h"
         return f"{max(minutes, 1)} min"
+
+    @app.template_filter("country_name")
+    def _country_name(code: str | None) -> str:
+        """``PT`` -> ``Portugal`` (Babel's English names, as the address forms list them)."""
+        return dict(addresses.country_choices()).get((code or "").upper(), code or "")
 
     @app.template_filter("method_label")
     def _method_label(method: str) -> str:

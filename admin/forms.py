@@ -101,6 +101,15 @@ class OrderStatusForm(PageForm):
     note = StringField("Note", validators=[Optional(), Length(max=200)])
 
 
+class FulfillForm(PageForm):
+    """Ship an order's physical items (``services.orders.fulfill``): carrier and tracking."""
+
+    carrier = StringField("Carrier", validators=[DataRequired("Enter the carrier"), Length(max=60)])
+    tracking_number = StringField("Tracking number", validators=[DataRequired("Enter the tracking number"),
+                                                                 Length(max=120)])
+    tracking_url = StringField("Tracking link (optional)", validators=[Optional(), Length(max=500)])
+
+
 class GiftForm(PageForm):
     recipient = StringField("Recipient", validators=[Optional(), Length(max=254)])
     user_id = StringField(validators=[Optional(), Length(max=36)])

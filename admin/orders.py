@@ -18,7 +18,7 @@ from services.money import to_minor
 from web import form_errors, items_download, major_text, page_arg, role_required, shown_money, wants_fragment
 
 from . import bp
-from .forms import AdminActionForm, GiftForm, OrderStatusForm, RefundForm
+from .forms import AdminActionForm, FulfillForm, GiftForm, OrderStatusForm, RefundForm
 
 SORTS = {"created_at": "Date", "order_number": "Number", "total": "Total", "status": "Status"}
 PAGE_SIZE = 25
@@ -73,7 +73,8 @@ def _refund_form(order, form=None) -> RefundForm:
     return form
 
 
-def _detail(order, *, status_form=None, action_error: str | None = None, refund_form=None, status: int = 200):
+def _detail(order, *, status_form=None, action_error: str | None = None, refund_form=None, fulfill_form=None,
+            status: int = 200):
     viewer = current_user._get_current_object()
     events = orders.timeline(order)
     people = user_service.usernames({e.actor_id for e in events} | {order.buyer_id, order.gifted_by_id})
@@ -81,7 +82,11 @@ def _detail(order, *, status_form=None, action_error: str | None = None, refund_
     form = status_form or OrderStatusForm(formdata=None)
     form.status.choices = [(s, s.title()) for s in sorted(orders.MANUAL_TRANSITIONS.get(order.status, ()))]
     delivered = orders.deliverables(order, viewer=viewer, ip=request.remote_addr)
-    return render_template("admin/orders/detail.html", order=order, delivered=delivered,
+    if fulfill_form is None:
+        fulfill_form = FulfillForm(formdata=None, carrier=order.carrier, tracking_number=order.tracking_number,
+                                   tracking_url=order.tracking_url)
+    return render_template("admin/orders/detail.html", order=order, delivered=delivered, fulfill_form=fulfill_form,
+                           ships=any(line.kind == "physical" for line in order.lines),
                            events=events, people=people, buyer=buyer, status_form=form,
                            action_form=AdminActionForm(formdata=None), action_error=action_error,
                            gifted_by=people.get(order.gifted_by_id), refunds=refunds.refunds_of(order.id),
@@ -145,6 +150,21 @@ def order_status(order_number: int):
             flash(f"Order #{order_number} is now {form.status.data.lower()}.", "success")
             return redirect(url_for("admin.order_detail", order_number=order_number), 303)
     return _detail(_order(order_number), status_form=form, status=422)
+
+
+@bp.post("/orders/<int:order_number>/fulfill")
+@role_required(Role.STAFF)
+def order_fulfill(order_number: int):
+    """Ship the physical items: carrier and tracking (again: correct them). The buyer is emailed."""
+    order = _order(order_number)
+    form = FulfillForm()
+    if form.validate_on_submit():
+        with form_errors(form, codes={"order_not_paid": "carrier", "nothing_to_ship": "carrier"}):
+            orders.fulfill(order, carrier=form.carrier.data, tracking_number=form.tracking_number.data,
+                           tracking_url=form.tracking_url.data or None, actor=current_user._get_current_object())
+            flash(f"Order #{order_number} is shipped: the buyer gets the tracking link by email.", "success")
+            return redirect(url_for("admin.order_detail", order_number=order_number), 303)
+    return _detail(_order(order_number), fulfill_form=form, status=422)
 
 
 @bp.post("/orders/<int:order_number>/refund")

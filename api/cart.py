@@ -13,11 +13,21 @@ from flask import g, request
 
 from models import Cart
 from services import cart as cart_service
+from services import checkout as checkout_service
 from services.errors import Invalid
 
 from . import cart_owner
 from .access import access, require_user
-from .schemas.cart import CartItemIn, CartItemUpdateIn, CartOut, CartUpdateIn, CouponCodeIn, MergeIn
+from .schemas.cart import (
+    CartItemIn,
+    CartItemUpdateIn,
+    CartOut,
+    CartUpdateIn,
+    CouponCodeIn,
+    MergeIn,
+    ShippingOptionsIn,
+    ShippingQuoteOut,
+)
 
 bp = APIBlueprint("api_cart", __name__, url_prefix="/api", tag="Cart")
 
@@ -107,6 +117,31 @@ def apply_coupon(body: CouponCodeIn):
 def remove_coupon():
     """Remove the cart's coupon. Answers the cart."""
     return _write(lambda who, cart: cart_service.remove_coupon(cart))
+
+
+@bp.post("/cart/shipping-options")
+@access("optional")
+@bp.input(ShippingOptionsIn, arg_name="body")
+@bp.output(ShippingQuoteOut)
+@bp.doc(responses={404: "`address_not_found` (an `address_id` that is not the caller's)",
+                   422: "`invalid_address` (per field), a country that is not a two-letter code, "
+                        "`shipping_method_unavailable` (that method does not ship this cart there)"})
+def shipping_options(body: ShippingOptionsIn):
+    """The shipping options for the caller's cart, priced for its weight and subtotal (after the
+    reseller discount and the coupon): `{shipping_address | address_id | country (+ postal_code),
+    shipping_method_id?}`.
+
+    `needs_shipping` says whether checkout needs an address and a method (a cart with only digital
+    items: `false`, no options). With `shipping_method_id` the totals (`tax_lines`, `tax_total`,
+    `shipping_total`, `total`) are what checkout would charge now; without it, the totals leave
+    shipping out. `options` is empty when the store does not ship the cart there. Reads only:
+    nothing is kept (send the address and method again with `POST /api/orders/checkout`).
+    """
+    who, cart = cart_owner.resolve(create=False)
+    if cart is None:
+        return ShippingQuoteOut.of([], None, g.store)
+    options, totals = checkout_service.quote(g.store, cart, buyer=who.user, delivery=body.delivery())
+    return ShippingQuoteOut.of(options, totals, g.store)
 
 
 @bp.post("/cart/merge")

@@ -31,8 +31,11 @@ CHECKOUT_ERRORS = {
     400: "No cart owner (no token and no X-Session-ID)",
     409: "`out_of_stock`, `insufficient_balance`, `price_changed` (the cart now shows the new prices: "
          "check it and send the checkout again), `cart_not_buyable`, `coupon_used_up`, `reservation_limit`",
+    404: "`address_not_found` (an `address_id` that is not the buyer's)",
     422: "`cart_empty`, `payment_method_unavailable`, `balance_needs_account`, a missing guest email, "
-         "`coupon_not_applicable`",
+         "`coupon_not_applicable`; a cart with physical items: `shipping_address_required`, "
+         "`shipping_method_required`, `shipping_method_unavailable` (it no longer ships this order there), "
+         "`invalid_address` (details per field, e.g. `shipping_address.postal_code`)",
 }
 
 
@@ -87,7 +90,7 @@ def place(body: CheckoutIn) -> CheckoutOut:
     try:
         placed = checkout_service.place_order(g.store, cart, buyer=who.user, method=body.payment_method,
                                               email=body.email, note=body.note or "", site_url=request.host_url,
-                                              ip=request.remote_addr)
+                                              ip=request.remote_addr, delivery=body.delivery())
     except DomainError:
         # place_order undid its attempt; what came before it stays: a guest cart merged on the
         # way, and for price_changed the new prices the answer shows.

@@ -64,6 +64,22 @@ def send_order_email(order_id: str, guest_token: str | None = None) -> str | Non
         "link": orders.order_url(order, guest_token)})
 
 
+def send_shipped_email(order_id: str, again: bool = False) -> str | None:
+    """Tell the buyer the physical items are on their way: carrier, tracking number and link,
+    and where they go (``again``: the tracking was corrected)."""
+    try:
+        order = orders.get_order(order_id)
+    except NotFound:
+        return None
+    if order.fulfilled_at is None:
+        return None
+    return send_email(to=order.email, template="order_shipped", context={
+        "order": order, "again": again, "lines": [ln for ln in order.lines if ln.kind == "physical"],
+        "address": order.shipping_address or {},
+        # a guest's page is reached by the secret link of the confirmation email (only its hash is kept)
+        "link": orders.order_url(order) if order.buyer_id else None})
+
+
 def send_low_stock_email(variant_id: str, count: int) -> int:
     """Tell the store's admins that a subcategory fell under its low-stock threshold."""
     try:

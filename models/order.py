@@ -102,6 +102,12 @@ class Order(IdMixin, TenantScoped, Base):
     tracking_number: Mapped[str | None] = mapped_column(String(120))
     tracking_url: Mapped[str | None] = mapped_column(String(500))
     fulfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # where physical items go (services.checkout): the validated address as it was at checkout
+    # (name, company, line1, line2, city, region, postal_code, country, phone), and the shipping
+    # method chosen (its id and name then; the method may change or go later)
+    shipping_address: Mapped[dict | None] = mapped_column(JSON)
+    shipping_method_id: Mapped[str | None] = mapped_column(String(36))
+    shipping_method_name: Mapped[str | None] = mapped_column(String(120))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -145,7 +151,11 @@ class OrderLine(IdMixin, TenantScoped, Base):
 
 
 class OrderAdjustment(IdMixin, TenantScoped, Base):
-    """One step of the price: reseller discount, coupon, tax, shipping (discounts are negative)."""
+    """One step of the price: reseller discount, coupon, tax, shipping (discounts are negative).
+
+    ``included``: the amount is already inside the prices (the tax of a store whose prices include
+    tax): shown on the order, not added. So ``total = sum(line_subtotal) + sum(amount of the
+    adjustments not included)`` always holds (services.checkout.derive_total)."""
 
     __tablename__ = "order_adjustments"
     __table_args__ = (CheckConstraint("kind IN ('reseller_discount', 'coupon', 'tax', 'shipping', 'gift')", name="kind"),)
@@ -155,6 +165,7 @@ class OrderAdjustment(IdMixin, TenantScoped, Base):
     kind: Mapped[str] = mapped_column(String(24), nullable=False)
     label: Mapped[str] = mapped_column(String(120), nullable=False)
     amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    included: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
 
 
 class OrderEvent(IdMixin, TenantScoped, Base):

@@ -1,5 +1,17 @@
 """Checkout: turn a cart into an order that holds its stock, in ONE transaction.
 
+Price steps (RECONCILE.md "Money"), each its own order line so the total can be re-derived:
+line subtotals -> reseller discount -> coupon -> tax (one ``tax`` adjustment per rule) ->
+shipping (one ``shipping`` adjustment, the method's name). A cart with physical lines needs a
+shipping address and a shipping method (``shipping_address_required``,
+``shipping_method_required``); the method is priced again when the order is placed
+(``shipping.option_for``). Tax (``taxes.cart_tax``): physical lines and shipping where the
+parcel goes; digital lines where the buyer is (the billing address given, else the buyer's
+default billing address, else the shipping address, else the store's ``tax_country``). When
+the store's prices include tax, the tax adjustments are ``included`` (shown, not added) and
+``Order.tax_total`` is the tax inside the total; otherwise they add to it. Either way
+``derive_total`` gives back ``Order.total`` from the lines and adjustments.
+
 Allocation claims rows nobody else can claim: on PostgreSQL ``FOR UPDATE SKIP LOCKED`` inside
 the transaction; on SQLite the request's write transaction took the lock up front
 (``BEGIN IMMEDIATE``). Either every line gets its units or the whole checkout rolls back with
@@ -16,7 +28,7 @@ from sqlalchemy import func, select
 from extensions import db
 from models import Order, OrderAdjustment, OrderEvent, OrderLine, Payment, Product, Store, User
 
-from . import balance, coupons, metrics, payments, stock
+from . import addresses, balance, coupons, metrics, payments, shipping, stock, taxes
 from . import cart as cart_service
 from . import orders as order_service
 from .auth import check_blacklist, normalize_email
@@ -43,6 +55,192 @@ def _cap_check(buyer: User | None, email: str, quantity: int, cap: int) -> None:
                        code="reservation_limit", details={"held": held, "limit": cap})
 
 
+# --- shipping and tax: the price steps after the cart's ----------------------------------
+
+ADDRESS_KEYS = addresses.FIELDS
+
+
+@dataclass
+class Delivery:
+    """What the buyer says about delivery and billing at checkout (all optional for a digital
+    cart): a typed ``shipping_address`` (our address fields) or ``address_id`` (one of the signed-in
+    buyer's saved addresses), the chosen ``method_id``, the same two ways for a billing address
+    (only its country matters: where digital goods are taxed), and a tax number for the invoice."""
+
+    shipping_address: dict | None = None
+    address_id: str | None = None
+    method_id: str | None = None
+    billing_address: dict | None = None
+    billing_address_id: str | None = None
+    tax_number: str | None = None
+    # a destination without a full address (the shipping options before the address is typed)
+    country: str | None = None
+    postal_code: str | None = None
+
+    def destination(self, address: dict | None) -> dict | None:
+        """Where the parcel goes, for pricing: the address, else the bare country/postal code."""
+        if address is not None:
+            return address
+        if self.country:
+            return {"country": taxes.normalize_country(self.country), "postal_code": (self.postal_code or "").strip(),
+                    "region": ""}
+        return None
+
+
+def resolve_address(buyer: User | None, data: dict | None, address_id: str | None, *,
+                    field: str = "shipping_address") -> dict | None:
+    """The address as the order keeps it (validated, our field names), from the buyer's book
+    (``address_id``: a signed-in buyer's own, else 404 ``address_not_found``) or typed (``data``)."""
+    if address_id:
+        if buyer is None:
+            raise Invalid("Sign in to use a saved address, or type the address", code="address_not_found",
+                          details={"address_id": ["sign in"]})
+        saved = addresses.get_address(buyer, address_id)
+        return {name: getattr(saved, name) for name in ADDRESS_KEYS}
+    if data:
+        try:
+            return addresses.validate_address(data)
+        except Invalid as error:  # name the fields inside the address the caller sent
+            raise Invalid(error.message, code=error.code,
+                          details={f"{field}.{k}": v for k, v in (error.details or {}).items()}) from None
+    return None
+
+
+def is_physical(priced) -> bool:
+    return any(ln.variant is not None and ln.variant.product.kind == "physical" for ln in _buyable(priced))
+
+
+def _buyable(priced) -> list:
+    return [ln for ln in priced.lines if ln.variant is not None and "unavailable" not in ln.problems]
+
+
+def cart_weight(priced) -> int:
+    """The parcel's weight in grams: the physical lines' variant weights times quantities
+    (a variant with no weight weighs nothing)."""
+    return sum((ln.variant.weight_grams or 0) * ln.quantity for ln in _buyable(priced)
+               if ln.variant.product.kind == "physical")
+
+
+def taxable_lines(priced) -> list[taxes.TaxableLine]:
+    """Each line's amount after the reseller discount and its share of the coupon (spread over
+    the lines the coupon applies to, in whole minor units that add up: ``allocate_discount``)."""
+    lines = _buyable(priced)
+    amounts = [ln.subtotal - ln.reseller_discount for ln in lines]
+    if priced.coupon_discount:
+        coupon = coupons.find_by_code(priced.coupon_code)
+        eligible = [i for i, ln in enumerate(lines)
+                    if (coupon.product_id is None or ln.variant.product_id == coupon.product_id)
+                    and (coupon.category_id is None or ln.variant.product.category_id == coupon.category_id)]
+        shares = taxes.allocate_discount([amounts[i] for i in eligible], priced.coupon_discount)
+        for i, share in zip(eligible, shares, strict=True):
+            amounts[i] -= share
+    return [taxes.TaxableLine(amount=amount, kind=ln.variant.product.kind, tax_class=ln.variant.product.tax_class,
+                              ref=ln.item.id) for ln, amount in zip(lines, amounts, strict=True)]
+
+
+@dataclass
+class Totals:
+    """The cart's price after every step: ``goods`` (subtotal less the discounts), the tax lines,
+    the shipping option (None: nothing to ship) and the ``total`` the buyer pays."""
+
+    goods: int
+    physical: bool
+    weight_grams: int
+    address: dict | None
+    option: shipping.Option | None
+    tax: taxes.CartTax
+    tax_known: bool  # False: physical lines but no address yet (their tax is not known)
+    destination: dict | None = None  # the address, or the bare country/postal code priced for
+
+    @property
+    def shipping_total(self) -> int:
+        return self.option.price if self.option is not None else 0
+
+    @property
+    def total(self) -> int:
+        return self.goods + self.tax.added + self.shipping_total
+
+
+def buyer_country(buyer: User | None, billing: dict | None) -> str | None:
+    """Where the buyer is, for digital goods: the billing address given, else the signed-in
+    buyer's default billing address (None: unknown, the shipping country or the store's then)."""
+    if billing:
+        return billing["country"]
+    if buyer is not None:
+        saved = addresses.default_address(buyer, "billing")
+        if saved is not None:
+            return saved.country
+    return None
+
+
+def totals(store: Store, priced, *, buyer: User | None, delivery: Delivery | None = None,
+           require: bool = False) -> Totals:
+    """Price the cart's tax and shipping. ``require`` (placing the order): a physical cart without
+    an address or method is refused (422 ``shipping_address_required`` / ``shipping_method_required``),
+    and the method is priced now (``shipping_method_unavailable`` when it no longer applies).
+    Without ``require`` (pages and the options endpoint showing the totals) what is missing is
+    left out, and a bare ``country``/``postal_code`` may stand for the address."""
+    delivery = delivery or Delivery()
+    physical = is_physical(priced)
+    weight = cart_weight(priced)
+    address = resolve_address(buyer, delivery.shipping_address, delivery.address_id) if physical else None
+    billing = resolve_address(buyer, delivery.billing_address, delivery.billing_address_id,
+                              field="billing_address")
+    destination = (address if require else delivery.destination(address)) if physical else None
+    option = None
+    if physical:
+        if destination is None:
+            if require:
+                raise Invalid("This order has items to ship: give a shipping address", code="shipping_address_required",
+                              details={"shipping_address": ["required"]})
+        elif delivery.method_id:
+            option = shipping.option_for(delivery.method_id, destination["country"], destination["postal_code"],
+                                         weight, priced.total)
+        elif require:
+            raise Invalid("Choose how the items are shipped", code="shipping_method_required",
+                          details={"shipping_method_id": ["required"]})
+    lines = taxable_lines(priced)
+    tax_known = not physical or destination is not None
+    if not tax_known:  # the digital lines' tax only, until the destination is known
+        lines = [ln for ln in lines if ln.kind != "physical"]
+    tax = taxes.cart_tax(lines, buyer_country=buyer_country(buyer, billing),
+                         shipping_country=destination["country"] if destination else None,
+                         buyer_region=billing["region"] if billing else None,
+                         shipping_region=destination["region"] if destination else None,
+                         shipping_amount=option.price if option else 0, store=store)
+    return Totals(goods=priced.total, physical=physical, weight_grams=weight, address=address, option=option,
+                  tax=tax, tax_known=tax_known, destination=destination)
+
+
+def shipping_options(priced, destination: dict | None) -> list[shipping.Option]:
+    """The ways to ship this cart to a destination, priced for its weight and subtotal (after
+    discounts): what the checkout offers (none for a cart with nothing to ship)."""
+    if destination is None or not is_physical(priced):
+        return []
+    return shipping.options_for(destination["country"], destination["postal_code"], cart_weight(priced),
+                                priced.total)
+
+
+def quote(store: Store, cart, *, buyer: User | None, delivery: Delivery) -> tuple[list[shipping.Option], Totals]:
+    """The cart's shipping options for a destination and its totals with the chosen method (if
+    any): ``POST /api/cart/shipping-options`` and the checkout page. Reads only."""
+    priced = cart_service.price(cart, buyer=buyer, customer_key=buyer.id if buyer else None)
+    priced_totals = totals(store, priced, buyer=buyer, delivery=delivery)
+    return shipping_options(priced, priced_totals.destination), priced_totals
+
+
+def derive_total(lines: list[OrderLine], adjustments: list[OrderAdjustment]) -> int:
+    """An order's total from its rows: line subtotals plus every adjustment not ``included``."""
+    return sum(ln.line_subtotal for ln in lines) + sum(a.amount for a in adjustments if not a.included)
+
+
+def _tax_number(value: str | None) -> str | None:
+    value = " ".join((value or "").split())
+    if len(value) > 32:
+        raise Invalid("A tax number is at most 32 characters", details={"customer_tax_number": ["too long"]})
+    return value or None
+
+
 @dataclass
 class Placed:
     order: Order
@@ -58,7 +256,8 @@ class Placed:
 
 
 def place_order(store: Store, cart, *, buyer: User | None, method: str, email: str | None = None,
-                note: str = "", site_url: str | None = None, ip: str | None = None) -> Placed:
+                note: str = "", site_url: str | None = None, ip: str | None = None,
+                delivery: Delivery | None = None) -> Placed:
     """Create the order from the cart, reserve its stock, count its coupon; pay at once with
     BALANCE; with STRIPE or HOODPAY start the provider's payment (its page is ``redirect_url``).
     Everything or nothing: a provider that cannot be reached undoes the order too, and the cart
@@ -102,13 +301,16 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
                        details=details)
     if cart.coupon_code and priced.coupon_failure:
         raise priced.coupon_failure
+    delivery = delivery or Delivery()
+    tax_number = _tax_number(delivery.tax_number)
+    priced_totals = totals(store, priced, buyer=buyer, delivery=delivery, require=True)
     _cap_check(buyer, email, priced.item_count, DEFAULT_RESERVATION_CAP)
     order_service.expire_due(limit=50)  # free stock held by lapsed orders before we allocate
     # Everything or nothing: a refusal below (out of stock, balance too low, coupon used up)
     # undoes the whole attempt, even for a caller that goes on and commits.
     with db.session.begin_nested():
-        placed = _create_order(store, cart, priced, settings, buyer=buyer, method=method, email=email, note=note,
-                               customer_key=customer_key)
+        placed = _create_order(store, cart, priced, priced_totals, settings, buyer=buyer, method=method, email=email,
+                               note=note, customer_key=customer_key, tax_number=tax_number)
         if method in payments.PROVIDER_METHODS and placed.order.total > 0:
             page = (site_url or base_url(store)).rstrip("/") + order_service.order_path(placed.order, placed.guest_token)
             placed.payment = payments.start_order_payment(store, placed.order, success_url=page + "?payment=done",
@@ -119,8 +321,8 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
         return placed
 
 
-def _create_order(store: Store, cart, priced, settings, *, buyer: User | None, method: str, email: str, note: str,
-                  customer_key: str) -> Placed:
+def _create_order(store: Store, cart, priced, priced_totals: Totals, settings, *, buyer: User | None, method: str,
+                  email: str, note: str, customer_key: str, tax_number: str | None = None) -> Placed:
     now = _now()
     guest_token = secrets.token_urlsafe(24) if buyer is None else None
     order = Order(
@@ -128,7 +330,11 @@ def _create_order(store: Store, cart, priced, settings, *, buyer: User | None, m
         guest_token_hash=token_hash(guest_token) if guest_token else None,
         status="PENDING", payment_status="UNPAID", payment_method=method, currency=store.currency,
         subtotal=priced.subtotal, discount_total=priced.reseller_discount + priced.coupon_discount,
-        total=priced.total, item_count=priced.item_count, coupon_code=cart.coupon_code, note=(note or "")[:2000],
+        tax_total=priced_totals.tax.total, shipping_total=priced_totals.shipping_total,
+        total=priced_totals.total, item_count=priced.item_count, customer_tax_number=tax_number,
+        shipping_address=priced_totals.address,
+        shipping_method_id=priced_totals.option.method_id if priced_totals.option else None,
+        shipping_method_name=priced_totals.option.name if priced_totals.option else None, coupon_code=cart.coupon_code, note=(note or "")[:2000],
         expires_at=now + timedelta(minutes=settings.order_expiry_minutes),
         cart_snapshot=[{"subcategory_id": ln.variant.id, "product_id": ln.variant.product_id,
                         "product_title": ln.variant.product.title, "subcategory_title": ln.variant.title,
@@ -157,6 +363,15 @@ def _create_order(store: Store, cart, priced, settings, *, buyer: User | None, m
         coupons.redeem(coupon, order, priced.coupon_discount, customer_key)
         db.session.add(OrderAdjustment(order_id=order.id, position=position, kind="coupon",
                                        label=f"Coupon {coupon.code}", amount=-priced.coupon_discount))
+        position += 1
+    for tax_line in priced_totals.tax.lines:
+        db.session.add(OrderAdjustment(order_id=order.id, position=position, kind="tax", label=tax_line.label,
+                                       amount=tax_line.amount, included=priced_totals.tax.inclusive))
+        position += 1
+    if priced_totals.option is not None:
+        option = priced_totals.option
+        db.session.add(OrderAdjustment(order_id=order.id, position=position, kind="shipping",
+                                       label=f"Shipping: {option.name}"[:120], amount=option.price))
     db.session.add(OrderEvent(order_id=order.id, kind="created", actor_id=buyer.id if buyer else None,
                               message=f"Order placed ({method}), {order.item_count} item(s)"))
     db.session.flush()

@@ -281,6 +281,9 @@ def fulfill(order: Order, *, carrier: str, tracking_number: str, tracking_url: s
         raise Invalid("Carrier and tracking number are needed",
                       details={k: ["required"] for k, v in (("carrier", carrier), ("tracking_number", tracking_number))
                                if not v})
+    tracking_url = (tracking_url or "").strip()
+    if tracking_url and not tracking_url.lower().startswith(("https://", "http://")):
+        raise Invalid("A tracking link starts with https:// or http://", details={"tracking_url": ["not a web address"]})
     again = order.fulfilled_at is not None
     order.carrier, order.tracking_number = carrier[:60], tracking_number[:120]
     order.tracking_url = (tracking_url or "").strip()[:500] or None
@@ -293,6 +296,8 @@ def fulfill(order: Order, *, carrier: str, tracking_number: str, tracking_url: s
         order.completed_at = _now()
         event(order, "status", "PROCESSING → COMPLETED (shipped)", actor=actor)
     db.session.flush()
+    # the buyer hears of it (with the tracking link), once this commits; a correction sends the new one
+    enqueue_after_commit(SHIPPED_EMAIL, order.id, again, queue="emails")
     return order
 
 
@@ -456,6 +461,7 @@ def adjustments_of(order_ids: list[str]) -> dict[str, list[OrderAdjustment]]:
 ORDER_EMAIL = "jobs.emails.send_order_email"
 CLOSE_PAYMENT_PAGES = "jobs.payments.close_payment_pages"
 LOW_STOCK_EMAIL = "jobs.emails.send_low_stock_email"
+SHIPPED_EMAIL = "jobs.emails.send_shipped_email"
 
 
 def order_path(order: Order, guest_token: str | None = None) -> str:

@@ -351,7 +351,8 @@ def erase_user(user: User, *, actor: User | None = None, now: datetime | None = 
                        details={"orders": int(pending_orders), "top_ups": int(pending_topups)})
     placeholder = f"deleted-{uuid.uuid4().hex[:24]}"
     email = f"{placeholder}@deleted.invalid"
-    db.session.execute(update(Order).where(Order.buyer_id == user.id).values(email=email)
+    # the shipping address snapshot is the buyer's personal data too (the books keep the amounts)
+    db.session.execute(update(Order).where(Order.buyer_id == user.id).values(email=email, shipping_address=null())
                        .execution_options(synchronize_session=False))
     db.session.execute(update(Review).where(Review.user_id == user.id, Review.reviewed_by != ANONYMOUS)
                        .values(reviewed_by=ERASED_NAME).execution_options(synchronize_session=False))
@@ -377,6 +378,6 @@ def erase_user(user: User, *, actor: User | None = None, now: datetime | None = 
     db.session.flush()
     for obj in list(db.session.identity_map.values()):  # loaded orders must not show the old email
         if isinstance(obj, Order) and obj.buyer_id == user.id:
-            db.session.expire(obj, ["email"])
+            db.session.expire(obj, ["email", "shipping_address"])
     return user
 

@@ -15,11 +15,12 @@ from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from sqlalchemy.exc import SQLAlchemyError
 
+from services import addresses, checkout, orders, payments
 from services import cart as cart_service
-from services import checkout, orders, payments
 from services import products as product_service
 from services import variants as variant_service
 from services.errors import DomainError
+from services.stores import settings_of
 from web import apply_form_errors, form_errors, wants_fragment
 
 from . import bp
@@ -211,15 +212,97 @@ def cart_reprice():
 
 # --- checkout -----------------------------------------------------------------------------
 
-def _checkout_page(cart, form, status: int = 200):
+SHIP_FIELDS = addresses.FIELDS  # the form's ship_<field> inputs
+
+
+def _typed_address(form) -> dict:
+    return {name: (getattr(form, f"ship_{name}").data or "").strip() for name in SHIP_FIELDS}
+
+
+def _delivery(form, user, *, full: bool, method_id: str | None = None) -> checkout.Delivery:
+    """What the form says about delivery. ``full`` (placing the order): the typed address as a
+    whole; otherwise (showing options and totals) just its country and postal code."""
+    tax_number = form.customer_tax_number.data or None
+    choice = form.address_id.data
+    if user is not None and choice and choice != "new":
+        return checkout.Delivery(address_id=choice, method_id=method_id, tax_number=tax_number)
+    typed = _typed_address(form)
+    if full:  # nothing typed (a pre-chosen country alone) is no address: "give a shipping address"
+        given = any(typed[name] for name in SHIP_FIELDS if name != "country")
+        return checkout.Delivery(shipping_address=typed if given else None, method_id=method_id,
+                                 tax_number=tax_number)
+    return checkout.Delivery(country=typed["country"] or None, postal_code=typed["postal_code"] or None,
+                             method_id=method_id, tax_number=tax_number)
+
+
+def _shipping_context(form, user, priced) -> dict:
+    """The delivery part of the page: saved addresses, the shipping options for the chosen or
+    typed destination (the form's method if it still applies, else the first) and the totals."""
+    physical = checkout.is_physical(priced)
+    saved = addresses.list_addresses(user) if physical and user is not None else []
+    form.ship_country.choices = [("", "Choose a country")] + addresses.country_choices()
+    if physical and not form.address_id.data:
+        form.address_id.data = saved[0].id if saved else "new"
+    if physical and not form.ship_country.data:
+        form.ship_country.data = settings_of(g.store).tax_country or ""
+    options = []
+    if physical:
+        try:
+            bare = checkout.totals(g.store, priced, buyer=user, delivery=_delivery(form, user, full=False))
+            options = checkout.shipping_options(priced, bare.destination)
+        except DomainError:  # an unknown country, someone else's address id: no options yet
+            options = []
+    ids = [o.method_id for o in options]
+    chosen = form.shipping_method_id.data if form.shipping_method_id.data in ids else (ids[0] if ids else None)
+    form.shipping_method_id.data = chosen
+    try:
+        totals = checkout.totals(g.store, priced, buyer=user,
+                                 delivery=_delivery(form, user, full=False, method_id=chosen))
+    except DomainError:
+        totals = checkout.totals(g.store, priced, buyer=user)
+    return {"physical": physical, "saved_addresses": saved, "ship_options": options, "totals": totals}
+
+
+def _checkout_context(cart, form) -> dict:
     user = buyer()
     priced = cart_service.price(cart, buyer=user, customer_key=_customer_key())
-    options = payments.options(g.store, user, priced.total)
+    context = _shipping_context(form, user, priced)
+    options = payments.options(g.store, user, context["totals"].total)
     if not form.payment_method.data:
         usable = [o["name"] for o in options if o["ready"] and o["affordable"]]
         form.payment_method.data = usable[0] if usable else None
-    return render_template("storefront/cart/checkout.html", priced=priced, form=form, options=options,
-                           user=user), status
+    return {**context, "priced": priced, "form": form, "options": options, "user": user}
+
+
+def _checkout_page(cart, form, status: int = 200):
+    return render_template("storefront/cart/checkout.html", **_checkout_context(cart, form)), status
+
+
+@bp.post("/checkout/shipping")
+def checkout_shipping():
+    """htmx: the address or country changed: the shipping options and the totals again."""
+    cart = current_cart(create=False)
+    if cart is None or not cart_service.load_items(cart):
+        return redirect(url_for("storefront.cart"), 303)
+    form = CheckoutForm()
+    form.validate_on_submit()  # the CSRF check; the fields are only read here
+    context = _checkout_context(cart, form)
+    if not wants_fragment():
+        return render_template("storefront/cart/checkout.html", **context)
+    return render_block("storefront/cart/checkout.html", "shipping_response", **context)
+
+
+def _place_errors(form, error: DomainError) -> None:
+    """A refusal about the typed address names ``shipping_address.<field>``: show it next to the
+    form's ``ship_<field>``; the delivery codes go next to their fields."""
+    details = {}
+    for key, value in (error.details or {}).items():
+        details[f"ship_{key.split('.', 1)[1]}" if key.startswith("shipping_address.") else key] = value
+    error = type(error)(error.message, code=error.code, details=details, status=error.status)
+    apply_form_errors(form, error, codes={"shipping_address_required": "ship_line1",
+                                          "shipping_method_required": "shipping_method_id",
+                                          "shipping_method_unavailable": "shipping_method_id",
+                                          "address_not_found": "address_id"})
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
@@ -239,7 +322,9 @@ def checkout_page():
     try:
         placed = checkout.place_order(g.store, cart, buyer=user, method=form.payment_method.data,
                                       email=form.email.data, note=form.note.data or "", site_url=request.host_url,
-                                      ip=request.remote_addr)
+                                      ip=request.remote_addr,
+                                      delivery=_delivery(form, user, full=True,
+                                                         method_id=form.shipping_method_id.data or None))
     except DomainError as error:
         if error.code == "price_changed":
             session["repriced"] = {ln["subcategory_id"]: [ln["seen_price"], ln["price"]]
@@ -249,7 +334,7 @@ def checkout_page():
         if error.code == "cart_not_buyable":
             flash(error.message + ": see the marked lines.", "error")
             return redirect(url_for("storefront.cart"), 303)
-        apply_form_errors(form, error)
+        _place_errors(form, error)
         return _checkout_page(current_cart(create=False), form, 422)
     order = placed.order
     number, paid = order.order_number, order.payment_status == "PAID"

@@ -62,10 +62,27 @@ class CouponForm(PageForm):
 
 
 class CheckoutForm(PageForm):
+    """The checkout. A cart with physical items also shows where to ship (a saved address in
+    ``address_id``, or "new" and the ``ship_*`` fields, checked by ``services.addresses``) and
+    how (``shipping_method_id``); a digital cart leaves them empty."""
+
     payment_method = RadioField("Payment method", choices=[], validate_choice=False,
                                 validators=[DataRequired("Choose how to pay")])
     email = EmailField("Email for your order", validators=[Optional(), Length(max=254)])
     note = TextAreaField("Note to the store (optional)", validators=[Optional(), Length(max=2000)])
+    address_id = RadioField("Ship to", choices=[], validate_choice=False, validators=[Optional(), Length(max=36)])
+    ship_name = StringField("Full name", validators=[Optional(), Length(max=120)])
+    ship_company = StringField("Company (optional)", validators=[Optional(), Length(max=120)])
+    ship_line1 = StringField("Address", validators=[Optional(), Length(max=200)])
+    ship_line2 = StringField("Apartment, floor (optional)", validators=[Optional(), Length(max=200)])
+    ship_city = StringField("City", validators=[Optional(), Length(max=120)])
+    ship_region = StringField("State, province or region", validators=[Optional(), Length(max=120)])
+    ship_postal_code = StringField("Postal code", validators=[Optional(), Length(max=20)])
+    ship_country = SelectField("Country", choices=[], validate_choice=False, validators=[Optional(), Length(max=2)])
+    ship_phone = StringField("Phone (optional)", validators=[Optional(), Length(max=32)])
+    shipping_method_id = RadioField("Shipping method", choices=[], validate_choice=False,
+                                    validators=[Optional(), Length(max=36)])
+    customer_tax_number = StringField("Tax number for the invoice (optional)", validators=[Optional(), Length(max=32)])
 
 
 class ReplaceForm(PageForm):

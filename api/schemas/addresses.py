@@ -9,7 +9,9 @@ from pydantic import AliasChoices, Field
 from .common import Input, Output
 
 
-class AddressIn(Input):
+class PostalAddressIn(Input):
+    """An address typed at checkout (the same fields as the address book, no default flags)."""
+
     name: str | None = Field(default=None, max_length=120, description="The recipient")
     company: str | None = Field(default=None, max_length=120)
     line1: str | None = Field(default=None, max_length=200, validation_alias=AliasChoices("line1", "address_line1",
@@ -23,6 +25,9 @@ class AddressIn(Input):
     country: str | None = Field(default=None, max_length=2, description="ISO 3166-1 alpha-2, e.g. PT",
                                 validation_alias=AliasChoices("country", "country_code"))
     phone: str | None = Field(default=None, max_length=32)
+
+
+class AddressIn(PostalAddressIn):
     is_default_shipping: bool | None = None
     is_default_billing: bool | None = None
 

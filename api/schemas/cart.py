@@ -6,9 +6,12 @@ from pydantic import AliasChoices, Field
 
 from models import Store
 from services.cart import Priced
+from services.checkout import Delivery
 from services.money import to_major
 
+from .addresses import PostalAddressIn
 from .common import Count, Id, Input, Output, Positive
+from .shipping import OptionOut
 
 SUBCATEGORY = AliasChoices("subcategory_id", "variant_id", "subcategoryId", "variantId")
 
@@ -102,3 +105,69 @@ class CartOut(Output):
                    reseller_discount=to_major(priced.reseller_discount, cur), coupon_code=priced.coupon_code,
                    coupon_discount=to_major(priced.coupon_discount, cur), coupon_error=priced.coupon_error,
                    total=to_major(priced.total, cur), currency=cur, item_count=priced.item_count)
+
+
+# --- the cart's shipping options and totals (POST /api/cart/shipping-options) ------------------
+
+class ShippingOptionsIn(Input):
+    """Where the cart would go: a typed ``shipping_address``, a saved ``address_id``, or just
+    ``country`` (and ``postal_code``). ``shipping_method_id``: price the totals with that option."""
+
+    shipping_address: PostalAddressIn | None = None
+    address_id: Id | None = Field(default=None, validation_alias=AliasChoices("address_id", "shipping_address_id"))
+    country: str | None = Field(default=None, max_length=2, validation_alias=AliasChoices("country", "country_code"))
+    postal_code: str | None = Field(default=None, max_length=20,
+                                    validation_alias=AliasChoices("postal_code", "postcode", "zip"))
+    shipping_method_id: Id | None = None
+    billing_address: PostalAddressIn | None = None
+    billing_address_id: Id | None = None
+
+    def delivery(self) -> Delivery:
+        def data(address):
+            return address.model_dump(exclude_none=True) if address is not None else None
+
+        return Delivery(shipping_address=data(self.shipping_address), address_id=self.address_id,
+                        method_id=self.shipping_method_id, billing_address=data(self.billing_address),
+                        billing_address_id=self.billing_address_id, country=self.country,
+                        postal_code=self.postal_code)
+
+
+class TaxLineOut(Output):
+    label: str
+    amount: float
+    included: bool = Field(description="Inside the prices (tax-inclusive store): shown, not added")
+
+
+class ShippingQuoteOut(Output):
+    """The cart's shipping options for the destination, and its totals with the chosen option."""
+
+    needs_shipping: bool = Field(description="The cart has physical items (checkout needs an address and a method)")
+    country: str | None
+    postal_code: str | None
+    weight: int = Field(description="The parcel's weight in grams")
+    currency: str
+    options: list[OptionOut]
+    shipping_method_id: str | None
+    subtotal: float = Field(description="After the reseller discount and the coupon")
+    tax_lines: list[TaxLineOut]
+    tax_total: float
+    shipping_total: float
+    total: float
+    tax_known: bool = Field(description="False: physical items but no destination yet (their tax is left out)")
+
+    @classmethod
+    def of(cls, options, totals, store: Store) -> "ShippingQuoteOut":
+        cur = store.currency
+        dest = totals.destination if totals is not None else None
+        return cls(
+            needs_shipping=bool(totals and totals.physical), country=dest["country"] if dest else None,
+            postal_code=(dest["postal_code"] or None) if dest else None,
+            weight=totals.weight_grams if totals else 0, currency=cur,
+            options=[OptionOut.of(o, cur) for o in options],
+            shipping_method_id=totals.option.method_id if totals and totals.option else None,
+            subtotal=to_major(totals.goods if totals else 0, cur),
+            tax_lines=[TaxLineOut(label=t.label, amount=to_major(t.amount, cur), included=totals.tax.inclusive)
+                       for t in (totals.tax.lines if totals else [])],
+            tax_total=to_major(totals.tax.total if totals else 0, cur),
+            shipping_total=to_major(totals.shipping_total if totals else 0, cur),
+            total=to_major(totals.total if totals else 0, cur), tax_known=bool(totals is None or totals.tax_known))

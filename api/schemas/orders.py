@@ -13,8 +13,10 @@ from pydantic import AliasChoices, Field, field_validator
 
 from models import BalanceTransaction, Order, OrderAdjustment, OrderEvent, OrderLine, User
 from models.order import ORDER_STATUSES, PAYMENT_STATUSES
+from services.checkout import Delivery
 from services.money import to_major
 
+from .addresses import PostalAddressIn
 from .common import Amount, DayOrMoment, Id, Input, Output, PageQuery, Positive, ViewedOutput, only_in
 
 ORDER_VIEWS = ("summary", "buyer", "guest", "staff")
@@ -24,12 +26,32 @@ DELIVERY_VIEWS = ("buyer", "guest", "staff")
 # --- inputs ----------------------------------------------------------------------------
 
 class CheckoutIn(Input):
-    """``payment_method``: one the store has enabled (BALANCE needs an account); ``email``: guests only."""
+    """``payment_method``: one the store has enabled (BALANCE needs an account); ``email``: guests only.
+
+    A cart with physical items also needs where they go (``shipping_address``, or ``address_id``:
+    one of the signed-in buyer's saved addresses) and how (``shipping_method_id``, from
+    ``POST /api/cart/shipping-options``). ``billing_address`` / ``billing_address_id``: where the
+    buyer is (digital goods are taxed there). A cart with only digital items needs none of them."""
 
     payment_method: str = Field(min_length=1, max_length=20,
                                 validation_alias=AliasChoices("payment_method", "paymentMethod", "method"))
     email: str | None = Field(default=None, max_length=254)
     note: str | None = Field(default=None, max_length=2000)
+    shipping_address: PostalAddressIn | None = None
+    address_id: Id | None = Field(default=None, validation_alias=AliasChoices("address_id", "shipping_address_id"),
+                                  description="A saved address of the signed-in buyer (instead of shipping_address)")
+    shipping_method_id: Id | None = Field(default=None, description="One of the cart's shipping options")
+    billing_address: PostalAddressIn | None = None
+    billing_address_id: Id | None = None
+    customer_tax_number: str | None = Field(default=None, max_length=32, description="For the invoice (NIF/VAT)")
+
+    def delivery(self) -> Delivery:
+        def data(address: PostalAddressIn | None) -> dict | None:
+            return address.model_dump(exclude_none=True) if address is not None else None
+
+        return Delivery(shipping_address=data(self.shipping_address), address_id=self.address_id,
+                        method_id=self.shipping_method_id, billing_address=data(self.billing_address),
+                        billing_address_id=self.billing_address_id, tax_number=self.customer_tax_number)
 
 
 class OrderQuery(PageQuery):
@@ -133,6 +155,20 @@ class AdjustmentOut(Output):
     kind: str
     label: str
     amount: float
+    included: bool = Field(False, description="Already inside the prices (tax of tax-inclusive prices): shown, "
+                                              "not added to the total")
+
+
+class ShippingAddressOut(Output):
+    name: str
+    company: str = ""
+    line1: str
+    line2: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str
+    phone: str = ""
 
 
 class OrderOut(ViewedOutput):
@@ -173,6 +209,11 @@ class OrderOut(ViewedOutput):
     tracking_number: str | None
     tracking_url: str | None
     fulfilled_at: datetime | None
+    shipping_method_id: str | None = None
+    shipping_method_name: str | None = None
+    shipping_address: ShippingAddressOut | None = Field(None, description="Where the physical items go",
+                                                        **only_in(*DELIVERY_VIEWS))
+    customer_tax_number: str | None = Field(None, **only_in(*DELIVERY_VIEWS))
     amount_refunded: float = Field(0, description="Refunded so far (major units)")
     refunded_at: datetime | None = None
     dispute_status: str | None = Field(None, description="open, won or lost, when the buyer disputed the payment")
@@ -208,7 +249,11 @@ class OrderOut(ViewedOutput):
                 line_subtotal=money(ln.line_subtotal), kind=ln.kind, delivered_count=ln.delivered_count,
                 items=[DeliveredItemOut(**item) for item in (items or {}).get(ln.id, [])])
                 for ln in lines],
-            adjustments=[AdjustmentOut(kind=a.kind, label=a.label, amount=money(a.amount)) for a in adjustments],
+            adjustments=[AdjustmentOut(kind=a.kind, label=a.label, amount=money(a.amount), included=a.included)
+                         for a in adjustments],
+            shipping_method_id=order.shipping_method_id, shipping_method_name=order.shipping_method_name,
+            shipping_address=ShippingAddressOut(**order.shipping_address) if order.shipping_address else None,
+            customer_tax_number=order.customer_tax_number,
             cart_snapshot=snapshot, carrier=order.carrier, tracking_number=order.tracking_number,
             tracking_url=order.tracking_url, fulfilled_at=order.fulfilled_at,
             amount_refunded=money(order.amount_refunded), refunded_at=order.refunded_at,

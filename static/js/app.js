@@ -167,3 +167,16 @@ function focusableScrollers(root) {
 document.addEventListener("DOMContentLoaded", () => focusableScrollers());
 document.addEventListener("htmx:afterSettle", (event) => focusableScrollers(event.target));
 window.addEventListener("resize", () => focusableScrollers());
+
+// Checkout: the typed-address fields show only while "A new address" is chosen (a saved address
+// needs none). Without this script they always show, and the server reads the radio.
+function newAddressToggle() {
+  const block = document.querySelector("[data-new-address][data-toggle-by]");
+  if (!block) return;
+  const chosen = document.querySelector('input[name="address_id"]:checked');
+  block.hidden = !!chosen && chosen.value !== "new";
+}
+document.addEventListener("DOMContentLoaded", newAddressToggle);
+document.addEventListener("change", (event) => {
+  if (event.target instanceof HTMLInputElement && event.target.name === "address_id") newAddressToggle();
+});

@@ -9,17 +9,25 @@ from sqlalchemy import func, select, update
 
 from extensions import db
 from models import Cart, CartItem, Order, StockItem, User, Variant
-from services import balance, coupons, stock
+from services import balance, coupons, shipping, stock
 from services import products as product_service
 from tenancy import tenant_scope
 
 DIGITAL_CODES = [f"CODE-{i}" for i in range(6)]
+ADDRESS = {"name": "Ana Silva", "line1": "Rua Augusta 1", "city": "Lisboa", "postal_code": "1100-048",
+           "country": "PT"}
+
+
+def ship(shop) -> dict:
+    """What a checkout of the physical variant adds: a Lisbon address and the free pickup method."""
+    return {"shipping_address": dict(ADDRESS), "shipping_method_id": shop.method}
 
 
 @pytest.fixture(name="shop")
 def shop_fixture(app, store, make):
     """A digital variant (10.00, 6 codes, at most 4 per order), a physical variant (25.00, 3 in
-    stock) and a buyer with 50.00 of balance; ``shop.h(user)`` gives a user's auth headers."""
+    stock) shipped to Portugal by a free "Pickup" method (``ship(shop)``: the checkout's address and
+    method) and a buyer with 50.00 of balance; ``shop.h(user)`` gives a user's auth headers."""
     with app.app_context(), tenant_scope(store):
         digital = product_service.create_product({"title": "Steam Card", "variants": [
             {"title": "10 EUR", "price": 1000, "max_quantity": 4}]})
@@ -28,9 +36,11 @@ def shop_fixture(app, store, make):
         digital_variant = db.session.scalar(select(Variant).where(Variant.product_id == digital.id))
         physical_variant = db.session.scalar(select(Variant).where(Variant.product_id == physical.id))
         stock.import_stock(digital_variant, "\n".join(DIGITAL_CODES))
+        zone = shipping.create_zone({"name": "Portugal", "countries": ["PT"]})
+        method = shipping.add_method(zone, {"name": "Pickup", "kind": "flat", "price": 0})
         db.session.commit()
         ids = SimpleNamespace(digital=digital_variant.id, physical=physical_variant.id, product=digital.id,
-                              physical_product=physical.id)
+                              physical_product=physical.id, method=method.id)
     buyer = make.user(store, username="buyer", email="buyer@example.com")
     with app.app_context(), tenant_scope(store):
         balance.credit(buyer.id, 5000, "topup", reason="test")

@@ -36,7 +36,7 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance,
 from sqlalchemy import select
 
 from models import CartItem, StockItem, User, Variant
-from services import balance, cart, categories, checkout, coupons, orders, stock, tags_attributes
+from services import balance, cart, categories, checkout, coupons, orders, shipping, stock, tags_attributes
 from services import products as product_service
 from tests.conftest import base_config, make_app, next_ip
 from tests.payments import enable_methods, save_hoodpay_keys
@@ -102,7 +102,11 @@ def world(app, store, make, caller, stripe_platform, hoodpay_api) -> dict[str, l
         gift = orders.gift(buyer_row, code_variant, 1, actor=actor_row)
         buyer_cart = cart.cart_for(user=buyer_row, guest_key=None, create=True)
         cart.add_item(buyer_cart, shirt.id, 1)
-        pending = checkout.place_order(store, buyer_cart, buyer=buyer_row, method="MANUAL").order
+        zone = shipping.create_zone({"name": "Portugal", "countries": ["PT"]})
+        method = shipping.add_method(zone, {"name": "Post", "kind": "flat", "price": 390})
+        pending = checkout.place_order(store, buyer_cart, buyer=buyer_row, method="MANUAL", delivery=checkout.Delivery(
+            shipping_address={"name": "Ana", "line1": "Rua Augusta 1", "city": "Lisboa", "postal_code": "1100-048",
+                              "country": "PT"}, method_id=method.id)).order
         guest_cart = cart.cart_for(user=None, guest_key=f"s:{GUEST_SESSION}", create=True)
         cart.add_item(guest_cart, code_variant.id, 1)
         if caller.user is not None:

@@ -11,7 +11,7 @@ from models import OrderEvent, StockItem
 from services import stores as store_service
 
 from .conftest import error_code
-from .shop import DIGITAL_CODES, counts, in_store, set_price, shop_fixture  # noqa: F401
+from .shop import DIGITAL_CODES, counts, in_store, set_price, ship, shop_fixture  # noqa: F401
 
 SESSION = {"X-Session-ID": "guest-tab"}
 
@@ -70,7 +70,10 @@ def test_refusals_change_nothing(client, shop):
     assert response.status_code == 422 and error_code(response) == "cart_empty"
     add(client, shop.headers, shop.physical, 3)  # 75.00 > 50.00 of balance
     before = counts(shop)
-    response = checkout(client, shop.headers)
+    response = checkout(client, shop.headers)  # physical items: where to?
+    assert response.status_code == 422 and error_code(response) == "shipping_address_required"
+    assert counts(shop) == before
+    response = checkout(client, shop.headers, **ship(shop))
     assert response.status_code == 409 and error_code(response) == "insufficient_balance"
     assert counts(shop) == before
     response = checkout(client, {}, method="MANUAL", email="x@example.com")
@@ -195,7 +198,7 @@ def test_fulfil_ships_physical_orders_and_completes_them(client, shop, make, sto
     admin, staff = make.user(store, role="ADMIN"), make.user(store, role="STAFF")
     add(client, shop.headers, shop.physical, 1)
     add(client, shop.headers, shop.digital, 1)
-    order = checkout(client, shop.headers, method="MANUAL").get_json()
+    order = checkout(client, shop.headers, method="MANUAL", **ship(shop)).get_json()
     url = f"/api/orders/{order['id']}/fulfill"
     body = {"carrier": "DHL", "tracking_number": "JD0001", "tracking_url": "https://dhl.example/JD0001"}
     unpaid = client.post(url, json=body, headers=shop.h(staff))
@@ -240,7 +243,8 @@ def test_seed_b_admin_orders_and_gifts(client, shop, make, store, other_store):
     assert response.status_code == 201, response.get_json()
     gift = response.get_json()
     assert gift["is_gift"] and gift["total"] == 0 and gift["status"] == "COMPLETED" and len(gift["deliverables"]) == 2
-    assert gift["adjustments"] == [{"kind": "gift", "label": f"Gift from {admin.username}", "amount": -20.0}]
+    assert gift["adjustments"] == [{"kind": "gift", "label": f"Gift from {admin.username}", "amount": -20.0,
+                                    "included": False}]
     assert counts(shop)["balance"] == 5000
     for bad, status in (({**body, "userId": stranger.id}, 404), ({**body, "subcategoryId": "nope"}, 404),
                         ({**body, "amount": 0}, 422), ({**body, "amount": 1.5}, 422), ({**body, "amount": 10}, 409)):
@@ -268,7 +272,7 @@ def test_a_disabled_method_of_the_store_settings_is_refused(client, shop):
 
 def test_a_failed_checkout_keeps_the_merged_guest_cart(client, shop):
     add(client, SESSION, shop.physical, 3)  # 75.00: more than the buyer's 50.00
-    response = checkout(client, {**shop.headers, **SESSION})
+    response = checkout(client, {**shop.headers, **SESSION}, **ship(shop))
     assert response.status_code == 409 and error_code(response) == "insufficient_balance"
     cart = client.get("/api/cart", headers=shop.headers).get_json()
     assert [(i["subcategory_id"], i["quantity"]) for i in cart["items"]] == [(shop.physical, 3)]

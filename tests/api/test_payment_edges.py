@@ -13,7 +13,7 @@ from integrations import hoodpay
 from models import Order, Payment, Refund, Store, WebhookEvent
 from services import payment_accounts
 from tenancy import tenant_scope
-from tests.api.shop import shop_fixture  # noqa: F401 - the shop fixture
+from tests.api.shop import ship, shop_fixture  # noqa: F401 - the shop fixture
 from tests.payments import enable_methods, paid_stripe_order, rows, save_hoodpay_keys, stripe_order, stripe_post
 
 
@@ -122,7 +122,8 @@ def test_one_stores_hoodpay_event_is_never_answered_as_another_stores(app, clien
 
 def test_a_paid_order_cannot_be_cancelled_by_a_status_change(app, client, make, store, shop):
     client.post("/api/cart/items", json={"subcategory_id": shop.physical, "quantity": 1}, headers=shop.headers)
-    placed = client.post("/api/orders/checkout", json={"payment_method": "BALANCE"}, headers=shop.headers)
+    placed = client.post("/api/orders/checkout", json={"payment_method": "BALANCE", **ship(shop)},
+                         headers=shop.headers)
     assert placed.status_code == 201 and placed.get_json()["status"] == "PROCESSING"
     order_id, admin = placed.get_json()["id"], _admin(make, store)
     assert client.post(f"/api/orders/{order_id}/refund", json={"amount": 5, "destination": "balance"},
