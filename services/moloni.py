@@ -451,7 +451,7 @@ def _money(minor: Decimal | int) -> str:
 
 def _document_lines(conn: MoloniConnection, client: api.MoloniClient, order: Order) -> list[dict]:
     company = conn.company_id
-    taxed_on_top = any(a.kind == "tax" for a in order.adjustments)
+    taxed_on_top = any(a.kind == "tax" and not a.included for a in order.adjustments)  # included: in the prices
     if (taxed_on_top or not conn.exemption_reason) and not conn.tax_id:
         raise ValueError("no tax is chosen for this store's invoices (Integrations)")
     rate = Decimal(conn.tax_rate_bps or 0) / 10000 if conn.tax_id else Decimal(0)

@@ -221,16 +221,20 @@ def _typed_address(form) -> dict:
 
 def _delivery(form, user, *, full: bool, method_id: str | None = None) -> checkout.Delivery:
     """What the form says about delivery. ``full`` (placing the order): the typed address as a
-    whole; otherwise (showing options and totals) just its country and postal code."""
+    whole; otherwise (showing options and totals) the typed address once it is complete and valid
+    (its region can choose the tax rule, so the page shows what the order will charge), else just
+    its country and postal code."""
     tax_number = form.customer_tax_number.data or None
     choice = form.address_id.data
     if user is not None and choice and choice != "new":
         return checkout.Delivery(address_id=choice, method_id=method_id, tax_number=tax_number)
     typed = _typed_address(form)
+    given = any(typed[name] for name in SHIP_FIELDS if name != "country")
     if full:  # nothing typed (a pre-chosen country alone) is no address: "give a shipping address"
-        given = any(typed[name] for name in SHIP_FIELDS if name != "country")
         return checkout.Delivery(shipping_address=typed if given else None, method_id=method_id,
                                  tax_number=tax_number)
+    if given and addresses.is_valid_address(typed):  # a whole address: priced exactly as the order will be
+        return checkout.Delivery(shipping_address=typed, method_id=method_id, tax_number=tax_number)
     return checkout.Delivery(country=typed["country"] or None, postal_code=typed["postal_code"] or None,
                              method_id=method_id, tax_number=tax_number)
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 import transactions
 from extensions import db
-from models import MoloniConnection, MoloniInvoice, Order
+from models import MoloniConnection, MoloniInvoice, Order, Store
 from services import crypto
 from services import moloni as moloni_service
 from tenancy import tenant_scope
@@ -77,7 +77,8 @@ def _connect(app, client, store, admin, fake) -> None:
 
 def _choose(app, store, **settings) -> None:
     with app.app_context(), tenant_scope(store):
-        moloni_service.update_settings(db.session.merge(store), **settings)
+        # the row as it is now (merging the fixture's old copy would write its stale settings back)
+        moloni_service.update_settings(db.session.get(Store, store.id), **settings)
         db.session.commit()
 
 
@@ -239,3 +240,28 @@ def test_access_levels_and_the_addon_gate(app, client, store, shop, admin, make,
     gated = client.get(url)
     assert gated.status_code == 403 and error_code(gated) == "feature_not_enabled"
     assert _connection(app, store).access_token is None
+
+
+@pytest.mark.parametrize("inclusive, total, price", [(True, 1000, "8.13008"), (False, 1230, "10.00000")])
+def test_an_orders_own_tax_lines_are_read_as_the_store_enters_prices(app, client, store, shop, admin, moloni,
+                                                                   inclusive, total, price):
+    """A store with a PT 23 % rule: prices typed with tax inside give an order whose tax line is
+    included (10.00 paid, 8.13 net sent); typed without tax, the tax is on top (12.30 paid, 10.00
+    net sent). Moloni adds its 23 % to the net price either way: the invoice equals what was paid."""
+    from services import taxes
+
+    with app.app_context(), tenant_scope(store):
+        taxes.create_rule({"name": "IVA", "country": "PT", "rate_bps": 2300})
+        db.session.commit()
+    changed = client.put("/api/tenant/settings", json={"prices_include_tax": inclusive, "tax_country": "PT"},
+                         headers=admin)
+    assert changed.status_code == 200, changed.get_json()
+    _connect(app, client, store, admin, moloni)
+    _choose(app, store, tax_id=21, auto_invoice=True)
+    placed = checkout(client, shop.headers, "BALANCE", shop.digital)
+    assert placed.status_code in (200, 201), placed.get_json()
+    with app.app_context(), tenant_scope(store):
+        assert db.session.get(Order, placed.get_json()["id"]).total == total
+    (invoice,) = moloni.documents("invoices")
+    (line,) = invoice["products"]
+    assert line["price"] == price and line["taxes"][0]["value"] == "23.00"

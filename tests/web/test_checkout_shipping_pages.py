@@ -75,3 +75,27 @@ def test_a_guest_types_the_address_and_hears_what_is_wrong(app, store, mug):
     placed = guest.post("/checkout", data={**form, **typed, "shipping_method_id": mug["post"]})
     assert placed.status_code == 303 and "/orders/guest/" in placed.headers["Location"]
     assert "Rua Augusta 1" in guest.get(placed.headers["Location"]).data.decode()
+
+
+def test_a_typed_address_shows_the_tax_of_its_region_as_the_order_will_charge(app, store, mug):
+    """A region's rule (US/CA 7.25 %, no country-wide rule) chooses the tax once the typed address
+    is whole: the htmx refresh shows what placing the order then charges."""
+    with app.app_context(), tenant_scope(store):
+        taxes.create_rule({"name": "Sales tax", "country": "US", "region": "CA", "rate_bps": 725})
+        zone = shipping.create_zone({"name": "USA", "countries": ["US"]})
+        method = shipping.add_method(zone, {"name": "USPS", "kind": "flat", "price": 1000}).id
+        db.session.commit()
+    guest = new_client(app)
+    add(guest, mug["variant"])
+    typed = {"ship_name": "Sam Lee", "ship_line1": "1 Market St", "ship_city": "San Francisco", "ship_region": "CA",
+             "ship_postal_code": "94105", "ship_country": "US", "address_id": "new"}
+    token = csrf(guest.get("/checkout").data)
+    fragment = guest.post("/checkout/shipping", headers=HX, data={"csrf_token": token, **typed,
+                                                                  "shipping_method_id": method}).data.decode()
+    # 12.50 + 10.00 = 22.50, 7.25 % = 1.63125 -> 1.63: 24.13
+    assert "Sales tax" in fragment and "€24.13" in fragment
+    placed = guest.post("/checkout", data={"csrf_token": token, "payment_method": "MANUAL", "email": "g@example.com",
+                                           **typed, "shipping_method_id": method})
+    assert placed.status_code == 303, placed.data.decode()[:2000]
+    with app.app_context(), tenant_scope(store):
+        assert db.session.scalar(select(Order.total)) == 2413
