@@ -44,7 +44,8 @@ def import_status(job_id: str):
 @bp.post("/imports/<job_id>/resume")
 @access("sysadmin")
 @bp.output(ImportJobOut, status_code=202)
-@bp.doc(responses={404: "No such import (`import_not_found`)", 422: "The import is done (`import_done`)"})
+@bp.doc(responses={404: "No such import (`import_not_found`)", 422: "The import is done (`import_done`)",
+                    409: "Queued, or running with progress in the last 10 minutes (`import_running`)"})
 def resume_import(job_id: str):
     """Run an interrupted or failed WooCommerce import again: it goes on after its last committed batch."""
     return migration_service.resume(job_id)

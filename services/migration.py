@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -44,7 +44,7 @@ from . import categories as category_service
 from . import crypto, plans, tags_attributes
 from . import products as product_service
 from . import variants as variant_service
-from .errors import DomainError, Invalid, NotFound
+from .errors import Conflict, DomainError, Invalid, NotFound
 from .images import add_image, prepare_image
 from .money import to_minor
 from .slugs import unique_slug
@@ -77,7 +77,16 @@ def job_view(job: ImportJob) -> dict:
             "failed": job.failed, "counts": report.get("counts", {}), "problems": report.get("problems", []),
             "problem_count": report.get("problem_count", len(report.get("problems", []))),
             "error": job.error, "created_at": job.created_at, "started_at": job.started_at,
-            "finished_at": job.finished_at}
+            "finished_at": job.finished_at, "resumable": resumable(job)}
+
+
+def resumable(job: ImportJob, now: datetime | None = None) -> bool:
+    """Failed, or RUNNING with no progress for ``STALE_AFTER`` (its worker died), and still holding
+    what it needs (the WooCommerce credentials or the CSV file): what ``resume`` accepts."""
+    if job.status not in ("FAILED", "RUNNING") or (job.credentials_encrypted if job.source == SOURCE
+                                                   else job.payload) is None:
+        return False
+    return job.status == "FAILED" or job.updated_at < (now or datetime.now(UTC)) - STALE_AFTER
 
 
 def add_problem(job: ImportJob, problem: dict) -> None:
@@ -244,6 +253,9 @@ def queue_woocommerce(job: ImportJob) -> None:
     enqueue_after_commit("jobs.imports.run_woocommerce_import", job.id, job_options={"job_timeout": 4 * 3600})
 
 
+STALE_AFTER = timedelta(minutes=10)  # a RUNNING job with no progress for this long lost its worker
+
+
 def resume(job_id: str) -> dict:
     """Run a job that failed or was interrupted (a killed worker leaves it RUNNING) again: it goes
     on after its last committed batch."""
@@ -253,9 +265,19 @@ def resume(job_id: str) -> dict:
     if job.status == "PREVIEW" or (job.credentials_encrypted if job.source == SOURCE else job.payload) is None:
         raise Invalid("This import cannot be resumed", code="import_not_resumable")
     with tenant_scope(job.store_id):
+        # a job still RUNNING is resumed only once its worker has been silent for STALE_AFTER (killed):
+        # one guarded UPDATE, so a live run and two clicks never make two runs of the same job
+        cutoff = datetime.now(UTC) - STALE_AFTER
+        taken = db.session.execute(
+            update(ImportJob).where(ImportJob.id == job_id, (ImportJob.status != "RUNNING") | (ImportJob.updated_at < cutoff),
+                                    ImportJob.status.notin_(("DONE", "PREVIEW", "QUEUED")))
+            .values(status="QUEUED", error=None).execution_options(synchronize_session=False)).rowcount
+        if not taken:
+            raise Conflict("This import is running or queued already; a stopped worker's import can be resumed "
+                           f"{int(STALE_AFTER.total_seconds() // 60)} minutes after its last progress",
+                           code="import_running")
         job = get_job(job_id)
-        job.status, job.error = "QUEUED", None
-        db.session.flush()
+        db.session.refresh(job)
         if job.source == SOURCE:
             queue_woocommerce(job)
         else:

@@ -49,3 +49,5 @@ class ImportJobOut(Output):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    resumable: bool = Field(description="Whether `POST .../resume` takes it: FAILED, or RUNNING with no progress "
+                                        "for 10 minutes (its worker died); else 409 `import_running`")

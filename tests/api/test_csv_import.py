@@ -215,6 +215,8 @@ def test_an_interrupted_csv_import_run_again_finishes_once(app, admin, store, mo
     monkeypatch.setattr(csv_import, "batches", original)
     from transactions import execute
     assert execute(app, "jobs.imports.run_csv_import", store.id, [job_id], {}) == "nothing to do"  # RUNNING: not claimed
+    from tests.api.test_woocommerce_import import silence
+    silence(app, store, job_id)
     with app.app_context():
         migration.resume(job_id)
         db.session.commit()  # (inline: the job runs once this commits)

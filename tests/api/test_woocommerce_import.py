@@ -171,6 +171,9 @@ def test_an_interrupted_import_resumed_completes_once(app, client, make, store, 
     assert state == ("RUNNING", 3, 100, 100)  # two whole pages are in, with their progress
     assert tally(app, store)["products"] >= 100
     monkeypatch.setattr(migration, "woo_batches", original)
+    busy = client.post(f"/api/migration/imports/{job_id}/resume", headers=make.headers(root, store))
+    assert busy.status_code == 409 and busy.get_json()["error"]["code"] == "import_running"  # it may still be alive
+    silence(app, store, job_id)
     response = client.post(f"/api/migration/imports/{job_id}/resume", headers=make.headers(root, store))
     assert response.status_code == 202, response.get_json()
     job = status(client, make, root, store, job_id)
@@ -229,3 +232,20 @@ def test_refusals(client, make, store, root, fake):
     admin = make.user(store, role="ADMIN")
     assert client.post(URL, json={**body, "store": store.slug}, headers=make.headers(admin, store)).status_code == 403
     assert client.get("/api/migration/imports/00000000-0000-4000-8000-000000000000", headers=headers).status_code == 404
+
+
+def silence(app, store, job_id) -> None:
+    """The worker of a RUNNING job died: no progress for longer than ``migration.STALE_AFTER``."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update as sa_update
+
+    from extensions import db as _db
+    from models import ImportJob as _Job
+    from services import migration as _migration
+    from tenancy import tenant_scope as _scope
+
+    with app.app_context(), _scope(store):
+        _db.session.execute(sa_update(_Job).where(_Job.id == job_id).values(
+            updated_at=datetime.now(UTC) - _migration.STALE_AFTER - _migration.STALE_AFTER / 10))
+        _db.session.commit()

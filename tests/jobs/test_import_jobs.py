@@ -88,6 +88,8 @@ def test_a_worker_killed_mid_import_then_resumed_makes_each_product_once(worker_
         status, cursor, done, created = job_state(app, job_id)
         assert status == "RUNNING" and cursor >= 3 and done == created == 50 * (cursor - 1) < 240
 
+        from tests.api.test_woocommerce_import import silence
+        silence(app, store, job_id)  # RQ cannot tell us the worker died; the job's silence does
         resumed = client.post(f"/api/migration/imports/{job_id}/resume", headers=headers)
         assert resumed.status_code == 202
         fake.page_delay = 0
