@@ -23,6 +23,7 @@ from models import (
     CartItem,
     NotificationPreference,
     Order,
+    OrderLine,
     PasswordResetToken,
     ReplacementRequest,
     Review,
@@ -345,6 +346,15 @@ def erase_user(user: User, *, actor: User | None = None, now: datetime | None = 
         if open_requests:
             raise Conflict("A replacement request of yours is still open: wait for the store's answer, then "
                            "delete the account", code="replacement_open", details={"replacements": int(open_requests)})
+    # a paid parcel not sent yet needs the address the erasure would take
+    unshipped = db.session.scalar(select(func.count(Order.id)).where(
+        Order.buyer_id == user.id, Order.paid_at.isnot(None), Order.fulfilled_at.is_(None),
+        Order.status.in_(("PROCESSING", "PENDING")),
+        Order.id.in_(select(OrderLine.order_id).where(OrderLine.kind == "physical")))) or 0
+    if unshipped:
+        raise Conflict("An order of this account is paid and waiting to be shipped: it needs its address until "
+                       "the store sends it, then the account can be deleted", code="shipment_pending",
+                       details={"orders": int(unshipped)})
     if pending_orders or pending_topups:
         raise Conflict("This account has a payment on its way (an order or top-up awaiting payment): cancel it "
                        "or wait until it is paid or expires, then delete the account", code="payment_pending",

@@ -152,6 +152,24 @@ def test_deleting_needs_the_password_and_waits_for_pending_payments_and_open_rep
     assert client.get(ME, headers=shop.headers).status_code == 200
 
 
+def test_deleting_waits_while_a_paid_parcel_is_not_shipped(client, shop, app):
+    """The order needs its address until the store sends it: 409 ``shipment_pending``, then fine."""
+    from tests.api.shop import ship
+
+    assert client.post("/api/cart/items", json={"subcategory_id": shop.physical, "quantity": 1},
+                       headers=shop.headers).status_code == 200
+    placed = client.post("/api/orders/checkout", json={"payment_method": "BALANCE", **ship(shop)}, headers=shop.headers)
+    assert placed.status_code == 201, placed.get_json()
+    refused = client.delete(ME, json={"password": PASSWORD}, headers=shop.headers)
+    assert refused.status_code == 409 and error_code(refused) == "shipment_pending"
+    with in_store(shop) as session:
+        assert session.get(Order, placed.get_json()["id"]).shipping_address["city"]
+        session.execute(Order.__table__.update().where(Order.id == placed.get_json()["id"])
+                        .values(fulfilled_at=func.now(), status="COMPLETED"))
+        session.commit()
+    assert client.delete(ME, json={"password": PASSWORD}, headers=shop.headers).status_code == 200
+
+
 def _text_columns() -> list:
     return [column for table in Base.metadata.sorted_tables for column in table.columns
             if isinstance(column.type, String | Text) and table.name != "audit_log"]
