@@ -32,7 +32,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from woocommerce import API
@@ -152,28 +152,38 @@ def _public_host(url: str) -> None:
             raise DownloadError(f"the host {host!r} is a private address")
 
 
+MAX_REDIRECTS = 3
+
+
 def download(url: str, *, max_bytes: int, timeout: float = 15, allow_private: bool = False) -> bytes:
-    """GET ``url``: at most ``max_bytes`` and ``timeout`` seconds in all; DownloadError otherwise."""
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise DownloadError("only http and https addresses can be downloaded")
-    if not allow_private:
-        _public_host(url)
+    """GET ``url``: at most ``max_bytes`` and ``timeout`` seconds in all; DownloadError otherwise.
+    Redirects are followed by hand (at most MAX_REDIRECTS), each address checked like the first:
+    a public page cannot send the server to a private one."""
     deadline = time.monotonic() + timeout
     try:
-        with requests.get(url, stream=True, timeout=min(timeout, 10), allow_redirects=True) as response:
-            if response.status_code != 200:
-                raise DownloadError(f"the address answered {response.status_code}")
-            declared = _int(response.headers.get("Content-Length"), 0)
-            if declared > max_bytes:
-                raise DownloadError(f"the file is larger than {max_bytes // 1_000_000} MB")
-            chunks, size = [], 0
-            for chunk in response.iter_content(64 * 1024):
-                size += len(chunk)
-                if size > max_bytes:
+        for _hop in range(MAX_REDIRECTS + 1):
+            if urlsplit(url).scheme not in ("http", "https"):
+                raise DownloadError("only http and https addresses can be downloaded")
+            if not allow_private:
+                _public_host(url)
+            with requests.get(url, stream=True, timeout=min(timeout, 10), allow_redirects=False) as response:
+                if response.is_redirect:
+                    url = urljoin(url, response.headers.get("Location", ""))
+                    continue
+                if response.status_code != 200:
+                    raise DownloadError(f"the address answered {response.status_code}")
+                declared = _int(response.headers.get("Content-Length"), 0)
+                if declared > max_bytes:
                     raise DownloadError(f"the file is larger than {max_bytes // 1_000_000} MB")
-                if time.monotonic() > deadline:
-                    raise DownloadError(f"the download took more than {timeout:g} s")
-                chunks.append(chunk)
-            return b"".join(chunks)
+                chunks, size = [], 0
+                for chunk in response.iter_content(64 * 1024):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise DownloadError(f"the file is larger than {max_bytes // 1_000_000} MB")
+                    if time.monotonic() > deadline:
+                        raise DownloadError(f"the download took more than {timeout:g} s")
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        raise DownloadError(f"more than {MAX_REDIRECTS} redirects")
     except requests.RequestException as exc:
         raise DownloadError(f"the download failed ({type(exc).__name__})") from exc
