@@ -178,6 +178,7 @@ def create_app(config: dict | None = None) -> APIFlask:
     app.register_blueprint(storefront_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(sysadmin_bp)
+    web.register_tls_ask(app)  # the reverse proxy's "does a store own this domain?" (docs/deploy.md)
     web.register_web(app)
     _register_errors(app)
     register_cli(app)

@@ -241,7 +241,9 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "LOG_FORMAT": _log_format(env.get("LOG_FORMAT") or ("json" if production else "console")),
         "LOG_LEVEL": _log_level(env.get("LOG_LEVEL") or "INFO"),
         "METRICS_ENABLED": _bool(env.get("METRICS_ENABLED"), True),
-        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,  # /metrics wants "Authorization: Bearer <it>"
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        # GET /internal/tls-ask (docs/deploy.md): loopback callers, or callers sending this token
+        "TLS_ASK_TOKEN": env.get("TLS_ASK_TOKEN") or None,  # /metrics wants "Authorization: Bearer <it>"
         "SENTRY_DSN": env.get("SENTRY_DSN") or None,
         "SENTRY_ENVIRONMENT": env.get("SENTRY_ENVIRONMENT") or app_env,
         "SENTRY_TRACES_SAMPLE_RATE": _rate(env.get("SENTRY_TRACES_SAMPLE_RATE") or "0"),

@@ -70,7 +70,7 @@ STORELESS_PREFIXES = ("/static/", "/uploads/", "/api/health", "/api/openapi.json
 SUSPENDED_OPEN = ("/login", "/logout", "/admin", "/sysadmin")
 # Answered without looking up a store at all: the probes (they answer whatever the database's state,
 # whatever Host they are sent to; liveness reads no database at all) and the Prometheus scrape
-NO_STORE_PATHS = ("/api/health", "/api/health/live", "/api/health/ready", "/metrics")
+NO_STORE_PATHS = ("/api/health", "/api/health/live", "/api/health/ready", "/metrics", "/internal/tls-ask")
 
 
 # What flask-jwt-extended raises for a bad token: its own errors, and PyJWT's (bad signature,
@@ -661,6 +661,30 @@ def metrics_guard(view):
 
     guarded._spec = {"hide": True}  # not part of the API document (APIFlask lists app routes otherwise)
     return guarded
+
+
+def register_tls_ask(app: Flask) -> None:
+    """``GET /internal/tls-ask?domain=<name>``: the reverse proxy's on-demand TLS question (Caddy's
+    ``on_demand_tls { ask ... }``, docs/deploy.md): 200 when this platform serves the domain
+    (``services.stores.serves_domain``), else 404. Only for the proxy: loopback callers, or any
+    caller that sends ``TLS_ASK_TOKEN`` (``?token=`` or ``Authorization: Bearer``) when it is set."""
+
+    def tls_ask():
+        token = current_app.config.get("TLS_ASK_TOKEN")
+        given = request.args.get("token") or ""
+        scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer":
+            given = given or bearer.strip()
+        allowed = (bool(token) and hmac.compare_digest(given.encode(), token.encode())) or (
+            not given and _is_loopback(request.remote_addr))
+        if not allowed:
+            return Response("Forbidden\n", 403, mimetype="text/plain")
+        if stores.serves_domain(request.args.get("domain")):
+            return Response("OK\n", 200, mimetype="text/plain")
+        return Response("Unknown domain\n", 404, mimetype="text/plain")
+
+    tls_ask._spec = {"hide": True}  # an operator's endpoint, not part of the API document
+    app.add_url_rule("/internal/tls-ask", "tls_ask", tls_ask, methods=["GET"])
 
 
 def _multiprocess() -> bool:
