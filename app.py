@@ -6,7 +6,7 @@ import re
 
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
-from flask import Request, g, render_template, request
+from flask import Request, g, render_template, request, session
 from flask.logging import default_handler
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -151,7 +151,7 @@ def create_app(config: dict | None = None) -> APIFlask:
 
     @login_manager.user_loader
     def _load_user(user_id: str):
-        user = account_service.session_user(user_id, tenancy.current_store_id())
+        user = account_service.session_user(user_id, tenancy.current_store_id(), session.get(web.SESSION_ID_KEY))
         web.bind_user(user)
         return user
 

@@ -157,6 +157,12 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         # Seconds a process remembers which store a host serves (0 = look it up every request)
         "STORE_CACHE_SECONDS": float(env.get("STORE_CACHE_SECONDS", "5")),
         "JOBS_INLINE": redis_url is None,
+        # RQ workers (docs/deploy.md): a running job's heartbeat period; how long after the last
+        # heartbeat a dead worker's job is requeued (jobs.schedule.requeue_abandoned); registry cleanup
+        "RQ_JOB_MONITORING_SECONDS": int(env.get("RQ_JOB_MONITORING_SECONDS", "30")),
+        "RQ_ABANDONED_GRACE_SECONDS": int(env.get("RQ_ABANDONED_GRACE_SECONDS", "60")),
+        "RQ_MAINTENANCE_SECONDS": int(env.get("RQ_MAINTENANCE_SECONDS", "600")),
+        "RQ_CRON_TICK_SECONDS": float(env.get("RQ_CRON_TICK_SECONDS", "5")),
         # Tokens (flask-jwt-extended): HS256 only, so `alg=none` and others are refused; the Bearer
         # header only; the user id in `sub`. Our own claims: tenant, role, typ, ver (services.auth).
         "JWT_ALGORITHM": "HS256",

@@ -38,7 +38,7 @@ from flask import (
 from flask.globals import request_ctx
 from flask_jwt_extended import decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
-from flask_login import current_user, user_logged_in
+from flask_login import current_user, user_loaded_from_cookie, user_logged_in, user_logged_out
 from flask_wtf import FlaskForm
 from jwt.exceptions import PyJWTError
 from prometheus_client import CollectorRegistry
@@ -51,6 +51,7 @@ import transactions
 from extensions import db, security_headers
 from models import Role, Store
 from services import audit, observability, orders, pages, payments, plans, stores, tenants
+from services import auth as auth_service
 from services import cart as cart_service
 from services import metrics as business_metrics
 from services.cache import cache_for, revive, snapshot
@@ -60,6 +61,8 @@ from services.stores import ANNOUNCEMENT_PRESETS, settings_of
 from services.text import CONTROL_MESSAGE, has_control_chars
 from services.themes import contrast_text, theme_or_default
 from services.variants import stock_state
+
+SESSION_ID_KEY = "sid"  # a page session's own id: signing out revokes it (services.auth.revoke_session)
 
 # --- which store a request is for ------------------------------------------------------------
 
@@ -605,6 +608,17 @@ def register_request_context(app: Flask) -> None:
     @user_logged_in.connect_via(app)
     def _signed_in(_sender, user, **_extra):
         bind_user(user)
+        session[SESSION_ID_KEY] = auth_service.new_session_id()
+
+    @user_loaded_from_cookie.connect_via(app)
+    def _remembered(_sender, user, **_extra):
+        session[SESSION_ID_KEY] = auth_service.new_session_id()
+
+    @user_logged_out.connect_via(app)
+    def _signed_out(_sender, user, **_extra):
+        session_id = session.pop(SESSION_ID_KEY, None)
+        if session_id:  # refused from now on by every instance (services.auth.revoke_session)
+            auth_service.revoke_session(session_id)
 
     @app.after_request
     def request_line(response: Response) -> Response:
