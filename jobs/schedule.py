@@ -96,7 +96,9 @@ def requeue_abandoned(app: Flask, *, every: float = 5.0) -> list[str]:
     for name in QUEUES:
         q = queue(app, name)
         registry = q.started_job_registry
-        for job_id in registry.get_expired_job_ids():
+        # entries are "<job id>:<execution id>", scored by when they stop being refreshed
+        for entry in conn.zrangebyscore(registry.key, 0, time.time()):
+            job_id = registry.parse_job_id(entry)
             try:
                 job = Job.fetch(job_id, connection=conn)
             except NoSuchJobError:
@@ -104,10 +106,9 @@ def requeue_abandoned(app: Flask, *, every: float = 5.0) -> list[str]:
             if job.get_status(refresh=False) != JobStatus.STARTED or not job.retries_left:
                 continue  # finished meanwhile, or out of retries (RQ's cleanup below fails it)
             with conn.pipeline() as pipe:
-                registry.remove_executions(job, pipeline=pipe)
                 job.retries_left -= 1
-                job.set_status(JobStatus.QUEUED, pipeline=pipe)
                 q.enqueue_job(job, pipeline=pipe, at_front=True)
+                pipe.zrem(registry.key, entry)
                 pipe.execute()
             log.warning("job %s (%s) requeued: its worker died while running it", job.id, job.args[:1])
             requeued.append(job.id)

@@ -36,6 +36,9 @@ from transactions import redis_connection
 
 log = logging.getLogger(__name__)
 _registry: list[TTLCache] = []
+# every cache's name and models, declared when its module is imported (``declare``), so that a process
+# that never read a cache (an API instance) still tells the others when it changes one of its rows
+_declared: dict[str, tuple[type, ...]] = {}
 _lock = threading.Lock()
 _seen = threading.local()  # the generation a miss read, for the put that follows it (same thread)
 _BUMPS = "cache_generations_to_bump"
@@ -98,8 +101,15 @@ def revive(snap: tuple[type, dict]):
     return row
 
 
+def declare(name: str, models: tuple[type, ...]) -> str:
+    """Name a cache and the models it depends on, at import time (see ``_declared``)."""
+    _declared[name] = tuple(models)
+    return name
+
+
 def cache_for(name: str, models: tuple[type, ...], app: Flask | None = None) -> TTLCache:
     """The app's cache called ``name`` (made on first use)."""
+    declare(name, models)
     app = app or current_app._get_current_object()
     caches = app.extensions.setdefault("read_caches", {})
     cache = caches.get(name)
@@ -121,8 +131,9 @@ def _invalidate(session, flush_context) -> None:
     for cache in _registry:
         if any(issubclass(kind, cache.models) for kind in touched):
             cache.clear()
-            if cache.app is not None and cache.app.config.get("REDIS_URL"):
-                session.info.setdefault(_BUMPS, set()).add(cache.name)
+    for name, models in _declared.items():
+        if any(issubclass(kind, models) for kind in touched):
+            session.info.setdefault(_BUMPS, set()).add(name)
 
 
 @event.listens_for(Session, "after_commit")

@@ -16,7 +16,7 @@ from models.base import utcnow
 from tenancy import current_store_id, tenant_scope
 
 from . import pages, plans
-from .cache import cache_for
+from .cache import cache_for, declare
 from .errors import Conflict, Invalid, NotFound
 from .money import check_locale, display_money
 from .themes import DEFAULT_THEME, THEMES
@@ -310,6 +310,9 @@ def store_for_host(host: str, platform_domain: str | None) -> tuple[Store | None
     return None, False
 
 
+# the read caches of rows of this module (web.resolve_request_store, serves_domain)
+for _name in ("store_by_host", "default_store", "tls_domains"):
+    declare(_name, (Store,))
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
 
 
