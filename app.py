@@ -11,6 +11,7 @@ from flask.logging import default_handler
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import tenancy
 import transactions
@@ -130,6 +131,9 @@ def create_app(config: dict | None = None) -> APIFlask:
         static_folder=str(BASE_DIR / "static"), template_folder=str(BASE_DIR / "templates"),
     )
     app.config.update(load_config(config))
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:  # behind a reverse proxy (docs/deploy.md): the client's address, not the proxy's
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     observability.configure_logging(app.config)
     app.logger.removeHandler(default_handler)  # its lines go through the root handler (structlog)

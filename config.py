@@ -248,6 +248,9 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "LOG_LEVEL": _log_level(env.get("LOG_LEVEL") or "INFO"),
         "METRICS_ENABLED": _bool(env.get("METRICS_ENABLED"), True),
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        # reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto are trusted (0: none; the
+        # client's address is then the proxy's, and every client shares its rate limits)
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         # GET /internal/tls-ask (docs/deploy.md): loopback callers, or callers sending this token
         "TLS_ASK_TOKEN": env.get("TLS_ASK_TOKEN") or None,  # /metrics wants "Authorization: Bearer <it>"
         "SENTRY_DSN": env.get("SENTRY_DSN") or None,

@@ -78,3 +78,18 @@ def test_only_loopback_callers_or_the_token_may_ask(app, client, store, other_st
                headers={"Authorization": "Bearer proxy-secret"}).status_code == 200
     assert ask(client, "other.example.com", remote="203.0.113.9", query={"token": "wrong"}).status_code == 403
     assert ask(client, "other.example.com", remote="127.0.0.1", query={"token": "wrong"}).status_code == 403
+
+
+def test_behind_a_trusted_proxy_a_forwarded_public_client_is_not_loopback(tmp_path):
+    """With TRUSTED_PROXIES=1 (a proxy on this machine) a public request comes from 127.0.0.1 with
+    the client's address in X-Forwarded-For: it is that client's, and refused; the proxy's own
+    question (no X-Forwarded-For) is a loopback one."""
+    from tests.conftest import base_config, make_app
+
+    app = make_app(base_config(tmp_path, f"sqlite:///{tmp_path / 'proxy.db'}", TRUSTED_PROXIES=1))
+    client = app.test_client()
+    forwarded = client.get(ASK, query_string={"domain": "x.example"}, headers={"X-Forwarded-For": "203.0.113.9"},
+                           environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert forwarded.status_code == 403
+    asked = client.get(ASK, query_string={"domain": "x.example"}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert asked.status_code != 403
