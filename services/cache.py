@@ -60,7 +60,8 @@ def _generation(app: Flask | None, name: str) -> bytes | None | bool:
 class TTLCache:
     def __init__(self, name: str, seconds: float, models: tuple[type, ...], app: Flask | None = None):
         self.name, self.seconds, self.models, self.app = name, seconds, models, app
-        self.entries: dict[object, tuple[float, object, object]] = {}
+        self.entries: dict[object, tuple[float, object]] = {}
+        self.generations: dict[object, object] = {}  # the Redis generation each entry was filled under
 
     def get(self, key):
         entry = self.entries.get(key)
@@ -69,7 +70,7 @@ class TTLCache:
         _seen.value = (self.name, generation)
         if entry is None or entry[0] < time.monotonic():
             return None
-        if shared and (generation is None or generation != entry[2]):
+        if shared and (generation is None or generation != self.generations.get(key)):
             return None  # changed by another process since (or Redis cannot tell)
         return entry[1]
 
@@ -80,10 +81,12 @@ class TTLCache:
                 if self.app is not None and self.app.config.get("REDIS_URL"):
                     return  # no generation read before the rows were: do not keep them
                 generation = False
-            self.entries[key] = (time.monotonic() + self.seconds, value, generation)
+            self.generations[key] = generation
+            self.entries[key] = (time.monotonic() + self.seconds, value)
 
     def clear(self) -> None:
         self.entries.clear()
+        self.generations.clear()
 
 
 def snapshot(row) -> tuple[type, dict]:

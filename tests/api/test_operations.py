@@ -361,6 +361,10 @@ class FakeSentry(ThreadingHTTPServer):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
+                elif self.headers.get("Content-Encoding") == "br":  # the SDK prefers it when brotli is installed
+                    import brotli
+
+                    body = brotli.decompress(body)
                 fake.envelopes.append(body)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

@@ -291,10 +291,11 @@ def test_periodic_jobs_run_once_per_period_across_both_workers(cluster):
           "the per-store jobs ran", cluster)
     time.sleep(3)  # both cron threads ticked (every second) several more times
     elapsed = time.monotonic() - cluster.workers_started
-    assert elapsed < 60, "the test ran past the expiry job's 60 s period: the count below would be 2"
-    for name in ("expire_orders", "enforce_ratings", "purge_revoked_tokens", "expire_store_orders",
-                 "enforce_store_ratings"):
-        assert _runs(cluster, name) == 1, name
+    # (job, its period): once per period across both workers; the fan-outs once per store per run
+    for name, period in (("expire_orders", 60), ("enforce_ratings", 3600), ("purge_revoked_tokens", 3600),
+                         ("expire_store_orders", 60), ("enforce_store_ratings", 3600)):
+        periods = int(elapsed // period) + 1  # 1 unless this machine was slow enough to start a second
+        assert 1 <= _runs(cluster, name) <= periods, (name, _runs(cluster, name), elapsed)
     assert _scalar(cluster, select(func.count()).select_from(Review).where(Review.order_id == seeded["old_order"])) == 1
     # the expired order's two keys are back on sale (30 imported, 1 sold before, 1 by the webhook test)
     assert _scalar(cluster, select(Variant.stock_count).where(Variant.id == seeded["variant_id"])) == 28
