@@ -215,6 +215,7 @@ def main() -> int:
             subprocess.run(command, cwd=ROOT, env={**os.environ, "LOAD_PLAN": str(plan_file)},
                            timeout=args.duration + 120)
             left = wait_for_queues(args.redis)
+            generations = {k.decode().rsplit(":", 1)[1]: int(redis.get(k)) for k in redis.keys("vstores:cache-gen:*")}
             rows = summarise(json.loads((tmp / "stats.json").read_text()), args.duration)
             failures = list(csv.DictReader((tmp / "locust_failures.csv").open()))
             if failures:
@@ -228,7 +229,8 @@ def main() -> int:
             total = next(r for r in rows if r["Name"] == "Aggregated")
             broken = check_invariants(url)
             print(f"\norders: {broken.pop('_orders')}, paid: {broken.pop('_paid')}, stock items sold: "
-                  f"{broken.pop('_sold')}; jobs left in the queues: {left}")
+                  f"{broken.pop('_sold')}; jobs left in the queues: {left}; read-cache invalidations "
+                  f"published: {generations or 'none'}")
             for invariant, count in broken.items():
                 print(f"  {'OK    ' if count == 0 else 'BROKEN'} {invariant}: {count}")
             errors = int(total["Failure Count"])
