@@ -84,7 +84,8 @@ class Cluster:
             self.web.append(self._spawn(f"web{i}", [
                 sys.executable, "-m", "gunicorn", "app:create_app()", "--bind", f"127.0.0.1:{port}",
                 "--workers", str(self.gunicorn_workers), "--worker-class", "gthread", "--threads", str(self.threads),
-                "--graceful-timeout", "3", "--timeout", "60"]))
+                "--graceful-timeout", "3", "--timeout", "60",
+                "--no-control-socket"]))  # (one shared path per machine by default: instances would clash)
             self.web_urls.append(f"http://127.0.0.1:{port}")
         for _ in range(self.worker_count):
             self.start_worker()
