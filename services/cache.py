@@ -46,8 +46,8 @@ GENERATION_KEY = "vstores:cache-gen:{}"
 
 
 def _generation(app: Flask | None, name: str) -> bytes | None | bool:
-    """The cache's generation in Redis (None: never bumped), or False without Redis or when
-    Redis does not answer (then nothing may be served from the cache)."""
+    """The cache's generation in Redis (``b"0"`` until first bumped); False without Redis; None
+    when Redis does not answer (then nothing may be served from the cache, nor kept in it)."""
     if app is None or not app.config.get("REDIS_URL"):
         return False
     try:
