@@ -6,11 +6,12 @@ import re
 
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
-from flask import Request, g, render_template, request
+from flask import Request, g, render_template, request, session
 from flask.logging import default_handler
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import tenancy
 import transactions
@@ -130,6 +131,9 @@ def create_app(config: dict | None = None) -> APIFlask:
         static_folder=str(BASE_DIR / "static"), template_folder=str(BASE_DIR / "templates"),
     )
     app.config.update(load_config(config))
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:  # behind a reverse proxy (docs/deploy.md): the client's address, not the proxy's
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     observability.configure_logging(app.config)
     app.logger.removeHandler(default_handler)  # its lines go through the root handler (structlog)
@@ -151,7 +155,7 @@ def create_app(config: dict | None = None) -> APIFlask:
 
     @login_manager.user_loader
     def _load_user(user_id: str):
-        user = account_service.session_user(user_id, tenancy.current_store_id())
+        user = account_service.session_user(user_id, tenancy.current_store_id(), session.get(web.SESSION_ID_KEY))
         web.bind_user(user)
         return user
 
@@ -178,6 +182,7 @@ def create_app(config: dict | None = None) -> APIFlask:
     app.register_blueprint(storefront_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(sysadmin_bp)
+    web.register_tls_ask(app)  # the reverse proxy's "does a store own this domain?" (docs/deploy.md)
     web.register_web(app)
     _register_errors(app)
     register_cli(app)

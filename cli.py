@@ -8,11 +8,10 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from rq import Worker
 from sqlalchemy import select
 
 from extensions import db
-from jobs.runner import set_worker_app
+from jobs.runner import AppWorker, set_worker_app
 from jobs.schedule import start_cron
 from models import Role, Store, User
 from services import auth as auth_service
@@ -164,7 +163,11 @@ def register_cli(app: Flask) -> None:
         names = [q.strip() for q in queues.split(",") if q.strip()]
         if with_cron and not burst:
             threading.Thread(target=start_cron, args=(app,), daemon=True, name="cron").start()
-        w = Worker([queue(app, n) for n in names], connection=redis_connection(app))
+        config = app.config
+        w = AppWorker([queue(app, n) for n in names], connection=redis_connection(app),
+                      job_monitoring_interval=int(config["RQ_JOB_MONITORING_SECONDS"]),
+                      maintenance_interval=int(config["RQ_MAINTENANCE_SECONDS"]))
+        w.abandoned_grace = int(config["RQ_ABANDONED_GRACE_SECONDS"])
         w.work(burst=burst, with_scheduler=True)
 
 

@@ -162,6 +162,12 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         # Seconds a process remembers which store a host serves (0 = look it up every request)
         "STORE_CACHE_SECONDS": float(env.get("STORE_CACHE_SECONDS", "5")),
         "JOBS_INLINE": redis_url is None,
+        # RQ workers (docs/deploy.md): a running job's heartbeat period; how long after the last
+        # heartbeat a dead worker's job is requeued (jobs.schedule.requeue_abandoned); registry cleanup
+        "RQ_JOB_MONITORING_SECONDS": int(env.get("RQ_JOB_MONITORING_SECONDS", "30")),
+        "RQ_ABANDONED_GRACE_SECONDS": int(env.get("RQ_ABANDONED_GRACE_SECONDS", "60")),
+        "RQ_MAINTENANCE_SECONDS": int(env.get("RQ_MAINTENANCE_SECONDS", "600")),
+        "RQ_CRON_TICK_SECONDS": float(env.get("RQ_CRON_TICK_SECONDS", "5")),
         # Tokens (flask-jwt-extended): HS256 only, so `alg=none` and others are refused; the Bearer
         # header only; the user id in `sub`. Our own claims: tenant, role, typ, ver (services.auth).
         "JWT_ALGORITHM": "HS256",
@@ -246,7 +252,12 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "LOG_FORMAT": _log_format(env.get("LOG_FORMAT") or ("json" if production else "console")),
         "LOG_LEVEL": _log_level(env.get("LOG_LEVEL") or "INFO"),
         "METRICS_ENABLED": _bool(env.get("METRICS_ENABLED"), True),
-        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,  # /metrics wants "Authorization: Bearer <it>"
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        # reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto are trusted (0: none; the
+        # client's address is then the proxy's, and every client shares its rate limits)
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        # GET /internal/tls-ask (docs/deploy.md): loopback callers, or callers sending this token
+        "TLS_ASK_TOKEN": env.get("TLS_ASK_TOKEN") or None,  # /metrics wants "Authorization: Bearer <it>"
         "SENTRY_DSN": env.get("SENTRY_DSN") or None,
         "SENTRY_ENVIRONMENT": env.get("SENTRY_ENVIRONMENT") or app_env,
         "SENTRY_TRACES_SAMPLE_RATE": _rate(env.get("SENTRY_TRACES_SAMPLE_RATE") or "0"),

@@ -38,7 +38,7 @@ from flask import (
 from flask.globals import request_ctx
 from flask_jwt_extended import decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
-from flask_login import current_user, user_logged_in
+from flask_login import current_user, user_loaded_from_cookie, user_logged_in, user_logged_out
 from flask_wtf import FlaskForm
 from jwt.exceptions import PyJWTError
 from prometheus_client import CollectorRegistry
@@ -51,6 +51,7 @@ import transactions
 from extensions import db, security_headers
 from models import Role, Store
 from services import addresses, audit, observability, orders, pages, payments, plans, stores, tenants
+from services import auth as auth_service
 from services import cart as cart_service
 from services import metrics as business_metrics
 from services.cache import cache_for, revive, snapshot
@@ -61,6 +62,8 @@ from services.text import CONTROL_MESSAGE, has_control_chars
 from services.themes import contrast_text, theme_or_default
 from services.variants import stock_state
 
+SESSION_ID_KEY = "sid"  # a page session's own id: signing out revokes it (services.auth.revoke_session)
+
 # --- which store a request is for ------------------------------------------------------------
 
 # Paths that work with no store (or a suspended one): the platform's own endpoints.
@@ -70,7 +73,7 @@ STORELESS_PREFIXES = ("/static/", "/uploads/", "/api/health", "/api/openapi.json
 SUSPENDED_OPEN = ("/login", "/logout", "/admin", "/sysadmin")
 # Answered without looking up a store at all: the probes (they answer whatever the database's state,
 # whatever Host they are sent to; liveness reads no database at all) and the Prometheus scrape
-NO_STORE_PATHS = ("/api/health", "/api/health/live", "/api/health/ready", "/metrics")
+NO_STORE_PATHS = ("/api/health", "/api/health/live", "/api/health/ready", "/metrics", "/internal/tls-ask")
 
 
 # What flask-jwt-extended raises for a bad token: its own errors, and PyJWT's (bad signature,
@@ -612,6 +615,17 @@ def register_request_context(app: Flask) -> None:
     @user_logged_in.connect_via(app)
     def _signed_in(_sender, user, **_extra):
         bind_user(user)
+        session[SESSION_ID_KEY] = auth_service.new_session_id()
+
+    @user_loaded_from_cookie.connect_via(app)
+    def _remembered(_sender, user, **_extra):
+        session[SESSION_ID_KEY] = auth_service.new_session_id()
+
+    @user_logged_out.connect_via(app)
+    def _signed_out(_sender, user, **_extra):
+        session_id = session.pop(SESSION_ID_KEY, None)
+        if session_id:  # refused from now on by every instance (services.auth.revoke_session)
+            auth_service.revoke_session(session_id)
 
     @app.after_request
     def request_line(response: Response) -> Response:
@@ -668,6 +682,30 @@ def metrics_guard(view):
 
     guarded._spec = {"hide": True}  # not part of the API document (APIFlask lists app routes otherwise)
     return guarded
+
+
+def register_tls_ask(app: Flask) -> None:
+    """``GET /internal/tls-ask?domain=<name>``: the reverse proxy's on-demand TLS question (Caddy's
+    ``on_demand_tls { ask ... }``, docs/deploy.md): 200 when this platform serves the domain
+    (``services.stores.serves_domain``), else 404. Only for the proxy: loopback callers, or any
+    caller that sends ``TLS_ASK_TOKEN`` (``?token=`` or ``Authorization: Bearer``) when it is set."""
+
+    def tls_ask():
+        token = current_app.config.get("TLS_ASK_TOKEN")
+        given = request.args.get("token") or ""
+        scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer":
+            given = given or bearer.strip()
+        allowed = (bool(token) and hmac.compare_digest(given.encode(), token.encode())) or (
+            not given and _is_loopback(request.remote_addr))
+        if not allowed:
+            return Response("Forbidden\n", 403, mimetype="text/plain")
+        if stores.serves_domain(request.args.get("domain")):
+            return Response("OK\n", 200, mimetype="text/plain")
+        return Response("Unknown domain\n", 404, mimetype="text/plain")
+
+    tls_ask._spec = {"hide": True}  # an operator's endpoint, not part of the API document
+    app.add_url_rule("/internal/tls-ask", "tls_ask", tls_ask, methods=["GET"])
 
 
 def _multiprocess() -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from flask import Flask
-from rq import get_current_job
+from rq import Worker, get_current_job
 
 from extensions import db
 from services import observability
@@ -49,3 +49,21 @@ def will_retry() -> bool:
     left). A job run inline, without Redis, is not retried."""
     job = get_current_job()
     return bool(job is not None and job.retries_left)
+
+
+class AppWorker(Worker):
+    """RQ's worker, with how soon a dead worker's job counts as abandoned set by the app.
+
+    While a job runs, the worker refreshes the job's entry in the queue's StartedJobRegistry every
+    ``RQ_JOB_MONITORING_SECONDS``; the entry expires that long plus ``RQ_ABANDONED_GRACE_SECONDS``
+    after the last refresh (RQ's fixed grace is 60 s). A worker killed mid-job (SIGKILL, OOM, a lost
+    machine) stops refreshing, and once the entry expires ``jobs.schedule.requeue_abandoned``
+    (every worker's cron thread) puts the job back on its queue."""
+
+    abandoned_grace = 60
+
+    def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+        if job.timeout and job.timeout > 0:
+            remaining = job.timeout - working_time
+            return int(min(remaining, self.job_monitoring_interval)) + self.abandoned_grace
+        return self.job_monitoring_interval + self.abandoned_grace

@@ -268,6 +268,32 @@ def logout(access_claims: dict | None, refresh_claims: dict | None) -> None:
         revoke(refresh_claims)
 
 
+# --- page sessions: a logout ends this session everywhere ----------------------------------------
+# A page session is a signed cookie: any instance accepts it, and signing out only asks the browser
+# to drop it. So each sign-in gets a random session id (kept in the session, web.py) and signing out
+# records it as revoked, in the same table as revoked token ids, until the cookie could no longer be
+# accepted anyway (PERMANENT_SESSION_LIFETIME, Flask's max age for a session cookie).
+SESSION_PREFIX = "session:"
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def revoke_session(session_id: str) -> None:
+    jti = SESSION_PREFIX + session_id[:48]
+    if db.session.get(RevokedToken, jti) is None:
+        lifetime = current_app.config.get("PERMANENT_SESSION_LIFETIME") or timedelta(days=31)
+        if not isinstance(lifetime, timedelta):
+            lifetime = timedelta(seconds=int(lifetime))
+        db.session.add(RevokedToken(jti=jti, expires_at=_now() + lifetime))
+        db.session.flush()
+
+
+def session_revoked(session_id: str) -> bool:
+    return db.session.get(RevokedToken, SESSION_PREFIX + session_id[:48]) is not None
+
+
 def purge_revoked_tokens() -> int:
     """Housekeeping job: forget revoked tokens that have expired anyway."""
     result = db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < _now()))

@@ -3,9 +3,18 @@ host serves, a store's categories).
 
 Each cache has a TTL (``STORE_CACHE_SECONDS``; 0 turns caching off) and names the models it
 depends on: any flush in this process that adds, changes or deletes such a row clears it at
-once; other processes see the change when the TTL runs out, except the store row: its caches
-(``web.resolve_request_store``) check the row's ``updated_at`` on every hit, so a store's settings
-change everywhere on the next request.
+once. Other processes (more gunicorn workers, more machines):
+
+* **With Redis** (``REDIS_URL``): a commit that changed such a row INCRs the cache's generation
+  key in Redis (``vstores:cache-gen:<name>``); every hit compares the generation its entry was
+  filled under with the current one (one GET, on the connection the app already holds) and
+  misses when they differ. So a change made through one instance shows on the next request to
+  any other. A version key read per hit was chosen over a pub/sub listener thread: a message can
+  arrive after the next request (a thread per process, a reconnect gap), a GET cannot be stale.
+  Redis unreachable: the hit is a miss (the database answers), never a stale row.
+* **Without Redis** (the embedded default, one process): as before, the TTL bounds staleness.
+
+The store row is also checked on every hit against its ``updated_at`` (``web.resolve_request_store``).
 
 A cache holds plain values, never ORM instances: a row is kept as the snapshot of its column
 values (``snapshot``), and every read builds a fresh detached instance from it (``revive``, no
@@ -15,34 +24,69 @@ another request.
 from __future__ import annotations
 
 import copy
+import logging
 import threading
 import time
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from transactions import redis_connection
+
+log = logging.getLogger(__name__)
 _registry: list[TTLCache] = []
+# every cache's name and models, declared when its module is imported (``declare``), so that a process
+# that never read a cache (an API instance) still tells the others when it changes one of its rows
+_declared: dict[str, tuple[type, ...]] = {}
 _lock = threading.Lock()
+_seen = threading.local()  # the generation a miss read, for the put that follows it (same thread)
+_BUMPS = "cache_generations_to_bump"
+GENERATION_KEY = "vstores:cache-gen:{}"
+
+
+def _generation(app: Flask | None, name: str) -> bytes | None | bool:
+    """The cache's generation in Redis (``b"0"`` until first bumped); False without Redis; None
+    when Redis does not answer (then nothing may be served from the cache, nor kept in it)."""
+    if app is None or not app.config.get("REDIS_URL"):
+        return False
+    try:
+        return redis_connection(app).get(GENERATION_KEY.format(name)) or b"0"
+    except Exception:  # noqa: BLE001 - Redis down: the database answers
+        log.warning("cache %s: Redis unreachable, reading the database", name)
+        return None
 
 
 class TTLCache:
-    def __init__(self, name: str, seconds: float, models: tuple[type, ...]):
-        self.name, self.seconds, self.models = name, seconds, models
+    def __init__(self, name: str, seconds: float, models: tuple[type, ...], app: Flask | None = None):
+        self.name, self.seconds, self.models, self.app = name, seconds, models, app
         self.entries: dict[object, tuple[float, object]] = {}
+        self.generations: dict[object, object] = {}  # the Redis generation each entry was filled under
 
     def get(self, key):
         entry = self.entries.get(key)
+        shared = self.app is not None and bool(self.app.config.get("REDIS_URL"))
+        generation = _generation(self.app, self.name) if shared and self.seconds > 0 else False
+        _seen.value = (self.name, generation)
         if entry is None or entry[0] < time.monotonic():
             return None
+        if shared and (generation is None or generation != self.generations.get(key)):
+            return None  # changed by another process since (or Redis cannot tell)
         return entry[1]
 
     def put(self, key, value) -> None:
         if self.seconds > 0 and value is not None:
+            name, generation = getattr(_seen, "value", (None, None))
+            if name != self.name or generation is None:
+                if self.app is not None and self.app.config.get("REDIS_URL"):
+                    return  # no generation read before the rows were: do not keep them
+                generation = False
+            self.generations[key] = generation
             self.entries[key] = (time.monotonic() + self.seconds, value)
 
     def clear(self) -> None:
         self.entries.clear()
+        self.generations.clear()
 
 
 def snapshot(row) -> tuple[type, dict]:
@@ -60,8 +104,15 @@ def revive(snap: tuple[type, dict]):
     return row
 
 
+def declare(name: str, models: tuple[type, ...]) -> str:
+    """Name a cache and the models it depends on, at import time (see ``_declared``)."""
+    _declared[name] = tuple(models)
+    return name
+
+
 def cache_for(name: str, models: tuple[type, ...], app: Flask | None = None) -> TTLCache:
     """The app's cache called ``name`` (made on first use)."""
+    declare(name, models)
     app = app or current_app._get_current_object()
     caches = app.extensions.setdefault("read_caches", {})
     cache = caches.get(name)
@@ -69,7 +120,7 @@ def cache_for(name: str, models: tuple[type, ...], app: Flask | None = None) -> 
         with _lock:
             cache = caches.get(name)
             if cache is None:
-                cache = TTLCache(name, float(app.config.get("STORE_CACHE_SECONDS", 5)), models)
+                cache = TTLCache(name, float(app.config.get("STORE_CACHE_SECONDS", 5)), models, app)
                 caches[name] = cache
                 _registry.append(cache)
     return cache
@@ -83,3 +134,31 @@ def _invalidate(session, flush_context) -> None:
     for cache in _registry:
         if any(issubclass(kind, cache.models) for kind in touched):
             cache.clear()
+    for name, models in _declared.items():
+        if any(issubclass(kind, models) for kind in touched):
+            session.info.setdefault(_BUMPS, set()).add(name)
+
+
+@event.listens_for(Session, "after_commit")
+def _publish(session) -> None:
+    """Once the change is committed, tell every other process: INCR each touched cache's generation."""
+    if session.in_nested_transaction():
+        return
+    names = session.info.pop(_BUMPS, None)
+    if not names or not has_app_context():
+        return
+    app = current_app._get_current_object()
+    if not app.config.get("REDIS_URL"):
+        return
+    try:
+        with redis_connection(app).pipeline(transaction=False) as pipe:
+            for name in sorted(names):
+                pipe.incr(GENERATION_KEY.format(name))
+            pipe.execute()
+    except Exception:  # noqa: BLE001 - other processes see the change when their TTL runs out
+        log.exception("could not publish cache invalidation for %s", ", ".join(sorted(names)))
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session) -> None:
+    session.info.pop(_BUMPS, None)  # nothing was committed: nothing to tell

@@ -18,7 +18,7 @@ from models import Category, Order, OrderLine, Product, Store, User, Variant
 from tenancy import current_store_id
 
 from . import wishlist
-from .cache import cache_for, revive, snapshot
+from .cache import cache_for, declare, revive, snapshot
 from .categories import descendant_ids, list_categories
 from .pagination import paginate
 from .products import ProductFilters, product_query
@@ -53,6 +53,9 @@ class CatalogQuery:
 def descendants(category_id: str, categories: list[Category]) -> list[str]:
     """The id of a category and of every category below it, from an already loaded list."""
     return descendant_ids(category_id, [(c.id, c.parent_id) for c in categories])
+
+
+declare("shop_categories", (Category,))
 
 
 def shop_categories() -> list[Category]:

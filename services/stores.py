@@ -16,6 +16,7 @@ from models.base import utcnow
 from tenancy import current_store_id, tenant_scope
 
 from . import pages, plans
+from .cache import cache_for, declare
 from .errors import Conflict, Invalid, NotFound
 from .money import check_locale, display_money
 from .themes import DEFAULT_THEME, THEMES
@@ -307,6 +308,42 @@ def store_for_host(host: str, platform_domain: str | None) -> tuple[Store | None
         if store is not None:
             return store, True
     return None, False
+
+
+# the read caches of rows of this module (web.resolve_request_store, serves_domain)
+for _name in ("store_by_host", "default_store", "tls_domains"):
+    declare(_name, (Store,))
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+
+
+def serves_domain(domain: str | None) -> bool:
+    """Whether this platform serves ``domain`` (the reverse proxy's on-demand TLS question, before
+    it asks a certificate authority for one): the platform's own hosts, a subdomain of
+    PLATFORM_DOMAIN naming an existing store, or a store's custom domain. A suspended store still
+    gets its certificate (so its visitors see its 503 page, not a TLS error); a deleted one does not.
+
+    Answers are cached per process, yes and no alike (a flood of random names costs one query
+    each, then none); a store's flush, here or, with Redis, in any process, clears them."""
+    name = (domain or "").strip().lower().rstrip(".")
+    if not _DOMAIN.match(name):
+        return False
+    platform = current_app.config.get("PLATFORM_DOMAIN")
+    own = {_hostname(urlsplit(current_app.config["PUBLIC_BASE_URL"]).netloc)}
+    if platform:
+        own |= {platform, "www." + platform}
+    if name in own:
+        return True
+    cache = cache_for("tls_domains", (Store,))
+    cached = cache.get(name)
+    if cached is not None:
+        return cached == "yes"
+    if platform and name.endswith("." + platform) and "." not in name[: -len(platform) - 1]:
+        where = Store.slug == name[: -len(platform) - 1]
+    else:
+        where = Store.custom_domain == name
+    found = db.session.scalar(select(Store.id).where(where, Store.status != "deleted").limit(1)) is not None
+    cache.put(name, "yes" if found else "no")
+    return found
 
 
 def _hostname(host: str) -> str:

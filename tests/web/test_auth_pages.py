@@ -149,3 +149,21 @@ def test_htmx_requests_pass_csrf_with_the_body_header_token(client, store, make)
     response = client.post("/logout", headers={"HX-Request": "true", "X-CSRFToken": token})
     assert response.status_code == 302
     assert "HX-Request" in client.get("/").headers.get("Vary", "")
+
+
+def test_a_signed_out_session_cookie_replayed_is_refused(client, store, make, app):
+    """Signing out revokes this session on the server (every instance checks it), not only in the
+    browser; another session of the same user stays signed in."""
+    make.user(store, username="rory", email="rory@example.com")
+    assert login(client, "rory").status_code == 302
+    stolen = client.get_cookie("session").value
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = client.environ_base["REMOTE_ADDR"]
+    assert login(other, "rory").status_code == 302
+    home = client.get("/")
+    assert client.post("/logout", data={"csrf_token": csrf(home.data)}).status_code == 302
+    assert client.get("/account").status_code == 302  # the browser dropped it
+    client.set_cookie("session", stolen)  # someone kept a copy
+    replayed = client.get("/account")
+    assert replayed.status_code == 302 and "/login" in replayed.headers["Location"]
+    assert other.get("/account").status_code == 200
