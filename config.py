@@ -162,6 +162,9 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         # Seconds a process remembers which store a host serves (0 = look it up every request)
         "STORE_CACHE_SECONDS": float(env.get("STORE_CACHE_SECONDS", "5")),
         "JOBS_INLINE": redis_url is None,
+        # No Redis: after-commit jobs run on one in-process worker thread (transactions.JobThread),
+        # after the request has answered; JOBS_THREAD=0 runs them at the end of the request instead.
+        "JOBS_THREAD": _bool(env.get("JOBS_THREAD"), True),
         # Tokens (flask-jwt-extended): HS256 only, so `alg=none` and others are refused; the Bearer
         # header only; the user id in `sub`. Our own claims: tenant, role, typ, ver (services.auth).
         "JWT_ALGORITHM": "HS256",
