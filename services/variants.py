@@ -223,6 +223,18 @@ def refresh_product_cache(product: Product) -> None:
     db.session.flush()
 
 
+def shift_stock_total(taken: dict[str, int]) -> None:
+    """Keep ``Product.stock_total`` in step with a bulk change of its variants' ``stock_count``
+    (units reserved at checkout: ``{product_id: units}``, negative to give back): the cached sum
+    moves by the same amount, in one guarded UPDATE per product instead of re-summing the
+    variants. Only for live, active variants (the ones the sum counts), whose price is unchanged."""
+    for product_id, units in taken.items():
+        if units:
+            db.session.execute(update(Product).where(Product.id == product_id)
+                               .values(stock_total=Product.stock_total - units)
+                               .execution_options(synchronize_session="evaluate"))
+
+
 def visible_variants(product: Product, *, include_hidden: bool) -> list[Variant]:
     return [v for v in product.variants if v.deleted_at is None and (include_hidden or v.is_active)]
 
