@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from extensions import db
 from models import (
@@ -232,7 +233,10 @@ def shift_stock_total(taken: dict[str, int]) -> None:
         if units:
             db.session.execute(update(Product).where(Product.id == product_id)
                                .values(stock_total=Product.stock_total - units)
-                               .execution_options(synchronize_session="evaluate"))
+                               .execution_options(synchronize_session=False))
+            loaded = db.session.identity_map.get(identity_key(Product, product_id))
+            if loaded is not None:  # read again if anyone in this unit of work looks
+                db.session.expire(loaded, ["stock_total", "updated_at"])
 
 
 def visible_variants(product: Product, *, include_hidden: bool) -> list[Variant]:
