@@ -168,6 +168,9 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "RQ_ABANDONED_GRACE_SECONDS": int(env.get("RQ_ABANDONED_GRACE_SECONDS", "60")),
         "RQ_MAINTENANCE_SECONDS": int(env.get("RQ_MAINTENANCE_SECONDS", "600")),
         "RQ_CRON_TICK_SECONDS": float(env.get("RQ_CRON_TICK_SECONDS", "5")),
+        # No Redis: after-commit jobs run on one in-process worker thread (transactions.JobThread),
+        # after the request has answered; JOBS_THREAD=0 runs them at the end of the request instead.
+        "JOBS_THREAD": _bool(env.get("JOBS_THREAD"), True),
         # Tokens (flask-jwt-extended): HS256 only, so `alg=none` and others are refused; the Bearer
         # header only; the user id in `sub`. Our own claims: tenant, role, typ, ver (services.auth).
         "JWT_ALGORITHM": "HS256",

@@ -10,6 +10,11 @@
   path keeps this module (and the services that call it) free of imports of ``jobs``.
   ``on_commit(fn, *args)`` is the same for a small step that must run in this process (deleting
   an uploaded file from this host's disk once the row that named it is gone).
+* **Without Redis** (``JOBS_INLINE``, the embedded default) jobs run in this process, on one
+  daemon worker thread (``JobThread``, ``JOBS_THREAD``), so the shopper's request answers
+  without waiting for them; each job still runs after the commit, in its own app context, store
+  scope and unit of work (``execute``). The queue is drained at exit; tests wait for it after
+  each dispatch (``JOBS_WAIT``), so a test sees a request's emails once the request returns.
 * **Early commits**, the only two: ``write_lock()`` (a GET about to write on SQLite) and
   ``commit_early(reason)`` (a refusal whose side effect the caller must keep, e.g. a checkout
   refused for changed prices records that the shopper has now seen them).
@@ -19,8 +24,13 @@
 """
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
+import os
+import queue as queue_module
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -246,6 +256,11 @@ def dispatch(app: Flask, job: PendingJob) -> None:
         except Exception:  # noqa: BLE001 - the commit stands; a leftover file is only logged
             log.exception("after-commit step %s failed", job.func_path)
         return
+    if app.config.get("JOBS_INLINE") and app.config.get("JOBS_THREAD"):
+        job_thread.submit(app, job)
+        if app.config.get("JOBS_WAIT") and not job_thread.is_current():
+            job_thread.drain()
+        return
     if app.config.get("JOBS_INLINE"):
         try:
             execute(app, job.func_path, job.scope, job.args, job.kwargs)
@@ -277,3 +292,65 @@ def execute(app: Flask, path: str, scope: str | None, args, kwargs):
                 raise
             db.session.commit()
             return result
+
+
+class JobThread:
+    """The embedded job runner: one daemon thread per process taking committed jobs from a
+    ``queue.Queue`` and running each through ``execute`` (its own app context, store scope and
+    commit), so a request answers before its jobs (the confirmation email) run. Started on the
+    first job (and again in a forked child); ``drain()`` waits until the queue is empty, and runs
+    at exit so a stopping process finishes what it had committed to do."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: queue_module.Queue = queue_module.Queue()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+        self._atexit = False
+
+    def submit(self, app: Flask, job: PendingJob) -> None:
+        with self._lock:
+            if self._pid != os.getpid():  # first use, or a forked worker: its own queue and thread
+                self._queue, self._thread, self._pid = queue_module.Queue(), None, os.getpid()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, args=(self._queue,), name="after-commit-jobs",
+                                                daemon=True)
+                self._thread.start()
+            if not self._atexit:
+                atexit.register(self.drain, 30.0)
+                self._atexit = True
+            self._queue.put((app, job))
+
+    def is_current(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    @staticmethod
+    def _run(jobs: queue_module.Queue) -> None:
+        while True:
+            app, job = jobs.get()
+            try:
+                execute(app, job.func_path, job.scope, job.args, job.kwargs)
+            except Exception:  # noqa: BLE001 - a failing job is logged; the next one still runs
+                log.exception("job %s failed on the worker thread", job.func_path)
+            finally:
+                jobs.task_done()
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until every job submitted so far has run; False when ``timeout`` passed first."""
+        jobs = self._queue
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with jobs.all_tasks_done:
+            while jobs.unfinished_tasks:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                jobs.all_tasks_done.wait(remaining)
+        return True
+
+
+job_thread = JobThread()
+
+
+def drain_jobs(timeout: float | None = None) -> bool:
+    """Wait for the embedded worker thread's queue to empty (tests, benches, shutdown)."""
+    return job_thread.drain(timeout)

@@ -49,12 +49,20 @@ def orders_out(orders: list[Order]) -> list[OrderOut]:
             for o in orders]
 
 
-def order_detail(order: Order, viewer: User | None, *, model=OrderOut, **extra) -> OrderOut:
+def order_detail(order: Order, viewer: User | None, *, model=OrderOut, lines=None, adjustments=None,
+                 **extra) -> OrderOut:
     """One order with its deliverables: call it only for the buyer (a guest buyer: ``viewer`` None)
-    or staff. A buyer's first look is logged (``services.orders.deliverables``)."""
+    or staff. A buyer's first look is logged (``services.orders.deliverables``). ``lines`` and
+    ``adjustments``: the rows the caller has just written (checkout), not read again."""
     items = order_service.deliverables(order, viewer=viewer, ip=request.remote_addr)
-    lines, adjustments = order_service.lines_of([order.id])[order.id], order_service.adjustments_of([order.id])[order.id]
-    buyer = user_service.users_by_id([order.buyer_id]).get(order.buyer_id)
+    if lines is None:
+        lines = order_service.lines_of([order.id])[order.id]
+    if adjustments is None:
+        adjustments = order_service.adjustments_of([order.id])[order.id]
+    if viewer is not None and order.buyer_id == viewer.id:
+        buyer = viewer
+    else:
+        buyer = user_service.users_by_id([order.buyer_id]).get(order.buyer_id)
     return model(**model.fields_of(order, lines, adjustments, buyer, items), **extra).in_view(order_view(order, viewer))
 
 
@@ -98,7 +106,7 @@ def place(body: CheckoutIn) -> CheckoutOut:
         raise
     order = placed.order
     return order_detail(order, who.user, model=CheckoutOut, guest_token=placed.guest_token,
-                        redirect_url=placed.redirect_url)
+                        redirect_url=placed.redirect_url, lines=placed.lines, adjustments=placed.adjustments)
 
 
 @bp.post("/orders/checkout")

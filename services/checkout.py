@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from extensions import db
-from models import Order, OrderAdjustment, OrderEvent, OrderLine, Payment, Product, Store, User
+from models import Order, OrderAdjustment, OrderEvent, OrderLine, Payment, Store, User
 
 from . import addresses, balance, coupons, metrics, payments, shipping, stock, taxes
 from . import cart as cart_service
@@ -35,7 +35,7 @@ from .auth import check_blacklist, normalize_email
 from .crypto import token_hash
 from .errors import Conflict, Invalid
 from .stores import base_url, settings_of
-from .variants import refresh_product_cache
+from .variants import shift_stock_total
 
 DEFAULT_RESERVATION_CAP = 200  # units one buyer may hold in unpaid orders at once
 
@@ -246,6 +246,9 @@ class Placed:
     order: Order
     guest_token: str | None  # the secret of a guest's order link (only known now; emailed)
     payment: Payment | None = None  # the provider payment started for it (STRIPE, HOODPAY)
+    # the rows just written, so the answer needs no second read of them
+    lines: list[OrderLine] | None = None
+    adjustments: list[OrderAdjustment] | None = None
 
     @property
     def redirect_url(self) -> str:
@@ -342,46 +345,54 @@ def _create_order(store: Store, cart, priced, priced_totals: Totals, settings, *
     )
     db.session.add(order)
     db.session.flush()
+    lines: list[OrderLine] = []
     for position, ln in enumerate(priced.lines):
         variant, product = ln.variant, ln.variant.product
-        line = OrderLine(order_id=order.id, position=position, product_id=product.id, variant_id=variant.id,
-                         kind=product.kind, product_title=product.title, variant_title=variant.title,
-                         product_image_url=product.primary_image_url, quantity=ln.quantity,
-                         unit_price=ln.unit_price, line_subtotal=ln.subtotal)
-        db.session.add(line)
-        db.session.flush()
-        stock.allocate(order, line, variant, ln.quantity)
+        lines.append(OrderLine(order_id=order.id, position=position, product_id=product.id, variant_id=variant.id,
+                               kind=product.kind, product_title=product.title, variant_title=variant.title,
+                               product_image_url=product.primary_image_url, quantity=ln.quantity,
+                               unit_price=ln.unit_price, line_subtotal=ln.subtotal))
+    db.session.add_all(lines)
+    db.session.flush()  # one INSERT of every line
+    for line, ln in zip(lines, priced.lines, strict=True):
+        stock.allocate(order, line, ln.variant, ln.quantity)
+    adjustments: list[OrderAdjustment] = []
     position = 0
     if priced.reseller_discount:
-        db.session.add(OrderAdjustment(order_id=order.id, position=position, kind="reseller_discount",
-                                       label=f"Reseller discount {buyer.discount_percent:g} %",
-                                       amount=-priced.reseller_discount))
+        adjustments.append(OrderAdjustment(order_id=order.id, position=position, kind="reseller_discount",
+                                           label=f"Reseller discount {buyer.discount_percent:g} %",
+                                           amount=-priced.reseller_discount))
         position += 1
     if priced.coupon_discount:
         coupon = coupons.find_by_code(cart.coupon_code, lock=True)
         order.coupon_id = coupon.id
         coupons.redeem(coupon, order, priced.coupon_discount, customer_key)
-        db.session.add(OrderAdjustment(order_id=order.id, position=position, kind="coupon",
-                                       label=f"Coupon {coupon.code}", amount=-priced.coupon_discount))
+        adjustments.append(OrderAdjustment(order_id=order.id, position=position, kind="coupon",
+                                           label=f"Coupon {coupon.code}", amount=-priced.coupon_discount))
         position += 1
     for tax_line in priced_totals.tax.lines:
-        db.session.add(OrderAdjustment(order_id=order.id, position=position, kind="tax", label=tax_line.label,
-                                       amount=tax_line.amount, included=priced_totals.tax.inclusive))
+        adjustments.append(OrderAdjustment(order_id=order.id, position=position, kind="tax", label=tax_line.label,
+                                           amount=tax_line.amount, included=priced_totals.tax.inclusive))
         position += 1
     if priced_totals.option is not None:
         option = priced_totals.option
-        db.session.add(OrderAdjustment(order_id=order.id, position=position, kind="shipping",
-                                       label=f"Shipping: {option.name}"[:120], amount=option.price))
+        adjustments.append(OrderAdjustment(order_id=order.id, position=position, kind="shipping",
+                                           label=f"Shipping: {option.name}"[:120], amount=option.price))
+    db.session.add_all(adjustments)
     db.session.add(OrderEvent(order_id=order.id, kind="created", actor_id=buyer.id if buyer else None,
                               message=f"Order placed ({method}), {order.item_count} item(s)"))
     db.session.flush()
-    for product_id in {ln.variant.product_id for ln in priced.lines}:
-        refresh_product_cache(db.session.get(Product, product_id))
+    # the products' cached stock total moves by what was taken (the price, the only other cached
+    # figure, did not change): one UPDATE per product, no re-aggregation of its variants
+    taken: dict[str, int] = {}
+    for ln in priced.lines:
+        taken[ln.variant.product_id] = taken.get(ln.variant.product_id, 0) + ln.quantity
+    shift_stock_total(taken)
     cart_service.clear(cart)
     if method == "BALANCE":
         if order.total:
             balance.debit(buyer.id, order.total, "purchase", order_id=order.id,
                           reason=f"Order #{order.order_number}")
-        order_service.mark_paid(order, actor=buyer, via="balance")
+        order_service.mark_paid(order, actor=buyer, via="balance", lines=lines)
     order_service.notify_placed(order, guest_token)
-    return Placed(order, guest_token)
+    return Placed(order, guest_token, lines=lines, adjustments=adjustments)

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time
 
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
 from models import Order, OrderAdjustment, OrderEvent, OrderLine, Product, Role, StockItem, Store, User, Variant
@@ -101,9 +102,12 @@ def can_view(order: Order, user: User | None) -> bool:
 
 # --- payment and delivery --------------------------------------------------------------
 
-def mark_paid(order: Order, *, actor: User | None = None, via: str = "", provider_ref: str | None = None) -> bool:
+def mark_paid(order: Order, *, actor: User | None = None, via: str = "", provider_ref: str | None = None,
+              lines: list[OrderLine] | None = None) -> bool:
     """PENDING+UNPAID -> paid and delivered. Idempotent: a replay (webhook, double click) is a
-    no-op returning False. The guarded UPDATE makes two concurrent payments apply once."""
+    no-op returning False. The guarded UPDATE makes two concurrent payments apply once.
+    ``lines``: the order's lines, given only by the transaction that has just created the order
+    (checkout): nobody else can have changed that order, so it is not read again."""
     now = _now()
     claimed = db.session.execute(
         update(Order).where(Order.id == order.id, Order.payment_status == "UNPAID", Order.status == "PENDING")
@@ -111,8 +115,14 @@ def mark_paid(order: Order, *, actor: User | None = None, via: str = "", provide
         .execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
         return False
-    db.session.refresh(order)
-    lines = list(db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)))
+    if lines is None:
+        db.session.refresh(order)
+        lines = list(db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)))
+    else:  # this transaction's own new order: what the UPDATE wrote is all that changed
+        set_committed_value(order, "payment_status", "PAID")
+        set_committed_value(order, "paid_at", now)
+        if provider_ref:
+            set_committed_value(order, "provider_ref", provider_ref)
     short = 0
     for line in lines:
         if line.kind == "digital":
@@ -145,7 +155,10 @@ def record_sale(order: Order, lines: list[OrderLine] | None = None) -> None:
     transition passes here, so it is also where Moloni's automatic invoice is queued."""
     if lines is None:
         lines = list(db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)))
-    costs = stock.sold_costs(order)
+    # sold_costs reads stock items and batches, which services only change by bulk UPDATEs (run at
+    # once): no need to flush the lines' pending counts first (their UPDATE joins the one below)
+    with db.session.no_autoflush:
+        costs = stock.sold_costs(order)
     for line in lines:
         line.paid_at, line.is_gift = order.paid_at, order.is_gift
         line.cost, line.cost_known_units = costs.get(line.id, (0, 0))

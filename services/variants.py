@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from extensions import db
 from models import (
@@ -221,6 +222,21 @@ def refresh_product_cache(product: Product) -> None:
     ).one()
     product.starting_at, product.stock_total = row[0], int(row[1] or 0)
     db.session.flush()
+
+
+def shift_stock_total(taken: dict[str, int]) -> None:
+    """Keep ``Product.stock_total`` in step with a bulk change of its variants' ``stock_count``
+    (units reserved at checkout: ``{product_id: units}``, negative to give back): the cached sum
+    moves by the same amount, in one guarded UPDATE per product instead of re-summing the
+    variants. Only for live, active variants (the ones the sum counts), whose price is unchanged."""
+    for product_id, units in taken.items():
+        if units:
+            db.session.execute(update(Product).where(Product.id == product_id)
+                               .values(stock_total=Product.stock_total - units)
+                               .execution_options(synchronize_session=False))
+            loaded = db.session.identity_map.get(identity_key(Product, product_id))
+            if loaded is not None:  # read again if anyone in this unit of work looks
+                db.session.expire(loaded, ["stock_total", "updated_at"])
 
 
 def visible_variants(product: Product, *, include_hidden: bool) -> list[Variant]:

@@ -70,6 +70,10 @@ def make_app(config: dict) -> Flask:
     if not config.get("REDIS_URL"):
         app.config["REDIS_URL"] = None
         app.config["JOBS_INLINE"] = True
+        # jobs run on the worker thread as in production; a test waits for them after each
+        # dispatch, so the emails of a request are in the outbox when the request returns
+        app.config["JOBS_THREAD"] = True
+        app.config["JOBS_WAIT"] = True
     return app
 
 
