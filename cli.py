@@ -19,10 +19,10 @@ from services import auth as auth_service
 from services import payments as payment_service
 from services import stores as store_service
 from services import tenants as tenant_service
-from services.load_seed import seed_load as fill_store
-from services.load_seed import vacuum_analyze
 from services.demo import seed_catalog
 from services.errors import DomainError
+from services.load_seed import seed_load as fill_store
+from services.load_seed import vacuum_analyze
 from tenancy import platform_scope, tenant_scope
 from transactions import queue, redis_connection
 
