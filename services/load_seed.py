@@ -26,6 +26,7 @@ from models import Store
 from . import crypto
 
 SQLITE_BATCH = 50_000
+SEEDED_TABLES = ("categories", "products", "variants", "stock_batches", "users", "orders", "order_lines", "stock_items")
 
 WORDS = ("Steam", "Gift", "Card", "Netflix", "Spotify", "Office", "Game", "Key", "Premium", "Pro", "Xbox",
          "PlayStation", "Nintendo", "Wallet", "Voucher", "Licence", "Antivirus", "VPN", "Cloud", "Music",
@@ -208,9 +209,8 @@ def seed_load(store: Store, *, products: int = 10_000, items: int = 1_000_000, o
 
 def _analyze(out: _Writer) -> None:
     """Fresh statistics, as autovacuum would gather after a bulk load (the planner needs them)."""
-    tables = ("categories", "products", "variants", "stock_batches", "users", "orders", "order_lines", "stock_items")
     cur = out.raw.cursor()
-    for table in tables:
+    for table in SEEDED_TABLES:
         cur.execute(f"ANALYZE {table}")
     cur.close()
 
@@ -223,4 +223,5 @@ def vacuum_analyze() -> None:
         db.session.commit()
         return
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM ANALYZE")
+        # SKIP_LOCKED: a table another transaction holds locked is left to autovacuum
+        conn.exec_driver_sql(f"VACUUM (ANALYZE, SKIP_LOCKED) {', '.join(SEEDED_TABLES)}")
