@@ -1,4 +1,4 @@
-"""Command line: create-store, create-user, seed-demo, worker (``flask --app app <command>``)."""
+"""Command line: create-store, create-user, seed-demo, seed-load, worker (``flask --app app <command>``)."""
 from __future__ import annotations
 
 import json
@@ -20,6 +20,8 @@ from services import stores as store_service
 from services import tenants as tenant_service
 from services.demo import seed_catalog
 from services.errors import DomainError
+from services.load_seed import seed_load as fill_store
+from services.load_seed import vacuum_analyze
 from tenancy import platform_scope, tenant_scope
 from transactions import queue, redis_connection
 
@@ -132,6 +134,30 @@ def register_cli(app: Flask) -> None:
         for key in ("admin", "shopper"):
             click.echo(f"  {key:8} {creds[key][0]}  password: {creds[key][1]}")
         click.echo(f"  shop     {store_service.base_url(store)}/   dashboard: {store_service.base_url(store)}/admin/")
+
+    @app.cli.command("seed-load")
+    @click.argument("slug")
+    @click.option("--products", default=10_000, show_default=True)
+    @click.option("--items", default=1_000_000, show_default=True, help="Stock items (one sold per paid order)")
+    @click.option("--orders", default=100_000, show_default=True)
+    @click.option("--customers", default=5_000, show_default=True)
+    def seed_load(slug, products, items, orders, customers):
+        """A new store SLUG filled for load tests: products, stock items, customers and orders in bulk
+        (COPY on PostgreSQL)."""
+        if db.session.scalar(select(Store.id).where(Store.slug == slug)):
+            raise click.ClickException(f"Store {slug} exists: seed-load fills a new store")
+        try:
+            store = store_service.create_store(slug, f"Load {slug}", is_default=None)
+            db.session.flush()
+            result = fill_store(store, products=products, items=items, orders=orders, customers=customers,
+                                echo=click.echo)
+            db.session.commit()
+            vacuum_analyze()
+        except (DomainError, ValueError) as error:
+            raise click.ClickException(getattr(error, "message", str(error))) from error
+        click.echo(f"Store {slug}: {result['products']:,} products, {result['stock_items']:,} stock items, "
+                   f"{result['orders']:,} orders, {result['customers']:,} customers "
+                   f"in {result['seconds']['total']:.1f} s")
 
     @app.cli.command("enable-payments")
     @click.argument("methods", nargs=-1, required=True)
