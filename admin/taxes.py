@@ -3,7 +3,7 @@ prices are entered with tax in them and the fallback tax country (store settings
 (htmx). The same service calls as the API."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask import flash, g, redirect, render_template, request, url_for
 from wtforms import BooleanField, IntegerField, StringField
@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from models import Role
 from services import stores as store_service
 from services import taxes as tax_service
-from services.errors import DomainError, Invalid
+from services.errors import DomainError
 from services.money import to_minor
 from web import PageForm, form_errors, form_status, role_required
 
@@ -38,22 +38,9 @@ def rate_text(bps: int) -> str:
     return f"{Decimal(bps).scaleb(-2).normalize():f} %"
 
 
-def _rate_bps(text: str) -> int:
-    try:
-        value = Decimal((text or "").strip().rstrip("%").strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise Invalid("The rate is a number such as 23 or 6.5", details={"rate": ["not a number"]}) from exc
-    bps = value * 100 if value.is_finite() else Decimal(-1)
-    if bps != bps.to_integral_value():
-        raise Invalid("A rate has at most two decimals", details={"rate": ["too many decimals"]})
-    if not 0 <= bps <= tax_service.MAX_RATE_BPS:
-        raise Invalid("A rate is between 0 and 1000 %", details={"rate": ["out of range"]})
-    return int(bps)
-
-
 def _data(form: TaxRuleForm) -> dict:
     return {"name": form.name.data, "country": form.country.data, "region": form.region.data or "",
-            "tax_class": form.tax_class.data, "rate_bps": _rate_bps(form.rate.data),
+            "tax_class": form.tax_class.data, "rate_bps": tax_service.rate_bps_of(form.rate.data),
             "priority": form.priority.data or 0, "is_active": bool(form.is_active.data)}
 
 

@@ -129,8 +129,7 @@ def taxable_lines(priced) -> list[taxes.TaxableLine]:
     if priced.coupon_discount:
         coupon = coupons.find_by_code(priced.coupon_code)
         eligible = [i for i, ln in enumerate(lines)
-                    if (coupon.product_id is None or ln.variant.product_id == coupon.product_id)
-                    and (coupon.category_id is None or ln.variant.product.category_id == coupon.category_id)]
+                    if coupons.applies_to(coupon, ln.variant.product_id, ln.variant.product.category_id)]
         shares = taxes.allocate_discount([amounts[i] for i in eligible], priced.coupon_discount)
         for i, share in zip(eligible, shares, strict=True):
             amounts[i] -= share

@@ -107,6 +107,13 @@ class CouponLine:
     amount: int  # the line's price after the reseller discount
 
 
+def applies_to(coupon: Coupon, product_id: str | None, category_id: str | None) -> bool:
+    """Whether the coupon takes money off a line of this product (in this category): the one rule
+    the discount and the checkout's tax split both use."""
+    return ((coupon.product_id is None or product_id == coupon.product_id)
+            and (coupon.category_id is None or category_id == coupon.category_id))
+
+
 def discount_for(coupon: Coupon, lines: list[CouponLine], *, customer_key: str | None) -> int:
     """The discount in minor units, or a clear refusal (422 / 409) saying why it does not apply."""
     now = _now()
@@ -125,9 +132,7 @@ def discount_for(coupon: Coupon, lines: list[CouponLine], *, customer_key: str |
                    Order.status.notin_(("CANCELLED", "EXPIRED", "FAILED")))) or 0
         if used >= coupon.max_uses_per_customer:
             raise Conflict("You have already used this coupon as often as allowed", code="coupon_customer_limit")
-    eligible = [ln for ln in lines
-                if (coupon.product_id is None or ln.product_id == coupon.product_id)
-                and (coupon.category_id is None or ln.category_id == coupon.category_id)]
+    eligible = [ln for ln in lines if applies_to(coupon, ln.product_id, ln.category_id)]
     if not eligible:
         raise Invalid("This coupon does not apply to anything in your cart", code="coupon_not_applicable")
     subtotal = sum(ln.amount for ln in lines)

@@ -78,11 +78,12 @@ def addons_of(store: Store) -> list[Addon]:
 
 
 def features_of(store: Store) -> set[str]:
-    """The features a store may use: its plan's and its addons'. No plan: every feature."""
-    plan = plan_of(store)
-    if plan is None:
+    """The features a store may use: its plan's and its addons'. No plan: every feature (the same
+    rule as ``feature_clause``, which the gates ask)."""
+    if store.plan_id is None:
         return set(FEATURES)
-    return set(plan.features or []) | {a.slug for a in addons_of(store)}
+    plan = plan_of(store)
+    return set(plan.features if plan is not None and plan.features else []) | {a.slug for a in addons_of(store)}
 
 
 def feature_name(slug: str) -> str:

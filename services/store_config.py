@@ -115,7 +115,11 @@ def apply_theme(store: Store, slug: str, *, keep_colors: bool = False) -> StoreS
     branding, where the merchant may change them afterwards."""
     theme = themes.get_theme(slug)
     changes: dict = {"theme": theme.slug}
-    if not keep_colors:
+    if keep_colors:  # colours kept on another theme are a look of the store's own unless they are its
+        branding = settings_of(store).branding
+        if any(getattr(branding, k) != v for k, v in stock_look(theme.slug).items()):
+            plans.require_feature(store, "custom_theme")
+    else:
         changes["branding"] = {**theme.palette, "font_family": theme.font_family}
     settings = update_settings(store, changes)
     store.updated_at = utcnow()

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from sqlalchemy import select
 
@@ -209,10 +209,14 @@ def cart_tax(lines: list[TaxableLine], *, buyer_country: str | None, shipping_co
     if shipping_amount:
         every.append(TaxableLine(amount=shipping_amount, kind="physical", tax_class=STANDARD, ref="shipping"))
     groups: dict[str, tuple[TaxRule, int]] = {}
+    chosen: dict[tuple, TaxRule | None] = {}
     for line in every:
         country = tax_country_for(line.kind, buyer_country, shipping_country) or fallback
         region = shipping_region if line.kind == "physical" else (buyer_region if buyer_country else shipping_region)
-        rule = rule_for(line.tax_class, country, region)
+        key = (line.tax_class, country, region)
+        if key not in chosen:  # one query per (class, country, region), not per line
+            chosen[key] = rule_for(line.tax_class, country, region)
+        rule = chosen[key]
         if rule is None or line.amount <= 0:
             continue
         held = groups.get(rule.id)
@@ -230,6 +234,22 @@ def cart_tax(lines: list[TaxableLine], *, buyer_country: str | None, shipping_co
 
 
 # --- the rules (admin) ------------------------------------------------------------------------
+
+def rate_bps_of(value) -> int:
+    """A rate typed as a percentage (``23``, ``6.5``, ``"21 %"``) in basis points: at most two
+    decimals, 0 to 1000 % (the admin page and the API both read rates through this)."""
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value if value is not None else "").strip()
+                                                                  .rstrip("%").strip())
+    except (InvalidOperation, ValueError) as exc:
+        raise Invalid("The rate is a number such as 23 or 6.5", details={"rate": ["not a number"]}) from exc
+    bps = number * 100 if number.is_finite() else Decimal(-1)
+    if bps != bps.to_integral_value():
+        raise Invalid("A rate has at most two decimals", details={"rate": ["too many decimals"]})
+    if not 0 <= bps <= MAX_RATE_BPS:
+        raise Invalid("A rate is between 0 and 1000 %", details={"rate": ["out of range"]})
+    return int(bps)
+
 
 def normalize_country(value, field_name: str = "country") -> str:
     country = (value or "").strip().upper() if isinstance(value, str) else ""

@@ -7,20 +7,13 @@ from decimal import Decimal
 from pydantic import AliasChoices, Field
 
 from models import TaxRule
-from services.errors import Invalid
+from services import taxes
 
 from .common import Amount, Input, Output, Query
 
 
 def rate_bps(value: Decimal | None) -> int | None:
-    if value is None:
-        return None
-    bps = value * 100
-    if bps != bps.to_integral_value():
-        raise Invalid("A rate has at most two decimals", details={"rate": ["too many decimals"]})
-    if bps < 0 or bps > 100_000:
-        raise Invalid("A rate is between 0 and 1000 %", details={"rate": ["out of range"]})
-    return int(bps)
+    return None if value is None else taxes.rate_bps_of(value)
 
 
 def rate_percent(bps: int) -> float:

@@ -450,6 +450,10 @@ def test_a_custom_look_is_the_custom_theme_addon_in_the_api_and_the_page(app, cl
     # going back to a theme's own colour is not a custom look
     same = client.put("/api/branding", headers=headers, json={"colors": {"primary": body["colors"]["primary"]}})
     assert same.status_code == 200
+    # nor is keeping the colours when they are the new theme's; arcade's on minimal's layout is
+    kept = client.put("/api/tenants/current/template", headers=headers, json={"slug": "minimal", "keep_colors": True})
+    assert kept.status_code == 403 and kept.get_json()["error"]["details"]["feature"] == "custom_theme"
+    assert client.get("/api/branding", headers=headers).get_json()["theme"] == "arcade"
 
     login(client, admin.email)
     page = client.get("/admin/appearance")
