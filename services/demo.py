@@ -14,7 +14,7 @@ from models import Product
 from . import categories as category_service
 from . import images as image_service
 from . import products as product_service
-from . import stock
+from . import shipping, stock
 from . import variants as variant_service
 
 CATEGORIES = [
@@ -103,4 +103,10 @@ def seed_catalog() -> int:
                 result = stock.import_stock(variant, "\n".join(_code(prefix) for _ in range(count)),
                                             note="Demo stock", supplier="Demo supplier")
                 imported += result.added
+    # the hoodie ships: one zone for everywhere, so a demo shopper can check it out
+    world = shipping.create_zone({"name": "Everywhere", "rest_of_world": True})
+    shipping.add_method(world, {"name": "Standard post", "kind": "flat", "price": 490, "min_days": 3, "max_days": 7,
+                                "free_threshold": 7500})
+    shipping.add_method(world, {"name": "Express", "kind": "flat", "price": 1290, "min_days": 1, "max_days": 2,
+                                "position": 1})
     return imported

@@ -73,6 +73,10 @@ def test_seed_demo_is_idempotent_and_prints_credentials(app):
             products = db.session.scalars(select(Product)).all()
             assert len(products) == 10 and all(p.primary_image_url for p in products)
             assert len(db.session.scalars(select(StockItem)).all()) > 200
+            from services import shipping  # the hoodie ships anywhere: a demo shopper can check it out
+
+            assert [o.name for o in shipping.options_for("PT", "1100-048", 800, 3900)] == ["Standard post", "Express"]
+            assert shipping.options_for("US", "94105", 800, 7500)[0].price == 0  # free from 75.00
 
 
 def test_production_refuses_to_start_without_secrets(tmp_path):
