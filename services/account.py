@@ -165,10 +165,8 @@ def session_user(value: str | None, store_id: str | None, session_id: str | None
     """The user of a page session (Flask-Login's user id: ``"<id>:<token_version>"``), or None when
     the account is gone, disabled, of another store, or its sessions were ended since (all of them:
     ``token_version``; this one, signed out on any instance: ``session_id``)."""
-    if session_id and auth_service.session_revoked(session_id):
-        return None
     user_id, sep, version = (value or "").partition(":")
-    user = auth_service.load_user(user_id, store_id) if user_id else None
+    user = auth_service.load_user(user_id, store_id, session_id=session_id) if user_id else None
     if user is None or str(user.token_version or 0) != (version if sep else "0"):
         return None
     return user

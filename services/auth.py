@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 
 from extensions import db
 from models import Blacklist, PasswordResetToken, RevokedToken, Role, Store, User
@@ -176,9 +176,16 @@ def authenticate(identifier: str, password: str, *, ip: str | None) -> User:
     return user
 
 
-def load_user(user_id: str, store_id: str | None) -> User | None:
-    """The user for a session or token in this store; sysadmins load in any store."""
-    user = db.session.scalar(select(User).where(User.id == user_id).execution_options(all_stores=True))
+def load_user(user_id: str, store_id: str | None, *, session_id: str | None = None) -> User | None:
+    """The user for a session or token in this store; sysadmins load in any store. ``session_id``:
+    a page session's id, None if it was signed out (on any instance), asked in the same statement."""
+    stmt = select(User).where(User.id == user_id)
+    if session_id:
+        revoked = exists().where(RevokedToken.jti == SESSION_PREFIX + session_id[:48])
+        row = db.session.execute(stmt.add_columns(revoked).execution_options(all_stores=True)).first()
+        user = None if row is None or row[1] else row[0]
+    else:
+        user = db.session.scalar(stmt.execution_options(all_stores=True))
     if user is None or not user.is_active:
         return None
     if user.store_id is None and user.role == Role.SYSADMIN.value:
@@ -288,10 +295,6 @@ def revoke_session(session_id: str) -> None:
             lifetime = timedelta(seconds=int(lifetime))
         db.session.add(RevokedToken(jti=jti, expires_at=_now() + lifetime))
         db.session.flush()
-
-
-def session_revoked(session_id: str) -> bool:
-    return db.session.get(RevokedToken, SESSION_PREFIX + session_id[:48]) is not None
 
 
 def purge_revoked_tokens() -> int:
