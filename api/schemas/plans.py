@@ -53,7 +53,17 @@ class FeaturesOut(Output):
     features: list[str] = Field(description="Every feature the store may use (its plan's and its addons')")
 
 
-class PlanIn(Input):
+class _MonthlyPriced(Input):
+    """A plan or addon body: its monthly price in major units becomes minor units of its currency."""
+
+    def to_service(self) -> dict:
+        data = self.model_dump(exclude_unset=True)
+        if "monthly_price" in data:
+            data["monthly_price"] = money_in(self.monthly_price, (self.currency or "EUR").upper(), "monthly_price")
+        return data
+
+
+class PlanIn(_MonthlyPriced):
     slug: str = Field(min_length=1, max_length=40)
     name: str = Field(min_length=1, max_length=80)
     description: str | None = Field(default=None, max_length=2000)
@@ -65,12 +75,6 @@ class PlanIn(Input):
     features: list[str] = Field(default_factory=list, max_length=50)
     is_active: bool = True
 
-    def to_service(self) -> dict:
-        data = self.model_dump(exclude_unset=True)
-        if "monthly_price" in data:
-            data["monthly_price"] = money_in(self.monthly_price, (self.currency or "EUR").upper(), "monthly_price")
-        return data
-
 
 class PlanUpdateIn(PlanIn):
     slug: str | None = Field(default=None, min_length=1, max_length=40)
@@ -78,19 +82,13 @@ class PlanUpdateIn(PlanIn):
     monthly_price: Amount | None = None
 
 
-class AddonIn(Input):
+class AddonIn(_MonthlyPriced):
     slug: str = Field(min_length=1, max_length=40)
     name: str = Field(min_length=1, max_length=80)
     description: str | None = Field(default=None, max_length=2000)
     monthly_price: Amount
     currency: str = Field(default="EUR", pattern=r"^[A-Za-z]{3}$")
     is_active: bool = True
-
-    def to_service(self) -> dict:
-        data = self.model_dump(exclude_unset=True)
-        if "monthly_price" in data:
-            data["monthly_price"] = money_in(self.monthly_price, (self.currency or "EUR").upper(), "monthly_price")
-        return data
 
 
 class AddonUpdateIn(AddonIn):
