@@ -65,7 +65,8 @@ def begin_request(method: str, view=None):
 def begins_deferred(view):
     """Mark a view whose slow part comes before its writes (decoding an uploaded image): on
     SQLite it begins without the write lock, and its service takes it with ``write_lock()``
-    right before writing, so the lock is held for milliseconds, not for the decoding."""
+    right before writing, so the lock is held for milliseconds, not for the decoding. A job may be
+    marked too (``execute``): one that only reads, such as an email, never holds the lock."""
     view._begins_deferred = True
     return view
 
@@ -282,16 +283,22 @@ def resolve(path: str):
 def execute(app: Flask, path: str, scope: str | None, args, kwargs):
     """Run one job in its own app context, store scope and unit of work (one commit)."""
     fn = resolve(path)
-    with app.app_context():
-        ctx = platform_scope() if scope in (None, PLATFORM) else tenant_scope(scope)
-        with ctx:
-            try:
-                result = fn(*args, **kwargs)
-            except BaseException:
-                db.session.rollback()
-                raise
-            db.session.commit()
-            return result
+    # a job marked ``begins_deferred`` (one that only reads: an email) does not take SQLite's write
+    # lock for its whole run, so checkouts do not wait while it renders and sends
+    immediate = sqlite_immediate.set(not getattr(fn, "_begins_deferred", False))
+    try:
+        with app.app_context():
+            ctx = platform_scope() if scope in (None, PLATFORM) else tenant_scope(scope)
+            with ctx:
+                try:
+                    result = fn(*args, **kwargs)
+                except BaseException:
+                    db.session.rollback()
+                    raise
+                db.session.commit()
+                return result
+    finally:
+        sqlite_immediate.reset(immediate)
 
 
 class JobThread:

@@ -81,17 +81,32 @@ NO_STORE_PATHS = ("/api/health", "/api/health/live", "/api/health/ready", "/metr
 TOKEN_ERRORS = (JWTExtendedException, PyJWTError)
 
 
+_TENANT_OF_TOKEN: dict[tuple, tuple[str | None, float]] = {}  # (key, token) -> (tenant claim, exp): verified
+_TENANT_CACHE_SIZE = 4096
+
+
 def _token_tenant() -> str | None:
     """The ``tenant`` claim of a valid Bearer token, if any (signature and expiry checked, by
-    flask-jwt-extended; whether it is revoked is the API's business, api.access)."""
+    flask-jwt-extended; whether it is revoked is the API's business, api.access). A token verified
+    once is remembered until its expiry (a bounded map), so the store is found without decoding the
+    same token on every request; the API's own check (api.access) verifies it each time anyway."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         return None
+    cache_key = (current_app.config.get("JWT_SECRET_KEY"), token)  # verified under this app's key
+    known = _TENANT_OF_TOKEN.get(cache_key)
+    if known is not None and known[1] > time.time():
+        return known[0]
     try:
-        return decode_token(token.strip()).get("tenant")
+        claims = decode_token(token)
     except TOKEN_ERRORS:
         return None
+    if len(_TENANT_OF_TOKEN) >= _TENANT_CACHE_SIZE:
+        _TENANT_OF_TOKEN.clear()
+    _TENANT_OF_TOKEN[cache_key] = (claims.get("tenant"), float(claims.get("exp") or 0))
+    return claims.get("tenant")
 
 
 def _current(cache, key) -> Store | None:
@@ -133,8 +148,15 @@ def resolve_request_store() -> Store | None:
         if store is not None and store.status != "deleted":
             return store
     tenant = _token_tenant()
-    if tenant:
-        return stores.get_store(tenant)
+    if tenant:  # the token's store, cached by id like a host's (a checkout or an app polls by token)
+        by_id = cache_for("store_by_id", (Store,))
+        cached = _current(by_id, tenant)
+        if cached is not None:
+            return cached
+        store = stores.get_store(tenant)
+        if store is not None:
+            by_id.put(tenant, snapshot(store))
+        return store
     default = cache_for("default_store", (Store,))
     cached = _current(default, "default")
     if cached is not None:

@@ -88,7 +88,8 @@ def _request_store():
 
 @jwt.token_in_blocklist_loader
 def _token_revoked(_header: dict, claims: dict) -> bool:
-    return auth_service.token_revoked(claims)
+    revoked, g.token_user_row = auth_service.token_revoked(claims)  # the row: for _principal_for
+    return revoked
 
 
 @jwt.token_verification_loader
@@ -106,7 +107,8 @@ def _principal_for(_header: dict, claims: dict) -> Principal | None:
         raise Unauthorized("This token belongs to another store", code="token_wrong_store")
     if claims["typ"] == "guest":
         return Principal(role=Role.GUEST, claims=claims, guest_id=claims.get("gid"))
-    user = auth_service.load_user(claims["sub"], store.id if store is not None else None)
+    user = auth_service.load_user(claims["sub"], store.id if store is not None else None,
+                                  row=g.pop("token_user_row", None))
     if user is None:
         return None
     return Principal(user=user, role=user.role_enum, claims=claims)

@@ -50,11 +50,13 @@ def orders_out(orders: list[Order]) -> list[OrderOut]:
 
 
 def order_detail(order: Order, viewer: User | None, *, model=OrderOut, lines=None, adjustments=None,
-                 **extra) -> OrderOut:
+                 delivered=None, **extra) -> OrderOut:
     """One order with its deliverables: call it only for the buyer (a guest buyer: ``viewer`` None)
     or staff. A buyer's first look is logged (``services.orders.deliverables``). ``lines`` and
-    ``adjustments``: the rows the caller has just written (checkout), not read again."""
-    items = order_service.deliverables(order, viewer=viewer, ip=request.remote_addr)
+    ``adjustments``: the rows the caller has just written (checkout), not read again; ``delivered``:
+    the items a checkout by balance has just sold and logged as shown (``Placed.delivered``)."""
+    items = delivered if delivered is not None else order_service.deliverables(order, viewer=viewer,
+                                                                               ip=request.remote_addr)
     if lines is None:
         lines = order_service.lines_of([order.id])[order.id]
     if adjustments is None:
@@ -98,7 +100,8 @@ def place(body: CheckoutIn) -> CheckoutOut:
     try:
         placed = checkout_service.place_order(g.store, cart, buyer=who.user, method=body.payment_method,
                                               email=body.email, note=body.note or "", site_url=request.host_url,
-                                              ip=request.remote_addr, delivery=body.delivery())
+                                              ip=request.remote_addr, delivery=body.delivery(),
+                                              answer_shows_items=True)
     except DomainError:
         # place_order undid its attempt; what came before it stays: a guest cart merged on the
         # way, and for price_changed the new prices the answer shows.
@@ -106,7 +109,8 @@ def place(body: CheckoutIn) -> CheckoutOut:
         raise
     order = placed.order
     return order_detail(order, who.user, model=CheckoutOut, guest_token=placed.guest_token,
-                        redirect_url=placed.redirect_url, lines=placed.lines, adjustments=placed.adjustments)
+                        redirect_url=placed.redirect_url, lines=placed.lines, adjustments=placed.adjustments,
+                        delivered=placed.delivered)
 
 
 @bp.post("/orders/checkout")

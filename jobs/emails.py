@@ -13,6 +13,7 @@ from services import variants as variant_service
 from services.errors import NotFound
 from services.stores import base_url, get_store, settings_of, show_money
 from tenancy import current_store_id
+from transactions import begins_deferred
 
 
 def _store_context() -> dict:
@@ -52,6 +53,7 @@ def send_email(*, to: str, template: str, context: dict | None = None, headers: 
     return subject
 
 
+@begins_deferred  # reads only: SQLite's write lock stays free for checkouts while it renders
 def send_order_email(order_id: str, guest_token: str | None = None) -> str | None:
     """The confirmation (paid: with the items, one per line) or the 'waiting for payment' email."""
     try:

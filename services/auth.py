@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import delete, exists, func, literal, or_, select, update
 
 from extensions import db
 from models import Blacklist, PasswordResetToken, RevokedToken, Role, Store, User
@@ -176,16 +176,21 @@ def authenticate(identifier: str, password: str, *, ip: str | None) -> User:
     return user
 
 
-def load_user(user_id: str, store_id: str | None, *, session_id: str | None = None) -> User | None:
+def load_user(user_id: str, store_id: str | None, *, session_id: str | None = None,
+              row: User | None = None) -> User | None:
     """The user for a session or token in this store; sysadmins load in any store. ``session_id``:
-    a page session's id, None if it was signed out (on any instance), asked in the same statement."""
-    stmt = select(User).where(User.id == user_id)
-    if session_id:
-        revoked = exists().where(RevokedToken.jti == SESSION_PREFIX + session_id[:48])
-        row = db.session.execute(stmt.add_columns(revoked).execution_options(all_stores=True)).first()
-        user = None if row is None or row[1] else row[0]
+    a page session's id, None if it was signed out (on any instance), asked in the same statement.
+    ``row``: the user row already read with the token's checks (``token_revoked``): no query."""
+    if row is not None and row.id == user_id:
+        user = row
     else:
-        user = db.session.scalar(stmt.execution_options(all_stores=True))
+        stmt = select(User).where(User.id == user_id)
+        if session_id:
+            revoked = exists().where(RevokedToken.jti == SESSION_PREFIX + session_id[:48])
+            found = db.session.execute(stmt.add_columns(revoked).execution_options(all_stores=True)).first()
+            user = None if found is None or found[1] else found[0]
+        else:
+            user = db.session.scalar(stmt.execution_options(all_stores=True))
     if user is None or not user.is_active:
         return None
     if user.store_id is None and user.role == Role.SYSADMIN.value:
@@ -241,18 +246,21 @@ def well_formed(claims: dict) -> bool:
     return all(claims.get(name) is not None for name in ("exp", "iat", "jti"))
 
 
-def token_revoked(claims: dict) -> bool:
+def token_revoked(claims: dict) -> tuple[bool, User | None]:
     """Refused although well signed: its ``jti`` was revoked (logout, refresh rotation), or the
-    user's ``token_version`` moved past its ``ver`` (a password reset, disabling, erasure)."""
+    user's ``token_version`` moved past its ``ver`` (a password reset, disabling, erasure).
+    One statement: the user row with whether the ``jti`` is revoked; the row is returned too, so
+    the caller's user lookup (``load_user(row=...)``) costs nothing more. A guest token: the jti only."""
     jti = claims.get("jti")
-    if jti and db.session.get(RevokedToken, jti) is not None:
-        return True
     if claims.get("typ") == "guest":
-        return False
-    version = db.session.scalar(
-        select(User.token_version).where(User.id == claims.get("sub")).execution_options(all_stores=True)
-    )
-    return version is not None and version != claims.get("ver")
+        return bool(jti) and db.session.get(RevokedToken, jti) is not None, None
+    revoked = exists().where(RevokedToken.jti == jti) if jti else literal(False)
+    found = db.session.execute(select(User, revoked).where(User.id == claims.get("sub"))
+                               .execution_options(all_stores=True)).first()
+    if found is None:  # no such user (any more): the lookup refuses it
+        return False, None
+    user, jti_revoked = found
+    return bool(jti_revoked) or user.token_version != claims.get("ver"), user
 
 
 def revoke(claims: dict) -> None:

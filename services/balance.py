@@ -4,6 +4,7 @@ debits can never spend the same money and the balance never goes negative."""
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
 from models import BalanceTransaction, User
@@ -30,9 +31,9 @@ def _apply(user_id: str, amount: int, kind: str, *, reason: str = "", order_id: 
                                order_id=order_id, created_by_id=actor_id)
     db.session.add(entry)
     db.session.flush()
-    for obj in list(db.session.identity_map.values()):  # a loaded User must not show the old balance
-        if isinstance(obj, User) and obj.id == user_id:
-            db.session.expire(obj, ["balance"])
+    loaded = db.session.identity_map.get(db.session.identity_key(User, user_id))
+    if loaded is not None:  # a loaded User shows the new balance (what the guarded UPDATE returned)
+        set_committed_value(loaded, "balance", row[0])
     return entry
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import Cart, CartItem, Product, User, Variant
-from transactions import write_lock
+from transactions import sqlite_immediate, write_lock
 
 from . import coupons
 from .errors import Conflict, DomainError, Invalid, NotFound
@@ -94,7 +94,7 @@ def lock(cart: Cart) -> None:
     """One writer per cart at a time (two tabs, a merge racing a checkout): a row lock on the cart
     until commit (PostgreSQL; SQLite's write transactions are serial already). NO KEY UPDATE, so
     it does not block inserts that merely reference the cart."""
-    if cart.id:
+    if cart.id and not (db.session.get_bind().dialect.name == "sqlite" and sqlite_immediate.get()):
         db.session.execute(select(Cart.id).where(Cart.id == cart.id).with_for_update(key_share=True))
 
 
@@ -230,10 +230,20 @@ def reseller_discount(amount: int, buyer: User | None) -> int:
     return (amount * buyer.discount_bps + 5000) // 10000
 
 
+def _items_and_variants(cart: Cart) -> tuple[list[CartItem], dict[str, Variant]]:
+    """The cart's lines and their variants with products and categories, in one query."""
+    if not cart.id:
+        return [], {}
+    rows = db.session.execute(
+        select(CartItem, Variant).outerjoin(Variant, Variant.id == CartItem.variant_id)
+        .options(joinedload(Variant.product).joinedload(Product.category))
+        .where(CartItem.cart_id == cart.id).order_by(CartItem.created_at, CartItem.id)).unique().all()
+    return [item for item, _ in rows], {variant.id: variant for _, variant in rows if variant is not None}
+
+
 def price(cart: Cart, *, buyer: User | None, customer_key: str | None = None) -> Priced:
     """Every line with its problems (unavailable, limits, stock, changed price) and the totals."""
-    items = load_items(cart)
-    variants = _variants([i.variant_id for i in items])
+    items, variants = _items_and_variants(cart)
     lines: list[Line] = []
     for item in items:
         variant = variants.get(item.variant_id)

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Order, OrderAdjustment, OrderEvent, OrderLine, Payment, Store, User
+from models.base import new_id
 
 from . import addresses, balance, coupons, metrics, payments, shipping, stock, taxes
 from . import cart as cart_service
@@ -202,7 +203,8 @@ def totals(store: Store, priced, *, buyer: User | None, delivery: Delivery | Non
     tax_known = not physical or destination is not None
     if not tax_known:  # the digital lines' tax only, until the destination is known
         lines = [ln for ln in lines if ln.kind != "physical"]
-    tax = taxes.cart_tax(lines, buyer_country=buyer_country(buyer, billing),
+    # where the buyer is matters only to a store with tax rules (a saved address is one more read)
+    tax = taxes.cart_tax(lines, buyer_country=buyer_country(buyer, billing) if taxes.any_rules() else None,
                          shipping_country=destination["country"] if destination else None,
                          buyer_region=billing["region"] if billing else None,
                          shipping_region=destination["region"] if destination else None,
@@ -248,6 +250,8 @@ class Placed:
     # the rows just written, so the answer needs no second read of them
     lines: list[OrderLine] | None = None
     adjustments: list[OrderAdjustment] | None = None
+    # a checkout by balance whose answer shows the items: the deliverables per line, decrypted
+    delivered: dict[str, list[dict]] | None = None
 
     @property
     def redirect_url(self) -> str:
@@ -259,13 +263,14 @@ class Placed:
 
 def place_order(store: Store, cart, *, buyer: User | None, method: str, email: str | None = None,
                 note: str = "", site_url: str | None = None, ip: str | None = None,
-                delivery: Delivery | None = None) -> Placed:
+                delivery: Delivery | None = None, answer_shows_items: bool = False) -> Placed:
     """Create the order from the cart, reserve its stock, count its coupon; pay at once with
     BALANCE; with STRIPE or HOODPAY start the provider's payment (its page is ``redirect_url``).
     Everything or nothing: a provider that cannot be reached undoes the order too, and the cart
     stays. A ``price_changed`` refusal re-prices the cart first. ``site_url`` is the address the
     shopper uses (the provider sends them back there); ``ip`` the shopper's address (the
-    blacklist)."""
+    blacklist). ``answer_shows_items``: the caller's answer shows a paid order's deliverables to the
+    buyer (the API's; ``Placed.delivered``): their first reveal is logged with the sale."""
     settings = settings_of(store)
     method = payments.check_method(store, method, buyer=buyer)
     if buyer is None:
@@ -282,6 +287,13 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
     # the cart emptied.
     cart_service.lock(cart)
     priced = cart_service.price(cart, buyer=buyer, customer_key=customer_key)
+    short = [ln.variant for ln in priced.lines if "out_of_stock" in ln.problems and ln.variant is not None]
+    if short and order_service.expire_due(limit=50):
+        # stock held by lapsed unpaid orders is free again (the cron job frees it too, on its own
+        # schedule): price once more with the counts their release wrote
+        for variant in short:
+            db.session.expire(variant, ["stock_count"])
+        priced = cart_service.price(cart, buyer=buyer, customer_key=customer_key)
     if not priced.lines:
         raise Invalid("Your cart is empty", code="cart_empty")
     if priced.price_changes:
@@ -306,13 +318,14 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
     delivery = delivery or Delivery()
     tax_number = _tax_number(delivery.tax_number)
     priced_totals = totals(store, priced, buyer=buyer, delivery=delivery, require=True)
-    _cap_check(buyer, email, priced.item_count, DEFAULT_RESERVATION_CAP)
-    order_service.expire_due(limit=50)  # free stock held by lapsed orders before we allocate
+    if method != "BALANCE":  # paid in this transaction or not at all: it never holds stock unpaid
+        _cap_check(buyer, email, priced.item_count, DEFAULT_RESERVATION_CAP)
     # Everything or nothing: a refusal below (out of stock, balance too low, coupon used up)
     # undoes the whole attempt, even for a caller that goes on and commits.
     with db.session.begin_nested():
         placed = _create_order(store, cart, priced, priced_totals, settings, buyer=buyer, method=method, email=email,
-                               note=note, customer_key=customer_key, tax_number=tax_number)
+                               note=note, customer_key=customer_key, tax_number=tax_number,
+                               shown_to=(buyer, ip) if answer_shows_items else None)
         if method in payments.PROVIDER_METHODS and placed.order.total > 0:
             page = (site_url or base_url(store)).rstrip("/") + order_service.order_path(placed.order, placed.guest_token)
             placed.payment = payments.start_order_payment(store, placed.order, success_url=page + "?payment=done",
@@ -324,11 +337,15 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
 
 
 def _create_order(store: Store, cart, priced, priced_totals: Totals, settings, *, buyer: User | None, method: str,
-                  email: str, note: str, customer_key: str, tax_number: str | None = None) -> Placed:
+                  email: str, note: str, customer_key: str, tax_number: str | None = None,
+                  shown_to: tuple[User | None, str | None] | None = None) -> Placed:
     now = _now()
+    # A checkout by balance is paid in this transaction: its units are sold as they are allocated
+    # (one UPDATE), and nobody sees the order before it is paid (``orders.mark_paid(sold=)``).
+    paying_now = method == "BALANCE"
     guest_token = secrets.token_urlsafe(24) if buyer is None else None
     order = Order(
-        order_number=order_service.next_number(), buyer_id=buyer.id if buyer else None, email=email,
+        id=new_id(), order_number=order_service.next_number(), buyer_id=buyer.id if buyer else None, email=email,
         guest_token_hash=token_hash(guest_token) if guest_token else None,
         status="PENDING", payment_status="UNPAID", payment_method=method, currency=store.currency,
         subtotal=priced.subtotal, discount_total=priced.reseller_discount + priced.coupon_discount,
@@ -343,7 +360,6 @@ def _create_order(store: Store, cart, priced, priced_totals: Totals, settings, *
                         "quantity": ln.quantity, "unit_price": ln.unit_price} for ln in priced.lines],
     )
     db.session.add(order)
-    db.session.flush()
     lines: list[OrderLine] = []
     for position, ln in enumerate(priced.lines):
         variant, product = ln.variant, ln.variant.product
@@ -352,9 +368,11 @@ def _create_order(store: Store, cart, priced, priced_totals: Totals, settings, *
                                product_image_url=product.primary_image_url, quantity=ln.quantity,
                                unit_price=ln.unit_price, line_subtotal=ln.subtotal))
     db.session.add_all(lines)
-    db.session.flush()  # one INSERT of every line
-    for line, ln in zip(lines, priced.lines, strict=True):
-        stock.allocate(order, line, ln.variant, ln.quantity)
+    db.session.flush()  # the order, then one INSERT of every line (its id was given above)
+    revealed = (now, shown_to[1]) if paying_now and shown_to is not None else None
+    sold = {line.id: stock.allocate(order, line, ln.variant, ln.quantity, sell_at=now if paying_now else None,
+                                    revealed=revealed)
+            for line, ln in zip(lines, priced.lines, strict=True)}
     adjustments: list[OrderAdjustment] = []
     position = 0
     if priced.reseller_discount:
@@ -378,9 +396,6 @@ def _create_order(store: Store, cart, priced, priced_totals: Totals, settings, *
         adjustments.append(OrderAdjustment(order_id=order.id, position=position, kind="shipping",
                                            label=f"Shipping: {option.name}"[:120], amount=option.price))
     db.session.add_all(adjustments)
-    db.session.add(OrderEvent(order_id=order.id, kind="created", actor_id=buyer.id if buyer else None,
-                              message=f"Order placed ({method}), {order.item_count} item(s)"))
-    db.session.flush()
     # the products' cached stock total moves by what was taken (the price, the only other cached
     # figure, did not change): one UPDATE per product, no re-aggregation of its variants
     taken: dict[str, int] = {}
@@ -388,10 +403,17 @@ def _create_order(store: Store, cart, priced, priced_totals: Totals, settings, *
         taken[ln.variant.product_id] = taken.get(ln.variant.product_id, 0) + ln.quantity
     shift_stock_total(taken)
     cart_service.clear(cart)
-    if method == "BALANCE":
-        if order.total:
-            balance.debit(buyer.id, order.total, "purchase", order_id=order.id,
-                          reason=f"Order #{order.order_number}")
-        order_service.mark_paid(order, actor=buyer, via="balance", lines=lines)
+    if paying_now and order.total:
+        balance.debit(buyer.id, order.total, "purchase", order_id=order.id, reason=f"Order #{order.order_number}")
+    db.session.add(OrderEvent(order_id=order.id, kind="created", actor_id=buyer.id if buyer else None, data={},
+                              message=f"Order placed ({method}), {order.item_count} item(s)"))
+    delivered = None
+    if paying_now:  # the adjustments and events are written with the payment's own flush
+        order_service.mark_paid(order, actor=buyer, via="balance", lines=lines, sold=sold,
+                                revealed_to=shown_to if revealed is not None else None, at=now)
+        if revealed is not None:
+            delivered = order_service.shown_at_checkout(order, sold, revealed_at=now)
+    else:
+        db.session.flush()
     order_service.notify_placed(order, guest_token)
-    return Placed(order, guest_token, lines=lines, adjustments=adjustments)
+    return Placed(order, guest_token, lines=lines, adjustments=adjustments, delivered=delivered)

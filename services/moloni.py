@@ -39,10 +39,11 @@ from extensions import db
 from integrations import moloni as api
 from integrations.base import ProviderError
 from models import MoloniConnection, MoloniInvoice, Order, Role, Store, User
-from tenancy import tenant_scope
+from tenancy import current_store_id, tenant_scope
 from transactions import commit_early, enqueue_after_commit, write_lock
 
 from . import crypto, orders, plans
+from .cache import cache_for, declare
 from .errors import Conflict, DomainError, Invalid, NotFound, Unavailable
 
 FEATURE = "moloni"
@@ -381,11 +382,30 @@ def _reserve(order: Order) -> tuple[MoloniInvoice, bool]:
     return row, True
 
 
+AUTO_INVOICE_CACHE = declare("moloni_auto_invoice", (MoloniConnection,))
+
+
+def invoices_automatically() -> bool:
+    """Whether the bound store has Moloni connected with "invoice automatically" on: from the
+    per-process read cache (``services.cache``: cleared by any change of the connection row here,
+    and in other processes through Redis), so a paid order of a store without Moloni costs no query."""
+    cache = cache_for(AUTO_INVOICE_CACHE, (MoloniConnection,))
+    store_id = current_store_id()
+    known = cache.get(store_id)
+    if known is None:
+        conn = connection()
+        known = bool(conn is not None and conn.auto_invoice and conn.access_token)
+        cache.put(store_id, known)
+    return known
+
+
 def on_paid(order: Order) -> None:
     """An order just became paid (``orders.record_sale``): with "invoice automatically" on, reserve
-    its invoice and queue the job once. One query for a store without Moloni."""
+    its invoice and queue the job once. No query for a store without Moloni (the cached answer)."""
+    if order.is_gift or order.total <= 0 or not invoices_automatically():
+        return
     conn = connection()
-    if conn is None or not conn.auto_invoice or not conn.access_token or order.is_gift or order.total <= 0:
+    if conn is None or not conn.auto_invoice or not conn.access_token:
         return
     if not plans.has_feature(db.session.get(Store, order.store_id), FEATURE):
         return

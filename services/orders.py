@@ -103,37 +103,53 @@ def can_view(order: Order, user: User | None) -> bool:
 # --- payment and delivery --------------------------------------------------------------
 
 def mark_paid(order: Order, *, actor: User | None = None, via: str = "", provider_ref: str | None = None,
-              lines: list[OrderLine] | None = None) -> bool:
+              lines: list[OrderLine] | None = None, sold: dict[str, stock.Allocation] | None = None,
+              revealed_to: tuple[User | None, str | None] | None = None, at: datetime | None = None) -> bool:
     """PENDING+UNPAID -> paid and delivered. Idempotent: a replay (webhook, double click) is a
     no-op returning False. The guarded UPDATE makes two concurrent payments apply once.
     ``lines``: the order's lines, given only by the transaction that has just created the order
-    (checkout): nobody else can have changed that order, so it is not read again."""
-    now = _now()
-    claimed = db.session.execute(
-        update(Order).where(Order.id == order.id, Order.payment_status == "UNPAID", Order.status == "PENDING")
-        .values(payment_status="PAID", paid_at=now, provider_ref=provider_ref or Order.provider_ref)
-        .execution_options(synchronize_session=False)).rowcount
-    if claimed != 1:
-        return False
-    if lines is None:
-        db.session.refresh(order)
-        lines = list(db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)))
-    else:  # this transaction's own new order: what the UPDATE wrote is all that changed
-        set_committed_value(order, "payment_status", "PAID")
-        set_committed_value(order, "paid_at", now)
+    (checkout): nobody else can have changed that order, so it is not read again. ``sold`` (with
+    ``lines``): that transaction also sold the units at allocation (``stock.allocate(sell_at=)``),
+    per line id: nobody else can see the order before it commits, so it is paid by setting its
+    row (one UPDATE with the rest), and the units, their costs and the counts left are known.
+    ``revealed_to`` (viewer, ip): the allocation also logged their first reveal (the caller's answer
+    shows them): the timeline says so after the payment. ``at``: the moment of payment (that
+    checkout's, when it sold the units), else now."""
+    now = at or _now()
+    if sold is not None and lines is not None:
+        order.payment_status, order.paid_at = "PAID", now
         if provider_ref:
-            set_committed_value(order, "provider_ref", provider_ref)
+            order.provider_ref = provider_ref
+    else:
+        claimed = db.session.execute(
+            update(Order).where(Order.id == order.id, Order.payment_status == "UNPAID", Order.status == "PENDING")
+            .values(payment_status="PAID", paid_at=now, provider_ref=provider_ref or Order.provider_ref)
+            .execution_options(synchronize_session=False)).rowcount
+        if claimed != 1:
+            return False
+        if lines is None:
+            db.session.refresh(order)
+            lines = list(db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)))
+        else:  # this transaction's own new order: what the UPDATE wrote is all that changed
+            set_committed_value(order, "payment_status", "PAID")
+            set_committed_value(order, "paid_at", now)
+            if provider_ref:
+                set_committed_value(order, "provider_ref", provider_ref)
     short = 0
     for line in lines:
         if line.kind == "digital":
-            sold = db.session.execute(
-                update(StockItem).where(StockItem.order_line_id == line.id, StockItem.is_sold.is_(False),
-                                        StockItem.removed_at.is_(None))
-                .values(is_sold=True, sold_at=now, reserved_until=None).execution_options(synchronize_session=False)
-            ).rowcount
-            line.delivered_count = sold
-            short += line.quantity - sold
-    record_sale(order, lines)
+            if sold is not None:
+                delivered = len(sold[line.id].units)
+            else:
+                delivered = db.session.execute(
+                    update(StockItem).where(StockItem.order_line_id == line.id, StockItem.is_sold.is_(False),
+                                            StockItem.removed_at.is_(None))
+                    .values(is_sold=True, sold_at=now, reserved_until=None)
+                    .execution_options(synchronize_session=False)).rowcount
+            line.delivered_count = delivered
+            short += line.quantity - delivered
+    record_sale(order, lines, costs={line_id: stock.costs_of(taken.units) for line_id, taken in sold.items()}
+                if sold is not None else None)
     all_digital = all(line.kind == "digital" for line in lines)
     order.status = "COMPLETED" if all_digital and not short else "PROCESSING"
     order.completed_at = now if order.status == "COMPLETED" else None
@@ -141,24 +157,31 @@ def mark_paid(order: Order, *, actor: User | None = None, via: str = "", provide
     event(order, "paid", f"Paid{(' by ' + via) if via else ''}: {order.total / 100:.2f} {order.currency}", actor=actor)
     if short:
         event(order, "stock_short", f"{short} item(s) could not be delivered: resolve by hand", actor=actor)
+    if revealed_to is not None and sold is not None:
+        shown = sum(len(taken.units) for taken in sold.values())
+        if shown:
+            log_reveal(order, shown, viewer=revealed_to[0], ip=revealed_to[1])
     db.session.flush()
-    _after_sale(order, lines)
+    _after_sale(order, lines, sold)
     enqueue_after_commit(ORDER_EMAIL, order.id, queue="emails")
     return True
 
 
-def record_sale(order: Order, lines: list[OrderLine] | None = None) -> None:
+def record_sale(order: Order, lines: list[OrderLine] | None = None,
+                costs: dict[str | None, tuple[int, int]] | None = None) -> None:
     """Copy a sale onto the rows the reports read, in the paying transaction: each line gets the
     order's ``paid_at`` and ``is_gift`` and the cost of the units sold on it; the order the sum
     (``cost_total``, ``cost_known_units``: see ``stock.sold_costs``). Called once the order is
     paid and its units sold; it writes only the order's own rows (no shared counter). Every paid
-    transition passes here, so it is also where Moloni's automatic invoice is queued."""
+    transition passes here, so it is also where Moloni's automatic invoice is queued. ``costs``:
+    per line, what ``stock.sold_costs`` would read, already known (units sold at allocation)."""
     if lines is None:
         lines = list(db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)))
-    # sold_costs reads stock items and batches, which services only change by bulk UPDATEs (run at
-    # once): no need to flush the lines' pending counts first (their UPDATE joins the one below)
-    with db.session.no_autoflush:
-        costs = stock.sold_costs(order)
+    if costs is None:
+        # sold_costs reads stock items and batches, which services only change by bulk UPDATEs (run
+        # at once): no need to flush the lines' pending counts first (their UPDATE joins the one below)
+        with db.session.no_autoflush:
+            costs = stock.sold_costs(order)
     for line in lines:
         line.paid_at, line.is_gift = order.paid_at, order.is_gift
         line.cost, line.cost_known_units = costs.get(line.id, (0, 0))
@@ -167,17 +190,27 @@ def record_sale(order: Order, lines: list[OrderLine] | None = None) -> None:
     moloni.on_paid(order)  # "invoice automatically": the invoice job, queued once
 
 
-def _after_sale(order: Order, lines: list[OrderLine]) -> None:
-    """Low-stock alerts once a variant falls under its threshold."""
-    variant_ids = [line.variant_id for line in lines if line.variant_id]
-    sold = {line.variant_id: line.quantity for line in lines if line.variant_id}
-    # columns, not entities: a Variant already in the session holds the count from before the
-    # bulk decrement of the reservation
-    rows = db.session.execute(select(Variant.id, Variant.stock_count, Variant.low_stock_threshold)
-                              .where(Variant.id.in_(variant_ids))).all()
+def _after_sale(order: Order, lines: list[OrderLine], sold: dict[str, stock.Allocation] | None = None) -> None:
+    """Low-stock alerts once a variant falls under its threshold (``sold``: the counts left are
+    known from the allocation, nothing is read)."""
+    quantities: dict[str, int] = {}
+    for line in lines:
+        if line.variant_id:
+            quantities[line.variant_id] = quantities.get(line.variant_id, 0) + line.quantity
+    if sold is not None:
+        left: dict[str, tuple[int, int]] = {}
+        for line in lines:  # the last allocation of a variant saw what every line of it took
+            if line.variant_id and line.id in sold:
+                left[line.variant_id] = (sold[line.id].stock_left, sold[line.id].low_stock_threshold)
+        rows = [(variant_id, count, threshold) for variant_id, (count, threshold) in left.items()]
+    else:
+        # columns, not entities: a Variant already in the session holds the count from before the
+        # bulk decrement of the reservation
+        rows = db.session.execute(select(Variant.id, Variant.stock_count, Variant.low_stock_threshold)
+                                  .where(Variant.id.in_(list(quantities)))).all()
     for variant_id, count, threshold in rows:
         # alert once: when this sale took the count from at/above the threshold to below it
-        if count < threshold <= count + sold.get(variant_id, 0):
+        if count < threshold <= count + quantities.get(variant_id, 0):
             enqueue_after_commit(LOW_STOCK_EMAIL, variant_id, count, queue="emails")
 
 
@@ -353,6 +386,26 @@ def _sold_items(order: Order) -> list[StockItem]:
                                    .order_by(StockItem.sold_at, StockItem.id)))
 
 
+def log_reveal(order: Order, count: int, *, viewer: User | None, ip: str | None) -> None:
+    """The order's timeline says when the buyer first saw ``count`` items (evidence in a dispute)."""
+    event(order, "revealed", f"{count} item(s) shown to the buyer for the first time", actor=viewer, ip=ip)
+
+
+def shown_at_checkout(order: Order, sold: dict[str, stock.Allocation], *, revealed_at: datetime) -> dict[str, list[dict]]:
+    """The deliverables of an order paid by the checkout that created it, from what its allocation
+    returned (sold and logged as revealed by that statement: ``stock.allocate(revealed=)``), in the
+    shape ``deliverables`` gives: nothing is read again."""
+    out: dict[str, list[dict]] = {}
+    for line_id, taken in sold.items():
+        for unit in taken.units:
+            if unit.deliverable_encrypted:
+                out.setdefault(line_id, []).append(
+                    {"id": unit.id, "deliverable": crypto.decrypt(unit.deliverable_encrypted),
+                     "sold_at": order.paid_at, "first_revealed_at": revealed_at,
+                     "replaced_at": None, "replacement_for_id": None})
+    return out
+
+
 def deliverables(order: Order, *, viewer: User | None, ip: str | None) -> dict[str, list[dict]]:
     """The order's delivered items per line (decrypted); none before it is paid. The first reveal
     of each to the buyer is logged."""
@@ -365,7 +418,7 @@ def deliverables(order: Order, *, viewer: User | None, ip: str | None) -> dict[s
     if first and buyer_looking:
         db.session.execute(update(StockItem).where(StockItem.id.in_(first), StockItem.first_revealed_at.is_(None))
                            .values(first_revealed_at=now, first_revealed_ip=ip).execution_options(synchronize_session=False))
-        event(order, "revealed", f"{len(first)} item(s) shown to the buyer for the first time", actor=viewer, ip=ip)
+        log_reveal(order, len(first), viewer=viewer, ip=ip)
     out: dict[str, list[dict]] = {}
     for item in items:
         if item.deliverable_encrypted:

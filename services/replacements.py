@@ -238,7 +238,7 @@ def _fulfil(request: ReplacementRequest, order: Order, *, actor: User | None, au
                            .values(stock_count=Variant.stock_count - 1).execution_options(synchronize_session=False))
         new_id = stock_item_id[:36]
     else:
-        new_id = stock.allocate(order, line, variant, 1)[0]
+        new_id = stock.allocate(order, line, variant, 1).units[0].id
     db.session.execute(update(StockItem).where(StockItem.id == new_id)
                        .values(is_sold=True, sold_at=now, reserved_until=None, replacement_for_id=request.stock_item_id)
                        .execution_options(synchronize_session=False))

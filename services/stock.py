@@ -13,11 +13,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import bindparam, func, or_, select, text, update
 
 from extensions import db
 from models import Order, OrderLine, Product, StockBatch, StockItem, User, Variant
-from models.base import new_id
+from models.base import UTCDateTime, new_id
 
 from . import audit, crypto
 from .errors import Conflict, Invalid, NotFound
@@ -326,40 +326,87 @@ def get_stock_item(item_id: str) -> StockItem:
 
 # --- allocation ---------------------------------------------------------------------------
 
-def allocate(order: Order, line: OrderLine, variant: Variant, quantity: int) -> list[str]:
+@dataclass
+class Allocation:
+    """What ``allocate`` took: the stock items (none for a physical variant) and the variant's count
+    after it with its low-stock threshold (the alert's test needs no read of the variant)."""
+
+    units: list[Unit]
+    stock_left: int
+    low_stock_threshold: int
+
+    @property
+    def ids(self) -> list[str]:
+        return [unit.id for unit in self.units]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One allocated stock item: its id, its ciphertext and its batch's unit cost (None: unknown)."""
+
+    id: str
+    deliverable_encrypted: str | None
+    unit_cost: int | None
+
+
+def allocate(order: Order, line: OrderLine, variant: Variant, quantity: int, *,
+             sell_at: datetime | None = None, revealed: tuple[datetime, str | None] | None = None) -> Allocation:
     """Reserve ``quantity`` units of a variant for an order line (checkout, a late payment, a
-    replacement). Returns the reserved stock items' ids (none for a physical variant, whose
-    count is taken); a shortfall raises and the caller's savepoint or transaction rolls back."""
+    replacement); a shortfall raises and the caller's savepoint or transaction rolls back.
+
+    ``sell_at``: the order is paid in this same transaction (a checkout by balance), so the units
+    are sold at once instead of reserved and then sold by ``orders.mark_paid`` (one UPDATE of the
+    rows, not two); ``revealed`` (when, ip): the caller shows them to the buyer in its answer, so
+    their first reveal is logged by the same statement. The statement returns each unit's
+    ciphertext and batch cost, and the variant's UPDATE its count left: nothing is read again."""
     if line.kind == "physical":
-        taken = db.session.execute(
+        left = db.session.execute(
             update(Variant).where(Variant.id == variant.id, Variant.stock_count >= quantity)
             .values(stock_count=Variant.stock_count - quantity).execution_options(synchronize_session=False)
-        ).rowcount
-        if taken != 1:
+            .returning(Variant.stock_count, Variant.low_stock_threshold)).first()
+        if left is None:
             raise Conflict(f"Only {variant.stock_count} of {variant.title} left", code="out_of_stock",
                            details={"subcategory_id": variant.id, "requested": quantity})
-        return []
+        return Allocation([], left[0], left[1])
     dialect = db.session.get_bind().dialect.name
     lock = "FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
-    until = order.expires_at
-    if until is not None and dialect == "sqlite":
-        until = until.astimezone(UTC).replace(tzinfo=None)
+    sold = ", is_sold = :true, sold_at = :sold_at" if sell_at is not None else ""
+    shown = ", first_revealed_at = :revealed_at, first_revealed_ip = :revealed_ip" if revealed is not None else ""
     # Raw SQL on purpose (the hottest statement of the shop): it names store_id itself.
-    rows = db.session.execute(text(f"""
-        UPDATE stock_items SET order_id = :order_id, order_line_id = :line_id, reserved_until = :until
+    statement = text(f"""
+        UPDATE stock_items SET order_id = :order_id, order_line_id = :line_id, reserved_until = :until{sold}{shown}
         WHERE id IN (
             SELECT id FROM stock_items
             WHERE store_id = :store_id AND variant_id = :variant_id
               AND is_sold = :false AND removed_at IS NULL AND order_id IS NULL
             ORDER BY id LIMIT :quantity {lock})
-        RETURNING id"""), {"order_id": order.id, "line_id": line.id, "until": until, "store_id": order.store_id,
-                           "variant_id": variant.id, "quantity": quantity, "false": False}).all()
+        RETURNING id, deliverable_encrypted,
+            (SELECT unit_cost FROM stock_batches WHERE stock_batches.id = stock_items.batch_id)""").bindparams(
+        *(bindparam(name, type_=UTCDateTime()) for name, used in
+          (("until", True), ("sold_at", bool(sold)), ("revealed_at", bool(shown))) if used))
+    params = {"order_id": order.id, "line_id": line.id, "until": None if sell_at else order.expires_at,
+              "store_id": order.store_id, "variant_id": variant.id, "quantity": quantity, "false": False}
+    if sell_at is not None:
+        params.update(true=True, sold_at=sell_at)
+    if revealed is not None:
+        params.update(revealed_at=revealed[0], revealed_ip=revealed[1])
+    rows = db.session.execute(statement, params).all()
     if len(rows) < quantity:
         raise Conflict(f"Only {len(rows)} of {variant.title} left", code="out_of_stock",
                        details={"subcategory_id": variant.id, "requested": quantity, "available": len(rows)})
-    db.session.execute(update(Variant).where(Variant.id == variant.id)
-                       .values(stock_count=Variant.stock_count - quantity).execution_options(synchronize_session=False))
-    return [row[0] for row in rows]
+    left = db.session.execute(update(Variant).where(Variant.id == variant.id)
+                              .values(stock_count=Variant.stock_count - quantity)
+                              .execution_options(synchronize_session=False)
+                              .returning(Variant.stock_count, Variant.low_stock_threshold)).one()
+    units = sorted((Unit(row[0], row[1], row[2]) for row in rows), key=lambda unit: unit.id)
+    return Allocation(units, left[0], left[1])
+
+
+def costs_of(units: list[Unit]) -> tuple[int, int]:
+    """(summed unit cost, units with a known cost) of units just sold: what ``sold_costs`` reads
+    back for an order's line, from the allocation's own answer."""
+    known = [unit.unit_cost for unit in units if unit.unit_cost is not None]
+    return sum(known), len(known)
 
 
 def sold_costs(order: Order) -> dict[str | None, tuple[int, int]]:

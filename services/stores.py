@@ -311,7 +311,7 @@ def store_for_host(host: str, platform_domain: str | None) -> tuple[Store | None
 
 
 # the read caches of rows of this module (web.resolve_request_store, serves_domain)
-for _name in ("store_by_host", "default_store", "tls_domains"):
+for _name in ("store_by_host", "store_by_id", "default_store", "tls_domains"):
     declare(_name, (Store,))
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
 

@@ -28,7 +28,9 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Store, TaxRule
+from tenancy import current_store_id
 
+from .cache import cache_for, declare
 from .errors import Invalid, NotFound
 from .stores import settings_of
 
@@ -95,6 +97,22 @@ def _best(rules: list[TaxRule]) -> TaxRule | None:
     if not rules:
         return None
     return sorted(rules, key=lambda r: (r.region == "", -r.priority, r.created_at, r.id))[0]
+
+
+RULES_CACHE = declare("tax_rules_exist", (TaxRule,))
+
+
+def any_rules() -> bool:
+    """Whether the bound store has an active tax rule at all (cached per process like the store
+    row, cleared by any change of a rule): a store without rules taxes nothing, so pricing a cart
+    need not look up where the buyer is."""
+    cache = cache_for(RULES_CACHE, (TaxRule,))
+    store_id = current_store_id()
+    known = cache.get(store_id)
+    if known is None:
+        known = db.session.scalar(select(TaxRule.id).where(TaxRule.is_active.is_(True)).limit(1)) is not None
+        cache.put(store_id, known)
+    return known
 
 
 def rule_for(tax_class: str, country: str | None, region: str | None = None) -> TaxRule | None:
