@@ -344,17 +344,23 @@ def _create_order(store: Store, cart, priced, priced_totals: Totals, settings, *
     # (one UPDATE), and nobody sees the order before it is paid (``orders.mark_paid(sold=)``).
     paying_now = method == "BALANCE"
     guest_token = secrets.token_urlsafe(24) if buyer is None else None
+    # Paying now, the order is written as mark_paid leaves it (every unit is sold below or the whole
+    # attempt rolls back), so its payment changes none of these columns and costs no UPDATE;
+    # mark_paid still runs the payment's rules (events, costs, alerts, the email, Moloni).
+    all_digital = all(ln.variant.product.kind == "digital" for ln in priced.lines)
+    status = ("COMPLETED" if all_digital else "PROCESSING") if paying_now else "PENDING"
     order = Order(
         id=new_id(), order_number=order_service.next_number(), buyer_id=buyer.id if buyer else None, email=email,
         guest_token_hash=token_hash(guest_token) if guest_token else None,
-        status="PENDING", payment_status="UNPAID", payment_method=method, currency=store.currency,
+        status=status, payment_status="PAID" if paying_now else "UNPAID", paid_at=now if paying_now else None,
+        completed_at=now if status == "COMPLETED" else None, payment_method=method, currency=store.currency,
         subtotal=priced.subtotal, discount_total=priced.reseller_discount + priced.coupon_discount,
         tax_total=priced_totals.tax.total, shipping_total=priced_totals.shipping_total,
         total=priced_totals.total, item_count=priced.item_count, customer_tax_number=tax_number,
         shipping_address=priced_totals.address,
         shipping_method_id=priced_totals.option.method_id if priced_totals.option else None,
         shipping_method_name=priced_totals.option.name if priced_totals.option else None, coupon_code=cart.coupon_code, note=(note or "")[:2000],
-        expires_at=now + timedelta(minutes=settings.order_expiry_minutes),
+        expires_at=None if paying_now else now + timedelta(minutes=settings.order_expiry_minutes),
         cart_snapshot=[{"subcategory_id": ln.variant.id, "product_id": ln.variant.product_id,
                         "product_title": ln.variant.product.title, "subcategory_title": ln.variant.title,
                         "quantity": ln.quantity, "unit_price": ln.unit_price} for ln in priced.lines],
@@ -366,7 +372,9 @@ def _create_order(store: Store, cart, priced, priced_totals: Totals, settings, *
         lines.append(OrderLine(order_id=order.id, position=position, product_id=product.id, variant_id=variant.id,
                                kind=product.kind, product_title=product.title, variant_title=variant.title,
                                product_image_url=product.primary_image_url, quantity=ln.quantity,
-                               unit_price=ln.unit_price, line_subtotal=ln.subtotal))
+                               unit_price=ln.unit_price, line_subtotal=ln.subtotal,
+                               delivered_count=ln.quantity if paying_now and product.kind == "digital" else 0,
+                               paid_at=now if paying_now else None, is_gift=False, cost=0, cost_known_units=0))
     db.session.add_all(lines)
     db.session.flush()  # the order, then one INSERT of every line (its id was given above)
     revealed = (now, shown_to[1]) if paying_now and shown_to is not None else None
