@@ -30,6 +30,34 @@ def paginate(stmt: Select, *, page: int = 1, page_size: int = 20, scalars: bool 
     return envelope(items, page=page, page_size=page_size, total=total)
 
 
+def paginate_by_id(ids: Select, rows: Select, *, page: int = 1, page_size: int = 20, scalars: bool = True) -> dict:
+    """One page in ONE statement, in two steps: the page's ids and the total from ``ids`` (the
+    filters and the ORDER BY on the ids alone, so an index can answer it without the table), then
+    the page's rows joined to those ids by primary key (``rows``: the entity, its joined loads and
+    extra columns, the same ORDER BY, no filter).
+
+    ``paginate`` reads and joins every matching row to count them (``count(*) OVER ()`` over whole
+    rows); here only the ids are counted, then 24 rows are read: on a store with 10,000 products
+    the catalog page walks an index instead of the table (bench/README.md, "Catalog speed, issue 16
+    (second pass)"). Same envelope; a page past the end still counts with a second statement."""
+    page = max(1, int(page))
+    page_size = min(max(1, int(page_size)), MAX_PAGE_SIZE)
+    entity = rows.column_descriptions[0]["entity"]
+    page_ids = (ids.add_columns(func.count().over().label("_page_total"))
+                .limit(page_size).offset((page - 1) * page_size).subquery("page_ids"))
+    id_column = page_ids.c[ids.selected_columns[0].key]
+    found = db.session.execute(rows.join(page_ids, id_column == entity.id)
+                               .add_columns(page_ids.c._page_total)).all()
+    if found:
+        total = found[0][-1]
+    elif page == 1:
+        total = 0
+    else:
+        total = db.session.scalar(select(func.count()).select_from(ids.order_by(None).subquery())) or 0
+    items = [row[0] for row in found] if scalars else [tuple(row[:-1]) for row in found]
+    return envelope(items, page=page, page_size=page_size, total=total)
+
+
 def envelope(items: list, *, page: int, page_size: int, total: int) -> dict:
     return {"items": items, "page": page, "page_size": page_size, "total": total,
             "pages": math.ceil(total / page_size) if total else 0}

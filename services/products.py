@@ -24,7 +24,7 @@ from transactions import write_lock
 from . import plans, taxes
 from .categories import category_ref, with_descendants
 from .errors import Invalid, NotFound
-from .pagination import paginate
+from .pagination import paginate_by_id
 from .slugs import check_slug, unique_slug
 from .text import UUID_RE, clean_text, sanitize_html
 from .variants import create_variant, refresh_product_cache, visible_product_filters
@@ -172,47 +172,67 @@ class ProductFilters:
 
 
 def product_query(f: ProductFilters) -> Select:
-    stmt = select(Product).options(joinedload(Product.category))
-    if not f.include_hidden:
-        stmt = stmt.where(*visible_product_filters())
-    else:
-        stmt = stmt.where(Product.deleted_at.is_(None))
+    """The products ``f`` asks for, each with its category, in its order (one statement)."""
+    return select(Product).options(joinedload(Product.category)).where(*_conditions(f)).order_by(*_ordering(f))
+
+
+def _conditions(f: ProductFilters) -> list:
+    conds = list(visible_product_filters()) if not f.include_hidden else [Product.deleted_at.is_(None)]
     if f.include_hidden and f.is_active is not None:
-        stmt = stmt.where(Product.is_enabled.is_(f.is_active))
+        conds.append(Product.is_enabled.is_(f.is_active))
     if f.search:
         term = f"%{f.search.strip().lower()[:100]}%"
-        stmt = stmt.where(or_(func.lower(Product.title).like(term), func.lower(Product.description).like(term)))
+        conds.append(or_(func.lower(Product.title).like(term), func.lower(Product.description).like(term)))
     if f.category_id:
-        ids = with_descendants(f.category_id)
-        stmt = stmt.where(Product.category_id.in_(ids))
+        conds.append(Product.category_id.in_(with_descendants(f.category_id)))
     if f.category_slug:
         category = db.session.scalar(select(Category).where(Category.slug == f.category_slug))
-        stmt = stmt.where(Product.category_id.in_(with_descendants(category.id)) if category else Product.id.is_(None))
+        conds.append(Product.category_id.in_(with_descendants(category.id)) if category else Product.id.is_(None))
     if f.tag_id:
-        stmt = stmt.where(Product.id.in_(select(ProductTag.product_id).where(ProductTag.tag_id == f.tag_id)))
+        conds.append(Product.id.in_(select(ProductTag.product_id).where(ProductTag.tag_id == f.tag_id)))
     if f.min_price is not None:
-        stmt = stmt.where(Product.starting_at >= f.min_price)
+        conds.append(Product.starting_at >= f.min_price)
     if f.max_price is not None:
-        stmt = stmt.where(Product.starting_at <= f.max_price)
+        conds.append(Product.starting_at <= f.max_price)
     if f.stock_status == "in_stock":
-        stmt = stmt.where(Product.stock_total > 0)
+        conds.append(Product.stock_total > 0)
     elif f.stock_status == "out_of_stock":
-        stmt = stmt.where(Product.stock_total <= 0)
+        conds.append(Product.stock_total <= 0)
     elif f.stock_status == "low_stock":
-        stmt = stmt.where(Product.id.in_(select(Variant.product_id).where(
+        conds.append(Product.id.in_(select(Variant.product_id).where(
             Variant.deleted_at.is_(None), Variant.is_active.is_(True), Variant.stock_count > 0,
             Variant.stock_count <= Variant.low_stock_threshold)))
     if f.is_featured is not None:
-        stmt = stmt.where(Product.is_featured.is_(f.is_featured))
+        conds.append(Product.is_featured.is_(f.is_featured))
+    return conds
+
+
+def _ordering(f: ProductFilters) -> list:
+    """The sort column, then the id (the tie-breaker) in the same direction: the list indexes'
+    order read forwards or backwards."""
     column = SORTS.get(f.sort_by, Product.created_at)
-    ordering = column.asc() if f.sort_dir == "asc" else column.desc()
+    keys = [column.asc(), Product.id.asc()] if f.sort_dir == "asc" else [column.desc(), Product.id.desc()]
     if f.sort_by == "price":
-        ordering = ordering.nulls_last()
-    return stmt.order_by(ordering, Product.id)
+        keys[0] = keys[0].nulls_last()
+    return keys
+
+
+def product_page(f: ProductFilters, *, page: int, page_size: int, where: tuple = (), columns: tuple = (),
+                 options: tuple = (), scalars: bool = True) -> dict:
+    """One page of ``product_query(f)`` (plus the conditions ``where``), in ONE statement of two steps
+    (``pagination.paginate_by_id``): the page's ids and the total from an index alone
+    (``ix_products_list_created_at``, ``ix_products_list_price``: the store, the sort column, the
+    id, whether it is enabled and deleted), then the page's rows with their category (and
+    ``columns``, ``options``) by id. A big store's page costs an index walk, not a join of every
+    product; a free-text ``search`` still reads the matching products' titles and descriptions."""
+    ids = select(Product.id).where(*_conditions(f), *where).order_by(*_ordering(f))
+    rows = (select(Product).options(joinedload(Product.category), *options).add_columns(*columns)
+            .order_by(*_ordering(f)))
+    return paginate_by_id(ids, rows, page=page, page_size=page_size, scalars=scalars)
 
 
 def list_products(f: ProductFilters, *, page: int, page_size: int) -> dict:
-    return paginate(product_query(f), page=page, page_size=page_size)
+    return product_page(f, page=page, page_size=page_size)
 
 
 # The dashboard's product table sorts: name -> ProductFilters.sort_by
@@ -228,4 +248,4 @@ def admin_products(*, q: str = "", category_id: str = "", status: str = "", sort
         is_active={"enabled": True, "disabled": False}.get(status), include_hidden=True,
         sort_by=ADMIN_SORTS.get(sort, "created_at"), sort_dir="asc" if direction == "asc" else "desc",
     )
-    return paginate(product_query(filters), page=page, page_size=ADMIN_PAGE_SIZE)
+    return product_page(filters, page=page, page_size=ADMIN_PAGE_SIZE)
