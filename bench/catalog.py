@@ -10,6 +10,7 @@ statements per request (on SQLite the BEGIN of a transaction counts as one).
 from __future__ import annotations
 
 import argparse
+import logging
 import sqlite3
 import time
 
@@ -81,7 +82,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=1500)
     parser.add_argument("--db", default="sqlite")
+    parser.add_argument("--log", action="store_true", help="keep the per-request log line (off: the bare app logs nothing)")
     args = parser.parse_args()
+    if not args.log:
+        logging.disable(logging.INFO)  # the per-request log line goes to a terminal otherwise
     print(f"{'database':<11} {'page':<32} {'req/s':>8} {'SQL/req':>8} {'vs bare(db)':>12}")
     for backend in backends(args.db):
         with bench_app(backend) as app:
