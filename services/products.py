@@ -4,8 +4,10 @@ filtered, sorted product listing every catalog page and list endpoint uses.
 Prices arrive in minor units (the API layer converts)."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
@@ -231,8 +233,36 @@ def product_page(f: ProductFilters, *, page: int, page_size: int, where: tuple =
     return paginate_by_id(ids, rows, page=page, page_size=page_size, scalars=scalars)
 
 
+class TagRef(NamedTuple):
+    id: str
+    name: str
+    slug: str
+
+
+def _tags_column():
+    """A product's tags as ONE column of a page's statement (a JSON array of [id, name, slug]), so a
+    list needs no tags query of its own: ``json_agg`` on PostgreSQL, ``json_group_array`` on SQLite."""
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    triple = (func.json_build_array if postgres else func.json_array)(Tag.id, Tag.name, Tag.slug)
+    aggregate = func.json_agg(triple) if postgres else func.json_group_array(triple)
+    return (select(aggregate).select_from(ProductTag).join(Tag, Tag.id == ProductTag.tag_id)
+            .where(ProductTag.product_id == Product.id).scalar_subquery().label("tag_list"))
+
+
+def _tag_refs(value) -> list[TagRef]:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return sorted((TagRef(*triple) for triple in value or ()), key=lambda tag: tag.name)
+
+
 def list_products(f: ProductFilters, *, page: int, page_size: int) -> dict:
-    return product_page(f, page=page, page_size=page_size)
+    """A page of products (``product_page``) and, as ``tags``, each one's tags by product id, sorted
+    by name (``product_tags``' answer), from the same statement."""
+    result = product_page(f, page=page, page_size=page_size, columns=(_tags_column(),), scalars=False)
+    rows = result["items"]
+    result["items"] = [row[0] for row in rows]
+    result["tags"] = {row[0].id: _tag_refs(row[1]) for row in rows}
+    return result
 
 
 # The dashboard's product table sorts: name -> ProductFilters.sort_by
