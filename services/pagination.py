@@ -30,7 +30,8 @@ def paginate(stmt: Select, *, page: int = 1, page_size: int = 20, scalars: bool 
     return envelope(items, page=page, page_size=page_size, total=total)
 
 
-def paginate_by_id(ids: Select, rows: Select, *, page: int = 1, page_size: int = 20, scalars: bool = True) -> dict:
+def paginate_by_id(ids: Select, rows: Select, *, page: int = 1, page_size: int = 20, scalars: bool = True,
+                   scans: bool = False) -> dict:
     """One page in ONE statement, in two steps: the page's ids and the total from ``ids`` (the
     filters and the ORDER BY on the ids alone, so an index can answer it without the table), then
     the page's rows joined to those ids by primary key (``rows``: the entity, its joined loads and
@@ -43,7 +44,15 @@ def paginate_by_id(ids: Select, rows: Select, *, page: int = 1, page_size: int =
     page = max(1, int(page))
     page_size = min(max(1, int(page_size)), MAX_PAGE_SIZE)
     entity = rows.column_descriptions[0]["entity"]
-    page_ids = (ids.add_columns(func.count().over().label("_page_total"))
+    # The total: an uncorrelated scalar subquery (computed once, from the index), so the page's ids
+    # are the first ones of the index in its order (``count(*) OVER ()`` makes both databases read,
+    # and SQLite sort, every id before the LIMIT). When the filters read every matching row anyway
+    # (``scans``: a text search), counting in the same pass is cheaper than scanning twice.
+    if scans:
+        total = func.count().over()
+    else:
+        total = select(func.count()).select_from(ids.order_by(None).subquery()).scalar_subquery()
+    page_ids = (ids.add_columns(total.label("_page_total"))
                 .limit(page_size).offset((page - 1) * page_size).subquery("page_ids"))
     id_column = page_ids.c[ids.selected_columns[0].key]
     found = db.session.execute(rows.join(page_ids, id_column == entity.id)

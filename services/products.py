@@ -230,7 +230,7 @@ def product_page(f: ProductFilters, *, page: int, page_size: int, where: tuple =
     ids = select(Product.id).where(*_conditions(f), *where).order_by(*_ordering(f))
     rows = (select(Product).options(joinedload(Product.category), *options).add_columns(*columns)
             .order_by(*_ordering(f)))
-    return paginate_by_id(ids, rows, page=page, page_size=page_size, scalars=scalars)
+    return paginate_by_id(ids, rows, page=page, page_size=page_size, scalars=scalars, scans=bool(f.search))
 
 
 class TagRef(NamedTuple):
@@ -242,11 +242,15 @@ class TagRef(NamedTuple):
 def _tags_column():
     """A product's tags as ONE column of a page's statement (a JSON array of [id, name, slug]), so a
     list needs no tags query of its own: ``json_agg`` on PostgreSQL, ``json_group_array`` on SQLite."""
+    # The tables, not the entities: the tenancy criteria (store_id = ?) would be added to them and
+    # SQLite would then read the store's product_tags by store for every row instead of by product
+    # (the primary key); a product's id already names one store.
+    links, tags = ProductTag.__table__, Tag.__table__
     postgres = db.session.get_bind().dialect.name == "postgresql"
-    triple = (func.json_build_array if postgres else func.json_array)(Tag.id, Tag.name, Tag.slug)
+    triple = (func.json_build_array if postgres else func.json_array)(tags.c.id, tags.c.name, tags.c.slug)
     aggregate = func.json_agg(triple) if postgres else func.json_group_array(triple)
-    return (select(aggregate).select_from(ProductTag).join(Tag, Tag.id == ProductTag.tag_id)
-            .where(ProductTag.product_id == Product.id).scalar_subquery().label("tag_list"))
+    return (select(aggregate).select_from(links).join(tags, tags.c.id == links.c.tag_id)
+            .where(links.c.product_id == Product.id).scalar_subquery().label("tag_list"))
 
 
 def _tag_refs(value) -> list[TagRef]:
