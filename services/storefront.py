@@ -85,15 +85,14 @@ def catalog_page(query: CatalogQuery, categories: list[Category], *,
         stock_status="in_stock" if query.in_stock else None, is_featured=True if query.featured else None,
         sort_by=sort_by, sort_dir=sort_dir,
     )
-    where = ()
+    category_ids = None
     if query.category:
         match = next((c for c in categories if c.slug == query.category), None)
-        where = (Product.category_id.in_(descendants(match.id, categories)) if match else Product.id.is_(None),)
-    options = (undefer(Product.low_stock_limit),)
+        category_ids = tuple(descendants(match.id, categories)) if match else ()
     if hearts_for is None:
-        return product_page(filters, page=query.page, page_size=page_size, where=where, options=options)
-    results = product_page(filters, page=query.page, page_size=page_size, where=where, options=options,
-                           columns=wishlist.grid_columns(*hearts_for), scalars=False)
+        return product_page(filters, page=query.page, page_size=page_size, category_ids=category_ids, low_stock=True)
+    results = product_page(filters, page=query.page, page_size=page_size, category_ids=category_ids,
+                           low_stock=True, columns=wishlist.grid_columns(*hearts_for), scalars=False)
     rows = results["items"]
     results["items"] = [row[0] for row in rows]
     results["hearts"] = wishlist.Hearts(on=bool(rows and rows[0][1]), saved={row[0].id for row in rows if row[2]})
