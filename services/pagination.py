@@ -70,13 +70,12 @@ def page_statement(ids: Select, rows: Select, *, page: int, page_size: int, scan
     return rows.join(page_ids, id_column == entity.id).add_columns(page_ids.c._page_total)
 
 
-def run_page(stmt: Select, ids: Select, *, page: int, page_size: int, columns: tuple = (),
-             scalars: bool = True) -> dict:
-    """Run a ``page_statement`` (plus ``columns``, after the total) into the envelope. ``scalars``:
-    the items are the entities; otherwise tuples of every column but the total."""
+def run_page(stmt: Select, ids: Select, *, page: int, page_size: int, extra: int = 0, scalars: bool = True) -> dict:
+    """Run a ``page_statement`` (to which ``extra`` columns were added after the total) into the
+    envelope. ``scalars``: the items are the entities; otherwise tuples of every column but the total."""
     page, page_size = clamp(page, page_size)
-    found = db.session.execute(stmt.add_columns(*columns) if columns else stmt).all()
-    at = -1 - len(columns)  # where the total is
+    found = db.session.execute(stmt).all()
+    at = -1 - extra  # where the total is
     if found:
         total = found[0][at]
     elif page == 1:

@@ -5,6 +5,7 @@ Prices arrive in minor units (the API layer converts)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -222,7 +223,7 @@ def _ordering(f: ProductFilters) -> list:
 # built page statements, by what they depend on (``_statement_key``): building one (~0.6 ms of
 # SQLAlchemy) costs more than running it on a small page; full, the dict starts over
 _statements: dict[tuple, tuple[Select, Select]] = {}
-STATEMENTS_KEPT = 512
+STATEMENTS_KEPT = 256
 
 
 def _statement_key(f: ProductFilters, *parts) -> tuple | None:
@@ -233,13 +234,15 @@ def _statement_key(f: ProductFilters, *parts) -> tuple | None:
 
 
 def product_page(f: ProductFilters, *, page: int, page_size: int, category_ids: tuple[str, ...] | None = None,
-                 low_stock: bool = False, tags: bool = False, columns: tuple = (), scalars: bool = True) -> dict:
+                 low_stock: bool = False, tags: bool = False, columns: Callable[[], tuple] | None = None,
+                 columns_key: tuple | None = None, scalars: bool = True) -> dict:
     """One page of ``product_query(f)`` (only the categories ``category_ids``, when given), in ONE
     statement of two steps (``pagination.page_statement``): the page's ids and the total from an
     index alone (``ix_products_list_created_at``, ``ix_products_list_price``: the store, the sort
     column, the id, whether it is enabled and deleted), then the page's rows with their category by
     id (``low_stock``: and their ``low_stock_limit``; ``tags``: and their tags, see
-    ``_tags_column``; ``columns``: and these, per request, after the total). A big store's page costs
+    ``_tags_column``; ``columns()``: and these, after the total, the same for the same
+    ``columns_key``). A big store's page costs
     an index walk, not a join of every product; a free-text ``search`` still reads the matching
     products' titles and descriptions. The statement is built once per filters and page and kept
     (``_statements``); the store's criteria are added when it runs (``tenancy``)."""
@@ -262,7 +265,18 @@ def product_page(f: ProductFilters, *, page: int, page_size: int, category_ids: 
             if len(_statements) >= STATEMENTS_KEPT:
                 _statements.clear()
             _statements[key] = built
-    return run_page(built[0], built[1], page=page, page_size=page_size, columns=columns, scalars=scalars)
+    stmt, ids = built
+    if columns is not None:
+        full_key = (key, columns_key) if key is not None and columns_key is not None else None
+        full = _statements.get(full_key) if full_key is not None else None
+        if full is None:
+            extra = columns()
+            full = (stmt.add_columns(*extra), len(extra))
+            if full_key is not None:
+                _statements[full_key] = full
+        stmt, count = full
+        return run_page(stmt, ids, page=page, page_size=page_size, extra=count, scalars=scalars)
+    return run_page(stmt, ids, page=page, page_size=page_size, scalars=scalars)
 
 
 class TagRef(NamedTuple):

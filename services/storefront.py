@@ -91,8 +91,10 @@ def catalog_page(query: CatalogQuery, categories: list[Category], *,
         category_ids = tuple(descendants(match.id, categories)) if match else ()
     if hearts_for is None:
         return product_page(filters, page=query.page, page_size=page_size, category_ids=category_ids, low_stock=True)
-    results = product_page(filters, page=query.page, page_size=page_size, category_ids=category_ids,
-                           low_stock=True, columns=wishlist.grid_columns(*hearts_for), scalars=False)
+    store, user = hearts_for
+    results = product_page(filters, page=query.page, page_size=page_size, category_ids=category_ids, low_stock=True,
+                           columns=lambda: wishlist.grid_columns(store, user), scalars=False,
+                           columns_key=("hearts", store.id, store.plan_id, user.id if user is not None else None))
     rows = results["items"]
     results["items"] = [row[0] for row in rows]
     results["hearts"] = wishlist.Hearts(on=bool(rows and rows[0][1]), saved={row[0].id for row in rows if row[2]})
