@@ -63,6 +63,7 @@ from services.stores import ANNOUNCEMENT_PRESETS, settings_of
 from services.text import CONTROL_MESSAGE, has_control_chars
 from services.themes import contrast_text, theme_or_default
 from services.variants import stock_state
+from services.wishlist import Hearts
 
 SESSION_ID_KEY = "sid"  # a page session's own id: signing out revokes it (services.auth.revoke_session)
 
@@ -460,18 +461,29 @@ def card_key(product) -> tuple:
             None if category is None else (category.slug, category.title, category.hex_code, category.image_url))
 
 
-def card_parts(product) -> tuple[Markup, Markup]:
+def card_parts(product, guest_heart: bool = False) -> tuple[Markup, Markup]:
     """A product card's markup before and after its wishlist heart, rendered once per ``card_key``
     and then served from a bounded per-process dict: 24 cards cost a dict lookup each, not a
     template include (~0.2 ms each). Whatever changes a field the card shows changes the key, so
-    a stale card is never served; an old key simply ages out."""
+    a stale card is never served; an old key simply ages out.
+
+    ``guest_heart``: a guest's heart (the same for every guest: a link to sign in that comes back
+    to this page) is kept inside the card, keyed by the page's path too; a signed-in shopper's
+    heart (their CSRF token, whether they saved it) is never cached: the grid draws it between the
+    two parts."""
     cache = current_app.extensions.setdefault("card_cache", {})
     key = card_key(product)
+    if guest_heart:
+        key = (*key, "guest", request.full_path)
     parts = cache.get(key)
     if parts is None:
-        html = render_template("storefront/_product_card.html", p=product, heart_slot=Markup(HEART_SLOT))
-        head, _, tail = html.partition(HEART_SLOT)
-        parts = (Markup(head), Markup(tail))
+        if guest_heart:
+            html = render_template("storefront/_product_card.html", p=product, hearts=Hearts(on=True))
+            parts = (Markup(html), Markup(""))
+        else:
+            html = render_template("storefront/_product_card.html", p=product, heart_slot=Markup(HEART_SLOT))
+            head, _, tail = html.partition(HEART_SLOT)
+            parts = (Markup(head), Markup(tail))
         if len(cache) >= CARD_CACHE_SIZE:
             cache.clear()
         cache[key] = parts

@@ -1,6 +1,7 @@
 """Product cards are rendered once per what they show (web.card_parts) and served from a
 per-process dict: a change of price, stock, title or category shows on the next page, and the
-wishlist heart stays each viewer's own (a guest's sign-in heart, a shopper's saved heart)."""
+wishlist heart stays each viewer's own (a guest's sign-in heart, back to the page it is on; a
+shopper's saved heart)."""
 from __future__ import annotations
 
 from extensions import db
@@ -54,3 +55,7 @@ def test_a_cached_card_follows_its_product_and_its_viewer(app, client, store, ma
     assert 'aria-pressed="true"' in mine and "Sign in to save" not in mine
     guest = _card(app.test_client().get("/search").get_data(as_text=True), "Dice Deluxe")
     assert 'aria-label="Sign in to save Dice Deluxe' in guest and 'aria-pressed="true"' not in guest
+    assert 'name="next" value="/search"' in guest
+    # a guest's heart is cached with the card, but it comes back to the page it was on
+    other = _card(app.test_client().get("/search?q=dice").get_data(as_text=True), "Dice Deluxe")
+    assert 'name="next" value="/search?q=dice"' in other
