@@ -161,6 +161,9 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "REDIS_URL": redis_url,
         # Seconds a process remembers which store a host serves (0 = look it up every request)
         "STORE_CACHE_SECONDS": float(env.get("STORE_CACHE_SECONDS", "5")),
+        # PostgreSQL without Redis: how long a cached store row's version stands before it is read
+        # again (services.stores.still_current; 0 = every request)
+        "STORE_VERSION_SECONDS": float(env.get("STORE_VERSION_SECONDS", "1")),
         "JOBS_INLINE": redis_url is None,
         # RQ workers (docs/deploy.md): a running job's heartbeat period; how long after the last
         # heartbeat a dead worker's job is requeued (jobs.schedule.requeue_abandoned); registry cleanup

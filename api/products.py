@@ -54,9 +54,11 @@ def product_detail(key: str) -> ProductDetailOut:
 
 
 def product_page(page: dict) -> dict:
-    """A page of products with their tags (one query for the whole page)."""
+    """A page of products with their tags (``product_service.list_products``: both from the page's
+    statement)."""
+    page = dict(page)
     items: list[Product] = page["items"]
-    tags = product_service.product_tags([p.id for p in items])
+    tags = page.pop("tags")
     view = catalog_view()
     return {**page, "items": [ProductOut.of(p, g.store, tags[p.id], view=view) for p in items]}
 

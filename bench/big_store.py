@@ -28,7 +28,8 @@ from pathlib import Path
 
 from _common import PG_ADMIN, backends
 
-NAME = "vs_bigstore_bench"
+# BIGSTORE_NAME: another name for the database (two worktrees benchmarking at once keep apart)
+NAME = os.environ.get("BIGSTORE_NAME", "vs_bigstore_bench")
 SQLITE_PATH = Path("/tmp") / f"{NAME}.db"
 PASSWORD = "bench-password-1"
 
@@ -203,18 +204,22 @@ def cases(deep_page: int) -> list[tuple[str, str, str]]:
     ]
 
 
-def measure(app, slug: str, runs: int, deep_page: int) -> dict[str, float]:
+def measure(app, slug: str, runs: int, deep_page: int, only: str = "") -> dict[str, float]:
     token, variant = people(app, slug)
     out = {}
     guest, admin = client_for(app, slug), client_for(app, slug, login=True)
     admin_token = _admin_token(app, slug)
     for group, label, path in cases(deep_page):
+        if only and not re.search(only, label):
+            continue
         if path.startswith("/api/orders"):
             client = client_for(app, slug)
             client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {admin_token}"
         else:
             client = admin if group == "admin" else guest
         out[label] = median_ms(get(client, path), runs)
+    if only and not re.search(only, "checkout by balance (1 item)"):
+        return out
     shopper = client_for(app, slug)
     shopper.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     times = []
@@ -245,17 +250,20 @@ def _admin_token(app, slug: str) -> str:
                 return auth.issue_tokens(admin)["access_token"]
 
 
-def explain(app, backend: str, deep_page: int) -> None:
-    """EXPLAIN ANALYZE of every SELECT the big store's admin orders list and overview run."""
+def explain(app, backend: str, deep_page: int, only: str = "") -> None:
+    """EXPLAIN ANALYZE of every SELECT of orders, order lines or products that the big store's shop
+    catalog (as a guest), admin orders list and overview run."""
     from sqlalchemy import event
 
     from extensions import db
 
-    client = client_for(app, "big", login=True)
+    admin, guest = client_for(app, "big", login=True), client_for(app, "big")
     with app.app_context():
         engine = db.engine
-    for label, path in [(label, path) for group, label, path in cases(deep_page)
-                        if group == "admin" and not path.startswith("/api/")]:
+    for group, label, path in [(group, label, path) for group, label, path in cases(deep_page)
+                               if (group == "shop" or not path.startswith("/api/"))
+                               and (not only or re.search(only, label))]:
+        client = guest if group == "shop" else admin
         seen = []
 
         def capture(conn, cursor, statement, parameters, context, executemany, seen=seen):
@@ -269,7 +277,7 @@ def explain(app, backend: str, deep_page: int) -> None:
         raw = engine.raw_connection()
         try:
             for statement, parameters in seen:
-                if "FROM orders" not in statement and "FROM order_lines" not in statement:
+                if not any(f"FROM {table}" in statement for table in ("orders", "order_lines", "products")):
                     continue
                 cur = raw.cursor()
                 if backend == "sqlite":
@@ -295,7 +303,8 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--explain", action="store_true")
-    parser.add_argument("--only", default="", help="a regular expression: only the figures whose label matches")
+    parser.add_argument("--only", default="", help="a regular expression: only the requests whose label matches "
+                                                   "(measured and explained)")
     args = parser.parse_args()
     sizes = {**SIZES, "big": {"products": args.products, "items": args.items, "orders": args.orders,
                               "customers": 5_000}}
@@ -306,8 +315,8 @@ def main() -> None:
         if fresh:
             fill(app, sizes)
         try:
-            small = measure(app, "small", args.runs, 2)
-            big = measure(app, "big", args.runs, deep_page)
+            small = measure(app, "small", args.runs, 2, args.only)
+            big = measure(app, "big", args.runs, deep_page, args.only)
             print(f"\n{backend}: median ms per request (small: 30 products, 300 orders; big: "
                   f"{args.products:,} products, {args.items:,} items, {args.orders:,} orders)")
             print(f"{'what':<40} {'small':>8} {'big':>8} {'big/small':>10}")
@@ -319,7 +328,7 @@ def main() -> None:
                 s = small.get(small_label, float("nan"))
                 print(f"{label:<40} {s:>8.1f} {big[label]:>8.1f} {big[label] / s:>9.2f}x")
             if args.explain:
-                explain(app, backend, deep_page)
+                explain(app, backend, deep_page, args.only)
         finally:
             from extensions import db
 

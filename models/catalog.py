@@ -9,6 +9,7 @@ from sqlalchemy import (
     CheckConstraint,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -45,6 +46,11 @@ class Product(IdMixin, TenantScoped, Base):
         CheckConstraint("kind IN ('digital', 'physical')", name="kind"),
         CheckConstraint("warranty_time >= 0", name="warranty_not_negative"),
         CheckConstraint("auto_replace_max_before_approval >= 0", name="auto_replace_max_not_negative"),
+        # the shop's and the API's product lists (services.products.product_page): a page's ids and the
+        # total from the index alone, in the sort's order (the id is the tie-breaker), with what the
+        # visible-product filter asks (bench/README.md, "Catalog speed, issue 16 (second pass)")
+        Index("ix_products_list_created_at", "store_id", "created_at", "id", "is_enabled", "deleted_at"),
+        Index("ix_products_list_price", "store_id", "starting_at", "id", "is_enabled", "deleted_at"),
     )
 
     title: Mapped[str] = mapped_column(String(200), nullable=False)

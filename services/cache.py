@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import marshal
 import threading
 import time
 
@@ -95,11 +96,23 @@ def snapshot(row) -> tuple[type, dict]:
     return type(row), {attr.key: getattr(row, attr.key) for attr in mapper.column_attrs}
 
 
+def _copied(value):
+    """A private copy of a mutable column value (JSON: dicts, lists); immutable ones as they are.
+    ``marshal`` copies plain JSON data several times faster than ``copy.deepcopy`` (the store's
+    settings are most of a catalog page's revive); anything else falls back to ``deepcopy``."""
+    if not isinstance(value, dict | list):
+        return value
+    try:
+        return marshal.loads(marshal.dumps(value))
+    except ValueError:
+        return copy.deepcopy(value)
+
+
 def revive(snap: tuple[type, dict]):
     """A new detached instance of a snapshot, every column loaded (reading it costs no SQL). Each
     call returns its own object with its own copy of mutable values (JSON columns)."""
     cls, values = snap
-    row = cls(**copy.deepcopy(values))
+    row = cls(**{name: _copied(value) for name, value in values.items()})
     make_transient_to_detached(row)
     return row
 

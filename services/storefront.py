@@ -20,8 +20,7 @@ from tenancy import current_store_id
 from . import wishlist
 from .cache import cache_for, declare, revive, snapshot
 from .categories import descendant_ids, list_categories
-from .pagination import paginate
-from .products import ProductFilters, product_query
+from .products import ProductFilters, product_page, product_query
 
 STOREFRONT_PAGE_SIZE = 24
 
@@ -86,15 +85,16 @@ def catalog_page(query: CatalogQuery, categories: list[Category], *,
         stock_status="in_stock" if query.in_stock else None, is_featured=True if query.featured else None,
         sort_by=sort_by, sort_dir=sort_dir,
     )
-    stmt = product_query(filters).options(undefer(Product.low_stock_limit))
+    category_ids = None
     if query.category:
         match = next((c for c in categories if c.slug == query.category), None)
-        stmt = stmt.where(Product.category_id.in_(descendants(match.id, categories)) if match
-                          else Product.id.is_(None))
+        category_ids = tuple(descendants(match.id, categories)) if match else ()
     if hearts_for is None:
-        return paginate(stmt, page=query.page, page_size=page_size)
-    results = paginate(stmt.add_columns(*wishlist.grid_columns(*hearts_for)), page=query.page,
-                       page_size=page_size, scalars=False)
+        return product_page(filters, page=query.page, page_size=page_size, category_ids=category_ids, low_stock=True)
+    store, user = hearts_for
+    results = product_page(filters, page=query.page, page_size=page_size, category_ids=category_ids, low_stock=True,
+                           columns=lambda: wishlist.grid_columns(store, user), scalars=False,
+                           columns_key=("hearts", store.id, store.plan_id, user.id if user is not None else None))
     rows = results["items"]
     results["items"] = [row[0] for row in rows]
     results["hearts"] = wishlist.Hearts(on=bool(rows and rows[0][1]), saved={row[0].id for row in rows if row[2]})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -378,6 +379,57 @@ def active_store_ids() -> list[str]:
 def store_version(store_id: str):
     """The store row's ``updated_at`` (what a cached copy of the row is checked against)."""
     return db.session.scalar(select(Store.updated_at).where(Store.id == store_id))
+
+
+# store id -> (updated_at it was confirmed at, monotonic time until which that stands): PostgreSQL
+# without Redis (``still_current``)
+_confirmed: dict[str, tuple[object, float]] = {}
+_DATA_VERSION = "store_versions_data_version"  # on a SQLite connection's info: (data_version, {id: updated_at})
+
+
+def still_current(store_id: str, updated_at) -> bool:
+    """Whether a cached copy of a store row (its ``updated_at``, the version every change of the row
+    moves) is still the row, so a settings change made in another process shows here on the next
+    request. A change made in THIS process clears the cache at its flush (``services.cache``); this
+    is about the others, at the lowest cost each deployment allows:
+
+    * **With Redis** (several workers, machines, RQ workers): no statement. The store caches'
+      hits already compare their Redis generation (``services.cache``), which every process that
+      commits a change of a Store row bumps (the caches are declared at import, so a CLI or job
+      process bumps them too): that check is exact, and the database is not asked again.
+    * **SQLite without Redis**: ``PRAGMA data_version`` on the request's own connection, through the
+      DBAPI (no round trip, microseconds): it moves when any other connection (another process, or
+      this one's pool) commits to the file. Unmoved since this connection confirmed the row's
+      version: nobody else wrote, the row is the same. Moved: ``SELECT stores.updated_at`` as before
+      (any write anywhere moves it; the shop's reads do not).
+    * **PostgreSQL without Redis** (one worker process: ``gunicorn.conf.py`` refuses more without
+      Redis; other writers are CLI commands and a second instance started by hand): the
+      ``SELECT stores.updated_at`` at most once every ``STORE_VERSION_SECONDS`` (default 1 s) per
+      store and process, so such a change shows within a second instead of on the very next
+      request. ``STORE_VERSION_SECONDS=0`` asks on every request (the earlier behaviour)."""
+    config = current_app.config
+    if config.get("REDIS_URL"):
+        return True
+    if db.session.get_bind().dialect.name == "sqlite":
+        connection = db.session.connection()
+        data_version = connection.connection.dbapi_connection.execute("PRAGMA data_version").fetchone()[0]
+        seen_version, confirmed = connection.info.get(_DATA_VERSION, (None, {}))
+        if seen_version == data_version and confirmed.get(store_id) == updated_at:
+            return True
+        current = store_version(store_id)
+        if seen_version != data_version:
+            confirmed = {}
+        confirmed[store_id] = current
+        connection.info[_DATA_VERSION] = (data_version, confirmed)
+        return current == updated_at
+    window = float(config.get("STORE_VERSION_SECONDS", 1.0))
+    now = time.monotonic()
+    seen = _confirmed.get(store_id)
+    if window > 0 and seen is not None and seen[0] == updated_at and seen[1] > now:
+        return True
+    current = store_version(store_id)
+    _confirmed[store_id] = (current, now + window)
+    return current == updated_at
 
 
 def get_store(store_id: str) -> Store | None:

@@ -87,10 +87,9 @@ class ViewedOutput(Output):
     @model_serializer(mode="wrap")
     def _only_in_view(self, handler):
         data = handler(self)
-        for name, field in type(self).model_fields.items():
-            views = _views_of(field)
-            if views is not None and self._view not in views:
-                data.pop(field.serialization_alias or field.alias or name, None)
+        for key, name, views in _restricted_fields(type(self)):
+            if self._view not in views:
+                data.pop(key, None)
                 data.pop(name, None)
         return data
 
@@ -106,6 +105,20 @@ class ViewedOutput(Output):
         else:
             json_schema.pop("required", None)
         return json_schema
+
+
+_RESTRICTED: dict[type, tuple] = {}
+
+
+def _restricted_fields(cls: type[BaseModel]) -> tuple:
+    """(serialised name, name, views) of each field of ``cls`` not every view shows: worked out once
+    per class (a list of 24 products asked it of every field of every product)."""
+    found = _RESTRICTED.get(cls)
+    if found is None:
+        found = _RESTRICTED[cls] = tuple(
+            (field.serialization_alias or field.alias or name, name, tuple(views))
+            for name, field in cls.model_fields.items() if (views := _views_of(field)) is not None)
+    return found
 
 
 def _views_of(field) -> list[str] | None:

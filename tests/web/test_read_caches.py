@@ -37,7 +37,8 @@ def test_store_lookup_is_cached_and_a_suspension_applies_at_once(client, store, 
         assert client.get("/login").status_code == 200
     finally:
         event.remove(engine, "before_cursor_execute", listener)
-    # a hit reads only the row's version (so another process's change shows at once), never the row
+    # the first hit confirms the row's version once (services.stores.still_current; then, without
+    # Redis, only when another connection wrote or once a second: tests/web/test_store_version.py), never the row
     store_reads = [s for s in statements if "FROM stores" in s]
     assert len(store_reads) == 1 and store_reads[0].startswith("SELECT stores.updated_at"), statements
     make.set_status(store, "suspended")  # a Store flush clears the cache
