@@ -120,7 +120,11 @@ def _configure_sqlite(app) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if transactions.sqlite_immediate.get() else "BEGIN")
+        if transactions.sqlite_immediate.get():
+            with transactions.waiting_for_write_lock():  # counted: yield_write_lock lets it in
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
 
 
 def create_app(config: dict | None = None) -> APIFlask:

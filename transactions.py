@@ -113,14 +113,41 @@ def commit_early(reason: str) -> None:
     db.session.commit()
 
 
+_waiting_writers = 0  # this process's threads waiting in SQLite's BEGIN IMMEDIATE right now
+_waiting_lock = threading.Lock()
+HANDOFF_SECONDS = 0.25  # the most a long write waits at a chunk boundary for the writers it let in
+
+
+@contextmanager
+def waiting_for_write_lock() -> Iterator[None]:
+    """Count a thread while it waits for SQLite's write lock (``BEGIN IMMEDIATE``, app.py)."""
+    global _waiting_writers
+    with _waiting_lock:
+        _waiting_writers += 1
+    try:
+        yield
+    finally:
+        with _waiting_lock:
+            _waiting_writers -= 1
+
+
 def yield_write_lock() -> bool:
     """Early commit 3: between the chunks of a long write (a stock import), on SQLite, end the
     transaction so that other writers (any store's carts) get their turn; the next statement
-    takes the write lock again. PostgreSQL locks rows, not the database: nothing to yield there."""
+    takes the write lock again. PostgreSQL locks rows, not the database: nothing to yield there.
+
+    A waiting writer sits in SQLite's busy handler, which retries after sleeps of up to 100 ms: had
+    the long write taken the lock straight back, that writer could miss chunk after chunk. So when
+    this process has writers waiting (the embedded default is one process of threads), the long
+    write pauses until they have the lock, at most ``HANDOFF_SECONDS`` a boundary; nobody waiting,
+    it goes straight on."""
     if db.session.get_bind().dialect.name != "sqlite":
         return False
     _not_in_savepoint("yield_write_lock")
     db.session.commit()
+    deadline = time.monotonic() + HANDOFF_SECONDS
+    while _waiting_writers and time.monotonic() < deadline:
+        time.sleep(0.002)
     return True
 
 
