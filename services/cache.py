@@ -28,6 +28,7 @@ import logging
 import marshal
 import threading
 import time
+import weakref
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, inspect
@@ -36,7 +37,9 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from transactions import redis_connection
 
 log = logging.getLogger(__name__)
-_registry: list[TTLCache] = []
+# every live app's caches, held weakly: an app that is gone (a test's, a CLI's) takes its caches with
+# it, so a flush never walks the caches of apps long dead
+_registry: weakref.WeakSet[TTLCache] = weakref.WeakSet()
 # every cache's name and models, declared when its module is imported (``declare``), so that a process
 # that never read a cache (an API instance) still tells the others when it changes one of its rows
 _declared: dict[str, tuple[type, ...]] = {}
@@ -135,7 +138,7 @@ def cache_for(name: str, models: tuple[type, ...], app: Flask | None = None) -> 
             if cache is None:
                 cache = TTLCache(name, float(app.config.get("STORE_CACHE_SECONDS", 5)), models, app)
                 caches[name] = cache
-                _registry.append(cache)
+                _registry.add(cache)
     return cache
 
 
@@ -144,7 +147,7 @@ def _invalidate(session, flush_context) -> None:
     touched = {type(obj) for obj in (*session.new, *session.dirty, *session.deleted)}
     if not touched:
         return
-    for cache in _registry:
+    for cache in list(_registry):
         if any(issubclass(kind, cache.models) for kind in touched):
             cache.clear()
     for name, models in _declared.items():
