@@ -3,6 +3,7 @@ for tests where many clients race for the same rows. Nothing here runs in a roll
 transaction: every request commits for real, like in production."""
 from __future__ import annotations
 
+import gc
 import http.client
 import json
 import os
@@ -33,9 +34,17 @@ def _serve(request, tmp_path, **extra):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    # The server runs inside the test process, which by now holds the whole session's objects
+    # (over a million late in a full run). A full collection walks them all with every thread
+    # stopped: 1 to 2 s that a server process of its own never pays, and that the timing tests
+    # here would count as waiting for a lock. Those objects are set aside (gc.freeze) while the
+    # server runs; what the test and its requests make is still collected as usual.
+    gc.collect()
+    gc.freeze()
     try:
         yield f"http://127.0.0.1:{server.server_port}", app, store_id
     finally:
+        gc.unfreeze()
         server.shutdown()
         thread.join(10)
         with app.app_context():
