@@ -5,12 +5,13 @@ Prices arrive in minor units (the API layer converts)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import Select, bindparam, column, delete, func, or_, select, table, text, update
 from sqlalchemy.orm import joinedload, selectinload, undefer
 
 from extensions import db
@@ -22,6 +23,7 @@ from models import (
     Tag,
     Variant,
 )
+from tenancy import current_store_id
 from transactions import write_lock
 
 from . import plans, taxes
@@ -179,13 +181,12 @@ def product_query(f: ProductFilters) -> Select:
     return select(Product).options(joinedload(Product.category)).where(*_conditions(f)).order_by(*_ordering(f))
 
 
-def _conditions(f: ProductFilters) -> list:
+def _conditions(f: ProductFilters, indexed: bool | None = None) -> list:
     conds = list(visible_product_filters()) if not f.include_hidden else [Product.deleted_at.is_(None)]
     if f.include_hidden and f.is_active is not None:
         conds.append(Product.is_enabled.is_(f.is_active))
-    if f.search:
-        term = f"%{f.search.strip().lower()[:100]}%"
-        conds.append(or_(func.lower(Product.title).like(term), func.lower(Product.description).like(term)))
+    if f.search and f.search.strip():
+        conds.append(_matches(_term(f), _search_indexed(f) if indexed is None else indexed))
     if f.category_id:
         conds.append(Product.category_id.in_(with_descendants(f.category_id)))
     if f.category_slug:
@@ -210,11 +211,62 @@ def _conditions(f: ProductFilters) -> list:
     return conds
 
 
-def _ordering(f: ProductFilters) -> list:
+# SQLite's trigram index of the products' titles and descriptions (migration 0025)
+_search_index = table("products_search", column("product_id"))
+_search_match = text("products_search MATCH :search_phrase")
+
+
+# SQLite: a store with fewer products than this searches by reading them (the FTS table holds
+# every store's products: a small store would otherwise look through a big one's matches)
+SEARCH_INDEX_FROM = 300
+_catalog_sizes: dict[str, tuple[float, int]] = {}  # store id -> (until, its products), for a minute
+
+
+def _catalog_size(store_id: str | None) -> int:
+    """The store's products, counted at most once a minute (from an index): only a choice between
+    two ways of searching depends on it, never what is found."""
+    now = time.monotonic()
+    known = _catalog_sizes.get(store_id)
+    if known is None or known[0] < now:
+        count = db.session.scalar(select(func.count()).select_from(Product).where(
+            Product.store_id == store_id, Product.deleted_at.is_(None))) or 0
+        if len(_catalog_sizes) > 10_000:
+            _catalog_sizes.clear()
+        known = _catalog_sizes[store_id] = (now + 60, count)
+    return known[1]
+
+
+def _term(f: ProductFilters) -> str:
+    return (f.search or "").strip().lower()[:100]
+
+
+def _search_indexed(f: ProductFilters) -> bool:
+    """Whether ``f``'s search asks SQLite's FTS5 table (``_matches``)."""
+    term = _term(f)
+    return (len(term) >= 3 and db.session.get_bind().dialect.name == "sqlite"
+            and _catalog_size(current_store_id()) >= SEARCH_INDEX_FROM)
+
+
+def _matches(term: str, indexed: bool):
+    """Products whose title or description holds ``term`` (lowered), whatever the case. Three
+    characters or more are looked up in a trigram index (migration 0025): PostgreSQL's on
+    ``lower(col)``, which this LIKE uses (the planner weighs it against the store's own products),
+    and, ``indexed`` (a big store), SQLite's FTS5 table, asked for the term as one phrase in those
+    two columns. Shorter terms read the store's products."""
+    if indexed:
+        phrase = '{title description} : "' + term.replace('"', '""') + '"'
+        return Product.id.in_(select(_search_index.c.product_id)
+                              .where(_search_match.bindparams(bindparam("search_phrase", phrase))))
+    like = f"%{term}%"
+    return or_(func.lower(Product.title).like(like), func.lower(Product.description).like(like))
+
+
+def _ordering(f: ProductFilters, *, column=None, id_column=None) -> list:
     """The sort column, then the id (the tie-breaker) in the same direction: the list indexes'
-    order read forwards or backwards."""
-    column = SORTS.get(f.sort_by, Product.created_at)
-    keys = [column.asc(), Product.id.asc()] if f.sort_dir == "asc" else [column.desc(), Product.id.desc()]
+    order read forwards or backwards. ``column``/``id_column``: the same on a subquery's columns."""
+    column = SORTS.get(f.sort_by, Product.created_at) if column is None else column
+    id_column = Product.id if id_column is None else id_column
+    keys = [column.asc(), id_column.asc()] if f.sort_dir == "asc" else [column.desc(), id_column.desc()]
     if f.sort_by == "price":
         keys[0] = keys[0].nulls_last()
     return keys
@@ -242,18 +294,29 @@ def product_page(f: ProductFilters, *, page: int, page_size: int, category_ids: 
     column, the id, whether it is enabled and deleted), then the page's rows with their category by
     id (``low_stock``: and their ``low_stock_limit``; ``tags``: and their tags, see
     ``_tags_column``; ``columns()``: and these, after the total, the same for the same
-    ``columns_key``). A big store's page costs
-    an index walk, not a join of every product; a free-text ``search`` still reads the matching
-    products' titles and descriptions. The statement is built once per filters and page and kept
+    ``columns_key``). A big store's page costs an index walk, not a join of every product; a
+    free-text ``search`` finds its matches in a trigram index (``_matches``), then sorts only
+    those. The statement is built once per filters and page and kept
     (``_statements``); the store's criteria are added when it runs (``tenancy``)."""
     page, page_size = clamp(page, page_size)
-    key = _statement_key(f, category_ids, low_stock, tags, page, page_size)
+    indexed = _search_indexed(f) if f.search else False
+    key = _statement_key(f, category_ids, low_stock, tags, page, page_size, indexed)
     built = _statements.get(key) if key is not None else None
     if built is None:
         where = []
         if category_ids is not None:
             where.append(Product.category_id.in_(category_ids) if category_ids else Product.id.is_(None))
-        ids = select(Product.id).where(*_conditions(f), *where).order_by(*_ordering(f))
+        if f.search:
+            # The matches first, on their own (OFFSET 0 keeps PostgreSQL from merging them into
+            # the ordered query), then their order: a trigram index (migration 0025) finds the
+            # few products that match, where the planner would otherwise walk the whole sorted
+            # list index and test every product's title and description.
+            column = SORTS.get(f.sort_by, Product.created_at)
+            matching = (select(Product.id, column.label("sort_key")).where(*_conditions(f, indexed), *where)
+                        .offset(0).subquery("matching"))
+            ids = select(matching.c.id).order_by(*_ordering(f, column=matching.c.sort_key, id_column=matching.c.id))
+        else:
+            ids = select(Product.id).where(*_conditions(f), *where).order_by(*_ordering(f))
         rows = select(Product).options(joinedload(Product.category))
         if low_stock:
             rows = rows.options(undefer(Product.low_stock_limit))
