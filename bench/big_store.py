@@ -163,17 +163,6 @@ def client_for(app, slug: str, login: bool = False):
     return client
 
 
-def median_ms(fn, runs: int) -> float:
-    for _ in range(2):
-        fn()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1000
-
-
 def get(client, path: str):
     def run():
         r = client.get(path)
@@ -185,6 +174,10 @@ def cases(deep_page: int) -> list[tuple[str, str, str]]:
     """(group, label, path): the shop as a guest, the dashboard as an admin."""
     return [
         ("shop", "catalog page /search", "/search"),
+        # every small-store title holds "Steam" (seed_load's titles): both stores show a full page
+        # of 24 cards, so the two figures differ by the search alone ("netflix" finds 1 product
+        # in the small store and 662 in the big one: 1 card against 24)
+        ("shop", "catalog search ?q=steam", "/search?q=steam"),
         ("shop", "catalog search ?q=netflix", "/search?q=netflix"),
         ("shop", "GET /api/products?page_size=24", "/api/products?page_size=24"),
         ("admin", "orders list (page 1)", "/admin/orders"),
@@ -204,35 +197,65 @@ def cases(deep_page: int) -> list[tuple[str, str, str]]:
     ]
 
 
-def measure(app, slug: str, runs: int, deep_page: int, only: str = "") -> dict[str, float]:
-    token, variant = people(app, slug)
-    out = {}
-    guest, admin = client_for(app, slug), client_for(app, slug, login=True)
-    admin_token = _admin_token(app, slug)
+def measure(app, runs: int, deep_page: int, only: str = "") -> tuple[dict[str, float], dict[str, float]]:
+    """(small, big): the median ms of each request on each store. The two stores' requests take
+    turns (small, big, small, big...), so a machine that speeds up or slows down during the run
+    moves both figures alike and the ratio holds."""
+    out: dict[str, dict[str, float]] = {"small": {}, "big": {}}
+    setups = {}
+    for slug in out:
+        token, variant = people(app, slug)
+        setups[slug] = {"token": token, "variant": variant, "guest": client_for(app, slug),
+                        "admin": client_for(app, slug, login=True), "admin_token": _admin_token(app, slug)}
     for group, label, path in cases(deep_page):
         if only and not re.search(only, label):
             continue
-        if path.startswith("/api/orders"):
-            client = client_for(app, slug)
-            client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {admin_token}"
-        else:
-            client = admin if group == "admin" else guest
-        out[label] = median_ms(get(client, path), runs)
+        calls = {}
+        for slug, setup in setups.items():
+            page = path if slug == "big" else re.sub(r"page=\d+", "page=2", path)  # no deep page there
+            if page.startswith("/api/orders"):
+                client = client_for(app, slug)
+                client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {setup['admin_token']}"
+            else:
+                client = setup["admin"] if group == "admin" else setup["guest"]
+            calls[slug] = get(client, page)
+        times = alternate(calls, runs)
+        small_label = re.sub(r"page([ =])\d+", r"page\g<1>2", label)
+        out["small"][small_label], out["big"][label] = times["small"], times["big"]
     if only and not re.search(only, "checkout by balance (1 item)"):
-        return out
-    shopper = client_for(app, slug)
-    shopper.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    times = []
-    for i in range(runs + 2):
-        r = shopper.post("/api/cart/items", json={"subcategory_id": variant, "quantity": 1})
-        assert r.status_code in (200, 201), r.get_json()
-        t = time.perf_counter()
-        r = shopper.post("/api/orders/checkout", json={"payment_method": "BALANCE"})
-        if i >= 2:
-            times.append(time.perf_counter() - t)
-        assert r.status_code == 201, r.get_json()
-    out["checkout by balance (1 item)"] = statistics.median(times) * 1000
-    return out
+        return out["small"], out["big"]
+    checkouts = {}
+    for slug, setup in setups.items():
+        shopper = client_for(app, slug)
+        shopper.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {setup['token']}"
+
+        def checkout(shopper=shopper, variant=setup["variant"]) -> float:
+            r = shopper.post("/api/cart/items", json={"subcategory_id": variant, "quantity": 1})
+            assert r.status_code in (200, 201), r.get_json()
+            t = time.perf_counter()
+            r = shopper.post("/api/orders/checkout", json={"payment_method": "BALANCE"})
+            took = time.perf_counter() - t
+            assert r.status_code == 201, r.get_json()
+            return took
+        checkouts[slug] = checkout
+    times = alternate(checkouts, runs, timed_inside=True)
+    for slug in out:
+        out[slug]["checkout by balance (1 item)"] = times[slug]
+    return out["small"], out["big"]
+
+
+def alternate(calls: dict, runs: int, timed_inside: bool = False) -> dict[str, float]:
+    """The median ms of each call, the calls taking turns after two warm-up rounds (``timed_inside``:
+    each call returns its own time in seconds, e.g. a checkout not counting its add-to-cart)."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for round_ in range(runs + 2):
+        for name, fn in calls.items():
+            t = time.perf_counter()
+            took = fn()
+            took = took if timed_inside else time.perf_counter() - t
+            if round_ >= 2:
+                times[name].append(took)
+    return {name: statistics.median(values) * 1000 for name, values in times.items()}
 
 
 def _admin_token(app, slug: str) -> str:
@@ -315,8 +338,7 @@ def main() -> None:
         if fresh:
             fill(app, sizes)
         try:
-            small = measure(app, "small", args.runs, 2, args.only)
-            big = measure(app, "big", args.runs, deep_page, args.only)
+            small, big = measure(app, args.runs, deep_page, args.only)
             print(f"\n{backend}: median ms per request (small: 30 products, 300 orders; big: "
                   f"{args.products:,} products, {args.items:,} items, {args.orders:,} orders)")
             print(f"{'what':<40} {'small':>8} {'big':>8} {'big/small':>10}")
