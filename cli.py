@@ -18,7 +18,7 @@ from services import auth as auth_service
 from services import payments as payment_service
 from services import stores as store_service
 from services import tenants as tenant_service
-from services.demo import seed_catalog
+from services.demo import credit_demo_shopper, seed_catalog
 from services.errors import DomainError
 from services.load_seed import seed_load as fill_store
 from services.load_seed import vacuum_analyze
@@ -126,7 +126,10 @@ def register_cli(app: Flask) -> None:
                 email, password = creds[key]
                 user = db.session.scalar(select(User).where(User.email == email))
                 if user is None:
-                    auth_service.create_user(username=key, email=email, password=password, role=role)
+                    user = auth_service.create_user(username=key, email=email, password=password, role=role)
+                    if role == Role.USER:
+                        db.session.flush()
+                        credit_demo_shopper(user.id)
             imported = seed_catalog()
         db.session.commit()
         click.echo(f"Demo store '{store.name}' ready{' (default store)' if store.is_default else ''}."

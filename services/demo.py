@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from extensions import db
 from models import Product
 
+from . import balance, shipping, stock
 from . import categories as category_service
 from . import images as image_service
 from . import products as product_service
-from . import shipping, stock
 from . import variants as variant_service
 
 CATEGORIES = [
@@ -74,6 +74,15 @@ def _image(title: str, colour: str) -> bytes:
 
 def _code(prefix: str) -> str:
     return f"{prefix}-" + "-".join(secrets.token_hex(2).upper() for _ in range(4))
+
+
+DEMO_BALANCE = 100_00  # a new demo shopper's store balance, in minor units
+
+
+def credit_demo_shopper(user_id: str) -> None:
+    """A new demo shopper starts with 100.00 of store balance (a gift on the ledger), so the first
+    try of a checkout by balance goes through instead of answering insufficient_balance."""
+    balance.credit(user_id, DEMO_BALANCE, "gift", reason="Demo balance: try a checkout by balance")
 
 
 def seed_catalog() -> int:

@@ -68,6 +68,12 @@ def test_seed_demo_is_idempotent_and_prints_credentials(app):
         assert len(stores) == 1
         with tenant_scope(stores[0]):
             assert len(db.session.scalars(select(User)).all()) == 2
+            from models import BalanceTransaction
+
+            # the shopper can try a checkout by balance at once: 100.00, once, on the ledger
+            shopper = db.session.scalar(select(User).where(User.email == "shopper@demo.store"))
+            ledger = db.session.scalars(select(BalanceTransaction).where(BalanceTransaction.user_id == shopper.id)).all()
+            assert shopper.balance == 100_00 and [(t.kind, t.amount) for t in ledger] == [("gift", 100_00)]
             from models import Product, StockItem
 
             products = db.session.scalars(select(Product)).all()
