@@ -102,11 +102,16 @@ class App(APIFlask):
             raise
 
 
-def _configure_sqlite(app) -> None:
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return
+def _configure_engine(app) -> None:
     with app.app_context():
         engine = db.engine
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _check_write(_conn, _cursor, statement, _parameters, _context, _executemany):
+        transactions.check_write(statement)  # a request that reads writes only after write_lock()
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -146,7 +151,7 @@ def create_app(config: dict | None = None) -> APIFlask:
     web.register_metrics(app)  # next: its clock starts before the other hooks run
 
     db.init_app(app)
-    _configure_sqlite(app)
+    _configure_engine(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     mail.init_app(app)
     csrf.init_app(app)
@@ -165,7 +170,9 @@ def create_app(config: dict | None = None) -> APIFlask:
 
     @app.before_request
     def _transaction_mode():
-        g._sqlite_token = transactions.begin_request(request.method, app.view_functions.get(request.endpoint))
+        view = app.view_functions.get(request.endpoint)
+        g._sqlite_token = transactions.begin_request(request.method, view)
+        transactions.read_in_autocommit(view)
 
     @app.teardown_request
     def _transaction_mode_reset(exc=None):

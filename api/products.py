@@ -13,7 +13,7 @@ from models import Product
 from services import images as image_service
 from services import products as product_service
 from services import variants as variant_service
-from transactions import begins_deferred
+from transactions import begins_deferred, reads_in_autocommit
 
 from .access import access, catalog_view, is_staff
 from .schemas.common import Message, PageQuery, page_of
@@ -67,6 +67,7 @@ def product_page(page: dict) -> dict:
 @access("public")
 @bp.input(ProductQuery, location="query", arg_name="query")
 @bp.output(page_of(ProductOut))
+@reads_in_autocommit
 def list_products(query: ProductQuery):
     """List products.
 
@@ -83,6 +84,7 @@ def list_products(query: ProductQuery):
 @access("public")
 @bp.input(PageQuery, location="query", arg_name="query")
 @bp.output(page_of(ProductOut))
+@reads_in_autocommit
 def all_products(query: PageQuery):
     """Seed B: every enabled product (staff and above see disabled ones too), newest first, paginated."""
     filters = product_service.ProductFilters(include_hidden=is_staff())
@@ -93,6 +95,7 @@ def all_products(query: PageQuery):
 @access("public")
 @bp.output(ProductDetailOut)
 @bp.doc(responses={404: "No such product (or it is disabled and the caller is not staff)"})
+@reads_in_autocommit
 def get_product(key: str):
     """A product by id or slug, with images, tags and variants.
 

@@ -16,7 +16,7 @@ from models import Product
 from services import stock as stock_service
 from services import variants as variant_service
 from services.errors import Invalid
-from transactions import yield_write_lock
+from transactions import write_lock, yield_write_lock
 
 from .access import access, require_user
 from .schemas.common import money_in, page_of
@@ -60,6 +60,7 @@ def sync_stock(subcategory_id: str):
 
     A mutating GET as Seed B documents it; POST works too.
     """
+    write_lock()  # a GET that writes
     count = stock_service.sync_stock_count(variant_service.get_variant(subcategory_id))
     return _count(subcategory_id, f"Stock count is {count}")
 

@@ -11,6 +11,7 @@ from flask import g
 from services import categories as category_service
 from services import products as product_service
 from services import variants as variant_service
+from transactions import reads_in_autocommit
 
 from .access import access
 from .categories import categories_page
@@ -26,6 +27,7 @@ bp = APIBlueprint("api_storefront", __name__, url_prefix="/api/storefront", tag=
 @access("public")
 @bp.input(StorefrontProductQuery, location="query", arg_name="query")
 @bp.output(page_of(ProductOut))
+@reads_in_autocommit
 def list_products(query: StorefrontProductQuery):
     """Products for sale.
 
@@ -41,6 +43,7 @@ def list_products(query: StorefrontProductQuery):
 @bp.get("/products/<slug>")
 @access("public")
 @bp.output(ProductDetailOut)
+@reads_in_autocommit
 def get_product(slug: str):
     """A product by slug (or id) with images, tags and active variants; counts a view."""
     product = product_service.get_product(slug)
@@ -56,6 +59,7 @@ def get_product(slug: str):
 @access("public")
 @bp.input(PageQuery, location="query", arg_name="query")
 @bp.output(page_of(CategoryNodeOut))
+@reads_in_autocommit
 def list_categories(query: PageQuery):
     """Active categories as a tree, with the number of products for sale in each."""
     return categories_page(flat=False, include_inactive=False, page=query.page, page_size=query.page_size)
@@ -64,6 +68,7 @@ def list_categories(query: PageQuery):
 @bp.get("/categories/<slug>")
 @access("public")
 @bp.output(CategoryNodeOut)
+@reads_in_autocommit
 def get_category(slug: str):
     """An active category by slug, with its active sub-categories and product counts."""
     return CategoryNodeOut.node(category_service.category_node(slug))

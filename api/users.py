@@ -17,6 +17,7 @@ from services import blacklist as blacklist_service
 from services import orders as order_service
 from services import users as user_service
 from services.errors import Invalid
+from transactions import write_lock
 
 from .access import access, require_user
 from .orders import orders_out
@@ -138,6 +139,7 @@ def _set_reseller(user_id: str, raw) -> UserOut:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise Invalid("Give the discount in percent, e.g. ?discount=15", code="invalid_discount",
                       details={"discount": ["required"]})
+    write_lock()  # the GET form writes too (Seed B)
     user = user_service.get_user(user_id)
     user_service.set_reseller(user, user_service.discount_bps(raw), actor=require_user())
     return one_user_out(user)

@@ -20,6 +20,7 @@ from services import wishlist as wishlist_service
 from services.errors import Invalid
 from services.money import to_minor
 from services.stores import settings_of
+from transactions import reads_in_autocommit
 from web import page_arg, wants_fragment
 
 from . import bp
@@ -69,30 +70,36 @@ def _is_staff() -> bool:
 
 
 @bp.get("/")
+@reads_in_autocommit
 def home():
     return render_template("storefront/home.html", **shop_service.home_page())
 
 
 @bp.get("/categories")
+@reads_in_autocommit
 def categories():
     return render_template("storefront/catalog/categories.html",
                            tree=category_service.category_tree(category_service.list_categories(with_counts=True)))
 
 
 @bp.get("/search")
+@reads_in_autocommit
 def search():
     query, errors = _catalog_query()
     categories = shop_service.shop_categories()
     results = shop_service.catalog_page(query, categories, hearts_for=_hearts_for())
+    heading = "Search" if query.q else "All products"
     context = {"query": query, "results": results, "errors": errors, "categories": categories,
-               "hearts": results.get("hearts"),
+               "hearts": results.get("hearts"), "heading": heading,
+               "page_title": f"Search: {query.q}" if query.q else heading,
                "sorts": shop_service.SHOP_SORTS, "results_url": url_for("storefront.search")}
     if wants_fragment():
-        return render_template("storefront/catalog/_results.html", **context)
+        return render_template("storefront/catalog/_results.html", oob_heading=heading, **context)
     return render_template("storefront/catalog/search.html", **context)
 
 
 @bp.get("/c/<slug>")
+@reads_in_autocommit
 def category(slug: str):
     categories = shop_service.shop_categories()
     current = next((c for c in categories if c.slug == slug), None)
@@ -122,6 +129,7 @@ def _pick(variants, wanted: str | None):
 
 
 @bp.get("/p/<slug>")
+@reads_in_autocommit
 def product(slug: str):
     item = product_service.get_product(slug, include_hidden=_is_staff())
     variants = variant_service.visible_variants(item, include_hidden=False)
@@ -138,6 +146,7 @@ def product(slug: str):
 
 
 @bp.get("/p/<slug>/variant/<variant_id>")
+@reads_in_autocommit
 def product_variant(slug: str, variant_id: str):
     item = product_service.get_product(slug, include_hidden=_is_staff())
     variants = variant_service.visible_variants(item, include_hidden=False)

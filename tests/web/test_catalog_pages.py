@@ -162,6 +162,18 @@ def test_htmx_search_returns_only_the_results_fragment(client, shop):
     assert b"<html" in restore.data  # a history cache miss needs the whole page
     category = client.get("/c/gift-cards", headers=HX)
     assert b"<html" not in category.data and b"Steam Wallet" in category.data
+    assert b"page-title" not in category.data  # the category page keeps its own heading
+
+
+def test_an_htmx_search_brings_the_heading_and_tab_title_along(client, shop):
+    """Typed into the page's filters, a search swaps the results only: the heading ("All products"
+    on the bare page) and the tab's title come with them, out of band."""
+    assert '<h1 class="page-title" id="page-title">All products</h1>' in client.get("/search").data.decode()
+    searched = client.get("/search?q=wallet", headers=HX).data.decode()
+    assert '<h1 class="page-title" id="page-title" hx-swap-oob="true">Search</h1>' in searched
+    assert "<title>Search: wallet · " in searched
+    cleared = client.get("/search?q=", headers=HX).data.decode()
+    assert 'hx-swap-oob="true">All products</h1>' in cleared and "<title>All products · " in cleared
 
 
 def test_product_page_variant_selector_and_buy_panel(client, app, store, shop):
