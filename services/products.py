@@ -211,8 +211,10 @@ def _conditions(f: ProductFilters, indexed: bool | None = None) -> list:
     return conds
 
 
-# SQLite's trigram index of the products' titles and descriptions (migration 0025)
-_search_index = table("products_search", column("product_id"))
+# SQLite's trigram index of the products' titles and descriptions (migrations 0025, 0026): a
+# contentless FTS5 table whose rowids are the keys of products_search_keys
+_search_index = table("products_search", column("rowid"))
+_search_keys = table("products_search_keys", column("key"), column("product_id"))
 _search_match = text("products_search MATCH :search_phrase")
 
 
@@ -252,11 +254,13 @@ def _matches(term: str, indexed: bool):
     characters or more are looked up in a trigram index (migration 0025): PostgreSQL's on
     ``lower(col)``, which this LIKE uses (the planner weighs it against the store's own products),
     and, ``indexed`` (a big store), SQLite's FTS5 table, asked for the term as one phrase in those
-    two columns. Shorter terms read the store's products."""
+    two columns: its rowids from the index alone, each one's product id by its integer key, and
+    each product's filters and sort keys from ``ix_products_search_lookup`` (migration 0026).
+    Shorter terms read the store's products."""
     if indexed:
         phrase = '{title description} : "' + term.replace('"', '""') + '"'
-        return Product.id.in_(select(_search_index.c.product_id)
-                              .where(_search_match.bindparams(bindparam("search_phrase", phrase))))
+        keys = select(_search_index.c.rowid).where(_search_match.bindparams(bindparam("search_phrase", phrase)))
+        return Product.id.in_(select(_search_keys.c.product_id).where(_search_keys.c.key.in_(keys)))
     like = f"%{term}%"
     return or_(func.lower(Product.title).like(like), func.lower(Product.description).like(like))
 

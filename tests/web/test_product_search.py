@@ -86,8 +86,11 @@ def test_the_search_follows_a_product_renamed_described_or_deleted(app, client, 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):  # a store purged: its rows go too
         with app.app_context(), tenant_scope(store):
             db.session.execute(delete(Product).where(Product.id == ids["Hulu"]))
-            left = db.session.execute(text("SELECT product_id FROM products_search")).scalars().all()
+            left = db.session.execute(text("SELECT product_id FROM products_search_keys")).scalars().all()
             db.session.commit()
         assert ids["Hulu"] not in left and ids["Netflix 1 month"] in left
+        with app.app_context():  # the contentless index forgot each old text with the values it indexed
+            db.session.execute(text("INSERT INTO products_search (products_search) VALUES ('integrity-check')"))
+            db.session.rollback()
     # a phrase with quotes and FTS syntax is only text to find
     assert _search(client, 'search=%22netflix%22 OR title:*')["items"] == []
