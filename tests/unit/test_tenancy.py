@@ -371,3 +371,31 @@ def test_the_database_refuses_a_negative_balance(app, store, make):
         with pytest.raises(IntegrityError):
             db.session.execute(update(User).where(User.id == user.id).values(balance=User.balance - 1))
         db.session.rollback()
+
+
+def test_a_statement_kept_and_run_again_is_scoped_to_each_run_s_own_store(app, store, other_store):
+    """A statement object run many times (the catalog keeps its page statements) reuses its scoped
+    copy per store (tenancy._with_criteria): each run still sees only the bound store's rows, and
+    nothing bound still sees none, whatever ran before."""
+    from tenancy import _with_criteria
+
+    kept_select = select(Blacklist.value).order_by(Blacklist.value)
+    kept_update = update(Blacklist).values(reason="seen")
+    with app.app_context():
+        for s, value in ((store, "1.1.1.1"), (other_store, "2.2.2.2")):
+            with tenant_scope(s):
+                db.session.add(Blacklist(kind="ip", value=value))
+                db.session.commit()
+        for _ in range(2):
+            for s, value in ((store, "1.1.1.1"), (other_store, "2.2.2.2")):
+                with tenant_scope(s):
+                    assert db.session.scalars(kept_select).all() == [value]
+                    assert db.session.execute(kept_update).rowcount == 1
+                    db.session.rollback()
+            assert db.session.scalars(kept_select).all() == []
+            db.session.rollback()
+        with tenant_scope(store):
+            assert _with_criteria(kept_select) is _with_criteria(kept_select)
+            mine = _with_criteria(kept_select)
+        with tenant_scope(other_store):
+            assert _with_criteria(kept_select) is not mine
