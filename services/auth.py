@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
-from sqlalchemy import delete, exists, func, literal, or_, select, update
+from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 
 from extensions import db
 from models import Blacklist, PasswordResetToken, RevokedToken, Role, Store, User
@@ -88,15 +88,19 @@ def check_username(username: str) -> str:
 
 # --- blacklist ------------------------------------------------------------------------
 
+# one statement built once (a value not given is NULL, which equals nothing): checkout runs it on
+# every order, and building it again cost more than running it
+_BLACKLISTED = select(Blacklist).where(or_(*(
+    (Blacklist.kind == kind) & (Blacklist.value == bindparam(kind)) for kind in ("ip", "email", "username")))).limit(1)
+
+
 def check_blacklist(*, ip: str | None = None, email: str | None = None, username: str | None = None) -> None:
     """Refuse with 403 when any of the given values is blacklisted in the bound store."""
-    conditions = []
-    for kind, value in (("ip", ip), ("email", email), ("username", username)):
-        if value:
-            conditions.append((Blacklist.kind == kind) & (Blacklist.value == value.strip().lower()))
-    if not conditions:
+    values = {kind: value.strip().lower() if value else None
+              for kind, value in (("ip", ip), ("email", email), ("username", username))}
+    if not any(values.values()):
         return
-    hit = db.session.scalar(select(Blacklist).where(or_(*conditions)).limit(1))
+    hit = db.session.scalar(_BLACKLISTED, values)
     if hit is not None:
         raise Forbidden(
             "This account or network is blocked from this store. Contact the store if you think this is a mistake.",
@@ -246,6 +250,11 @@ def well_formed(claims: dict) -> bool:
     return all(claims.get(name) is not None for name in ("exp", "iat", "jti"))
 
 
+# built once: every request with a token runs it
+_USER_AND_JTI_REVOKED = (select(User, exists().where(RevokedToken.jti == bindparam("jti")))
+                         .where(User.id == bindparam("sub")).execution_options(all_stores=True))
+
+
 def token_revoked(claims: dict) -> tuple[bool, User | None]:
     """Refused although well signed: its ``jti`` was revoked (logout, refresh rotation), or the
     user's ``token_version`` moved past its ``ver`` (a password reset, disabling, erasure).
@@ -254,9 +263,8 @@ def token_revoked(claims: dict) -> tuple[bool, User | None]:
     jti = claims.get("jti")
     if claims.get("typ") == "guest":
         return bool(jti) and db.session.get(RevokedToken, jti) is not None, None
-    revoked = exists().where(RevokedToken.jti == jti) if jti else literal(False)
-    found = db.session.execute(select(User, revoked).where(User.id == claims.get("sub"))
-                               .execution_options(all_stores=True)).first()
+    # no jti: NULL, which no revoked row has
+    found = db.session.execute(_USER_AND_JTI_REVOKED, {"jti": jti or None, "sub": claims.get("sub")}).first()
     if found is None:  # no such user (any more): the lookup refuses it
         return False, None
     user, jti_revoked = found

@@ -3,7 +3,7 @@ changed only here, with guarded statements in the caller's transaction, so two c
 debits can never spend the same money and the balance never goes negative."""
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
@@ -12,16 +12,23 @@ from models import BalanceTransaction, User
 from .errors import Conflict, Invalid, NotFound
 
 MAX_AMOUNT = 10**12
+# the guarded statements, built once (a checkout runs the debit): a credit adds; a debit takes
+# only while the balance covers it, even under concurrency
+_CREDIT = (update(User).where(User.id == bindparam("user_id")).values(balance=User.balance + bindparam("amount"))
+           .returning(User.balance).execution_options(synchronize_session=False))
+_DEBIT = (update(User).where(User.id == bindparam("user_id"), User.balance >= bindparam("needed"))
+          .values(balance=User.balance - bindparam("needed"))
+          .returning(User.balance).execution_options(synchronize_session=False))
 
 
 def _apply(user_id: str, amount: int, kind: str, *, reason: str = "", order_id: str | None = None,
            actor_id: str | None = None) -> BalanceTransaction:
     if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0 or abs(amount) > MAX_AMOUNT:
         raise Invalid("The amount must be a non-zero whole number of minor units", details={"amount": ["invalid"]})
-    stmt = update(User).where(User.id == user_id).values(balance=User.balance + amount)
-    if amount < 0:
-        stmt = stmt.where(User.balance >= -amount)  # the guard: no overdraft, even under concurrency
-    row = db.session.execute(stmt.returning(User.balance).execution_options(synchronize_session=False)).first()
+    if amount < 0:  # the guard: no overdraft, even under concurrency
+        row = db.session.execute(_DEBIT, {"user_id": user_id, "needed": -amount}).first()
+    else:
+        row = db.session.execute(_CREDIT, {"user_id": user_id, "amount": amount}).first()
     if row is None:
         if db.session.scalar(select(User.id).where(User.id == user_id)) is None:
             raise NotFound("No such user", code="user_not_found")

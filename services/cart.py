@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import joinedload
 
 from extensions import db
@@ -27,11 +27,23 @@ def check_quantity(quantity, *, allow_zero: bool = False) -> int:
     return quantity
 
 
+# The statements of every cart request and checkout, built once (building one again cost about as
+# much as running it; a kept statement also keeps its cache key, tenancy._with_criteria)
+_CART_OF_USER = select(Cart).where(Cart.user_id == bindparam("owner"))
+_CART_OF_GUEST = select(Cart).where(Cart.guest_key == bindparam("owner"))
+_LOCK_CART = select(Cart.id).where(Cart.id == bindparam("cart_id")).with_for_update(key_share=True)
+_CLEAR_CART = delete(CartItem).where(CartItem.cart_id == bindparam("cart_id")).execution_options(
+    synchronize_session="fetch")
+_LINES_AND_VARIANTS = (select(CartItem, Variant).outerjoin(Variant, Variant.id == CartItem.variant_id)
+                       .options(joinedload(Variant.product).joinedload(Product.category))
+                       .where(CartItem.cart_id == bindparam("cart_id")).order_by(CartItem.created_at, CartItem.id))
+
+
 def get_cart(*, user: User | None = None, guest_key: str | None = None, create: bool = True) -> Cart | None:
     if user is None and not guest_key:
         raise Invalid("A cart needs a signed-in user or a guest session", code="no_cart_owner")
-    stmt = select(Cart).where(Cart.user_id == user.id) if user is not None else select(Cart).where(Cart.guest_key == guest_key)
-    cart = db.session.scalar(stmt)
+    stmt, owner = (_CART_OF_USER, user.id) if user is not None else (_CART_OF_GUEST, guest_key)
+    cart = db.session.scalar(stmt, {"owner": owner})
     if cart is None and create:
         cart = Cart(user_id=user.id if user else None, guest_key=None if user else guest_key[:80])
         db.session.add(cart)
@@ -95,7 +107,7 @@ def lock(cart: Cart) -> None:
     until commit (PostgreSQL; SQLite's write transactions are serial already). NO KEY UPDATE, so
     it does not block inserts that merely reference the cart."""
     if cart.id and not (db.session.get_bind().dialect.name == "sqlite" and sqlite_immediate.get()):
-        db.session.execute(select(Cart.id).where(Cart.id == cart.id).with_for_update(key_share=True))
+        db.session.execute(_LOCK_CART, {"cart_id": cart.id})
 
 
 def set_quantity(cart: Cart, variant_id: str, quantity: int) -> CartItem | None:
@@ -149,8 +161,7 @@ def remove_item(cart: Cart, item_id: str) -> None:
 
 def clear(cart: Cart) -> None:
     """Empty the cart: one DELETE of its lines (no read of them first)."""
-    db.session.execute(delete(CartItem).where(CartItem.cart_id == cart.id)
-                       .execution_options(synchronize_session="fetch"))
+    db.session.execute(_CLEAR_CART, {"cart_id": cart.id})
     cart.coupon_code = None
     db.session.flush()
 
@@ -234,10 +245,7 @@ def _items_and_variants(cart: Cart) -> tuple[list[CartItem], dict[str, Variant]]
     """The cart's lines and their variants with products and categories, in one query."""
     if not cart.id:
         return [], {}
-    rows = db.session.execute(
-        select(CartItem, Variant).outerjoin(Variant, Variant.id == CartItem.variant_id)
-        .options(joinedload(Variant.product).joinedload(Product.category))
-        .where(CartItem.cart_id == cart.id).order_by(CartItem.created_at, CartItem.id)).unique().all()
+    rows = db.session.execute(_LINES_AND_VARIANTS, {"cart_id": cart.id}).unique().all()
     return [item for item, _ in rows], {variant.id: variant for _, variant in rows if variant is not None}
 
 

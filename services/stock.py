@@ -8,6 +8,7 @@ ciphertext), so a code is never imported or sold twice.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -349,6 +350,33 @@ class Unit:
     unit_cost: int | None
 
 
+@functools.cache
+def _allocation_statement(dialect: str, selling: bool, revealing: bool):
+    """The allocation UPDATE, built once per form. Raw SQL on purpose (the hottest statement of the
+    shop): it names store_id itself."""
+    lock = "FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
+    sold = ", is_sold = :true, sold_at = :sold_at" if selling else ""
+    shown = ", first_revealed_at = :revealed_at, first_revealed_ip = :revealed_ip" if revealing else ""
+    return text(f"""
+        UPDATE stock_items SET order_id = :order_id, order_line_id = :line_id, reserved_until = :until{sold}{shown}
+        WHERE id IN (
+            SELECT id FROM stock_items
+            WHERE store_id = :store_id AND variant_id = :variant_id
+              AND is_sold = :false AND removed_at IS NULL AND order_id IS NULL
+            ORDER BY id LIMIT :quantity {lock})
+        RETURNING id, deliverable_encrypted,
+            (SELECT unit_cost FROM stock_batches WHERE stock_batches.id = stock_items.batch_id)""").bindparams(
+        *(bindparam(name, type_=UTCDateTime()) for name, used in
+          (("until", True), ("sold_at", selling), ("revealed_at", revealing)) if used))
+
+
+# the variant's count after a digital allocation (its items were just taken), built once
+_TAKE_FROM_VARIANT = (update(Variant).where(Variant.id == bindparam("variant_id"))
+                      .values(stock_count=Variant.stock_count - bindparam("quantity"))
+                      .execution_options(synchronize_session=False)
+                      .returning(Variant.stock_count, Variant.low_stock_threshold))
+
+
 def allocate(order: Order, line: OrderLine, variant: Variant, quantity: int, *,
              sell_at: datetime | None = None, revealed: tuple[datetime, str | None] | None = None) -> Allocation:
     """Reserve ``quantity`` units of a variant for an order line (checkout, a late payment, a
@@ -368,22 +396,7 @@ def allocate(order: Order, line: OrderLine, variant: Variant, quantity: int, *,
             raise Conflict(f"Only {variant.stock_count} of {variant.title} left", code="out_of_stock",
                            details={"subcategory_id": variant.id, "requested": quantity})
         return Allocation([], left[0], left[1])
-    dialect = db.session.get_bind().dialect.name
-    lock = "FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
-    sold = ", is_sold = :true, sold_at = :sold_at" if sell_at is not None else ""
-    shown = ", first_revealed_at = :revealed_at, first_revealed_ip = :revealed_ip" if revealed is not None else ""
-    # Raw SQL on purpose (the hottest statement of the shop): it names store_id itself.
-    statement = text(f"""
-        UPDATE stock_items SET order_id = :order_id, order_line_id = :line_id, reserved_until = :until{sold}{shown}
-        WHERE id IN (
-            SELECT id FROM stock_items
-            WHERE store_id = :store_id AND variant_id = :variant_id
-              AND is_sold = :false AND removed_at IS NULL AND order_id IS NULL
-            ORDER BY id LIMIT :quantity {lock})
-        RETURNING id, deliverable_encrypted,
-            (SELECT unit_cost FROM stock_batches WHERE stock_batches.id = stock_items.batch_id)""").bindparams(
-        *(bindparam(name, type_=UTCDateTime()) for name, used in
-          (("until", True), ("sold_at", bool(sold)), ("revealed_at", bool(shown))) if used))
+    statement = _allocation_statement(db.session.get_bind().dialect.name, sell_at is not None, revealed is not None)
     params = {"order_id": order.id, "line_id": line.id, "until": None if sell_at else order.expires_at,
               "store_id": order.store_id, "variant_id": variant.id, "quantity": quantity, "false": False}
     if sell_at is not None:
@@ -394,10 +407,7 @@ def allocate(order: Order, line: OrderLine, variant: Variant, quantity: int, *,
     if len(rows) < quantity:
         raise Conflict(f"Only {len(rows)} of {variant.title} left", code="out_of_stock",
                        details={"subcategory_id": variant.id, "requested": quantity, "available": len(rows)})
-    left = db.session.execute(update(Variant).where(Variant.id == variant.id)
-                              .values(stock_count=Variant.stock_count - quantity)
-                              .execution_options(synchronize_session=False)
-                              .returning(Variant.stock_count, Variant.low_stock_threshold)).one()
+    left = db.session.execute(_TAKE_FROM_VARIANT, {"variant_id": variant.id, "quantity": quantity}).one()
     units = sorted((Unit(row[0], row[1], row[2]) for row in rows), key=lambda unit: unit.id)
     return Allocation(units, left[0], left[1])
 

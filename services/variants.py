@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.util import identity_key
 
@@ -224,6 +224,11 @@ def refresh_product_cache(product: Product) -> None:
     db.session.flush()
 
 
+_SHIFT_STOCK_TOTAL = (update(Product).where(Product.id == bindparam("product_id"))
+                      .values(stock_total=Product.stock_total - bindparam("units"))
+                      .execution_options(synchronize_session=False))  # built once: every checkout runs it
+
+
 def shift_stock_total(taken: dict[str, int]) -> None:
     """Keep ``Product.stock_total`` in step with a bulk change of its variants' ``stock_count``
     (units reserved at checkout: ``{product_id: units}``, negative to give back): the cached sum
@@ -231,9 +236,7 @@ def shift_stock_total(taken: dict[str, int]) -> None:
     variants. Only for live, active variants (the ones the sum counts), whose price is unchanged."""
     for product_id, units in taken.items():
         if units:
-            db.session.execute(update(Product).where(Product.id == product_id)
-                               .values(stock_total=Product.stock_total - units)
-                               .execution_options(synchronize_session=False))
+            db.session.execute(_SHIFT_STOCK_TOTAL, {"product_id": product_id, "units": units})
             loaded = db.session.identity_map.get(identity_key(Product, product_id))
             if loaded is not None:  # read again if anyone in this unit of work looks
                 db.session.expire(loaded, ["stock_total", "updated_at"])
