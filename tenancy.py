@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from sqlalchemy import event, false, inspect
+from sqlalchemy import bindparam, event, false, inspect
 from sqlalchemy.orm import Session, with_loader_criteria
 
 from extensions import db
@@ -101,31 +101,47 @@ def unbind(token) -> None:
 
 # --- ORM scoping -----------------------------------------------------------------------
 
-_CRITERIA: dict[str | None, object] = {}
-_CRITERIA_SIZE = 4096
+# The criteria of a store's scope compare ``store_id`` with a bound parameter that has NO value:
+# every execution supplies it (``_scope_statement``). One option for every store, so a statement
+# kept at module level has one scoped copy (and one cache key) whatever store runs it. And it fails
+# closed: a statement that reached the database without the value would be refused by SQLAlchemy
+# ("a value is required for bind parameter"), never run unfiltered. (A lambda closing over the
+# store id, the earlier way, also cost an option and a copy per store, and the extracted value's
+# annotated copies compared equal by building SQL expressions on every run: ~5 % of a checkout.)
+STORE_PARAM = "tenancy_store_id"
+_STORE_CRITERIA = with_loader_criteria(TenantScoped, lambda cls: cls.store_id == bindparam("tenancy_store_id"),
+                                       include_aliases=True)
+_PLATFORM_CRITERIA = with_loader_criteria(TenantScoped, lambda cls: cls.store_id.is_(None), include_aliases=True)
+_NOTHING_CRITERIA = with_loader_criteria(TenantScoped, lambda cls: false(), include_aliases=True)
 
 
-def _criteria():
-    """The loader criteria of the bound scope. One option object per scope, kept: building it (and
-    the new cache key of its lambda) for every statement cost ~90 us of a ~400 us ORM SELECT on the
-    bench machine. An option is immutable and its lambda closes over its own store id, so sharing
-    it between statements, sessions and threads is safe; the map is bounded (cleared when full)."""
-    bound = _bound.get()
-    option = _CRITERIA.get(bound)
+_VALUED: dict[str, object] = {}
+_VALUED_SIZE = 4096
+
+
+def _valued_criteria(store_id: str):
+    """A store's criteria with its id in the statement, for the few statements that cannot take the
+    parameter (``_takes_parameter``): one option per store, kept (building one, and the new cache
+    key of its lambda, for every statement cost ~90 us of a ~400 us ORM SELECT); bounded."""
+    option = _VALUED.get(store_id)
     if option is None:
-        if len(_CRITERIA) >= _CRITERIA_SIZE:
-            _CRITERIA.clear()
-        option = _CRITERIA[bound] = _new_criteria(bound)
+        if len(_VALUED) >= _VALUED_SIZE:
+            _VALUED.clear()
+        option = _VALUED[store_id] = with_loader_criteria(
+            TenantScoped, lambda cls: cls.store_id == store_id, include_aliases=True)
     return option
 
 
-def _new_criteria(bound: str | None):
-    if bound is None:
-        return with_loader_criteria(TenantScoped, lambda cls: false(), include_aliases=True)
-    if bound == PLATFORM:
-        return with_loader_criteria(TenantScoped, lambda cls: cls.store_id.is_(None), include_aliases=True)
-    store_id = bound
-    return with_loader_criteria(TenantScoped, lambda cls: cls.store_id == store_id, include_aliases=True)
+def _takes_parameter(state) -> bool:
+    """Whether the statement can be given the store as a parameter: a SELECT; an UPDATE or DELETE
+    run with one set of parameters that synchronizes the session by RETURNING (``"fetch"``) or not
+    at all. Not one that evaluates its criteria in Python against the loaded rows (the default,
+    ``"evaluate"``: SQLAlchemy's evaluator sees a parameter without a value as NULL) nor a bulk
+    UPDATE by primary key (a list of rows: every key of a row is a column to set)."""
+    if state.is_select:
+        return True
+    return (not isinstance(state.parameters, list)
+            and state.execution_options.get("synchronize_session", "auto") in (False, "fetch"))
 
 
 def _is_scoped_entity(mapper) -> bool:
@@ -137,24 +153,23 @@ _SCOPED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _SCOPED_PER_STATEMENT = 64
 
 
-def _with_criteria(statement):
+def _with_criteria(statement, option):
     """``statement`` with the bound scope's criteria, the same object for the same statement and
     scope: a statement kept and run again (the catalog's page statements, ``products._statements``)
     then keeps its memoised cache key instead of a new copy computing it again on every run (~7 % of
     a catalog page, profiled). A statement built for one run is forgotten with it (weak keys)."""
-    bound = _bound.get()
     try:
-        per_scope = _SCOPED.get(statement)
+        per_option = _SCOPED.get(statement)
     except TypeError:  # not weakly referenceable: scoped afresh
-        return statement.options(_criteria())
-    if per_scope is None:
-        per_scope = {}
-        _SCOPED[statement] = per_scope
-    scoped = per_scope.get(bound)
+        return statement.options(option)
+    if per_option is None:
+        per_option = {}
+        _SCOPED[statement] = per_option
+    scoped = per_option.get(option)
     if scoped is None:
-        if len(per_scope) >= _SCOPED_PER_STATEMENT:
-            per_scope.clear()
-        scoped = per_scope[bound] = statement.options(_criteria())
+        if len(per_option) >= _SCOPED_PER_STATEMENT:
+            per_option.clear()
+        scoped = per_option[option] = statement.options(option)
     return scoped
 
 
@@ -163,7 +178,16 @@ def _scope_statement(state) -> None:
     if state.execution_options.get("all_stores", False) or state.is_column_load:
         return
     if state.is_select or state.is_update or state.is_delete:
-        state.statement = _with_criteria(state.statement)
+        bound = _bound.get()
+        if bound is None:
+            state.statement = _with_criteria(state.statement, _NOTHING_CRITERIA)
+        elif bound == PLATFORM:
+            state.statement = _with_criteria(state.statement, _PLATFORM_CRITERIA)
+        elif _takes_parameter(state):
+            state.statement = _with_criteria(state.statement, _STORE_CRITERIA)
+            state.parameters = {**state.parameters, STORE_PARAM: bound} if state.parameters else {STORE_PARAM: bound}
+        else:
+            state.statement = _with_criteria(state.statement, _valued_criteria(bound))
         return
     if state.is_insert and _is_scoped_entity(state.bind_mapper):
         _stamp_bulk_insert(state)

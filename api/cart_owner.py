@@ -70,13 +70,14 @@ def owner() -> CartOwner:
     return CartOwner(guest_key=session_key(request.headers.get(SESSION_HEADER)))
 
 
-def resolve(*, create: bool) -> tuple[CartOwner, Cart | None]:
+def resolve(*, create: bool, lock: bool = False) -> tuple[CartOwner, Cart | None]:
     """The caller and their cart (``services.cart.cart_for``). ``create``: this request writes to
     the cart (it is made if missing; without an owner that is a 400). Otherwise a missing cart is
-    None. A signed-in caller who also sends ``X-Session-ID`` gets that guest cart merged first."""
+    None. A signed-in caller who also sends ``X-Session-ID`` gets that guest cart merged first.
+    ``lock``: the cart is read with its row lock (a checkout, which takes it anyway)."""
     who = owner()
     if not who.known and create:
         raise Invalid("Sign in, send a guest token, or send an X-Session-ID header to use a cart",
                       code="no_cart_owner", status=400)
     guest_key = session_key(request.headers.get(SESSION_HEADER)) if who.user is not None else who.guest_key
-    return who, cart_service.cart_for(user=who.user, guest_key=guest_key, create=create)
+    return who, cart_service.cart_for(user=who.user, guest_key=guest_key, create=create, lock=lock)

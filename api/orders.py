@@ -91,7 +91,7 @@ def page_out(page: dict) -> dict:
 
 def place(body: CheckoutIn) -> CheckoutOut:
     """Checkout of the caller's cart (Seed A and Seed B routes share it)."""
-    who, cart = cart_owner.resolve(create=False)
+    who, cart = cart_owner.resolve(create=False, lock=True)  # place_order locks it: read it locked
     if not who.known:
         raise Invalid("Sign in, send a guest token, or send an X-Session-ID header to check out",
                       code="no_cart_owner", status=400)

@@ -18,6 +18,7 @@ from models import Blacklist, PasswordResetToken, RevokedToken, Role, Store, Use
 from tenancy import current_store_id
 from transactions import enqueue_after_commit
 
+from .cache import cache_for, declare
 from .crypto import token_hash
 from .errors import Conflict, Forbidden, Invalid, Unauthorized
 from .stores import base_url
@@ -94,11 +95,31 @@ _BLACKLISTED = select(Blacklist).where(or_(*(
     (Blacklist.kind == kind) & (Blacklist.value == bindparam(kind)) for kind in ("ip", "email", "username")))).limit(1)
 
 
+_ANY_BLACKLISTED = select(Blacklist.id).limit(1)
+BLACKLIST_CACHE = declare("blacklist_exists", (Blacklist,))
+
+
+def _store_blacklists() -> bool:
+    """Whether the bound store has any blacklist entry at all, cached per process like the store
+    row (``services.cache``): an entry added or removed here clears it at its flush, one added through
+    another instance at its commit (with Redis), so most stores, which block nobody, skip the lookup
+    on every order, registration and sign-in."""
+    cache = cache_for(BLACKLIST_CACHE, (Blacklist,))
+    if cache.seconds <= 0:  # caching off: the lookup itself answers
+        return True
+    store_id = current_store_id()
+    known = cache.get(store_id)
+    if known is None:
+        known = db.session.scalar(_ANY_BLACKLISTED) is not None
+        cache.put(store_id, known)
+    return known
+
+
 def check_blacklist(*, ip: str | None = None, email: str | None = None, username: str | None = None) -> None:
     """Refuse with 403 when any of the given values is blacklisted in the bound store."""
     values = {kind: value.strip().lower() if value else None
               for kind, value in (("ip", ip), ("email", email), ("username", username))}
-    if not any(values.values()):
+    if not any(values.values()) or not _store_blacklists():
         return
     hit = db.session.scalar(_BLACKLISTED, values)
     if hit is not None:

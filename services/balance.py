@@ -8,6 +8,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
 from models import BalanceTransaction, User
+from models.base import new_id, utcnow
 
 from .errors import Conflict, Invalid, NotFound
 
@@ -22,7 +23,9 @@ _DEBIT = (update(User).where(User.id == bindparam("user_id"), User.balance >= bi
 
 
 def _apply(user_id: str, amount: int, kind: str, *, reason: str = "", order_id: str | None = None,
-           actor_id: str | None = None) -> BalanceTransaction:
+           actor_id: str | None = None, flush: bool = True) -> BalanceTransaction:
+    """Move the balance by ``amount`` (guarded) and write its ledger row. ``flush=False``: the row is
+    written with the caller's next flush (a checkout, whose payment flushes right after)."""
     if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0 or abs(amount) > MAX_AMOUNT:
         raise Invalid("The amount must be a non-zero whole number of minor units", details={"amount": ["invalid"]})
     if amount < 0:  # the guard: no overdraft, even under concurrency
@@ -34,10 +37,11 @@ def _apply(user_id: str, amount: int, kind: str, *, reason: str = "", order_id: 
             raise NotFound("No such user", code="user_not_found")
         raise Conflict("The balance is too low for this", code="insufficient_balance",
                        details={"needed": -amount})
-    entry = BalanceTransaction(user_id=user_id, kind=kind, amount=amount, balance_after=row[0], reason=reason[:255],
-                               order_id=order_id, created_by_id=actor_id)
+    entry = BalanceTransaction(id=new_id(), created_at=utcnow(), user_id=user_id, kind=kind, amount=amount,
+                               balance_after=row[0], reason=reason[:255], order_id=order_id, created_by_id=actor_id)
     db.session.add(entry)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     loaded = db.session.identity_map.get(db.session.identity_key(User, user_id))
     if loaded is not None:  # a loaded User shows the new balance (what the guarded UPDATE returned)
         set_committed_value(loaded, "balance", row[0])

@@ -32,6 +32,10 @@ def check_quantity(quantity, *, allow_zero: bool = False) -> int:
 _CART_OF_USER = select(Cart).where(Cart.user_id == bindparam("owner"))
 _CART_OF_GUEST = select(Cart).where(Cart.guest_key == bindparam("owner"))
 _LOCK_CART = select(Cart.id).where(Cart.id == bindparam("cart_id")).with_for_update(key_share=True)
+# read and lock in one statement (a checkout: ``get_cart(lock=True)``); SQLite renders no FOR clause
+_CART_OF_USER_LOCKED = _CART_OF_USER.with_for_update(key_share=True)
+_CART_OF_GUEST_LOCKED = _CART_OF_GUEST.with_for_update(key_share=True)
+_LOCKED_CARTS = "locked_carts"  # session.info: cart id -> the transaction that holds its row lock
 _CLEAR_CART = delete(CartItem).where(CartItem.cart_id == bindparam("cart_id")).execution_options(
     synchronize_session="fetch")
 _LINES_AND_VARIANTS = (select(CartItem, Variant).outerjoin(Variant, Variant.id == CartItem.variant_id)
@@ -39,11 +43,19 @@ _LINES_AND_VARIANTS = (select(CartItem, Variant).outerjoin(Variant, Variant.id =
                        .where(CartItem.cart_id == bindparam("cart_id")).order_by(CartItem.created_at, CartItem.id))
 
 
-def get_cart(*, user: User | None = None, guest_key: str | None = None, create: bool = True) -> Cart | None:
+def get_cart(*, user: User | None = None, guest_key: str | None = None, create: bool = True,
+             lock: bool = False) -> Cart | None:
+    """The owner's cart (made if missing with ``create``). ``lock``: read it with its row lock (what
+    ``lock()`` takes), so a checkout about to lock it spends no statement of its own on that."""
     if user is None and not guest_key:
         raise Invalid("A cart needs a signed-in user or a guest session", code="no_cart_owner")
-    stmt, owner = (_CART_OF_USER, user.id) if user is not None else (_CART_OF_GUEST, guest_key)
+    if user is not None:
+        stmt, owner = (_CART_OF_USER_LOCKED if lock else _CART_OF_USER), user.id
+    else:
+        stmt, owner = (_CART_OF_GUEST_LOCKED if lock else _CART_OF_GUEST), guest_key
     cart = db.session.scalar(stmt, {"owner": owner})
+    if cart is not None and lock:
+        db.session.info.setdefault(_LOCKED_CARTS, {})[cart.id] = db.session().get_transaction()
     if cart is None and create:
         cart = Cart(user_id=user.id if user else None, guest_key=None if user else guest_key[:80])
         db.session.add(cart)
@@ -51,19 +63,19 @@ def get_cart(*, user: User | None = None, guest_key: str | None = None, create: 
     return cart
 
 
-def cart_for(*, user: User | None, guest_key: str | None, create: bool) -> Cart | None:
+def cart_for(*, user: User | None, guest_key: str | None, create: bool, lock: bool = False) -> Cart | None:
     """Whose cart this is, for pages and API alike (RECONCILE.md "Carts"): a signed-in user's own
     cart, into which the guest cart they used before signing in (``guest_key``) is merged first;
     otherwise the guest key's cart. ``create``: make it if missing; otherwise None when there is none.
     Where the guest key comes from (a guest token, ``X-Session-ID``, the browser session) is the
-    caller's business."""
+    caller's business. ``lock``: the cart is read with its row lock (``get_cart``)."""
     if user is None:
-        return get_cart(guest_key=guest_key, create=create) if guest_key else None
+        return get_cart(guest_key=guest_key, create=create, lock=lock) if guest_key else None
     if guest_key and get_cart(guest_key=guest_key, create=False) is not None:
         write_lock()  # a merge during a GET writes (SQLite: take the write lock first)
         guest = get_cart(guest_key=guest_key, create=False)  # (read again under the lock)
         return merge(guest, get_cart(user=user))
-    return get_cart(user=user, create=create)
+    return get_cart(user=user, create=create, lock=lock)
 
 
 def load_items(cart: Cart) -> list[CartItem]:
@@ -106,7 +118,9 @@ def lock(cart: Cart) -> None:
     """One writer per cart at a time (two tabs, a merge racing a checkout): a row lock on the cart
     until commit (PostgreSQL; SQLite's write transactions are serial already). NO KEY UPDATE, so
     it does not block inserts that merely reference the cart."""
-    if cart.id and not (db.session.get_bind().dialect.name == "sqlite" and sqlite_immediate.get()):
+    if not cart.id or db.session.info.get(_LOCKED_CARTS, {}).get(cart.id) is db.session().get_transaction():
+        return  # read with its lock in this transaction (``get_cart(lock=True)``)
+    if not (db.session.get_bind().dialect.name == "sqlite" and sqlite_immediate.get()):
         db.session.execute(_LOCK_CART, {"cart_id": cart.id})
 
 
@@ -160,10 +174,10 @@ def remove_item(cart: Cart, item_id: str) -> None:
 
 
 def clear(cart: Cart) -> None:
-    """Empty the cart: one DELETE of its lines (no read of them first)."""
+    """Empty the cart: one DELETE of its lines (no read of them first). A coupon it held is let go
+    with the caller's next flush (no flush of its own: a checkout flushes once more anyway)."""
     db.session.execute(_CLEAR_CART, {"cart_id": cart.id})
     cart.coupon_code = None
-    db.session.flush()
 
 
 def merge(guest: Cart | None, into: Cart) -> Cart:

@@ -412,7 +412,8 @@ def _create_order(store: Store, cart, priced, priced_totals: Totals, settings, *
     shift_stock_total(taken)
     cart_service.clear(cart)
     if paying_now and order.total:
-        balance.debit(buyer.id, order.total, "purchase", order_id=order.id, reason=f"Order #{order.order_number}")
+        balance.debit(buyer.id, order.total, "purchase", order_id=order.id, reason=f"Order #{order.order_number}",
+                      flush=False)  # written with the payment's flush below
     db.session.add(OrderEvent(order_id=order.id, kind="created", actor_id=buyer.id if buyer else None, data={},
                               message=f"Order placed ({method}), {order.item_count} item(s)"))
     delivered = None

@@ -32,3 +32,45 @@ def test_a_blacklisted_address_blocks_a_guest(client, shop):
     refused = client.post("/api/orders/checkout", json={"payment_method": "MANUAL", "email": "someone@example.com"},
                           headers=guest, environ_base={"REMOTE_ADDR": "203.0.113.7"})
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "blacklisted"
+
+
+def test_with_caches_on_a_store_that_blocks_nobody_skips_the_lookup_until_an_admin_adds_an_entry(
+        app, client, shop, make):
+    """Caches as deployed: a store with no entry at all is remembered so (no blacklist lookup on each
+    order); an admin's new entry clears that at once, so the very next checkout is refused, and its
+    removal lets the buyer through again."""
+    from sqlalchemy import event
+
+    app.config["STORE_CACHE_SECONDS"] = 5
+    app.extensions.pop("read_caches", None)
+    seen: list[str] = []
+
+    def before(conn, cursor, statement, params, context, executemany):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        admin = make.headers(make.user(shop.store, username="boss", email="boss@example.com", role="ADMIN"),
+                             shop.store)
+        add(client, shop.headers, shop.digital, 1)
+        assert checkout(client, shop.headers).status_code == 201  # the first learns there is no entry
+        add(client, shop.headers, shop.digital, 1)
+        seen.clear()
+        assert checkout(client, shop.headers).status_code == 201
+        assert not any("FROM blacklist" in s for s in seen)  # nothing to look up
+        listed = client.post("/api/admin/blacklist", json={"kind": "email", "value": "Buyer@Example.com"},
+                             headers=admin)
+        assert listed.status_code == 201, listed.get_json()
+        add(client, shop.headers, shop.digital, 1)
+        before_counts = counts(shop)
+        refused = checkout(client, shop.headers)
+        assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "blacklisted"
+        assert counts(shop) == before_counts
+        assert client.delete(f"/api/admin/blacklist/{listed.get_json()['id']}", headers=admin).status_code == 204
+        assert checkout(client, shop.headers).status_code == 201  # the cart was kept
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        app.config["STORE_CACHE_SECONDS"] = 0
+        app.extensions.pop("read_caches", None)

@@ -147,3 +147,33 @@ def test_a_coupon_with_one_use_is_used_once_by_ten_shoppers_at_once(live):
     status, body = call(base, "GET", "/api/cart", token=tokens[[s for s, _ in results].index(409)])
     assert status == 200 and body["coupon_error"] and body["coupon_discount"] == 0
     _check_ledgers(app, store_id)
+
+
+def test_ten_checkouts_of_one_cart_at_once_place_one_order(live):
+    """A double click, ten times over: the same cart checked out by ten requests at once. The cart's
+    row lock (taken by the statement that reads the cart) lets one through; the others wait, then
+    find the cart empty. One order, one debit, the cart's two units sold once."""
+    base, app, store_id = live
+    n = 10
+    with app.app_context(), tenant_scope(store_id):
+        variant = _product(20)
+        user = _user(0, 50 * PRICE)
+        cart_service.add_item(cart_service.get_cart(user=user), variant.id, 2)
+        token = auth_service.issue_tokens(user)["access_token"]
+        user_id, variant_id = user.id, variant.id
+        db.session.commit()
+
+    results = race(n, lambda i: call(base, "POST", "/api/orders/checkout", token=token,
+                                     body={"payment_method": "BALANCE"}))
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [201] + [422] * (n - 1), [(s, b.get("error")) for s, b in results]
+    assert {body["error"]["code"] for status, body in results if status == 422} == {"cart_empty"}
+    assert len(set(_codes(results))) == 2
+    with app.app_context(), tenant_scope(store_id):
+        assert db.session.scalar(select(func.count()).select_from(Order)) == 1
+        assert db.session.get(User, user_id).balance == 48 * PRICE
+        assert db.session.get(Variant, variant_id).stock_count == 18
+        assert db.session.scalar(select(func.count()).select_from(StockItem).where(StockItem.is_sold.is_(True))) == 2
+    _check_ledgers(app, store_id)

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import StatementError
 
 from extensions import db
 from models import (
@@ -374,13 +375,17 @@ def test_the_database_refuses_a_negative_balance(app, store, make):
 
 
 def test_a_statement_kept_and_run_again_is_scoped_to_each_run_s_own_store(app, store, other_store):
-    """A statement object run many times (the catalog keeps its page statements) reuses its scoped
-    copy per store (tenancy._with_criteria): each run still sees only the bound store's rows, and
-    nothing bound still sees none, whatever ran before."""
-    from tenancy import _with_criteria
+    """A statement object run many times (the catalog keeps its page statements) reuses one scoped
+    copy (tenancy._with_criteria), the store given as a parameter on each run: each run still sees
+    and changes only the bound store's rows, nothing bound still sees none, whatever ran before.
+    An UPDATE that synchronizes the session by evaluating its criteria in Python (the default) gets
+    the store's id in the statement instead, and the loaded row it matched shows the change."""
+    from tenancy import _STORE_CRITERIA, _with_criteria
 
     kept_select = select(Blacklist.value).order_by(Blacklist.value)
-    kept_update = update(Blacklist).values(reason="seen")
+    kept_update = update(Blacklist).values(reason="seen")  # synchronize_session "auto": evaluated
+    kept_fetch = (update(Blacklist).values(reason="fetched").returning(Blacklist.value)
+                  .execution_options(synchronize_session="fetch"))
     with app.app_context():
         for s, value in ((store, "1.1.1.1"), (other_store, "2.2.2.2")):
             with tenant_scope(s):
@@ -390,12 +395,22 @@ def test_a_statement_kept_and_run_again_is_scoped_to_each_run_s_own_store(app, s
             for s, value in ((store, "1.1.1.1"), (other_store, "2.2.2.2")):
                 with tenant_scope(s):
                     assert db.session.scalars(kept_select).all() == [value]
+                    loaded = db.session.scalars(select(Blacklist)).one()
                     assert db.session.execute(kept_update).rowcount == 1
+                    assert loaded.reason == "seen"  # the evaluated criteria matched the loaded row
+                    assert db.session.scalars(kept_fetch).all() == [value]
+                    assert loaded.reason == "fetched"
                     db.session.rollback()
             assert db.session.scalars(kept_select).all() == []
+            assert db.session.execute(kept_fetch).all() == []
             db.session.rollback()
         with tenant_scope(store):
-            assert _with_criteria(kept_select) is _with_criteria(kept_select)
-            mine = _with_criteria(kept_select)
+            mine = _with_criteria(kept_select, _STORE_CRITERIA)
+            assert _with_criteria(kept_select, _STORE_CRITERIA) is mine
+            # the scoped copy holds no store id: run without the session's listener (no parameter),
+            # it is refused, never run unfiltered
+            with pytest.raises(StatementError, match="tenancy_store_id"):
+                db.session.connection().execute(mine)
+            db.session.rollback()
         with tenant_scope(other_store):
-            assert _with_criteria(kept_select) is not mine
+            assert _with_criteria(kept_select, _STORE_CRITERIA) is mine  # one copy for every store
