@@ -41,14 +41,15 @@ def buyer():
     return current_user._get_current_object() if current_user.is_authenticated else None
 
 
-def current_cart(*, create: bool):
+def current_cart(*, create: bool, lock: bool = False):
     """The shopper's cart (``services.cart.cart_for``), or None (``create=False``) when they have
-    none yet. An anonymous shopper's guest key is a random one kept in the Flask session."""
+    none yet. An anonymous shopper's guest key is a random one kept in the Flask session.
+    ``lock``: read with its row lock (a checkout, which takes it anyway)."""
     user = buyer()
     key = session.get("cart_key") if user is None else None
     if user is None and not key and create:
         key = session["cart_key"] = "w:" + secrets.token_urlsafe(24)
-    return cart_service.cart_for(user=user, guest_key=key, create=create)
+    return cart_service.cart_for(user=user, guest_key=key, create=create, lock=lock)
 
 
 def merge_session_cart(user) -> None:
@@ -311,7 +312,7 @@ def _place_errors(form, error: DomainError) -> None:
 
 @bp.route("/checkout", methods=["GET", "POST"])
 def checkout_page():
-    cart = current_cart(create=False)
+    cart = current_cart(create=False, lock=request.method == "POST")  # place_order locks it: read it locked
     if cart is None or not cart_service.load_items(cart):
         flash("Your cart is empty.", "info")
         return redirect(url_for("storefront.cart"))
