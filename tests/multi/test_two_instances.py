@@ -1,7 +1,8 @@
 """Two machines' worth of the platform: two gunicorn web instances and two RQ workers, separate
 processes, against one PostgreSQL database and one Redis database (issue 16, "Many machines").
 
-What one instance does, the other honours at once: a settings change and a new category (the read
+What one instance does, the other honours at once: a settings change, a new category and a blacklist
+entry (the read
 caches' generations in Redis), a page session and a JWT (and their logout), a rate limit's count.
 The same webhook sent to both at once is applied once; the periodic jobs run once per period across
 both workers; a worker killed with SIGKILL while it runs a job loses nothing: the other worker
@@ -169,6 +170,23 @@ def test_a_settings_change_and_a_new_category_on_a_show_on_b_at_once(cluster):
     assert "Boxed Games" in page and "Renamed Store" in page
     generations = cluster.redis.keys("vstores:cache-gen:*")
     assert b"vstores:cache-gen:shop_categories" in generations
+
+
+def test_a_blacklist_entry_added_on_a_refuses_a_sign_in_on_b_at_once(cluster):
+    """B remembers that the store blocks nobody (its cache lives 60 s here); an entry an admin adds
+    through A is honoured by B on the very next sign-in, and so is its removal."""
+    a, b = cluster.web_urls
+    admin = _bearer(_login(a, "boss@example.com"))
+    _login(b, "buyer@example.com")  # B now knows: nobody is blocked
+    listed = requests.post(a + "/api/admin/blacklist", json={"kind": "email", "value": "buyer@example.com"},
+                           headers=admin, timeout=20)
+    assert listed.status_code == 201, listed.text
+    refused = requests.post(b + "/api/auth/login", json={"login": "buyer@example.com", "password": PASSWORD}, timeout=20)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "blacklisted", refused.text
+    assert b"vstores:cache-gen:blacklist_exists" in cluster.redis.keys("vstores:cache-gen:*")
+    removed = requests.delete(a + f"/api/admin/blacklist/{listed.json()['id']}", headers=admin, timeout=20)
+    assert removed.status_code == 204, removed.text
+    _login(b, "buyer@example.com")
 
 
 def test_a_page_session_and_a_token_from_a_work_on_b_and_a_logout_on_a_holds_on_b(cluster):
