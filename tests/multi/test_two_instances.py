@@ -1,9 +1,9 @@
 """Two machines' worth of the platform: two gunicorn web instances and two RQ workers, separate
 processes, against one PostgreSQL database and one Redis database (issue 16, "Many machines").
 
-What one instance does, the other honours at once: a settings change, a new category and a blacklist
-entry (the read
-caches' generations in Redis), a page session and a JWT (and their logout), a rate limit's count.
+What one instance does, the other honours at once: a settings change, a new category and a
+blacklist entry (the read caches' generations in Redis), a page session and a JWT (and their
+logout), a rate limit's count.
 The same webhook sent to both at once is applied once; the periodic jobs run once per period across
 both workers; a worker killed with SIGKILL while it runs a job loses nothing: the other worker
 runs the job again, and its effect happens exactly once.
