@@ -109,6 +109,8 @@ def unbind(token) -> None:
 # store id, the earlier way, also cost an option and a copy per store, and the extracted value's
 # annotated copies compared equal by building SQL expressions on every run: ~5 % of a checkout.)
 STORE_PARAM = "tenancy_store_id"
+# (the name is spelled out inside the lambda: a name it read from outside would become one of the
+# lambda's tracked values)
 _STORE_CRITERIA = with_loader_criteria(TenantScoped, lambda cls: cls.store_id == bindparam("tenancy_store_id"),
                                        include_aliases=True)
 _PLATFORM_CRITERIA = with_loader_criteria(TenantScoped, lambda cls: cls.store_id.is_(None), include_aliases=True)
@@ -154,8 +156,8 @@ _SCOPED_PER_STATEMENT = 64
 
 
 def _with_criteria(statement, option):
-    """``statement`` with the bound scope's criteria, the same object for the same statement and
-    scope: a statement kept and run again (the catalog's page statements, ``products._statements``)
+    """``statement`` with the criteria ``option``, the same object for the same statement and
+    option: a statement kept and run again (the catalog's page statements, ``products._statements``)
     then keeps its memoised cache key instead of a new copy computing it again on every run (~7 % of
     a catalog page, profiled). A statement built for one run is forgotten with it (weak keys)."""
     try:
