@@ -110,7 +110,7 @@ def unbind(token) -> None:
 # annotated copies compared equal by building SQL expressions on every run: ~5 % of a checkout.)
 STORE_PARAM = "tenancy_store_id"
 # (the name is spelled out inside the lambda: a name it read from outside would become one of the
-# lambda's tracked values)
+# lambda's tracked values, and the statement would not compile)
 _STORE_CRITERIA = with_loader_criteria(TenantScoped, lambda cls: cls.store_id == bindparam("tenancy_store_id"),
                                        include_aliases=True)
 _PLATFORM_CRITERIA = with_loader_criteria(TenantScoped, lambda cls: cls.store_id.is_(None), include_aliases=True)
