@@ -24,6 +24,7 @@ def _period(form: PeriodForm) -> analytics.Period:
 def _query(form: PeriodForm, **extra) -> dict:
     """The form's choice as query arguments (for the download links)."""
     args = {"period": form.period.data} if form.period.data != "custom" else {
+        "period": "custom",  # without it the download fell back to the default period (last 30 days)
         "date_from": form.date_from.data.isoformat() if form.date_from.data else "",
         "date_to": form.date_to.data.isoformat() if form.date_to.data else ""}
     return {**args, **{k: v for k, v in extra.items() if v}}
