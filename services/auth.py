@@ -18,7 +18,7 @@ from models import Blacklist, PasswordResetToken, RevokedToken, Role, Store, Use
 from tenancy import current_store_id
 from transactions import enqueue_after_commit
 
-from .cache import cache_for, declare
+from .cache import declare, store_fact
 from .crypto import token_hash
 from .errors import Conflict, Forbidden, Invalid, Unauthorized
 from .stores import base_url
@@ -100,19 +100,12 @@ BLACKLIST_CACHE = declare("blacklist_exists", (Blacklist,))
 
 
 def _store_blacklists() -> bool:
-    """Whether the bound store has any blacklist entry at all, cached per process like the store
-    row (``services.cache``): an entry added or removed here clears it at its flush, one added through
-    another instance at its commit (with Redis), so most stores, which block nobody, skip the lookup
-    on every order, registration and sign-in."""
-    cache = cache_for(BLACKLIST_CACHE, (Blacklist,))
-    if cache.seconds <= 0:  # caching off: the lookup itself answers
-        return True
-    store_id = current_store_id()
-    known = cache.get(store_id)
-    if known is None:
-        known = db.session.scalar(_ANY_BLACKLISTED) is not None
-        cache.put(store_id, known)
-    return known
+    """Whether the bound store has any blacklist entry at all (``cache.store_fact``): an entry added
+    or removed here clears it at its flush, one added through another instance at its commit (with
+    Redis), so most stores, which block nobody, skip the lookup on every order, registration and
+    sign-in. With caching off the lookup itself answers."""
+    return store_fact(BLACKLIST_CACHE, (Blacklist,), lambda: db.session.scalar(_ANY_BLACKLISTED) is not None,
+                      uncached=True)
 
 
 def check_blacklist(*, ip: str | None = None, email: str | None = None, username: str | None = None) -> None:

@@ -29,11 +29,13 @@ import marshal
 import threading
 import time
 import weakref
+from collections.abc import Callable
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from tenancy import current_store_id
 from transactions import redis_connection
 
 log = logging.getLogger(__name__)
@@ -140,6 +142,24 @@ def cache_for(name: str, models: tuple[type, ...], app: Flask | None = None) -> 
                 caches[name] = cache
                 _registry.add(cache)
     return cache
+
+
+def store_fact(name: str, models: tuple[type, ...], read: Callable[[], bool], *, uncached: bool | None = None) -> bool:
+    """A yes/no fact about the bound store that most stores answer "no" to and that changes
+    rarely (does it blacklist anyone, have a tax rule, invoice through Moloni): ``read()`` once per
+    store and cache window, kept in the cache called ``name`` (cleared by any flush of ``models``
+    here, and through Redis in other processes, like every read cache). With caching off,
+    ``uncached`` is the answer when given (the caller's own lookup then answers: one query fewer),
+    else ``read()`` every time."""
+    cache = cache_for(name, models)
+    if cache.seconds <= 0 and uncached is not None:
+        return uncached
+    store_id = current_store_id()
+    known = cache.get(store_id)
+    if known is None:
+        known = bool(read())
+        cache.put(store_id, known)
+    return known
 
 
 @event.listens_for(Session, "after_flush")

@@ -39,11 +39,11 @@ from extensions import db
 from integrations import moloni as api
 from integrations.base import ProviderError
 from models import MoloniConnection, MoloniInvoice, Order, Role, Store, User
-from tenancy import current_store_id, tenant_scope
+from tenancy import tenant_scope
 from transactions import commit_early, enqueue_after_commit, write_lock
 
 from . import crypto, orders, plans
-from .cache import cache_for, declare
+from .cache import declare, store_fact
 from .errors import Conflict, DomainError, Invalid, NotFound, Unavailable
 
 FEATURE = "moloni"
@@ -385,18 +385,16 @@ def _reserve(order: Order) -> tuple[MoloniInvoice, bool]:
 AUTO_INVOICE_CACHE = declare("moloni_auto_invoice", (MoloniConnection,))
 
 
+def _auto_invoice_on() -> bool:
+    conn = connection()
+    return bool(conn is not None and conn.auto_invoice and conn.access_token)
+
+
 def invoices_automatically() -> bool:
-    """Whether the bound store has Moloni connected with "invoice automatically" on: from the
-    per-process read cache (``services.cache``: cleared by any change of the connection row here,
-    and in other processes through Redis), so a paid order of a store without Moloni costs no query."""
-    cache = cache_for(AUTO_INVOICE_CACHE, (MoloniConnection,))
-    store_id = current_store_id()
-    known = cache.get(store_id)
-    if known is None:
-        conn = connection()
-        known = bool(conn is not None and conn.auto_invoice and conn.access_token)
-        cache.put(store_id, known)
-    return known
+    """Whether the bound store has Moloni connected with "invoice automatically" on
+    (``cache.store_fact``: cleared by any change of the connection row here, and in other processes
+    through Redis), so a paid order of a store without Moloni costs no query."""
+    return store_fact(AUTO_INVOICE_CACHE, (MoloniConnection,), _auto_invoice_on)
 
 
 def on_paid(order: Order) -> None:

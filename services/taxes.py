@@ -28,9 +28,8 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Store, TaxRule
-from tenancy import current_store_id
 
-from .cache import cache_for, declare
+from .cache import declare, store_fact
 from .errors import Invalid, NotFound
 from .stores import settings_of
 
@@ -102,17 +101,14 @@ def _best(rules: list[TaxRule]) -> TaxRule | None:
 RULES_CACHE = declare("tax_rules_exist", (TaxRule,))
 
 
+_ANY_ACTIVE_RULE = select(TaxRule.id).where(TaxRule.is_active.is_(True)).limit(1)
+
+
 def any_rules() -> bool:
-    """Whether the bound store has an active tax rule at all (cached per process like the store
-    row, cleared by any change of a rule): a store without rules taxes nothing, so pricing a cart
-    need not look up where the buyer is."""
-    cache = cache_for(RULES_CACHE, (TaxRule,))
-    store_id = current_store_id()
-    known = cache.get(store_id)
-    if known is None:
-        known = db.session.scalar(select(TaxRule.id).where(TaxRule.is_active.is_(True)).limit(1)) is not None
-        cache.put(store_id, known)
-    return known
+    """Whether the bound store has an active tax rule at all (``cache.store_fact``, cleared by any
+    change of a rule): a store without rules taxes nothing, so pricing a cart need not look up
+    where the buyer is."""
+    return store_fact(RULES_CACHE, (TaxRule,), lambda: db.session.scalar(_ANY_ACTIVE_RULE) is not None)
 
 
 def rule_for(tax_class: str, country: str | None, region: str | None = None) -> TaxRule | None:
