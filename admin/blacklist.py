@@ -13,7 +13,7 @@ from web import form_errors, form_status, page_arg, reread, role_required, wants
 from . import bp
 from .forms import AdminActionForm, BlacklistForm
 
-CODES = {"blacklist_exists": "value", "invalid_value": "value", "invalid_kind": "kind"}
+CODES = {"blacklist_exists": "value", "invalid_value": "value", "invalid_kind": "kind", "own_account": "value"}
 
 
 def _page(form: BlacklistForm | None = None, status: int = 200):
@@ -41,7 +41,7 @@ def blacklist_add():
     if form.validate_on_submit():
         with form_errors(form, field="value", codes=CODES):
             entry = blacklist_service.add_entry(kind=form.kind.data, value=form.value.data, reason=form.reason.data or "",
-                                                actor=current_user._get_current_object())
+                                                actor=current_user._get_current_object(), actor_ip=request.remote_addr)
             flash(f"{entry.value} is blocked.", "success")
             if not wants_fragment():
                 return redirect(url_for("admin.blacklist"), 303)

@@ -10,7 +10,7 @@ from services import branding, store_config, stores
 
 from .access import access
 from .schemas.branding import BrandingImageIn
-from .schemas.store import BrandingAdminIn, BrandingAdminOut, BrandingFieldsIn, BrandingOut, TenantIn, TenantOut
+from .schemas.store import BrandingAdminIn, BrandingAdminOut, BrandingFieldsIn, BrandingOut, CurrentTenantIn, TenantOut
 from .uploads import multipart, read_upload
 
 bp = APIBlueprint("api_branding", __name__, url_prefix="/api", tag="Branding")
@@ -78,9 +78,9 @@ def get_tenant():
 
 @bp.put("/tenants/current")
 @access("admin")
-@bp.input(TenantIn, arg_name="body")
+@bp.input(CurrentTenantIn, arg_name="body")
 @bp.output(TenantOut)
-def put_tenant(body: TenantIn):
+def put_tenant(body: CurrentTenantIn):
     """Change the store's name, description, custom domain (409 `domain_taken`) or any setting.
     The slug, currency and status are the platform team's."""
     changes = body.changes()

@@ -25,11 +25,11 @@ from .schemas.users import (
     CustomerQuery,
     CustomerUpdateIn,
     HistoryQuery,
+    ManagedUserOut,
     MonthCount,
     RoleIn,
     TopCustomer,
     UserDetailOut,
-    UserOut,
 )
 from .users import one_user_out, user_detail_out, user_rows_out
 
@@ -42,7 +42,7 @@ REFUSALS = {403: "Not below your role, or your own account (`role_not_allowed`, 
 @bp.get("")
 @access("manager")
 @bp.input(CustomerQuery, location="query", arg_name="query")
-@bp.output(page_of(UserOut))
+@bp.output(page_of(ManagedUserOut))
 @bp.doc(responses={422: "An unknown `segment` (`invalid_segment`)"})
 def list_customers(query: CustomerQuery):
     """The store's customers (USER and RESELLER), newest first, paginated.
@@ -100,7 +100,7 @@ def get_customer(customer_id: str, query: HistoryQuery):
 @bp.put("/<customer_id>")
 @access("manager")
 @bp.input(CustomerUpdateIn, arg_name="body")
-@bp.output(UserOut)
+@bp.output(ManagedUserOut)
 @bp.doc(responses={**REFUSALS, 422: "An invalid username or email"})
 def update_customer(customer_id: str, body: CustomerUpdateIn):
     """Update a customer: `username`, `email`, `is_active`, `note` (only the fields sent change).
@@ -116,7 +116,7 @@ def update_customer(customer_id: str, body: CustomerUpdateIn):
 @bp.put("/<user_id>/role")
 @access("admin")
 @bp.input(RoleIn, arg_name="body")
-@bp.output(UserOut)
+@bp.output(ManagedUserOut)
 @bp.doc(responses={**REFUSALS, 403: "A role not below yours, a user not below you, or yourself "
                                      "(`role_not_allowed`, `own_account`)", 422: "An unknown role or discount"})
 def change_role(user_id: str, body: RoleIn):

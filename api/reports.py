@@ -74,7 +74,7 @@ class Span(Output):
     currency: str
 
 
-class SalesOut(Span):
+class SalesReportOut(Span):
     group_by: str
     points: list[SalesRow]
     totals: SalesRow
@@ -146,7 +146,7 @@ def _major(row: dict, *names: str) -> dict:
 @bp.get("/sales")
 @access("manager")
 @bp.input(SalesQuery, location="query", arg_name="query")
-@bp.output(SalesOut)
+@bp.output(SalesReportOut)
 def sales(query: SalesQuery):
     """Sales per day, week (Monday to Sunday, local) or month: orders, gross, refunds, revenue (net),
     items, average order value, cost, profit, margin and cost coverage; and the totals.

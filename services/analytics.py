@@ -252,20 +252,22 @@ def chart(store, p: Period) -> dict:
 
 
 def breakdown(store, p: Period, *, top: int = 5) -> dict:
-    """Orders by status and by payment method, and the top categories and products by revenue.
+    """Orders by status and (gifts aside) by payment method, and the top categories and products by revenue.
     Two statements: one GROUP BY (status, method) over the orders placed in the period (the
     covering ``ix_orders_store_created_at``; paid or not), whose few groups are then added up per
     status and per method; and one over the period's lines per product (their index alone), from which both
     top lists are taken (the categories through the products' own rows)."""
     placed = and_(Order.created_at >= p.start, Order.created_at < p.end)
     paid = Order.paid_at.isnot(None)
-    groups = db.session.execute(select(Order.status, Order.payment_method, paid, func.count(),
+    groups = db.session.execute(select(Order.status, Order.payment_method, paid, Order.is_gift, func.count(),
                                        func.coalesce(func.sum(Order.total - Order.amount_refunded), 0))
-                                .where(placed).group_by(Order.status, Order.payment_method, paid)).all()
+                                .where(placed).group_by(Order.status, Order.payment_method, paid, Order.is_gift)).all()
     statuses: dict[str, int] = {}
     methods: dict[str, list[int]] = {}
-    for status, method, was_paid, n, revenue in groups:
+    for status, method, was_paid, gift, n, revenue in groups:
         statuses[status] = statuses.get(status, 0) + int(n)
+        if gift:  # a gift is paid by nobody: it has a status, not a payment method
+            continue
         tally = methods.setdefault(method, [0, 0])
         tally[0] += int(n)
         tally[1] += int(revenue) if was_paid else 0  # revenue of the paid orders only

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import ipaddress
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from extensions import db
 from models import BLACKLIST_KINDS, Blacklist, User
 
 from .auth import USERNAME_RE, normalize_email
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Forbidden, Invalid, NotFound
 from .pagination import paginate
+from .text import holds
 
 
 def check_kind(kind: str | None, *, required: bool = False) -> str | None:
@@ -62,16 +63,37 @@ def list_entries(*, kind: str | None = None, q: str | None = None, page: int = 1
     stmt = select(Blacklist, User.username).outerjoin(User, User.id == Blacklist.created_by_id)
     if kind:
         stmt = stmt.where(Blacklist.kind == kind)
-    term = (q or "").strip().lower()[:100].replace("%", "").replace("_", "")
+    term = (q or "").strip()[:100]
     if term:
-        stmt = stmt.where(func.lower(Blacklist.value).like(f"%{term}%"))
+        stmt = stmt.where(holds(Blacklist.value, term))
     return paginate(stmt.order_by(Blacklist.created_at.desc(), Blacklist.id), page=page, page_size=page_size,
                     scalars=False)
 
 
-def add_entry(*, kind: str, value: str, reason: str = "", actor: User | None) -> Blacklist:
+def _own(kind: str, value: str, actor: User | None, actor_ip: str | None) -> str | None:
+    """What of the acting admin's own ``value`` names (their address, email or username), if any."""
+    if kind == "ip" and actor_ip:
+        try:
+            return "IP address" if str(ipaddress.ip_address(actor_ip)).lower() == value else None
+        except ValueError:
+            return None
+    if actor is None:
+        return None
+    if kind == "email" and actor.email and normalize_email(actor.email) == value:
+        return "email"
+    if kind == "username" and actor.username and actor.username.lower() == value.lower():
+        return "username"
+    return None
+
+
+def add_entry(*, kind: str, value: str, reason: str = "", actor: User | None, actor_ip: str | None = None) -> Blacklist:
+    """List ``value``; refused (403 ``own_account``) when it is the acting admin's own address
+    (``actor_ip``), email or username: the entry would lock them out of their own store."""
     kind = check_kind(kind, required=True)
     value = normalize(kind, value)
+    if (own := _own(kind, value, actor, actor_ip)) is not None:
+        raise Forbidden(f"You cannot block your own {own}: you would be locked out of this store", code="own_account",
+                        details={"value": [f"your own {own}"]})
     reason = (reason or "").strip()
     if len(reason) > 255:
         raise Invalid("The reason is at most 255 characters", details={"reason": ["at most 255 characters"]})

@@ -18,6 +18,7 @@ from .cart import check_quantity
 from .errors import Conflict, Invalid, NotFound
 from .pagination import paginate
 from .stores import base_url
+from .text import holds
 from .variants import refresh_product_cache
 
 # Legal status changes an admin may make by hand (payment, expiry and refunds have their own paths).
@@ -488,12 +489,12 @@ def list_orders(*, status: str | None = None, payment_status: str | None = None,
         stmt = stmt.where(Order.buyer_id == buyer_id)
     if search:
         term = search.strip().lower()[:100]
-        conds = [func.lower(Order.email).like(f"%{term}%"), Order.id == term]
+        conds = [holds(Order.email, term), Order.id == term]
         if (number := order_number_of(term)) is not None:
             conds.append(Order.order_number == number)
-        buyers = select(User.id).where(func.lower(User.username).like(f"%{term}%"))
+        buyers = select(User.id).where(holds(User.username, term))
         conds.append(Order.buyer_id.in_(buyers))
-        conds.append(Order.id.in_(select(OrderLine.order_id).where(func.lower(OrderLine.product_title).like(f"%{term}%"))))
+        conds.append(Order.id.in_(select(OrderLine.order_id).where(holds(OrderLine.product_title, term))))
         stmt = stmt.where(or_(*conds))
     column = {"created_at": Order.created_at, "total": Order.total, "order_number": Order.order_number,
               "status": Order.status}.get(sort_by, Order.created_at)

@@ -31,7 +31,7 @@ from .categories import category_ref, with_descendants
 from .errors import Invalid, NotFound
 from .pagination import clamp, page_statement, run_page
 from .slugs import check_slug, unique_slug
-from .text import UUID_RE, clean_text, sanitize_html
+from .text import UUID_RE, clean_text, holds, sanitize_html
 from .variants import create_variant, refresh_product_cache, visible_product_filters
 
 
@@ -261,8 +261,7 @@ def _matches(term: str, indexed: bool):
         phrase = '{title description} : "' + term.replace('"', '""') + '"'
         keys = select(_search_index.c.rowid).where(_search_match.bindparams(bindparam("search_phrase", phrase)))
         return Product.id.in_(select(_search_keys.c.product_id).where(_search_keys.c.key.in_(keys)))
-    like = f"%{term}%"
-    return or_(func.lower(Product.title).like(like), func.lower(Product.description).like(like))
+    return or_(holds(Product.title, term), holds(Product.description, term))
 
 
 def _ordering(f: ProductFilters, *, column=None, id_column=None) -> list:

@@ -25,10 +25,10 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import case, exists, func, literal, select
 
 from extensions import db
-from models import Category, Order, OrderLine, Product, StockBatch, StockItem, User, Variant
+from models import Category, Order, OrderAdjustment, OrderLine, Product, StockBatch, StockItem, User, Variant
 
 from . import analytics, segments
 from .analytics import Period
@@ -183,7 +183,7 @@ def _category_row(row) -> dict:
     category_id, title, revenue, units, orders, everything = row
     return {"category_id": category_id, "title": title if category_id else "No category", "revenue": int(revenue),
             "units": int(units), "orders": int(orders),
-            "share": round(int(revenue) / int(everything), 4) if everything else 0.0}
+            "share": round(int(revenue) / int(everything), 6) if everything else 0.0}
 
 
 def categories(store, p: Period) -> dict:
@@ -332,16 +332,25 @@ def _customer_rows(p: Period) -> Iterator[list]:
         yield [uid, name, email, kind_of, int(orders), Money(revenue), int(ever_orders), Money(spent), first, last]
 
 
+def _tax_included(order_id):
+    """Whether the order's tax is inside its prices (shown, not added): then ``subtotal - discount
+    + shipping = total``; otherwise ``subtotal - discount + shipping + tax = total``."""
+    return exists().where(OrderAdjustment.order_id == order_id, OrderAdjustment.kind == "tax",
+                          OrderAdjustment.included.is_(True))
+
+
 def _order_rows(p: Period) -> Iterator[list]:
     statement = (select(Order.order_number, Order.created_at, Order.paid_at, Order.status, Order.payment_status,
                         Order.payment_method, Order.email, Order.item_count, Order.subtotal, Order.discount_total,
-                        Order.total, Order.amount_refunded, Order.coupon_code, Order.is_gift)
+                        Order.shipping_total, Order.tax_total, Order.total, Order.amount_refunded, Order.coupon_code,
+                        Order.is_gift, _tax_included(Order.id).label("tax_included"))
                  .where(Order.created_at >= p.start, Order.created_at < p.end)
                  .order_by(Order.created_at, Order.order_number))
-    for number, created, paid, status, pay_status, method, email, items, subtotal, discount, total, refunded, coupon, gift \
-            in _stream(statement):
+    for (number, created, paid, status, pay_status, method, email, items, subtotal, discount, shipping, tax, total,
+         refunded, coupon, gift, included) in _stream(statement):
         yield [number, created, paid, status, pay_status, method, email, items, Money(subtotal), Money(discount),
-               Money(total), Money(refunded), Money(total - refunded), coupon, gift]
+               Money(shipping), Money(tax), bool(included), Money(total), Money(refunded), Money(total - refunded),
+               coupon, gift]
 
 
 HEADERS = {
@@ -352,7 +361,7 @@ HEADERS = {
     "customers": ["user_id", "username", "email", "kind", "orders", "revenue", "lifetime_orders", "lifetime_value",
                   "first_order_at", "last_order_at"],
     "orders": ["order_number", "placed_at", "paid_at", "status", "payment_status", "payment_method", "email", "items",
-               "subtotal", "discount", "total", "refunded", "net", "coupon", "gift"],
+               "subtotal", "discount", "shipping", "tax", "tax_included", "total", "refunded", "net", "coupon", "gift"],
 }
 
 

@@ -251,14 +251,19 @@ def _event_for(review: Review, kind: str, message: str, *, actor: User | None) -
 
 
 def _reward(review: Review) -> int:
-    """Credit the 5-star reward if this review has earned it and nobody has paid it yet."""
+    """Credit the 5-star reward if this review has earned it and nobody has paid it yet: ``review_reward``
+    percent of what the buyer paid and kept (the total less any refund; nothing once the order is
+    refunded in full or disputed)."""
     if review.rating != 5 or not review.is_approved or review.is_automatic or review.user_id is None:
         return 0
     percent = _settings().review_reward
     if not percent:
         return 0
     order = db.session.get(Order, review.order_id)
-    amount = (order.total * percent) // 100 if order is not None else 0
+    # the share of what the buyer paid and kept: nothing for an order refunded in full or disputed,
+    # the part not refunded of one refunded in part
+    kept = order.total - order.amount_refunded if order is not None and order.payment_status in ("PAID", "PARTIALLY_REFUNDED") else 0
+    amount = (kept * percent) // 100
     if amount <= 0:
         return 0
     flipped = db.session.execute(

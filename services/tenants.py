@@ -27,6 +27,7 @@ from .analytics import Period, bucket_table
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .money import check_locale
 from .pagination import envelope
+from .text import holds
 
 ALL = {"all_stores": True}
 STATS_DAYS = 30
@@ -156,9 +157,9 @@ def list_tenants(*, search: str | None = None, plan: str | None = None, status: 
     stmt = _with_stats(select(Store, Plan.name, *stats).outerjoin(Plan, Plan.id == Store.plan_id),
                        sales, products, customers)
     if search:
-        like = f"%{search.strip().lower()}%"
-        stmt = stmt.where(or_(func.lower(Store.name).like(like), Store.slug.like(like),
-                              func.coalesce(Store.custom_domain, "").like(like)))
+        term = search.strip()[:100]
+        stmt = stmt.where(or_(holds(Store.name, term), holds(Store.slug, term),
+                              holds(func.coalesce(Store.custom_domain, ""), term)))
     if plan:
         stmt = stmt.where(or_(Plan.slug == plan, Plan.id == plan))
     stmt = stmt.where(Store.status == status) if status else stmt.where(Store.status != "deleted")

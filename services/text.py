@@ -7,6 +7,7 @@ import unicodedata
 
 import nh3
 from markdown_it import MarkdownIt
+from sqlalchemy import func
 
 from .errors import Invalid
 
@@ -46,6 +47,14 @@ def control_char_path(data, path: str = "") -> str | None:
         elif isinstance(value, list | tuple):
             stack.extend((f"{where}[{i}]", item) for i, item in enumerate(value))
     return None
+
+
+def holds(column, term: str):
+    """``lower(column)`` contains ``term`` (lowered), literally: ``%`` and ``_`` in what a user
+    typed (``john_doe``) are characters, not LIKE wildcards (escaped with ``/``, SQLite having no
+    default escape character). The same LIKE the trigram indexes on ``lower(col)`` serve."""
+    escaped = term.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return func.lower(column).like(f"%{escaped}%", escape="/")
 
 
 def slugify(value: str, max_length: int = 120) -> str:

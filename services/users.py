@@ -37,6 +37,7 @@ from . import wishlist as wishlist_service
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .pagination import paginate
 from .reviews import ANONYMOUS
+from .text import holds
 
 ADMIN_PAGE_SIZE = 25
 ASSIGNABLE_ROLES = (Role.USER, Role.RESELLER, Role.STAFF, Role.MANAGER, Role.ADMIN)  # never SYSADMIN
@@ -55,9 +56,8 @@ def usernames(user_ids) -> dict[str, str]:
     return {user_id: user.username for user_id, user in users_by_id(user_ids).items()}
 
 
-def _like(q: str | None) -> str | None:
-    term = (q or "").strip().lower()[:100].replace("%", "").replace("_", "")
-    return f"%{term}%" if term else None
+def _term(q: str | None) -> str | None:
+    return (q or "").strip().lower()[:100] or None
 
 
 def check_role(role: str | None, field: str = "role") -> Role | None:
@@ -96,18 +96,18 @@ def directory(*, q: str | None = None, role: str | None = None, segment: str | N
         stmt = stmt.where(User.role == role_filter.value)
     if segment:
         stmt = stmt.where(named == segment)
-    if like := _like(q):
-        stmt = stmt.where(or_(func.lower(User.username).like(like), func.lower(User.email).like(like)))
+    if term := _term(q):
+        stmt = stmt.where(or_(holds(User.username, term), holds(User.email, term)))
     return paginate(stmt.order_by(User.created_at.desc(), User.id), page=page, page_size=page_size, scalars=False)
 
 
 def find_users(q: str, *, limit: int = 8) -> list[User]:
     """Suggestions for a "pick a user" box: username or email starting with / containing ``q``."""
-    like = _like(q)
-    if like is None:
+    term = _term(q)
+    if term is None:
         return []
     return list(db.session.scalars(
-        select(User).where(or_(func.lower(User.username).like(like), func.lower(User.email).like(like)),
+        select(User).where(or_(holds(User.username, term), holds(User.email, term)),
                            User.erased_at.is_(None))
         .order_by(func.lower(User.username)).limit(limit)))
 

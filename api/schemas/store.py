@@ -231,7 +231,7 @@ class TenantOut(Output):
                    settings=StoreConfigOut.of(store))
 
 
-class TenantIn(StoreConfigIn):
+class CurrentTenantIn(StoreConfigIn):
     """`PUT /api/tenants/current`: the configuration document's fields (name, description, any
     setting) and the custom domain. The slug, currency and status belong to the platform team."""
 

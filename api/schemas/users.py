@@ -81,7 +81,7 @@ class UserRef(Output):
     username: str
 
 
-class UserOut(Output):
+class ManagedUserOut(Output):
     id: str
     username: str
     email: str
@@ -114,7 +114,7 @@ class HistoryPage(Output):
     pages: int
 
 
-class UserDetailOut(UserOut):
+class UserDetailOut(ManagedUserOut):
     note: str
     last_login_ip: str | None
     first_order_at: datetime | None

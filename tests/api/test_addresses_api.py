@@ -42,13 +42,21 @@ def test_validate_address_names_missing_fields_in_our_words():
     with pytest.raises(Invalid) as refused:
         address_service.validate_address({"name": "A", "line1": "1 Main", "city": "Austin", "postal_code": "78701",
                                           "country": "US"})
-    assert refused.value.details == {"region": ["required for this country"]}
+    assert refused.value.details == {"region": ["Enter the region: United States addresses need one"]}
+    assert refused.value.message == "Enter the region: United States addresses need one"
     with pytest.raises(Invalid) as refused:
         address_service.validate_address({"country": "ZZ"})
-    assert {"name", "line1"} <= set(refused.value.details)
+    assert refused.value.details == {"name": ["Enter the recipient's name"], "line1": ["Enter the street address"],
+                                     "country": ["Not a known country: use its two-letter code, such as PT"]}
+    assert refused.value.message == "Check the address: recipient's name, street address, country"
+    with pytest.raises(Invalid) as refused:  # every problem at once, the country's own rules included
+        address_service.validate_address({"line1": "1 Rua", "country": "PT"})
+    assert refused.value.details == {"name": ["Enter the recipient's name"],
+                                     "city": ["Enter the city: Portugal addresses need one"],
+                                     "postal_code": ["Enter the postal code: Portugal addresses need one"]}
     with pytest.raises(Invalid) as refused:
         address_service.validate_address({"name": "A", "line1": "1", "country": "ZZ"})
-    assert refused.value.details == {"country": ["not a known country code"]}
+    assert refused.value.details == {"country": ["Not a known country: use its two-letter code, such as PT"]}
     normal = address_service.validate_address({"name": "A", "line1": "1", "city": "London", "country": "gb",
                                                "postal_code": "sw1a 1aa"})
     assert normal["postal_code"] == "SW1A 1AA" and normal["city"] == "London"

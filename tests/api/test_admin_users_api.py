@@ -263,3 +263,18 @@ def test_the_blacklist_api(client, make, store, admin, other_store):
                                                    "password": "long-enough-pw"}).status_code == 201
     with client.application.app_context(), tenant_scope(store):
         assert db.session.scalar(select(func.count()).select_from(Blacklist)) == 2
+
+
+def test_an_admin_cannot_blacklist_their_own_address_email_or_username(client, make, store, admin):
+    h = make.headers(admin, store)
+    for kind, value, own in (("ip", client.environ_base["REMOTE_ADDR"], "IP address"), ("email", admin.email.upper(), "email"),
+                             ("username", "BOSS", "username")):
+        refused = client.post("/api/admin/blacklist", json={"kind": kind, "value": value}, headers=h)
+        assert refused.status_code == 403 and error_code(refused) == "own_account", refused.get_json()
+        assert f"your own {own}" in refused.get_json()["error"]["message"]
+    assert client.get("/api/admin/blacklist", headers=h).get_json()["total"] == 0
+    signed_in = client.post("/api/auth/login", json={"login": "boss", "password": PASSWORD})
+    assert signed_in.status_code == 200, signed_in.get_json()
+    # someone else's address and name are listed as before
+    for kind, value in (("ip", "192.0.2.77"), ("username", "bossy")):
+        assert client.post("/api/admin/blacklist", json={"kind": kind, "value": value}, headers=h).status_code == 201

@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from extensions import db
-from models import Category, Order, OrderLine, Product, StockBatch, StockItem, Store, Variant
+from models import Category, Order, OrderAdjustment, OrderLine, Product, StockBatch, StockItem, Store, Variant
 from services import analytics, orders, reports
 from services.stores import update_settings
 from tenancy import tenant_scope
@@ -314,7 +314,36 @@ def test_many_orders_stream_in_chunks(client, app, store, manager):
     chunks = list(response.response)
     assert len(chunks) >= 3
     rows = list(csv.reader(io.StringIO("".join(c.decode() if isinstance(c, bytes) else c for c in chunks))))
-    assert len(rows) == 1201 and rows[-1][0] == "1200" and rows[-1][10] == "12.00"
+    assert len(rows) == 1201 and rows[-1][0] == "1200" and dict(zip(rows[0], rows[-1], strict=True))["total"] == "12.00"
+
+
+def test_the_orders_csv_adds_up_with_shipping_and_tax(client, app, store, manager):
+    """Each row reconciles: subtotal - discount + shipping (+ tax unless the prices include it) = total."""
+    with app.app_context(), tenant_scope(store):
+        shipped = Order(order_number=1, email="a@example.com", payment_method="BALANCE", currency="EUR",
+                        subtotal=3900, shipping_total=1290, total=5190, created_at=_utc(2026, 11, 10, 0, 0))
+        taxed = Order(order_number=2, email="b@example.com", payment_method="BALANCE", currency="EUR", subtotal=2000,
+                      discount_total=200, tax_total=414, total=2214, created_at=_utc(2026, 11, 10, 1, 0))
+        inclusive = Order(order_number=3, email="c@example.com", payment_method="BALANCE", currency="EUR",
+                          subtotal=1230, tax_total=230, total=1230, created_at=_utc(2026, 11, 10, 2, 0))
+        db.session.add_all([shipped, taxed, inclusive])
+        db.session.flush()
+        db.session.add_all([
+            OrderAdjustment(order_id=shipped.id, position=0, kind="shipping", label="Shipping: Express", amount=1290),
+            OrderAdjustment(order_id=taxed.id, position=0, kind="coupon", label="Coupon X", amount=-200),
+            OrderAdjustment(order_id=taxed.id, position=1, kind="tax", label="VAT 23 %", amount=414),
+            OrderAdjustment(order_id=inclusive.id, position=0, kind="tax", label="VAT 23 %", amount=230, included=True)])
+        db.session.commit()
+    rows = _csv_rows(client.get("/api/reports/export?type=orders&date_from=2026-11-01&date_to=2026-11-30",
+                                headers=manager))
+    found = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    assert [(r["subtotal"], r["discount"], r["shipping"], r["tax"], r["tax_included"], r["total"]) for r in found] == [
+        ("39.00", "0.00", "12.90", "0.00", "no", "51.90"), ("20.00", "2.00", "0.00", "4.14", "no", "22.14"),
+        ("12.30", "0.00", "0.00", "2.30", "yes", "12.30")]
+    for r in found:
+        added = float(r["subtotal"]) - float(r["discount"]) + float(r["shipping"])
+        added += 0 if r["tax_included"] == "yes" else float(r["tax"])
+        assert round(added, 2) == float(r["total"]), r
 
 
 @pytest.mark.parametrize("path", ["/api/reports/sales", "/api/reports/products", "/api/reports/categories",

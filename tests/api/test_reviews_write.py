@@ -265,3 +265,19 @@ def test_enforced_ratings_write_an_automatic_five_star_review_without_reward(cli
     assert sorted(r["is_automatic"] for r in listed) == [False, True]
     # an automatic review can be reviewed by the buyer no more
     assert error_code(review(client, shop, old["id"])) == "already_reviewed"
+
+
+def test_the_reward_is_a_share_of_what_the_buyer_kept_after_a_refund(client, shop, make):
+    settings(shop, review_reward=10, reviews_require_approval=True)
+    admin = make.user(shop.store, role="ADMIN")
+    part, whole = place(client, shop, quantity=2), place(client, shop)  # 20.00 and 10.00
+    waiting = [review(client, shop, order["id"]).get_json()["id"] for order in (part, whole)]
+    refunded = client.post(f"/api/orders/{part['id']}/refund", json={"amount": 5}, headers=shop.h(admin))
+    assert refunded.status_code == 201, refunded.get_json()
+    assert client.post(f"/api/orders/{whole['id']}/refund", json={}, headers=shop.h(admin)).status_code == 201
+    before = balance_of(shop)
+    for review_id in waiting:
+        approved = client.patch(f"/api/admin/reviews/{review_id}/approve", headers=shop.h(admin))
+        assert approved.status_code == 200 and approved.get_json()["is_approved"] is True
+    assert rewards(shop) == [150]  # 10 % of the 15.00 kept; nothing for the order refunded in full
+    assert balance_of(shop) == before + 150

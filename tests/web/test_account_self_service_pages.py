@@ -78,7 +78,7 @@ def test_addresses_are_added_made_default_edited_and_deleted_with_htmx(app, stor
     htmx = {"HX-Request": "true"}
     bad = browser.post("/account/addresses", data={"csrf_token": token, **ADDRESS, "postal_code": "1200"},
                        headers=htmx)
-    assert bad.status_code == 422 and "not valid for this country" in bad.data.decode()
+    assert bad.status_code == 422 and "This postal code is not valid for Portugal" in bad.data.decode()
     assert '<div id="address-book"' in bad.data.decode() and "<html" not in bad.data.decode()
     first = browser.post("/account/addresses", data={"csrf_token": token, **ADDRESS}, headers=htmx)
     assert first.status_code == 200 and "Address saved." in first.data.decode()

@@ -78,3 +78,16 @@ def test_a_listed_username_can_no_longer_sign_in(app, make, store):
                                                 "reason": "fraud"}).status_code == 303
     refused = login(new_client(app), "Mallory")
     assert refused.status_code != 302 and "blocked from this store" in refused.data.decode()
+
+
+def test_an_admin_cannot_block_themself(app, make, store):
+    admin, me = as_role(app, make, store, "ADMIN")
+    token = page_token(admin.get("/admin/blacklist"))
+    mine = (("ip", admin.environ_base.get("REMOTE_ADDR", "127.0.0.1"), "IP address"), ("email", me.email, "email"),
+            ("username", me.username.upper(), "username"))
+    for kind, value, own in mine:
+        refused = admin.post("/admin/blacklist", headers=HX, data={"csrf_token": token, "kind": kind, "value": value})
+        assert refused.status_code == 422 and f"You cannot block your own {own}" in refused.data.decode()
+        assert 'id="value-err"' in refused.data.decode()
+    assert entries(app, store) == []
+    assert admin.get("/admin/orders").status_code == 200  # still signed in, still let in

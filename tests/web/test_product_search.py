@@ -68,6 +68,15 @@ def test_the_shop_search_page_shows_the_matches(client, stores_with_netflix):
     assert page.count('data-testid="product-card"') == 24 and "Netflix of the other store" not in page
 
 
+def test_a_page_past_the_last_one_says_so_and_links_back(client, stores_with_netflix):
+    response = client.get("/search?q=netflix&page=999")
+    page = response.data.decode()
+    assert response.status_code == 200 and 'data-testid="product-card"' not in page
+    assert "Nothing matches" not in page and "No products on this page." in page
+    assert "The results end on page 2." in page and 'data-testid="past-last-page"' in page
+    assert 'href="/search?q=netflix&amp;page=2"' in page
+    assert 'data-testid="past-last-page"' not in client.get("/search?q=netflix&page=2").data.decode()
+
 
 def test_the_search_follows_a_product_renamed_described_or_deleted(app, client, store):
     """SQLite's trigram table is kept by triggers (migration 0025): a change shows in the next search."""
