@@ -93,12 +93,12 @@ def get_variant(variant_id: str, *, product_id: str | None = None, include_hidde
 
 def _check_quantities(min_q: int, max_q: int) -> None:
     if min_q < 1:
-        raise Invalid("min_quantity must be at least 1", details={"min_quantity": ["at least 1"]})
+        raise Invalid("The minimum quantity per order is at least 1", details={"min_quantity": ["at least 1"]})
     if max_q < 0:
-        raise Invalid("max_quantity must be 0 (no limit) or more", details={"max_quantity": ["at least 0"]})
+        raise Invalid("The maximum quantity per order is 0 (no limit) or more", details={"max_quantity": ["at least 0"]})
     if max_q and max_q < min_q:
-        raise Invalid("min_quantity cannot be above max_quantity", code="min_above_max",
-                      details={"min_quantity": ["above max_quantity"]})
+        raise Invalid("The minimum quantity per order cannot be above the maximum", code="min_above_max",
+                      details={"min_quantity": ["above the maximum"]})
 
 
 def _check_price(price, store_id: str) -> int:

@@ -50,11 +50,11 @@ class ActionForm(PageForm):
 
 class AddToCartForm(PageForm):
     variant_id = HiddenField(validators=[DataRequired(), Length(max=36)])
-    quantity = IntegerField("Quantity", default=1, validators=[InputRequired("Enter a quantity"), NumberRange(min=1, max=2**31 - 1)])
+    quantity = IntegerField("Quantity", default=1, validators=[InputRequired("Enter a quantity"), NumberRange(min=1, max=2**31 - 1, message="Choose a quantity of 1 or more")])
 
 
 class QuantityForm(PageForm):
-    quantity = IntegerField("Quantity", validators=[InputRequired("Enter a quantity"), NumberRange(min=0, max=2**31 - 1)])
+    quantity = IntegerField("Quantity", validators=[InputRequired("Enter a quantity"), NumberRange(min=0, max=2**31 - 1, message="Enter a quantity of 0 or more (0 removes the item)")])
 
 
 class CouponForm(PageForm):

@@ -422,7 +422,7 @@ def test_subcategory_inline_edit_and_delete_with_htmx(client, app, store, make, 
     data = {f"{prefix}-csrf_token": tok, f"{prefix}-title": "$50 card", f"{prefix}-price": "49.99",
             f"{prefix}-min_quantity": "1", f"{prefix}-max_quantity": "2", f"{prefix}-is_active": "y"}
     bad = client.post(f"/admin/subcategories/{shop.wallet_50}", headers=HX, data={**data, f"{prefix}-min_quantity": "3"})
-    assert bad.status_code == 422 and bad.data.lstrip().startswith(b"<tr") and b"above max_quantity" in bad.data
+    assert bad.status_code == 422 and bad.data.lstrip().startswith(b"<tr") and b"cannot be above the maximum" in bad.data
     saved = client.post(f"/admin/subcategories/{shop.wallet_50}", headers=HX, data=data)
     assert saved.status_code == 200 and saved.headers["HX-Retarget"] == "#subcategories"
     assert b'id="subcategories"' in saved.data and b"$50 card" in saved.data and "€49.99".encode() in saved.data
@@ -437,7 +437,7 @@ def test_subcategory_inline_edit_and_delete_with_htmx(client, app, store, make, 
     ("-5", "1", "0", b"price cannot be negative"),
     ("1.999", "1", "0", b"more decimals than EUR allows"),
     ("ten", "1", "0", b"price must be a number"),
-    ("5.00", "4", "2", b"min_quantity cannot be above max_quantity"),
+    ("5.00", "4", "2", b"The minimum quantity per order cannot be above the maximum"),
 ])
 def test_bad_subcategory_input_rerenders_the_form_with_422(client, app, store, make, shop, price, minimum, maximum, message):
     signed_in(client, make, store, "MANAGER")
