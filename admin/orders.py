@@ -85,14 +85,15 @@ def _detail(order, *, status_form=None, action_error: str | None = None, refund_
     if fulfill_form is None:
         fulfill_form = FulfillForm(formdata=None, carrier=order.carrier, tracking_number=order.tracking_number,
                                    tracking_url=order.tracking_url)
+    refundable = refunds.refundable(order)  # a gift (nothing paid) or a fully refunded order: no refund form
     return render_template("admin/orders/detail.html", order=order, delivered=delivered, fulfill_form=fulfill_form,
                            ships=any(line.kind == "physical" for line in order.lines),
                            events=events, people=people, buyer=buyer, status_form=form,
                            action_form=AdminActionForm(formdata=None), action_error=action_error,
                            gifted_by=people.get(order.gifted_by_id), refunds=refunds.refunds_of(order.id),
-                           refund_form=_refund_form(order, refund_form), refundable=refunds.refundable(order),
-                           refundable_text=major_text(refunds.refundable(order), order.currency),
-                           can_refund=order.payment_status in REFUNDABLE,
+                           refund_form=_refund_form(order, refund_form), refundable=refundable,
+                           refundable_text=major_text(refundable, order.currency),
+                           can_refund=order.payment_status in REFUNDABLE and refundable > 0,
                            paid_by_provider=refunds.paid_payment(order),
                            invoice=moloni.invoice_view(moloni.invoice_of(order.id))), status
 

@@ -185,6 +185,7 @@ def test_gift_form_creates_a_gift_in_the_recipients_history(app, store, make, wo
     with app.app_context(), tenant_scope(store):
         order = db.session.scalar(select(Order).where(Order.order_number == 3))
         assert order.is_gift and order.total == 0 and order.status == "COMPLETED"
+    assert 'data-testid="refund-card"' not in admin.get("/admin/orders/3").data.decode()  # nothing was paid
     prefilled = admin.get(f"/admin/orders/gift?user={world['bob']}").data.decode()
     assert f'value="{world["bob"]}" checked' in prefilled
 
