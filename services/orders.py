@@ -227,29 +227,45 @@ def approve(order: Order, *, actor: User) -> Order:
     return order
 
 
-def release_stock(order: Order) -> int:
-    """Give back every unit the order holds but has not bought."""
-    released = 0
+def release_stock(order: Order) -> tuple[int, int]:
+    """Give back every unit the order holds but has not bought: (given back, withdrawn).
+
+    A unit of a deleted subcategory (or product) is not given back: its items are withdrawn as the
+    delete withdrew the sellable ones (``variants.withdraw_sellable``), and a physical count is not
+    restored, so nothing of a deleted subcategory becomes sellable again."""
+    released = withdrawn = 0
+    now = _now()
+    held = (StockItem.order_id == order.id, StockItem.is_sold.is_(False))
     per_variant = db.session.execute(
-        select(StockItem.variant_id, func.count()).where(StockItem.order_id == order.id, StockItem.is_sold.is_(False))
-        .group_by(StockItem.variant_id)).all()
-    db.session.execute(update(StockItem).where(StockItem.order_id == order.id, StockItem.is_sold.is_(False))
+        select(StockItem.variant_id, Variant.deleted_at.isnot(None), func.count())
+        .join(Variant, Variant.id == StockItem.variant_id).where(*held)
+        .group_by(StockItem.variant_id, Variant.deleted_at)).all()
+    gone = [variant_id for variant_id, deleted, _ in per_variant if deleted]
+    if gone:
+        withdrawn += db.session.execute(
+            update(StockItem).where(*held, StockItem.variant_id.in_(gone))
+            .values(order_id=None, order_line_id=None, reserved_until=None, removed_at=now, deliverable_encrypted=None)
+            .execution_options(synchronize_session=False)).rowcount
+    db.session.execute(update(StockItem).where(*held)
                        .values(order_id=None, order_line_id=None, reserved_until=None)
                        .execution_options(synchronize_session=False))
-    for variant_id, count in per_variant:
-        db.session.execute(update(Variant).where(Variant.id == variant_id)
-                           .values(stock_count=Variant.stock_count + count).execution_options(synchronize_session=False))
-        released += count
+    for variant_id, deleted, count in per_variant:
+        if not deleted:
+            db.session.execute(update(Variant).where(Variant.id == variant_id)
+                               .values(stock_count=Variant.stock_count + count)
+                               .execution_options(synchronize_session=False))
+            released += count
     for line in db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id, OrderLine.kind == "physical")):
         if line.variant_id:
-            db.session.execute(update(Variant).where(Variant.id == line.variant_id)
-                               .values(stock_count=Variant.stock_count + line.quantity)
-                               .execution_options(synchronize_session=False))
-            released += line.quantity
+            back = db.session.execute(update(Variant).where(Variant.id == line.variant_id, Variant.deleted_at.is_(None))
+                                      .values(stock_count=Variant.stock_count + line.quantity)
+                                      .execution_options(synchronize_session=False)).rowcount
+            released += line.quantity if back else 0
+            withdrawn += 0 if back else line.quantity
     for product_id in set(db.session.scalars(select(OrderLine.product_id).where(OrderLine.order_id == order.id))):
         if product_id:
             refresh_product_cache(db.session.get(Product, product_id))
-    return released
+    return released, withdrawn
 
 
 def _end_unpaid(order: Order, status: str, message: str, *, actor: User | None = None) -> bool:
@@ -263,9 +279,10 @@ def _end_unpaid(order: Order, status: str, message: str, *, actor: User | None =
     if actor is not None:  # a bulk UPDATE the audit listener cannot see (expiry has no actor)
         audit.record("order.status", "order", order.id,
                      {"before": {"status": "PENDING"}, "after": {"status": status}})
-    released = release_stock(order)
+    released, withdrawn = release_stock(order)
     coupons.release(order)
-    event(order, status.lower(), f"{message} ({released} item(s) back in stock)", actor=actor)
+    gone = f", {withdrawn} withdrawn: their subcategory was deleted" if withdrawn else ""
+    event(order, status.lower(), f"{message} ({released} item(s) back in stock{gone})", actor=actor)
     db.session.flush()
     if order.payment_method in ("STRIPE", "HOODPAY"):  # its payment page must not take money any more
         enqueue_after_commit(CLOSE_PAYMENT_PAGES, order.id, queue="default")
