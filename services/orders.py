@@ -13,7 +13,7 @@ from models import Order, OrderAdjustment, OrderEvent, OrderLine, Product, Role,
 from tenancy import current_store_id
 from transactions import enqueue_after_commit
 
-from . import audit, coupons, crypto, moloni, stock
+from . import addresses, audit, coupons, crypto, moloni, stock
 from .cart import check_quantity
 from .errors import Conflict, Invalid, NotFound
 from .pagination import paginate
@@ -366,17 +366,27 @@ def fulfill(order: Order, *, carrier: str, tracking_number: str, tracking_url: s
 
 def gift(recipient: User, variant: Variant, quantity: int, *, actor: User, note: str = "") -> Order:
     """Admin gifting (create-and-approve): an order created, paid and delivered in one step,
-    marked as a gift in the recipient's history. Nothing is charged."""
+    marked as a gift in the recipient's history. Nothing is charged. A physical item is shipped to
+    the recipient's default shipping address; without one the gift is refused (422
+    ``shipping_address_required``, as a checkout would be): it could not be fulfilled."""
     quantity = check_quantity(quantity)
     product = db.session.get(Product, variant.product_id)
     if variant.deleted_at is not None or product.deleted_at is not None:
         raise NotFound("No such subcategory", code="subcategory_not_found")
+    address = None
+    if product.kind == "physical":
+        saved = addresses.default_address(recipient, "shipping")
+        if saved is None:
+            raise Invalid(f"{recipient.username} has no default shipping address: ask them to add one to their "
+                          "account before gifting a physical item", code="shipping_address_required",
+                          details={"shipping_address": ["the recipient has no default shipping address"]})
+        address = {name: getattr(saved, name) for name in addresses.FIELDS}
     store = db.session.get(Store, recipient.store_id)
     subtotal = variant.price * quantity
     order = Order(order_number=next_number(), buyer_id=recipient.id, email=recipient.email, status="PENDING",
                   payment_status="UNPAID", payment_method="MANUAL", currency=store.currency, subtotal=subtotal,
                   discount_total=subtotal, total=0, item_count=quantity, is_gift=True, gifted_by_id=actor.id,
-                  note=(note or "")[:2000],
+                  note=(note or "")[:2000], shipping_address=address,
                   cart_snapshot=[{"subcategory_id": variant.id, "product_id": product.id, "product_title": product.title,
                                   "subcategory_title": variant.title, "quantity": quantity, "unit_price": variant.price}])
     db.session.add(order)
