@@ -383,7 +383,9 @@ def gift(recipient: User, variant: Variant, quantity: int, *, actor: User, note:
         address = {name: getattr(saved, name) for name in addresses.FIELDS}
     store = db.session.get(Store, recipient.store_id)
     subtotal = variant.price * quantity
-    order = Order(order_number=next_number(), buyer_id=recipient.id, email=recipient.email, status="PENDING",
+    number = next_number()
+    now = _now()  # created and paid at one moment (created_at is not the later flush's time)
+    order = Order(created_at=now, order_number=number, buyer_id=recipient.id, email=recipient.email, status="PENDING",
                   payment_status="UNPAID", payment_method="MANUAL", currency=store.currency, subtotal=subtotal,
                   discount_total=subtotal, total=0, item_count=quantity, is_gift=True, gifted_by_id=actor.id,
                   note=(note or "")[:2000], shipping_address=address,
@@ -391,7 +393,7 @@ def gift(recipient: User, variant: Variant, quantity: int, *, actor: User, note:
                                   "subcategory_title": variant.title, "quantity": quantity, "unit_price": variant.price}])
     db.session.add(order)
     db.session.flush()
-    line = OrderLine(order_id=order.id, position=0, product_id=product.id, variant_id=variant.id, kind=product.kind,
+    line = OrderLine(order_id=order.id, created_at=now, position=0, product_id=product.id, variant_id=variant.id, kind=product.kind,
                      product_title=product.title, variant_title=variant.title,
                      product_image_url=product.primary_image_url, quantity=quantity, unit_price=variant.price,
                      line_subtotal=subtotal, is_gift=True)
@@ -402,7 +404,7 @@ def gift(recipient: User, variant: Variant, quantity: int, *, actor: User, note:
     stock.allocate(order, line, variant, quantity)
     event(order, "gift", f"Gift of {quantity} × {product.title} – {variant.title} to {recipient.username}", actor=actor)
     refresh_product_cache(product)
-    mark_paid(order, actor=actor, via="gift")
+    mark_paid(order, actor=actor, via="gift", at=now)
     return order
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from models import OrderEvent, StockItem
+from models import Order, OrderEvent, OrderLine, StockItem
 from services import stores as store_service
 
 from .conftest import error_code
@@ -46,6 +46,22 @@ def test_balance_checkout_answers_the_delivered_order(client, shop):
         kinds = list(session.scalars(select(OrderEvent.kind).where(OrderEvent.order_id == order["id"])))
         assert kinds.count("revealed") == 1
         assert session.scalar(select(StockItem.first_revealed_ip).where(StockItem.order_id == order["id"])) is not None
+
+
+def test_an_order_paid_at_checkout_is_not_placed_after_it_was_paid(client, shop, make, store):
+    add(client, shop.headers, shop.digital, 1)
+    order = checkout(client, shop.headers).get_json()
+    assert order["created_at"] == order["paid_at"] == order["completed_at"], order
+    with in_store(shop) as session:
+        row = session.get(Order, order["id"])
+        assert row.created_at == row.paid_at == row.completed_at
+        lines = session.scalars(select(OrderLine).where(OrderLine.order_id == row.id)).all()
+        assert lines and all(line.created_at == row.paid_at == line.paid_at for line in lines)
+    # a gift is created, paid and delivered in one step too
+    admin = make.user(store, role="ADMIN")
+    gift = client.post("/api/admin/orders/create-and-approve", headers=shop.h(admin),
+                       json={"userId": shop.buyer.id, "subcategoryId": shop.digital, "amount": 1}).get_json()
+    assert gift["created_at"] == gift["paid_at"] == gift["completed_at"], gift
 
 
 def test_seed_b_checkout_is_the_same_service(client, shop):
