@@ -393,8 +393,8 @@ def gift(recipient: User, variant: Variant, quantity: int, *, actor: User, note:
                                   "subcategory_title": variant.title, "quantity": quantity, "unit_price": variant.price}])
     db.session.add(order)
     db.session.flush()
-    line = OrderLine(order_id=order.id, created_at=now, position=0, product_id=product.id, variant_id=variant.id, kind=product.kind,
-                     product_title=product.title, variant_title=variant.title,
+    line = OrderLine(order_id=order.id, created_at=now, position=0, product_id=product.id, variant_id=variant.id,
+                     kind=product.kind, product_title=product.title, variant_title=variant.title,
                      product_image_url=product.primary_image_url, quantity=quantity, unit_price=variant.price,
                      line_subtotal=subtotal, is_gift=True)
     db.session.add(line)
