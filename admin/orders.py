@@ -230,7 +230,7 @@ def order_gift():
     if variant is None:
         form.variant_id.errors = ["Choose a subcategory"]
         return _gift_page(form, 422, recipient)
-    with form_errors(form, codes={"out_of_stock": "quantity"}):
+    with form_errors(form, codes={"out_of_stock": "quantity", "shipping_address_required": "recipient"}):
         order = orders.gift(recipient, variant, form.quantity.data, actor=current_user._get_current_object(),
                             note=form.note.data or "")
         flash(f"Gift sent: order #{order.order_number} for {recipient.username}.", "success")

@@ -134,7 +134,8 @@ def product_delete(product_id: str):
     product = product_service.get_product(product_id, include_hidden=True, with_details=False)
     title = product.title
     product_service.delete_product(product)
-    flash(f"“{title}” was deleted. Its order history is kept; its unsold stock was withdrawn.", "success")
+    flash(f"“{title}” was deleted. Its order history is kept; its unsold stock was withdrawn "
+          "(items held by unpaid orders stay with them).", "success")
     return redirect(url_for("admin.products"))
 
 
@@ -233,5 +234,6 @@ def subcategory_delete(variant_id: str):
     variant_service.delete_variant(variant)
     if wants_fragment():
         return _subcategories_fragment(product_id)
-    flash(f"Subcategory “{title}” deleted; its unsold stock was withdrawn.", "success")
+    flash(f"Subcategory “{title}” deleted; its unsold stock was withdrawn "
+          "(items held by unpaid orders stay with them).", "success")
     return redirect(url_for("admin.product_edit", product_id=product_id) + "#subcategories")

@@ -272,11 +272,14 @@ def admin_orders(query: OrderQuery):
 @access("admin")
 @bp.input(GiftIn, arg_name="body")
 @bp.output(OrderOut, status_code=201)
-@bp.doc(responses={404: "No such user or subcategory", 409: "Not enough stock"})
+@bp.doc(responses={404: "No such user or subcategory", 409: "Not enough stock",
+                   422: "A physical item for a recipient with no default shipping address "
+                        "(`shipping_address_required`), or a bad quantity"})
 def create_and_approve(body: GiftIn):
     """Seed B: gift a user an order, created, paid and delivered in one step:
     `{userId, subcategoryId, amount (quantity), note?}`. Nothing is charged; the order is marked as
-    a gift (`is_gift`) in the recipient's history."""
+    a gift (`is_gift`) in the recipient's history. A physical item ships to the recipient's default
+    shipping address."""
     admin = require_user()
     recipient = user_service.get_user(body.user_id)
     order = order_service.gift(recipient, variant_service.get_variant(body.subcategory_id), body.quantity, actor=admin,

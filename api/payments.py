@@ -102,7 +102,8 @@ def create_intent(body: OrderPaymentIn):
 
 # --- refunds ----------------------------------------------------------------------------------
 
-REFUND_ERRORS = {404: "No such order", 409: "`already_refunded`, `order_not_paid`, `order_disputed`",
+REFUND_ERRORS = {404: "No such order", 409: "`already_refunded`, `order_not_paid`, `order_disputed`, "
+                                                "`nothing_to_refund` (nothing was paid: a gift)",
                  422: "`refund_exceeds_paid` (more than is left), a non-positive amount, a destination that "
                       "cannot take it (a guest has no balance; crypto is not refunded automatically)"}
 

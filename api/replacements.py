@@ -68,10 +68,11 @@ def replacement_options(subcategory_id: str):
 @access("staff")
 @bp.input(ResolveIn, arg_name="body")
 @bp.output(ReplacementOut)
-@bp.doc(responses={403: "A custom deliverable needs an admin", 404: "No such request",
-                   409: "`already_resolved` (someone else was first), `item_taken`, `out_of_stock`, "
-                        "`duplicate_deliverable`",
-                   422: "A denial without a reason"})
+@bp.doc(responses={403: "A custom deliverable needs an admin",
+                   404: "No such request, or no such stock item (`stock_item_not_found`)",
+                   409: "`already_resolved` (someone else was first), `item_taken` (sold or held meanwhile), "
+                        "`out_of_stock`, `duplicate_deliverable`",
+                   422: "A denial without a reason; an item of another subcategory (`item_wrong_subcategory`)"})
 def resolve_request(request_id: str, body: ResolveIn):
     """Approve (`{action: "approve", stock_item_id?}`, or an admin's `custom_deliverable`) or deny
     (`{action: "deny", reason}`). The buyer is emailed; the order's timeline shows who did it."""

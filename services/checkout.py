@@ -339,7 +339,8 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
 def _create_order(store: Store, cart, priced, priced_totals: Totals, settings, *, buyer: User | None, method: str,
                   email: str, note: str, customer_key: str, tax_number: str | None = None,
                   shown_to: tuple[User | None, str | None] | None = None) -> Placed:
-    now = _now()
+    number = order_service.next_number()  # before the clock: a concurrent checkout waits here (PostgreSQL),
+    now = _now()  # so the times orders are placed at follow their numbers
     # A checkout by balance is paid in this transaction: its units are sold as they are allocated
     # (one UPDATE), and nobody sees the order before it is paid (``orders.mark_paid(sold=)``).
     paying_now = method == "BALANCE"
@@ -349,8 +350,8 @@ def _create_order(store: Store, cart, priced, priced_totals: Totals, settings, *
     # mark_paid still runs the payment's rules (events, costs, alerts, the email, Moloni).
     all_digital = all(ln.variant.product.kind == "digital" for ln in priced.lines)
     status = ("COMPLETED" if all_digital else "PROCESSING") if paying_now else "PENDING"
-    order = Order(
-        id=new_id(), order_number=order_service.next_number(), buyer_id=buyer.id if buyer else None, email=email,
+    order = Order(  # placed at ``now``, the moment it is also paid when paid at once (not at the flush, later)
+        id=new_id(), created_at=now, order_number=number, buyer_id=buyer.id if buyer else None, email=email,
         guest_token_hash=token_hash(guest_token) if guest_token else None,
         status=status, payment_status="PAID" if paying_now else "UNPAID", paid_at=now if paying_now else None,
         completed_at=now if status == "COMPLETED" else None, payment_method=method, currency=store.currency,
@@ -369,7 +370,8 @@ def _create_order(store: Store, cart, priced, priced_totals: Totals, settings, *
     lines: list[OrderLine] = []
     for position, ln in enumerate(priced.lines):
         variant, product = ln.variant, ln.variant.product
-        lines.append(OrderLine(order_id=order.id, position=position, product_id=product.id, variant_id=variant.id,
+        lines.append(OrderLine(order_id=order.id, created_at=now, position=position, product_id=product.id,
+                               variant_id=variant.id,
                                kind=product.kind, product_title=product.title, variant_title=variant.title,
                                product_image_url=product.primary_image_url, quantity=ln.quantity,
                                unit_price=ln.unit_price, line_subtotal=ln.subtotal,

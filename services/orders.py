@@ -13,7 +13,7 @@ from models import Order, OrderAdjustment, OrderEvent, OrderLine, Product, Role,
 from tenancy import current_store_id
 from transactions import enqueue_after_commit
 
-from . import audit, coupons, crypto, moloni, stock
+from . import addresses, audit, coupons, crypto, moloni, stock
 from .cart import check_quantity
 from .errors import Conflict, Invalid, NotFound
 from .pagination import paginate
@@ -228,29 +228,45 @@ def approve(order: Order, *, actor: User) -> Order:
     return order
 
 
-def release_stock(order: Order) -> int:
-    """Give back every unit the order holds but has not bought."""
-    released = 0
+def release_stock(order: Order) -> tuple[int, int]:
+    """Give back every unit the order holds but has not bought: (given back, withdrawn).
+
+    A unit of a deleted subcategory (or product) is not given back: its items are withdrawn as the
+    delete withdrew the sellable ones (``variants.withdraw_sellable``), and a physical count is not
+    restored, so nothing of a deleted subcategory becomes sellable again."""
+    released = withdrawn = 0
+    now = _now()
+    held = (StockItem.order_id == order.id, StockItem.is_sold.is_(False))
     per_variant = db.session.execute(
-        select(StockItem.variant_id, func.count()).where(StockItem.order_id == order.id, StockItem.is_sold.is_(False))
-        .group_by(StockItem.variant_id)).all()
-    db.session.execute(update(StockItem).where(StockItem.order_id == order.id, StockItem.is_sold.is_(False))
+        select(StockItem.variant_id, Variant.deleted_at.isnot(None), func.count())
+        .join(Variant, Variant.id == StockItem.variant_id).where(*held)
+        .group_by(StockItem.variant_id, Variant.deleted_at)).all()
+    gone = [variant_id for variant_id, deleted, _ in per_variant if deleted]
+    if gone:
+        withdrawn += db.session.execute(
+            update(StockItem).where(*held, StockItem.variant_id.in_(gone))
+            .values(order_id=None, order_line_id=None, reserved_until=None, removed_at=now, deliverable_encrypted=None)
+            .execution_options(synchronize_session=False)).rowcount
+    db.session.execute(update(StockItem).where(*held)
                        .values(order_id=None, order_line_id=None, reserved_until=None)
                        .execution_options(synchronize_session=False))
-    for variant_id, count in per_variant:
-        db.session.execute(update(Variant).where(Variant.id == variant_id)
-                           .values(stock_count=Variant.stock_count + count).execution_options(synchronize_session=False))
-        released += count
+    for variant_id, deleted, count in per_variant:
+        if not deleted:
+            db.session.execute(update(Variant).where(Variant.id == variant_id)
+                               .values(stock_count=Variant.stock_count + count)
+                               .execution_options(synchronize_session=False))
+            released += count
     for line in db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id, OrderLine.kind == "physical")):
         if line.variant_id:
-            db.session.execute(update(Variant).where(Variant.id == line.variant_id)
-                               .values(stock_count=Variant.stock_count + line.quantity)
-                               .execution_options(synchronize_session=False))
-            released += line.quantity
+            back = db.session.execute(update(Variant).where(Variant.id == line.variant_id, Variant.deleted_at.is_(None))
+                                      .values(stock_count=Variant.stock_count + line.quantity)
+                                      .execution_options(synchronize_session=False)).rowcount
+            released += line.quantity if back else 0
+            withdrawn += 0 if back else line.quantity
     for product_id in set(db.session.scalars(select(OrderLine.product_id).where(OrderLine.order_id == order.id))):
         if product_id:
             refresh_product_cache(db.session.get(Product, product_id))
-    return released
+    return released, withdrawn
 
 
 def _end_unpaid(order: Order, status: str, message: str, *, actor: User | None = None) -> bool:
@@ -264,9 +280,10 @@ def _end_unpaid(order: Order, status: str, message: str, *, actor: User | None =
     if actor is not None:  # a bulk UPDATE the audit listener cannot see (expiry has no actor)
         audit.record("order.status", "order", order.id,
                      {"before": {"status": "PENDING"}, "after": {"status": status}})
-    released = release_stock(order)
+    released, withdrawn = release_stock(order)
     coupons.release(order)
-    event(order, status.lower(), f"{message} ({released} item(s) back in stock)", actor=actor)
+    gone = f", {withdrawn} withdrawn: their subcategory was deleted" if withdrawn else ""
+    event(order, status.lower(), f"{message} ({released} item(s) back in stock{gone})", actor=actor)
     db.session.flush()
     if order.payment_method in ("STRIPE", "HOODPAY"):  # its payment page must not take money any more
         enqueue_after_commit(CLOSE_PAYMENT_PAGES, order.id, queue="default")
@@ -350,23 +367,35 @@ def fulfill(order: Order, *, carrier: str, tracking_number: str, tracking_url: s
 
 def gift(recipient: User, variant: Variant, quantity: int, *, actor: User, note: str = "") -> Order:
     """Admin gifting (create-and-approve): an order created, paid and delivered in one step,
-    marked as a gift in the recipient's history. Nothing is charged."""
+    marked as a gift in the recipient's history. Nothing is charged. A physical item is shipped to
+    the recipient's default shipping address; without one the gift is refused (422
+    ``shipping_address_required``, as a checkout would be): it could not be fulfilled."""
     quantity = check_quantity(quantity)
     product = db.session.get(Product, variant.product_id)
     if variant.deleted_at is not None or product.deleted_at is not None:
         raise NotFound("No such subcategory", code="subcategory_not_found")
+    address = None
+    if product.kind == "physical":
+        saved = addresses.default_address(recipient, "shipping")
+        if saved is None:
+            raise Invalid(f"{recipient.username} has no default shipping address: ask them to add one to their "
+                          "account before gifting a physical item", code="shipping_address_required",
+                          details={"shipping_address": ["the recipient has no default shipping address"]})
+        address = {name: getattr(saved, name) for name in addresses.FIELDS}
     store = db.session.get(Store, recipient.store_id)
     subtotal = variant.price * quantity
-    order = Order(order_number=next_number(), buyer_id=recipient.id, email=recipient.email, status="PENDING",
+    number = next_number()
+    now = _now()  # created and paid at one moment (created_at is not the later flush's time)
+    order = Order(created_at=now, order_number=number, buyer_id=recipient.id, email=recipient.email, status="PENDING",
                   payment_status="UNPAID", payment_method="MANUAL", currency=store.currency, subtotal=subtotal,
                   discount_total=subtotal, total=0, item_count=quantity, is_gift=True, gifted_by_id=actor.id,
-                  note=(note or "")[:2000],
+                  note=(note or "")[:2000], shipping_address=address,
                   cart_snapshot=[{"subcategory_id": variant.id, "product_id": product.id, "product_title": product.title,
                                   "subcategory_title": variant.title, "quantity": quantity, "unit_price": variant.price}])
     db.session.add(order)
     db.session.flush()
-    line = OrderLine(order_id=order.id, position=0, product_id=product.id, variant_id=variant.id, kind=product.kind,
-                     product_title=product.title, variant_title=variant.title,
+    line = OrderLine(order_id=order.id, created_at=now, position=0, product_id=product.id, variant_id=variant.id,
+                     kind=product.kind, product_title=product.title, variant_title=variant.title,
                      product_image_url=product.primary_image_url, quantity=quantity, unit_price=variant.price,
                      line_subtotal=subtotal, is_gift=True)
     db.session.add(line)
@@ -376,7 +405,7 @@ def gift(recipient: User, variant: Variant, quantity: int, *, actor: User, note:
     stock.allocate(order, line, variant, quantity)
     event(order, "gift", f"Gift of {quantity} × {product.title} – {variant.title} to {recipient.username}", actor=actor)
     refresh_product_cache(product)
-    mark_paid(order, actor=actor, via="gift")
+    mark_paid(order, actor=actor, via="gift", at=now)
     return order
 
 

@@ -415,7 +415,7 @@ def _pay_late(order: Order, payment: Payment, via: str) -> str:
         with db.session.begin_nested():
             for line in lines:
                 variant = db.session.get(Variant, line.variant_id) if line.variant_id else None
-                if variant is None:
+                if variant is None or variant.deleted_at is not None:
                     raise Conflict("the product is gone", code="out_of_stock")
                 stock.allocate(order, line, variant, line.quantity)
             coupons.restore(order)

@@ -32,7 +32,7 @@ from .errors import Invalid, NotFound
 from .pagination import clamp, page_statement, run_page
 from .slugs import check_slug, unique_slug
 from .text import UUID_RE, clean_text, holds, sanitize_html
-from .variants import create_variant, refresh_product_cache, visible_product_filters
+from .variants import create_variant, refresh_product_cache, visible_product_filters, withdraw_sellable
 
 
 def _now() -> datetime:
@@ -127,16 +127,15 @@ def update_product(product: Product, changes: dict) -> Product:
 
 
 def delete_product(product: Product) -> None:
-    """Soft delete: order history keeps its product; unsold stock is withdrawn; the slug is freed."""
+    """Soft delete: order history keeps its product; sellable stock is withdrawn, items held by
+    unpaid orders stay with them (the rule of ``variants.delete_variant``); the slug is freed."""
     now = _now()
     product.deleted_at = now
     product.is_enabled = False
     product.slug = f"{product.slug[:180]}--deleted-{product.id[:8]}"
     db.session.execute(update(Variant).where(Variant.product_id == product.id, Variant.deleted_at.is_(None))
                        .values(deleted_at=now, is_active=False, stock_count=0))
-    db.session.execute(update(StockItem).where(StockItem.product_id == product.id, StockItem.is_sold.is_(False),
-                                               StockItem.removed_at.is_(None))
-                       .values(removed_at=now, deliverable_encrypted=None))
+    withdraw_sellable(StockItem.product_id == product.id, now=now)
     refresh_product_cache(product)
     db.session.flush()
 

@@ -57,6 +57,10 @@ def refund(store: Store, order: Order, *, amount: int | None, destination: str =
         raise Conflict(f"Only a paid order can be refunded (this one is {order.payment_status})",
                        code="order_not_paid")
     left = refundable(order)
+    if left == 0:  # paid, yet nothing was charged: a gift, or an order that cost nothing
+        what = "a gift" if order.is_gift else "it cost nothing"
+        raise Conflict(f"Nothing was paid for this order ({what}): there is nothing to refund",
+                       code="nothing_to_refund", details={"refundable": 0})
     if amount is None:
         amount = left
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:

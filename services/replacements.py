@@ -8,6 +8,9 @@ inside the product's warranty (``sold_at + warranty_time``).
 * Staff approve with one of 3 random available items (an admin may type a custom deliverable)
   or deny with a reason the buyer sees. Resolving is one guarded UPDATE on the request: of two
   staff resolving at once, one wins and the other gets ``already_resolved``; one item is delivered.
+  A chosen item that does not exist (or was withdrawn) is a 404 ``stock_item_not_found``, one of
+  another subcategory a 422 ``item_wrong_subcategory``; only one sold or held meanwhile is the
+  race's 409 ``item_taken``.
 * The new item is sold to the order (it appears among its deliverables and its ``replacements``),
   the replaced one is marked replaced (it was sold, so it is never sold again), the buyer is
   emailed and every step is on the order's timeline.
@@ -232,8 +235,7 @@ def _fulfil(request: ReplacementRequest, order: Order, *, actor: User | None, au
                                     StockItem.order_id.is_(None))
             .values(order_id=order.id, order_line_id=line.id).execution_options(synchronize_session=False)).rowcount
         if taken != 1:
-            raise Conflict("That item was just taken: choose another", code="item_taken",
-                           details={"stock_item_id": ["no longer available"]})
+            _why_not_taken(stock_item_id[:36], variant)
         db.session.execute(update(Variant).where(Variant.id == variant.id)
                            .values(stock_count=Variant.stock_count - 1).execution_options(synchronize_session=False))
         new_id = stock_item_id[:36]
@@ -251,6 +253,20 @@ def _fulfil(request: ReplacementRequest, order: Order, *, actor: User | None, au
     orders.event(order, "replaced", f"Item replaced {who} ({variant.title})", actor=actor, request_id=request.id)
     refresh_product_cache(db.session.get(Product, variant.product_id))
     enqueue_after_commit(REPLACEMENT_EMAIL, request.id, queue="emails")
+
+
+def _why_not_taken(item_id: str, variant: Variant) -> None:
+    """Raise why the chosen item could not be taken: unknown or withdrawn (404), of another
+    subcategory (422), or sold or held meanwhile (409 ``item_taken``: only then is it a race)."""
+    item = db.session.get(StockItem, item_id)
+    if item is None or item.removed_at is not None:
+        raise NotFound("No such stock item: choose one of the options", code="stock_item_not_found",
+                       details={"stock_item_id": ["unknown"]})
+    if item.variant_id != variant.id:
+        raise Invalid(f"That item is not one of {variant.title}: choose one of its options",
+                      code="item_wrong_subcategory", details={"stock_item_id": ["an item of another subcategory"]})
+    raise Conflict("That item was just taken: choose another", code="item_taken",
+                   details={"stock_item_id": ["no longer available"]})
 
 
 # --- lists -----------------------------------------------------------------------------------

@@ -187,18 +187,26 @@ def update_variant(variant: Variant, changes: dict) -> Variant:
 
 
 def delete_variant(variant: Variant) -> None:
-    """Sold items stay for order history; unsold stock is withdrawn (its codes stay known)."""
+    """Soft delete. Sold items stay for order history; sellable stock is withdrawn (its codes stay
+    known); items an unpaid order holds stay with it, so approving or paying that order still
+    delivers them (if it expires or is cancelled instead, ``orders.release_stock`` withdraws them)."""
     now = _now()
     variant.deleted_at = now
     variant.is_active = False
     variant.stock_count = 0
     if variant.sku:
         variant.sku = None
-    db.session.execute(update(StockItem).where(StockItem.variant_id == variant.id, StockItem.is_sold.is_(False),
-                                               StockItem.removed_at.is_(None))
-                       .values(removed_at=now, deliverable_encrypted=None))
+    withdraw_sellable(StockItem.variant_id == variant.id, now=now)
     db.session.flush()
     refresh_product_cache(db.session.get(Product, variant.product_id))
+
+
+def withdraw_sellable(*where, now: datetime) -> int:
+    """Withdraw the sellable stock items matching ``where`` (a deleted subcategory's or product's):
+    the ciphertext goes, the hash stays. Sold items and items held by an unpaid order are kept.
+    The one rule of both deletes; returns how many were withdrawn."""
+    return db.session.execute(update(StockItem).where(*where, available_filter())
+                              .values(removed_at=now, deliverable_encrypted=None)).rowcount
 
 
 def set_variant_attributes(variant: Variant, value_ids: list[str]) -> None:

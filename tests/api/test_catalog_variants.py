@@ -1,13 +1,17 @@
 """Variants (Seed A) = subcategories (Seed B): CRUD, visibility, `/products/{id}/stock`, `/subcategories/{id}`."""
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from extensions import db
-from models import Product, StockItem, Variant
+from models import Order, OrderEvent, Product, StockItem, Variant
+from services import orders
 from tenancy import tenant_scope
 from tests.api.conftest import error_code
+from tests.api.shop import DIGITAL_CODES, in_store, ship, shop_fixture  # noqa: F401 - the shop fixture
 
 
 def test_create_update_and_delete_a_variant(client, store, catalog, manager_headers, app):
@@ -137,3 +141,68 @@ def test_deleting_a_variant_withdraws_unsold_stock_and_keeps_sold(client, store,
         assert [i.removed_at is None for i in items if i.is_sold] == [True]
         assert [i.deliverable_encrypted for i in items if not i.is_sold] == [None]
         assert db.session.get(Product, product["id"]).stock_total == 0
+
+
+def _delete_both(client, shop, headers, what):
+    """Delete the shop's digital and physical subcategories (``variant``) or their products (``product``)."""
+    for product_id, variant_id in ((shop.product, shop.digital), (shop.physical_product, shop.physical)):
+        url = f"/api/products/{product_id}" + (f"/variants/{variant_id}" if what == "variant" else "")
+        assert client.delete(url, headers=headers).status_code == 204
+
+
+def _pending_order(client, shop, digital=2, physical=1) -> dict:
+    for variant_id, quantity in ((shop.digital, digital), (shop.physical, physical)):
+        assert client.post("/api/cart/items", json={"subcategory_id": variant_id, "quantity": quantity},
+                           headers=shop.headers).status_code == 200
+    placed = client.post("/api/orders/checkout", json={"payment_method": "MANUAL", **ship(shop)}, headers=shop.headers)
+    assert placed.status_code == 201 and placed.get_json()["status"] == "PENDING", placed.get_json()
+    return placed.get_json()
+
+
+@pytest.mark.parametrize("what", ["variant", "product"])
+def test_deleting_keeps_the_items_an_unpaid_order_holds_and_approving_it_delivers_them(client, shop, make, what):
+    admin = shop.h(make.user(shop.store, role="ADMIN"))
+    order = _pending_order(client, shop)
+    _delete_both(client, shop, admin, what)
+    with in_store(shop) as session:
+        items = session.scalars(select(StockItem).where(StockItem.variant_id == shop.digital)).all()
+        held = [i for i in items if i.order_id == order["id"]]
+        assert len(held) == 2 and all(i.removed_at is None and i.deliverable_encrypted for i in held)
+        assert all(i.removed_at is not None and i.deliverable_encrypted is None for i in items if i not in held)
+    approved = client.post(f"/api/admin/orders/process/{order['id']}", headers=admin)
+    assert approved.status_code == 200, approved.get_json()
+    paid = approved.get_json()
+    assert (paid["status"], paid["payment_status"]) == ("PROCESSING", "PAID")  # the T-shirt waits to be shipped
+    assert len(paid["deliverables"]) == 2 and set(paid["deliverables"]) <= set(DIGITAL_CODES)
+    timeline = client.get(f"/api/orders/{order['id']}/timeline", headers=admin).get_json()["items"]
+    assert "stock_short" not in [e["kind"] for e in timeline]
+
+
+@pytest.mark.parametrize("end", ["cancel", "expire"])
+@pytest.mark.parametrize("what", ["variant", "product"])
+def test_items_held_for_a_deleted_subcategory_are_withdrawn_when_the_order_ends_unpaid(client, shop, make, what, end):
+    admin = shop.h(make.user(shop.store, role="ADMIN"))
+    order = _pending_order(client, shop)
+    _delete_both(client, shop, admin, what)
+    if end == "cancel":
+        cancelled = client.put(f"/api/orders/{order['id']}/status", json={"status": "CANCELLED"}, headers=admin)
+        assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "CANCELLED"
+    else:
+        with in_store(shop) as session:
+            session.execute(update(Order).where(Order.id == order["id"])
+                            .values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+            assert orders.expire_due() == 1
+            session.commit()
+    with in_store(shop) as session:
+        items = session.scalars(select(StockItem).where(StockItem.variant_id == shop.digital)).all()
+        assert len(items) == len(DIGITAL_CODES)
+        assert all(i.removed_at is not None and i.deliverable_encrypted is None and i.order_id is None for i in items)
+        assert session.get(Variant, shop.digital).stock_count == 0  # nothing of it is for sale again
+        assert session.get(Variant, shop.physical).stock_count == 0
+        assert session.get(Product, shop.product).stock_total == 0
+        ended = session.scalar(select(OrderEvent.message).where(OrderEvent.order_id == order["id"],
+                                                                OrderEvent.kind.in_(("cancelled", "expired"))))
+        assert "(0 item(s) back in stock, 3 withdrawn" in ended
+    # the buyer's own cart cannot bring them back either
+    again = client.post("/api/cart/items", json={"subcategory_id": shop.digital, "quantity": 1}, headers=shop.headers)
+    assert again.status_code == 404

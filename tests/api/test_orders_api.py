@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from models import OrderEvent, StockItem
+from models import Order, OrderEvent, OrderLine, StockItem
 from services import stores as store_service
 
 from .conftest import error_code
-from .shop import DIGITAL_CODES, counts, in_store, set_price, ship, shop_fixture  # noqa: F401
+from .shop import ADDRESS, DIGITAL_CODES, counts, in_store, set_price, ship, shop_fixture  # noqa: F401
 
 SESSION = {"X-Session-ID": "guest-tab"}
 
@@ -46,6 +46,22 @@ def test_balance_checkout_answers_the_delivered_order(client, shop):
         kinds = list(session.scalars(select(OrderEvent.kind).where(OrderEvent.order_id == order["id"])))
         assert kinds.count("revealed") == 1
         assert session.scalar(select(StockItem.first_revealed_ip).where(StockItem.order_id == order["id"])) is not None
+
+
+def test_an_order_paid_at_checkout_is_not_placed_after_it_was_paid(client, shop, make, store):
+    add(client, shop.headers, shop.digital, 1)
+    order = checkout(client, shop.headers).get_json()
+    assert order["created_at"] == order["paid_at"] == order["completed_at"], order
+    with in_store(shop) as session:
+        row = session.get(Order, order["id"])
+        assert row.created_at == row.paid_at == row.completed_at
+        lines = session.scalars(select(OrderLine).where(OrderLine.order_id == row.id)).all()
+        assert lines and all(line.created_at == row.paid_at == line.paid_at for line in lines)
+    # a gift is created, paid and delivered in one step too
+    admin = make.user(store, role="ADMIN")
+    gift = client.post("/api/admin/orders/create-and-approve", headers=shop.h(admin),
+                       json={"userId": shop.buyer.id, "subcategoryId": shop.digital, "amount": 1}).get_json()
+    assert gift["created_at"] == gift["paid_at"] == gift["completed_at"], gift
 
 
 def test_seed_b_checkout_is_the_same_service(client, shop):
@@ -254,6 +270,27 @@ def test_seed_b_admin_orders_and_gifts(client, shop, make, store, other_store):
     assert [o["id"] for o in listed["items"]] == [gift["id"]]
     mine = client.get("/api/orders/my-orders", headers=shop.headers).get_json()
     assert mine["items"][0]["is_gift"]
+
+
+def test_a_physical_gift_ships_to_the_recipients_default_address(client, shop, make, store):
+    admin, staff = make.user(store, role="ADMIN"), make.user(store, role="STAFF")
+    body = {"userId": shop.buyer.id, "subcategoryId": shop.physical, "amount": 1}
+    # no address to ship to: refused (it could not be fulfilled), nothing written
+    refused = client.post("/api/admin/orders/create-and-approve", json=body, headers=shop.h(admin))
+    assert refused.status_code == 422 and error_code(refused) == "shipping_address_required"
+    assert "buyer has no default shipping address" in refused.get_json()["error"]["message"]
+    assert (counts(shop)["orders"], counts(shop)["physical"]) == (0, 3)
+    home = {**ADDRESS, "name": "Home"}
+    assert client.post("/api/addresses", json=home, headers=shop.headers).status_code == 201
+    response = client.post("/api/admin/orders/create-and-approve", json=body, headers=shop.h(admin))
+    assert response.status_code == 201, response.get_json()
+    gift = response.get_json()
+    assert (gift["status"], gift["is_gift"], gift["total"]) == ("PROCESSING", True, 0)
+    assert {k: gift["shipping_address"][k] for k in home} == home
+    assert counts(shop)["physical"] == 2
+    shipped = client.post(f"/api/orders/{gift['id']}/fulfill", json={"carrier": "CTT", "tracking_number": "RR1PT"},
+                          headers=shop.h(staff))
+    assert shipped.status_code == 200 and shipped.get_json()["status"] == "COMPLETED"
 
 
 def test_a_disabled_method_of_the_store_settings_is_refused(client, shop):

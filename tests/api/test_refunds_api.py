@@ -128,6 +128,20 @@ def test_a_balance_paid_order_is_refunded_to_the_balance_by_default(app, client,
     assert card.status_code == 409 and error_code(card) == "already_refunded"
 
 
+@pytest.mark.parametrize("body", [{}, {"amount": 1}, {"destination": "balance"}])
+def test_a_gift_has_nothing_to_refund(app, client, store, shop, admin, mail_outbox, body):
+    gift = client.post("/api/admin/orders/create-and-approve", headers=admin,
+                       json={"userId": shop.buyer.id, "subcategoryId": shop.digital, "amount": 1})
+    assert gift.status_code == 201 and gift.get_json()["total"] == 0
+    response = client.post(f"/api/orders/{gift.get_json()['id']}/refund", json=body, headers=admin)
+    assert response.status_code == 409 and error_code(response) == "nothing_to_refund"
+    assert "a gift" in response.get_json()["error"]["message"]
+    saved = row(app, store, Order, gift.get_json()["id"])
+    assert (saved.status, saved.payment_status, saved.amount_refunded) == ("COMPLETED", "PAID", 0)
+    assert rows(app, store, Refund) == [] and row(app, store, User, shop.buyer.id).balance == 5000
+    assert buyer_refund_mails(mail_outbox) == []
+
+
 def test_a_guest_order_cannot_be_refunded_to_a_balance(app, client, store, shop, admin, stripe_platform):
     enable_methods(app, store, "STRIPE")
     guest = {"X-Session-ID": "guest-refund-tab"}

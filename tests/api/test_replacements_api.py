@@ -145,6 +145,32 @@ def test_staff_approve_with_one_of_three_options_or_deny_with_a_reason(client, m
     assert kinds.count("replacement_requested") == 2 and "replaced" in kinds and "replacement_denied" in kinds
 
 
+def test_approving_with_an_unknown_or_foreign_item_says_which(client, make, shop):
+    _settings(shop, replace_enabled=True, auto_replace_enabled=False)
+    order = _buy(client, shop, 2)
+    request = _replace(client, shop, order, _items(order)[0]).get_json()
+    with shop.app.app_context(), tenant_scope(shop.store):
+        other = product_service.create_product({"title": "Xbox Card", "variants": [{"title": "25", "price": 2500}]})
+        other_variant = db.session.scalar(select(Variant).where(Variant.product_id == other.id))
+        stock.import_stock(other_variant, "XBOX-1")
+        foreign = db.session.scalar(select(StockItem.id).where(StockItem.variant_id == other_variant.id))
+        db.session.commit()
+    staff = _staff(make, shop.store)
+    url = f"/api/staff/requests/{request['id']}/resolve"
+    cases = [(foreign, 422, "item_wrong_subcategory"), ("00000000-0000-0000-0000-000000000000", 404,
+             "stock_item_not_found"), ("bogus", 404, "stock_item_not_found"),
+             (_items(order)[1], 409, "item_taken")]  # sold: this one really is taken
+    for item_id, status, code in cases:
+        answer = client.post(url, json={"action": "approve", "stock_item_id": item_id}, headers=staff)
+        assert (answer.status_code, answer.get_json()["error"]["code"]) == (status, code), item_id
+    with shop.app.app_context(), tenant_scope(shop.store):
+        assert db.session.get(ReplacementRequest, request["id"]).status == "PENDING"
+        assert db.session.get(StockItem, foreign).order_id is None
+        assert db.session.get(Variant, other_variant.id).stock_count == 1
+    approved = client.post(url, json={"action": "approve"}, headers=staff)
+    assert approved.status_code == 200 and approved.get_json()["status"] == "APPROVED"
+
+
 def test_a_custom_deliverable_is_for_admins(client, make, shop):
     _settings(shop, replace_enabled=True, auto_replace_enabled=False)
     order = _buy(client, shop, 1)

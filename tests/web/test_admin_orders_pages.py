@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import BalanceTransaction, Order, User, Variant
-from services import balance, checkout, orders, stock
+from services import addresses, balance, checkout, orders, stock
 from services import cart as cart_service
 from services import products as product_service
 from tenancy import tenant_scope
@@ -231,3 +231,27 @@ def test_balance_adjustment_writes_a_ledger_row_and_refuses_an_overdraft(app, st
             (1250, "Goodwill", "adjustment", admin_user.id), (-250, "Fee", "adjustment", admin_user.id)]
         assert db.session.get(User, world["bob"]).balance == 1000 == balance.ledger_sum(world["bob"])
     assert orders  # imported for the fixture's readers
+
+
+def test_gift_form_ships_a_physical_item_to_the_recipients_default_address(app, store, make, world):
+    admin, _ = as_role(app, make, store, "ADMIN")
+    with app.app_context(), tenant_scope(store):
+        shirt = product_service.create_product({"title": "T-Shirt", "kind": "physical", "variants": [
+            {"title": "M", "price": 2500, "stock_count": 3}]})
+        shirt_variant = db.session.scalar(select(Variant.id).where(Variant.product_id == shirt.id))
+        db.session.commit()
+    page = admin.get("/admin/orders/gift")
+    form = {"csrf_token": page_token(page), "user_id": world["bob"], "variant_id": shirt_variant, "quantity": 1}
+    refused = admin.post("/admin/orders/gift", data=form)
+    assert refused.status_code == 422 and "bob has no default shipping address" in refused.data.decode()
+    with app.app_context(), tenant_scope(store):
+        assert db.session.scalar(select(func.count()).select_from(Order).where(Order.is_gift.is_(True))) == 0
+        addresses.create_address(db.session.get(User, world["bob"]), {
+            "name": "Bob", "line1": "Rua Augusta 1", "city": "Lisboa", "postal_code": "1100-048", "country": "PT"})
+        db.session.commit()
+    done = admin.post("/admin/orders/gift", data=form)
+    assert done.status_code == 303 and done.headers["Location"] == "/admin/orders/3"
+    with app.app_context(), tenant_scope(store):
+        order = db.session.scalar(select(Order).where(Order.order_number == 3))
+        assert order.is_gift and order.status == "PROCESSING"
+        assert (order.shipping_address["name"], order.shipping_address["city"]) == ("Bob", "Lisboa")
