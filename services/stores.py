@@ -481,6 +481,13 @@ def get_store(store_id: str) -> Store | None:
     return db.session.get(Store, store_id)
 
 
+def current_currency() -> str:
+    """The bound store's currency: what a service that is not handed the store states amounts in
+    (an error's ``details``)."""
+    store = get_store(current_store_id()) if current_store_id() else None
+    return store.currency if store is not None else "EUR"
+
+
 def show_money(minor, currency: str | None = None, store: Store | None = None) -> str:
     """Money as a store shows it to people (its ``locale``, Babel): pages, emails, flash messages.
     ``store`` defaults to the bound one (a job rendering an email)."""
