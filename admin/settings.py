@@ -60,6 +60,9 @@ class LinkForm(Form):
 class SettingsForm(PageForm):
     name = StringField("Store name", validators=[DataRequired(), Length(max=120)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=store_config.DESCRIPTION_MAX)])
+    # checked by the service (StoreSettings), so the page says what the API says
+    support_email = StringField("Support email", validators=[Optional(), Length(max=254), _plain_text],
+                                description="Where shoppers can write to the store; empty for none")
     links = FieldList(FormField(LinkForm), min_entries=0, max_entries=20 + BLANK_LINK_ROWS)
     review_reward = IntegerField("Review reward (% of the order, credited to the balance)",
                                  validators=[InputRequired(), NumberRange(min=0, max=10)])
@@ -105,6 +108,7 @@ class SettingsForm(PageForm):
 
     def changes(self) -> dict:
         return {"name": self.name.data, "description": self.description.data or "",
+                "support_email": (self.support_email.data or "").strip() or None,
                 "external_links": self.links_data(), "review_reward": self.review_reward.data,
                 "enforced_ratings": bool(self.enforced_ratings.data),
                 "feedback_window_days": self.feedback_window_days.data,
@@ -118,7 +122,7 @@ class SettingsForm(PageForm):
 def _form_data(store) -> dict:
     s = settings_of(store)
     bar = s.announcement_bar_config
-    return {"name": store.name, "description": store.description or "",
+    return {"name": store.name, "description": store.description or "", "support_email": s.support_email or "",
             "links": [link.model_dump() for link in s.external_links] + [{"in_nav_bar": True, "in_footer": True}] * BLANK_LINK_ROWS,
             "review_reward": s.review_reward, "enforced_ratings": s.enforced_ratings,
             "feedback_window_days": s.feedback_window_days, "reviews_require_approval": s.reviews_require_approval,
@@ -130,7 +134,8 @@ def _form_data(store) -> dict:
 
 
 # the service's detail paths -> the form's fields
-_FIELDS = {"name": "name", "description": "description", "review_reward": "review_reward",
+_FIELDS = {"name": "name", "description": "description", "support_email": "support_email",
+           "review_reward": "review_reward",
            "feedback_window_days": "feedback_window_days", "order_expiry_minutes": "order_expiry_minutes",
            "announcement_bar_config.text": "ann_text", "announcement_bar_config.template": "ann_template",
            "announcement_bar_config.scroll_direction": "ann_direction", "locale": "locale", "timezone": "timezone"}

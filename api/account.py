@@ -105,7 +105,8 @@ def change_my_password(body: PasswordChangeIn):
 @bp.doc(responses={200: "All your personal data as JSON (GDPR Art. 15, 20): `profile`, `orders` (with "
                         "`lines`, their delivered `items`, and `adjustments`), `addresses`, `reviews`, "
                         "`balance_ledger`, `top_ups`, `replacement_requests`, `email_preferences`, "
-                        "`campaign_emails`, `cart`. Amounts in minor units."})
+                        "`campaign_emails`, `cart`, and the store's `currency`: amounts are numbers in its major "
+                        "units (49.99), as everywhere in the API."})
 def export_my_data():
     """Download everything the store keeps about you, as one JSON document (also on the account
     page, "Download my data"). Deliverables show as on your order page (only paid orders)."""

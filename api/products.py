@@ -73,8 +73,10 @@ def list_products(query: ProductQuery):
 
     Filters: `search`, `category_id` (includes its sub-categories), `tag_id`, `min_price` and
     `max_price` (major units), `stock_status` (in_stock, out_of_stock, low_stock), `is_featured`,
-    `is_active` (staff only); `sort_by` (created_at, title, price, popularity, rating), `sort_dir`;
-    `page`, `page_size` (default 20, at most 100). Staff see disabled products too.
+    `is_active`; `sort_by` (created_at, title, price, popularity, rating), `sort_dir`;
+    `page`, `page_size` (default 20, at most 100). Staff see disabled products too; anyone else sees
+    enabled ones only, so `is_active=false` is an empty page for them (as `include_inactive` of the
+    categories shows shoppers active ones only: a filter narrows what the caller may see).
     """
     filters = query.filters(g.store.currency, staff=is_staff())
     return product_page(product_service.list_products(filters, page=query.page, page_size=query.page_size))

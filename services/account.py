@@ -48,6 +48,8 @@ from . import users as user_service
 from . import wishlist as wishlist_service
 from .auth import check_blacklist, email_taken, normalize_email, verify_password
 from .errors import Conflict, Invalid
+from .money import to_major
+from .stores import current_currency
 
 PROFILE_FIELDS = ("full_name", "username", "phone", "locale")
 PHONE_CHARS = set("+0123456789 ()-./")
@@ -184,15 +186,24 @@ def _plain(value):
     return value
 
 
-def _row(obj, skip: tuple[str, ...] = ()) -> dict:
+def _row(obj, skip: tuple[str, ...] = (), money: tuple[str, ...] = ()) -> dict:
     """A row's columns, without the store id, secrets (``models.audit.is_denied``: hashes, tokens,
-    encrypted deliverables) and ``skip``."""
-    return {attr.key: _plain(getattr(obj, attr.key)) for attr in inspect(type(obj)).column_attrs
-            if attr.key != "store_id" and attr.key not in skip and not is_denied(attr.key)}
+    encrypted deliverables) and ``skip``; the ``money`` columns in major units of the row's own
+    ``currency`` or the store's, as everywhere in the API's JSON."""
+    row = {attr.key: _plain(getattr(obj, attr.key)) for attr in inspect(type(obj)).column_attrs
+           if attr.key != "store_id" and attr.key not in skip and not is_denied(attr.key)}
+    currency = getattr(obj, "currency", None) or current_currency()
+    for key in money:
+        if isinstance(row.get(key), int):
+            row[key] = to_major(row[key], currency)
+    return row
 
 
 ORDER_PRIVATE = ("cost_total", "cost_known_units", "provider_ref")  # the merchant's costs, the provider's id
 LINE_PRIVATE = ("cost",)
+# the columns that are amounts (minor units in the database, major units in the export)
+ORDER_MONEY = ("subtotal", "discount_total", "tax_total", "shipping_total", "total", "amount_refunded")
+LINE_MONEY = ("unit_price", "line_subtotal")
 
 
 def _orders(user: User, ip: str | None) -> list[dict]:
@@ -206,27 +217,31 @@ def _orders(user: User, ip: str | None) -> list[dict]:
     out = []
     for order in orders:
         delivered = order_service.deliverables(order, viewer=user, ip=ip)
-        out.append({**_row(order, ORDER_PRIVATE),
-                    "lines": [{**_row(line, LINE_PRIVATE),
+        snapshot = [{**row, "unit_price": to_major(row["unit_price"], order.currency)}
+                    if isinstance(row, dict) and isinstance(row.get("unit_price"), int) else row
+                    for row in (order.cart_snapshot or [])]
+        out.append({**_row(order, ORDER_PRIVATE, ORDER_MONEY), "cart_snapshot": snapshot,
+                    "lines": [{**_row(line, LINE_PRIVATE, LINE_MONEY),
                                "items": [{"deliverable": d["deliverable"], "sold_at": _plain(d["sold_at"]),
                                           "replaced_at": _plain(d["replaced_at"])}
                                          for d in delivered.get(line.id, [])]}
                               for line in lines[order.id]],
-                    "adjustments": [_row(a) for a in adjustments[order.id]]})
+                    "adjustments": [_row(a, money=("amount",)) for a in adjustments[order.id]]})
     return out
 
 
-def _rows(model, column, user: User, order_by=None, skip=()) -> list[dict]:
+def _rows(model, column, user: User, order_by=None, skip=(), money=()) -> list[dict]:
     stmt = select(model).where(column == user.id)
     stmt = stmt.order_by(*(order_by or (model.created_at,)))
-    return [_row(obj, skip) for obj in db.session.scalars(stmt)]
+    return [_row(obj, skip, money) for obj in db.session.scalars(stmt)]
 
 
 def _cart(user: User, ip: str | None) -> list[dict]:
     cart = db.session.scalar(select(Cart).where(Cart.user_id == user.id))
     if cart is None:
         return []
-    return [_row(item) for item in db.session.scalars(select(CartItem).where(CartItem.cart_id == cart.id))]
+    return [_row(item, money=("seen_price",))
+            for item in db.session.scalars(select(CartItem).where(CartItem.cart_id == cart.id))]
 
 
 def _preferences(user: User, ip: str | None) -> dict:
@@ -251,9 +266,9 @@ EXPORTED: dict[tuple[str, str], tuple[str, Callable[[User, str | None], object]]
     ("reviews", "user_id"): ("reviews", lambda u, ip: _rows(Review, Review.user_id, u,
                                                             skip=("approved_by_id", "reward_transaction_id"))),
     ("balance_transactions", "user_id"): ("balance_ledger", lambda u, ip: _rows(
-        BalanceTransaction, BalanceTransaction.user_id, u, skip=("created_by_id",))),
+        BalanceTransaction, BalanceTransaction.user_id, u, skip=("created_by_id",), money=("amount", "balance_after"))),
     ("balance_topups", "user_id"): ("top_ups", lambda u, ip: _rows(BalanceTopUp, BalanceTopUp.user_id, u,
-                                                                   skip=("provider_ref",))),
+                                                                   skip=("provider_ref",), money=("amount",))),
     ("replacement_requests", "user_id"): ("replacement_requests", lambda u, ip: _rows(
         ReplacementRequest, ReplacementRequest.user_id, u, skip=("resolved_by_id", "replacement_item_id"))),
     ("notification_preferences", "user_id"): ("email_preferences", _preferences),
@@ -289,9 +304,10 @@ def export_data(user: User, *, ip: str | None = None) -> dict:
     on the order page, so the caller's transaction may write."""
     if write_lock():
         db.session.refresh(user)
-    data = {"profile": {**_plain(profile(user)), "balance": user.balance, "last_login_at": _plain(user.last_login_at),
-                        "last_login_ip": user.last_login_ip},
-            "exported_at": datetime.now().astimezone().isoformat()}
+    currency = current_currency()
+    data = {"profile": {**_plain(profile(user)), "balance": to_major(user.balance, currency),
+                        "last_login_at": _plain(user.last_login_at), "last_login_ip": user.last_login_ip},
+            "currency": currency, "exported_at": datetime.now().astimezone().isoformat()}
     for _key, (section, build) in EXPORTED.items():
         data[section] = build(user, ip)
     return data

@@ -229,3 +229,15 @@ def country_choices(locale: str = "en") -> list[tuple[str, str]]:
 
 NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})  # Babel's groupings and pseudo-regions
 
+
+def is_country(code: str | None) -> bool:
+    """Whether ``code`` is an ISO 3166-1 alpha-2 country code (upper case): one of the countries
+    ``country_choices`` offers (Babel's CLDR list), so ``ZZ`` or ``EU`` is not. Tax rules, shipping
+    zones and the store's tax country check with it."""
+    return bool(code) and code in _country_codes()
+
+
+@lru_cache(maxsize=1)
+def _country_codes() -> frozenset[str]:
+    return frozenset(code for code, _ in country_choices())
+

@@ -11,6 +11,8 @@ from models import BalanceTransaction, User
 from models.base import new_id, utcnow
 
 from .errors import Conflict, Invalid, NotFound
+from .money import format_money, major_amounts
+from .stores import current_currency
 
 MAX_AMOUNT = 10**12
 # the guarded statements, built once (a checkout runs the debit): a credit adds; a debit takes
@@ -26,8 +28,7 @@ def _apply(user_id: str, amount: int, kind: str, *, reason: str = "", order_id: 
            actor_id: str | None = None, flush: bool = True) -> BalanceTransaction:
     """Move the balance by ``amount`` (guarded) and write its ledger row. ``flush=False``: the row is
     written with the caller's next flush (a checkout, whose payment flushes right after)."""
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0 or abs(amount) > MAX_AMOUNT:
-        raise Invalid("The amount must be a non-zero whole number of minor units", details={"amount": ["invalid"]})
+    check_amount(amount)
     if amount < 0:  # the guard: no overdraft, even under concurrency
         row = db.session.execute(_DEBIT, {"user_id": user_id, "needed": -amount}).first()
     else:
@@ -36,7 +37,7 @@ def _apply(user_id: str, amount: int, kind: str, *, reason: str = "", order_id: 
         if db.session.scalar(select(User.id).where(User.id == user_id)) is None:
             raise NotFound("No such user", code="user_not_found")
         raise Conflict("The balance is too low for this", code="insufficient_balance",
-                       details={"needed": -amount})
+                       details=major_amounts(current_currency(), needed=-amount))
     entry = BalanceTransaction(id=new_id(), created_at=utcnow(), user_id=user_id, kind=kind, amount=amount,
                                balance_after=row[0], reason=reason[:255], order_id=order_id, created_by_id=actor_id)
     db.session.add(entry)
@@ -46,6 +47,17 @@ def _apply(user_id: str, amount: int, kind: str, *, reason: str = "", order_id: 
     if loaded is not None:  # a loaded User shows the new balance (what the guarded UPDATE returned)
         set_committed_value(loaded, "balance", row[0])
     return entry
+
+
+def check_amount(amount: int) -> None:
+    """A balance movement is not zero and at most ``MAX_AMOUNT`` either way. The amount came in major
+    units of the store's currency (the API, the admin page), so the refusal speaks of those."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0 or abs(amount) > MAX_AMOUNT:
+        currency = current_currency()
+        limit = format_money(MAX_AMOUNT, currency)
+        raise Invalid(f"The amount must be other than 0 and at most {limit} either way",
+                      details={"amount": [f"not 0, from -{limit} to {limit}"],
+                               **major_amounts(currency, max=MAX_AMOUNT)})
 
 
 def credit(user_id: str, amount: int, kind: str, **kw) -> BalanceTransaction:

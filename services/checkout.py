@@ -35,6 +35,7 @@ from . import orders as order_service
 from .auth import check_blacklist, normalize_email
 from .crypto import token_hash
 from .errors import Conflict, Invalid
+from .money import major_amounts
 from .stores import base_url, settings_of
 from .variants import shift_stock_total
 
@@ -297,8 +298,10 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
     if not priced.lines:
         raise Invalid("Your cart is empty", code="cart_empty")
     if priced.price_changes:
-        details = {"lines": [{"subcategory_id": ln.item.variant_id, "seen_price": ln.item.seen_price,
-                              "price": ln.unit_price} for ln in priced.price_changes]}
+        details = {"currency": store.currency,
+                   "lines": [{"subcategory_id": ln.item.variant_id,
+                              **major_amounts(store.currency, seen_price=ln.item.seen_price, price=ln.unit_price)}
+                             for ln in priced.price_changes]}
         # The refusal shows the new prices: from now on the shopper has seen them, so sending the
         # checkout again goes through. The caller keeps this write (it commits despite the refusal).
         cart_service.reprice(cart)

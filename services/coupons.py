@@ -12,7 +12,9 @@ from extensions import db
 from models import Category, Coupon, CouponRedemption, Order, OrderAdjustment, Product
 
 from .errors import Conflict, Invalid, NotFound
+from .money import major_amounts
 from .pagination import paginate
+from .stores import current_currency
 
 
 def _now() -> datetime:
@@ -138,7 +140,7 @@ def discount_for(coupon: Coupon, lines: list[CouponLine], *, customer_key: str |
     subtotal = sum(ln.amount for ln in lines)
     if subtotal < coupon.min_subtotal:
         raise Invalid("Your cart is below this coupon's minimum", code="coupon_minimum",
-                      details={"min_subtotal": coupon.min_subtotal})
+                      details=major_amounts(current_currency(), min_subtotal=coupon.min_subtotal))
     base = sum(ln.amount for ln in eligible)
     if coupon.kind == "percent":
         return min(base, (base * coupon.value + 5000) // 10000)  # half-up on basis points

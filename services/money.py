@@ -22,6 +22,12 @@ def to_major(minor: int, currency: str) -> float:
     return float(Decimal(int(minor)).scaleb(-exponent(currency)))
 
 
+def major_amounts(currency: str, **amounts: int) -> dict:
+    """Amounts for JSON that is not an API schema (an error's ``details``, the data export): each a
+    number in major units, with the ``currency`` alongside (RECONCILE.md "Money")."""
+    return {**{name: to_major(minor, currency) for name, minor in amounts.items()}, "currency": currency.upper()}
+
+
 def to_minor(amount, currency: str, *, field: str = "amount") -> int:
     """49.99 -> 4999. Refuses more decimals than the currency has, NaN and infinities."""
     try:

@@ -168,7 +168,7 @@ class ProductFilters:
     max_price: int | None = None
     stock_status: str | None = None  # in_stock | out_of_stock | low_stock
     is_featured: bool | None = None
-    is_active: bool | None = None  # staff only; None = all for staff
+    is_active: bool | None = None  # None = both; a shopper (no include_hidden) asking for False gets nothing
     sort_by: str = "created_at"
     sort_dir: str = "desc"
     include_hidden: bool = False
@@ -182,7 +182,7 @@ def product_query(f: ProductFilters) -> Select:
 
 def _conditions(f: ProductFilters, indexed: bool | None = None) -> list:
     conds = list(visible_product_filters()) if not f.include_hidden else [Product.deleted_at.is_(None)]
-    if f.include_hidden and f.is_active is not None:
+    if f.is_active is not None:  # narrows what the caller may see: disabled products are staff-only
         conds.append(Product.is_enabled.is_(f.is_active))
     if f.search and f.search.strip():
         conds.append(_matches(_term(f), _search_indexed(f) if indexed is None else indexed))

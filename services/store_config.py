@@ -4,6 +4,8 @@ Apart from ``stores``, because enabling a method goes through ``payments``, whic
 through ``stores``."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pydantic import ValidationError
 
 from extensions import db
@@ -12,18 +14,37 @@ from models.base import utcnow
 
 from . import payments, plans, themes
 from .errors import Invalid
-from .stores import StoreSettings, _errors, _message, settings_of, update_settings
+from .money import format_money, to_major, to_minor
+from .stores import MONEY_SETTINGS, StoreSettings, _errors, _message, settings_of, update_settings
 
 # --- the whole configuration: store name and description, settings, payment methods --------------
 
-CONFIG_FIELDS = ("name", "description", *StoreSettings.model_fields)
+CONFIG_FIELDS = ("name", "description", "currency", *StoreSettings.model_fields)
 DESCRIPTION_MAX = 5000
 
 
 def config_of(store: Store) -> dict:
-    """The editable configuration document: the store's name and description and every setting
-    (what ``GET /api/admin/config`` and ``/api/tenant/settings`` answer, and what they accept back)."""
-    return {"name": store.name, "description": store.description or "", **settings_of(store).model_dump(mode="json")}
+    """The editable configuration document: the store's name, description and currency (read-only)
+    and every setting, amounts in major units (what ``GET /api/admin/config`` and
+    ``/api/tenant/settings`` answer, and what they accept back)."""
+    document = {"name": store.name, "description": store.description or "", "currency": store.currency,
+                **settings_of(store).model_dump(mode="json")}
+    for key in MONEY_SETTINGS:
+        document[key] = to_major(document[key], store.currency)
+    return document
+
+
+def _minor_setting(store: Store, key: str, value) -> tuple[int | None, str | None]:
+    """A money setting of the document (a number in major units of the store's currency) in minor
+    units, or why not. Its range is the settings' own rule (``stores.StoreSettings``)."""
+    currency, label = store.currency, MONEY_SETTINGS[key]
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        example = format_money(500, currency).split()[0]
+        return None, f"the {label} must be an amount in {currency}, a number such as {example}"
+    try:
+        return to_minor(value, currency, field=key), None
+    except Invalid as exc:
+        return None, f"the {label} must be an amount in {currency}: {(exc.details.get(key) or ['invalid'])[0]}"
 
 
 def update_store_config(store: Store, changes: dict) -> StoreSettings:
@@ -31,7 +52,9 @@ def update_store_config(store: Store, changes: dict) -> StoreSettings:
 
     ``name``/``description`` go on the store row, ``payment_methods`` (a list of
     ``{name, enabled}`` or a ``{name: enabled}`` map) through ``payments.set_methods`` (an
-    unconfigured method is refused), everything else through ``update_settings``. Every field
+    unconfigured method is refused), everything else through ``update_settings``; the money settings
+    (``MONEY_SETTINGS``) come as numbers in major units of the store's currency, ``currency`` only as
+    the store's own (the document round-trips). Every field
     problem found is reported at once in ``details`` (dotted paths)."""
     changes = dict(changes)
     unknown = sorted(set(changes) - set(CONFIG_FIELDS))
@@ -39,6 +62,15 @@ def update_store_config(store: Store, changes: dict) -> StoreSettings:
     name = changes.pop("name", None)
     description = changes.pop("description", None)
     methods = changes.pop("payment_methods", None)
+    currency = changes.pop("currency", None)
+    if currency is not None and (not isinstance(currency, str) or currency.strip().upper() != store.currency):
+        details["currency"] = [f"the store's currency is {store.currency}; the platform's team changes it"]
+    for key in MONEY_SETTINGS:
+        if key in changes:
+            changes[key], problem = _minor_setting(store, key, changes[key])
+            if problem:
+                details[key] = [problem]
+                del changes[key]
     if name is not None:
         name = str(name).strip()
         if not name or len(name) > 120:
@@ -61,7 +93,7 @@ def update_store_config(store: Store, changes: dict) -> StoreSettings:
         try:
             StoreSettings.model_validate({**settings_of(store).model_dump(), **settings_changes})
         except ValidationError as exc:
-            details.update(_errors(exc))
+            details.update(_errors(exc, store.currency))
         raise Invalid(_message(details), details=details)
     with db.session.begin_nested():
         if name is not None:

@@ -7,8 +7,9 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from sqlalchemy import select
 
 from extensions import db
@@ -17,15 +18,20 @@ from models.base import utcnow
 from tenancy import current_store_id, tenant_scope
 
 from . import pages, plans
+from .addresses import is_country
 from .cache import cache_for, declare
 from .errors import Conflict, Invalid, NotFound
-from .money import check_locale, display_money
+from .money import check_locale, display_money, format_money
 from .themes import DEFAULT_THEME, THEMES
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 HEX_RE = r"^#[0-9a-fA-F]{6}$"
 RESERVED_SLUGS = {"www", "api", "admin", "static", "mail", "sysadmin", "platform"}
+TOPUP_LIMIT = 10**10  # the largest top-up limit a store may set, minor units (100,000,000.00 EUR)
+# the settings that are money (minor units here; major units in the configuration document,
+# services.store_config), and how a refusal names them
+MONEY_SETTINGS = {"topup_min": "top-up minimum", "topup_max": "top-up maximum"}
 
 # Announcement bar presets: template number -> (background, text colour, label)
 ANNOUNCEMENT_PRESETS = {
@@ -40,6 +46,18 @@ ANNOUNCEMENT_PRESETS = {
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _whole_number(value, info: ValidationInfo):
+    """A number setting is a number: pydantic would read ``true`` as 1."""
+    if isinstance(value, bool):
+        raise ValueError(f"{info.field_name.replace('_', ' ')} must be a whole number, not true or false")
+    return value
+
+
+def _stored(info: ValidationInfo) -> bool:
+    """Validating what a store already has saved (``settings_of``), not a change."""
+    return bool(info.context and info.context.get("stored"))
 
 
 class PaymentMethodSetting(_Strict):
@@ -71,6 +89,8 @@ class AnnouncementBar(_Strict):
     text: str = Field(default="", max_length=300)
     scrolling: bool = False
     scroll_direction: Literal["left", "right"] = "left"
+
+    _numbers = field_validator("template", mode="before")(_whole_number)
 
 
 class Branding(_Strict):
@@ -120,6 +140,19 @@ class StoreSettings(_Strict):
     order_expiry_minutes: int = Field(default=30, ge=5, le=7 * 24 * 60)
     allow_free_items: bool = False  # a subcategory priced 0 (a freebie); off, a price of 0 is a mistake
     support_email: str | None = Field(default=None, max_length=254)
+
+    @field_validator("support_email")
+    @classmethod
+    def _email_address(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        try:
+            return validate_email(value, check_deliverability=False, test_environment=True).normalized
+        except EmailNotValidError as exc:
+            if _stored(info):  # saved before addresses were checked: read as unset, not as a broken store
+                return None
+            raise ValueError(f"the support email must be an email address such as help@example.com ({exc})") from exc
     # the store's time zone (IANA name): the dashboard's days and months are local ones
     timezone: str = Field(default="UTC", max_length=64)
     # how money and dates read in the shop and emails (Babel): en -> €10.99, pt_PT -> 10,99 €
@@ -158,15 +191,21 @@ class StoreSettings(_Strict):
 
     @field_validator("tax_country")
     @classmethod
-    def _country_code(cls, value: str | None) -> str | None:
+    def _country_code(cls, value: str | None, info: ValidationInfo) -> str | None:
         value = (value or "").strip().upper()
-        if value and not (len(value) == 2 and value.isascii() and value.isalpha()):
-            raise ValueError("a two-letter country code such as PT")
+        if value and not is_country(value):
+            if _stored(info):
+                return None
+            raise ValueError("the tax country must be a two-letter ISO code such as PT")
         return value or None
 
-    # balance top-ups (minor units of the store's currency)
-    topup_min: int = Field(default=100, ge=1, le=10**10)
-    topup_max: int = Field(default=100_000, ge=1, le=10**10)
+    # balance top-ups, in minor units of the store's currency (major units in the configuration
+    # document: services.store_config)
+    topup_min: int = Field(default=100, ge=1, le=TOPUP_LIMIT)
+    topup_max: int = Field(default=100_000, ge=1, le=TOPUP_LIMIT)
+
+    _numbers = field_validator("review_reward", "feedback_window_days", "order_expiry_minutes", "topup_min",
+                               "topup_max", mode="before")(_whole_number)
 
     @field_validator("topup_max")
     @classmethod
@@ -193,7 +232,7 @@ def settings_of(store: Store) -> StoreSettings:
     if cached is not None and cached[0] is store.settings:
         return cached[1]
     try:
-        parsed = StoreSettings.model_validate(store.settings or {})
+        parsed = StoreSettings.model_validate(store.settings or {}, context={"stored": True})
     except ValidationError:
         parsed = StoreSettings()
     store._settings_cache = (store.settings, parsed)
@@ -211,7 +250,7 @@ def update_settings(store: Store, changes: dict) -> StoreSettings:
     try:
         parsed = StoreSettings.model_validate(current)
     except ValidationError as exc:
-        details = _errors(exc)
+        details = _errors(exc, store.currency)
         messages = [m for ms in details.values() for m in ms]
         # one problem: say it (a page shows the sentence next to its field); several: the details do
         message = messages[0][:1].upper() + messages[0][1:] if len(messages) == 1 else "Invalid store settings"
@@ -221,11 +260,17 @@ def update_settings(store: Store, changes: dict) -> StoreSettings:
     return parsed
 
 
-def _errors(exc: ValidationError) -> dict:
+def _errors(exc: ValidationError, currency: str) -> dict:
+    """pydantic's complaints by dotted field path; a money setting out of range is said in the
+    store's ``currency`` (pydantic would say "less than or equal to 10000000000", minor units)."""
     out: dict[str, list[str]] = {}
     for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "_schema"
         message = err["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's ValueError
-        out.setdefault(".".join(str(p) for p in err["loc"]) or "_schema", []).append(message)
+        if path in MONEY_SETTINGS and err["type"] in ("greater_than_equal", "less_than_equal"):
+            message = (f"the {MONEY_SETTINGS[path]} must be from {format_money(1, currency)} "
+                       f"to {format_money(TOPUP_LIMIT, currency)}")
+        out.setdefault(path, []).append(message)
     return out
 
 
@@ -434,6 +479,13 @@ def still_current(store_id: str, updated_at) -> bool:
 
 def get_store(store_id: str) -> Store | None:
     return db.session.get(Store, store_id)
+
+
+def current_currency() -> str:
+    """The bound store's currency: what a service that is not handed the store states amounts in
+    (an error's ``details``)."""
+    store = get_store(current_store_id()) if current_store_id() else None
+    return store.currency if store is not None else "EUR"
 
 
 def show_money(minor, currency: str | None = None, store: Store | None = None) -> str:

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from extensions import db
 from models import Store, TaxRule
 
+from .addresses import is_country
 from .cache import declare, store_fact
 from .errors import Invalid, NotFound
 from .stores import settings_of
@@ -266,9 +267,14 @@ def rate_bps_of(value) -> int:
 
 
 def normalize_country(value, field_name: str = "country") -> str:
+    """An ISO 3166-1 alpha-2 country code (``addresses.is_country``), upper case: tax rules, shipping
+    zones and the addresses they are matched against."""
     country = (value or "").strip().upper() if isinstance(value, str) else ""
     if not _COUNTRY.match(country):
         raise Invalid("A country is a two-letter ISO code such as PT", details={field_name: ["two-letter country code"]})
+    if not is_country(country):
+        raise Invalid(f"{country} is not a country: a country is a two-letter ISO code such as PT",
+                      details={field_name: [f"{country} is not an ISO 3166-1 country code"]})
     return country
 
 

@@ -11,7 +11,7 @@ from models import BalanceTopUp, Payment, Store, User
 
 from . import payments
 from .errors import Invalid, NotFound
-from .money import format_money
+from .money import format_money, major_amounts
 from .pagination import paginate
 from .stores import settings_of
 
@@ -38,7 +38,8 @@ def start(store: Store, user: User, amount: int, method: str | None, *, success_
         raise Invalid(f"Top-ups go from {format_money(low, store.currency)} to {format_money(high, store.currency)}",
                       code="amount_out_of_range",
                       details={"amount": [f"between {format_money(low, store.currency)} and "
-                                          f"{format_money(high, store.currency)}"], "min": low, "max": high})
+                                          f"{format_money(high, store.currency)}"],
+                               **major_amounts(store.currency, min=low, max=high)})
     method = (method or "").strip().upper()
     usable = methods(store)
     if not method and len(usable) == 1:

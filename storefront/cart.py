@@ -20,6 +20,7 @@ from services import cart as cart_service
 from services import products as product_service
 from services import variants as variant_service
 from services.errors import DomainError
+from services.money import to_minor
 from services.stores import settings_of
 from web import apply_form_errors, form_errors, wants_fragment
 
@@ -331,8 +332,10 @@ def checkout_page():
                                       delivery=_delivery(form, user, full=True,
                                                          method_id=form.shipping_method_id.data or None))
     except DomainError as error:
-        if error.code == "price_changed":
-            session["repriced"] = {ln["subcategory_id"]: [ln["seen_price"], ln["price"]]
+        if error.code == "price_changed":  # the details are JSON's major units: back to minor for |money
+            currency = error.details.get("currency") or g.store.currency
+            session["repriced"] = {ln["subcategory_id"]: [to_minor(ln["seen_price"], currency),
+                                                          to_minor(ln["price"], currency)]
                                    for ln in error.details.get("lines", [])}
             flash("Some prices changed since you added them. Check the new prices, then check out again.", "warning")
             return redirect(url_for("storefront.cart"), 303)

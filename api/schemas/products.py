@@ -84,7 +84,8 @@ class ProductQuery(PageQuery):
     max_price: Amount | None = None
     stock_status: Literal["in_stock", "out_of_stock", "low_stock"] | None = None
     is_featured: bool | None = None
-    is_active: bool | None = Field(default=None, description="Staff only: filter on enabled/disabled")
+    is_active: bool | None = Field(default=None, description="Enabled or disabled products; disabled ones are shown "
+                                                             "to staff only, so `false` finds none for anyone else")
     sort_by: SortBy = "created_at"
     sort_dir: Literal["asc", "desc"] = "desc"
 
@@ -93,7 +94,7 @@ class ProductQuery(PageQuery):
         return ProductFilters(
             search=self.search or None, category_id=self.category_id or None, tag_id=self.tag_id or None,
             min_price=low, max_price=high, stock_status=self.stock_status, is_featured=self.is_featured,
-            is_active=self.is_active if staff else None, sort_by=self.sort_by, sort_dir=self.sort_dir,
+            is_active=self.is_active, sort_by=self.sort_by, sort_dir=self.sort_dir,
             include_hidden=staff,
         )
 

@@ -72,6 +72,8 @@ class StoreConfigOut(Output):
 
     name: str
     description: str
+    currency: str = Field(description="The store's currency (ISO 4217), in which the amounts here are; set by the "
+                                      "platform's team: sending it back unchanged is allowed")
     payment_methods: list[PaymentMethodSetting]
     external_links: list[ExternalLink]
     review_reward: int
@@ -83,8 +85,8 @@ class StoreConfigOut(Output):
     order_expiry_minutes: int
     allow_free_items: bool
     support_email: str | None
-    topup_min: int
-    topup_max: int
+    topup_min: float = Field(description="The smallest balance top-up, in major units of `currency` (5 = 5.00)")
+    topup_max: float = Field(description="The largest balance top-up, in major units of `currency`")
     timezone: str = Field(description="IANA time zone: the dashboard's days and months are local ones")
     locale: str = Field(description="How pages and emails show money: en (€10.99), en_US ($10.99), pt_PT (10,99 €)...")
     theme: str = Field(description="The theme's slug (`GET /api/templates`); `PUT /api/tenants/current/template` also copies its palette")
@@ -104,6 +106,8 @@ class StoreConfigIn(Input):
 
     name: str | None = Field(default=None, description="The store's name (1-120 characters)")
     description: str | None = None
+    currency: Any = Field(default=None, description="Read-only: the store's own currency is accepted (the "
+                                                    "document round-trips), any other is refused")
     payment_methods: list[dict[str, Any]] | dict[str, bool] | None = Field(
         default=None, description="`[{name, enabled}]` or `{name: enabled}`; enabling an unconfigured method is refused")
     external_links: list[dict[str, Any]] | None = None
@@ -116,8 +120,10 @@ class StoreConfigIn(Input):
     order_expiry_minutes: Any = None
     allow_free_items: Any = None
     support_email: Any = None
-    topup_min: Any = None
-    topup_max: Any = None
+    topup_min: Any = Field(default=None, json_schema_extra={"type": "number"},
+                           description="The smallest balance top-up, in major units of the store's currency")
+    topup_max: Any = Field(default=None, json_schema_extra={"type": "number"},
+                           description="The largest balance top-up, in major units of the store's currency")
     timezone: Any = None
     locale: Any = None
     theme: Any = None

@@ -44,6 +44,13 @@ def test_admins_adjust_balances_and_users_read_their_ledger(client, shop, make, 
     assert debit["balance"] == 60.0
     over = client.post(url, json={"amount": -60.01, "reason": "too much"}, headers=shop.h(admin))
     assert over.status_code == 409 and error_code(over) == "insufficient_balance"
+    assert over.get_json()["error"]["details"] == {"needed": 60.01, "currency": "EUR"}
+    for amount in (0, 1e12, -1e12):  # the amount is in major units: so is what the refusal says
+        refused = client.post(url, json={"amount": amount, "reason": "x"}, headers=shop.h(admin))
+        assert refused.status_code == 422, (amount, refused.get_json())
+        error = refused.get_json()["error"]
+        assert error["message"] == "The amount must be other than 0 and at most 10,000,000,000.00 EUR either way"
+        assert "minor units" not in str(error) and (error["details"]["max"], error["details"]["currency"]) == (1e10, "EUR")
     for bad in ({"amount": 0, "reason": "x"}, {"amount": 1.001, "reason": "x"}, {"amount": 5, "reason": ""},
                 {"amount": "NaN", "reason": "x"}, {"amount": 10**15, "reason": "x"}):
         assert client.post(url, json=bad, headers=shop.h(admin)).status_code == 422, bad

@@ -90,8 +90,12 @@ def test_disabled_products_are_hidden_from_shoppers_but_not_staff(client, store,
     assert len(client.get("/api/products/all", headers=staff_headers).get_json()["items"]) == 2
     only_disabled = client.get("/api/products?is_active=false", headers=staff_headers).get_json()
     assert [p["title"] for p in only_disabled["items"]] == ["Hidden"]
-    # is_active is a staff filter: a shopper asking for disabled products still sees only enabled ones
-    assert [p["title"] for p in client.get("/api/products?is_active=false").get_json()["items"]] == ["Visible"]
+    # disabled products are for staff: a guest or shopper asking for them finds none (not the enabled ones)
+    for headers in ({}, user_headers):
+        refused = client.get("/api/products?is_active=false", headers=headers)
+        assert refused.status_code == 200 and refused.get_json()["items"] == [] and refused.get_json()["total"] == 0
+        enabled = client.get("/api/products?is_active=true", headers=headers).get_json()
+        assert [p["title"] for p in enabled["items"]] == ["Visible"]
 
 
 def test_listing_filters_sorting_and_pagination(client, store, catalog, admin_headers):

@@ -63,6 +63,94 @@ def test_bad_input_is_a_422_naming_every_field_and_changes_nothing(client, store
     assert client.get("/api/admin/config", headers=admin).get_json() == before
 
 
+def stored_settings(app, store) -> dict:
+    from extensions import db
+    from models import Store
+    from tenancy import tenant_scope
+
+    with app.app_context(), tenant_scope(store):
+        return dict(db.session.get(Store, store.id).settings)
+
+
+def test_top_up_limits_are_major_units_in_and_out_and_stored_as_minor_units(app, client, store, admin, make):
+    body = client.get("/api/admin/config", headers=admin).get_json()
+    assert (body["topup_min"], body["topup_max"], body["currency"]) == (1.0, 1000.0, "EUR")
+    saved = client.post("/api/admin/config/update", headers=admin, json={"topup_min": 5, "topup_max": 500})
+    assert saved.status_code == 200, saved.get_json()
+    assert (saved.get_json()["topup_min"], saved.get_json()["topup_max"]) == (5.0, 500.0)
+    assert client.get("/api/tenant/settings", headers=admin).get_json()["topup_max"] == 500.0
+    stored = stored_settings(app, store)
+    assert (stored["topup_min"], stored["topup_max"]) == (500, 50_000)
+    cents = client.put("/api/tenant/settings", headers=admin, json={"topup_min": 2.5})
+    assert cents.status_code == 200 and cents.get_json()["topup_min"] == 2.5
+    assert stored_settings(app, store)["topup_min"] == 250
+    # a shopper's top-up states the same limits
+    shopper = make.headers(make.user(store), store)
+    refused = client.post("/api/user/balance/top-up", json={"amount": 1}, headers=shopper)
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["error"]["message"] == "Top-ups go from 2.50 EUR to 500.00 EUR"
+    details = refused.get_json()["error"]["details"]
+    assert (details["min"], details["max"], details["currency"]) == (2.5, 500.0, "EUR")
+
+
+@pytest.mark.parametrize("changes,field,says", [
+    ({"topup_min": 0}, "topup_min", "from 0.01 EUR to 100,000,000.00 EUR"),
+    ({"topup_max": 10**9}, "topup_max", "from 0.01 EUR to 100,000,000.00 EUR"),
+    ({"topup_min": 5.001}, "topup_min", "more decimals than EUR allows"),
+    ({"topup_min": True}, "topup_min", "an amount in EUR"),
+    ({"topup_min": "5"}, "topup_min", "an amount in EUR"),
+    ({"topup_min": 50, "topup_max": 5}, "topup_max", "at least the minimum"),
+    ({"currency": "USD"}, "currency", "the store's currency is EUR"),
+])
+def test_bad_money_settings_are_a_422_in_the_stores_currency_and_change_nothing(app, client, store, admin,
+                                                                               changes, field, says):
+    before = client.get("/api/admin/config", headers=admin).get_json()
+    response = client.post("/api/admin/config/update", headers=admin, json={**changes, "name": "Changed"})
+    assert response.status_code == 422, response.get_json()
+    assert error(response)["code"] == "validation_error" and set(error(response)["details"]) == {field}
+    assert says in error(response)["details"][field][0] and says.lower() in error(response)["message"].lower()
+    assert client.get("/api/admin/config", headers=admin).get_json() == before
+
+
+@pytest.mark.parametrize("changes,field,says", [
+    ({"support_email": "not-an-email"}, "support_email", "The support email must be an email address"),
+    ({"review_reward": True}, "review_reward", "Review reward must be a whole number, not true or false"),
+    ({"feedback_window_days": True}, "feedback_window_days", "Feedback window days must be a whole number"),
+    ({"order_expiry_minutes": False}, "order_expiry_minutes", "Order expiry minutes must be a whole number"),
+    ({"announcement_bar_config": {"template": True}}, "announcement_bar_config.template", "Template must be"),
+    ({"tax_country": "ZZ"}, "tax_country", "The tax country must be a two-letter ISO code"),
+])
+def test_settings_of_the_wrong_kind_are_a_422_naming_the_field_and_nothing_is_saved(app, client, store, admin,
+                                                                                   changes, field, says):
+    before = stored_settings(app, store)
+    response = client.post("/api/admin/config/update", headers=admin, json=changes)
+    assert response.status_code == 422, response.get_json()
+    assert error(response)["code"] == "validation_error"
+    assert set(error(response)["details"]) == {field} and error(response)["message"].startswith(says)
+    assert stored_settings(app, store) == before
+
+
+def test_a_value_saved_before_its_check_reads_as_unset_and_the_rest_stays(app, client, store, admin):
+    from extensions import db
+    from models import Store
+    from tenancy import tenant_scope
+
+    with app.app_context(), tenant_scope(store):
+        row = db.session.get(Store, store.id)
+        row.settings = {**row.settings, "support_email": "not-an-email", "tax_country": "ZZ", "review_reward": 4}
+        db.session.commit()
+    body = client.get("/api/admin/config", headers=admin).get_json()
+    assert (body["support_email"], body["tax_country"], body["review_reward"]) == (None, None, 4)
+    assert client.post("/api/admin/config/update", headers=admin, json={"order_expiry_minutes": 60}).status_code == 200
+
+
+def test_a_support_email_is_kept_normalised_and_can_be_cleared(client, store, admin):
+    saved = client.post("/api/admin/config/update", headers=admin, json={"support_email": " Help@Example.COM "})
+    assert saved.status_code == 200 and saved.get_json()["support_email"] == "Help@example.com"
+    cleared = client.post("/api/admin/config/update", headers=admin, json={"support_email": ""})
+    assert cleared.status_code == 200 and cleared.get_json()["support_email"] is None
+
+
 def test_unknown_fields_are_refused(client, store, admin):
     response = client.post("/api/admin/config/update", headers=admin, json={"store_id": "x"})
     assert response.status_code == 422

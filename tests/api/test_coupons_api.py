@@ -78,3 +78,14 @@ def test_validate_a_code_against_a_subtotal_or_the_cart(client, shop):
     assert client.post("/api/coupons/validate", json={"code": "TEN", "subtotal": -1}).status_code == 422
     assert client.post("/api/coupons/validate", json={}).status_code == 422
     assert client.get("/api/cart", headers=shop.headers).get_json()["coupon_code"] is None  # changes nothing
+
+
+def test_a_cart_below_the_coupons_minimum_is_told_the_minimum_in_major_units(client, shop):
+    make_coupon(shop, code="TEN", min_subtotal=1500)
+    client.post("/api/cart/items", json={"subcategory_id": shop.digital, "quantity": 1}, headers=shop.headers)
+    low = client.post("/api/cart/coupon", json={"code": "TEN"}, headers=shop.headers)
+    assert low.status_code == 422 and error_code(low) == "coupon_minimum"
+    assert low.get_json()["error"]["details"] == {"min_subtotal": 15.0, "currency": "EUR"}
+    client.post("/api/cart/items", json={"subcategory_id": shop.digital, "quantity": 1}, headers=shop.headers)
+    applied = client.post("/api/cart/coupon", json={"code": "TEN"}, headers=shop.headers)
+    assert applied.status_code == 200 and applied.get_json()["coupon_discount"] == 2.0

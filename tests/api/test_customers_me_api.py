@@ -106,15 +106,20 @@ def test_the_export_has_every_section_and_deliverables_only_as_the_buyer_sees_th
     assert answer.status_code == 200 and "attachment" in answer.headers["Content-Disposition"]
     data = answer.get_json()
     sections = {section for section, _ in account_service.EXPORTED.values()}
-    assert sections | {"profile", "exported_at"} == set(data)
+    assert sections | {"profile", "currency", "exported_at"} == set(data)
     assert {"username": "buyer", "email": "buyer@example.com", "full_name": "Ana Buyer",
                                     "phone": "+351 912 345 678"}.items() <= data["profile"].items()
     [order] = data["orders"]
-    assert order["id"] == paid["id"] and order["total"] == 1000 and order["email"] == "buyer@example.com"
+    assert order["id"] == paid["id"] and order["total"] == 10.0 and order["email"] == "buyer@example.com"
+    # amounts are major units of the store's currency, as everywhere in the API
+    assert data["currency"] == order["currency"] == "EUR" and data["profile"]["balance"] == 40.0
+    assert (order["subtotal"], order["lines"][0]["unit_price"], order["lines"][0]["line_subtotal"]) == (10.0, 10.0, 10.0)
+    assert order["cart_snapshot"][0]["unit_price"] == 10.0
     assert [item["deliverable"] for line in order["lines"] for item in line["items"]] == paid["deliverables"]
     assert [a["postal_code"] for a in data["addresses"]] == ["1200-195"]
     assert data["reviews"][0]["text_review"] == "Great"
-    assert sum(row["amount"] for row in data["balance_ledger"]) == 4000  # 50.00 credited, 10.00 spent
+    assert sorted(row["amount"] for row in data["balance_ledger"]) == [-10.0, 50.0]  # 50.00 credited, 10.00 spent
+    assert min(row["balance_after"] for row in data["balance_ledger"]) == 40.0
     assert data["email_preferences"]["marketing_emails"] is False and data["email_preferences"]["chosen"]
     assert [w["product_id"] for w in data["wishlist"]] == [paid["lines"][0]["product_id"]]
     text = answer.get_data(as_text=True)

@@ -122,7 +122,9 @@ def test_a_changed_price_is_shown_first_then_the_second_checkout_passes(client, 
     set_price(shop, shop.digital, 1200)
     response = checkout(client, shop.headers)
     assert response.status_code == 409 and error_code(response) == "price_changed"
-    assert response.get_json()["error"]["details"]["lines"][0]["price"] == 1200
+    details = response.get_json()["error"]["details"]
+    assert details["currency"] == "EUR"  # the prices in major units, as everywhere in the API
+    assert details["lines"] == [{"subcategory_id": shop.digital, "seen_price": 10.0, "price": 12.0, "currency": "EUR"}]
     assert counts(shop)["orders"] == 0
     line = client.get("/api/cart", headers=shop.headers).get_json()["items"][0]
     assert not line["price_changed"] and line["seen_price"] == 12.0

@@ -28,7 +28,7 @@ def _method(client, headers, zone_id, **body):
 def setup(client, admin_headers):
     portugal = _zone(client, admin_headers, name="Portugal", countries=["pt"])
     lisbon = _zone(client, admin_headers, name="Lisbon", countries=["PT"], postal_codes=["1000", "11-00"])
-    world = _zone(client, admin_headers, name="World", is_rest_of_world=True, countries=["ZZ"])
+    world = _zone(client, admin_headers, name="World", is_rest_of_world=True, countries=["US"])
     post = _method(client, admin_headers, portugal["id"], name="Post", kind="weight",
                    weight_bands=[{"up_to_grams": 2000, "price": 7.9}, {"max_weight": 500, "price": 4.5}],
                    min_days=2, max_days=4, position=1)
@@ -77,6 +77,7 @@ def test_admins_create_list_update_and_delete_zones_and_methods(app, store, clie
     {"name": "X", "countries": []},                            # no country, not the rest of the world
     {"name": "X", "countries": ["Portugal"]},                  # not a two-letter code
     {"name": "X", "countries": ["P1"]},
+    {"name": "X", "countries": ["ZZ"]},                        # two letters, no country
     {"name": "X", "countries": ["PT"], "postal_prefixes": ["10 00!"]},
     {"name": "X", "countries": ["PT"], "store_id": "other"},   # unknown fields are refused
     {"name": "X", "countries": "PT"},

@@ -25,7 +25,7 @@ def rules(client, admin_headers):
         "pt_reduced": _rule(client, admin_headers, name="IVA", country="PT", tax_class="reduced", rate=6),
         "madeira": _rule(client, admin_headers, name="IVA", country="PT", state="Madeira", rate=22),
         "de": _rule(client, admin_headers, name="MwSt", country="DE", rate=19, priority=2),
-        "odd": _rule(client, admin_headers, name="Odd", country="XX", rate=10),
+        "odd": _rule(client, admin_headers, name="Odd", country="IS", rate=10),
     }
 
 
@@ -56,6 +56,8 @@ def test_admins_create_list_update_and_delete_rules(app, store, client, admin_he
     {"country": "PT"},                                  # no rate
     {"country": "Portugal", "rate": 20},
     {"country": "P1", "rate": 20},
+    {"country": "ZZ", "rate": 20},                      # two letters, but no country (ISO 3166-1)
+    {"country": "EU", "rate": 20},
     {"country": "PT", "rate": -1},
     {"country": "PT", "rate": 20.125},                  # more than two decimals
     {"country": "PT", "rate": 1000.01},
@@ -69,6 +71,17 @@ def test_bad_rules_are_refused_with_the_envelope(client, admin_headers, body):
     assert response.status_code == 422, response.get_json()
     assert error_code(response)
     assert client.get("/api/taxes", headers=admin_headers).get_json()["total"] == 0
+
+
+def test_a_country_is_an_iso_3166_country_and_the_refusal_names_it(client, admin_headers, rules):
+    response = client.post("/api/taxes", json={"country": "ZZ", "rate": 20}, headers=admin_headers)
+    assert response.status_code == 422 and error_code(response) == "validation_error"
+    body = response.get_json()["error"]
+    assert "ZZ is not a country" in body["message"] and set(body["details"]) == {"country"}
+    moved = client.put(f"/api/taxes/{rules['pt']['id']}", json={"country": "zz"}, headers=admin_headers)
+    assert moved.status_code == 422 and "country" in moved.get_json()["error"]["details"]
+    assert client.get("/api/taxes?country=PT", headers=admin_headers).get_json()["total"] == 3  # unchanged
+    assert client.get("/api/taxes", headers=admin_headers).get_json()["total"] == 5
 
 
 def test_only_admins_manage_rules(client, manager_headers, rules):

@@ -86,7 +86,9 @@ def test_the_store_limits_are_the_bounds(app, client, store, shop, stripe_platfo
     high = client.post(TOPUP, json={"amount": 25.01, "payment_method": "STRIPE"}, headers=shop.headers)
     for response in (low, high):
         assert response.status_code == 422 and error_code(response) == "amount_out_of_range"
-        assert response.get_json()["error"]["details"]["min"] == 500
+        error = response.get_json()["error"]
+        assert error["message"] == "Top-ups go from 5.00 EUR to 25.00 EUR"
+        assert (error["details"]["min"], error["details"]["max"], error["details"]["currency"]) == (5.0, 25.0, "EUR")
     assert rows(app, store, BalanceTopUp) == []
     start(client, shop.headers, stripe_platform, amount=5)
     start(client, shop.headers, stripe_platform, amount=25)

@@ -286,6 +286,9 @@ def test_topup_limits_are_saved_in_minor_units_and_checked(app, store, make):
     negative = post(admin, "/admin/payments/topups", {"topup_min": "-1", "topup_max": "5"})
     assert negative.status_code == 422 and re.search(r'id="topup_min-err">Enter an amount above zero<',
                                                      negative.data.decode())
+    huge = post(admin, "/admin/payments/topups", {"topup_min": "5", "topup_max": "100000000.01"})
+    assert huge.status_code == 422 and re.search(  # the limit in the store's currency, not in cents
+        r'id="topup_max-err">The top-up maximum must be from 0\.01 EUR to 100,000,000\.00 EUR<', huge.data.decode())
     with in_store(app, store) as session:
         settings = settings_of(session.get(Store, store.id))
         assert (settings.topup_min, settings.topup_max) == (250, 50_000)

@@ -86,6 +86,20 @@ def test_errors_show_next_to_their_fields_with_422_and_nothing_is_saved(admin, c
     assert client.get("/api/public/config").get_json()["external_links"] == []
 
 
+def test_the_support_email_is_checked_by_the_service_and_its_message_shows_on_the_field(admin, client, store):
+    page = admin.get("/admin/settings")
+    assert 'id="support_email"' in page.get_data(as_text=True)
+    bad = admin.post("/admin/settings", data=form_data(page, name="Changed", support_email="not-an-email"))
+    assert bad.status_code == 422
+    html = bad.get_data(as_text=True)
+    assert 'id="support_email-err">The support email must be an email address such as help@example.com' in html
+    assert html.count("The support email must be") == 1  # said once, on its field
+    assert client.get("/api/public/config").get_json()["store_name"] == "Main Store"  # nothing saved
+    saved = admin.post("/admin/settings", data=form_data(admin.get("/admin/settings"), support_email="help@neon.example"))
+    assert saved.status_code == 303
+    assert 'value="help@neon.example"' in admin.get("/admin/settings").get_data(as_text=True)
+
+
 def test_the_preview_renders_the_storefront_bar_from_unsaved_fields(admin, client, store):
     preview = admin.get("/admin/settings/announcement-preview?ann_enabled=y&ann_template=3&ann_text=Hello+there"
                         "&ann_mode=scrolling&ann_direction=left", headers=HX)
