@@ -89,7 +89,7 @@ def validate_address(data: dict) -> dict:
         errors["line1"] = ["Enter the street address"]
     if not clean["country"]:
         errors["country"] = ["Choose a country"]
-    elif len(clean["country"]) != 2 or not clean["country"].isalpha() or clean["country"] in NOT_COUNTRIES:
+    elif not is_country(clean["country"]):
         errors["country"] = ["Not a known country: use its two-letter code, such as PT"]
     if "country" not in errors:  # the country's own rules, whatever else is missing: every problem at once
         try:
