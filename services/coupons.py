@@ -12,7 +12,7 @@ from extensions import db
 from models import Category, Coupon, CouponRedemption, Order, OrderAdjustment, Product
 
 from .errors import Conflict, Invalid, NotFound
-from .money import major_amounts
+from .money import format_money, major_amounts
 from .pagination import paginate
 from .stores import current_currency
 
@@ -52,7 +52,7 @@ def _check_fields(data: dict, coupon: Coupon | None = None) -> dict:
     starts = out.get("starts_at", coupon.starts_at if coupon else None)
     ends = out.get("ends_at", coupon.ends_at if coupon else None)
     if starts and ends and ends <= starts:
-        raise Invalid("ends_at must be after starts_at", details={"ends_at": ["before starts_at"]})
+        raise Invalid("The coupon must end after it starts", details={"ends_at": ["before the start"]})
     return out
 
 
@@ -139,8 +139,10 @@ def discount_for(coupon: Coupon, lines: list[CouponLine], *, customer_key: str |
         raise Invalid("This coupon does not apply to anything in your cart", code="coupon_not_applicable")
     subtotal = sum(ln.amount for ln in lines)
     if subtotal < coupon.min_subtotal:
-        raise Invalid("Your cart is below this coupon's minimum", code="coupon_minimum",
-                      details=major_amounts(current_currency(), min_subtotal=coupon.min_subtotal))
+        currency = current_currency()
+        raise Invalid(f"This coupon needs a cart of at least {format_money(coupon.min_subtotal, currency)}",
+                      code="coupon_minimum",
+                      details=major_amounts(currency, min_subtotal=coupon.min_subtotal))
     base = sum(ln.amount for ln in eligible)
     if coupon.kind == "percent":
         return min(base, (base * coupon.value + 5000) // 10000)  # half-up on basis points

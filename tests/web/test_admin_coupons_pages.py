@@ -107,7 +107,7 @@ def test_paging(app, make, store, manager):
     ({"value": "abc"}, "value", "must be a number"),
     ({"kind": "fixed", "value": "1.999"}, "value", "decimals"),
     ({"max_uses": "0"}, "max_uses", "invalid"),
-    ({"starts_at": "2030-01-02T00:00", "ends_at": "2030-01-01T00:00"}, "ends_at", "after starts_at"),
+    ({"starts_at": "2030-01-02T00:00", "ends_at": "2030-01-01T00:00"}, "ends_at", "The coupon must end after it starts"),
 ])
 def test_refusals_are_field_messages_with_422_and_nothing_saved(app, store, manager, fields, field_id, text):
     assert create(manager).status_code == 302
