@@ -180,3 +180,36 @@ document.addEventListener("DOMContentLoaded", newAddressToggle);
 document.addEventListener("change", (event) => {
   if (event.target instanceof HTMLInputElement && event.target.name === "address_id") newAddressToggle();
 });
+
+// The shop's header from 1152 px: the nav sits inline when it fits on one row with the brand, the search box
+// and the cart. When it doesn't (pages and external links in the nav bar, a wide logo, a long store name),
+// the header gets .nav-collapsed and the links go into the burger menu, as below 1152 px. Without this
+// script the row wraps instead (app.css). Measured with the class off, so a wider window brings them back.
+(function () {
+  const header = document.querySelector(".site-header");
+  const row = header && header.querySelector(".header-row");
+  const brand = row && row.querySelector(".brand");
+  if (!brand || !row.querySelector(".site-nav")) return;
+  const wide = window.matchMedia("(min-width: 1152px)");
+  function fit() {
+    header.classList.remove("nav-collapsed");
+    if (!wide.matches) return;
+    const firstRowEnd = brand.getBoundingClientRect().bottom - 1;
+    const wrapped = Array.from(row.children).some((el) => {
+      const box = el.getBoundingClientRect();
+      return box.height > 0 && box.top >= firstRowEnd;
+    });
+    header.classList.toggle("nav-collapsed", wrapped);
+  }
+  let queued = false;
+  function refit() {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => { queued = false; fit(); });
+  }
+  fit();
+  window.addEventListener("resize", refit);
+  window.addEventListener("load", refit);                 // the logo's real width
+  if (document.fonts) document.fonts.ready.then(refit);
+  document.addEventListener("htmx:afterSettle", refit);  // the mini-cart's count swapped in
+})();
