@@ -149,8 +149,10 @@ def send_topup_email(topup_id: str) -> str | None:
         return None
     user = users.get_user(topup.user_id)
     store = get_store(topup.store_id)
+    after = topups.balance_after(topup)  # as it was once credited: a later purchase is not this email's news
     return send_email(to=user.email, template="topup", context={
-        "amount": show_money(topup.amount, topup.currency), "new_balance": show_money(user.balance, topup.currency),
+        "amount": show_money(topup.amount, topup.currency),
+        "new_balance": show_money(user.balance if after is None else after, topup.currency),
         "link": f"{base_url(store)}/account/balance"})
 
 

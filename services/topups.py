@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from extensions import db
-from models import BalanceTopUp, Payment, Store, User
+from models import BalanceTopUp, BalanceTransaction, Payment, Store, User
 
 from . import payments
 from .errors import Invalid, NotFound
@@ -67,6 +67,14 @@ def get_topup(topup_id: str, user: User | None = None) -> BalanceTopUp:
     if topup is None or (user is not None and topup.user_id != user.id):
         raise NotFound("No such top-up", code="topup_not_found")
     return topup
+
+
+def balance_after(topup: BalanceTopUp) -> int | None:
+    """The buyer's balance right after this top-up was credited (its ledger row), whatever came
+    after it (a purchase before the email went out); None while it is not credited."""
+    if not topup.transaction_id:
+        return None
+    return db.session.scalar(select(BalanceTransaction.balance_after).where(BalanceTransaction.id == topup.transaction_id))
 
 
 def expire_stale(now: datetime | None = None) -> int:

@@ -291,8 +291,12 @@ def update_user(user: User, *, actor: User, **changes) -> User:
 
 def set_active(user: User, active: bool, *, actor: User) -> User:
     """Enable or disable an account. A disabled one cannot sign in, and every token it holds dies
-    (``token_version``), so enabling it again does not bring old tokens back."""
+    (``token_version``), so enabling it again does not bring old tokens back. A disabled staff
+    account holds no seat of the plan's ``max_staff``, so enabling one is refused (403
+    ``plan_limit_reached``) when the seats are taken."""
     check_may_manage(actor, user, "disable" if not active else "enable")
+    if active and not user.is_active and user.role in plans.STAFF_ROLES:
+        plans.check_staff_limit()  # a disabled staff account holds no seat: enabling it takes one
     if user.is_active and not active:
         user.token_version = (user.token_version or 0) + 1
     user.is_active = active

@@ -405,6 +405,16 @@ def test_plan_limits_products_staff_and_custom_domain(app, client, store, make, 
     over = client.post("/api/admin/users", json={"username": "staffer2", "email": "s2@example.com",
                                                  "password": "long-enough-pw", "role": "MANAGER"}, headers=headers)
     assert over.status_code == 403 and over.get_json()["error"]["code"] == "plan_limit_reached"
+    # a disabled staff account frees its seat; enabling it again needs a free one
+    staffer = staff.get_json()["id"]
+    assert client.put(f"/api/customers/{staffer}", json={"is_active": False}, headers=headers).status_code == 200
+    second = client.post("/api/admin/users", json={"username": "staffer2", "email": "s2@example.com",
+                                                   "password": "long-enough-pw", "role": "MANAGER"}, headers=headers)
+    assert second.status_code == 201, second.get_json()
+    back = client.put(f"/api/customers/{staffer}", json={"is_active": True}, headers=headers)
+    assert back.status_code == 403 and back.get_json()["error"]["code"] == "plan_limit_reached"
+    with app.app_context(), tenant_scope(store):
+        assert db.session.get(User, staffer).is_active is False
     customer = client.post("/api/admin/users", json={"username": "buyer", "email": "b@example.com",
                                                      "password": "long-enough-pw", "role": "USER"}, headers=headers)
     assert customer.status_code == 201

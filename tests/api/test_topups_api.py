@@ -184,3 +184,24 @@ def test_stripe_down_when_topping_up_is_a_502_and_writes_nothing(app, client, st
     assert response.status_code == 502 and error_code(response) == "payment_provider_error"
     assert rows(app, store, BalanceTopUp) == [] and rows(app, store, Payment) == []
     assert client.get("/api/user/balance/top-ups", headers=shop.headers).get_json()["items"] == []
+
+
+def test_the_top_up_email_gives_the_balance_right_after_it_even_when_sent_late(app, client, store, shop,
+                                                                              stripe_platform, mail_outbox):
+    """The emails queue lagging (or a retry) after a purchase: the email still tells the balance the
+    top-up left, from its ledger row, not whatever the balance is when the email goes out."""
+    from transactions import execute
+
+    enable_methods(app, store, "STRIPE")
+    body, session_id = start(client, shop.headers, stripe_platform)
+    seen = len(stripe_platform.events)
+    stripe_platform.complete_session(session_id)
+    for event in stripe_platform.events[seen:]:
+        assert stripe_post(client, stripe_platform, event).status_code == 200
+    client.post("/api/cart/items", json={"subcategory_id": shop.digital, "quantity": 1}, headers=shop.headers)
+    assert client.post("/api/orders/checkout", json={"payment_method": "BALANCE"}, headers=shop.headers).status_code == 201
+    assert row(app, store, User, shop.buyer.id).balance == 6000
+    del mail_outbox[:]
+    execute(app, "jobs.emails.send_topup_email", store.id, [body["topup"]["id"]], {})  # sent late
+    (mail,) = topped_mails(mail_outbox)
+    assert "70.00" in mail.body and "60.00" not in mail.body
