@@ -36,8 +36,9 @@ def _apply(user_id: str, amount: int, kind: str, *, reason: str = "", order_id: 
     if row is None:
         if db.session.scalar(select(User.id).where(User.id == user_id)) is None:
             raise NotFound("No such user", code="user_not_found")
-        raise Conflict("The balance is too low for this", code="insufficient_balance",
-                       details=major_amounts(current_currency(), needed=-amount))
+        currency = current_currency()
+        raise Conflict(f"The balance is too low: this needs {format_money(-amount, currency)}",
+                       code="insufficient_balance", details=major_amounts(currency, needed=-amount))
     entry = BalanceTransaction(id=new_id(), created_at=utcnow(), user_id=user_id, kind=kind, amount=amount,
                                balance_after=row[0], reason=reason[:255], order_id=order_id, created_by_id=actor_id)
     db.session.add(entry)

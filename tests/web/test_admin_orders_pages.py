@@ -217,7 +217,7 @@ def test_balance_adjustment_writes_a_ledger_row_and_refuses_an_overdraft(app, st
     html = admin.get(url).data.decode()
     assert 'data-testid="user-balance">€12.50<' in html and "Goodwill" in html and "+€12.50" in html
     overdraft = admin.post(f"{url}/balance", data={"csrf_token": page_token(page), "amount": "-20", "reason": "Chargeback"})
-    assert overdraft.status_code == 422 and "The balance is too low for this" in overdraft.data.decode()
+    assert overdraft.status_code == 422 and "The balance is too low: this needs" in overdraft.data.decode()
     no_reason = admin.post(f"{url}/balance", data={"csrf_token": page_token(page), "amount": "-2", "reason": ""})
     assert no_reason.status_code == 422 and "Say why the balance changes" in no_reason.data.decode()
     bad = admin.post(f"{url}/balance", data={"csrf_token": page_token(page), "amount": "1.234", "reason": "x"})

@@ -227,7 +227,7 @@ def test_insufficient_balance_is_a_message_on_the_checkout_form(app, client, sto
     login(client, user.username)
     add(client, shop.steam, 1)
     refused = checkout(client, "BALANCE")
-    assert refused.status_code == 422 and "The balance is too low for this" in refused.data.decode()
+    assert refused.status_code == 422 and "The balance is too low: this needs" in refused.data.decode()
     with app.app_context(), tenant_scope(store):
         assert db.session.scalar(select(Order.id)) is None
 
