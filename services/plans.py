@@ -22,6 +22,7 @@ from extensions import db
 from models import DEFAULT_PLAN_SLUG, FEATURES, Addon, Plan, Product, Role, Store, User, store_addons
 from tenancy import current_store_id
 
+from .cache import cache_for, declare
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .money import check_currency, check_price
 
@@ -112,11 +113,36 @@ def addons_of(store: Store) -> list[Addon]:
 
 def features_of(store: Store) -> set[str]:
     """The features a store may use: its plan's and its addons'. No plan: every feature (the same
-    rule as ``feature_clause``, which the gates ask)."""
+    rule as ``feature_clause``, which the gates ask). One query."""
     if store.plan_id is None:
         return set(FEATURES)
-    plan = plan_of(store)
-    return set(plan.features if plan is not None and plan.features else []) | {a.slug for a in addons_of(store)}
+    rows = db.session.execute(
+        select(Plan.features, Addon.slug).select_from(Plan)
+        .outerjoin(store_addons, store_addons.c.store_id == store.id)
+        .outerjoin(Addon, Addon.id == store_addons.c.addon_id)
+        .where(Plan.id == store.plan_id)).all()
+    return {f for features, _ in rows for f in (features or [])} | {slug for _, slug in rows if slug}
+
+
+FEATURES_MODELS = (Store, Plan, Addon)
+FEATURES_CACHE = declare("store_features", FEATURES_MODELS)
+
+
+def store_features(store: Store | None) -> frozenset[str]:
+    """``features_of`` for what a page SHOWS (the dashboard's menu leaves out what the plan lacks):
+    kept per store in a read cache (``services.cache``: cleared by any change of a store, plan or
+    addon, here and through Redis elsewhere; keyed by the row's ``updated_at`` too, which
+    ``set_plan``/``set_addons`` move), so a page asks no query while it holds. The gates ask
+    ``require_feature``, uncached."""
+    if store is None or store.plan_id is None:
+        return frozenset(FEATURES)
+    cache = cache_for(FEATURES_CACHE, FEATURES_MODELS)
+    key = (store.id, store.plan_id, store.updated_at)
+    known = cache.get(key)
+    if known is None:
+        known = frozenset(features_of(store))
+        cache.put(key, known)
+    return known
 
 
 def feature_name(slug: str) -> str:
@@ -210,7 +236,7 @@ def set_plan(store: Store, plan: Plan) -> None:
                       code="plan_limit_reached", details={"plan": ["custom domain not allowed"]})
     if store.plan_id != plan.id:
         store.plan_id = plan.id
-        store.updated_at = datetime.now(UTC)  # (retires cached copies of the row)
+        store.updated_at = datetime.now(UTC)  # (retires cached copies: the row, its features)
     db.session.flush()
 
 
@@ -234,7 +260,7 @@ def set_addons(store: Store, slugs: list[str]) -> list[Addon]:
         db.session.execute(store_addons.delete().where(store_addons.c.store_id == store.id))
         if found:
             db.session.execute(store_addons.insert(), [{"store_id": store.id, "addon_id": a.id} for a in found])
-        store.updated_at = datetime.now(UTC)  # (retires cached copies of the row)
+        store.updated_at = datetime.now(UTC)  # (retires cached copies: the row, its features)
     db.session.flush()
     return found
 

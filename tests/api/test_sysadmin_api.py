@@ -390,6 +390,23 @@ def test_campaigns_are_gated_by_their_addon_in_the_api_and_the_pages(app, client
     assert client.get("/admin/campaigns").status_code == 200
 
 
+def test_the_dashboard_menu_links_only_what_the_plan_includes(app, client, store, make, sys_headers):
+    login(client, make.user(store, role="ADMIN").email)
+
+    def links() -> set[str]:
+        page = client.get("/admin/")
+        assert page.status_code == 200
+        return set(re.findall(r'href="/admin/(campaigns|integrations)"', page.get_data(as_text=True)))
+
+    assert links() == {"campaigns", "integrations"}  # the plan "Everything"
+    _put_on(app, store, _plan(app, "lite", 500, features=["wishlist"]))
+    assert links() == set()
+    client.put(f"/api/sysadmin/tenants/{store.id}", json={"addons": ["campaigns"]}, headers=sys_headers)
+    assert links() == {"campaigns"} and client.get("/admin/campaigns").status_code == 200
+    client.put(f"/api/sysadmin/tenants/{store.id}", json={"addons": ["moloni"]}, headers=sys_headers)
+    assert links() == {"integrations"} and client.get("/admin/campaigns").status_code == 403
+
+
 def test_plan_limits_products_staff_and_custom_domain(app, client, store, make, sys_headers):
     admin = make.user(store, role="ADMIN")
     headers = make.headers(admin, store)
