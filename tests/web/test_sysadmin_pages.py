@@ -241,3 +241,9 @@ def test_a_plan_or_addon_currency_must_be_a_real_one(app, client, store, make):
     assert made.status_code == 302
     assert "$10.00" in client.get("/sysadmin/plans").get_data(as_text=True)
 
+
+def test_the_store_list_puts_the_address_under_the_name(app, client, store, other_store, make):
+    login(client, make.user(None, role="SYSADMIN").email)
+    html = client.get("/sysadmin/stores").get_data(as_text=True)
+    assert 'Other Store</a><br><small class="muted">other.example.com</small>' in html
+    assert 'Main Store</a><br><small class="muted">main</small>' in html
