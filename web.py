@@ -570,12 +570,13 @@ def register_web(app: Flask) -> None:
 
     @app.template_global("feature_on")
     def _feature_on(feature: str) -> bool:
-        """Whether this request's store has ``feature`` (``plans.has_feature``; asked once a request):
-        a page shows a gated feature's links only when it does."""
-        known = g.setdefault("_features_on", {})
-        if feature not in known:
-            known[feature] = plans.has_feature(g.get("store"), feature)
-        return known[feature]
+        """Whether this request's store has ``feature``: a page (the shop's account menu, the
+        dashboard's sidebar) shows a gated feature's links only when it does. ``plans.store_features``:
+        every feature at once, asked once a request and kept in a read cache, so the links cost no
+        query while it holds (the gate behind each link asks ``plans.require_feature`` itself)."""
+        if "_features_on" not in g:
+            g._features_on = plans.store_features(g.get("store"))
+        return feature in g._features_on
 
     @app.template_global("site_pages")
     def _site_pages():

@@ -19,7 +19,7 @@ from models import FEATURES, Role
 from services import audit as audit_service
 from services import health, plans, tenants
 from services.errors import DomainError, Invalid
-from services.money import to_major, to_minor
+from services.money import money_in, to_major
 from web import PageForm, audit_as, form_errors, form_status, page_arg, shown_money
 
 from .audit import sides_of
@@ -82,14 +82,15 @@ class StoreEditForm(PageForm):
     addons = SelectMultipleField("Addons", choices=[])
 
 
-def _plan_choices():
+def _plan_choices(store=None):
+    """The plans a new store (or ``store``, which keeps its own) may be put on: the offered ones."""
     return [SelectChoice(p.slug, f"{p.name} · {shown_money(p.monthly_price, p.currency)}/month")
-            for p in plans.list_plans()]
+            for p in plans.plans_offered(store)]
 
 
-def _addon_choices():
+def _addon_choices(store=None):
     return [SelectChoice(a.slug, f"{a.name} · {shown_money(a.monthly_price, a.currency)}/month")
-            for a in plans.list_addons()]
+            for a in plans.addons_offered(store)]
 
 
 @sysadmin_bp.get("/stores")
@@ -137,8 +138,8 @@ def store_detail(store_id: str):
     except DomainError:
         abort(404)
     form = StoreEditForm(obj=store) if request.method == "GET" else StoreEditForm()
-    form.plan.choices = _plan_choices()
-    form.addons.choices = _addon_choices()
+    form.plan.choices = _plan_choices(store)
+    form.addons.choices = _addon_choices(store)
     if request.method == "GET":
         plan = plans.plan_of(store)
         form.plan.data = plan.slug if plan else None
@@ -218,10 +219,13 @@ class AddonForm(PageForm):
 
 
 def _price(form) -> int:
+    """The form's monthly price in minor units, through ``money_in``: the API's check (negative,
+    too large, more decimals than the currency has), so both refuse the same prices the same way."""
     try:
-        return to_minor(Decimal(form.monthly_price.data.strip()), form.currency.data.upper(), field="monthly_price")
+        amount = Decimal(form.monthly_price.data.strip())
     except (InvalidOperation, ValueError) as exc:
         raise Invalid("A price such as 29 or 29.90", details={"monthly_price": ["a number"]}) from exc
+    return money_in(amount, form.currency.data.strip().upper(), "monthly_price")
 
 
 @sysadmin_bp.get("/plans")

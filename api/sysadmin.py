@@ -64,7 +64,9 @@ def list_tenants(query: TenantQuery):
 @access("sysadmin")
 @bp.input(TenantIn, arg_name="body")
 @bp.output(TenantCreatedOut, status_code=201)
-@bp.doc(responses={409: "The slug, domain or admin email is taken", 422: "Invalid fields, unknown plan or addon"})
+@bp.doc(responses={409: "The slug, domain or admin email is taken",
+                   422: "Invalid fields, unknown plan or addon, or one not offered (`plan_not_offered`, "
+                        "`addon_not_offered`)"})
 def create_tenant(body: TenantIn):
     """Create a store and its first ADMIN in one transaction; the admin is emailed a link to set a
     password (valid 7 days). Fields: `slug`, `name`, `admin_email`, optional `admin_username`,
@@ -112,7 +114,9 @@ def tenant_users(tenant_id: str, query: UsersQuery):
 @bp.output(TenantDetailOut)
 @bp.doc(responses={**NOT_FOUND, 409: "Slug or domain taken, currency of a store with orders, a deleted store"})
 def update_tenant(tenant_id: str, body: TenantUpdateIn):
-    """Change a store: only the fields sent change (`custom_domain: null` removes the domain)."""
+    """Change a store: only the fields sent change (`custom_domain: null` removes the domain). The
+    change is checked as a whole: removing the domain and moving to a plan without custom domains
+    is one change. A new plan or addon must be offered; the store's own withdrawn ones stay."""
     store = tenant_service.get_tenant(tenant_id)
     tenant_service.update_tenant(store, body.model_dump(exclude_unset=True))
     return _detail(store)

@@ -5,12 +5,17 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency
+from babel.numbers import format_currency, list_currencies
 
 from .errors import Invalid
 
 # ISO 4217 currencies without a minor unit; everything else has two decimals here.
 _ZERO_DECIMAL = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"}
+
+
+# The largest amount anything holds (a price, a plan's monthly price), in minor units: 10 billion
+# in major units, beyond any real price and far inside BIGINT.
+MAX_PRICE = 10**12
 
 
 def exponent(currency: str) -> int:
@@ -36,12 +41,47 @@ def to_minor(amount, currency: str, *, field: str = "amount") -> int:
         raise Invalid(f"{field} must be a number", details={field: ["not a number"]}) from exc
     if not value.is_finite():
         raise Invalid(f"{field} must be a finite number", details={field: ["not finite"]})
+    if value.adjusted() > 20:  # (``1e999999`` would overflow below, or make an int of a million digits)
+        raise Invalid(f"{field} is too large", details={field: ["too large"]})
     scaled = value.scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
         raise Invalid(
             f"{field} has more decimals than {currency} allows", details={field: [f"more decimals than {currency} allows"]}
         )
     return int(scaled.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def check_price(minor: int, field: str) -> int:
+    """An amount kept in minor units (a price, a plan's or addon's monthly price): not negative and
+    at most ``MAX_PRICE`` (the columns are BIGINT; beyond it the database would refuse the row)."""
+    if minor < 0:
+        raise Invalid(f"{field} cannot be negative", details={field: ["negative"]})
+    if minor > MAX_PRICE:
+        raise Invalid(f"{field} is too large", details={field: ["too large"]})
+    return minor
+
+
+def money_in(value, currency: str, field: str) -> int | None:
+    """Major units in (a number, or its text), minor units out, checked by ``check_price``: what the
+    API's bodies and the pages' forms send. ``None`` stays ``None``."""
+    if value is None:
+        return None
+    return check_price(to_minor(value, currency, field=field), field)
+
+
+@lru_cache(maxsize=1)
+def _currencies() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+def check_currency(code: str | None, *, field: str = "currency") -> str:
+    """An ISO 4217 currency code Babel knows (``eur`` -> ``EUR``), for a store or a plan or addon;
+    a 422 naming ``field`` otherwise (``ZZZ`` is three letters, not a currency)."""
+    currency = (code or "").strip().upper()
+    if currency not in _currencies():
+        raise Invalid(f"{field[:1].upper()}{field[1:]} must be an ISO 4217 currency code such as EUR or USD",
+                      details={field: ["unknown currency"]})
+    return currency
 
 
 def format_money(minor: int, currency: str) -> str:

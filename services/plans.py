@@ -6,11 +6,15 @@
   ``web.requires_feature(slug)``, which calls it; a page answers with an upgrade hint.
 * ``check_product_limit``, ``check_staff_limit``, ``check_custom_domain``: the plan's limits,
   403 ``plan_limit_reached`` (called by services.products, services.users, services.stores).
+* ``plan_for``, ``set_addons``, ``plans_offered``, ``addons_offered``: a new store, or a store
+  changing plan or adding an addon, takes only what is offered (``is_active``; the default plan
+  too); a store keeps a plan or addon withdrawn since it took it.
 Plans and addons are platform rows; only a sysadmin changes them (``api/sysadmin.py``).
 """
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from sqlalchemy import String, cast, exists, func, or_, select, true
 
@@ -18,7 +22,9 @@ from extensions import db
 from models import DEFAULT_PLAN_SLUG, FEATURES, Addon, Plan, Product, Role, Store, User, store_addons
 from tenancy import current_store_id
 
+from .cache import cache_for, declare
 from .errors import Conflict, Forbidden, Invalid, NotFound
+from .money import check_currency, check_price
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 STAFF_ROLES = (Role.STAFF.value, Role.MANAGER.value, Role.ADMIN.value)
@@ -56,6 +62,34 @@ def plan_by_slug_or_id(value: str) -> Plan:
     return plan
 
 
+def _may_take(plan: Plan, store: Store | None) -> bool:
+    """THE rule of what plan a store may be put on: one offered to stores (``is_active``), the
+    default plan (what a store created without a choice gets; never on sale, always allowed), or
+    the one ``store`` is on already (a store keeps a plan withdrawn since it took it)."""
+    return plan.is_active or plan.slug == DEFAULT_PLAN_SLUG or (store is not None and store.plan_id == plan.id)
+
+
+def plan_for(value: str, store: Store | None = None) -> Plan:
+    """The plan ``value`` (slug or id) names, for a new store (``store`` None) or for ``store``
+    moving to it: 422 ``unknown_plan``, or 422 ``plan_not_offered`` when ``_may_take`` says no."""
+    plan = plan_by_slug_or_id(value)
+    if not _may_take(plan, store):
+        raise Invalid(f"The {plan.name} plan is not offered to stores any more: choose another plan",
+                      code="plan_not_offered", details={"plan": ["not offered"]})
+    return plan
+
+
+def plans_offered(store: Store | None = None) -> list[Plan]:
+    """The plans a new store (or ``store``) may be put on: what a form lists (``_may_take``)."""
+    return [p for p in list_plans() if _may_take(p, store)]
+
+
+def addons_offered(store: Store | None = None) -> list[Addon]:
+    """The addons a new store (or ``store``) may have: the offered ones and those it has already."""
+    kept = {a.id for a in addons_of(store)} if store is not None else set()
+    return [a for a in list_addons() if a.is_active or a.id in kept]
+
+
 def get_addon(addon_id: str) -> Addon:
     addon = db.session.get(Addon, addon_id) if addon_id else None
     if addon is None:
@@ -79,11 +113,36 @@ def addons_of(store: Store) -> list[Addon]:
 
 def features_of(store: Store) -> set[str]:
     """The features a store may use: its plan's and its addons'. No plan: every feature (the same
-    rule as ``feature_clause``, which the gates ask)."""
+    rule as ``feature_clause``, which the gates ask). One query."""
     if store.plan_id is None:
         return set(FEATURES)
-    plan = plan_of(store)
-    return set(plan.features if plan is not None and plan.features else []) | {a.slug for a in addons_of(store)}
+    rows = db.session.execute(
+        select(Plan.features, Addon.slug).select_from(Plan)
+        .outerjoin(store_addons, store_addons.c.store_id == store.id)
+        .outerjoin(Addon, Addon.id == store_addons.c.addon_id)
+        .where(Plan.id == store.plan_id)).all()
+    return {f for features, _ in rows for f in (features or [])} | {slug for _, slug in rows if slug}
+
+
+FEATURES_MODELS = (Store, Plan, Addon)
+FEATURES_CACHE = declare("store_features", FEATURES_MODELS)
+
+
+def store_features(store: Store | None) -> frozenset[str]:
+    """``features_of`` for what a page SHOWS (the dashboard's menu leaves out what the plan lacks):
+    kept per store in a read cache (``services.cache``: cleared by any change of a store, plan or
+    addon, here and through Redis elsewhere; keyed by the row's ``updated_at`` too, which
+    ``set_plan``/``set_addons`` move), so a page asks no query while it holds. The gates ask
+    ``require_feature``, uncached."""
+    if store is None or store.plan_id is None:
+        return frozenset(FEATURES)
+    cache = cache_for(FEATURES_CACHE, FEATURES_MODELS)
+    key = (store.id, store.plan_id, store.updated_at)
+    known = cache.get(key)
+    if known is None:
+        known = frozenset(features_of(store))
+        cache.put(key, known)
+    return known
 
 
 def feature_name(slug: str) -> str:
@@ -169,24 +228,39 @@ def check_custom_domain(store: Store | None, plan: Plan | None = None) -> None:
 # --- a store's plan and addons (sysadmin) ------------------------------------------------------
 
 def set_plan(store: Store, plan: Plan) -> None:
+    """Put ``store`` on ``plan`` (from ``plan_for(value, store)``, which says whether it may). A
+    store with a custom domain cannot move to a plan without one: ``tenants.update_tenant`` removes
+    a domain the same change removes first."""
     if store.custom_domain and not plan.custom_domain_allowed:
         raise Invalid(f"The {plan.name} plan has no custom domain: remove the store's domain first",
                       code="plan_limit_reached", details={"plan": ["custom domain not allowed"]})
-    store.plan_id = plan.id
+    if store.plan_id != plan.id:
+        store.plan_id = plan.id
+        store.updated_at = datetime.now(UTC)  # (retires cached copies: the row, its features)
     db.session.flush()
 
 
 def set_addons(store: Store, slugs: list[str]) -> list[Addon]:
-    """Replace the store's addons with ``slugs`` (unknown ones are a 422)."""
+    """Replace the store's addons with ``slugs``: unknown ones are a 422 ``unknown_addon``; one the
+    store does not have yet must be offered (``is_active``), else 422 ``addon_not_offered`` (a
+    store keeps an addon withdrawn since it took it)."""
     wanted = sorted(set(slugs))
     found = list(db.session.scalars(select(Addon).where(Addon.slug.in_(wanted)))) if wanted else []
     missing = set(wanted) - {a.slug for a in found}
     if missing:
         raise Invalid(f"Unknown addon: {', '.join(sorted(missing))}", code="unknown_addon",
                       details={"addons": [f"unknown: {', '.join(sorted(missing))}"]})
-    db.session.execute(store_addons.delete().where(store_addons.c.store_id == store.id))
-    if found:
-        db.session.execute(store_addons.insert(), [{"store_id": store.id, "addon_id": a.id} for a in found])
+    had = set(db.session.scalars(select(store_addons.c.addon_id).where(store_addons.c.store_id == store.id)))
+    withdrawn = sorted(a.name for a in found if not a.is_active and a.id not in had)
+    if withdrawn:
+        raise Invalid(f"The {', '.join(withdrawn)} addon{'s are' if len(withdrawn) > 1 else ' is'} not offered to "
+                      "stores any more", code="addon_not_offered",
+                      details={"addons": [f"not offered: {', '.join(withdrawn)}"]})
+    if had != {a.id for a in found}:
+        db.session.execute(store_addons.delete().where(store_addons.c.store_id == store.id))
+        if found:
+            db.session.execute(store_addons.insert(), [{"store_id": store.id, "addon_id": a.id} for a in found])
+        store.updated_at = datetime.now(UTC)  # (retires cached copies: the row, its features)
     db.session.flush()
     return found
 
@@ -231,8 +305,12 @@ def _apply(row, data: dict, fields) -> None:
         if key == "features":
             value = _check_features(value)
         if key == "currency":
-            value = (value or "EUR").upper()
-        if key in ("monthly_price", "max_products", "max_staff") and value is not None and value < 0:
+            value = check_currency(value or "EUR")
+        if key == "monthly_price":
+            if value is None:
+                raise Invalid("monthly_price is required", details={key: ["required"]})
+            value = check_price(value, key)
+        if key in ("max_products", "max_staff") and value is not None and value < 0:
             raise Invalid(f"{key} cannot be negative", details={key: ["negative"]})
         if key == "description" and value is None:
             value = ""

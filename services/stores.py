@@ -21,7 +21,7 @@ from . import pages, plans
 from .addresses import is_country
 from .cache import cache_for, declare
 from .errors import Conflict, Invalid, NotFound
-from .money import check_locale, display_money, format_money
+from .money import check_currency, check_locale, display_money, format_money
 from .themes import DEFAULT_THEME, THEMES
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -294,9 +294,7 @@ def create_store(slug: str, name: str, *, domain: str | None = None, currency: s
     name = (name or "").strip()
     if not name or len(name) > 120:
         raise Invalid("Store name must be 1-120 characters", details={"name": ["invalid name"]})
-    currency = (currency or "EUR").strip().upper()
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise Invalid("Currency must be a 3-letter ISO code", details={"currency": ["invalid currency"]})
+    currency = check_currency(currency or "EUR")
     domain = normalize_domain(domain)
     if db.session.scalar(select(Store.id).where(Store.slug == slug)):
         raise Conflict(f"A store with slug '{slug}' already exists", code="slug_taken")

@@ -25,7 +25,7 @@ from transactions import on_commit
 from . import audit, auth, plans, stores
 from .analytics import Period, bucket_table
 from .errors import Conflict, Forbidden, Invalid, NotFound
-from .money import check_locale
+from .money import check_currency, check_locale
 from .pagination import envelope
 from .text import holds
 
@@ -53,7 +53,7 @@ def create_tenant(*, slug: str, name: str, admin_email: str | None, admin_userna
     (the reset flow, valid 7 days). The CLI's ``create-store`` and the sysadmin's form call it."""
     settings = _check_settings(locale=locale, timezone=timezone)
     email = auth.normalize_email(admin_email, field="admin_email") if admin_email else None
-    chosen = plans.plan_by_slug_or_id(plan) if plan else plans.default_plan()
+    chosen = plans.plan_for(plan) if plan else plans.default_plan()
     store = stores.create_store(slug, name, domain=custom_domain, currency=currency, description=description or "",
                                 plan=chosen)
     stores.update_settings(store, settings)
@@ -230,21 +230,24 @@ def update_tenant(store: Store, changes: dict) -> Store:
         store.slug = slug
     if changes.get("description") is not None:
         store.description = changes["description"]
+    # The change is checked as a whole: a domain it removes goes first (so a move to a plan without
+    # custom domains may come with it), a domain it adds last (checked against the new plan).
+    removing_domain = "custom_domain" in changes and not changes["custom_domain"]
+    if removing_domain:
+        stores.set_custom_domain(store, None)
     if changes.get("plan") is not None:
-        plans.set_plan(store, plans.plan_by_slug_or_id(changes["plan"]))
+        plans.set_plan(store, plans.plan_for(changes["plan"], store))
     if changes.get("addons") is not None:
         plans.set_addons(store, changes["addons"])
-    if "custom_domain" in changes:
-        stores.set_custom_domain(store, changes["custom_domain"] or None)
-    if changes.get("currency") is not None and changes["currency"].upper() != store.currency:
+    if "custom_domain" in changes and not removing_domain:
+        stores.set_custom_domain(store, changes["custom_domain"])
+    if changes.get("currency") is not None and changes["currency"].strip().upper() != store.currency:
+        currency = check_currency(changes["currency"])
         has_orders = db.session.scalar(select(Order.id).where(Order.store_id == store.id).limit(1)
                                        .execution_options(**ALL))
         if has_orders:
             raise Conflict("The currency of a store with orders cannot change", code="currency_locked",
                            details={"currency": ["the store has orders"]})
-        currency = changes["currency"].strip().upper()
-        if len(currency) != 3 or not currency.isalpha():
-            raise Invalid("Currency must be a 3-letter ISO code", details={"currency": ["invalid currency"]})
         store.currency = currency
     settings = _check_settings(locale=changes.get("locale"), timezone=changes.get("timezone"))
     if settings:

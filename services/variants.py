@@ -19,15 +19,13 @@ from models import (
 )
 
 from .errors import Conflict, Invalid, NotFound
+from .money import MAX_PRICE
 from .stores import get_store, settings_of
 from .text import UUID_RE, clean_text
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-MAX_PRICE = 10**12  # 10 billion in major units: beyond any real price, far inside BIGINT
 
 
 # --- what is for sale (the one definition; pages, API and cart all ask here) ---------------

@@ -17,10 +17,8 @@ from pydantic import (
     model_validator,
 )
 
-from services.errors import Invalid
-from services.money import to_major, to_minor
+from services.money import money_in, to_major  # noqa: F401 - money_in (services.money): the schemas import it from here
 from services.text import CONTROL_MESSAGE, control_char_path
-from services.variants import MAX_PRICE
 
 
 def _refuse_control_chars(data, raw_fields: tuple[str, ...] = ()):
@@ -195,18 +193,6 @@ Positive = Annotated[int, Field(strict=True, ge=1, le=INT32)]
 
 
 Id = Annotated[str, Field(min_length=1, max_length=36)]
-
-
-def money_in(value: Decimal | None, currency: str, field: str) -> int | None:
-    """Major units in, minor units out; negative or absurd amounts are a 422."""
-    if value is None:
-        return None
-    minor = to_minor(value, currency, field=field)
-    if minor < 0:
-        raise Invalid(f"{field} cannot be negative", details={field: ["negative"]})
-    if minor > MAX_PRICE:
-        raise Invalid(f"{field} is too large", details={field: ["too large"]})
-    return minor
 
 
 def money_out(minor: int | None, currency: str) -> float | None:

@@ -390,6 +390,23 @@ def test_campaigns_are_gated_by_their_addon_in_the_api_and_the_pages(app, client
     assert client.get("/admin/campaigns").status_code == 200
 
 
+def test_the_dashboard_menu_links_only_what_the_plan_includes(app, client, store, make, sys_headers):
+    login(client, make.user(store, role="ADMIN").email)
+
+    def links() -> set[str]:
+        page = client.get("/admin/")
+        assert page.status_code == 200
+        return set(re.findall(r'href="/admin/(campaigns|integrations)"', page.get_data(as_text=True)))
+
+    assert links() == {"campaigns", "integrations"}  # the plan "Everything"
+    _put_on(app, store, _plan(app, "lite", 500, features=["wishlist"]))
+    assert links() == set()
+    client.put(f"/api/sysadmin/tenants/{store.id}", json={"addons": ["campaigns"]}, headers=sys_headers)
+    assert links() == {"campaigns"} and client.get("/admin/campaigns").status_code == 200
+    client.put(f"/api/sysadmin/tenants/{store.id}", json={"addons": ["moloni"]}, headers=sys_headers)
+    assert links() == {"integrations"} and client.get("/admin/campaigns").status_code == 403
+
+
 def test_plan_limits_products_staff_and_custom_domain(app, client, store, make, sys_headers):
     admin = make.user(store, role="ADMIN")
     headers = make.headers(admin, store)
@@ -481,3 +498,85 @@ def test_a_custom_look_is_the_custom_theme_addon_in_the_api_and_the_page(app, cl
     client.put(f"/api/sysadmin/tenants/{store.id}", json={"addons": ["custom_theme"]}, headers=sys_headers)
     assert client.put("/api/branding", headers=headers, json={"colors": {"primary": "#0f766e"}}).status_code == 200
     assert 'data-testid="custom-look-hint"' not in client.get("/admin/appearance").get_data(as_text=True)
+
+
+# --- one change checked as a whole; what is on offer; prices and currencies ------------------------
+
+def test_a_store_moves_to_a_plan_without_domains_and_drops_its_domain_in_one_change(app, client, other_store,
+                                                                                    sys_headers):
+    small = _plan(app, "small", 900, domain=False)
+    kept = client.put(f"/api/sysadmin/tenants/{other_store.id}", json={"plan": "small"}, headers=sys_headers)
+    assert kept.status_code == 422 and "remove the store's domain first" in kept.get_json()["error"]["message"]
+    moved = client.put(f"/api/sysadmin/tenants/{other_store.id}", json={"custom_domain": None, "plan": "small"},
+                       headers=sys_headers)
+    assert moved.status_code == 200, moved.get_json()
+    assert (moved.get_json()["custom_domain"], moved.get_json()["plan_id"]) == (None, small)
+    # adding a domain on a plan without domains is still refused, in the same change as the plan or not
+    for body in ({"custom_domain": "shop.example.net", "plan": "small"}, {"custom_domain": "shop.example.net"}):
+        refused = client.put(f"/api/sysadmin/tenants/{other_store.id}", json=body, headers=sys_headers)
+        assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "plan_limit_reached"
+    with app.app_context():
+        assert db.session.get(Store, other_store.id).custom_domain is None
+    # and a move up with a domain in the same change is one change too
+    back = client.put(f"/api/sysadmin/tenants/{other_store.id}",
+                      json={"custom_domain": "shop.example.net", "plan": "everything"}, headers=sys_headers)
+    assert back.status_code == 200 and back.get_json()["custom_domain"] == "shop.example.net"
+
+
+def test_new_stores_moves_and_addons_take_only_what_is_offered(app, client, store, other_store, sys_headers):
+    small = _plan(app, "small", 900)
+    with app.app_context():
+        wishlist = db.session.scalar(select(Addon.id).where(Addon.slug == "wishlist"))
+    _put_on(app, store, small, addons=["wishlist"])  # on them before they were withdrawn
+    assert client.put(f"/api/sysadmin/plans/{small}", json={"is_active": False}, headers=sys_headers).status_code == 200
+    assert client.put(f"/api/sysadmin/addons/{wishlist}", json={"is_active": False},
+                      headers=sys_headers).status_code == 200
+    new = {"slug": "late", "name": "Late", "admin_email": "late@example.com"}
+    for body, code, field in (({**new, "plan": "small"}, "plan_not_offered", "plan"),
+                              ({**new, "addons": ["wishlist"]}, "addon_not_offered", "addons")):
+        refused = client.post("/api/sysadmin/tenants", json=body, headers=sys_headers)
+        assert refused.status_code == 422, refused.get_json()
+        error = refused.get_json()["error"]
+        assert error["code"] == code and field in error["details"] and "not offered" in error["message"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Store)) == 2
+    moved = client.put(f"/api/sysadmin/tenants/{other_store.id}", json={"plan": "small"}, headers=sys_headers)
+    assert moved.status_code == 422 and moved.get_json()["error"]["code"] == "plan_not_offered"
+    added = client.put(f"/api/sysadmin/tenants/{other_store.id}", json={"addons": ["wishlist"]}, headers=sys_headers)
+    assert added.status_code == 422 and added.get_json()["error"]["code"] == "addon_not_offered"
+    # a store on them keeps them, and its other settings still change
+    renamed = client.put(f"/api/sysadmin/tenants/{store.id}",
+                         json={"name": "Renamed", "plan": "small", "addons": ["wishlist", "moloni"]}, headers=sys_headers)
+    assert renamed.status_code == 200 and renamed.get_json()["plan_id"] == small, renamed.get_json()
+    detail = client.get(f"/api/sysadmin/tenants/{store.id}/detail", headers=sys_headers).get_json()
+    assert [a["slug"] for a in detail["addons"]] == ["moloni", "wishlist"]
+    # the default plan is never on sale and always allowed: a store created without a choice gets it
+    made = client.post("/api/sysadmin/tenants", json={**new, "plan": "everything"}, headers=sys_headers)
+    assert made.status_code == 201 and made.get_json()["tenant"]["plan_name"] == "Everything"
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/api/sysadmin/plans", {"slug": "zplan", "name": "Z", "monthly_price": 10}),
+    ("/api/sysadmin/addons", {"slug": "zaddon", "name": "Z", "monthly_price": 10}),
+])
+def test_a_plan_or_addon_currency_is_an_iso_4217_code(app, client, store, sys_headers, path, body):
+    refused = client.post(path, json={**body, "currency": "ZZZ"}, headers=sys_headers)
+    assert refused.status_code == 422, refused.get_json()
+    assert "currency" in refused.get_json()["error"]["details"] and "ISO 4217" in refused.get_json()["error"]["message"]
+    made = client.post(path, json={**body, "currency": "usd"}, headers=sys_headers)
+    assert made.status_code == 201 and made.get_json()["currency"] == "USD"
+    changed = client.put(f"{path}/{made.get_json()['id']}", json={"currency": "ZZZ"}, headers=sys_headers)
+    assert changed.status_code == 422 and "currency" in changed.get_json()["error"]["details"]
+    with app.app_context():
+        model = Plan if "plans" in path else Addon
+        assert db.session.scalar(select(model.currency).where(model.id == made.get_json()["id"])) == "USD"
+
+
+def test_a_store_currency_is_an_iso_4217_code(app, client, store, other_store, sys_headers):
+    body = {"slug": "zzz-shop", "name": "Z", "admin_email": "z@example.com", "currency": "ZZZ"}
+    refused = client.post("/api/sysadmin/tenants", json=body, headers=sys_headers)
+    assert refused.status_code == 422 and "currency" in refused.get_json()["error"]["details"]
+    changed = client.put(f"/api/sysadmin/tenants/{other_store.id}", json={"currency": "ZZZ"}, headers=sys_headers)
+    assert changed.status_code == 422 and "currency" in changed.get_json()["error"]["details"]
+    ok = client.put(f"/api/sysadmin/tenants/{other_store.id}", json={"currency": "gbp"}, headers=sys_headers)
+    assert ok.status_code == 200 and ok.get_json()["currency"] == "GBP"

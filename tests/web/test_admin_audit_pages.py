@@ -64,3 +64,11 @@ def test_the_page_lists_entries_with_their_changes_and_filters(app, make, store,
     assert "No entries match." in none
     bad = client.get("/admin/audit-log", query_string={"date_from": "2026-13-01"}, headers=HX).get_data(as_text=True)
     assert "is not a date" in bad
+
+
+def test_who_and_what_show_their_details_on_a_line_of_their_own(app, make, store):
+    client, admin = as_role(app, make, store, "ADMIN")
+    coupon_id = _coupon(app, store, admin, "FIRST")
+    html = client.get("/admin/audit-log").get_data(as_text=True)
+    assert f'{admin.username}<br><small class="muted">admin · 192.0.2.9</small>' in html
+    assert f'coupon<br><small class="muted">{coupon_id}</small>' in html

@@ -138,3 +138,11 @@ def test_edit_and_delete(app, store, manager):
     assert manager.post(f"/admin/coupons/{coupon.id}/delete", data={"csrf_token": token}).status_code == 302
     assert [c.code for c in coupons_in(app, store)] == ["TAKEN"]
     assert manager.get(f"/admin/coupons/{coupon.id}").status_code == 404
+
+
+def test_a_coupons_description_and_minimum_sit_under_its_code_and_value(app, store, manager):
+    assert create(manager, code="FIVE-OFF", kind="fixed", value="5.00", min_subtotal="20",
+                  description="Five off").status_code == 302
+    html = manager.get("/admin/coupons").data.decode()
+    assert 'FIVE-OFF</a><br><small class="muted">Five off</small>' in html
+    assert '<br><small class="muted">from €20.00</small>' in html

@@ -52,3 +52,50 @@ def test_category_list_is_cached_until_a_category_changes(client, store, make, c
     with make.scope(store):
         category_service.create_category(title="Game Keys")
     assert b"Game Keys" in client.get("/search").data
+
+
+def test_the_dashboard_menu_asks_the_store_features_once_per_cache_window(app, client, store, make):
+    """The sidebar's gated links (Campaigns, Integrations) read the store's features from a read
+    cache: no query on later pages, and a change of the store's addons or its plan shows at once."""
+    from sqlalchemy import event
+
+    from extensions import db
+    from models import Plan
+    from services import plans, tenants
+    from tests.web.test_auth_pages import login
+
+    features = cache_for(plans.FEATURES_CACHE, plans.FEATURES_MODELS, app)
+    features.clear()
+    features.seconds = 60
+    try:
+        login(client, make.user(store, role="ADMIN").email)
+        with app.app_context():
+            lite = Plan(slug="lite", name="Lite", monthly_price=500, currency="EUR", features=["wishlist"])
+            db.session.add(lite)
+            db.session.flush()
+            lite_id = lite.id
+            tenants.update_tenant(db.session.get(Store, store.id), {"plan": "lite"})
+            db.session.commit()
+        assert b'href="/admin/campaigns"' not in client.get("/admin/").data
+        with app.app_context():
+            engine = db.engine
+        statements: list[str] = []
+        listener = lambda *a: statements.append(a[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/admin/").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        assert not [s for s in statements if "FROM plans" in s or "store_addons" in s], statements
+        with app.app_context():
+            tenants.update_tenant(db.session.get(Store, store.id), {"addons": ["campaigns"]})
+            db.session.commit()
+        assert b'href="/admin/campaigns"' in client.get("/admin/").data
+        with app.app_context():
+            plan = db.session.get(Plan, lite_id)
+            plans.update_plan(plan, {"features": ["wishlist", "moloni"]})
+            db.session.commit()
+        assert b'href="/admin/integrations"' in client.get("/admin/").data
+    finally:
+        features.clear()
+        features.seconds = 0

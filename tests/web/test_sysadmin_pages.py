@@ -132,3 +132,118 @@ def test_page_buttons_suspend_delete_restore_and_plan_forms(app, client, store, 
     assert bad.status_code == 422 and "A price such as 29" in bad.get_data(as_text=True)
     listed = client.get("/sysadmin/plans").get_data(as_text=True)
     assert "Starter" in listed and "€19.90" in listed
+
+
+def _plan_row(app, slug, *, domain=True, active=True, price=900):
+    with app.app_context():
+        plan = Plan(slug=slug, name=slug.title(), monthly_price=price, currency="EUR", custom_domain_allowed=domain,
+                    features=[], is_active=active)
+        db.session.add(plan)
+        db.session.commit()
+        return plan.id
+
+
+def _field_error(html: str, field: str) -> str:
+    import re
+
+    found = re.search(rf'id="{field}-err">([^<]*)<', html)
+    return found.group(1) if found else ""
+
+
+def test_one_save_moves_a_store_down_and_drops_its_domain(app, client, store, other_store, make):
+    small = _plan_row(app, "small", domain=False)
+    login(client, make.user(None, role="SYSADMIN").email)
+    page = client.get(f"/sysadmin/stores/{other_store.id}")
+    form = {"csrf_token": csrf(page.data), "name": "Other Store", "plan": "small"}
+    kept = client.post(f"/sysadmin/stores/{other_store.id}", data={**form, "custom_domain": "other.example.com"})
+    assert kept.status_code == 422 and "remove the store&#39;s domain first" in kept.get_data(as_text=True)
+    saved = client.post(f"/sysadmin/stores/{other_store.id}", data={**form, "custom_domain": ""})
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    with app.app_context():
+        row = db.session.get(Store, other_store.id)
+        assert (row.custom_domain, row.plan_id) == (None, small)
+    added = client.post(f"/sysadmin/stores/{other_store.id}", data={**form, "custom_domain": "new.example.net"})
+    assert added.status_code == 422 and "does not include a custom domain" in added.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Store, other_store.id).custom_domain is None
+
+
+def test_only_offered_plans_and_addons_are_listed_for_new_stores_and_a_store_keeps_a_withdrawn_one(
+        app, client, store, other_store, make):
+    from models import Addon
+
+    _plan_row(app, "small", active=False)
+    with app.app_context():
+        db.session.get(Store, other_store.id).plan_id = db.session.scalar(select(Plan.id).where(Plan.slug == "small"))
+        db.session.scalar(select(Addon).where(Addon.slug == "moloni")).is_active = False
+        db.session.commit()
+    login(client, make.user(None, role="SYSADMIN").email)
+    page = client.get("/sysadmin/stores/new")
+    html = page.get_data(as_text=True)
+    assert 'value="small"' not in html and 'value="moloni"' not in html
+    assert 'value="everything"' in html and 'value="wishlist"' in html
+    new = {"csrf_token": csrf(page.data), "name": "Late", "slug": "late", "admin_email": "late@example.com",
+           "currency": "EUR", "locale": "en", "timezone": "UTC"}
+    for extra in ({"plan": "small"}, {"plan": "everything", "addons": ["moloni"]}):
+        refused = client.post("/sysadmin/stores/new", data={**new, **extra})
+        assert refused.status_code == 422, extra
+    with app.app_context():
+        assert db.session.scalar(select(Store.id).where(Store.slug == "late")) is None
+    # a store on the withdrawn plan keeps it: its form lists it, and other changes save
+    detail = client.get(f"/sysadmin/stores/{other_store.id}")
+    assert '<option selected value="small">' in detail.get_data(as_text=True)
+    saved = client.post(f"/sysadmin/stores/{other_store.id}", data={
+        "csrf_token": csrf(detail.data), "name": "Other Renamed", "custom_domain": "other.example.com",
+        "plan": "small"})
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    with app.app_context():
+        row = db.session.get(Store, other_store.id)
+        assert row.name == "Other Renamed" and row.plan_id == db.session.scalar(select(Plan.id).where(Plan.slug == "small"))
+    # a store not on it cannot move to it
+    moved = client.post(f"/sysadmin/stores/{store.id}", data={"csrf_token": csrf(detail.data), "name": "Main Store",
+                                                               "plan": "small"})
+    assert moved.status_code == 422
+
+
+def test_a_huge_plan_or_addon_price_is_refused_next_to_the_field(app, client, store, make):
+    login(client, make.user(None, role="SYSADMIN").email)
+    token = csrf(client.get("/sysadmin/plans/new").data)
+    for price in ("99999999999999999999", "9e99999", "-5"):
+        for url, slug in (("/sysadmin/plans/new", "huge-plan"), ("/sysadmin/addons/new", "huge-addon")):
+            refused = client.post(url, data={"csrf_token": token, "slug": slug, "name": "Huge", "monthly_price": price,
+                                             "currency": "EUR", "is_active": "y"})
+            assert refused.status_code == 422, (url, price)
+            expected = "monthly_price cannot be negative" if price == "-5" else "monthly_price is too large"
+            assert _field_error(refused.get_data(as_text=True), "monthly_price") == expected, (url, price)
+    # the API says the same
+    api = client.post("/api/sysadmin/plans", headers=make.headers(make.user(None, role="SYSADMIN"), store),
+                      json={"slug": "huge-plan", "name": "Huge", "monthly_price": 99999999999999999999})
+    assert api.status_code == 422 and api.get_json()["error"]["message"] == "monthly_price is too large"
+    with app.app_context():
+        assert db.session.scalar(select(Plan.id).where(Plan.slug == "huge-plan")) is None
+
+
+def test_a_plan_or_addon_currency_must_be_a_real_one(app, client, store, make):
+    from models import Addon
+
+    login(client, make.user(None, role="SYSADMIN").email)
+    token = csrf(client.get("/sysadmin/plans/new").data)
+    for url, slug in (("/sysadmin/plans/new", "zplan"), ("/sysadmin/addons/new", "zaddon")):
+        refused = client.post(url, data={"csrf_token": token, "slug": slug, "name": "Z", "monthly_price": "10",
+                                         "currency": "ZZZ", "is_active": "y"})
+        assert refused.status_code == 422, url
+        assert "ISO 4217" in _field_error(refused.get_data(as_text=True), "currency"), url
+    with app.app_context():
+        assert db.session.scalar(select(Plan.id).where(Plan.slug == "zplan")) is None
+        assert db.session.scalar(select(Addon.id).where(Addon.slug == "zaddon")) is None
+    made = client.post("/sysadmin/plans/new", data={"csrf_token": token, "slug": "uplan", "name": "U",
+                                                    "monthly_price": "10", "currency": "usd", "is_active": "y"})
+    assert made.status_code == 302
+    assert "$10.00" in client.get("/sysadmin/plans").get_data(as_text=True)
+
+
+def test_the_store_list_puts_the_address_under_the_name(app, client, store, other_store, make):
+    login(client, make.user(None, role="SYSADMIN").email)
+    html = client.get("/sysadmin/stores").get_data(as_text=True)
+    assert 'Other Store</a><br><small class="muted">other.example.com</small>' in html
+    assert 'Main Store</a><br><small class="muted">main</small>' in html
