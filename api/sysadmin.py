@@ -233,7 +233,8 @@ def create_plan(body: PlanIn):
 @bp.doc(responses={404: "No such plan (`plan_not_found`)"})
 def update_plan(plan_id: str, body: PlanUpdateIn):
     """Change a plan: only the fields sent change."""
-    return PlanOut.of(plan_service.update_plan(plan_service.get_plan(plan_id), body.to_service()))
+    plan = plan_service.get_plan(plan_id)
+    return PlanOut.of(plan_service.update_plan(plan, body.to_service(plan.currency)))
 
 
 @bp.get("/addons")
@@ -263,7 +264,8 @@ def create_addon(body: AddonIn):
 @bp.doc(responses={404: "No such addon (`addon_not_found`)"})
 def update_addon(addon_id: str, body: AddonUpdateIn):
     """Change an addon (its slug stays: plans and gates name it)."""
-    data = body.to_service()
+    addon = plan_service.get_addon(addon_id)
+    data = body.to_service(addon.currency)
     data.pop("slug", None)
-    return AddonOut.of(plan_service.update_addon(plan_service.get_addon(addon_id), data))
+    return AddonOut.of(plan_service.update_addon(addon, data))
 

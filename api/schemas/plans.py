@@ -56,10 +56,15 @@ class FeaturesOut(Output):
 class _MonthlyPriced(Input):
     """A plan or addon body: its monthly price in major units becomes minor units of its currency."""
 
-    def to_service(self) -> dict:
+    def to_service(self, currency: str | None = None) -> dict:
+        """``currency``: the row's own, for a change that does not send one (a price of a JPY plan
+        is whole yen, not hundredths)."""
         data = self.model_dump(exclude_unset=True)
+        if "currency" in data and data["currency"] is None:  # null: unchanged
+            del data["currency"]
         if "monthly_price" in data:
-            data["monthly_price"] = money_in(self.monthly_price, (self.currency or "EUR").upper(), "monthly_price")
+            data["monthly_price"] = money_in(self.monthly_price, (data.get("currency") or currency or "EUR").upper(),
+                                             "monthly_price")
         return data
 
 
@@ -80,6 +85,7 @@ class PlanUpdateIn(PlanIn):
     slug: str | None = Field(default=None, min_length=1, max_length=40)
     name: str | None = Field(default=None, min_length=1, max_length=80)
     monthly_price: Amount | None = None
+    currency: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}$", description="Unchanged when left out")
 
 
 class AddonIn(_MonthlyPriced):
@@ -95,3 +101,4 @@ class AddonUpdateIn(AddonIn):
     slug: str | None = Field(default=None, min_length=1, max_length=40)
     name: str | None = Field(default=None, min_length=1, max_length=80)
     monthly_price: Amount | None = None
+    currency: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}$", description="Unchanged when left out")

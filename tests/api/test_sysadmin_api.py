@@ -580,3 +580,21 @@ def test_a_store_currency_is_an_iso_4217_code(app, client, store, other_store, s
     assert changed.status_code == 422 and "currency" in changed.get_json()["error"]["details"]
     ok = client.put(f"/api/sysadmin/tenants/{other_store.id}", json={"currency": "gbp"}, headers=sys_headers)
     assert ok.status_code == 200 and ok.get_json()["currency"] == "GBP"
+
+
+def test_a_price_change_is_in_the_plans_own_currency_when_none_is_sent(app, client, store, sys_headers):
+    made = client.post("/api/sysadmin/plans", headers=sys_headers, json={
+        "slug": "tokyo", "name": "Tokyo", "monthly_price": 1500, "currency": "JPY"})
+    assert made.status_code == 201 and made.get_json()["monthly_price"] == 1500
+    plan_id = made.get_json()["id"]
+    changed = client.put(f"/api/sysadmin/plans/{plan_id}", headers=sys_headers, json={"monthly_price": 2000})
+    assert changed.status_code == 200, changed.get_json()
+    assert (changed.get_json()["monthly_price"], changed.get_json()["currency"]) == (2000, "JPY")
+    with app.app_context():
+        assert db.session.scalar(select(Plan.monthly_price).where(Plan.id == plan_id)) == 2000  # whole yen
+    assert client.put(f"/api/sysadmin/plans/{plan_id}", headers=sys_headers,
+                      json={"monthly_price": 2500, "currency": None}).get_json()["currency"] == "JPY"
+    addon = client.post("/api/sysadmin/addons", headers=sys_headers, json={
+        "slug": "yen-extra", "name": "Yen extra", "monthly_price": 300, "currency": "JPY"}).get_json()
+    moved = client.put(f"/api/sysadmin/addons/{addon['id']}", headers=sys_headers, json={"monthly_price": 400})
+    assert (moved.get_json()["monthly_price"], moved.get_json()["currency"]) == (400, "JPY")
