@@ -110,14 +110,15 @@ def order_items(order_number: int):
     return items_download(_order(order_number), current_user._get_current_object())
 
 
-def _act(order_number: int, action, done: str):
+def _act(order_number: int, action, done):
+    """``done``: the flash, or a function of the order after the action that words it."""
     order = _order(order_number)
     form = AdminActionForm()
     if not form.validate_on_submit():
         abort(400)
     with form_errors(form):
         action(order)
-        flash(done, "success")
+        flash(done(order) if callable(done) else done, "success")
         return redirect(url_for("admin.order_detail", order_number=order_number), 303)
     return _detail(_order(order_number), action_error=" ".join(form.form_errors), status=422)
 
@@ -126,8 +127,13 @@ def _act(order_number: int, action, done: str):
 @role_required(Role.ADMIN)
 def order_approve(order_number: int):
     actor = current_user._get_current_object()
-    return _act(order_number, lambda o: orders.approve(o, actor=actor),
-                f"Order #{order_number} approved: paid and delivered.")
+    return _act(order_number, lambda o: orders.approve(o, actor=actor), _approved)
+
+
+def _approved(order) -> str:
+    if order.status == "COMPLETED":
+        return f"Order #{order.order_number} approved: paid and delivered."
+    return f"Order #{order.order_number} approved: paid; its digital items are delivered, the rest waits to be shipped."
 
 
 @bp.post("/orders/<int:order_number>/resend")

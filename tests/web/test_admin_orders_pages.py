@@ -14,6 +14,7 @@ from services import addresses, balance, checkout, orders, stock
 from services import cart as cart_service
 from services import products as product_service
 from tenancy import tenant_scope
+from tests.api.shop import shop_fixture  # noqa: F401 - the shop fixture
 from tests.conftest import next_ip
 from tests.web.test_auth_pages import csrf, login
 
@@ -129,10 +130,12 @@ def test_order_page_shows_deliverables_timeline_and_buyer(app, store, make, worl
 def test_admin_approves_a_manual_order_and_a_second_approval_is_refused(app, store, make, world):
     admin, _ = as_role(app, make, store, "ADMIN")
     page = admin.get("/admin/orders/2")
-    assert "Waiting for the store to confirm your payment" in page.data.decode()
+    assert "Waiting for manual approval: approve it once the payment has arrived" in page.data.decode()
+    assert "your payment" not in page.data.decode()  # the staff's page speaks to the staff
     done = admin.post("/admin/orders/2/approve", data={"csrf_token": page_token(page)})
     assert done.status_code == 303
     html = admin.get("/admin/orders/2").data.decode()
+    assert "Order #2 approved: paid and delivered." in html
     assert "Completed" in html and len(re.findall(r'data-testid="deliverable">NFX-', html)) == 1
     assert "manual approval by" in html
     again = admin.post("/admin/orders/2/approve", data={"csrf_token": page_token(page)})
@@ -255,3 +258,21 @@ def test_gift_form_ships_a_physical_item_to_the_recipients_default_address(app, 
         order = db.session.scalar(select(Order).where(Order.order_number == 3))
         assert order.is_gift and order.status == "PROCESSING"
         assert (order.shipping_address["name"], order.shipping_address["city"]) == ("Bob", "Lisboa")
+
+
+def test_approving_an_order_with_items_to_ship_says_what_is_left(app, client, store, make, shop):
+    from tests.api.shop import ship
+
+    for variant in (shop.digital, shop.physical):
+        assert client.post("/api/cart/items", json={"subcategory_id": variant, "quantity": 1},
+                           headers=shop.headers).status_code == 200
+    placed = client.post("/api/orders/checkout", json={"payment_method": "MANUAL", **ship(shop)}, headers=shop.headers)
+    assert placed.status_code == 201, placed.get_json()
+    number = placed.get_json()["order_number"]
+    admin, _ = as_role(app, make, store, "ADMIN")
+    page = admin.get(f"/admin/orders/{number}")
+    done = admin.post(f"/admin/orders/{number}/approve", data={"csrf_token": page_token(page)})
+    assert done.status_code == 303
+    html = admin.get(f"/admin/orders/{number}").data.decode()
+    assert f"Order #{number} approved: paid; its digital items are delivered, the rest waits to be shipped." in html
+    assert "paid and delivered" not in html
