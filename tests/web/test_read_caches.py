@@ -8,6 +8,24 @@ from services import categories as category_service
 from services.cache import cache_for
 
 
+def statements_of(app, client, path: str) -> list[str]:
+    """The SQL statements one GET of ``path`` sends (its status must be 200)."""
+    from sqlalchemy import event
+
+    from extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+    listener = lambda *a: statements.append(a[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return statements
+
+
 @pytest.fixture
 def caching(app):
     """Turn the store and category caches on for one test (the suite runs with them off)."""
@@ -23,20 +41,10 @@ def caching(app):
 
 
 def test_store_lookup_is_cached_and_a_suspension_applies_at_once(client, store, make, caching, app):
-    from sqlalchemy import event
 
-    from extensions import db
 
     assert client.get("/").status_code == 200
-    with app.app_context():
-        engine = db.engine
-    statements: list[str] = []
-    listener = lambda *a: statements.append(a[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        assert client.get("/login").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    statements = statements_of(app, client, "/login")
     # the first hit confirms the row's version once (services.stores.still_current; then, without
     # Redis, only when another connection wrote or once a second: tests/web/test_store_version.py), never the row
     store_reads = [s for s in statements if "FROM stores" in s]
@@ -57,8 +65,6 @@ def test_category_list_is_cached_until_a_category_changes(client, store, make, c
 def test_the_dashboard_menu_asks_the_store_features_once_per_cache_window(app, client, store, make):
     """The sidebar's gated links (Campaigns, Integrations) read the store's features from a read
     cache: no query on later pages, and a change of the store's addons or its plan shows at once."""
-    from sqlalchemy import event
-
     from extensions import db
     from models import Plan
     from services import plans, tenants
@@ -77,15 +83,7 @@ def test_the_dashboard_menu_asks_the_store_features_once_per_cache_window(app, c
             tenants.update_tenant(db.session.get(Store, store.id), {"plan": "lite"})
             db.session.commit()
         assert b'href="/admin/campaigns"' not in client.get("/admin/").data
-        with app.app_context():
-            engine = db.engine
-        statements: list[str] = []
-        listener = lambda *a: statements.append(a[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            assert client.get("/admin/").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
+        statements = statements_of(app, client, "/admin/")
         assert not [s for s in statements if "FROM plans" in s or "store_addons" in s], statements
         with app.app_context():
             tenants.update_tenant(db.session.get(Store, store.id), {"addons": ["campaigns"]})
