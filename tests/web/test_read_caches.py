@@ -41,8 +41,6 @@ def caching(app):
 
 
 def test_store_lookup_is_cached_and_a_suspension_applies_at_once(client, store, make, caching, app):
-
-
     assert client.get("/").status_code == 200
     statements = statements_of(app, client, "/login")
     # the first hit confirms the row's version once (services.stores.still_current; then, without
