@@ -6,24 +6,7 @@ import pytest
 from models import Category, Store
 from services import categories as category_service
 from services.cache import cache_for
-
-
-def statements_of(app, client, path: str) -> list[str]:
-    """The SQL statements one GET of ``path`` sends (its status must be 200)."""
-    from sqlalchemy import event
-
-    from extensions import db
-
-    with app.app_context():
-        engine = db.engine
-    statements: list[str] = []
-    listener = lambda *a: statements.append(a[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return statements
+from tests.statements import statements_of
 
 
 @pytest.fixture
@@ -42,7 +25,8 @@ def caching(app):
 
 def test_store_lookup_is_cached_and_a_suspension_applies_at_once(client, store, make, caching, app):
     assert client.get("/").status_code == 200
-    statements = statements_of(app, client, "/login")
+    status, statements = statements_of(app, client, "/login")
+    assert status == 200
     # the first hit confirms the row's version once (services.stores.still_current; then, without
     # Redis, only when another connection wrote or once a second: tests/web/test_store_version.py), never the row
     store_reads = [s for s in statements if "FROM stores" in s]
@@ -81,7 +65,8 @@ def test_the_dashboard_menu_asks_the_store_features_once_per_cache_window(app, c
             tenants.update_tenant(db.session.get(Store, store.id), {"plan": "lite"})
             db.session.commit()
         assert b'href="/admin/campaigns"' not in client.get("/admin/").data
-        statements = statements_of(app, client, "/admin/")
+        status, statements = statements_of(app, client, "/admin/")
+        assert status == 200
         assert not [s for s in statements if "FROM plans" in s or "store_addons" in s], statements
         with app.app_context():
             tenants.update_tenant(db.session.get(Store, store.id), {"addons": ["campaigns"]})

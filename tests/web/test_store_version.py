@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from tests.conftest import base_config, create_pg_database, drop_pg_database, make_app, migrate
+from tests.statements import statements_of
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -42,17 +43,7 @@ def solo(request, tmp_path_factory):
 
 
 def _store_reads(app, client, path: str) -> tuple[int, list[str]]:
-    from extensions import db
-
-    with app.app_context():
-        engine = db.engine
-    seen: list[str] = []
-    listener = lambda *a: seen.append(a[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        status = client.get(path).status_code
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    status, seen = statements_of(app, client, path)
     return status, [s for s in seen if "FROM stores" in s]
 
 
