@@ -247,3 +247,33 @@ def test_the_store_list_puts_the_address_under_the_name(app, client, store, othe
     html = client.get("/sysadmin/stores").get_data(as_text=True)
     assert 'Other Store</a><br><small class="muted">other.example.com</small>' in html
     assert 'Main Store</a><br><small class="muted">main</small>' in html
+
+
+def test_plans_and_addons_are_listed_by_currency_then_price(app, client, store, make):
+    """A price is only cheaper than another in the same currency: the table groups each currency's
+    plans (and addons), cheapest first, instead of putting 9 USD between 5 EUR and 10 EUR."""
+    import re
+
+    from models import Addon
+
+    with app.app_context():
+        for slug, price, currency in (("eur-ten", 1000, "EUR"), ("usd-nine", 900, "USD"), ("eur-five", 500, "EUR"),
+                                      ("gbp-seven", 700, "GBP"), ("usd-twenty", 2000, "USD")):
+            db.session.add(Plan(slug=slug, name=slug.title(), monthly_price=price, currency=currency, features=[],
+                                is_active=True))
+            db.session.add(Addon(slug=f"{slug}-addon", name=f"{slug.title()} Addon", monthly_price=price,
+                                 currency=currency, is_active=True))
+        db.session.commit()
+    root = make.user(None, role="SYSADMIN")
+    login(client, root.email)
+    html = client.get("/sysadmin/plans").get_data(as_text=True)
+    mine = ("Eur-Five", "Eur-Ten", "Gbp-Seven", "Usd-Nine", "Usd-Twenty")
+    plans = [name for name in re.findall(r'data-testid="plan-row">\s*<td><a href="[^"]+">([^<]+)</a>', html)
+             if name in mine]
+    addons = [name.removesuffix(" Addon") for name in
+              re.findall(r'data-testid="addon-row"><td><a href="[^"]+">([^<]+)</a>', html) if name.endswith(" Addon")]
+    assert plans == list(mine)
+    assert addons == list(mine)
+    # the API lists them in the same order
+    listed = client.get("/api/sysadmin/plans", headers=make.headers(root, store)).get_json()["items"]
+    assert [p["name"] for p in listed if p["name"] in mine] == list(mine)
