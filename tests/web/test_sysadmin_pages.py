@@ -277,3 +277,54 @@ def test_plans_and_addons_are_listed_by_currency_then_price(app, client, store, 
     # the API lists them in the same order
     listed = client.get("/api/sysadmin/plans", headers=make.headers(root, store)).get_json()["items"]
     assert [p["name"] for p in listed if p["name"] in mine] == list(mine)
+
+
+def test_every_stores_log_names_the_store_of_each_entry_in_one_query_whatever_the_rows(
+        app, client, store, other_store, make):
+    """``scope=all``: a Store column names the store each entry is about and links to its page
+    (the platform's own entries about no store say so; a purged store's id stays); the names come
+    with the entries, so more rows cost no more statements."""
+    import re
+
+    from services import audit
+    from services import coupons as coupon_service
+    from tenancy import platform_scope, tenant_scope
+    from tests.statements import statements_of
+
+    def coupons(where, count, start=0):
+        admin = make.user(where, role="ADMIN")
+        with app.app_context(), tenant_scope(where), audit.acting(audit.actor_of(admin)):
+            for n in range(start, start + count):
+                coupon_service.create_coupon({"code": f"{where.slug.upper()}{n}", "kind": "fixed", "value": 100})
+            db.session.commit()
+
+    root = make.user(None, role="SYSADMIN")
+    coupons(store, 1)
+    coupons(other_store, 1)
+    with app.app_context(), platform_scope(), audit.acting(audit.actor_of(root)):
+        audit.record("plan.note", "plan", "p1", {"note": "about no store"}, store_id=None, platform=True)
+        audit.record("tenant.purge", "store", "gone", {}, store_id="0f0f0f0f-0000-4000-8000-000000000000", platform=True)
+        db.session.commit()
+    login(client, root.email)
+
+    status, few = statements_of(app, client, "/sysadmin/audit-log?scope=all")
+    assert status == 200
+    html = client.get("/sysadmin/audit-log?scope=all").get_data(as_text=True)
+    assert '<th scope="col">Store</th>' in html
+    cells = re.findall(r'<td data-testid="audit-store">(.*?)</td>', html, re.S)
+    assert len(cells) == html.count('data-testid="audit-row"') == 4
+    assert f'<a href="/sysadmin/stores/{store.id}">Main Store</a>' in cells
+    assert f'<a href="/sysadmin/stores/{other_store.id}">Other Store</a>' in cells
+    assert any("The platform" in cell for cell in cells)
+    assert any("A purged store" in cell and "0f0f0f0f-0000-4000-8000-000000000000" in cell for cell in cells)
+    # the platform's own log has no such column (all its entries are the platform's)
+    assert '<th scope="col">Store</th>' not in client.get("/sysadmin/audit-log").get_data(as_text=True)
+
+    third = make.store("third", "Third Store", domain="third.example.com")
+    coupons(store, 5, start=1)
+    coupons(other_store, 5, start=1)
+    coupons(third, 5)
+    status, many = statements_of(app, client, "/sysadmin/audit-log?scope=all")
+    assert status == 200
+    assert client.get("/sysadmin/audit-log?scope=all").get_data(as_text=True).count('data-testid="audit-row"') > 15
+    assert len(many) == len(few), many
