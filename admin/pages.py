@@ -13,7 +13,7 @@ from web import PageForm, error_status, form_errors, page_arg, role_required
 
 from . import bp
 
-CODES = {"slug_taken": "slug"}
+CODES = {"slug_taken": "slug", "title_taken": "title"}
 
 
 class CmsPageForm(PageForm):

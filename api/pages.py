@@ -42,7 +42,8 @@ def get_page(slug: str):
 @access("manager")
 @bp.input(PageIn, arg_name="body")
 @bp.output(PageOut, status_code=201)
-@bp.doc(responses={409: "The slug is used by another page (`slug_taken`)"})
+@bp.doc(responses={409: "The slug is used by another page (`slug_taken`), or the title, ignoring case "
+                              "(`title_taken`)"})
 def create_page(body: PageIn):
     """Create a page: the body is Markdown, rendered to sanitised HTML (no raw HTML, no scripts)."""
     return PageOut.of(page_service.create_page(body.model_dump(), actor=current_principal().user))
@@ -52,7 +53,7 @@ def create_page(body: PageIn):
 @access("manager")
 @bp.input(PageUpdateIn, arg_name="body")
 @bp.output(PageOut)
-@bp.doc(responses={404: "No such page", 409: "The new slug is taken"})
+@bp.doc(responses={404: "No such page", 409: "The new slug (`slug_taken`) or title (`title_taken`) is another page's"})
 def update_page(page_id: str, body: PageUpdateIn):
     """Change a page: only the fields sent change."""
     page = page_service.get_page(page_id)

@@ -20,11 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, IdMixin, TenantScoped
+
+if TYPE_CHECKING:
+    from .store import Store
 
 # Any column (or JSON key) whose name contains one of these is never written to the log.
 DENIED_FRAGMENTS = ("password", "secret", "token", "api_key", "apikey", "encrypted", "deliverable", "hash",
@@ -181,6 +185,11 @@ class AuditEntry(IdMixin, TenantScoped, Base):
     resource_id: Mapped[str | None] = mapped_column(String(80))
     action: Mapped[str] = mapped_column(String(40), nullable=False)
     changes: Mapped[dict] = mapped_column(JSON, default=dict, nullable=False)  # {"before": {...}, "after": {...}}
+    # The store the entry is about, for the platform's view of every store's log: read only, loaded
+    # with the entries (``services.audit.list_platform_entries`` joins it), never one query per row;
+    # None once the store is purged.
+    target_store: Mapped[Store | None] = relationship(
+        "Store", primaryjoin="foreign(AuditEntry.target_store_id) == Store.id", viewonly=True, lazy="raise")
 
 
 def spec_for(cls) -> AuditSpec | None:

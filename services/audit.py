@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import event, func, insert, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from extensions import db
 from models import Role, Store, TenantScoped
@@ -321,11 +321,12 @@ def list_entries(*, page: int = 1, page_size: int = 50, **filters) -> dict:
 def list_platform_entries(*, scope: str = "platform", store_id: str | None = None, page: int = 1,
                           page_size: int = 50, **filters) -> dict:
     """SYSADMIN: the platform log (``scope="platform"``), or every store's too (``"all"``),
-    optionally only the entries about one store."""
+    optionally only the entries about one store. Each entry comes with the store it is about
+    (``target_store``, joined in the same query: the page names it on every row)."""
     if scope not in ("platform", "all"):
         raise Invalid("scope is platform or all", details={"scope": ["platform or all"]})
     stmt = _query(platform_only=scope == "platform" and not store_id, store_id=store_id, all_stores=True, **filters)
-    return paginate(stmt, page=page, page_size=page_size)
+    return paginate(stmt.options(joinedload(AuditEntry.target_store)), page=page, page_size=page_size)
 
 
 def resource_types() -> list[str]:

@@ -20,7 +20,7 @@ from models import Page, Store
 from models.base import utcnow
 from tenancy import current_store_id
 
-from .errors import Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound
 from .pagination import paginate
 from .slugs import check_slug, unique_slug
 from .text import markdown_to_html
@@ -86,14 +86,38 @@ class SiteLink:
     in_nav: bool
 
 
-def _refresh_links() -> None:
+def _lock_store() -> Store | None:
+    """The bound store's row, locked (``FOR UPDATE`` on PostgreSQL; SQLite's write transaction
+    holds the database already): page writes of one store wait for each other."""
+    store_id = current_store_id()
+    if not store_id:
+        return None
+    return db.session.get(Store, store_id, with_for_update=True, populate_existing=True)
+
+
+def check_title_free(title: str, *, exclude_id: str | None = None) -> None:
+    """THE rule of page titles: one store's pages have different titles, compared trimmed and
+    case-insensitively (the footer and nav bar link them by title: two "About us" links would not
+    say which is which). 409 ``title_taken`` names the title. Called with the store row locked
+    (``_lock_store``), so two pages given one title at once cannot both pass. The store's pages are
+    few: their titles are compared here, in Python, so "Über uns" and "ÜBER UNS" clash on SQLite too."""
+    wanted = title.strip().casefold()
+    stmt = select(Page.title)
+    if exclude_id:
+        stmt = stmt.where(Page.id != exclude_id)
+    twin = next((other for other in db.session.scalars(stmt) if (other or "").strip().casefold() == wanted), None)
+    if twin is not None:
+        raise Conflict(f"Another page is already called “{twin.strip()}”: give this one a different title",
+                       code="title_taken", details={"title": ["taken"]})
+
+
+def _refresh_links(store: Store | None = None) -> None:
     """Recompute the store's ``page_links`` (and move its version, so every process's cached
     store refreshes on its next request). The store row is locked first: two page edits at once
     write their lists one after the other, each from the pages the other committed."""
-    store_id = current_store_id()
-    if not store_id:
+    store = store or _lock_store()
+    if store is None:
         return
-    store = db.session.get(Store, store_id, with_for_update=True, populate_existing=True)
     db.session.flush()
     rows = db.session.execute(select(Page.title, Page.slug, Page.show_in_footer, Page.show_in_nav)
                               .where(Page.is_active.is_(True), Page.show_in_footer | Page.show_in_nav)
@@ -139,16 +163,22 @@ def _clean(data: dict, *, partial: bool) -> dict:
 
 def create_page(data: dict, *, actor=None) -> Page:
     fields = _clean(data, partial=False)
+    store = _lock_store()
+    check_title_free(fields["title"])
     slug = check_slug(Page, data["slug"]) if data.get("slug") else unique_slug(Page, fields["title"])
     page = Page(slug=slug, body_html=markdown_to_html(fields["body"]), updated_by_id=getattr(actor, "id", None), **fields)
     db.session.add(page)
     db.session.flush()
-    _refresh_links()
+    _refresh_links(store)
     return page
 
 
 def update_page(page: Page, data: dict, *, actor=None) -> Page:
     fields = _clean(data, partial=True)
+    store = _lock_store()
+    # A page keeping its title (or changing only its case) is not refused for a twin it already had.
+    if "title" in fields and fields["title"].casefold() != (page.title or "").strip().casefold():
+        check_title_free(fields["title"], exclude_id=page.id)
     if data.get("slug") and data["slug"] != page.slug:
         page.slug = check_slug(Page, data["slug"], exclude_id=page.id)
     for key, value in fields.items():
@@ -158,7 +188,7 @@ def update_page(page: Page, data: dict, *, actor=None) -> Page:
     page.updated_by_id = getattr(actor, "id", None)
     page.updated_at = utcnow()
     db.session.flush()
-    _refresh_links()
+    _refresh_links(store)
     return page
 
 

@@ -35,14 +35,17 @@ FEATURE_LABELS = {"wishlist": "Wishlist", "campaigns": "Email campaigns", "molon
 # --- reading -----------------------------------------------------------------------------------
 
 def list_plans(*, active_only: bool = False) -> list[Plan]:
-    stmt = select(Plan).order_by(Plan.monthly_price, Plan.name)
+    """The plans by currency, then price, then name: prices are compared only within a currency
+    (9 USD is not "cheaper" than 10 EUR), so each currency's plans stand together, cheapest first."""
+    stmt = select(Plan).order_by(Plan.currency, Plan.monthly_price, Plan.name)
     if active_only:
         stmt = stmt.where(Plan.is_active.is_(True))
     return list(db.session.scalars(stmt))
 
 
 def list_addons(*, active_only: bool = False) -> list[Addon]:
-    stmt = select(Addon).order_by(Addon.monthly_price, Addon.slug)
+    """The addons in ``list_plans``'s order: by currency, then price."""
+    stmt = select(Addon).order_by(Addon.currency, Addon.monthly_price, Addon.slug)
     if active_only:
         stmt = stmt.where(Addon.is_active.is_(True))
     return list(db.session.scalars(stmt))

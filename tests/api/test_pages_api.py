@@ -55,8 +55,8 @@ def test_bad_input_and_slug_clashes(client, store, manager_headers, staff_header
     assert client.post("/api/pages", headers=manager_headers, json={"title": ""}).status_code == 422
     clash = client.post("/api/pages", headers=manager_headers, json={"title": "Terms again", "slug": "terms"})
     assert clash.status_code == 409 and error_code(clash) == "slug_taken"
-    second = client.post("/api/pages", headers=manager_headers, json={"title": "Terms of service"}).get_json()
-    assert second["slug"] == "terms-of-service"
+    second = client.post("/api/pages", headers=manager_headers, json={"title": "Terms"}).get_json()
+    assert second["slug"] == "terms-2"  # a free slug is made from the title
     assert client.post("/api/pages", headers=staff_headers, json={"title": "Nope"}).status_code == 403
     assert error_code(client.get("/api/pages/nope")) == "page_not_found"
 
@@ -67,3 +67,28 @@ def test_pages_belong_to_their_store(client, other_store, manager_headers):
     other = client.get("/api/pages", headers={"Host": "other.example.com"}).get_json()
     assert "main-only" not in [p["slug"] for p in other["items"]] and other["total"] == 3
     assert client.get("/pages/main-only", headers={"Host": "other.example.com"}).status_code == 404
+
+
+def test_a_title_another_page_of_the_store_has_is_refused_whatever_its_case_and_spaces(
+        client, store, other_store, make, manager_headers):
+    """The footer links pages by title: two "Terms of service" links would not say which is which."""
+    twin = client.post("/api/pages", headers=manager_headers, json={"title": "  terms OF service ", "slug": "terms-2"})
+    assert twin.status_code == 409 and error_code(twin) == "title_taken"
+    assert twin.get_json()["error"] == {
+        "code": "title_taken", "details": {"title": ["taken"]},
+        "message": "Another page is already called “Terms of service”: give this one a different title"}
+    about = client.post("/api/pages", headers=manager_headers, json={"title": "About us"}).get_json()
+    renamed = client.put(f"/api/pages/{about['id']}", headers=manager_headers, json={"title": "PRIVACY policy"})
+    assert renamed.status_code == 409 and error_code(renamed) == "title_taken"
+    # a page keeps its own title, or changes only its case; its slug stays as it was
+    for title in ("About us", "About Us"):
+        kept = client.put(f"/api/pages/{about['id']}", headers=manager_headers, json={"title": title, "body": "Hi"})
+        assert kept.status_code == 200 and kept.get_json()["title"] == title and kept.get_json()["slug"] == "about-us"
+    titles = sorted(p["title"] for p in client.get("/api/pages").get_json()["items"])
+    assert titles == ["About Us", "Privacy policy", "Refund policy", "Terms of service"]
+    footer = client.get("/").get_data(as_text=True).split("<footer", 1)[1]
+    assert footer.count(">Terms of service<") == 1 and footer.count(">Privacy policy<") == 1
+    # another store's pages are not this store's: it may use the same title
+    theirs = client.post("/api/pages", headers=make.headers(make.user(other_store, role="MANAGER"), other_store),
+                         json={"title": "About us"}, base_url="http://other.example.com")
+    assert theirs.status_code == 201, theirs.get_json()

@@ -141,7 +141,8 @@ def test_the_sysadmin_area_has_no_serious_axe_violation_and_fits_a_phone(live_se
         _sign_in(page, base, ROOT_EMAIL, ROOT_PASSWORD, "/sysadmin/")
         for path in ("/sysadmin/", "/sysadmin/stores", "/sysadmin/stores/new", f"/sysadmin/stores/{store_id}",
                      "/sysadmin/plans", "/sysadmin/plans/new", f"/sysadmin/plans/{plan_id}", "/sysadmin/addons/new",
-                     f"/sysadmin/addons/{addon_id}", "/sysadmin/queues", "/sysadmin/audit-log"):
+                     f"/sysadmin/addons/{addon_id}", "/sysadmin/queues", "/sysadmin/audit-log",
+                     "/sysadmin/audit-log?scope=all"):
             assert page.goto(base + path).status == 200, path
             page.wait_for_load_state("load")
             violations = page.evaluate(RUN_AXE)
@@ -161,3 +162,55 @@ def test_the_sysadmin_area_has_no_serious_axe_violation_and_fits_a_phone(live_se
         context.close()
     assert found == {}, "\n".join(f"{where}: {v['impact']} {v['id']} ({v['help']})\n    " + "\n    ".join(v["nodes"])
                                   for where, vs in found.items() for v in vs)
+
+
+# Every option of every select in the page's toolbars, measured against its select: a copy of the
+# select holding only that option, sized by Chromium itself (``width: auto``: the text, the padding
+# and the arrow), must be no wider than the select is. Returns what does not fit.
+CLIPPED_OPTIONS = """() => [...document.querySelectorAll('form.toolbar select')].flatMap((select) =>
+  [...select.options].map((option) => {
+    const probe = select.cloneNode(false);
+    probe.removeAttribute('id');
+    probe.removeAttribute('name');
+    probe.append(new Option(option.text));
+    probe.style.cssText = 'position:absolute;visibility:hidden;left:0;top:0;width:auto;min-width:0;max-width:none';
+    select.parentElement.append(probe);
+    const needed = probe.getBoundingClientRect().width, has = select.getBoundingClientRect().width;
+    probe.remove();
+    return needed > has + 0.5 ? `${select.id}: "${option.text}" needs ${needed}px, has ${has}px` : null;
+  })).filter(Boolean)"""
+
+# The submit buttons of the toolbars that share a line with a control (a button alone on its row
+# has nothing to match): [text, button top and bottom, that control's top and bottom].
+TOOLBAR_BUTTONS = """() => [...document.querySelectorAll('form.toolbar > button')].flatMap((button) => {
+  const b = button.getBoundingClientRect();
+  const beside = [...button.form.querySelectorAll('select, input:not([type=hidden])')]
+    .map((c) => c.getBoundingClientRect()).find((c) => c.top < b.bottom && b.top < c.bottom);
+  return beside ? [[button.textContent.trim(), b.top, b.bottom, beside.top, beside.bottom]] : [];
+})"""
+
+
+def test_the_stores_and_audit_toolbars_show_whole_options_and_buttons_as_tall_as_their_selects(
+        live_server, root, platform_browser, shot):
+    """/sysadmin/stores: the Status filter's first option was cut to "Active and s…" at 1280 px.
+    /sysadmin/audit-log: the Show button was stretched to the height of the label and the select
+    together. At 1280 and 375 px, every toolbar option shows whole, and each toolbar button is as
+    tall as the control beside it and stands on its line."""
+    base, _app = live_server
+    for width, height, label in SIZES:
+        context = platform_browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        errors = watch(page)
+        _sign_in(page, base, ROOT_EMAIL, ROOT_PASSWORD, "/sysadmin/")
+        for path, name in (("/sysadmin/stores", "stores"), ("/sysadmin/audit-log?scope=all", "audit-log-all")):
+            page.goto(base + path)
+            assert page.evaluate(CLIPPED_OPTIONS) == [], f"{path} @ {width}"
+            buttons = page.evaluate(TOOLBAR_BUTTONS)
+            assert buttons or (name == "stores" and width == 375), path  # there Apply has a row of its own
+            for text, top_, bottom, control_top, control_bottom in buttons:
+                assert abs(bottom - control_bottom) <= 1 and abs((bottom - top_) - (control_bottom - control_top)) <= 1, \
+                    f"{text} @ {width}: button {top_:.0f}-{bottom:.0f}, control {control_top:.0f}-{control_bottom:.0f}"
+            assert overflow(top(page)) == []
+            shot(page, f"sysadmin-toolbar-{name}-{label}")
+        assert errors == []
+        context.close()

@@ -71,4 +71,4 @@ def test_who_and_what_show_their_details_on_a_line_of_their_own(app, make, store
     coupon_id = _coupon(app, store, admin, "FIRST")
     html = client.get("/admin/audit-log").get_data(as_text=True)
     assert f'{admin.username}<br><small class="muted">admin · 192.0.2.9</small>' in html
-    assert f'coupon<br><small class="muted">{coupon_id}</small>' in html
+    assert f'coupon<br><small class="muted audit-id">{coupon_id}</small>' in html

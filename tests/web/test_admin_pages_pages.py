@@ -71,3 +71,25 @@ def test_the_preview_renders_markdown_safely(manager, store):
                            headers=HX)
     html = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "<h1>Hi</h1>" in html and "<img" not in html
+
+
+def test_a_title_another_page_has_is_refused_next_to_the_title_field(manager, client, store):
+    new = manager.get("/admin/pages/new")
+    twin = manager.post("/admin/pages/new", data=form(new, title="  privacy POLICY "))
+    assert twin.status_code == 409
+    html = twin.get_data(as_text=True)
+    said = re.search(r'id="title-err">([^<]*)<', html)
+    assert said and said.group(1) == "Another page is already called “Privacy policy”: give this one a different title"
+    assert 'aria-invalid="true"' in re.search(r'<input[^>]*id="title"[^>]*>', html).group(0)
+    assert 'value="  privacy POLICY "' in html or 'value="privacy POLICY"' in html  # what was typed stays
+    footer = client.get("/").get_data(as_text=True).split("<footer", 1)[1]
+    assert footer.count(">Privacy policy<") == 1
+    # renaming a page to another's title is refused the same way; keeping its own title is not
+    created = manager.post("/admin/pages/new", data=form(new, title="About us"))
+    edit_url = created.headers["Location"]
+    page = manager.get(edit_url)
+    renamed = manager.post(edit_url, data=form(page, title="Terms of Service"))
+    assert renamed.status_code == 409 and "Another page is already called “Terms of service”" in text(renamed)
+    assert manager.post(edit_url, data=form(page, title="About us", body="New text")).status_code == 303
+    titles = re.findall(r'<td><a href="/admin/pages/[^"]+">([^<]*)</a></td>', manager.get("/admin/pages").get_data(as_text=True))
+    assert sorted(titles) == ["About us", "Privacy policy", "Refund policy", "Terms of service"]

@@ -247,3 +247,84 @@ def test_the_store_list_puts_the_address_under_the_name(app, client, store, othe
     html = client.get("/sysadmin/stores").get_data(as_text=True)
     assert 'Other Store</a><br><small class="muted">other.example.com</small>' in html
     assert 'Main Store</a><br><small class="muted">main</small>' in html
+
+
+def test_plans_and_addons_are_listed_by_currency_then_price(app, client, store, make):
+    """A price is only cheaper than another in the same currency: the table groups each currency's
+    plans (and addons), cheapest first, instead of putting 9 USD between 5 EUR and 10 EUR."""
+    import re
+
+    from models import Addon
+
+    with app.app_context():
+        for slug, price, currency in (("eur-ten", 1000, "EUR"), ("usd-nine", 900, "USD"), ("eur-five", 500, "EUR"),
+                                      ("gbp-seven", 700, "GBP"), ("usd-twenty", 2000, "USD")):
+            db.session.add(Plan(slug=slug, name=slug.title(), monthly_price=price, currency=currency, features=[],
+                                is_active=True))
+            db.session.add(Addon(slug=f"{slug}-addon", name=f"{slug.title()} Addon", monthly_price=price,
+                                 currency=currency, is_active=True))
+        db.session.commit()
+    root = make.user(None, role="SYSADMIN")
+    login(client, root.email)
+    html = client.get("/sysadmin/plans").get_data(as_text=True)
+    mine = ("Eur-Five", "Eur-Ten", "Gbp-Seven", "Usd-Nine", "Usd-Twenty")
+    plans = [name for name in re.findall(r'data-testid="plan-row">\s*<td><a href="[^"]+">([^<]+)</a>', html)
+             if name in mine]
+    addons = [name.removesuffix(" Addon") for name in
+              re.findall(r'data-testid="addon-row"><td><a href="[^"]+">([^<]+)</a>', html) if name.endswith(" Addon")]
+    assert plans == list(mine)
+    assert addons == list(mine)
+    # the API lists them in the same order
+    listed = client.get("/api/sysadmin/plans", headers=make.headers(root, store)).get_json()["items"]
+    assert [p["name"] for p in listed if p["name"] in mine] == list(mine)
+
+
+def test_every_stores_log_names_the_store_of_each_entry_in_one_query_whatever_the_rows(
+        app, client, store, other_store, make):
+    """``scope=all``: a Store column names the store each entry is about and links to its page
+    (the platform's own entries about no store say so; a purged store's id stays); the names come
+    with the entries, so more rows cost no more statements."""
+    import re
+
+    from services import audit
+    from services import coupons as coupon_service
+    from tenancy import platform_scope, tenant_scope
+    from tests.statements import statements_of
+
+    def coupons(where, count, start=0):
+        admin = make.user(where, role="ADMIN")
+        with app.app_context(), tenant_scope(where), audit.acting(audit.actor_of(admin)):
+            for n in range(start, start + count):
+                coupon_service.create_coupon({"code": f"{where.slug.upper()}{n}", "kind": "fixed", "value": 100})
+            db.session.commit()
+
+    root = make.user(None, role="SYSADMIN")
+    coupons(store, 1)
+    coupons(other_store, 1)
+    with app.app_context(), platform_scope(), audit.acting(audit.actor_of(root)):
+        audit.record("plan.note", "plan", "p1", {"note": "about no store"}, store_id=None, platform=True)
+        audit.record("tenant.purge", "store", "gone", {}, store_id="0f0f0f0f-0000-4000-8000-000000000000", platform=True)
+        db.session.commit()
+    login(client, root.email)
+
+    status, few = statements_of(app, client, "/sysadmin/audit-log?scope=all")
+    assert status == 200
+    html = client.get("/sysadmin/audit-log?scope=all").get_data(as_text=True)
+    assert '<th scope="col">Store</th>' in html
+    cells = re.findall(r'<td data-testid="audit-store">(.*?)</td>', html, re.S)
+    assert len(cells) == html.count('data-testid="audit-row"') == 4
+    assert f'<a href="/sysadmin/stores/{store.id}">Main Store</a>' in cells
+    assert f'<a href="/sysadmin/stores/{other_store.id}">Other Store</a>' in cells
+    assert any("The platform" in cell for cell in cells)
+    assert any("A purged store" in cell and "0f0f0f0f-0000-4000-8000-000000000000" in cell for cell in cells)
+    # the platform's own log has no such column (all its entries are the platform's)
+    assert '<th scope="col">Store</th>' not in client.get("/sysadmin/audit-log").get_data(as_text=True)
+
+    third = make.store("third", "Third Store", domain="third.example.com")
+    coupons(store, 5, start=1)
+    coupons(other_store, 5, start=1)
+    coupons(third, 5)
+    status, many = statements_of(app, client, "/sysadmin/audit-log?scope=all")
+    assert status == 200
+    assert client.get("/sysadmin/audit-log?scope=all").get_data(as_text=True).count('data-testid="audit-row"') > 15
+    assert len(many) == len(few), many
