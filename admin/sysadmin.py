@@ -20,7 +20,7 @@ from services import audit as audit_service
 from services import health, plans, tenants
 from services.errors import DomainError, Invalid
 from services.money import money_in, to_major
-from web import PageForm, audit_as, form_errors, form_status, page_arg, shown_money
+from web import PageForm, audit_as, form_errors, form_status, page_arg, shown_money, wants_fragment
 
 from .audit import sides_of
 
@@ -316,5 +316,7 @@ def platform_audit_log():
     or every store's log too (``scope=all``), newest first."""
     scope = request.args.get("scope") if request.args.get("scope") in ("platform", "all") else "platform"
     results = audit_service.list_platform_entries(scope=scope, page=page_arg(), page_size=50)
-    return render_template("sysadmin/audit.html", results=results, scope=scope, sides=sides_of, errors=[],
-                           show_store=scope == "all")
+    context = {"results": results, "scope": scope, "sides": sides_of, "errors": [], "show_store": scope == "all"}
+    if wants_fragment():  # the pager's htmx request: the table alone, into #audit-table
+        return render_template("admin/audit/_table.html", **context)
+    return render_template("sysadmin/audit.html", **context)

@@ -328,3 +328,30 @@ def test_every_stores_log_names_the_store_of_each_entry_in_one_query_whatever_th
     assert status == 200
     assert client.get("/sysadmin/audit-log?scope=all").get_data(as_text=True).count('data-testid="audit-row"') > 15
     assert len(many) == len(few), many
+
+
+def test_the_platform_logs_pager_swaps_the_next_page_into_its_table(app, client, store, make):
+    """More than a page of entries: the pager's "Next" asks htmx for ``#audit-table``, which the
+    page has, and that request answers the table alone (not a whole page inside the card)."""
+    import re
+
+    from services import audit
+    from tenancy import platform_scope
+
+    root = make.user(None, role="SYSADMIN")
+    with app.app_context(), platform_scope(), audit.acting(audit.actor_of(root)):
+        for n in range(55):
+            audit.record("plan.note", "plan", f"p{n}", {"note": n}, store_id=None, platform=True)
+        db.session.commit()
+    login(client, root.email)
+
+    html = client.get("/sysadmin/audit-log").get_data(as_text=True)
+    nxt = re.search(r'<a [^>]*rel="next" href="([^"]+)"[^>]*hx-target="([^"]+)"', html)
+    assert nxt is not None, "no htmx Next link"
+    href, target = nxt.group(1).replace("&amp;", "&"), nxt.group(2)
+    assert target == "#audit-table" and 'id="audit-table"' in html
+    fragment = client.get(href, headers={"HX-Request": "true"})
+    body = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200
+    assert "<html" not in body and "Page 2 of 2" in body
+    assert html.count('data-testid="audit-row"') == 50 and body.count('data-testid="audit-row"') >= 5
