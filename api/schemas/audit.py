@@ -12,7 +12,8 @@ from .common import DayOrMoment, Id, Output, PageQuery
 
 
 class AuditQuery(PageQuery):
-    page_size: int = Field(50, ge=1, le=100)
+    """The filters; ``page_size`` is the lists' own (default 20, at most 100: RECONCILE.md)."""
+
     resource_type: str | None = Field(default=None, max_length=40, description="e.g. product, order, coupon, store")
     action: str | None = Field(default=None, max_length=40,
                                description="create, update, delete or a named action (order.approve, stock.import)")

@@ -332,6 +332,23 @@ def test_filters_paging_and_newest_first(app, client, make, store, admin):
     assert reversed_dates.status_code == 422
 
 
+def test_the_page_size_defaults_to_twenty_as_every_list(app, client, make, store, admin):
+    with app.app_context(), tenant_scope(store), audit.acting(audit.actor_of(admin)):
+        for n in range(25):
+            coupon_service.create_coupon({"code": f"C{n:02}", "kind": "fixed", "value": 100})
+        db.session.commit()
+    h = make.headers(admin, store)
+    first = client.get(LOG, headers=h).get_json()
+    assert (first["page_size"], len(first["items"]), first["total"], first["pages"]) == (20, 20, 25, 2)
+    second = client.get(LOG, headers=h, query_string={"page": 2}).get_json()
+    assert (second["page_size"], len(second["items"])) == (20, 5)
+    assert client.get(LOG, headers=h, query_string={"page_size": 100}).get_json()["page_size"] == 100
+    assert client.get(LOG, headers=h, query_string={"page_size": 101}).status_code == 422
+    platform = client.get("/api/sysadmin/audit-log", headers=make.headers(make.user(None, role="SYSADMIN"), store),
+                          query_string={"scope": "all"}).get_json()
+    assert (platform["page_size"], len(platform["items"])) == (20, 20)
+
+
 def test_the_platform_log_is_for_sysadmins(app, client, make, store, admin):
     sysadmin = make.user(None, role="SYSADMIN")
     client.post("/api/coupons", json={"code": "STORE1", "kind": "fixed", "value": 1}, headers=make.headers(admin, store))
