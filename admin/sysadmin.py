@@ -316,4 +316,6 @@ def platform_audit_log():
     or every store's log too (``scope=all``), newest first."""
     scope = request.args.get("scope") if request.args.get("scope") in ("platform", "all") else "platform"
     results = audit_service.list_platform_entries(scope=scope, page=page_arg(), page_size=50)
-    return render_template("sysadmin/audit.html", results=results, scope=scope, sides=sides_of, errors=[])
+    in_units = audit_service.with_units(results["items"], all_stores=True)
+    return render_template("sysadmin/audit.html", results=results, scope=scope, errors=[],
+                           sides=lambda entry: sides_of(in_units[entry.id].changes))
