@@ -11,7 +11,7 @@ from models import Role
 from services import audit as audit_service
 from services.errors import Invalid
 from services.pagination import envelope
-from web import page_arg, role_required, wants_fragment
+from web import page_arg, role_required, shown_money, wants_fragment
 
 from . import bp
 
@@ -26,10 +26,25 @@ def _day(name: str) -> tuple[str, date | None, str | None]:
         return text, None, f"{text!r} is not a date (YYYY-MM-DD)"
 
 
-def sides_of(entry) -> list[tuple[str, object, object]]:
-    """(field, before, after) rows of an entry's changes, for the table; a named action's details
-    (a stock import's summary) show as "after"."""
-    changes = entry.changes or {}
+def shown(value):
+    """An amount in the store's money format (``€5.50``), a percentage as ``15%``, inside whatever
+    holds them; everything else as stored."""
+    if isinstance(value, audit_service.Money):
+        return shown_money(value.minor, value.currency)
+    if isinstance(value, audit_service.Percent):
+        return f"{value.percent:g}%"
+    if isinstance(value, dict):
+        return {key: shown(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shown(item) for item in value]
+    return value
+
+
+def sides_of(changes: dict) -> list[tuple[str, object, object]]:
+    """(field, before, after) rows of an entry's changes (``audit.with_units``: amounts in the
+    store's money format), for the table; a named action's details (a stock import's summary)
+    show as "after"."""
+    changes = shown(changes or {})
     if not ({"before", "after"} & changes.keys()):
         return [(key, None, value) for key, value in changes.items()]
     before, after = changes.get("before") or {}, changes.get("after") or {}
@@ -52,8 +67,10 @@ def audit_log():
     except Invalid as exc:
         errors.append(exc.message)
         results = envelope([], page=1, page_size=50, total=0)
+    in_units = audit_service.with_units(results["items"])
     context = {"results": results, "resource_type": resource_type, "action": action, "user_id": user_id,
-               "date_from": date_from_text, "date_to": date_to_text, "errors": errors, "sides": sides_of,
+               "date_from": date_from_text, "date_to": date_to_text, "errors": errors,
+               "sides": lambda entry: sides_of(in_units[entry.id].changes),
                "filtered": any((resource_type, action, user_id, date_from_text, date_to_text))}
     if wants_fragment():
         return render_template("admin/audit/_table.html", **context)

@@ -316,7 +316,9 @@ def platform_audit_log():
     or every store's log too (``scope=all``), newest first."""
     scope = request.args.get("scope") if request.args.get("scope") in ("platform", "all") else "platform"
     results = audit_service.list_platform_entries(scope=scope, page=page_arg(), page_size=50)
-    context = {"results": results, "scope": scope, "sides": sides_of, "errors": [], "show_store": scope == "all"}
+    in_units = audit_service.with_units(results["items"], all_stores=True)
+    context = {"results": results, "scope": scope, "errors": [], "show_store": scope == "all",
+               "sides": lambda entry: sides_of(in_units[entry.id].changes)}
     if wants_fragment():  # the pager's htmx request: the table alone, into #audit-table
         return render_template("admin/audit/_table.html", **context)
     return render_template("sysadmin/audit.html", **context)

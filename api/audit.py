@@ -23,8 +23,10 @@ bp = APIBlueprint("api_audit", __name__, url_prefix="/api", tag="Audit log")
 @bp.output(page_of(AuditEntryOut))
 def store_log(query: AuditQuery):
     """The store's audit log, newest first. Filters: `resource_type`, `action`, `user_id` (the
-    actor), `date_from`, `date_to` (ISO dates: whole UTC days). Paginated (`page`, `page_size`)."""
-    return audit_service.list_entries(page=query.page, page_size=query.page_size, **query.filters())
+    actor), `date_from`, `date_to` (ISO dates: whole UTC days). Paginated (`page`, `page_size`).
+    Amounts in `changes` are in major units of the entry's `currency`, as everywhere in the API."""
+    return AuditEntryOut.page(audit_service.list_entries(page=query.page, page_size=query.page_size,
+                                                         **query.filters()))
 
 
 @bp.get("/sysadmin/audit-log")
@@ -35,5 +37,6 @@ def platform_log(query: PlatformAuditQuery):
     """The platform's audit log (entries with no store: tenant lifecycle, plans, act as store),
     newest first; `scope=all` adds every store's entries, `store_id` keeps the entries about one
     store. The same filters as the store's log."""
-    return audit_service.list_platform_entries(scope=query.scope, store_id=query.store_id, page=query.page,
-                                               page_size=query.page_size, **query.filters())
+    return AuditEntryOut.page(audit_service.list_platform_entries(scope=query.scope, store_id=query.store_id,
+                                                                  page=query.page, page_size=query.page_size,
+                                                                  **query.filters()), all_stores=True)

@@ -90,11 +90,13 @@ def export_customers():
 @access("manager")
 @bp.input(HistoryQuery, location="query", arg_name="query")
 @bp.output(UserDetailOut)
-@bp.doc(responses={404: "No such customer"})
+@bp.doc(responses={404: "No such customer: staff, managers, admins and deleted accounts are not customers "
+                        "(`customer_not_found`; an admin reads any account at `/api/admin/user/{userId}`)"})
 def get_customer(customer_id: str, query: HistoryQuery):
-    """A customer's detail: orders, spent, first and last order, segment, review and replacement
-    counts, balance, current cart, addresses (none are kept yet) and a page of their orders."""
-    return user_detail_out(user_service.get_user(customer_id), query)
+    """A customer's detail (a USER or RESELLER, as the list has them): orders, spent, first and
+    last order, segment, review and replacement counts, balance, current cart, saved addresses and
+    a page of their orders."""
+    return user_detail_out(user_service.get_customer(customer_id), query)
 
 
 @bp.put("/<customer_id>")

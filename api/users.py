@@ -13,6 +13,7 @@ from apiflask import APIBlueprint
 from flask import g, request
 
 from models import User
+from services import addresses as address_service
 from services import blacklist as blacklist_service
 from services import orders as order_service
 from services import users as user_service
@@ -21,6 +22,7 @@ from transactions import write_lock
 
 from .access import access, require_user
 from .orders import orders_out
+from .schemas.addresses import AddressOut
 from .schemas.cart import CartOut
 from .schemas.common import Message, page_of
 from .schemas.users import (
@@ -51,8 +53,8 @@ def user_rows_out(page: dict) -> dict:
 
 
 def user_detail_out(user: User, query: HistoryQuery) -> UserDetailOut:
-    """A user's profile, figures, current cart and a page of their orders (shared with
-    ``/api/customers/{id}``)."""
+    """A user's profile, figures, saved addresses (one query), current cart and a page of their
+    orders (shared with ``/api/customers/{id}``)."""
     currency = g.store.currency
     figures = user_service.profile(user)
     history = order_service.list_orders(buyer_id=user.id, page=query.page, page_size=query.page_size)
@@ -62,7 +64,8 @@ def user_detail_out(user: User, query: HistoryQuery) -> UserDetailOut:
         **ManagedUserOut.fields_of(user, currency, figures["orders"], figures["spent"], figures["segment"]),
         note=user.note, last_login_ip=user.last_login_ip, first_order_at=figures["first_order_at"],
         last_order_at=figures["last_order_at"], orders_total=figures["orders_total"],
-        review_count=figures["review_count"], replacement_count=figures["replacement_count"], addresses=[],
+        review_count=figures["review_count"], replacement_count=figures["replacement_count"],
+        addresses=[AddressOut.model_validate(a) for a in address_service.list_addresses(user)],
         cart=CartOut.of(cart_id, priced, g.store),
         order_history=HistoryPage(**{**history, "items": orders_out(history["items"])}))
 
@@ -113,8 +116,9 @@ def create_user(body: UserCreateIn):
 @bp.output(UserDetailOut)
 @bp.doc(responses={404: "No such user"})
 def get_user(user_id: str, query: HistoryQuery):
-    """A user's full profile: balance, lifetime spend, segment, review and replacement counts, the
-    current cart and a page of their order history (`page`, `page_size` page the orders)."""
+    """A user's full profile: balance, lifetime spend, segment, review and replacement counts, saved
+    addresses, the current cart and a page of their order history (`page`, `page_size` page the
+    orders)."""
     return user_detail_out(user_service.get_user(user_id), query)
 
 

@@ -15,10 +15,14 @@ A model of another package (e.g. plans) opts in the same way: ``__audit__ = Audi
 **Never stored**: a column named in the spec's ``exclude``, or whose name contains one of
 ``DENIED_FRAGMENTS`` (password hashes, tokens, encrypted deliverables, API keys, webhook secrets,
 payment account credentials), nor a key of a JSON column with such a name.
+
+**Units.** Entries keep the database's values (money in minor units, percentages in basis
+points). A spec's ``units`` says which fields are which, so the log is shown in a reader's units
+(``services.audit.with_units``) without changing what is stored.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -42,19 +46,39 @@ def is_denied(name: str) -> bool:
     return any(fragment in lowered for fragment in DENIED_FRAGMENTS)
 
 
+MONEY = "money"  # an amount in minor units (cents) of the row's currency
+BPS = "bps"  # basis points: 1500 is 15 %
+
+
+@dataclass(frozen=True)
+class UnitBy:
+    """A field whose unit depends on another field of the same row: a coupon's ``value`` is basis
+    points when its ``kind`` is percent and minor units when it is fixed."""
+
+    field: str
+    units: Mapping[str, str]
+
+
 @dataclass(frozen=True)
 class AuditSpec:
     """How a model is audited. ``resource`` names it in the log; ``exclude`` lists more columns
     never logged (on top of the global deny-list); ``ops`` the row changes that are logged;
     ``name(obj, op, changes)`` may return a named action (``"order.gift"``) instead of the op;
     ``forget`` lists personal fields whose old values a deletion (an erased account) must not keep.
-    An update that sets ``deleted_at`` (a soft delete) is logged as ``delete``."""
+    An update that sets ``deleted_at`` (a soft delete) is logged as ``delete``.
+
+    ``units``: the fields (columns, keys of a named action's details, dotted paths into a JSON
+    column with ``*`` for each element of a list) whose stored value is ``MONEY`` or ``BPS`` (or a
+    ``UnitBy``); ``currency_field``: the row's column naming its money's currency (an order, a
+    refund, a plan); without one, the money is in the currency of the store the entry is about."""
 
     resource: str
     exclude: frozenset[str] = frozenset()
     forget: frozenset[str] = frozenset()
     ops: frozenset[str] = frozenset({"create", "update", "delete"})
     name: Callable | None = field(default=None, compare=False)
+    units: Mapping[str, str | UnitBy] = field(default_factory=dict, compare=False)
+    currency_field: str | None = None
 
 
 def _changed(changes: dict, key: str) -> bool:
@@ -100,8 +124,11 @@ def _review_action(obj, op, changes):
 
 USER_PRIVATE = frozenset({"last_login_at", "last_login_ip", "balance"})  # sign-ins and the ledger's cache
 
+ORDER_MONEY = ("subtotal", "discount_total", "tax_total", "shipping_total", "total", "amount_refunded")
+
 AUDITED: dict[str, AuditSpec] = {
-    "Store": AuditSpec("store", name=_store_action),
+    "Store": AuditSpec("store", name=_store_action,
+                       units={"settings.topup_min": MONEY, "settings.topup_max": MONEY}),
     "User": AuditSpec("user", exclude=USER_PRIVATE, forget=frozenset({"username", "email", "note", "full_name", "phone"}),
                       name=_user_action),
     "Blacklist": AuditSpec("blacklist"),
@@ -109,23 +136,26 @@ AUDITED: dict[str, AuditSpec] = {
     "Product": AuditSpec("product", exclude=frozenset({"view_count", "average_rating", "review_count",
                                                        "starting_at", "stock_total", "primary_image_url"})),
     "ProductImage": AuditSpec("product_image"),
-    "Variant": AuditSpec("variant"),
+    "Variant": AuditSpec("variant", units={"price": MONEY, "unit_cost": MONEY}),  # unit_cost: stock.import
     "Tag": AuditSpec("tag"),
     "Attribute": AuditSpec("attribute"),
     "AttributeValue": AuditSpec("attribute_value"),
-    "Coupon": AuditSpec("coupon", exclude=frozenset({"uses_count"})),
+    "Coupon": AuditSpec("coupon", exclude=frozenset({"uses_count"}),
+                        units={"value": UnitBy("kind", {"fixed": MONEY, "percent": BPS}), "min_subtotal": MONEY}),
     "Order": AuditSpec("order", exclude=frozenset({"cart_snapshot", "cost_total", "cost_known_units"}),
-                       name=_order_action),
-    "Refund": AuditSpec("refund"),
-    "BalanceTransaction": AuditSpec("balance", ops=frozenset({"create"}), name=_balance_action),
+                       name=_order_action, units=dict.fromkeys(ORDER_MONEY, MONEY), currency_field="currency"),
+    "Refund": AuditSpec("refund", units={"amount": MONEY}, currency_field="currency"),
+    "BalanceTransaction": AuditSpec("balance", ops=frozenset({"create"}), name=_balance_action,
+                                    units={"amount": MONEY, "balance_after": MONEY}),
     "Page": AuditSpec("page", exclude=frozenset({"body_html"})),
     "PaymentAccount": AuditSpec("payment_account", exclude=frozenset({"requirements"})),
     "ReplacementRequest": AuditSpec("replacement"),
     "Review": AuditSpec("review", ops=frozenset({"update", "delete"}), name=_review_action),
-    "Plan": AuditSpec("plan"),
-    "Addon": AuditSpec("addon"),
+    "Plan": AuditSpec("plan", units={"monthly_price": MONEY}, currency_field="currency"),
+    "Addon": AuditSpec("addon", units={"monthly_price": MONEY}, currency_field="currency"),
     "ShippingZone": AuditSpec("shipping_zone"),
-    "ShippingMethod": AuditSpec("shipping_method"),
+    "ShippingMethod": AuditSpec("shipping_method", units={"price": MONEY, "free_threshold": MONEY,
+                                                          "weight_bands.*.price": MONEY}),
     "TaxRule": AuditSpec("tax_rule"),
     "Campaign": AuditSpec("campaign", exclude=frozenset({"recipients_total", "sent", "skipped", "failed"})),
     # tokens and the client secret are denied by name; the expiries move on every refresh

@@ -19,6 +19,7 @@
 """
 from __future__ import annotations
 
+import copy
 import ipaddress
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,14 +27,15 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import event, func, insert, inspect, select
 from sqlalchemy.orm import Session, joinedload
 
 from extensions import db
 from models import Role, Store, TenantScoped
-from models.audit import IGNORED_COLUMNS, AuditEntry, AuditSpec, is_denied, spec_for
-from models.base import new_id, utcnow
+from models.audit import BPS, IGNORED_COLUMNS, MONEY, AuditEntry, AuditSpec, UnitBy, is_denied, spec_for
+from models.base import Base, new_id, utcnow
 from tenancy import current_store_id
 
 from .errors import Invalid
@@ -349,3 +351,193 @@ def actors() -> list[tuple[str, str]]:
 
 def count() -> int:
     return db.session.scalar(select(func.count(AuditEntry.id))) or 0
+
+
+# --- in a reader's units ---------------------------------------------------------------------------
+#
+# Entries keep what the database holds (money in minor units, percentages in basis points); the
+# specs' ``units`` say which fields those are. ``with_units`` puts ``Money``/``Percent`` in their
+# place for the API (major units, the currency alongside) and the page (the store's money format).
+
+@dataclass(frozen=True)
+class Money:
+    """A stored amount: ``minor`` units of ``currency``."""
+
+    minor: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class Percent:
+    """A stored basis-points value (1500) that is a percentage (15)."""
+
+    bps: int
+
+    @property
+    def percent(self) -> float:
+        return self.bps / 100
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An entry's changes with ``Money``/``Percent`` where the spec says so, and the currency of its
+    amounts (None when it holds none; when the entry changes the row's currency itself, the "after"
+    one, and each side's amounts are in that side's currency)."""
+
+    changes: dict
+    currency: str | None
+
+
+_MISSING = object()
+
+
+@lru_cache(maxsize=1)
+def _resources() -> dict[str, tuple[type, AuditSpec]]:
+    """resource name -> (model, spec), for every audited model."""
+    out: dict[str, tuple[type, AuditSpec]] = {}
+    for mapper in Base.registry.mappers:
+        spec = spec_for(mapper.class_)
+        if spec is not None:
+            out.setdefault(spec.resource, (mapper.class_, spec))
+    return out
+
+
+def _sides(changes) -> dict[str, dict]:
+    """The parts of an entry that hold field values: ``before``/``after``, or a named action's details."""
+    if not isinstance(changes, dict):
+        return {}
+    if {"before", "after"} & changes.keys():
+        return {k: changes[k] for k in ("before", "after") if isinstance(changes.get(k), dict)}
+    return {"details": changes}
+
+
+def _leaves(node, parts: list[str]) -> Iterator[tuple[object, object]]:
+    """(container, key) of every value at a dotted path (``*``: each element of a list)."""
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        keys = range(len(node)) if isinstance(node, list) else ()
+    else:
+        keys = (head,) if isinstance(node, dict) and head in node else ()
+    for key in keys:
+        if rest:
+            yield from _leaves(node[key], rest)
+        else:
+            yield node, key
+
+
+def _has(side: dict, path: str) -> bool:
+    return next(_leaves(side, path.split(".")), None) is not None
+
+
+def _context_fields(spec: AuditSpec, sides: dict[str, dict]) -> set[str]:
+    """The row's fields that say the unit of the unit fields this entry holds."""
+    wanted: set[str] = set()
+    for path, unit in spec.units.items():
+        if not any(_has(side, path) for side in sides.values()):
+            continue
+        if isinstance(unit, UnitBy):
+            wanted.add(unit.field)
+        elif unit == MONEY and spec.currency_field:
+            wanted.add(spec.currency_field)
+    return wanted
+
+
+def _scoped(stmt, all_stores: bool):
+    return stmt.execution_options(all_stores=True) if all_stores else stmt
+
+
+def _as_of(wanted: dict[tuple[str, str], list[AuditEntry]], all_stores: bool) -> dict[tuple[str, str], object]:
+    """(entry id, field) -> the field's value for the entry's row when the entry was written: what
+    the row's next entry naming the field had ``before``, else the row's value now (a field that
+    never changed since). One query for the later entries and one for the rows, per resource and
+    field; a row that is gone and never named it again stays unknown."""
+    found: dict[tuple[str, str], object] = {}
+    for (resource, field_name), group in wanted.items():
+        model = _resources()[resource][0]
+        ids = {e.resource_id for e in group}
+        later = db.session.execute(_scoped(
+            select(AuditEntry.resource_id, AuditEntry.created_at, AuditEntry.changes)
+            .where(AuditEntry.resource_type == resource, AuditEntry.resource_id.in_(ids),
+                   AuditEntry.created_at > min(e.created_at for e in group))
+            .order_by(AuditEntry.created_at, AuditEntry.id), all_stores)).all()
+        unresolved = []
+        for entry in group:
+            value = next((changes["before"][field_name] for resource_id, at, changes in later
+                          if resource_id == entry.resource_id and at > entry.created_at
+                          and field_name in (_sides(changes).get("before") or {})), _MISSING)
+            if value is _MISSING:
+                unresolved.append(entry)
+            else:
+                found[(entry.id, field_name)] = value
+        if unresolved and field_name in model.__table__.c:
+            now = dict(db.session.execute(_scoped(
+                select(model.id, getattr(model, field_name)).where(model.id.in_({e.resource_id for e in unresolved})),
+                all_stores)).all())
+            for entry in unresolved:
+                if entry.resource_id in now:
+                    found[(entry.id, field_name)] = now[entry.resource_id]
+    return found
+
+
+def _in_units(side: dict, spec: AuditSpec, context: dict, currency: str | None) -> dict:
+    out = copy.deepcopy(side)
+    for path, unit in spec.units.items():
+        if isinstance(unit, UnitBy):
+            unit = unit.units.get(context.get(unit.field))
+        for holder, key in list(_leaves(out, path.split("."))):
+            value = holder[key]
+            if isinstance(value, bool) or not isinstance(value, int):
+                continue
+            if unit == MONEY and currency:
+                holder[key] = Money(value, currency)
+            elif unit == BPS:
+                holder[key] = Percent(value)
+    return out
+
+
+def with_units(entries, *, all_stores: bool = False) -> dict[str, Shown]:
+    """entry id -> ``Shown``: each entry's changes with its amounts as ``Money`` (in the currency of
+    the row, or of the store the entry is about) and its basis points as ``Percent``, per its
+    spec's ``units``. What a field's unit depends on (a coupon's kind, an order's currency) is read
+    from the entry, else as it was when the entry was written (``_as_of``). A few queries for a
+    whole page, none for entries without such fields. ``all_stores`` for the platform's log."""
+    entries = list(entries)
+    plain = {e.id: Shown(e.changes, None) for e in entries}
+    resources = _resources()
+    todo: list[tuple[AuditEntry, AuditSpec, dict, set[str]]] = []
+    wanted: dict[tuple[str, str], list[AuditEntry]] = {}
+    for entry in entries:
+        spec = resources.get(entry.resource_type, (None, None))[1]
+        sides = _sides(entry.changes)
+        if spec is None or not spec.units or not any(_has(side, path) for side in sides.values()
+                                                      for path in spec.units):
+            continue
+        fields = _context_fields(spec, sides)
+        todo.append((entry, spec, sides, fields))
+        for field_name in fields:
+            if not any(field_name in side for side in sides.values()):
+                wanted.setdefault((spec.resource, field_name), []).append(entry)
+    if not todo:
+        return plain
+    then = _as_of(wanted, all_stores) if wanted else {}
+    store_ids = {e.target_store_id for e, spec, _s, _f in todo if not spec.currency_field and e.target_store_id}
+    store_currency = dict(db.session.execute(select(Store.id, Store.currency).where(Store.id.in_(store_ids))).all()) \
+        if store_ids else {}
+    for entry, spec, sides, fields in todo:
+        shared = {}
+        for field_name in fields:
+            after, before = sides.get("after") or sides.get("details") or {}, sides.get("before") or {}
+            shared[field_name] = after.get(field_name, before.get(field_name, then.get((entry.id, field_name))))
+        shown, currency = {}, None
+        for name, side in sides.items():
+            context = {**shared, **{f: side[f] for f in fields if f in side}}
+            side_currency = context.get(spec.currency_field) if spec.currency_field \
+                else store_currency.get(entry.target_store_id)
+            shown[name] = _in_units(side, spec, context, side_currency)
+            if name != "before" or currency is None:
+                currency = side_currency
+        changes = shown["details"] if "details" in shown else {**entry.changes, **shown}
+        has_money = any(isinstance(holder[key], Money) for side in shown.values() for path in spec.units
+                        for holder, key in _leaves(side, path.split(".")))
+        plain[entry.id] = Shown(changes, currency if has_money else None)
+    return plain

@@ -19,15 +19,21 @@ from .stores import MONEY_SETTINGS, StoreSettings, _errors, _message, settings_o
 
 # --- the whole configuration: store name and description, settings, payment methods --------------
 
-CONFIG_FIELDS = ("name", "description", "currency", *StoreSettings.model_fields)
+# Seed B's StoreConfig names the store's name and description ``store_name`` and
+# ``store_description`` (RECONCILE.md: Seed B's names where it gives them). The document carries
+# both spellings, and an update takes either (both sent must agree).
+SEED_B_NAMES = {"store_name": "name", "store_description": "description"}
+CONFIG_FIELDS = ("name", "description", *SEED_B_NAMES, "currency", *StoreSettings.model_fields)
 DESCRIPTION_MAX = 5000
 
 
 def config_of(store: Store) -> dict:
-    """The editable configuration document: the store's name, description and currency (read-only)
-    and every setting, amounts in major units (what ``GET /api/admin/config`` and
+    """The editable configuration document: the store's name and description (also under Seed B's
+    names ``store_name`` and ``store_description``), its currency (read-only) and every setting, amounts in major units (what ``GET /api/admin/config`` and
     ``/api/tenant/settings`` answer, and what they accept back)."""
-    document = {"name": store.name, "description": store.description or "", "currency": store.currency,
+    description = store.description or ""
+    document = {"name": store.name, "description": description, "store_name": store.name,
+                "store_description": description, "currency": store.currency,
                 **settings_of(store).model_dump(mode="json")}
     for key in MONEY_SETTINGS:
         document[key] = to_major(document[key], store.currency)
@@ -50,7 +56,8 @@ def _minor_setting(store: Store, key: str, value) -> tuple[int | None, str | Non
 def update_store_config(store: Store, changes: dict) -> StoreSettings:
     """Apply a partial configuration document in one savepoint: all of it or nothing.
 
-    ``name``/``description`` go on the store row, ``payment_methods`` (a list of
+    ``name``/``description`` (or Seed B's ``store_name``/``store_description``: both sent must
+    agree, else a 422 naming the Seed B field) go on the store row, ``payment_methods`` (a list of
     ``{name, enabled}`` or a ``{name: enabled}`` map) through ``payments.set_methods`` (an
     unconfigured method is refused), everything else through ``update_settings``; the money settings
     (``MONEY_SETTINGS``) come as numbers in major units of the store's currency, ``currency`` only as
@@ -59,6 +66,15 @@ def update_store_config(store: Store, changes: dict) -> StoreSettings:
     changes = dict(changes)
     unknown = sorted(set(changes) - set(CONFIG_FIELDS))
     details: dict[str, list[str]] = {key: ["unknown setting"] for key in unknown}
+    for seed_b, ours in SEED_B_NAMES.items():
+        value = changes.pop(seed_b, None)
+        if value is None:
+            continue
+        if changes.get(ours) is not None and str(changes[ours]).strip() != str(value).strip():
+            details[seed_b] = [f"send {seed_b} or {ours}, not both with different values: they are the same "
+                               f"setting (Seed B's name and ours)"]
+        else:
+            changes[ours] = value
     name = changes.pop("name", None)
     description = changes.pop("description", None)
     methods = changes.pop("payment_methods", None)

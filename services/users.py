@@ -130,6 +130,17 @@ def get_user(user_id: str | None) -> User:
     return user
 
 
+def get_customer(user_id: str | None) -> User:
+    """A customer of the bound store by id: a USER or RESELLER account that is not erased, as the
+    customers list has them (``directory(customers_only=True)``). Staff, managers, admins and
+    erased accounts are nobody's customers: 404 ``customer_not_found`` (an admin reads any account
+    through ``/api/admin/user/{id}``)."""
+    user = db.session.get(User, user_id) if user_id and len(user_id) <= 36 else None
+    if user is None or user.role not in segments.CUSTOMER_ROLES or user.erased_at is not None:
+        raise NotFound("No such customer", code="customer_not_found")
+    return user
+
+
 def role_counts() -> dict[str, int]:
     """How many users the store has per role (the dashboard's overview)."""
     return dict(db.session.execute(select(User.role, func.count()).where(User.erased_at.is_(None))

@@ -6,13 +6,16 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from services import audit
 from services.errors import Invalid
+from services.money import to_major
 
 from .common import DayOrMoment, Id, Output, PageQuery
 
 
 class AuditQuery(PageQuery):
-    page_size: int = Field(50, ge=1, le=100)
+    """The filters; ``page_size`` is the lists' own (default 20, at most 100: RECONCILE.md)."""
+
     resource_type: str | None = Field(default=None, max_length=40, description="e.g. product, order, coupon, store")
     action: str | None = Field(default=None, max_length=40,
                                description="create, update, delete or a named action (order.approve, stock.import)")
@@ -48,4 +51,36 @@ class AuditEntryOut(Output):
     resource_type: str
     resource_id: str | None
     action: str
-    changes: dict = Field(description='{"before": {...}, "after": {...}} of the changed fields; never secrets')
+    changes: dict = Field(description='{"before": {...}, "after": {...}} of the changed fields (a named action: '
+                                      'its details); never secrets. Amounts are numbers in major units of '
+                                      '`currency` (a variant\'s price 5.5, not 550), percentages in percent (a '
+                                      'percent coupon\'s value 15, not 1500); other numbers as stored')
+    currency: str | None = Field(default=None, description="The currency of the amounts in `changes` (ISO 4217); "
+                                                           "null when there are none")
+
+    @classmethod
+    def of(cls, entry, shown: audit.Shown) -> "AuditEntryOut":
+        return cls(id=entry.id, created_at=entry.created_at, store_id=entry.store_id,
+                   target_store_id=entry.target_store_id, actor_id=entry.actor_id, actor_name=entry.actor_name,
+                   actor_role=entry.actor_role, ip=entry.ip, resource_type=entry.resource_type,
+                   resource_id=entry.resource_id, action=entry.action, changes=_json(shown.changes),
+                   currency=shown.currency)
+
+    @classmethod
+    def page(cls, page: dict, *, all_stores: bool = False) -> dict:
+        """A ``services.audit`` page as JSON, its amounts in major units (``audit.with_units``)."""
+        shown = audit.with_units(page["items"], all_stores=all_stores)
+        return {**page, "items": [cls.of(entry, shown[entry.id]) for entry in page["items"]]}
+
+
+def _json(value):
+    """``Money`` as a number in major units, ``Percent`` as a percentage."""
+    if isinstance(value, audit.Money):
+        return to_major(value.minor, value.currency)
+    if isinstance(value, audit.Percent):
+        return value.percent
+    if isinstance(value, dict):
+        return {key: _json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json(item) for item in value]
+    return value

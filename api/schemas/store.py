@@ -72,6 +72,8 @@ class StoreConfigOut(Output):
 
     name: str
     description: str
+    store_name: str = Field(description="Seed B's name for `name` (the same value)")
+    store_description: str = Field(description="Seed B's name for `description` (the same value)")
     currency: str = Field(description="The store's currency (ISO 4217), in which the amounts here are; set by the "
                                       "platform's team: sending it back unchanged is allowed")
     payment_methods: list[PaymentMethodSetting]
@@ -106,6 +108,10 @@ class StoreConfigIn(Input):
 
     name: str | None = Field(default=None, description="The store's name (1-120 characters)")
     description: str | None = None
+    store_name: str | None = Field(default=None, description="Seed B's name for `name`: either may be sent; both "
+                                                             "with different values is a 422 naming `store_name`")
+    store_description: str | None = Field(default=None, description="Seed B's name for `description`: either may be "
+                                                                     "sent; both with different values is a 422")
     currency: Any = Field(default=None, description="Read-only: the store's own currency is accepted (the "
                                                     "document round-trips), any other is refused")
     payment_methods: list[dict[str, Any]] | dict[str, bool] | None = Field(

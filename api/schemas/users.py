@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field
 from models import Blacklist, User
 from services.money import to_major
 
+from .addresses import AddressOut
 from .cart import CartOut
 from .common import Amount, Input, Output, PageQuery, Query
 from .orders import OrderOut
@@ -122,7 +123,8 @@ class UserDetailOut(ManagedUserOut):
     orders_total: int = Field(description="Every order, whatever its status")
     review_count: int
     replacement_count: int
-    addresses: list[dict] = Field(default_factory=list, description="Shipping addresses (none are kept yet)")
+    addresses: list[AddressOut] = Field(default_factory=list, description="The user's saved addresses, as "
+                                                                         "`GET /api/addresses` lists them: defaults first")
     cart: CartOut
     order_history: HistoryPage = Field(description="A page of the user's orders, newest first")
 

@@ -332,6 +332,121 @@ def test_filters_paging_and_newest_first(app, client, make, store, admin):
     assert reversed_dates.status_code == 422
 
 
+def test_the_page_size_defaults_to_twenty_as_every_list(app, client, make, store, admin):
+    with app.app_context(), tenant_scope(store), audit.acting(audit.actor_of(admin)):
+        for n in range(25):
+            coupon_service.create_coupon({"code": f"C{n:02}", "kind": "fixed", "value": 100})
+        db.session.commit()
+    h = make.headers(admin, store)
+    first = client.get(LOG, headers=h).get_json()
+    assert (first["page_size"], len(first["items"]), first["total"], first["pages"]) == (20, 20, 25, 2)
+    second = client.get(LOG, headers=h, query_string={"page": 2}).get_json()
+    assert (second["page_size"], len(second["items"])) == (20, 5)
+    assert client.get(LOG, headers=h, query_string={"page_size": 100}).get_json()["page_size"] == 100
+    assert client.get(LOG, headers=h, query_string={"page_size": 101}).status_code == 422
+    platform = client.get("/api/sysadmin/audit-log", headers=make.headers(make.user(None, role="SYSADMIN"), store),
+                          query_string={"scope": "all"}).get_json()
+    assert (platform["page_size"], len(platform["items"])) == (20, 20)
+
+
+def logged(client, headers, **query) -> list[dict]:
+    return client.get(LOG, headers=headers, query_string={"page_size": 100, **query}).get_json()["items"]
+
+
+def test_amounts_are_major_units_with_the_currency_and_the_stored_entries_stay_minor(app, client, shop, make,
+                                                                                     store, admin):
+    h = shop.h(admin)
+    created = client.post("/api/products", json={"title": "Gift Card", "variants": [{"title": "5", "price": 5.5}]},
+                          headers=h)
+    assert created.status_code == 201, created.get_json()
+    product = created.get_json()
+    variant_id = product["variants"][0]["id"]
+    changed = client.put(f"/api/products/{product['id']}/variants/{variant_id}", json={"price": 6}, headers=h)
+    assert changed.status_code == 200, changed.get_json()
+    entries_ = {e["action"]: e for e in logged(client, h, resource_type="variant")}
+    assert entries_["create"]["changes"]["after"]["price"] == 5.5 and entries_["create"]["currency"] == "EUR"
+    assert entries_["update"]["changes"] == {"before": {"price": 5.5}, "after": {"price": 6.0}}
+    assert entries_["update"]["currency"] == "EUR"
+
+    add(client, shop.headers, shop.digital, 1)
+    order = checkout(client, shop.headers, method="MANUAL")
+    assert client.post(f"/api/admin/orders/process/{order['id']}", headers=h).status_code == 200
+    refund = client.post(f"/api/orders/{order['id']}/refund", headers=h,
+                         json={"amount": 4, "destination": "balance", "reason": "late"})
+    assert refund.status_code == 201, refund.get_json()
+    [refunded] = logged(client, h, resource_type="refund", action="create")
+    assert (refunded["changes"]["after"]["amount"], refunded["currency"]) == (4.0, "EUR")
+    [credit] = logged(client, h, action="balance.refund")
+    balance_after = client.get("/api/user/balance/history", headers=shop.headers).get_json()["items"][0]
+    assert credit["changes"]["after"]["amount"] == 4.0 and credit["currency"] == "EUR"
+    assert credit["changes"]["after"]["balance_after"] == balance_after["balance_after"]
+    assert isinstance(credit["changes"]["after"]["balance_after"], float)
+    [approved] = logged(client, h, action="order.approve")
+    assert approved["currency"] is None  # no amounts in it
+
+    assert client.post("/api/admin/config/update", json={"topup_min": 5}, headers=h).status_code == 200
+    [settings] = logged(client, h, action="settings.update")
+    assert settings["changes"]["before"]["settings"] == {"topup_min": 1.0}
+    assert settings["changes"]["after"]["settings"] == {"topup_min": 5.0} and settings["currency"] == "EUR"
+
+    # stored as the database has it: minor units
+    assert one(app, resource_type="variant", action="update").changes == {"before": {"price": 550},
+                                                                           "after": {"price": 600}}
+    assert one(app, resource_type="refund", action="create").changes["after"]["amount"] == 400
+
+
+def test_a_coupons_value_is_a_percentage_or_money_as_its_kind_was_then(app, client, make, store, admin):
+    h = make.headers(admin, store)
+    coupon = client.post("/api/coupons", json={"code": "SAVE", "kind": "percent", "value": 10,
+                                               "min_subtotal": 20}, headers=h).get_json()
+    assert client.put(f"/api/coupons/{coupon['id']}", json={"value": 15}, headers=h).status_code == 200
+    assert client.put(f"/api/coupons/{coupon['id']}", json={"kind": "fixed", "value": 5}, headers=h).status_code == 200
+    assert client.put(f"/api/coupons/{coupon['id']}", json={"value": 7.5}, headers=h).status_code == 200
+    newest_first = logged(client, h, resource_type="coupon")
+    assert [e["action"] for e in newest_first] == ["update", "update", "update", "create"]
+    fixed_value, to_fixed, percent_value, created = newest_first
+    assert created["changes"]["after"]["value"] == 10 and created["changes"]["after"]["min_subtotal"] == 20.0
+    assert created["currency"] == "EUR"  # the minimum subtotal
+    # written while the coupon was a percent one, though it is a fixed one now
+    assert percent_value["changes"] == {"before": {"value": 10}, "after": {"value": 15}}
+    assert percent_value["currency"] is None
+    assert to_fixed["changes"] == {"before": {"kind": "percent", "value": 15}, "after": {"kind": "fixed", "value": 5.0}}
+    assert to_fixed["currency"] == "EUR"
+    assert fixed_value["changes"] == {"before": {"value": 5.0}, "after": {"value": 7.5}}
+    assert fixed_value["currency"] == "EUR"
+    stored = [e.changes for e in entries(app, resource_type="coupon")]
+    assert stored[1] == {"before": {"value": 1000}, "after": {"value": 1500}}
+    assert stored[3] == {"before": {"value": 500}, "after": {"value": 750}}
+
+
+def test_a_zero_decimal_store_shows_its_amounts_as_they_are(app, client, make, store):
+    yen = make.store("yen", "Yen Shop", domain="yen.example.com")
+    with app.app_context():
+        db.session.get(Store, yen.id).currency = "JPY"
+        db.session.commit()
+    admin_jp = make.user(yen, role="ADMIN")
+    h = make.headers(admin_jp, yen)
+    created = client.post("/api/products", json={"title": "Card", "variants": [{"title": "x", "price": 550}]},
+                          headers=h)
+    assert created.status_code == 201, created.get_json()
+    [entry] = logged(client, h, resource_type="variant")
+    assert (entry["changes"]["after"]["price"], entry["currency"]) == (550, "JPY")
+
+
+def test_a_plans_price_in_the_platform_log_is_in_the_plans_own_currency(app, client, make, store):
+    hs = make.headers(make.user(None, role="SYSADMIN"), store)
+    made = client.post("/api/sysadmin/plans", headers=hs, json={"slug": "pro", "name": "Pro", "monthly_price": 29.9,
+                                                               "currency": "USD"})
+    assert made.status_code == 201, made.get_json()
+    changed = client.put(f"/api/sysadmin/plans/{made.get_json()['id']}", headers=hs, json={"monthly_price": 39})
+    assert changed.status_code == 200, changed.get_json()
+    log = client.get("/api/sysadmin/audit-log", headers=hs, query_string={"resource_type": "plan"}).get_json()
+    updated, created = log["items"]
+    assert (created["changes"]["after"]["monthly_price"], created["currency"]) == (29.9, "USD")
+    assert updated["changes"] == {"before": {"monthly_price": 29.9}, "after": {"monthly_price": 39.0}}
+    assert updated["currency"] == "USD"  # the plan's, read from the row: the entry does not name it
+
+
 def test_the_platform_log_is_for_sysadmins(app, client, make, store, admin):
     sysadmin = make.user(None, role="SYSADMIN")
     client.post("/api/coupons", json={"code": "STORE1", "kind": "fixed", "value": 1}, headers=make.headers(admin, store))

@@ -151,6 +151,49 @@ def test_a_support_email_is_kept_normalised_and_can_be_cleared(client, store, ad
     assert cleared.status_code == 200 and cleared.get_json()["support_email"] is None
 
 
+def test_seed_b_store_name_and_description_are_read_and_written(client, store, admin):
+    """Seed B's StoreConfig says `store_name` and `store_description`; the document answers them
+    beside `name`/`description`, and an update takes either spelling."""
+    for path in ("/api/admin/config", "/api/tenant/settings"):
+        body = client.get(path, headers=admin).get_json()
+        assert (body["store_name"], body["store_description"]) == ("Main Store", ""), path
+        assert (body["name"], body["description"]) == ("Main Store", "")
+    saved = client.post("/api/admin/config/update", headers=admin,
+                        json={"store_name": "Neon Keys", "store_description": "Game keys at night"})
+    assert saved.status_code == 200, saved.get_json()
+    body = saved.get_json()
+    assert (body["store_name"], body["store_description"]) == ("Neon Keys", "Game keys at night")
+    assert (body["name"], body["description"]) == ("Neon Keys", "Game keys at night")
+    public = client.get("/api/public/config").get_json()
+    assert (public["store_name"], public["store_description"]) == ("Neon Keys", "Game keys at night")
+    renamed = client.put("/api/tenant/settings", headers=admin, json={"store_name": "Neon Codes"})
+    assert renamed.status_code == 200 and renamed.get_json()["name"] == "Neon Codes"
+    same = client.post("/api/admin/config/update", headers=admin, json={"name": "Keys", "store_name": "Keys"})
+    assert same.status_code == 200 and same.get_json()["store_name"] == "Keys"
+    assert client.post("/api/admin/config/update", headers=admin, json={"name": "Old Name"}).status_code == 200
+    assert client.get("/api/admin/config", headers=admin).get_json()["store_name"] == "Old Name"
+
+
+@pytest.mark.parametrize("changes,field", [
+    ({"name": "One", "store_name": "Two"}, "store_name"),
+    ({"description": "One", "store_description": "Two"}, "store_description"),
+])
+def test_both_spellings_with_different_values_are_a_422_naming_the_field(client, store, admin, changes, field):
+    before = client.get("/api/admin/config", headers=admin).get_json()
+    response = client.post("/api/admin/config/update", headers=admin, json=changes)
+    assert response.status_code == 422, response.get_json()
+    assert error(response)["code"] == "validation_error" and set(error(response)["details"]) == {field}
+    assert field in error(response)["message"]
+    assert client.get("/api/admin/config", headers=admin).get_json() == before
+
+
+def test_the_openapi_document_names_both_spellings(client, store):
+    schemas = client.get("/api/openapi.json").get_json()["components"]["schemas"]
+    for schema in ("StoreConfigIn", "StoreConfigOut"):
+        assert {"store_name", "store_description", "name", "description"} <= set(schemas[schema]["properties"])
+    assert {"store_name", "store_description"} <= set(schemas["StoreConfigOut"]["required"])
+
+
 def test_unknown_fields_are_refused(client, store, admin):
     response = client.post("/api/admin/config/update", headers=admin, json={"store_id": "x"})
     assert response.status_code == 422

@@ -9,7 +9,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from extensions import db
 from models import Order, Store, User
@@ -95,6 +95,63 @@ def test_detail_and_update_follow_the_registration_rules(client, app, store, mak
     above = client.put(f"/api/customers/{admin.id}", json={"email": "mine@example.com"}, headers=manager_h)
     assert above.status_code == 403 and error_code(above) == "role_not_allowed"
     assert client.get("/api/customers/nobody", headers=manager_h).status_code == 404
+
+
+def test_the_detail_is_for_customers_only_and_staff_accounts_are_not_found(client, app, store, make, people,
+                                                                            manager_h):
+    """A manager reads customers (USER, RESELLER); the accounts of staff, managers and admins are
+    the Admin's /api/admin/user/{id}, and a deleted account is no one's customer."""
+    reseller = make.user(store, role="RESELLER", username="rex")
+    assert client.get(f"/api/customers/{reseller.id}", headers=manager_h).status_code == 200
+    admin = make.user(store, role="ADMIN", username="adm")
+    other_manager = make.user(store, role="MANAGER", username="mgr2")
+    erased = make.user(store, username="gone")
+    with app.app_context(), tenant_scope(store):
+        db.session.get(User, erased.id).erased_at = datetime.now(UTC)
+        db.session.commit()
+    for who in (people["staff"], admin, other_manager, erased):
+        refused = client.get(f"/api/customers/{who.id}", headers=manager_h)
+        assert refused.status_code == 404, who.username
+        assert error_code(refused) == "customer_not_found"
+        body = refused.get_json()
+        assert "email" not in body and "last_login_ip" not in body and "role" not in body
+    admin_h = make.headers(admin, store)
+    staff = client.get(f"/api/admin/user/{people['staff'].id}", headers=admin_h)  # the admin's own endpoint
+    assert staff.status_code == 200 and staff.get_json()["role"] == "STAFF"
+    assert client.get(f"/api/customers/{people['staff'].id}", headers=admin_h).status_code == 404
+
+
+def test_the_detail_shows_the_customers_saved_addresses_in_one_query(client, app, store, make, people, manager_h):
+    rita = people["rita"]
+    shopper = make.headers(rita, store)
+    saved = [client.post("/api/addresses", headers=shopper, json={
+        "name": "Rita Buyer", "line1": f"Rua das Flores {n}", "city": "Lisboa", "postal_code": "1200-195",
+        "country": "PT"}) for n in (1, 2, 3)]
+    assert all(r.status_code == 201 for r in saved), [r.get_json() for r in saved]
+    own = client.get("/api/addresses", headers=shopper).get_json()["items"]
+
+    from extensions import db as _db
+
+    with app.app_context():
+        engine = _db.engine
+    seen: list[str] = []
+
+    def _record(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", _record)
+    try:
+        detail = client.get(f"/api/customers/{rita.id}", headers=manager_h)
+    finally:
+        event.remove(engine, "before_cursor_execute", _record)
+    assert detail.status_code == 200, detail.get_json()
+    assert detail.get_json()["addresses"] == own  # the address book's own shape and order
+    assert [a["line1"] for a in own][0] == "Rua das Flores 1"  # the first is the default
+    assert own[0]["is_default_shipping"] is True and len(own) == 3
+    assert sum(1 for sql in seen if "FROM addresses" in sql) == 1  # one query, however many addresses
+    admin_h = make.headers(make.user(store, role="ADMIN", username="adm"), store)
+    assert client.get(f"/api/admin/user/{rita.id}", headers=admin_h).get_json()["addresses"] == own
+    assert client.get(f"/api/customers/{people['vera'].id}", headers=manager_h).get_json()["addresses"] == []
 
 
 def test_customers_me_is_not_swallowed_into_something_wrong(client, people, manager_h, make, store):

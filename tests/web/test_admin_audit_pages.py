@@ -50,7 +50,8 @@ def test_the_page_lists_entries_with_their_changes_and_filters(app, make, store,
     assert table.index("marta") < table.index(admin.username)
     assert "192.0.2.9" in html and "<code>update</code>" in html and "<code>create</code>" in html
     assert '<details data-testid="audit-changes">' in html
-    assert "<code>100</code>" in html and "<code>250</code>" in html  # before and after of the update
+    # before and after of the update: a fixed coupon's value is money, in the store's format
+    assert "<code>€1.00</code>" in html and "<code>€2.50</code>" in html
     assert '<label for="resource_type">' in html and '<label for="date_from">' in html
     assert f'<option value="{manager.id}"' in html
 
@@ -72,3 +73,18 @@ def test_who_and_what_show_their_details_on_a_line_of_their_own(app, make, store
     html = client.get("/admin/audit-log").get_data(as_text=True)
     assert f'{admin.username}<br><small class="muted">admin · 192.0.2.9</small>' in html
     assert f'coupon<br><small class="muted audit-id">{coupon_id}</small>' in html
+
+
+def test_amounts_show_in_the_stores_money_format_and_percentages_as_percent(app, make, store):
+    from models import Store
+    from services.stores import update_settings
+
+    client, admin = as_role(app, make, store, "ADMIN")
+    with app.app_context(), tenant_scope(store), audit.acting(audit.actor_of(admin)):
+        coupon_service.create_coupon({"code": "TENOFF", "kind": "percent", "value": 1000, "min_subtotal": 123456})
+        with audit.system_actor():  # the store's locale: not the change under test
+            update_settings(db.session.get(Store, store.id), {"locale": "pt_PT"})
+        db.session.commit()
+    html = client.get("/admin/audit-log", query_string={"resource_type": "coupon"}).get_data(as_text=True)
+    assert "<code>10%</code>" in html  # the percent coupon's value (1000 basis points)
+    assert "<code>1\xa0234,56\xa0€</code>" in html  # the minimum subtotal, as pt_PT writes euros
