@@ -6,7 +6,15 @@ from flask import current_app, g, request
 
 from services import auth as auth_service
 
-from .access import access, current_principal, decoded_or_none, rate_limited, require_user, verified_refresh
+from .access import (
+    access,
+    current_principal,
+    optional_token,
+    rate_limited,
+    refresh_to_revoke,
+    require_user,
+    verified_refresh,
+)
 from .schemas.auth import (
     ForgotIn,
     GuestTokenOut,
@@ -89,14 +97,28 @@ def refresh(body: RefreshIn):
 
 
 @bp.post("/auth/logout")
-@access("optional")
+@access("public")
 @bp.input(RefreshIn, arg_name="body")
 @bp.output(Message)
+@bp.doc(security=optional_token(),
+        responses={401: "The body's `refresh_token` is not a refresh token of this store (`token_invalid`, "
+                        "`token_wrong_store`); nothing was revoked"})
 def logout(body: RefreshIn):
-    """Revoke the access token sent and, if given, the refresh token (server-side)."""
-    principal = current_principal()
-    claims = principal.claims if principal.user is not None else None
-    auth_service.logout(claims, decoded_or_none(body.refresh_token))
+    """Sign out on the server: revoke the access token sent as the Bearer token and the refresh
+    token in the body (`{"refresh_token": ...}`; or sent as the Bearer token itself).
+
+    Every token given that still works is revoked; one that no longer works anyway (expired,
+    revoked already, its account gone) is skipped. So signing out after the 15-minute access token
+    has expired still revokes the refresh token, and signing out twice answers 200 both times.
+    A bad Bearer header never stops a logout (as on every public endpoint). A `refresh_token` that
+    is not a refresh token of this store (malformed, forged, an access token, another store's) is
+    refused with 401 and nothing is revoked, so a client never believes a live token is dead.
+    """
+    principal = current_principal()  # public: a stale or bad header is no token
+    access_claims = principal.claims if principal.user is not None else None
+    in_body = body.refresh_token is not None
+    refresh_claims = refresh_to_revoke(in_body=in_body) if in_body or principal.claims is None else None
+    auth_service.logout(access_claims, refresh_claims)
     return {"message": "Signed out"}
 
 
