@@ -224,7 +224,10 @@ def rate_limited(limit):
 
 
 def _public_principal() -> Principal:
-    """Public endpoints ignore a bad token (a stale header must not break sign-in)."""
+    """Public endpoints (RECONCILE.md ``-``, Guest+: "anyone, with or without a token") ignore a bad
+    token: an expired, revoked, malformed or another store's token is no token (a stale header must
+    not break sign-in, a product list or a CMS page). A valid one still identifies the caller (staff
+    see hidden products, a manager draft pages)."""
     try:
         return current_principal()
     except (Unauthorized, *TOKEN_ERRORS):

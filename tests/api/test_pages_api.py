@@ -67,3 +67,21 @@ def test_pages_belong_to_their_store(client, other_store, manager_headers):
     other = client.get("/api/pages", headers={"Host": "other.example.com"}).get_json()
     assert "main-only" not in [p["slug"] for p in other["items"]] and other["total"] == 3
     assert client.get("/pages/main-only", headers={"Host": "other.example.com"}).status_code == 404
+
+
+def test_a_stale_token_reads_public_pages_as_no_token_would(client, store, make, manager_headers):
+    """RECONCILE.md: `-` is "anyone, with or without a token": an expired token is no token (as on
+    /api/products), while an endpoint that takes the token still refuses it."""
+    manager = make.user(store, role="MANAGER")
+    client.post("/api/pages", headers=manager_headers, json={"title": "Draft", "is_active": False})
+    expired = make.expired_headers(manager, store)
+    listed = client.get("/api/pages", query_string={"include_inactive": "true"}, headers=expired)
+    assert listed.status_code == 200 and [p["slug"] for p in listed.get_json()["items"]] == [
+        "terms", "privacy", "refund-policy"]  # no drafts: the expired manager is nobody here
+    assert client.get("/api/pages/terms", headers=expired).status_code == 200
+    assert client.get("/api/pages/draft", headers=expired).status_code == 404
+    assert client.get("/api/products", headers=expired).status_code == 200
+    for path in ("/api/auth/me", "/api/cart"):  # a signed-in user's, or "Optional": still 401
+        refused = client.get(path, headers=expired)
+        assert refused.status_code == 401 and error_code(refused) == "token_expired", path
+    assert client.get("/api/pages/draft", headers=manager_headers).status_code == 200
