@@ -5,7 +5,9 @@ from apiflask import APIBlueprint
 from flask import current_app, g, request
 
 from services import auth as auth_service
+from services import cart as cart_service
 
+from . import cart_owner
 from .access import (
     access,
     current_principal,
@@ -39,7 +41,10 @@ def _reset_limit() -> str:
 
 
 def _tokens(user) -> dict:
-    """A fresh pair (just signed in with the password) and the user."""
+    """A fresh pair (just signed in with the password) and the user. Signing in merges: the guest
+    cart of the guest token the request is sent with, and of its ``X-Session-ID``, joins the user's
+    (``api.cart_owner.sign_in_keys``)."""
+    cart_service.merge_guest_carts(user, cart_owner.sign_in_keys())
     return {**auth_service.issue_tokens(user, fresh=True), "user": UserOut.of(user, g.store)}
 
 
@@ -53,7 +58,8 @@ def _tokens(user) -> dict:
 def register(body: RegisterIn):
     """Register a customer account and sign in.
 
-    Returns the access and refresh tokens and the new user (role USER).
+    Returns the access and refresh tokens and the new user (role USER). A guest cart is merged into
+    the new account's as at login (the guest token sent as the Bearer token, `X-Session-ID`).
     """
     user = auth_service.register(username=body.username, email=body.email, password=body.password,
                                  ip=request.remote_addr)
@@ -68,7 +74,14 @@ def register(body: RegisterIn):
 @bp.doc(responses={401: "Wrong email/username or password (`invalid_credentials`)",
                    403: "The account is disabled (`account_disabled`) or blocked (`blacklisted`)"})
 def login(body: LoginIn):
-    """Sign in with email or username (`login`, `email` or `username`) and password."""
+    """Sign in with email or username (`login`, `email` or `username`) and password.
+
+    Signing in merges the guest's cart into the user's: send the guest token of
+    `/api/public/guest/token` as the Bearer token of this request, and/or the `X-Session-ID` the
+    cart was kept under. Quantities add up within each subcategory's maximum, the guest's coupon is
+    kept if the user's cart has none, and the guest cart is gone. A token of another store, an
+    expired one or a malformed `X-Session-ID` merges nothing and does not stop the sign-in.
+    """
     user = auth_service.authenticate(body.login, body.password, ip=request.remote_addr)
     return _tokens(user)
 

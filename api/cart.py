@@ -170,10 +170,7 @@ def merge(body: MergeIn):
     if not keys:
         raise Invalid("Name the guest cart: X-Session-ID header, guest_token or session_id",
                       code="no_guest_cart", details={"guest_token": ["required"], "session_id": ["required"]})
-    cart = None
-    for key in keys:
-        cart = cart_service.cart_for(user=user, guest_key=key, create=False) or cart
-    return cart_out(cart_owner.CartOwner(user=user), cart)
+    return cart_out(cart_owner.CartOwner(user=user), cart_service.merge_guest_carts(user, keys))
 
 
 @bp.post("/user/cart/update")

@@ -6,6 +6,9 @@
 - otherwise the ``X-Session-ID`` header (1-64 of ``A-Z a-z 0-9 _ -``, anything else is a 400):
   the guest key ``s:<value>``;
 - nobody: reads answer an empty cart without creating one; writes answer 400 ``no_cart_owner``.
+
+Signing in merges: ``sign_in_keys`` names the guest carts a sign-in request carries (its guest
+token, its ``X-Session-ID``) for ``services.cart.merge_guest_carts``.
 """
 from __future__ import annotations
 
@@ -68,6 +71,21 @@ def owner() -> CartOwner:
     if principal.guest_id:
         return CartOwner(guest_key=f"g:{principal.guest_id}")
     return CartOwner(guest_key=session_key(request.headers.get(SESSION_HEADER)))
+
+
+def sign_in_keys() -> list[str]:
+    """The guest carts a sign-in request (``POST /api/auth/login``, ``/register``) names, to merge
+    into the user's: the guest token it is sent with (one of this store: ``api.access`` refuses any
+    other, and a sign-in treats a refused token as none) and its ``X-Session-ID`` (a malformed one
+    is ignored too: a cart header must not stop a sign-in). The page session's cart is merged by the
+    shop's own sign-in, not here."""
+    principal = current_principal()
+    keys = [f"g:{principal.guest_id}"] if principal.user is None and principal.guest_id else []
+    try:
+        header = session_key(request.headers.get(SESSION_HEADER))
+    except DomainError:
+        header = None
+    return keys + [header] if header else keys
 
 
 def resolve(*, create: bool, lock: bool = False) -> tuple[CartOwner, Cart | None]:

@@ -55,7 +55,7 @@ def current_cart(*, create: bool, lock: bool = False):
 
 def merge_session_cart(user) -> None:
     """Signing in or registering: the anonymous session's cart joins the user's."""
-    cart_service.cart_for(user=user, guest_key=session.pop("cart_key", None), create=False)
+    cart_service.merge_guest_carts(user, [session.pop("cart_key", None)])
 
 
 def _customer_key() -> str | None:
