@@ -41,6 +41,7 @@ from flask_jwt_extended import decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 from flask_login import current_user, user_loaded_from_cookie, user_logged_in, user_logged_out
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
 from jwt.exceptions import PyJWTError
 from markupsafe import Markup
 from prometheus_client import CollectorRegistry
@@ -50,8 +51,8 @@ from prometheus_flask_exporter import PrometheusMetrics
 
 import tenancy
 import transactions
-from extensions import db, security_headers
-from models import Role, Store
+from extensions import csrf, db, security_headers
+from models import Role, Store, User
 from services import addresses, audit, observability, orders, pages, payments, plans, stores, tenants
 from services import auth as auth_service
 from services import cart as cart_service
@@ -66,6 +67,7 @@ from services.variants import stock_state
 from services.wishlist import Hearts
 
 SESSION_ID_KEY = "sid"  # a page session's own id: signing out revokes it (services.auth.revoke_session)
+CART_KEY = "cart_key"  # an anonymous page session's guest cart key (``w:<random>``, storefront/cart.py)
 
 # --- which store a request is for ------------------------------------------------------------
 
@@ -463,6 +465,31 @@ def shown_money(minor, currency: str | None = None) -> str:
     """Money as this request's store shows it (``stores.show_money``): the ``money`` filter of
     pages and emails, and the dashboard's flash messages."""
     return stores.show_money(minor, currency, g.get("store"))
+
+
+# --- the page session's cart (RECONCILE.md "Carts": the browser's session cookie) --------------
+
+def page_cart_owner() -> tuple[User | None, str | None]:
+    """Whose cart the browser's page session names: its signed-in user (user, None), else the guest
+    key its first add to cart kept in the session (None, key), else (None, None). The shop's pages
+    use it, and the API when no token and no ``X-Session-ID`` names a cart (api/cart_owner.py)."""
+    if current_user.is_authenticated:
+        return current_user._get_current_object(), None
+    return None, session.get(CART_KEY)
+
+
+def require_page_csrf() -> None:
+    """An unsafe API request that only the page session's cookie authorises (no token, no
+    ``X-Session-ID``) must carry the page's CSRF token in the ``X-CSRFToken`` header, as every page
+    form and htmx request does (``<body hx-headers>``): the browser would send the cookie along with
+    another site's request too. The API is otherwise exempt (tokens and headers are not sent by a
+    browser on its own), so this is the one place its cookie writes are checked. 400 ``csrf_failed``."""
+    try:
+        csrf.protect()
+    except CSRFError as error:
+        raise DomainError("This request is identified by the shop's session cookie only: send the page's CSRF "
+                          "token in the X-CSRFToken header (or use a token or X-Session-ID)",
+                          code="csrf_failed", status=400, details={"X-CSRFToken": [error.description]}) from error
 
 
 # --- product cards: their markup cached per process ------------------------------------------

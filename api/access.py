@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from functools import wraps
 
 from flask import g
-from flask_jwt_extended import decode_token, get_current_user, get_jwt, verify_jwt_in_request
+from flask_jwt_extended import get_current_user, get_jwt, verify_jwt_in_request
+from flask_jwt_extended.exceptions import RevokedTokenError, UserLookupError
+from jwt.exceptions import ExpiredSignatureError
 
 from extensions import jwt, limiter
 from models import Role, User
@@ -70,14 +72,28 @@ def verified_refresh() -> tuple[Principal, dict]:
     return get_current_user(), get_jwt()
 
 
-def decoded_or_none(token: str | None) -> dict | None:
-    """The claims of a token given in a body, signature and expiry checked; None if it is bad."""
-    if not token:
-        return None
+# A token that can no longer be used anyway: expired, revoked (a logout, a rotation, a password
+# change), or its account gone. A logout has nothing left to revoke in it.
+SPENT_TOKEN_ERRORS = (ExpiredSignatureError, RevokedTokenError, UserLookupError)
+
+
+def refresh_to_revoke(*, in_body: bool) -> dict | None:
+    """The claims of the refresh token a logout names, verified as ``POST /api/auth/refresh``
+    verifies one (the loaders below): the body's ``refresh_token`` (``in_body``), else a refresh
+    token sent as the Bearer token. None when there is none, or when it is spent already
+    (``SPENT_TOKEN_ERRORS``). A body token that is not a refresh token of this store (malformed,
+    forged, an access token, another store's) is the loaders' 401; a bad header is ignored, as
+    every public endpoint ignores one."""
     try:
-        return decode_token(token)
-    except TOKEN_ERRORS:
+        if verify_jwt_in_request(optional=True, refresh=True, locations=["json" if in_body else "headers"]) is None:
+            return None
+    except SPENT_TOKEN_ERRORS:
         return None
+    except (Unauthorized, *TOKEN_ERRORS):
+        if in_body:
+            raise
+        return None
+    return get_jwt()
 
 
 # --- flask-jwt-extended's loaders ------------------------------------------------------------
@@ -155,6 +171,12 @@ def _no_such_user(_header: dict, _claims: dict):
     return _unauthorized("The token is no longer valid; sign in again", "token_invalid")
 
 
+def optional_token() -> list[dict]:
+    """The OpenAPI security of an operation a token is optional for: the "optional" level, and a
+    public one that uses a token if one is sent (``@bp.doc(security=optional_token())``: logout)."""
+    return [{"BearerAuth": []}, {}]
+
+
 def access(level: str):
     """Guard a view. Put it under the route decorator and above @input/@output."""
     if level not in LEVELS:
@@ -180,7 +202,7 @@ def access(level: str):
         wrapper._access = level
         spec = dict(getattr(f, "_spec", {}))
         if level == "optional":  # a token, if sent, identifies the caller: none is needed
-            spec["security"] = [{"BearerAuth": []}, {}]
+            spec["security"] = optional_token()
         elif level != "public":
             spec["security"] = "BearerAuth"
         wrapper._spec = spec
@@ -202,7 +224,10 @@ def rate_limited(limit):
 
 
 def _public_principal() -> Principal:
-    """Public endpoints ignore a bad token (a stale header must not break sign-in)."""
+    """Public endpoints (RECONCILE.md ``-``, Guest+: "anyone, with or without a token") ignore a bad
+    token: an expired, revoked, malformed or another store's token is no token (a stale header must
+    not break sign-in, a product list or a CMS page). A valid one still identifies the caller (staff
+    see hidden products, a manager draft pages)."""
     try:
         return current_principal()
     except (Unauthorized, *TOKEN_ERRORS):

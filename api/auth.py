@@ -5,8 +5,18 @@ from apiflask import APIBlueprint
 from flask import current_app, g, request
 
 from services import auth as auth_service
+from services import cart as cart_service
 
-from .access import access, current_principal, decoded_or_none, rate_limited, require_user, verified_refresh
+from . import cart_owner
+from .access import (
+    access,
+    current_principal,
+    optional_token,
+    rate_limited,
+    refresh_to_revoke,
+    require_user,
+    verified_refresh,
+)
 from .schemas.auth import (
     ForgotIn,
     GuestTokenOut,
@@ -31,7 +41,10 @@ def _reset_limit() -> str:
 
 
 def _tokens(user) -> dict:
-    """A fresh pair (just signed in with the password) and the user."""
+    """A fresh pair (just signed in with the password) and the user. Signing in merges: the guest
+    cart of the guest token the request is sent with, and of its ``X-Session-ID``, joins the user's
+    (``api.cart_owner.sign_in_keys``)."""
+    cart_service.merge_guest_carts(user, cart_owner.sign_in_keys())
     return {**auth_service.issue_tokens(user, fresh=True), "user": UserOut.of(user, g.store)}
 
 
@@ -45,7 +58,8 @@ def _tokens(user) -> dict:
 def register(body: RegisterIn):
     """Register a customer account and sign in.
 
-    Returns the access and refresh tokens and the new user (role USER).
+    Returns the access and refresh tokens and the new user (role USER). A guest cart is merged into
+    the new account's as at login (the guest token sent as the Bearer token, `X-Session-ID`).
     """
     user = auth_service.register(username=body.username, email=body.email, password=body.password,
                                  ip=request.remote_addr)
@@ -60,7 +74,14 @@ def register(body: RegisterIn):
 @bp.doc(responses={401: "Wrong email/username or password (`invalid_credentials`)",
                    403: "The account is disabled (`account_disabled`) or blocked (`blacklisted`)"})
 def login(body: LoginIn):
-    """Sign in with email or username (`login`, `email` or `username`) and password."""
+    """Sign in with email or username (`login`, `email` or `username`) and password.
+
+    Signing in merges the guest's cart into the user's: send the guest token of
+    `/api/public/guest/token` as the Bearer token of this request, and/or the `X-Session-ID` the
+    cart was kept under. Quantities add up within each subcategory's maximum, the guest's coupon is
+    kept if the user's cart has none, and the guest cart is gone. A token of another store, an
+    expired one or a malformed `X-Session-ID` merges nothing and does not stop the sign-in.
+    """
     user = auth_service.authenticate(body.login, body.password, ip=request.remote_addr)
     return _tokens(user)
 
@@ -89,14 +110,28 @@ def refresh(body: RefreshIn):
 
 
 @bp.post("/auth/logout")
-@access("optional")
+@access("public")
 @bp.input(RefreshIn, arg_name="body")
 @bp.output(Message)
+@bp.doc(security=optional_token(),
+        responses={401: "The body's `refresh_token` is not a refresh token of this store (`token_invalid`, "
+                        "`token_wrong_store`); nothing was revoked"})
 def logout(body: RefreshIn):
-    """Revoke the access token sent and, if given, the refresh token (server-side)."""
-    principal = current_principal()
-    claims = principal.claims if principal.user is not None else None
-    auth_service.logout(claims, decoded_or_none(body.refresh_token))
+    """Sign out on the server: revoke the access token sent as the Bearer token and the refresh
+    token in the body (`{"refresh_token": ...}`; or sent as the Bearer token itself).
+
+    Every token given that still works is revoked; one that no longer works anyway (expired,
+    revoked already, its account gone) is skipped. So signing out after the 15-minute access token
+    has expired still revokes the refresh token, and signing out twice answers 200 both times.
+    A bad Bearer header never stops a logout (as on every public endpoint). A `refresh_token` that
+    is not a refresh token of this store (malformed, forged, an access token, another store's) is
+    refused with 401 and nothing is revoked, so a client never believes a live token is dead.
+    """
+    principal = current_principal()  # public: a stale or bad header is no token
+    access_claims = principal.claims if principal.user is not None else None
+    in_body = body.refresh_token is not None
+    refresh_claims = refresh_to_revoke(in_body=in_body) if in_body or principal.claims is None else None
+    auth_service.logout(access_claims, refresh_claims)
     return {"message": "Signed out"}
 
 

@@ -1,7 +1,7 @@
 """Carts (Seed A "Cart", Seed B ``POST /api/user/cart/update``).
 
-One cart per signed-in user or guest (a guest token, or the ``X-Session-ID`` header: see
-``api/cart_owner.py``). Every answer is the whole priced cart: each line with its current price,
+One cart per signed-in user or guest (a guest token, the ``X-Session-ID`` header, or the shop's
+session cookie, whose writes need the page's ``X-CSRFToken``: see ``api/cart_owner.py``). Every answer is the whole priced cart: each line with its current price,
 the price the shopper last saw (``seen_price``, ``price_changed``), its limits and stock, and
 ``problems`` (``unavailable``, ``below_min_quantity``, ``above_max_quantity``, ``out_of_stock``);
 lines that cannot be bought are flagged, never dropped silently. Amounts are major units.
@@ -31,7 +31,8 @@ from .schemas.cart import (
 
 bp = APIBlueprint("api_cart", __name__, url_prefix="/api", tag="Cart")
 
-ERRORS = {400: "No cart owner (no token and no X-Session-ID), or a malformed X-Session-ID",
+ERRORS = {400: "No cart owner (no token, no X-Session-ID, no shop session), a malformed X-Session-ID, or a "
+              "write by the shop's session cookie without its X-CSRFToken (`csrf_failed`)",
           404: "No such subcategory, cart line or coupon", 409: "Not enough stock, or the coupon is used up",
           422: "Invalid quantity, or outside the subcategory's min/max"}
 
@@ -55,8 +56,11 @@ def _write(change) -> CartOut:
 def get_cart():
     """The caller's cart: a user's (bearer token), a guest's (guest token) or a session's (`X-Session-ID`).
 
-    Without any of them the answer is an empty cart (`id: null`) and nothing is created. A signed-in
-    request that also sends `X-Session-ID` merges that guest cart into the user's first.
+    Without any of them, the browser's shop session (its cookie) names the cart the shop's pages
+    show: its signed-in user's, or the cart its visitor filled. Writes identified by that cookie
+    alone must send the page's CSRF token as `X-CSRFToken` (400 `csrf_failed` otherwise). With none
+    of these the answer is an empty cart (`id: null`) and nothing is created. A signed-in request
+    that also sends `X-Session-ID` merges that guest cart into the user's first.
     """
     who, cart = cart_owner.resolve(create=False)
     return cart_out(who, cart)
@@ -170,10 +174,7 @@ def merge(body: MergeIn):
     if not keys:
         raise Invalid("Name the guest cart: X-Session-ID header, guest_token or session_id",
                       code="no_guest_cart", details={"guest_token": ["required"], "session_id": ["required"]})
-    cart = None
-    for key in keys:
-        cart = cart_service.cart_for(user=user, guest_key=key, create=False) or cart
-    return cart_out(cart_owner.CartOwner(user=user), cart)
+    return cart_out(cart_owner.CartOwner(user=user), cart_service.merge_guest_carts(user, keys))
 
 
 @bp.post("/user/cart/update")

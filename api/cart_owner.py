@@ -5,7 +5,16 @@
 - a guest token (``typ`` guest): the guest key ``g:<guest id>``;
 - otherwise the ``X-Session-ID`` header (1-64 of ``A-Z a-z 0-9 _ -``, anything else is a 400):
   the guest key ``s:<value>``;
+- otherwise the browser's page session (its cookie): the shop's signed-in user, or the guest cart
+  the shop's pages keep in the session (``web.page_cart_owner``), so the API and the pages show the
+  same cart. The cookie is sent by the browser with any site's request, so an unsafe request
+  (POST, PUT, PATCH, DELETE) identified by it alone must carry the page's CSRF token in the
+  ``X-CSRFToken`` header (``web.require_page_csrf``: else 400 ``csrf_failed``); reads need none.
+  The API does not start a page session's cart: the shop's first add to cart does;
 - nobody: reads answer an empty cart without creating one; writes answer 400 ``no_cart_owner``.
+
+Signing in merges: ``sign_in_keys`` names the guest carts a sign-in request carries (its guest
+token, its ``X-Session-ID``) for ``services.cart.merge_guest_carts``.
 """
 from __future__ import annotations
 
@@ -18,9 +27,11 @@ from flask_jwt_extended import decode_token
 from models import Cart, User
 from services import cart as cart_service
 from services.errors import DomainError, Invalid, Unauthorized
+from web import page_cart_owner, require_page_csrf
 
 from .access import current_principal
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SESSION_HEADER = "X-Session-ID"
 
@@ -67,7 +78,30 @@ def owner() -> CartOwner:
         return CartOwner(user=principal.user)
     if principal.guest_id:
         return CartOwner(guest_key=f"g:{principal.guest_id}")
-    return CartOwner(guest_key=session_key(request.headers.get(SESSION_HEADER)))
+    header = session_key(request.headers.get(SESSION_HEADER))
+    if header is not None:
+        return CartOwner(guest_key=header)
+    user, key = page_cart_owner()
+    if user is None and key is None:
+        return CartOwner()
+    if request.method not in SAFE_METHODS:
+        require_page_csrf()
+    return CartOwner(user=user, guest_key=key)
+
+
+def sign_in_keys() -> list[str]:
+    """The guest carts a sign-in request (``POST /api/auth/login``, ``/register``) names, to merge
+    into the user's: the guest token it is sent with (one of this store: ``api.access`` refuses any
+    other, and a sign-in treats a refused token as none) and its ``X-Session-ID`` (a malformed one
+    is ignored too: a cart header must not stop a sign-in). The page session's cart is merged by the
+    shop's own sign-in, not here."""
+    principal = current_principal()
+    keys = [f"g:{principal.guest_id}"] if principal.user is None and principal.guest_id else []
+    try:
+        header = session_key(request.headers.get(SESSION_HEADER))
+    except DomainError:
+        header = None
+    return keys + [header] if header else keys
 
 
 def resolve(*, create: bool, lock: bool = False) -> tuple[CartOwner, Cart | None]:

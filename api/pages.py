@@ -1,4 +1,7 @@
-"""CMS pages (Seed A "Pages"): read by anyone (active pages), written by Manager+."""
+"""CMS pages (Seed A "Pages"): read by anyone (active pages), written by Manager+.
+
+The reads are public (endpoints.tsv ``-``): a stale or bad token is no token, as on /api/products;
+a valid manager's token still reads the drafts."""
 from __future__ import annotations
 
 from apiflask import APIBlueprint
@@ -19,7 +22,7 @@ def _is_manager() -> bool:
 
 
 @bp.get("/pages")
-@access("optional")
+@access("public")
 @bp.input(PagesQuery, location="query", arg_name="query")
 @bp.output(page_of(PageOut))
 def list_pages(query: PagesQuery):
@@ -31,7 +34,7 @@ def list_pages(query: PagesQuery):
 
 
 @bp.get("/pages/<slug>")
-@access("optional")
+@access("public")
 @bp.output(PageOut)
 def get_page(slug: str):
     """An active page by its slug (404 `page_not_found`; a manager's token also reads inactive ones)."""

@@ -78,6 +78,18 @@ def cart_for(*, user: User | None, guest_key: str | None, create: bool, lock: bo
     return get_cart(user=user, create=create, lock=lock)
 
 
+def merge_guest_carts(user: User, guest_keys: list[str | None]) -> Cart | None:
+    """Signing in merges (RECONCILE.md "Carts"): each guest cart named by ``guest_keys`` (the guest
+    token, ``X-Session-ID`` or browser session the shopper used before signing in) joins the user's
+    cart by ``cart_for`` and ``merge``: quantities add up within each subcategory's maximum, the
+    coupon is kept if the user's cart has none, the guest cart is deleted. A key that names no cart
+    (any more) changes nothing. The user's cart; None when they have none or no key was given."""
+    cart = None
+    for key in dict.fromkeys(key for key in guest_keys if key):
+        cart = cart_for(user=user, guest_key=key, create=False) or cart
+    return cart
+
+
 def load_items(cart: Cart) -> list[CartItem]:
     """The cart's lines with their variants and products (two queries whatever the size)."""
     return list(db.session.scalars(

@@ -1,7 +1,8 @@
 """The cart and checkout pages, and the pages' cart identity.
 
 Signed-in shoppers use their own cart (``get_cart(user=...)``); anonymous ones a random key kept
-in the Flask session (``session["cart_key"]``), created on the first add. Signing in or
+in the Flask session (``session[web.CART_KEY]``), created on the first add. ``web.page_cart_owner``
+reads both, for these pages and for the API (which shows a browser the same cart). Signing in or
 registering merges that cart into the user's (storefront/auth.py). Every cart change answers
 htmx with the changed fragment plus the header's mini-cart as an out-of-band swap; without
 JavaScript it redirects (Post/Redirect/Get).
@@ -22,7 +23,7 @@ from services import variants as variant_service
 from services.errors import DomainError
 from services.money import to_minor
 from services.stores import settings_of
-from web import apply_form_errors, form_errors, wants_fragment
+from web import CART_KEY, apply_form_errors, form_errors, page_cart_owner, wants_fragment
 
 from . import bp
 from .catalog import _is_staff
@@ -46,16 +47,15 @@ def current_cart(*, create: bool, lock: bool = False):
     """The shopper's cart (``services.cart.cart_for``), or None (``create=False``) when they have
     none yet. An anonymous shopper's guest key is a random one kept in the Flask session.
     ``lock``: read with its row lock (a checkout, which takes it anyway)."""
-    user = buyer()
-    key = session.get("cart_key") if user is None else None
+    user, key = page_cart_owner()
     if user is None and not key and create:
-        key = session["cart_key"] = "w:" + secrets.token_urlsafe(24)
+        key = session[CART_KEY] = "w:" + secrets.token_urlsafe(24)
     return cart_service.cart_for(user=user, guest_key=key, create=create, lock=lock)
 
 
 def merge_session_cart(user) -> None:
     """Signing in or registering: the anonymous session's cart joins the user's."""
-    cart_service.cart_for(user=user, guest_key=session.pop("cart_key", None), create=False)
+    cart_service.merge_guest_carts(user, [session.pop(CART_KEY, None)])
 
 
 def _customer_key() -> str | None:
@@ -71,7 +71,7 @@ def mini_cart_count() -> int:
             if current_user.is_authenticated:
                 g.mini_cart = cart_service.cart_quantity(user_id=current_user.id)
             else:
-                g.mini_cart = cart_service.cart_quantity(guest_key=session.get("cart_key"))
+                g.mini_cart = cart_service.cart_quantity(guest_key=session.get(CART_KEY))
         except SQLAlchemyError:
             g.mini_cart = 0
     return g.mini_cart

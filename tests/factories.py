@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 from contextlib import contextmanager
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -56,6 +57,19 @@ class Factory:
         with self.app.test_request_context(), tenant_scope(store):
             fresh = db.session.scalar(select(User).where(User.id == user.id).execution_options(all_stores=True))
             return auth_service.issue_tokens(fresh)
+
+    def expired_tokens(self, user: User, store: Store) -> dict:
+        """A pair whose access token expired a minute ago while the refresh token still works: a
+        client coming back after the access token's 15 minutes."""
+        ttl = self.app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+        self.app.config["JWT_ACCESS_TOKEN_EXPIRES"] = timedelta(minutes=-1)
+        try:
+            return self.tokens(user, store)
+        finally:
+            self.app.config["JWT_ACCESS_TOKEN_EXPIRES"] = ttl
+
+    def expired_headers(self, user: User, store: Store) -> dict:
+        return {"Authorization": f"Bearer {self.expired_tokens(user, store)['access_token']}"}
 
     def headers(self, user: User, store: Store) -> dict:
         return {"Authorization": f"Bearer {self.tokens(user, store)['access_token']}"}

@@ -132,6 +132,49 @@ def test_logout_revokes_access_and_refresh_tokens_server_side(client, store, app
         assert db.session.scalar(select(RevokedToken).limit(1)) is not None
 
 
+def test_logout_after_the_access_token_expired_still_revokes_the_refresh_token(client, store, make):
+    """The ordinary logout of a client that was away longer than the access token's 15 minutes:
+    the expired Bearer token must not stop the 30-day refresh token from being revoked."""
+    user = make.user(store)
+    tokens = make.expired_tokens(user, store)
+    expired = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert error_code(client.get("/api/auth/me", headers=expired)) == "token_expired"
+    out = client.post("/api/auth/logout", headers=expired, json={"refresh_token": tokens["refresh_token"]})
+    assert out.status_code == 200 and out.get_json() == {"message": "Signed out"}
+    refresh = client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert refresh.status_code == 401 and error_code(refresh) == "token_revoked"
+    # signing out again with the same (now dead) tokens is still a success: nothing is left alive
+    again = client.post("/api/auth/logout", headers=expired, json={"refresh_token": tokens["refresh_token"]})
+    assert again.status_code == 200
+
+
+def test_logout_revokes_a_refresh_token_sent_alone_or_as_the_bearer_token(client, store, make):
+    user = make.user(store)
+    in_body, as_bearer = make.tokens(user, store), make.tokens(user, store)
+    assert client.post("/api/auth/logout", json={"refresh_token": in_body["refresh_token"]}).status_code == 200
+    bearer = {"Authorization": f"Bearer {as_bearer['refresh_token']}"}
+    assert client.post("/api/auth/logout", headers=bearer).status_code == 200
+    for tokens in (in_body, as_bearer):
+        refresh = client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+        assert refresh.status_code == 401 and error_code(refresh) == "token_revoked"
+    # the access tokens of those pairs were not named, so they still work
+    assert client.get("/api/auth/me", headers={"Authorization": f"Bearer {in_body['access_token']}"}).status_code == 200
+
+
+def test_logout_with_a_refresh_token_that_is_not_one_is_a_401_and_revokes_nothing(client, store, other_store, make):
+    user = make.user(store)
+    tokens = make.tokens(user, store)
+    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    foreign = make.tokens(make.user(other_store, username="elsewhere"), other_store)["refresh_token"]
+    for bad, code in (("garbage", "token_invalid"), (tokens["access_token"], "token_invalid"),
+                      (foreign, "token_wrong_store")):
+        out = client.post("/api/auth/logout", headers=auth, json={"refresh_token": bad})
+        assert out.status_code == 401 and error_code(out) == code, bad
+    assert client.get("/api/auth/me", headers=auth).status_code == 200
+    assert client.post("/api/auth/refresh", json={"refresh_token": foreign},
+                       base_url="http://other.example.com").status_code == 200
+
+
 def test_forged_expired_and_alg_none_tokens_are_refused(client, store, make, app):
     user = make.user(store)
     now = datetime.now(timezone.utc)

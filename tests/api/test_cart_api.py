@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from models import Cart
 from services import coupons
+from tests.factories import PASSWORD
 
 from .conftest import error_code
 from .shop import counts, in_store, make_coupon, set_price, shop_fixture  # noqa: F401
@@ -113,6 +114,44 @@ def test_guest_token_cart_and_signing_in_merges(client, shop):
     assert response.status_code == 401
     with in_store(shop) as session:
         assert session.scalar(select(Cart.id).where(Cart.guest_key.isnot(None))) is None
+
+
+def test_signing_in_merges_the_guest_token_and_session_carts_of_this_store_only(client, shop, make, other_store):
+    """RECONCILE.md "Carts": signing in merges. The guest token the client shopped with is still its
+    Bearer token when it signs in; its cart (and the X-Session-ID one) joins the user's."""
+    guest = client.get("/api/public/guest/token").get_json()["token"]
+    gh = {"Authorization": f"Bearer {guest}"}
+    client.post("/api/cart/items", json={"subcategory_id": shop.digital, "quantity": 3}, headers=gh)
+    client.post("/api/cart/items", json={"subcategory_id": shop.physical, "quantity": 1}, headers=SESSION)
+    client.post("/api/cart/items", json={"subcategory_id": shop.digital, "quantity": 2}, headers=shop.headers)
+    login = client.post("/api/auth/login", json={"login": "buyer", "password": PASSWORD}, headers={**gh, **SESSION})
+    assert login.status_code == 200
+    signed_in = {"Authorization": f"Bearer {login.get_json()['access_token']}"}
+    body = client.get("/api/cart", headers=signed_in).get_json()
+    # 2 + 3 of the digital card, held to its maximum of 4 per order (services.cart.merge)
+    assert {line["subcategory_id"]: line["quantity"] for line in body["items"]} == {shop.digital: 4, shop.physical: 1}
+    assert client.get("/api/cart", headers=gh).get_json()["id"] is None
+    assert client.get("/api/cart", headers=SESSION).get_json()["id"] is None
+    # registering signs in too; a malformed X-Session-ID does not stop it
+    newcomer = client.get("/api/public/guest/token").get_json()["token"]
+    nh = {"Authorization": f"Bearer {newcomer}"}
+    client.post("/api/cart/items", json={"subcategory_id": shop.physical, "quantity": 2}, headers=nh)
+    registered = client.post("/api/auth/register", headers={**nh, "X-Session-ID": "not valid!"},
+                             json={"username": "newbie", "email": "newbie@example.com", "password": "newbie-password"})
+    assert registered.status_code == 201
+    mine = client.get("/api/cart", headers={"Authorization": f"Bearer {registered.get_json()['access_token']}"})
+    assert [(line["subcategory_id"], line["quantity"]) for line in mine.get_json()["items"]] == [(shop.physical, 2)]
+    # a guest token of another store is no token there: the sign-in works and merges nothing
+    make.user(other_store, username="buyer", email="buyer@example.com")
+    other = "http://other.example.com"
+    guest = client.get("/api/public/guest/token").get_json()["token"]  # the main store's
+    gh = {"Authorization": f"Bearer {guest}"}
+    client.post("/api/cart/items", json={"subcategory_id": shop.digital, "quantity": 1}, headers=gh)
+    login = client.post("/api/auth/login", json={"login": "buyer", "password": PASSWORD}, headers=gh, base_url=other)
+    assert login.status_code == 200
+    theirs = {"Authorization": f"Bearer {login.get_json()['access_token']}"}
+    assert client.get("/api/cart", headers=theirs, base_url=other).get_json()["items"] == []
+    assert client.get("/api/cart", headers=gh).get_json()["items"][0]["quantity"] == 1
 
 
 def test_seed_b_cart_update_sets_and_removes(client, shop):

@@ -92,3 +92,21 @@ def test_a_title_another_page_of_the_store_has_is_refused_whatever_its_case_and_
     theirs = client.post("/api/pages", headers=make.headers(make.user(other_store, role="MANAGER"), other_store),
                          json={"title": "About us"}, base_url="http://other.example.com")
     assert theirs.status_code == 201, theirs.get_json()
+
+
+def test_a_stale_token_reads_public_pages_as_no_token_would(client, store, make, manager_headers):
+    """RECONCILE.md: `-` is "anyone, with or without a token": an expired token is no token (as on
+    /api/products), while an endpoint that takes the token still refuses it."""
+    manager = make.user(store, role="MANAGER")
+    client.post("/api/pages", headers=manager_headers, json={"title": "Draft", "is_active": False})
+    expired = make.expired_headers(manager, store)
+    listed = client.get("/api/pages", query_string={"include_inactive": "true"}, headers=expired)
+    assert listed.status_code == 200 and [p["slug"] for p in listed.get_json()["items"]] == [
+        "terms", "privacy", "refund-policy"]  # no drafts: the expired manager is nobody here
+    assert client.get("/api/pages/terms", headers=expired).status_code == 200
+    assert client.get("/api/pages/draft", headers=expired).status_code == 404
+    assert client.get("/api/products", headers=expired).status_code == 200
+    for path in ("/api/auth/me", "/api/cart"):  # a signed-in user's, or "Optional": still 401
+        refused = client.get(path, headers=expired)
+        assert refused.status_code == 401 and error_code(refused) == "token_expired", path
+    assert client.get("/api/pages/draft", headers=manager_headers).status_code == 200

@@ -316,6 +316,44 @@ def test_the_session_cart_merges_on_login_and_register(app, client, store, shop,
     assert "Bundle" in fresh.get("/cart").data.decode()
 
 
+def lines(response) -> list[tuple[str, int]]:
+    return [(line["subcategory_id"], line["quantity"]) for line in response.get_json()["items"]]
+
+
+def test_the_api_uses_the_shop_sessions_cart_and_its_writes_need_the_csrf_token(app, client, store, shop, make):
+    """RECONCILE.md "Carts": the browser's session cookie names a guest cart, for the API too. A
+    read needs nothing more; a write named by the cookie alone needs the page's CSRF token, since
+    the browser sends the cookie along with another site's request as well."""
+    add(client, shop.steam, 1)
+    assert lines(client.get("/api/cart")) == [(shop.steam, 1)]
+    for headers in ({}, {"X-CSRFToken": "forged"}):
+        refused = client.post("/api/cart/items", json={"subcategory_id": shop.steam, "quantity": 1}, headers=headers)
+        assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "csrf_failed"
+    checkout_refused = client.post("/api/orders/checkout", json={"payment_method": "MANUAL", "email": "a@example.com"})
+    assert checkout_refused.status_code == 400 and checkout_refused.get_json()["error"]["code"] == "csrf_failed"
+    assert lines(client.get("/api/cart")) == [(shop.steam, 1)]
+    page_token = {"X-CSRFToken": token(client, "/cart")}
+    added = client.post("/api/cart/items", json={"subcategory_id": shop.steam, "quantity": 1}, headers=page_token)
+    assert added.status_code == 200 and lines(added) == [(shop.steam, 2)]
+    assert 'data-testid="mini-cart-count">2<' in client.get("/cart").data.decode()
+    # a token or an X-Session-ID names its own cart, whatever the cookie
+    assert client.get("/api/cart", headers={"X-Session-ID": "tab-9"}).get_json()["id"] is None
+    # a browser without a shop cart is nobody: reads are empty, writes have no owner
+    fresh = new_client(app)
+    assert fresh.get("/api/cart").get_json()["id"] is None
+    nobody = fresh.post("/api/cart/items", json={"subcategory_id": shop.steam, "quantity": 1})
+    assert nobody.status_code == 400 and nobody.get_json()["error"]["code"] == "no_cart_owner"
+    # signed in on the shop (which merged the session cart): the user's cart, page and API alike
+    user = shopper(make, store, app)
+    assert login(client, user.username).status_code == 302
+    assert lines(client.get("/api/cart")) == [(shop.steam, 2)]
+    added = client.post("/api/cart/items", json={"subcategory_id": shop.limited, "quantity": 2},
+                        headers={"X-CSRFToken": token(client, "/cart")})
+    assert added.status_code == 200
+    assert lines(client.get("/api/cart", headers=make.headers(user, store))) == [(shop.steam, 2), (shop.limited, 2)]
+    assert "Bundle" in client.get("/cart").data.decode()
+
+
 # --- account --------------------------------------------------------------------------------
 
 def test_account_history_balance_and_gift_marks(app, client, store, shop, make):
