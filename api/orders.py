@@ -8,6 +8,8 @@ look at them is logged on the order's timeline.
 """
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
 from apiflask import APIBlueprint
 from flask import g, request
 
@@ -108,8 +110,10 @@ def place(body: CheckoutIn) -> CheckoutOut:
         commit_early("a refused checkout keeps the merged guest cart and the prices it showed")
         raise
     order = placed.order
+    # absolute: a client on another host (Seed B's frontend) opens it as it is; a provider's page
+    # is absolute already
     return order_detail(order, who.user, model=CheckoutOut, guest_token=placed.guest_token,
-                        redirect_url=placed.redirect_url, lines=placed.lines, adjustments=placed.adjustments,
+                        redirect_url=urljoin(request.host_url, placed.redirect_url), lines=placed.lines, adjustments=placed.adjustments,
                         delivered=placed.delivered)
 
 
@@ -125,7 +129,7 @@ def checkout(body: CheckoutIn):
     payment method must be enabled by the store; BALANCE needs an account, pays at once and the
     order arrives COMPLETED with its deliverables. Otherwise the order is PENDING and holds its
     stock until it is paid or expires. Answers 201 with the order and `redirect_url` (the order
-    page); a guest also gets `guest_token`, the secret of their order link, this once (it is
+    page's absolute address, on the host the request was sent to, or the payment provider's page); a guest also gets `guest_token`, the secret of their order link, this once (it is
     emailed too). If a price changed since the shopper added the line, the answer is 409
     `price_changed` with the lines; the cart then shows the new prices and a second checkout passes.
     """
