@@ -93,6 +93,8 @@ def test_reports_page_shows_every_report_and_links_its_csv(store, shop, manager)
     assert re.findall(r'<td class="num">([^<]+)</td>', total)[:2] == ["4", "10"]
     rows = re.findall(r'data-testid="product-row"><th scope="row" class="wrap">([^<]+)<', html)
     assert [unescape(r) for r in rows] == ['=HYPERLINK("http://evil.example")', "Alpha"]  # by units: 6, 4
+    # the per-product figures are list prices: the page says so under the table, not only the docs
+    assert "before coupons, reseller discounts and refunds" in html.split('data-testid="report-products"')[1]
     assert re.findall(r'data-testid="category-row"><th scope="row" class="wrap">([^<]+)<', html) == ["Games", "No category"]
     assert 'data-testid="customers-new">1<' in html and 'data-testid="customers-returning">1<' in html
     assert re.findall(r'data-testid="customer-row"><th scope="row" class="wrap">(\w+)<', html) == ["alice", "bob", "dave"]
