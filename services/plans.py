@@ -5,7 +5,9 @@
 * ``require_feature(store, slug)``: 403 ``feature_not_enabled`` naming the addon. Views use
   ``web.requires_feature(slug)``, which calls it; a page answers with an upgrade hint.
 * ``check_product_limit``, ``check_staff_limit``, ``check_custom_domain``: the plan's limits,
-  403 ``plan_limit_reached`` (called by services.products, services.users, services.stores).
+  403 ``plan_limit_reached`` (called by services.products, services.users, services.stores). A
+  counted limit locks the store's row before it counts (``_limit``), so concurrent requests adding
+  to one store are checked one after the other and never pass the limit together.
 * ``plan_for``, ``set_addons``, ``plans_offered``, ``addons_offered``: a new store, or a store
   changing plan or adding an addon, takes only what is offered (``is_active``; the default plan
   too); a store keeps a plan or addon withdrawn since it took it.
@@ -193,11 +195,31 @@ def _bound_plan() -> Plan | None:
     return plan_of(store) if store is not None else None
 
 
+def _limit(name: str) -> Plan | None:
+    """The bound store's plan when it sets the limit ``name`` (``max_products``, ``max_staff``), with
+    the store's row locked until the transaction ends; None when there is no limit to check.
+
+    A limit is counted and then the caller writes: two requests adding staff or products to one
+    store at once would both count the same rows and both write, one past the limit. So every
+    check takes this lock before it counts, and the second request counts only once the first has
+    committed (or rolled back). PostgreSQL: ``FOR NO KEY UPDATE``, which the rows that merely
+    reference the store (an order, a cart line: ``FOR KEY SHARE``) never wait for. SQLite: a
+    writing request holds the database's write lock from its ``BEGIN IMMEDIATE`` (app.py), so its
+    checks are serialised already. A plan without the limit (the default one) takes no lock."""
+    plan = _bound_plan()
+    if plan is None or getattr(plan, name) is None:
+        return None
+    store = db.session.scalar(select(Store).where(Store.id == current_store_id()).with_for_update(key_share=True)
+                              .execution_options(populate_existing=True))
+    plan = db.session.get(Plan, store.plan_id, populate_existing=True) if store and store.plan_id else None
+    return plan if plan is not None and getattr(plan, name) is not None else None
+
+
 def check_product_limit(adding: int = 1) -> None:
     """Before a product is created in the bound store: its plan's ``max_products`` (deleted products
-    do not count)."""
-    plan = _bound_plan()
-    if plan is None or plan.max_products is None:
+    do not count). Serialised per store (``_limit``)."""
+    plan = _limit("max_products")
+    if plan is None:
         return
     count = db.session.scalar(select(func.count()).select_from(Product).where(Product.deleted_at.is_(None))) or 0
     if count + adding > plan.max_products:
@@ -212,9 +234,9 @@ def staff_count() -> int:
 
 def check_staff_limit() -> None:
     """Before someone of the bound store gets a staff seat (STAFF, MANAGER or ADMIN): its plan's
-    ``max_staff``."""
-    plan = _bound_plan()
-    if plan is None or plan.max_staff is None:
+    ``max_staff``. Serialised per store (``_limit``): call it before the seat is written."""
+    plan = _limit("max_staff")
+    if plan is None:
         return
     count = staff_count()
     if count + 1 > plan.max_staff:

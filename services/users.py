@@ -278,6 +278,10 @@ def update_user(user: User, *, actor: User, **changes) -> User:
     A username or email another account has is a 409 (``username_taken``, ``email_taken``), as
     at registration. Disabling an account also ends its tokens."""
     check_may_manage(actor, user, "edit")
+    if "is_active" in changes and changes["is_active"] is not None:
+        # first: enabling a staff account locks the store's row (plans._limit) before this row is
+        # written, the order every seat change takes, so two edits of one account cannot deadlock
+        set_active(user, bool(changes["is_active"]), actor=actor)
     if "username" in changes and changes["username"] is not None:
         username = auth.check_username(changes["username"])
         if username != user.username:
@@ -294,8 +298,6 @@ def update_user(user: User, *, actor: User, **changes) -> User:
             user.email = email
     if "note" in changes and changes["note"] is not None:
         user.note = changes["note"].strip()[:1000]
-    if "is_active" in changes and changes["is_active"] is not None:
-        set_active(user, bool(changes["is_active"]), actor=actor)
     db.session.flush()
     return user
 
