@@ -185,14 +185,21 @@ def order_refund(order_number: int):
         with form_errors(form, codes={"refund_exceeds_paid": "amount"}):
             text = (form.amount.data or "").strip().replace(" ", "")
             amount = to_minor(text, order.currency, field="amount") if text else None
-            row = refunds.refund(g.store, order, amount=amount, destination=form.destination.data,
-                                 reason=form.reason.data or "", actor=current_user._get_current_object())
+            done = refunds.refund(g.store, order, amount=amount, destination=form.destination.data,
+                                  reason=form.reason.data or "", actor=current_user._get_current_object())
+            row, reward = done.refund, done.reward
             money = shown_money(row.amount, row.currency)
             if row.destination == "balance":
-                flash(f"Refunded {money} to the buyer's balance.", "success")
+                message = f"Refunded {money} to the buyer's balance."
             else:
-                flash(f"Refund of {money} sent to the payment provider; it shows as on its way until the "
-                      "provider confirms it.", "success")
+                message = (f"Refund of {money} sent to the payment provider; it shows as on its way until the "
+                           "provider confirms it.")
+            if reward is not None and reward.wanted < 0:
+                message += (f" The review reward paid for this order loses the refunded share: "
+                            f"{shown_money(reward.taken_back, row.currency)} taken back from the buyer's balance")
+                message += (f" ({shown_money(reward.not_recovered, row.currency)} more was due; the balance held no more)."
+                            if reward.not_recovered else ".")
+            flash(message, "success")
             return redirect(url_for("admin.order_detail", order_number=order_number), 303)
     return _detail(_order(order_number), refund_form=form, status=422)
 

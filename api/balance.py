@@ -28,7 +28,8 @@ def balance_history(query: PageQuery):
 
     Not in the endpoint table: RECONCILE.md makes the balance a ledger, and this shows it. Each row
     is a signed `amount` (major units) of kind `topup`, `purchase`, `refund`, `review_reward`,
-    `adjustment` or `gift`, with the `balance_after` it left, its `reason` and its `order_id`.
+    `adjustment` or `gift`, with the `balance_after` it left, its `reason` and its `order_id`. A
+    negative `review_reward` is a reward taken back because its order was refunded afterwards.
     """
     user = require_user()
     page = paginate(balance_service.history(user.id), page=query.page, page_size=query.page_size)

@@ -114,10 +114,13 @@ def _refund(order_id: str, body: RefundIn) -> RefundResultOut:
     amount = money_in(body.amount, order.currency, "amount") if body.amount is not None else None
     if amount == 0:
         raise Invalid("The refund amount must be positive", details={"amount": ["must be positive"]})
-    row = refunds.refund(g.store, order, amount=amount, destination=body.destination, reason=body.reason or "",
-                         actor=admin)
+    done = refunds.refund(g.store, order, amount=amount, destination=body.destination, reason=body.reason or "",
+                          actor=admin)
     order = order_service.get_order(order.id)
-    return RefundResultOut(refund=RefundOut.of(row), order=order_detail(order, admin))
+    reward = done.reward
+    return RefundResultOut(refund=RefundOut.of(done.refund), order=order_detail(order, admin),
+                           reward_taken_back=to_major(reward.taken_back if reward else 0, order.currency),
+                           reward_not_recovered=to_major(reward.not_recovered if reward else 0, order.currency))
 
 
 @bp.post("/orders/<order_id>/refund")
@@ -131,7 +134,9 @@ def refund_order(order_id: str, body: RefundIn):
     Leave `amount` out to refund everything left. `destination`: `original` (the card for a Stripe
     payment, the balance otherwise), `provider` or `balance`. A refund never exceeds what was paid;
     delivered codes are not taken back. A card refund is sent to Stripe by a job (status PENDING
-    until Stripe confirms); a balance refund is credited at once."""
+    until Stripe confirms); a balance refund is credited at once. A 5-star review reward paid for
+    the order loses the share the refund removes: `reward_taken_back` is what was debited from the
+    buyer's balance, `reward_not_recovered` what the balance did not hold (it never goes below zero)."""
     return _refund(order_id, body)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, IdMixin, TenantScoped, UTCDateTime, utcnow
@@ -36,3 +36,7 @@ class Review(IdMixin, TenantScoped, Base):
     reward_credited: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     reward_transaction_id: Mapped[str | None] = mapped_column(
         String(36), ForeignKey("balance_transactions.id", ondelete="SET NULL"), unique=True)
+    # What the buyer had kept of the order (total less refunds, minor units) when the reward was
+    # paid: the amount it is a share of. A later refund takes back the part it removes
+    # (services.reviews.settle_reward); NULL (paid before 0028): the order's total.
+    reward_basis: Mapped[int | None] = mapped_column(BigInteger)

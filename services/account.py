@@ -264,7 +264,8 @@ EXPORTED: dict[tuple[str, str], tuple[str, Callable[[User, str | None], object]]
     ("addresses", "user_id"): ("addresses", lambda u, ip: [_plain(address_service.as_dict(a))
                                                            for a in address_service.list_addresses(u)]),
     ("reviews", "user_id"): ("reviews", lambda u, ip: _rows(Review, Review.user_id, u,
-                                                            skip=("approved_by_id", "reward_transaction_id"))),
+                                                            skip=("approved_by_id", "reward_transaction_id",
+                                                                  "reward_basis"))),
     ("balance_transactions", "user_id"): ("balance_ledger", lambda u, ip: _rows(
         BalanceTransaction, BalanceTransaction.user_id, u, skip=("created_by_id",), money=("amount", "balance_after"))),
     ("balance_topups", "user_id"): ("top_ups", lambda u, ip: _rows(BalanceTopUp, BalanceTopUp.user_id, u,

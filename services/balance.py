@@ -22,6 +22,10 @@ _CREDIT = (update(User).where(User.id == bindparam("user_id")).values(balance=Us
 _DEBIT = (update(User).where(User.id == bindparam("user_id"), User.balance >= bindparam("needed"))
           .values(balance=User.balance - bindparam("needed"))
           .returning(User.balance).execution_options(synchronize_session=False))
+# the user's row locked as a debit or credit locks it (PostgreSQL's FOR NO KEY UPDATE: the rows
+# that only reference the user, an order of theirs, never wait for it); SQLite: the writer's BEGIN
+# IMMEDIATE holds the whole database already
+_LOCK = select(User.balance).where(User.id == bindparam("user_id")).with_for_update(key_share=True)
 
 
 def _apply(user_id: str, amount: int, kind: str, *, reason: str = "", order_id: str | None = None,
@@ -48,6 +52,16 @@ def _apply(user_id: str, amount: int, kind: str, *, reason: str = "", order_id: 
     if loaded is not None:  # a loaded User shows the new balance (what the guarded UPDATE returned)
         set_committed_value(loaded, "balance", row[0])
     return entry
+
+
+def locked_balance(user_id: str) -> int:
+    """The user's balance with their row locked until the transaction ends: no other debit or
+    credit moves it meanwhile, so a caller may take what there is (``reviews.settle_reward`` takes a
+    reward back up to the balance, never below zero) and its ``debit`` of at most this succeeds."""
+    found = db.session.execute(_LOCK, {"user_id": user_id}).first()
+    if found is None:
+        raise NotFound("No such user", code="user_not_found")
+    return found[0]
 
 
 def check_amount(amount: int) -> None:

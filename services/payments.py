@@ -23,7 +23,7 @@ from integrations.base import Fact, PaymentRequest, ProviderError
 from models import PAYMENT_METHODS, BalanceTopUp, Order, OrderLine, Payment, Refund, StockItem, Store, User, Variant
 from transactions import enqueue_after_commit
 
-from . import balance, coupons, metrics, moloni, orders, payment_accounts, stock
+from . import balance, coupons, metrics, moloni, orders, payment_accounts, reviews, stock
 from .errors import Conflict, DomainError, Invalid
 from .money import format_money
 from .stores import base_url, settings_of, update_settings
@@ -537,6 +537,7 @@ def _record_refund(order: Order, payment: Payment, fact: Fact) -> str:
                  destination="provider")
     db.session.flush()
     settle(order)
+    reviews.settle_reward(order)  # a review reward loses the share this refund removes
     return f"order #{order.order_number}: {format_money(extra, payment.currency)} refunded at the provider booked"
 
 

@@ -1,7 +1,9 @@
 """Refunds, full or partial: to the card (through the provider that took the money) or to the
 buyer's store balance. A refund never exceeds what was paid: the amount is reserved on the order
 with one guarded UPDATE, so two admins refunding at once cannot refund more than the total.
-Delivered codes are not taken back; the order shows each refund and who made it.
+Delivered codes are not taken back; the order shows each refund and who made it. A review reward
+paid for the order loses the share a refund removes (``reviews.settle_reward``), and gets it back
+when the refund fails.
 
 A card refund is sent by a job (``jobs.payments.send_refund``) with the idempotency key
 ``refund:<refund id>``: a retried job never refunds twice. If the provider refuses it, the
@@ -9,6 +11,7 @@ reservation is released and the admins are told.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
@@ -18,7 +21,7 @@ from integrations.base import ProviderError
 from models import Order, Payment, Refund, Store, User
 from transactions import enqueue_after_commit
 
-from . import balance, orders, payment_accounts
+from . import balance, orders, payment_accounts, reviews
 from .errors import Conflict, Invalid, NotFound
 from .money import format_money
 from .payments import REFUND_EMAIL, confirm_refund, settle
@@ -29,6 +32,15 @@ SEND_REFUND = "jobs.payments.send_refund"
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Refunded:
+    """A refund made, and what it did to the review reward paid for the order (``reward``: None
+    when it moved nothing; ``reviews.settle_reward``)."""
+
+    refund: Refund
+    reward: reviews.RewardChange | None = None
 
 
 def paid_payment(order: Order) -> Payment | None:
@@ -42,8 +54,10 @@ def refundable(order: Order) -> int:
 
 
 def refund(store: Store, order: Order, *, amount: int | None, destination: str = "original", reason: str = "",
-           actor: User) -> Refund:
-    """Refund ``amount`` (minor units; None = everything left) of a paid order."""
+           actor: User) -> Refunded:
+    """Refund ``amount`` (minor units; None = everything left) of a paid order. A review reward paid
+    for the order loses the share the refund removes, in the same transaction (``reviews.settle_reward``;
+    a balance refund is credited first)."""
     destination = (destination or "original").strip().lower()
     if destination not in DESTINATIONS:
         raise Invalid("Refund to the original payment or to the buyer's balance",
@@ -110,7 +124,7 @@ def refund(store: Store, order: Order, *, amount: int | None, destination: str =
     orders.event(order, "refund", f"Refund of {format_money(amount, order.currency)} {where} by {actor.username}"
                  + (f": {reason}" if reason else ""), actor=actor, refund_id=row.id, destination=destination)
     settle(order)
-    return row
+    return Refunded(row, reviews.settle_reward(order, actor=actor))
 
 
 def send(refund_id: str) -> str:
@@ -159,6 +173,7 @@ def fail(row: Refund, reason: str) -> str:
     message = f"Refund of {format_money(row.amount, row.currency)} failed: {reason}"
     orders.event(order, "refund_failed", message, refund_id=row.id)
     settle(order)
+    reviews.settle_reward(order)  # the buyer keeps more again: a reward this refund cut comes back
     enqueue_after_commit("jobs.emails.send_admin_alert", f"Refund failed on order #{order.order_number}", message,
                          order.id, queue="emails")
     return message

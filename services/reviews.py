@@ -9,23 +9,34 @@ Writing: create (by the buyer), approve, edit and delete (staff), and the enforc
   the ledger row, linked from ``reward_transaction_id`` (unique). Approve and edit also lock the
   review row first, so two of them racing see each other's result and the reward is neither
   paid twice nor missed. Deleting a review never takes a paid reward back.
+- A refund takes back the part of a paid reward it removes (``settle_reward``, called by every
+  change of what is refunded): the reward is a share of what the buyer kept when it was paid
+  (``reward_basis``); after the refund it is that share of what they keep now, and the difference
+  is debited from their balance (a ``review_reward`` row of its own, negative), never below zero:
+  a balance spent meanwhile gives what it holds, and the order's timeline records the rest (a
+  later refund of the order asks for it again). A refund that fails gives back what its taking
+  took. The order's row is the lock both sides
+  take: paying a reward reads the order locked, and a refund locks it by reserving its amount,
+  so a reward paid while the order is refunded either pays on what is left or is seen and cut.
 - The cached ``products.average_rating`` / ``review_count`` are recomputed from SQL aggregates of
   the approved reviews of every product a write touches, with the product row locked first (on
   PostgreSQL two writers would otherwise each store an aggregate missing the other's row).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
-from models import Order, OrderLine, Product, Review, User
+from models import BalanceTransaction, Order, OrderLine, Product, Review, User
 from tenancy import current_store_id
 
 from . import balance
 from .errors import Conflict, Invalid, NotFound
+from .money import format_money
 from .orders import event as order_event
 from .pagination import paginate
 from .stores import get_store, settings_of
@@ -254,12 +265,16 @@ def _reward(review: Review) -> int:
     """Credit the 5-star reward if this review has earned it and nobody has paid it yet: ``review_reward``
     percent of what the buyer paid and kept (the total less any refund; nothing once the order is
     refunded in full or disputed)."""
-    if review.rating != 5 or not review.is_approved or review.is_automatic or review.user_id is None:
+    if review.rating != 5 or not review.is_approved or review.is_automatic or review.user_id is None \
+            or review.reward_credited:  # (the review's row is locked and fresh, or new: paid already is final)
         return 0
     percent = _settings().review_reward
     if not percent:
         return 0
-    order = db.session.get(Order, review.order_id)
+    # the order's row locked, as a refund locks it: a refund racing this either committed first (and
+    # its amount is read here) or waits, and then finds the reward paid (settle_reward)
+    order = db.session.scalar(select(Order).where(Order.id == review.order_id).with_for_update(key_share=True)
+                              .execution_options(populate_existing=True))
     # the share of what the buyer paid and kept: nothing for an order refunded in full or disputed,
     # the part not refunded of one refunded in part
     kept = order.total - order.amount_refunded if order is not None and order.payment_status in ("PAID", "PARTIALLY_REFUNDED") else 0
@@ -269,15 +284,89 @@ def _reward(review: Review) -> int:
     flipped = db.session.execute(
         update(Review).where(Review.id == review.id, Review.reward_credited.is_(False), Review.rating == 5,
                              Review.is_approved.is_(True), Review.is_automatic.is_(False))
-        .values(reward_credited=True).execution_options(synchronize_session=False)).rowcount
+        .values(reward_credited=True, reward_basis=kept).execution_options(synchronize_session=False)).rowcount
     if flipped != 1:
         return 0
     entry = balance.credit(review.user_id, amount, "review_reward", order_id=review.order_id,
                            reason=f"5-star review of order #{order.order_number}")
     db.session.execute(update(Review).where(Review.id == review.id).values(reward_transaction_id=entry.id)
                        .execution_options(synchronize_session=False))
-    db.session.refresh(review, ["reward_credited", "reward_transaction_id"])
+    db.session.refresh(review, ["reward_credited", "reward_transaction_id", "reward_basis"])
     return amount
+
+
+@dataclass(frozen=True)
+class RewardChange:
+    """What ``settle_reward`` moved: ``amount`` on the buyer's balance (negative: taken back), of
+    ``wanted`` (a balance holding less than a take-back wants gives what it holds)."""
+
+    amount: int
+    wanted: int
+
+    @property
+    def taken_back(self) -> int:
+        return max(-self.amount, 0)
+
+    @property
+    def not_recovered(self) -> int:
+        """What a take-back wanted and the balance did not hold."""
+        return max(self.amount - self.wanted, 0) if self.wanted < 0 else 0
+
+
+def settle_reward(order: Order, *, actor: User | None = None) -> RewardChange | None:
+    """Make the paid reward of the order's review follow what the buyer kept, after the amount
+    refunded changed (a refund, one made at the provider, one that failed), in that transaction.
+
+    The reward was a share of ``reward_basis`` (what the buyer had kept when it was paid); now it is
+    ``paid * kept // basis``. What the buyer holds of it is the sum of the order's ``review_reward``
+    rows of theirs; the difference is debited from their balance (with the row locked: never below
+    zero, a balance spent meanwhile gives what it holds) or, when a refund failed and the buyer
+    keeps more again, credited back, never beyond what was paid. Each movement is a ledger row of
+    its own and a line on the order's timeline. None when nothing moves (no review, no reward
+    paid, nothing changed)."""
+    review = db.session.scalar(select(Review).where(Review.order_id == order.id)
+                               .execution_options(populate_existing=True))
+    if review is None or not review.reward_credited or review.reward_transaction_id is None:
+        return None
+    paid = db.session.get(BalanceTransaction, review.reward_transaction_id)
+    if paid is None or paid.amount <= 0:
+        return None
+    # the order locked (a refund holds it already): a reward paid at this moment is either seen here or
+    # pays on what is left (``_reward``)
+    total, refunded, number, currency = db.session.execute(
+        select(Order.total, Order.amount_refunded, Order.order_number, Order.currency)
+        .where(Order.id == order.id).with_for_update(key_share=True)).one()
+    kept = max(total - refunded, 0)
+    basis = review.reward_basis or total
+    due = min(paid.amount, paid.amount * kept // basis) if basis > 0 else 0
+    held = int(db.session.scalar(select(func.coalesce(func.sum(BalanceTransaction.amount), 0)).where(
+        BalanceTransaction.user_id == paid.user_id, BalanceTransaction.order_id == order.id,
+        BalanceTransaction.kind == "review_reward")) or 0)  # (PostgreSQL sums a BIGINT as NUMERIC)
+    wanted = due - held
+    if wanted == 0:
+        return None
+    actor_id = actor.id if actor is not None else None
+    if wanted > 0:
+        balance.credit(paid.user_id, wanted, "review_reward", order_id=order.id, actor_id=actor_id,
+                       reason=f"Review reward of order #{number} given back: less of the order is refunded now")
+        _event(order, "review_reward", f"Review reward given back: {format_money(wanted, currency)} (less of the "
+               "order is refunded now)", actor=actor)
+        return RewardChange(amount=wanted, wanted=wanted)
+    taking = min(-wanted, balance.locked_balance(paid.user_id))
+    short = -wanted - taking
+    taken, asked = format_money(taking, currency), format_money(-wanted, currency)
+    if taking > 0:
+        balance.debit(paid.user_id, taking, "review_reward", order_id=order.id, actor_id=actor_id,
+                      reason=f"Review reward of order #{number} taken back after a refund"
+                      + (f" ({taken} of {asked}: all the balance held)" if short else ""))
+    if short:
+        message = (f"Review reward taken back: {taken} of {asked}; the buyer's balance held no more, "
+                   f"{format_money(short, currency)} stays with them")
+    else:
+        message = (f"Review reward taken back: {taken} (the refund leaves {format_money(kept, currency)} of "
+                   f"{format_money(total, currency)})")
+    _event(order, "review_reward", message, actor=actor)
+    return RewardChange(amount=-taking, wanted=wanted)
 
 
 def refresh_ratings(*product_ids: str | None) -> None:

@@ -92,6 +92,11 @@ class RefundOut(Output):
 class RefundResultOut(Output):
     refund: RefundOut
     order: OrderOut
+    reward_taken_back: float = Field(0, description="Of the 5-star review reward paid for this order, what this "
+                                     "refund took back from the buyer's balance (major units; the reward "
+                                     "keeps the share of what the buyer still keeps)")
+    reward_not_recovered: float = Field(0, description="What the take-back wanted beyond what the buyer's balance "
+                                        "held (major units): the balance never goes below zero")
 
 
 class TopUpIn(Input):
