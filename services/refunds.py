@@ -23,7 +23,7 @@ from transactions import enqueue_after_commit
 
 from . import balance, orders, payment_accounts, reviews
 from .errors import Conflict, Invalid, NotFound
-from .money import format_money
+from .money import format_money, major_amounts
 from .payments import REFUND_EMAIL, confirm_refund, settle
 
 DESTINATIONS = ("original", "provider", "balance")
@@ -74,7 +74,7 @@ def refund(store: Store, order: Order, *, amount: int | None, destination: str =
     if left == 0:  # paid, yet nothing was charged: a gift, or an order that cost nothing
         what = "a gift" if order.is_gift else "it cost nothing"
         raise Conflict(f"Nothing was paid for this order ({what}): there is nothing to refund",
-                       code="nothing_to_refund", details={"refundable": 0})
+                       code="nothing_to_refund", details=major_amounts(order.currency, refundable=0))
     if amount is None:
         amount = left
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
@@ -82,7 +82,7 @@ def refund(store: Store, order: Order, *, amount: int | None, destination: str =
     if amount > left:
         raise Invalid(f"At most {format_money(left, order.currency)} can be refunded on this order",
                       code="refund_exceeds_paid", details={"amount": [f"at most {format_money(left, order.currency)}"],
-                                                           "refundable": left})
+                                                           **major_amounts(order.currency, refundable=left)})
     payment = paid_payment(order)
     if destination == "original":
         destination = "provider" if payment is not None else "balance"
@@ -107,7 +107,7 @@ def refund(store: Store, order: Order, *, amount: int | None, destination: str =
         left = refundable(order)
         raise Invalid(f"At most {format_money(left, order.currency)} can be refunded on this order",
                       code="refund_exceeds_paid", details={"amount": [f"at most {format_money(left, order.currency)}"],
-                                                           "refundable": left})
+                                                           **major_amounts(order.currency, refundable=left)})
     row = Refund(order_id=order.id, payment_id=payment.id if destination == "provider" else None, amount=amount,
                  currency=order.currency, destination=destination, reason=reason, created_by_id=actor.id,
                  status="PENDING")

@@ -78,7 +78,8 @@ def test_refusals_move_nothing(app, client, store, shop, admin, stripe_platform,
     assert response.status_code == 422, response.get_json()
     if code:
         assert error_code(response) == code
-        assert response.get_json()["error"]["details"]["refundable"] == 1000
+        details = response.get_json()["error"]["details"]  # major units, with the currency (RECONCILE "Money")
+        assert (details["refundable"], details["currency"]) == (10.0, "EUR")
     saved = row(app, store, Order, order["id"])
     assert (saved.payment_status, saved.amount_refunded) == ("PAID", 0)
     assert rows(app, store, Refund) == [] and refund_requests(stripe_platform, seen) == []
