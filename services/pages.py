@@ -87,12 +87,14 @@ class SiteLink:
 
 
 def _lock_store() -> Store | None:
-    """The bound store's row, locked (``FOR UPDATE`` on PostgreSQL; SQLite's write transaction
-    holds the database already): page writes of one store wait for each other."""
+    """The bound store's row, locked (PostgreSQL's ``FOR NO KEY UPDATE``; SQLite's write transaction
+    holds the database already): page writes of one store wait for each other, and nothing else
+    does: a new order or cart line refers to the store, and its foreign key check's ``FOR KEY
+    SHARE`` does not wait for this lock (``FOR UPDATE`` would hold up the store's checkouts)."""
     store_id = current_store_id()
     if not store_id:
         return None
-    return db.session.get(Store, store_id, with_for_update=True, populate_existing=True)
+    return db.session.get(Store, store_id, with_for_update={"key_share": True}, populate_existing=True)
 
 
 def check_title_free(title: str, *, exclude_id: str | None = None) -> None:
