@@ -163,9 +163,14 @@ def fail_by_id(refund_id: str, reason: str) -> str:
 
 def fail(row: Refund, reason: str) -> str:
     """A refund the provider refused: release its reservation and tell the admins."""
-    if row.status != "PENDING":
+    # PENDING -> FAILED once, by a guarded UPDATE (as ``confirm_refund`` goes to SUCCEEDED): a second
+    # failure, or one racing the provider's confirmation, finds it settled and releases nothing
+    failed = db.session.execute(update(Refund).where(Refund.id == row.id, Refund.status == "PENDING")
+                                .values(status="FAILED", failure_reason=reason[:500])
+                                .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(row, ["status", "failure_reason"])
+    if failed != 1:
         return "already settled"
-    row.status, row.failure_reason = "FAILED", reason[:500]
     db.session.execute(update(Order).where(Order.id == row.order_id, Order.amount_refunded >= row.amount)
                        .values(amount_refunded=Order.amount_refunded - row.amount)
                        .execution_options(synchronize_session=False))

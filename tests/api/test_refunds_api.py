@@ -183,6 +183,38 @@ def test_a_refund_stripe_refuses_is_failed_released_and_the_admins_are_told(
     assert row(app, store, Order, order["id"]).payment_status == "REFUNDED"
 
 
+def test_a_refund_failed_twice_releases_its_reservation_once(
+        app, client, store, shop, admin, stripe_platform, mail_outbox):
+    """A failure that arrives again (a retried job, a webhook racing the job) with a copy of the
+    refund read while it was still PENDING finds it settled: it releases nothing of what a later
+    refund reserved, and the admins are told once."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    from models import OrderEvent
+    from services import refunds
+
+    enable_methods(app, store, "STRIPE")
+    order, _ = paid_stripe_order(client, shop.headers, shop.digital, stripe_platform)
+    stripe_platform.fail_next("/v1/refunds", 400, code="charge_disputed", message="This charge is disputed.")
+    assert client.post(f"/api/orders/{order['id']}/refund", json={"amount": 5}, headers=admin).status_code == 201
+    again = client.post(f"/api/orders/{order['id']}/refund", json={}, headers=admin)  # the whole 10.00 now
+    assert again.status_code == 201 and again.get_json()["refund"]["amount"] == 10.0
+    assert (row(app, store, Order, order["id"]).amount_refunded, row(app, store, Order, order["id"]).payment_status) \
+        == (1000, "REFUNDED")
+    with app.app_context(), tenant_scope(store):
+        first = db.session.scalar(select(Refund).where(Refund.amount == 500))
+        assert first.status == "FAILED"
+        set_committed_value(first, "status", "PENDING")  # a copy read before it failed
+        assert refunds.fail(first, "the same failure, again") == "already settled"
+        db.session.commit()
+        events = db.session.scalars(select(OrderEvent.kind).where(OrderEvent.order_id == order["id"])).all()
+    saved = row(app, store, Order, order["id"])
+    assert (saved.amount_refunded, saved.payment_status) == (1000, "REFUNDED")
+    assert events.count("refund_failed") == 1
+    alerts = [m for m in mail_outbox if m.to == ["admin@example.com"]]
+    assert [m.subject for m in alerts] == [f"Refund failed on order #{order['order_number']}"]
+
+
 @pytest.mark.parametrize("role", ["USER", "STAFF", "MANAGER"])
 def test_only_admins_refund(app, client, store, shop, make, stripe_platform, role):
     enable_methods(app, store, "STRIPE")
