@@ -38,5 +38,6 @@ class Review(IdMixin, TenantScoped, Base):
         String(36), ForeignKey("balance_transactions.id", ondelete="SET NULL"), unique=True)
     # What the buyer had kept of the order (total less refunds, minor units) when the reward was
     # paid: the amount it is a share of. A later refund takes back the part it removes
-    # (services.reviews.settle_reward); NULL (paid before 0028): the order's total.
+    # (services.reviews.settle_reward); NULL (paid before 0028 and not placed by its backfill): the
+    # order's total.
     reward_basis: Mapped[int | None] = mapped_column(BigInteger)
