@@ -56,8 +56,10 @@ def _minor_setting(store: Store, key: str, value) -> tuple[int | None, str | Non
 def update_store_config(store: Store, changes: dict) -> StoreSettings:
     """Apply a partial configuration document in one savepoint: all of it or nothing.
 
-    ``name``/``description`` (or Seed B's ``store_name``/``store_description``: both sent must
-    agree, else a 422 naming the Seed B field) go on the store row, ``payment_methods`` (a list of
+    ``name``/``description`` (or Seed B's ``store_name``/``store_description``; both sent and
+    different: the one that differs from the stored value, as when the document is read, one
+    spelling edited and sent back whole; both changed and different: a 422 naming the Seed B
+    field) go on the store row, ``payment_methods`` (a list of
     ``{name, enabled}`` or a ``{name: enabled}`` map) through ``payments.set_methods`` (an
     unconfigured method is refused), everything else through ``update_settings``; the money settings
     (``MONEY_SETTINGS``) come as numbers in major units of the store's currency, ``currency`` only as
@@ -70,11 +72,18 @@ def update_store_config(store: Store, changes: dict) -> StoreSettings:
         value = changes.pop(seed_b, None)
         if value is None:
             continue
-        if changes.get(ours) is not None and str(changes[ours]).strip() != str(value).strip():
+        other = changes.get(ours)
+        if other is None or str(other).strip() == str(value).strip():
+            changes[ours] = value
+            continue
+        # both sent, different: the document read back with one spelling edited keeps the other as
+        # stored, and the edited one is meant; two edits that disagree are refused
+        stored = str(getattr(store, ours) or "").strip()
+        if str(other).strip() == stored:
+            changes[ours] = value
+        elif str(value).strip() != stored:
             details[seed_b] = [f"send {seed_b} or {ours}, not both with different values: they are the same "
                                f"setting (Seed B's name and ours)"]
-        else:
-            changes[ours] = value
     name = changes.pop("name", None)
     description = changes.pop("description", None)
     methods = changes.pop("payment_methods", None)

@@ -258,3 +258,16 @@ def test_a_change_shows_on_the_storefront_on_the_next_request_in_every_process(a
     finally:
         app.config["STORE_CACHE_SECONDS"] = 0
         app.extensions.pop("read_caches", None)
+
+
+@pytest.mark.parametrize("edited", ["name", "store_name", "description", "store_description"])
+def test_the_document_read_back_with_one_spelling_edited_saves_the_edit(client, store, admin, edited):
+    """A client reads the whole document, edits one of the two spellings, and sends it all back: the
+    other spelling still holds the stored value, so the edited one is what is meant (not a 422)."""
+    document = client.get("/api/admin/config", headers=admin).get_json()
+    document[edited] = "Edited by the client"
+    response = client.post("/api/admin/config/update", headers=admin, json=document)
+    assert response.status_code == 200, response.get_json()
+    body = client.get("/api/admin/config", headers=admin).get_json()
+    field = edited.removeprefix("store_")
+    assert body[field] == body[f"store_{field}"] == "Edited by the client"
