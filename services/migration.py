@@ -545,7 +545,7 @@ def _one_product(run: WooRun, product: dict) -> None:
     if job.dry_run:
         if outcome == "created":
             try:
-                plans.check_product_limit(adding=run.would_create + 1)
+                plans.check_product_limit(adding=run.would_create + 1, lock=False)
                 run.would_create += 1
             except DomainError as exc:
                 outcome = "skipped"

@@ -6,8 +6,9 @@
   ``web.requires_feature(slug)``, which calls it; a page answers with an upgrade hint.
 * ``check_product_limit``, ``check_staff_limit``, ``check_custom_domain``: the plan's limits,
   403 ``plan_limit_reached`` (called by services.products, services.users, services.stores). A
-  counted limit locks the store's row before it counts (``_limit``), so concurrent requests adding
-  to one store are checked one after the other and never pass the limit together.
+  counted limit takes a per-(store, limit) advisory lock before it counts (``_limit``; not the
+  store's row), so concurrent requests adding to one store are checked one after the other and
+  never pass the limit together.
 * ``plan_for``, ``set_addons``, ``plans_offered``, ``addons_offered``: a new store, or a store
   changing plan or adding an addon, takes only what is offered (``is_active``; the default plan
   too); a store keeps a plan or addon withdrawn since it took it.
@@ -15,6 +16,7 @@ Plans and addons are platform rows; only a sysadmin changes them (``api/sysadmin
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, datetime
 
@@ -190,35 +192,50 @@ def _limit_reached(message: str, limit: str, value: int) -> Forbidden:
     return Forbidden(message, code="plan_limit_reached", details={"limit": limit, "max": value})
 
 
-def _bound_plan() -> Plan | None:
-    store = db.session.get(Store, current_store_id()) if current_store_id() else None
-    return plan_of(store) if store is not None else None
+def _limit_key(store_id: str, name: str) -> int:
+    """The advisory lock's key for the limit ``name`` of one store: a stable signed 64-bit hash (the
+    same in every process and every release, unlike ``hash``)."""
+    digest = hashlib.blake2b(f"plan-limit:{store_id}:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
-def _limit(name: str) -> Plan | None:
-    """The bound store's plan when it sets the limit ``name`` (``max_products``, ``max_staff``), with
-    the store's row locked until the transaction ends; None when there is no limit to check.
+def _limit(name: str, *, lock: bool = True) -> Plan | None:
+    """The bound store's plan when it sets the limit ``name`` (``max_products``, ``max_staff``); None
+    when there is no limit to check. Every limit check calls it before it counts.
 
     A limit is counted and then the caller writes: two requests adding staff or products to one
-    store at once would both count the same rows and both write, one past the limit. So every
-    check takes this lock before it counts, and the second request counts only once the first has
-    committed (or rolled back). PostgreSQL: ``FOR NO KEY UPDATE``, which the rows that merely
-    reference the store (an order, a cart line: ``FOR KEY SHARE``) never wait for. SQLite: a
-    writing request holds the database's write lock from its ``BEGIN IMMEDIATE`` (app.py), so its
-    checks are serialised already. A plan without the limit (the default one) takes no lock."""
-    plan = _bound_plan()
+    store at once would both count the same rows and both write, one past the limit. So a check
+    serialises on (store, limit) until its transaction ends, and the second request counts only
+    once the first has committed (or rolled back). PostgreSQL: a transaction-scoped advisory lock
+    (``pg_advisory_xact_lock``) keyed by the store and the limit, taken in the same statement that
+    asks whether the store's plan sets the limit (a plan without it takes no lock). It locks no
+    row: settings saves, page edits and anything else writing the store's row never wait for an
+    import holding the check for a whole batch. SQLite: a writing request holds the database's
+    write lock from its ``BEGIN IMMEDIATE`` (app.py), so its checks are serialised already.
+    ``lock=False`` (a dry run, which writes nothing) only reads the plan. Two queries: the lock,
+    then the plan (read after the lock, ``populate_existing``: a plan changed meanwhile is seen)."""
+    store_id = current_store_id()
+    if not store_id:
+        return None
+    lock = lock and db.session.get_bind().dialect.name == "postgresql"
+    key = _limit_key(store_id, name)
+    locked = lock and db.session.execute(
+        select(func.pg_advisory_xact_lock(key)).select_from(Store).join(Plan, Plan.id == Store.plan_id)
+        .where(Store.id == store_id, getattr(Plan, name).is_not(None))).first() is not None
+    plan = db.session.scalar(select(Plan).join(Store, Store.plan_id == Plan.id).where(Store.id == store_id)
+                             .execution_options(populate_existing=True))
     if plan is None or getattr(plan, name) is None:
         return None
-    store = db.session.scalar(select(Store).where(Store.id == current_store_id()).with_for_update(key_share=True)
-                              .execution_options(populate_existing=True))
-    plan = db.session.get(Plan, store.plan_id, populate_existing=True) if store and store.plan_id else None
-    return plan if plan is not None and getattr(plan, name) is not None else None
+    if lock and not locked:  # the store's plan gained the limit between the two queries: lock now
+        db.session.execute(select(func.pg_advisory_xact_lock(key)))
+    return plan
 
 
-def check_product_limit(adding: int = 1) -> None:
+def check_product_limit(adding: int = 1, *, lock: bool = True) -> None:
     """Before a product is created in the bound store: its plan's ``max_products`` (deleted products
-    do not count). Serialised per store (``_limit``)."""
-    plan = _limit("max_products")
+    do not count). Serialised per store and limit (``_limit``); ``lock=False`` for a dry run, which
+    only reports what it would create."""
+    plan = _limit("max_products", lock=lock)
     if plan is None:
         return
     count = db.session.scalar(select(func.count()).select_from(Product).where(Product.deleted_at.is_(None))) or 0
@@ -234,7 +251,7 @@ def staff_count() -> int:
 
 def check_staff_limit() -> None:
     """Before someone of the bound store gets a staff seat (STAFF, MANAGER or ADMIN): its plan's
-    ``max_staff``. Serialised per store (``_limit``): call it before the seat is written."""
+    ``max_staff``. Serialised per store and limit (``_limit``): call it before the seat is written."""
     plan = _limit("max_staff")
     if plan is None:
         return
