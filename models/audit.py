@@ -70,7 +70,9 @@ class AuditSpec:
     ``units``: the fields (columns, keys of a named action's details, dotted paths into a JSON
     column with ``*`` for each element of a list) whose stored value is ``MONEY`` or ``BPS`` (or a
     ``UnitBy``); ``currency_field``: the row's column naming its money's currency (an order, a
-    refund, a plan); without one, the money is in the currency of the store the entry is about."""
+    refund, a plan); without one, the money is in the currency of the store the entry is about.
+    ``fixed``: fields a row never changes once written (an order's currency): an entry's value of
+    one is read from the row, not looked for in the log's later entries."""
 
     resource: str
     exclude: frozenset[str] = frozenset()
@@ -79,6 +81,7 @@ class AuditSpec:
     name: Callable | None = field(default=None, compare=False)
     units: Mapping[str, str | UnitBy] = field(default_factory=dict, compare=False)
     currency_field: str | None = None
+    fixed: frozenset[str] = frozenset()
 
 
 def _changed(changes: dict, key: str) -> bool:
@@ -143,8 +146,10 @@ AUDITED: dict[str, AuditSpec] = {
     "Coupon": AuditSpec("coupon", exclude=frozenset({"uses_count"}),
                         units={"value": UnitBy("kind", {"fixed": MONEY, "percent": BPS}), "min_subtotal": MONEY}),
     "Order": AuditSpec("order", exclude=frozenset({"cart_snapshot", "cost_total", "cost_known_units"}),
-                       name=_order_action, units=dict.fromkeys(ORDER_MONEY, MONEY), currency_field="currency"),
-    "Refund": AuditSpec("refund", units={"amount": MONEY}, currency_field="currency"),
+                       name=_order_action, units=dict.fromkeys(ORDER_MONEY, MONEY), currency_field="currency",
+                       fixed=frozenset({"currency"})),
+    "Refund": AuditSpec("refund", units={"amount": MONEY}, currency_field="currency",
+                        fixed=frozenset({"currency"})),
     "BalanceTransaction": AuditSpec("balance", ops=frozenset({"create"}), name=_balance_action,
                                     units={"amount": MONEY, "balance_after": MONEY}),
     "Page": AuditSpec("page", exclude=frozenset({"body_html"})),
@@ -216,7 +221,7 @@ class AuditEntry(IdMixin, TenantScoped, Base):
     action: Mapped[str] = mapped_column(String(40), nullable=False)
     changes: Mapped[dict] = mapped_column(JSON, default=dict, nullable=False)  # {"before": {...}, "after": {...}}
     # The store the entry is about, for the platform's view of every store's log: read only, loaded
-    # with the entries (``services.audit.list_platform_entries`` joins it), never one query per row;
+    # with the entries (``services.audit.list_platform_entries`` loads it for the page at once), never one query per row;
     # None once the store is purged.
     target_store: Mapped[Store | None] = relationship(
         "Store", primaryjoin="foreign(AuditEntry.target_store_id) == Store.id", viewonly=True, lazy="raise")

@@ -484,3 +484,29 @@ def test_the_log_is_append_only(app, store, admin):
             db.session.flush()
         db.session.rollback()
 
+
+
+def test_an_orders_currency_is_read_from_the_order_not_from_the_logs_history(app, client, shop, store, admin):
+    """An order's currency never changes: the amounts of an order's entries that do not name it are
+    shown in it with one read of the orders, not a search of the log's later entries of those orders."""
+    h = shop.h(admin)
+    add(client, shop.headers, shop.digital, 1)
+    order = checkout(client, shop.headers, method="MANUAL")
+    with app.app_context(), tenant_scope(store), audit.acting(audit.actor_of(admin)):
+        for n in range(3):  # an order's money changed without its currency (as a discount edit would log)
+            audit.record("update", "order", order["id"], {"before": {"discount_total": 100 * n},
+                                                          "after": {"discount_total": 100 * (n + 1)}})
+        db.session.commit()
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+    listener = lambda *a: seen.append(a[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        items = client.get(LOG, headers=h, query_string={"resource_type": "order", "action": "update"}).get_json()["items"]
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert sorted(e["changes"]["after"]["discount_total"] for e in items) == [1.0, 2.0, 3.0]
+    assert {e["currency"] for e in items} == {"EUR"}
+    assert [s for s in seen if "FROM audit_log" in s and "resource_id IN" in s] == []
+    assert len([s for s in seen if "FROM orders" in s]) == 1
