@@ -4,8 +4,9 @@ from __future__ import annotations
 from sqlalchemy import event
 
 
-def statements_of(app, client, path: str) -> tuple[int, list[str]]:
-    """(status, every SQL statement) of one GET of ``path``."""
+def statements_of(app, client, path: str, **request) -> tuple[int, list[str]]:
+    """(status, every SQL statement) of one GET of ``path`` (``request``: the test client's
+    arguments, such as ``headers`` or ``query_string``)."""
     from extensions import db
 
     with app.app_context():
@@ -14,7 +15,7 @@ def statements_of(app, client, path: str) -> tuple[int, list[str]]:
     listener = lambda *a: seen.append(a[2])  # noqa: E731
     event.listen(engine, "before_cursor_execute", listener)
     try:
-        status = client.get(path).status_code
+        status = client.get(path, **request).status_code
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     return status, seen

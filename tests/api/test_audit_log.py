@@ -14,6 +14,7 @@ from services import audit
 from services import coupons as coupon_service
 from services.errors import Conflict
 from tenancy import platform_scope, tenant_scope
+from tests.statements import statements_of
 
 from .conftest import error_code
 from .shop import in_store, shop_fixture  # noqa: F401
@@ -497,15 +498,10 @@ def test_an_orders_currency_is_read_from_the_order_not_from_the_logs_history(app
             audit.record("update", "order", order["id"], {"before": {"discount_total": 100 * n},
                                                           "after": {"discount_total": 100 * (n + 1)}})
         db.session.commit()
-    with app.app_context():
-        engine = db.engine
-    seen: list[str] = []
-    listener = lambda *a: seen.append(a[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        items = client.get(LOG, headers=h, query_string={"resource_type": "order", "action": "update"}).get_json()["items"]
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    query = {"resource_type": "order", "action": "update"}
+    status, seen = statements_of(app, client, LOG, headers=h, query_string=query)
+    assert status == 200
+    items = client.get(LOG, headers=h, query_string=query).get_json()["items"]
     assert sorted(e["changes"]["after"]["discount_total"] for e in items) == [1.0, 2.0, 3.0]
     assert {e["currency"] for e in items} == {"EUR"}
     assert [s for s in seen if "FROM audit_log" in s and "resource_id IN" in s] == []

@@ -10,10 +10,6 @@ committed, SQLite and PostgreSQL):
 """
 from __future__ import annotations
 
-import http.client
-import json
-from urllib.parse import urlsplit
-
 from sqlalchemy import func, select
 
 from extensions import db
@@ -23,26 +19,17 @@ from services import balance, payments, stock
 from services import products as product_service
 from services import stores as store_service
 from tenancy import tenant_scope
-from tests.fakes.stripe_server import sign
 
 from .conftest import call, race
+from .test_payment_races import _post_event
 
 ROUNDS = 8
 PRICE, REWARD = 1000, 100  # 10.00 by card, a 10 % reward of 1.00
 
 
 def _deliver(base: str, fake, event: dict) -> None:
-    body = json.dumps(event).encode()
-    parts = urlsplit(base)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-    try:
-        conn.request("POST", "/api/webhooks/stripe", body=body,
-                     headers={"Content-Type": "application/json", "Stripe-Signature": sign(body, fake.webhook_secret)})
-        response = conn.getresponse()
-        response.read()
-        assert response.status == 200
-    finally:
-        conn.close()
+    status, _ = _post_event(base, fake, event)
+    assert status == 200
 
 
 def _shop(app, store_id: str, *, approval: bool = False, methods=("STRIPE", "BALANCE")) -> dict:
