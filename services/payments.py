@@ -583,6 +583,7 @@ def _close_dispute(order: Order, payment: Payment, fact: Fact) -> str:
         return f"dispute on order #{order.order_number} already closed as {outcome}"
     settle(order)
     orders.event(order, "dispute_closed", f"Dispute closed: {outcome}", dispute=(fact.detail or {}).get("dispute"))
+    reviews.settle_reward(order)  # a lost dispute takes a paid review reward back, as a full refund does
     return f"dispute on order #{order.order_number} closed: {outcome}"
 
 

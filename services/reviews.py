@@ -10,7 +10,8 @@ Writing: create (by the buyer), approve, edit and delete (staff), and the enforc
   review row first, so two of them racing see each other's result and the reward is neither
   paid twice nor missed. Deleting a review never takes a paid reward back.
 - A refund takes back the part of a paid reward it removes (``settle_reward``, called by every
-  change of what is refunded): the reward is a share of what the buyer kept when it was paid
+  change of what is refunded, and by a dispute's closing: one LOST takes it all back, as a full
+  refund does; one won changes nothing): the reward is a share of what the buyer kept when it was paid
   (``reward_basis``); after the refund it is that share of what they keep now, and the difference
   is debited from their balance (a ``review_reward`` row of its own, negative), never below zero:
   a balance spent meanwhile gives what it holds, and the order's timeline records the rest (a
@@ -315,7 +316,9 @@ class RewardChange:
 
 def settle_reward(order: Order, *, actor: User | None = None) -> RewardChange | None:
     """Make the paid reward of the order's review follow what the buyer kept, after the amount
-    refunded changed (a refund, one made at the provider, one that failed), in that transaction.
+    refunded changed (a refund, one made at the provider, one that failed) or a dispute closed, in
+    that transaction. A dispute LOST keeps the buyer nothing, as a full refund does; one open or won
+    changes nothing here (an open one only stops a reward from being paid: ``_reward``).
 
     The reward was a share of ``reward_basis`` (what the buyer had kept when it was paid); now it is
     ``paid * kept // basis``. What the buyer holds of it is the sum of the order's ``review_reward``
@@ -333,10 +336,11 @@ def settle_reward(order: Order, *, actor: User | None = None) -> RewardChange | 
         return None
     # the order locked (a refund holds it already): a reward paid at this moment is either seen here or
     # pays on what is left (``_reward``)
-    total, refunded, number, currency = db.session.execute(
-        select(Order.total, Order.amount_refunded, Order.order_number, Order.currency)
+    total, refunded, number, currency, dispute = db.session.execute(
+        select(Order.total, Order.amount_refunded, Order.order_number, Order.currency, Order.dispute_status)
         .where(Order.id == order.id).with_for_update(key_share=True)).one()
-    kept = max(total - refunded, 0)
+    lost = dispute == "lost"  # a chargeback lost: the money is gone as with a full refund
+    kept = 0 if lost else max(total - refunded, 0)
     basis = review.reward_basis or total
     due = min(paid.amount, paid.amount * kept // basis) if basis > 0 else 0
     held = int(db.session.scalar(select(func.coalesce(func.sum(BalanceTransaction.amount), 0)).where(
@@ -357,11 +361,14 @@ def settle_reward(order: Order, *, actor: User | None = None) -> RewardChange | 
     taken, asked = format_money(taking, currency), format_money(-wanted, currency)
     if taking > 0:
         balance.debit(paid.user_id, taking, "review_reward", order_id=order.id, actor_id=actor_id,
-                      reason=f"Review reward of order #{number} taken back after a refund"
+                      reason=f"Review reward of order #{number} taken back after "
+                      + ("a lost dispute" if lost else "a refund")
                       + (f" ({taken} of {asked}: all the balance held)" if short else ""))
     if short:
         message = (f"Review reward taken back: {taken} of {asked}; the buyer's balance held no more, "
                    f"{format_money(short, currency)} stays with them")
+    elif lost:
+        message = f"Review reward taken back: {taken} (the dispute was lost: the buyer keeps nothing of the order)"
     else:
         message = (f"Review reward taken back: {taken} (the refund leaves {format_money(kept, currency)} of "
                    f"{format_money(total, currency)})")

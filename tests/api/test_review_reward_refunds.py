@@ -2,7 +2,8 @@
 (``services.reviews.settle_reward``): a full refund the whole reward, a partial one its share of the
 reward; from the buyer's balance with a ledger row of its own, never below zero; nothing when no
 reward was paid; given back when a card refund fails; also for a refund made at Stripe's
-dashboard. What the admin and the buyer see: the refund's answer, the ledger, the order's timeline."""
+dashboard; all of it when a dispute is lost (nothing when it is won). What the admin and the
+buyer see: the refund's answer, the ledger, the order's timeline."""
 from __future__ import annotations
 
 import pytest
@@ -208,3 +209,67 @@ def test_a_refund_made_at_stripes_dashboard_takes_its_share_too(app, client, sto
     assert balance_of(shop) == before - 60
     with in_store(shop) as session:
         assert session.scalar(select(Review.reward_basis).where(Review.order_id == order["id"])) == 1000
+
+
+# --- disputes: a chargeback lost takes the money back as a full refund does ------------------------
+
+def dispute(client, stripe_platform, pi, outcome) -> dict:
+    """The cardholder disputes the payment and the dispute closes ``outcome``; each event delivered
+    twice, as Stripe may. The closing event."""
+    seen = len(stripe_platform.events)
+    opened = stripe_platform.open_dispute(pi, reason="fraudulent")
+    stripe_platform.close_dispute(opened["id"], outcome)
+    created, closed = stripe_platform.events[seen:seen + 2]
+    for event in (created, created, closed, closed):
+        assert stripe_post(client, stripe_platform, event).status_code == 200
+    return closed
+
+
+@pytest.mark.parametrize("left", [None, 30])
+def test_a_lost_dispute_takes_the_reward_back_once(app, client, store, shop, admin, stripe_platform, left):
+    enable_methods(app, store, "STRIPE")  # (first: it saves the store's row as the fixture holds it)
+    settings(shop, review_reward=10)
+    order, pi = paid_stripe_order(client, shop.headers, shop.digital, stripe_platform)  # 10.00 by card
+    review(client, shop, order["id"])
+    if left is not None:  # the buyer spent their balance, the reward with most of it
+        with in_store(shop) as session:
+            balance.debit(shop.buyer.id, session.get(User, shop.buyer.id).balance - left, "purchase", reason="spent")
+            session.commit()
+    before = balance_of(shop)
+
+    closed = dispute(client, stripe_platform, pi, "lost")
+
+    shown = client.get(f"/api/orders/{order['id']}", headers=admin).get_json()
+    assert (shown["payment_status"], shown["dispute_status"]) == ("DISPUTED", "lost")
+    taken = 100 if left is None else left
+    assert balance_of(shop) == before - taken >= 0
+    ((paid, _), (amount, reason)) = reward_rows(shop)
+    assert (paid, amount) == (100, -taken)
+    assert f"order #{order['order_number']}" in reason and "taken back after a lost dispute" in reason
+    (event,) = reward_events(shop, order["id"])
+    if left is None:
+        assert event.startswith("Review reward taken back: 1.00 EUR") and "dispute was lost" in event
+    else:
+        assert "0.30 EUR of 1.00 EUR" in event and "0.70 EUR stays with them" in event
+    # the closing processed again by an admin moves nothing more
+    events = client.get("/api/payments/events", headers=admin).get_json()["items"]
+    (stored,) = [e for e in events if e["type"] == "charge.dispute.closed"]
+    assert (stored["event_id"], stored["deliveries"]) == (closed["id"], 2)  # stored once, delivered twice
+    assert client.post(f"/api/payments/events/{stored['id']}/process", headers=admin).status_code == 202
+    assert len(reward_rows(shop)) == 2 and len(reward_events(shop, order["id"])) == 1
+    assert balance_of(shop) == before - taken
+
+
+def test_a_won_dispute_leaves_the_reward_alone(app, client, store, shop, admin, stripe_platform):
+    enable_methods(app, store, "STRIPE")  # (first: it saves the store's row as the fixture holds it)
+    settings(shop, review_reward=10)
+    order, pi = paid_stripe_order(client, shop.headers, shop.digital, stripe_platform)
+    review(client, shop, order["id"])
+    before = balance_of(shop)
+
+    dispute(client, stripe_platform, pi, "won")
+
+    shown = client.get(f"/api/orders/{order['id']}", headers=admin).get_json()
+    assert (shown["payment_status"], shown["dispute_status"]) == ("PAID", "won")
+    assert [amount for amount, _ in reward_rows(shop)] == [100]
+    assert reward_events(shop, order["id"]) == [] and balance_of(shop) == before
