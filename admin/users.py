@@ -1,6 +1,6 @@
 """Users in the dashboard (Admin+): the table (search, role and segment filters, each user's
-segment, sales and balance), creating a user, and a user's page with their figures, orders,
-current cart and balance ledger, and the actions: adjust the balance, promote to reseller, change
+segment, sales and balance), creating a user, and a user's page with their figures, saved
+addresses (default shipping and billing marked), orders, current cart and balance ledger, and the actions: adjust the balance, promote to reseller, change
 the role, edit, disable or enable, delete (erase). The same service calls as ``api/users.py`` and
 ``api/customers.py``; a refusal shows next to its field with 422 and saves nothing."""
 from __future__ import annotations
@@ -9,6 +9,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from models import Role, User
+from services import addresses as address_service
 from services import balance, orders, segments
 from services import users as user_service
 from services.errors import Invalid
@@ -108,6 +109,7 @@ def _user_page(user: User, status: int = 200, **given):
     return render_template(
         "admin/users/detail.html", user=user, history=history, lines=orders.lines_of([o.id for o in history["items"]]),
         priced=user_service.current_cart(user), ledger=ledger, figures=user_service.profile(user),
+        addresses=address_service.list_addresses(user),  # one query, as the API's customer detail
         can_manage=can_manage, refusals=refusals, **_forms(user, **given)), status
 
 

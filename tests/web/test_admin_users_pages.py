@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Order, Review, User
+from services import addresses as address_service
 from tenancy import tenant_scope
 from tests.web.test_admin_orders_pages import HX, as_role, page_token, world  # noqa: F401
 from tests.web.test_catalog_query_count import count_statements
@@ -92,6 +93,48 @@ def test_a_users_page_shows_figures_and_only_allowed_roles(app, store, make, wor
         assert f'action="/admin/users/{world["ann"]}/{action}"' in html
     own = client.get(f"/admin/users/{me.id}").data.decode()
     assert "/delete" not in own and "You can change only accounts whose role is below yours" in own
+
+
+def addresses(html: str) -> list[str]:
+    """Each saved address card of a user's page, its text squeezed to one line."""
+    cards = re.findall(r'<li class="address-card" data-testid="user-address">(.*?)</li>', html, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", card).split()) for card in cards]
+
+
+def test_a_users_page_lists_their_saved_addresses_in_one_query(app, store, make, world, admin):
+    client, _me = admin
+    with app.app_context(), tenant_scope(store):
+        ann, bob = db.session.get(User, world["ann"]), db.session.get(User, world["bob"])
+        for n, company in ((1, ""), (2, "Ann & Co")):  # the first is both defaults
+            address_service.create_address(ann, {"name": "Ann Buyer", "company": company, "line1": f"Rua das Flores {n}",
+                                                 "city": "Lisboa", "postal_code": "1200-195", "country": "PT"})
+        address_service.create_address(bob, {"name": "Bob Other", "line1": "1 Main St", "city": "Springfield",
+                                             "region": "IL", "postal_code": "62701", "country": "US"})
+        db.session.commit()
+
+    with count_statements(app) as statements:
+        response = client.get(f"/admin/users/{world['ann']}")
+    assert response.status_code == 200
+    html = response.data.decode()
+    first, second = addresses(html)
+    assert first == "Ann Buyer Rua das Flores 1 1200-195 Lisboa Portugal Default shipping Default billing"
+    assert second == "Ann Buyer Ann &amp; Co Rua das Flores 2 1200-195 Lisboa Portugal"
+    assert "Bob Other" not in html  # another user's address book stays theirs
+    assert sum(1 for sql in statements if "FROM addresses" in sql) == 1  # one query, however many addresses
+
+    with app.app_context(), tenant_scope(store):
+        address_service.create_address(db.session.get(User, world["ann"]), {
+            "name": "Ann Buyer", "line1": "Rua das Flores 3", "city": "Lisboa", "postal_code": "1200-195",
+            "country": "PT", "is_default_billing": True})
+        db.session.commit()
+    with count_statements(app) as more:
+        html = client.get(f"/admin/users/{world['ann']}").data.decode()
+    assert len(more) == len(statements)  # no query per address
+    shown = addresses(html)
+    assert len(shown) == 3 and shown[0].endswith("Default shipping") and shown[1].endswith("Default billing")
+
+    none = client.get(f"/admin/users/{_me.id}").data.decode()
+    assert addresses(none) == [] and "No saved addresses." in none
 
 
 def test_promote_to_reseller_and_change_role(app, store, make, world, admin):
