@@ -6,10 +6,11 @@ from __future__ import annotations
 from apiflask import APIBlueprint
 
 from services import addresses as address_service
+from services.pagination import paginate_list
 
 from .access import access, require_user
 from .schemas.addresses import AddressIn, AddressListOut, AddressOut
-from .schemas.common import Message
+from .schemas.common import Message, PageQuery
 
 bp = APIBlueprint("api_addresses", __name__, url_prefix="/api/addresses", tag="Addresses")
 
@@ -23,12 +24,13 @@ def _out(address) -> AddressOut:
 
 @bp.get("")
 @access("user")
+@bp.input(PageQuery, location="query", arg_name="query")
 @bp.output(AddressListOut)
-def list_addresses():
-    """Your addresses (`items`, all of them: at most 50): the default shipping and billing ones
-    first, then the newest."""
+def list_addresses(query: PageQuery):
+    """Your addresses (at most 50), a page of them: the default shipping and billing ones first,
+    then the newest."""
     items = [_out(a) for a in address_service.list_addresses(require_user())]
-    return AddressListOut(items=items, total=len(items))
+    return paginate_list(items, page=query.page, page_size=query.page_size)
 
 
 @bp.post("")

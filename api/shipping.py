@@ -11,10 +11,11 @@ from apiflask import APIBlueprint
 from flask import g
 
 from services import shipping as shipping_service
+from services.pagination import paginate_list
 from services.taxes import normalize_country
 
 from .access import access
-from .schemas.common import money_in
+from .schemas.common import PageQuery, money_in
 from .schemas.shipping import (
     CalculateIn,
     CalculateOut,
@@ -39,11 +40,13 @@ def _zone_out(zone_id: str) -> ZoneOut:
 
 @bp.get("/zones")
 @access("admin")
+@bp.input(PageQuery, location="query", arg_name="query")
 @bp.output(ZoneList)
-def list_zones():
-    """Every shipping zone with its methods: specific zones first, the rest of the world last."""
-    zones = shipping_service.list_zones()
-    return {"items": [ZoneOut.of(z, g.store.currency) for z in zones], "total": len(zones)}
+def list_zones(query: PageQuery):
+    """Every shipping zone with its methods, a page of them: specific zones first, the rest of the
+    world last."""
+    zones = [ZoneOut.of(z, g.store.currency) for z in shipping_service.list_zones()]
+    return paginate_list(zones, page=query.page, page_size=query.page_size)
 
 
 @bp.post("/zones")

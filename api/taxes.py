@@ -11,6 +11,7 @@ from flask import g
 
 from services import taxes as tax_service
 from services.money import to_major
+from services.pagination import paginate_list
 
 from .access import access
 from .schemas.common import money_in
@@ -34,9 +35,10 @@ bp = APIBlueprint("api_taxes", __name__, url_prefix="/api/taxes", tag="Taxes")
 @bp.input(TaxRuleQuery, location="query", arg_name="query")
 @bp.output(TaxRuleList)
 def list_rules(query: TaxRuleQuery):
-    """The store's tax rules (filters: `country`, `tax_class`) and whether its prices include tax."""
-    rules = tax_service.list_rules(country=query.country, tax_class=query.tax_class)
-    return {"items": [TaxRuleOut.of(r) for r in rules], "total": len(rules),
+    """The store's tax rules, a page of them (filters: `country`, `tax_class`), and whether its
+    prices include tax."""
+    rules = [TaxRuleOut.of(r) for r in tax_service.list_rules(country=query.country, tax_class=query.tax_class)]
+    return {**paginate_list(rules, page=query.page, page_size=query.page_size),
             "prices_include_tax": tax_service.prices_include_tax(g.store)}
 
 

@@ -5,9 +5,11 @@ from apiflask import APIBlueprint
 from flask import Response, g, render_template
 
 from services import store_config, themes
+from services.pagination import paginate_list
 from services.stores import settings_of
 
 from .access import access
+from .schemas.common import PageQuery
 from .schemas.themes import AppliedThemeOut, ApplyThemeIn, ThemeListOut, ThemeOut
 
 bp = APIBlueprint("api_themes", __name__, url_prefix="/api", tag="Templates")
@@ -15,11 +17,14 @@ bp = APIBlueprint("api_themes", __name__, url_prefix="/api", tag="Templates")
 
 @bp.get("/templates")
 @access("public")
+@bp.input(PageQuery, location="query", arg_name="query")
 @bp.output(ThemeListOut)
-def list_templates():
-    """Every theme a store can use (they ship with the platform), and which one this store uses."""
+def list_templates(query: PageQuery):
+    """Every theme a store can use (they ship with the platform), a page of them, and which one
+    this store uses (`current`)."""
     current = settings_of(g.store).theme if g.get("store") is not None else None
-    return ThemeListOut(items=[ThemeOut.of(t) for t in themes.list_themes()], current=current)
+    return {**paginate_list([ThemeOut.of(t) for t in themes.list_themes()], page=query.page,
+                            page_size=query.page_size), "current": current}
 
 
 @bp.get("/templates/<slug>")

@@ -9,9 +9,11 @@ from flask import g
 
 from services import stores as store_service
 from services import wishlist as wishlist_service
+from services.pagination import paginate_list
 from web import requires_feature
 
 from .access import access, require_user
+from .schemas.common import PageQuery
 from .schemas.wishlist import (
     SharedWishlistOut,
     WishlistAddIn,
@@ -35,14 +37,15 @@ def _items(rows) -> list[WishlistItemOut]:
 @bp.get("")
 @access("user")
 @requires_feature("wishlist")
+@bp.input(PageQuery, location="query", arg_name="query")
 @bp.output(WishlistOut)
 @bp.doc(responses=GATED)
-def list_wishlist():
+def list_wishlist(query: PageQuery):
     """Your saved products, newest first, each with the catalog's price (`starting_at`, the lowest
     variant price, in major units with `currency`) and whether it is in stock. Products the shop
     no longer shows are left out."""
-    items = _items(wishlist_service.list_items(require_user()))
-    return WishlistOut(items=items, total=len(items))
+    return paginate_list(_items(wishlist_service.list_items(require_user())), page=query.page,
+                         page_size=query.page_size)
 
 
 @bp.post("")
@@ -102,11 +105,12 @@ def share_wishlist(body: WishlistShareIn):
 @bp.get("/shared/<token>")
 @access("public")
 @requires_feature("wishlist")
+@bp.input(PageQuery, location="query", arg_name="query")
 @bp.output(SharedWishlistOut)
 @bp.doc(responses={**GATED, 404: "An unknown, replaced or revoked link (`wishlist_not_found`)"})
-def shared_wishlist(token: str):
+def shared_wishlist(token: str, query: PageQuery):
     """A wishlist shared by its link (no sign-in): the owner's display name and the products, nothing
     else about them."""
     shared = wishlist_service.shared_list(token)
-    items = _items(shared["items"])
-    return SharedWishlistOut(display_name=shared["display_name"], items=items, total=len(items))
+    return {**paginate_list(_items(shared["items"]), page=query.page, page_size=query.page_size),
+            "display_name": shared["display_name"]}

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import AliasChoices, Field
 
-from .common import Input, Output
+from .common import Input, Output, page_of
 
 
 class PostalAddressIn(Input):
@@ -49,6 +49,5 @@ class AddressOut(Output):
     updated_at: datetime
 
 
-class AddressListOut(Output):
-    items: list[AddressOut]
-    total: int
+class AddressListOut(page_of(AddressOut)):
+    """A page of the address book (RECONCILE.md's list envelope)."""

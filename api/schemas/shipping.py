@@ -10,7 +10,7 @@ from models import ShippingMethod, ShippingZone
 from services.money import to_major
 from services.shipping import Option, delivery_text
 
-from .common import Amount, Input, Output, Query, money_in
+from .common import Amount, Input, Output, Query, money_in, page_of
 
 KIND_ALIASES = {"flat_rate": "flat", "weight_based": "weight", "by_weight": "weight", "free_shipping": "free"}
 Kind = Literal["flat", "weight", "free", "flat_rate", "weight_based", "by_weight", "free_shipping"]
@@ -129,9 +129,8 @@ class ZoneOut(Output):
                    created_at=zone.created_at)
 
 
-class ZoneList(Output):
-    items: list[ZoneOut]
-    total: int
+class ZoneList(page_of(ZoneOut)):
+    """A page of the shipping zones (RECONCILE.md's list envelope)."""
 
 
 class CalculateQuery(Query):

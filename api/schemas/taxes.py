@@ -9,7 +9,7 @@ from pydantic import AliasChoices, Field
 from models import TaxRule
 from services import taxes
 
-from .common import Amount, Input, Output, Query
+from .common import Amount, Input, Output, PageQuery, page_of
 
 
 def rate_bps(value: Decimal | None) -> int | None:
@@ -64,13 +64,13 @@ class TaxRuleOut(Output):
                    is_active=rule.is_active, created_at=rule.created_at)
 
 
-class TaxRuleList(Output):
-    items: list[TaxRuleOut]
-    total: int
+class TaxRuleList(page_of(TaxRuleOut)):
+    """A page of the tax rules (RECONCILE.md's list envelope) and the store's setting."""
+
     prices_include_tax: bool
 
 
-class TaxRuleQuery(Query):
+class TaxRuleQuery(PageQuery):
     country: str | None = Field(default=None, max_length=2)
     tax_class: str | None = Field(default=None, max_length=32)
 

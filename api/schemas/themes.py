@@ -6,7 +6,7 @@ from pydantic import Field
 
 from services.themes import Theme
 
-from .common import Input, Output
+from .common import Input, Output, page_of
 
 
 class ThemeLayoutOut(Output):
@@ -43,8 +43,9 @@ class ThemeOut(Output):
                    preview_url=url_for("api_themes.theme_preview", slug=theme.slug))
 
 
-class ThemeListOut(Output):
-    items: list[ThemeOut]
+class ThemeListOut(page_of(ThemeOut)):
+    """A page of the themes (RECONCILE.md's list envelope) and the store's own."""
+
     current: str | None = Field(default=None, description="The slug the store uses")
 
 

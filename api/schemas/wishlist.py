@@ -7,7 +7,7 @@ from pydantic import AliasChoices, Field, StrictBool
 
 from models import Product, Store, WishlistItem
 
-from .common import Id, Input, Output, money_out
+from .common import Id, Input, Output, money_out, page_of
 
 
 class WishlistAddIn(Input):
@@ -44,9 +44,8 @@ class WishlistItemOut(Output):
             in_stock=product.stock_total > 0))
 
 
-class WishlistOut(Output):
-    items: list[WishlistItemOut]
-    total: int
+class WishlistOut(page_of(WishlistItemOut)):
+    """A page of the wishlist (RECONCILE.md's list envelope)."""
 
 
 class WishlistAddOut(Output):
@@ -65,7 +64,7 @@ class WishlistShareOut(Output):
     url: str | None = None
 
 
-class SharedWishlistOut(Output):
+class SharedWishlistOut(page_of(WishlistItemOut)):
+    """A page of a shared wishlist (RECONCILE.md's list envelope) and whose it is."""
+
     display_name: str
-    items: list[WishlistItemOut]
-    total: int

@@ -45,7 +45,8 @@ def test_add_list_check_remove(app, client, store, make):
     assert client.delete(f"/api/wishlist/{dice}", headers=headers).status_code == 204
     assert client.delete(f"/api/wishlist/{dice}", headers=headers).status_code == 204  # idempotent
     assert client.get(f"/api/wishlist/check/{dice}", headers=headers).get_json()["in_wishlist"] is False
-    assert client.get("/api/wishlist", headers=headers).get_json() == {"items": [], "total": 0}
+    assert client.get("/api/wishlist", headers=headers).get_json() == {"items": [], "page": 1, "page_size": 20,
+                                                                         "total": 0, "pages": 0}
 
 
 def test_unknown_or_hidden_products_are_refused_and_left_out(app, client, store, other_store, make):
