@@ -252,6 +252,12 @@ def is_staff() -> bool:
     return current_principal().role.at_least(Role.STAFF)
 
 
+def manages_catalog() -> bool:
+    """MANAGER and above: those who may create, change and delete products (Seed A's product
+    writes are Manager+; Seed B's ``/api/admin/product/*`` Admin)."""
+    return current_principal().role.at_least(Role.MANAGER)
+
+
 def catalog_view() -> str:
     """Shoppers see the catalog's public fields; STAFF and above also see hidden products and
     variants and the staff-only fields."""

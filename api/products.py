@@ -1,7 +1,8 @@
 """Products (Seed A "Products", Seed B "Group 2"): listing, detail by id or slug, changes, images.
 
 Shoppers (below STAFF) never see disabled or deleted products nor inactive variants; STAFF and
-above see every product that is not deleted. Deleting is a soft delete: order history keeps its
+above see every product that is not deleted, except in Seed B's ``/api/products/all``, where only
+those who manage products (MANAGER and above) see disabled ones. Deleting is a soft delete: order history keeps its
 product, sold stock stays, unsold stock is withdrawn.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ from services import products as product_service
 from services import variants as variant_service
 from transactions import begins_deferred, reads_in_autocommit
 
-from .access import access, catalog_view, is_staff
+from .access import access, catalog_view, is_staff, manages_catalog
 from .schemas.common import Message, PageQuery, page_of
 from .schemas.products import (
     ImageOut,
@@ -88,8 +89,9 @@ def list_products(query: ProductQuery):
 @bp.output(page_of(ProductOut))
 @reads_in_autocommit
 def all_products(query: PageQuery):
-    """Seed B: every enabled product (staff and above see disabled ones too), newest first, paginated."""
-    filters = product_service.ProductFilters(include_hidden=is_staff())
+    """Seed B: every enabled product, newest first, paginated. Those who manage products (MANAGER,
+    ADMIN, SYSADMIN) see disabled ones too; guests, users, resellers and STAFF see enabled ones only."""
+    filters = product_service.ProductFilters(include_hidden=manages_catalog())
     return product_page(product_service.list_products(filters, page=query.page, page_size=query.page_size))
 
 
