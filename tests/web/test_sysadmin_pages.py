@@ -100,6 +100,25 @@ def test_act_as_store_binds_it_for_the_sysadmins_session_only(app, client, store
     assert client.get("/admin/").status_code == 302
 
 
+def test_view_shop_while_acting_opens_the_stores_own_shop(app, client, store, other_store, make):
+    """The platform host's shop is the default store: "View shop" on another store's dashboard
+    must lead to that store's address, not to the default store's shop."""
+    root = make.user(None, role="SYSADMIN")
+    login(client, root.email)
+    page = client.get(f"/sysadmin/stores/{other_store.id}")
+    client.post(f"/sysadmin/stores/{other_store.id}/act-as", data={"csrf_token": csrf(page.data)})
+    for url in ("/admin/", "/admin/appearance"):
+        html = client.get(url).get_data(as_text=True)
+        assert "Acting as <strong>Other Store</strong>" in html
+        assert '://other.example.com/">View' in html, url
+        assert 'href="/">View' not in html, url
+    client.post("/sysadmin/act-as/stop", data={"csrf_token": csrf(page.data)})
+    admin = make.user(store, role="ADMIN")  # a store's own admin: the shop of the host they are on
+    client.post("/logout", data={"csrf_token": csrf(client.get("/account").data)})
+    login(client, admin.email)
+    assert 'href="/">View shop' in client.get("/admin/").get_data(as_text=True)
+
+
 def test_a_suspended_stores_admin_sees_why_when_signing_in(app, client, store, make):
     admin = make.user(store, role="ADMIN")
     make.set_status(store, "suspended")
