@@ -496,13 +496,16 @@ def show_money(minor, currency: str | None = None, store: Store | None = None) -
 
 
 def base_url(store: Store) -> str:
-    """The store's public address, for links in emails sent outside a request."""
+    """The store's public address, for links in emails sent outside a request. A subdomain of
+    PLATFORM_DOMAIN is served where the platform is, so it keeps PUBLIC_BASE_URL's port (none in
+    production; ``:5000`` for ``scripts/run``, whose emailed links would lead nowhere without it)."""
     scheme = current_app.config.get("PREFERRED_URL_SCHEME", "https")
     if store.custom_domain:
         return f"{scheme}://{store.custom_domain}"
     domain = current_app.config.get("PLATFORM_DOMAIN")
     if domain and not store.is_default:
-        return f"{scheme}://{store.slug}.{domain}"
+        port = urlsplit(current_app.config["PUBLIC_BASE_URL"]).port
+        return f"{scheme}://{store.slug}.{domain}" + (f":{port}" if port else "")
     return current_app.config["PUBLIC_BASE_URL"]
 
 
