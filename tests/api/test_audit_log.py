@@ -258,6 +258,27 @@ def test_tenant_lifecycle_goes_to_the_platform_log(app, make, store):
     assert (entry.store_id, entry.target_store_id, entry.changes) == (None, store.id, {"slug": store.slug})
 
 
+def test_selling_or_taking_back_an_addon_is_in_the_platform_log(app, client, make, store, other_store, admin):
+    """A store's addons are link rows the listener does not see: the sysadmin's change of them (what
+    the store pays for) is recorded in the platform's log, never in the store's own."""
+    root = make.user(None, role="SYSADMIN", username="root")
+    h = make.headers(root, store)
+    url = f"/api/sysadmin/tenants/{other_store.id}"
+    assert client.put(url, json={"addons": ["wishlist", "moloni"]}, headers=h).status_code == 200
+    assert client.put(url, json={"addons": ["moloni", "wishlist"]}, headers=h).status_code == 200  # no change
+    assert client.put(url, json={"addons": ["moloni"]}, headers=h).status_code == 200
+    sold, taken_back = entries(app, action="tenant.addons")
+    assert (sold.store_id, sold.target_store_id, sold.resource_id, sold.actor_name) == \
+        (None, other_store.id, other_store.id, "root")
+    assert sold.changes == {"before": {"addons": []}, "after": {"addons": ["moloni", "wishlist"]}}
+    assert taken_back.changes == {"before": {"addons": ["moloni", "wishlist"]}, "after": {"addons": ["moloni"]}}
+    log = client.get("/api/sysadmin/audit-log", headers=h).get_json()["items"]
+    assert [e["action"] for e in log if e["action"] == "tenant.addons"] == ["tenant.addons"] * 2
+    other_admin = make.user(other_store, role="ADMIN", username="olga")
+    own = client.get(LOG, headers=make.headers(other_admin, other_store)).get_json()["items"]
+    assert "tenant.addons" not in [e["action"] for e in own]
+
+
 def test_jobs_write_nothing_unless_they_say_system(app, store):
     with app.app_context(), tenant_scope(store):
         coupon_service.create_coupon({"code": "JOB1", "kind": "fixed", "value": 100})
