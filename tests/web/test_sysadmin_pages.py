@@ -122,12 +122,13 @@ def test_act_as_store_binds_it_for_the_sysadmins_session_only(app, client, store
     assert client.get("/admin/").status_code == 302
 
 
-def test_view_shop_while_acting_opens_the_stores_own_shop(app, client, store, other_store, make):
+def test_a_stores_page_links_its_shop_and_view_shop_while_acting_opens_it(app, client, store, other_store, make):
     """The platform host's shop is the default store: "View shop" on another store's dashboard
     must lead to that store's address, not to the default store's shop."""
     root = make.user(None, role="SYSADMIN")
     login(client, root.email)
     page = client.get(f"/sysadmin/stores/{other_store.id}")
+    assert '://other.example.com/" data-testid="shop-address"' in page.get_data(as_text=True)  # its address
     client.post(f"/sysadmin/stores/{other_store.id}/act-as", data={"csrf_token": csrf(page.data)})
     for url in ("/admin/", "/admin/appearance"):
         html = client.get(url).get_data(as_text=True)
