@@ -2,6 +2,8 @@
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from services.stores import base_url
+
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.enable_openapi = False  # (APIFlask reads it on any blueprint with a before_request)
 
@@ -20,6 +22,16 @@ def _platform_and_suspension():
     if store is not None and store.status == "suspended":
         return render_template("admin/suspended.html"), 503
     return None
+
+
+@bp.context_processor
+def _shop_link():
+    """The dashboard's "View shop": this host's shop, but the store's own address while a sysadmin
+    acts as it (the platform host's shop is the default store, not the one being administered)."""
+    store = g.get("store")
+    if g.get("acting") and store is not None:
+        return {"shop_link": base_url(store) + "/"}
+    return {"shop_link": url_for("storefront.home")}
 
 from . import (  # noqa: E402,F401
     analytics,

@@ -20,6 +20,7 @@ from services import audit as audit_service
 from services import health, plans, tenants
 from services.errors import DomainError, Invalid
 from services.money import money_in, to_major
+from services.stores import base_url
 from web import PageForm, audit_as, form_errors, form_status, page_arg, shown_money, wants_fragment
 
 from .audit import sides_of
@@ -153,7 +154,7 @@ def store_detail(store_id: str):
     detail = tenants.tenant_detail(store)
     users = tenants.tenant_users(store, page=1, page_size=10)
     return render_template("sysadmin/store_detail.html", store_row=store, detail=detail, form=form,
-                           users=users), form_status(form)
+                           users=users, shop_url=base_url(store) + "/"), form_status(form)
 
 
 ACTIONS = {"suspend": ("suspend", "suspended"), "activate": ("activate", "activated"),

@@ -51,7 +51,7 @@ from models import (
 from tenancy import current_store_id
 from transactions import enqueue_after_commit
 
-from . import preferences, segments
+from . import audit, preferences, segments
 from .errors import Conflict, Invalid, NotFound
 from .pagination import paginate
 from .text import clean_text, has_control_chars, markdown_to_html
@@ -272,6 +272,9 @@ def start_send(campaign: Campaign, *, batch_size: int | None = None) -> bool:
     campaign.recipients_total = sum(counts.values())
     campaign.skipped = counts.get("SKIPPED", 0)
     db.session.flush()
+    audit.record("campaign.send", "campaign", campaign.id, {  # the guarded bulk UPDATE above: said here
+        "before": {"status": "DRAFT"},
+        "after": {"status": "SENDING", "recipients": campaign.recipients_total, "skipped": campaign.skipped}})
     enqueue_after_commit("jobs.campaigns.send_batch", campaign.id, batch_size or BATCH_SIZE, queue="emails")
     return True
 
@@ -284,12 +287,15 @@ def send_test(campaign: Campaign, to: User) -> None:
 def cancel(campaign: Campaign) -> bool:
     """DRAFT or SENDING -> CANCELLED; the recipients not yet sent become SKIPPED. False when it was
     already sent or cancelled."""
+    was = campaign.status
     done = db.session.execute(
         update(Campaign).where(Campaign.id == campaign.id, Campaign.status.in_(("DRAFT", "SENDING")))
         .values(status="CANCELLED", cancelled_at=_now(), finished_at=_now(), updated_at=_now())
         .execution_options(synchronize_session=False)).rowcount
     if done:
         _move(campaign.id, ("PENDING", "CLAIMED"), "SKIPPED", "cancelled before it was sent")
+        audit.record("campaign.cancel", "campaign", campaign.id,
+                     {"before": {"status": was}, "after": {"status": "CANCELLED"}})
     db.session.refresh(campaign)
     return bool(done)
 

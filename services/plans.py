@@ -26,6 +26,7 @@ from extensions import db
 from models import DEFAULT_PLAN_SLUG, FEATURES, Addon, Plan, Product, Role, Store, User, store_addons
 from tenancy import current_store_id
 
+from . import audit
 from .cache import cache_for, declare
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .money import check_currency, check_price
@@ -299,10 +300,15 @@ def set_addons(store: Store, slugs: list[str]) -> list[Addon]:
                       "stores any more", code="addon_not_offered",
                       details={"addons": [f"not offered: {', '.join(withdrawn)}"]})
     if had != {a.id for a in found}:
+        before = sorted(db.session.scalars(select(Addon.slug).where(Addon.id.in_(had)))) if had else []
         db.session.execute(store_addons.delete().where(store_addons.c.store_id == store.id))
         if found:
             db.session.execute(store_addons.insert(), [{"store_id": store.id, "addon_id": a.id} for a in found])
         store.updated_at = datetime.now(UTC)  # (retires cached copies: the row, its features)
+        # link rows the audit listener does not see: what the store is sold goes in the platform's log
+        audit.record("tenant.addons", "store", store.id,
+                     {"before": {"addons": before}, "after": {"addons": sorted(a.slug for a in found)}},
+                     store_id=store.id, platform=True)
     db.session.flush()
     return found
 

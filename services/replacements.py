@@ -26,7 +26,7 @@ from extensions import db
 from models import Order, OrderLine, Product, ReplacementRequest, Role, StockBatch, StockItem, User, Variant
 from transactions import enqueue_after_commit
 
-from . import crypto, orders, stock
+from . import audit, crypto, orders, stock
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .pagination import paginate
 from .text import clean_text
@@ -185,15 +185,21 @@ def resolve(request: ReplacementRequest, *, actor: User, approve: bool, stock_it
         if decided != 1:
             raise Conflict("Someone resolved this request meanwhile", code="already_resolved")
         db.session.refresh(request)
+        audit.record("replacement.deny", "replacement", request.id, {  # a guarded bulk UPDATE: said here
+            "before": {"status": "PENDING"}, "after": {"status": "DENIED", "reason_denied": reason}})
         orders.event(order, "replacement_denied", f"Replacement denied by {actor.username}: {reason}"[:500],
                      actor=actor, request_id=request.id)
         enqueue_after_commit(REPLACEMENT_EMAIL, request.id, queue="emails")
         return request
-    if custom_deliverable is not None and custom_deliverable.strip():
+    custom = custom_deliverable is not None and bool(custom_deliverable.strip())
+    if custom:
         if not actor.role_enum.at_least(Role.ADMIN):
             raise Forbidden("Only an admin may deliver a custom item", code="insufficient_role")
         stock_item_id = _custom_item(request, clean_text(custom_deliverable, "custom_deliverable", max_length=2000))
     _fulfil(request, order, actor=actor, automatic=False, stock_item_id=stock_item_id)
+    audit.record("replacement.approve", "replacement", request.id, {  # guarded bulk UPDATEs: said here
+        "before": {"status": "PENDING"},
+        "after": {"status": "APPROVED", "replacement_item_id": request.replacement_item_id, "custom_item": custom}})
     return request
 
 

@@ -479,6 +479,20 @@ def get_store(store_id: str) -> Store | None:
     return db.session.get(Store, store_id)
 
 
+def serves_upload(owner_id: str, bound: Store | None, host: str) -> bool:
+    """Whether ``/uploads/<owner_id>/...`` (every key starts with its store's id) is served on this
+    request. A store's own files, unless it is deleted; on an address that names a store (its
+    custom domain or subdomain) nothing of another store; on the platform's own address (a
+    sysadmin acting as a store, an API client of any store by its token) any store's but a
+    deleted one's: a deleted store is gone from every address, its images too."""
+    if bound is not None and owner_id == bound.id:
+        return bound.status != "deleted"
+    if store_for_host(host, current_app.config.get("PLATFORM_DOMAIN"))[1]:
+        return False
+    owner = get_store(owner_id) if owner_id else None
+    return owner is not None and owner.status != "deleted"
+
+
 def current_currency() -> str:
     """The bound store's currency: what a service that is not handed the store states amounts in
     (an error's ``details``)."""
@@ -496,13 +510,16 @@ def show_money(minor, currency: str | None = None, store: Store | None = None) -
 
 
 def base_url(store: Store) -> str:
-    """The store's public address, for links in emails sent outside a request."""
+    """The store's public address, for links in emails sent outside a request. A subdomain of
+    PLATFORM_DOMAIN is served where the platform is, so it keeps PUBLIC_BASE_URL's port (none in
+    production; ``:5000`` for ``scripts/run``, whose emailed links would lead nowhere without it)."""
     scheme = current_app.config.get("PREFERRED_URL_SCHEME", "https")
     if store.custom_domain:
         return f"{scheme}://{store.custom_domain}"
     domain = current_app.config.get("PLATFORM_DOMAIN")
     if domain and not store.is_default:
-        return f"{scheme}://{store.slug}.{domain}"
+        port = urlsplit(current_app.config["PUBLIC_BASE_URL"]).port
+        return f"{scheme}://{store.slug}.{domain}" + (f":{port}" if port else "")
     return current_app.config["PUBLIC_BASE_URL"]
 
 

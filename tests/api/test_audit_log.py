@@ -157,6 +157,42 @@ def test_order_status_approval_gift_refund(app, client, shop, make, store, admin
     assert credit.changes["after"]["amount"] == 400 and credit.changes["after"]["user_id"] == shop.buyer.id
 
 
+def test_a_staff_members_replacement_decisions_are_in_the_stores_log(app, client, shop, make, store, admin):
+    """Approving and denying a replacement are guarded bulk UPDATEs the listener cannot see: each
+    decision is recorded by its service, with the staff member who made it (the buyer's own
+    request writes nothing)."""
+    with in_store(shop):
+        from models import Product
+        from services import products as product_service
+        product_service.update_product(db.session.get(Product, shop.product),
+                                       {"replacement_settings": {"replace_enabled": True,
+                                                                 "auto_replace_enabled": False}})
+        db.session.commit()
+    add(client, shop.headers, shop.digital, 2)
+    order = checkout(client, shop.headers)
+    first, second = [item["id"] for line in order["lines"] for item in line["items"]]
+    requests = [client.post(f"/api/orders/{order['id']}/replace", json={"stock_item_id": item, "reason": "used"},
+                            headers=shop.headers).get_json()["id"] for item in (first, second)]
+    assert entries(app) == []
+    staff = shop.h(make.user(store, role="STAFF", username="stacy"))
+    approved = client.post(f"/api/staff/requests/{requests[0]}/resolve", json={"action": "approve"}, headers=staff)
+    denied = client.post(f"/api/staff/requests/{requests[1]}/resolve",
+                         json={"action": "deny", "reason": "It works: sign out elsewhere"}, headers=staff)
+    assert (approved.status_code, denied.status_code) == (200, 200)
+
+    entry = one(app, action="replacement.approve")
+    assert (entry.resource_type, entry.resource_id, entry.actor_name, entry.actor_role, entry.store_id) == \
+        ("replacement", requests[0], "stacy", "STAFF", store.id)
+    assert entry.changes == {"before": {"status": "PENDING"},
+                             "after": {"status": "APPROVED", "custom_item": False,
+                                       "replacement_item_id": approved.get_json()["replacement_item_id"]}}
+    entry = one(app, action="replacement.deny")
+    assert entry.resource_id == requests[1] and entry.actor_name == "stacy"
+    assert entry.changes["after"] == {"status": "DENIED", "reason_denied": "It works: sign out elsewhere"}
+    log = client.get(LOG, headers=shop.h(admin), query_string={"resource_type": "replacement"}).get_json()
+    assert [e["action"] for e in log["items"]] == ["replacement.deny", "replacement.approve"]
+
+
 def test_settings_theme_role_balance_user_delete(app, client, make, store, admin):
     h = make.headers(admin, store)
     assert client.post("/api/admin/config/update", json={"name": "Renamed"}, headers=h).status_code == 200
@@ -220,6 +256,27 @@ def test_tenant_lifecycle_goes_to_the_platform_log(app, make, store):
         db.session.commit()
     entry = one(app, action="act_as_store")
     assert (entry.store_id, entry.target_store_id, entry.changes) == (None, store.id, {"slug": store.slug})
+
+
+def test_selling_or_taking_back_an_addon_is_in_the_platform_log(app, client, make, store, other_store, admin):
+    """A store's addons are link rows the listener does not see: the sysadmin's change of them (what
+    the store pays for) is recorded in the platform's log, never in the store's own."""
+    root = make.user(None, role="SYSADMIN", username="root")
+    h = make.headers(root, store)
+    url = f"/api/sysadmin/tenants/{other_store.id}"
+    assert client.put(url, json={"addons": ["wishlist", "moloni"]}, headers=h).status_code == 200
+    assert client.put(url, json={"addons": ["moloni", "wishlist"]}, headers=h).status_code == 200  # no change
+    assert client.put(url, json={"addons": ["moloni"]}, headers=h).status_code == 200
+    sold, taken_back = entries(app, action="tenant.addons")
+    assert (sold.store_id, sold.target_store_id, sold.resource_id, sold.actor_name) == \
+        (None, other_store.id, other_store.id, "root")
+    assert sold.changes == {"before": {"addons": []}, "after": {"addons": ["moloni", "wishlist"]}}
+    assert taken_back.changes == {"before": {"addons": ["moloni", "wishlist"]}, "after": {"addons": ["moloni"]}}
+    log = client.get("/api/sysadmin/audit-log", headers=h).get_json()["items"]
+    assert [e["action"] for e in log if e["action"] == "tenant.addons"] == ["tenant.addons"] * 2
+    other_admin = make.user(other_store, role="ADMIN", username="olga")
+    own = client.get(LOG, headers=make.headers(other_admin, other_store)).get_json()["items"]
+    assert "tenant.addons" not in [e["action"] for e in own]
 
 
 def test_jobs_write_nothing_unless_they_say_system(app, store):

@@ -239,3 +239,20 @@ def test_the_list_costs_the_same_for_one_and_four_campaigns(client, app, world, 
     labels = [c["audience_label"] for c in client.get(BASE, headers=admin).get_json()["items"]]
     assert sorted(labels) == ["Buyers of Game Key", "Buyers of Game Key", "Buyers of Gift Card", "Buyers of Gift Card"]
     assert cost() == one
+
+
+def test_sending_and_cancelling_are_in_the_stores_audit_log(client, app, world, admin, mail_outbox):
+    """Both are guarded bulk UPDATEs the audit listener cannot see: each is recorded by its service,
+    with the admin who did it (the job that sends has no actor and writes nothing)."""
+    sent, cancelled = draft(app, world), draft(app, world)
+    assert client.post(f"{BASE}/{sent}/send", headers=admin).status_code == 202
+    assert client.post(f"{BASE}/{cancelled}/cancel", headers=admin).status_code == 200
+    log = client.get("/api/admin/audit-log", headers=admin,
+                     query_string={"resource_type": "campaign"}).get_json()["items"]
+    named = {e["action"]: e for e in log if e["action"].startswith("campaign.")}
+    assert set(named) == {"campaign.send", "campaign.cancel"}
+    assert named["campaign.send"]["resource_id"] == sent and named["campaign.send"]["actor_name"] == "owner"
+    assert named["campaign.send"]["changes"] == {"before": {"status": "DRAFT"},
+                                                 "after": {"status": "SENDING", "recipients": 4, "skipped": 1}}
+    assert named["campaign.cancel"]["resource_id"] == cancelled
+    assert named["campaign.cancel"]["changes"] == {"before": {"status": "DRAFT"}, "after": {"status": "CANCELLED"}}

@@ -286,6 +286,28 @@ def test_deleting_the_default_store_hands_the_default_on(app, client, store, oth
     assert client.get("/api/public/config").get_json()["store_name"] == "Other Store"
 
 
+def test_a_stores_images_are_not_served_at_another_stores_address_nor_once_it_is_deleted(
+        app, client, store, other_store, sys_headers):
+    folder = Path(app.config["UPLOAD_FOLDER"])
+    for owner in (store, other_store):
+        (folder / owner.id / "products").mkdir(parents=True, exist_ok=True)
+        (folder / owner.id / "products" / "p.webp").write_bytes(b"RIFF....WEBP")
+    main, other = f"/uploads/{store.id}/products/p.webp", f"/uploads/{other_store.id}/products/p.webp"
+    at_other = {"Host": "other.example.com"}  # other_store's custom domain
+    assert client.get(other, headers=at_other).status_code == 200  # its own
+    assert client.get(main, headers=at_other).status_code == 404  # never another store's
+    # the platform's address (the default store's shop, a sysadmin acting as any store): any store's
+    assert (client.get(main).status_code, client.get(other).status_code) == (200, 200)
+    assert client.get(f"/uploads/{'0' * 8}-0000-4000-8000-{'0' * 12}/products/p.webp").status_code == 404
+
+    assert client.delete(f"/api/sysadmin/tenants/{other_store.id}", headers=sys_headers).status_code in (200, 204)
+    assert client.get(other).status_code == 404  # gone from every address, its images too
+    assert client.get(other, headers=at_other).status_code == 404
+    assert client.get(main).status_code == 200
+    assert client.post(f"/api/sysadmin/tenants/{other_store.id}/restore", headers=sys_headers).status_code == 200
+    assert client.get(other).status_code == 200  # restored (suspended): its files are there again
+
+
 def test_purge_removes_stores_past_the_grace_period_with_their_rows_and_uploads(app, client, store, make,
                                                                               sys_headers):
     doomed = make.store("doomed", "Doomed")

@@ -91,6 +91,8 @@ def test_a_waiting_request_then_a_declined_one_shows_the_reason(app, client, sto
     assert buyer.username
     after = client.get("/account/orders/1").data.decode()
     assert "Declined" in after and "Activate it on a VPN to the EU" in after and "Report a problem" in after
+    # the buyer's own words and the store's answer are told apart
+    assert "The store's answer: Activate it on a VPN to the EU" in after
 
 
 def test_replacements_off_says_so_and_offers_no_form(app, client, store, make, shop):

@@ -137,11 +137,12 @@ def test_error_pages_have_the_policy(client, store):
 def test_an_uploaded_file_keeps_its_own_stricter_policy(client, store, app, tmp_path):
     folder = tmp_path / "uploads"
     folder.mkdir()
-    (folder / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+    (folder / store.id).mkdir()  # every key starts with its store's id
+    (folder / store.id / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
     previous = app.config["UPLOAD_FOLDER"]
     app.config["UPLOAD_FOLDER"] = str(folder)
     try:
-        image = client.get("/uploads/logo.svg")
+        image = client.get(f"/uploads/{store.id}/logo.svg")
     finally:
         app.config["UPLOAD_FOLDER"] = previous
     assert image.status_code == 200

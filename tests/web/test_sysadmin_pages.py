@@ -73,6 +73,28 @@ def test_sysadmin_lands_on_the_platform_and_creates_a_store(app, client, store, 
     assert "Porto Codes" in dashboard
 
 
+
+def test_the_new_admins_emailed_link_reaches_the_store_on_the_platforms_port(app, client, store, make,
+                                                                              mail_outbox, monkeypatch):
+    """A store on a subdomain of PLATFORM_DOMAIN is served where the platform is: the welcome link
+    keeps PUBLIC_BASE_URL's port (scripts/run serves on :5000; a link without it leads nowhere)."""
+    import re
+
+    monkeypatch.setitem(app.config, "PLATFORM_DOMAIN", "localhost")
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "http://127.0.0.1:5103")
+    login(client, make.user(None, role="SYSADMIN").email)
+    page = client.get("/sysadmin/stores/new")
+    made = client.post("/sysadmin/stores/new", data={
+        "csrf_token": csrf(page.data), "name": "Porto Codes", "slug": "porto", "admin_email": "ana@porto.example",
+        "plan": "everything", "currency": "EUR", "locale": "en", "timezone": "UTC"})
+    assert made.status_code == 302, made.get_data(as_text=True)
+    [welcome] = [m for m in mail_outbox if "ana@porto.example" in m.to]
+    link = re.search(r"(\S+)/reset-password/(\S+)", welcome.body)
+    assert link.group(1) == "http://porto.localhost:5103", welcome.body
+    assert "http://porto.localhost:5103/admin/" in welcome.body
+    opened = client.get(f"/reset-password/{link.group(2)}", headers={"Host": "porto.localhost:5103"})
+    assert opened.status_code == 200 and 'name="password"' in opened.get_data(as_text=True)
+
 def test_act_as_store_binds_it_for_the_sysadmins_session_only(app, client, store, other_store, make):
     root = make.user(None, role="SYSADMIN")
     login(client, root.email)
@@ -98,6 +120,26 @@ def test_act_as_store_binds_it_for_the_sysadmins_session_only(app, client, store
     with client.session_transaction() as s:
         s["act_as"] = "forged.marker"
     assert client.get("/admin/").status_code == 302
+
+
+def test_a_stores_page_links_its_shop_and_view_shop_while_acting_opens_it(app, client, store, other_store, make):
+    """The platform host's shop is the default store: "View shop" on another store's dashboard
+    must lead to that store's address, not to the default store's shop."""
+    root = make.user(None, role="SYSADMIN")
+    login(client, root.email)
+    page = client.get(f"/sysadmin/stores/{other_store.id}")
+    assert '://other.example.com/" data-testid="shop-address"' in page.get_data(as_text=True)  # its address
+    client.post(f"/sysadmin/stores/{other_store.id}/act-as", data={"csrf_token": csrf(page.data)})
+    for url in ("/admin/", "/admin/appearance"):
+        html = client.get(url).get_data(as_text=True)
+        assert "Acting as <strong>Other Store</strong>" in html
+        assert '://other.example.com/">View' in html, url
+        assert 'href="/">View' not in html, url
+    client.post("/sysadmin/act-as/stop", data={"csrf_token": csrf(page.data)})
+    admin = make.user(store, role="ADMIN")  # a store's own admin: the shop of the host they are on
+    client.post("/logout", data={"csrf_token": csrf(client.get("/account").data)})
+    login(client, admin.email)
+    assert 'href="/">View shop' in client.get("/admin/").get_data(as_text=True)
 
 
 def test_a_suspended_stores_admin_sees_why_when_signing_in(app, client, store, make):
