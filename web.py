@@ -59,7 +59,7 @@ from services import cart as cart_service
 from services import metrics as business_metrics
 from services.cache import cache_for, revive, snapshot
 from services.errors import DomainError, Invalid, NotFound, Unavailable
-from services.money import exponent
+from services.money import exponent, to_minor
 from services.stores import ANNOUNCEMENT_PRESETS, settings_of
 from services.text import CONTROL_MESSAGE, has_control_chars
 from services.themes import contrast_text, theme_or_default
@@ -289,6 +289,22 @@ def major_text(minor: int | None, currency: str) -> str:
         return ""
     exp = exponent(currency)
     return f"{Decimal(int(minor)).scaleb(-exp):.{exp}f}"
+
+
+def typed_money(text: str | None, currency: str, field: str) -> int:
+    """An amount typed into a page's form in major units ("49.99") as minor units
+    (``services.money.to_minor``). A refusal says what to type, not the field's inner name
+    ("unit_cost must be a number"); ``details`` still name the field, so it shows next to it."""
+    text = (text or "").strip().replace(" ", "")
+    try:
+        return to_minor(text, currency, field=field)
+    except Invalid as error:
+        problem = (error.details.get(field) or ["not a number"])[0]
+        dotted = text.replace(",", ".")
+        hint = (f"use a dot before the decimals ({dotted}, not {text})"
+                if text.count(",") == 1 and "." not in text and dotted.replace(".", "", 1).lstrip("-").isdigit()
+                else f"enter an amount such as {major_text(500, currency)}")
+        raise Invalid(f"{problem[:1].upper()}{problem[1:]}: {hint}", details=error.details) from error
 
 
 def page_arg(name: str = "page") -> int:

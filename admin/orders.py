@@ -14,8 +14,16 @@ from services import moloni, orders, refunds
 from services import users as user_service
 from services import variants as variant_service
 from services.errors import NotFound
-from services.money import to_minor
-from web import form_errors, items_download, major_text, page_arg, role_required, shown_money, wants_fragment
+from web import (
+    form_errors,
+    items_download,
+    major_text,
+    page_arg,
+    role_required,
+    shown_money,
+    typed_money,
+    wants_fragment,
+)
 
 from . import bp
 from .forms import AdminActionForm, FulfillForm, GiftForm, OrderStatusForm, RefundForm
@@ -183,8 +191,8 @@ def order_refund(order_number: int):
     form = _refund_form(order, RefundForm())
     if form.validate_on_submit():
         with form_errors(form, codes={"refund_exceeds_paid": "amount"}):
-            text = (form.amount.data or "").strip().replace(" ", "")
-            amount = to_minor(text, order.currency, field="amount") if text else None
+            text = (form.amount.data or "").strip()
+            amount = typed_money(text, order.currency, "amount") if text else None
             done = refunds.refund(g.store, order, amount=amount, destination=form.destination.data,
                                   reason=form.reason.data or "", actor=current_user._get_current_object())
             row, reward = done.refund, done.reward

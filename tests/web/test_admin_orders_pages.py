@@ -224,7 +224,7 @@ def test_balance_adjustment_writes_a_ledger_row_and_refuses_an_overdraft(app, st
     no_reason = admin.post(f"{url}/balance", data={"csrf_token": page_token(page), "amount": "-2", "reason": ""})
     assert no_reason.status_code == 422 and "Say why the balance changes" in no_reason.data.decode()
     bad = admin.post(f"{url}/balance", data={"csrf_token": page_token(page), "amount": "1.234", "reason": "x"})
-    assert bad.status_code == 422 and "more decimals" in bad.data.decode()
+    assert bad.status_code == 422 and "More decimals than EUR allows" in bad.data.decode()
     debit = admin.post(f"{url}/balance", data={"csrf_token": page_token(page), "amount": "-2.50", "reason": "Fee"})
     assert debit.status_code == 303
     with app.app_context(), tenant_scope(store):
