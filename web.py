@@ -514,13 +514,21 @@ CARD_CACHE_SIZE = 4096  # entries per process (a card is ~1.5 kB): full, the cac
 HEART_SLOT = "<!--heart-slot-->"
 
 
+def _reseller_bps() -> int:
+    """The signed-in reseller's discount in basis points (0 for everyone else)."""
+    user = current_user if current_user and current_user.is_authenticated else None
+    return (user.discount_bps or 0) if user is not None and user.role == "RESELLER" else 0
+
+
 def card_key(product) -> tuple:
     """Everything a product card's markup depends on (``storefront/_product_card.html``): the store
     and its version (its currency and locale for the price), the product's fields the card shows
-    and its category's. Viewer-dependent parts (the wishlist heart) are left out of the markup and
-    rendered per request. A new field read by the card must be added here."""
+    and its category's, and the viewer's reseller discount (the card shows their own price, as the
+    product page and the cart do). The wishlist heart is left out of the markup and rendered per
+    request. A new field read by the card must be added here."""
     store, category = g.store, product.category
-    return (store.id, store.updated_at, product.id, product.slug, product.title, product.kind, product.is_featured,
+    return (store.id, store.updated_at, _reseller_bps(), product.id, product.slug, product.title, product.kind,
+            product.is_featured,
             product.primary_image_url, product.starting_at, product.review_count, product.average_rating,
             product.stock_total, product.low_stock_limit,
             None if category is None else (category.slug, category.title, category.hex_code, category.image_url))
