@@ -74,6 +74,13 @@ def _order(order_number: int):
 REFUNDABLE = ("PAID", "PARTIALLY_REFUNDED")
 
 
+def _status_choices(order) -> list[tuple[str, str]]:
+    """The statuses the order may be moved to, after a blank first choice: the select never
+    stands on "Cancelled" by itself, one click from cancelling a paid order. None: no form."""
+    allowed = sorted(orders.MANUAL_TRANSITIONS.get(order.status, ()))
+    return [("", "Choose a new status…"), *((s, s.title()) for s in allowed)] if allowed else []
+
+
 def _refund_form(order, form=None) -> RefundForm:
     form = form or RefundForm(formdata=None)
     if not order.buyer_id:  # a guest has no balance to refund to
@@ -88,7 +95,7 @@ def _detail(order, *, status_form=None, action_error: str | None = None, refund_
     people = user_service.usernames({e.actor_id for e in events} | {order.buyer_id, order.gifted_by_id})
     buyer = user_service.users_by_id([order.buyer_id]).get(order.buyer_id)
     form = status_form or OrderStatusForm(formdata=None)
-    form.status.choices = [(s, s.title()) for s in sorted(orders.MANUAL_TRANSITIONS.get(order.status, ()))]
+    form.status.choices = _status_choices(order)
     delivered = orders.deliverables(order, viewer=viewer, ip=request.remote_addr)
     if fulfill_form is None:
         fulfill_form = FulfillForm(formdata=None, carrier=order.carrier, tracking_number=order.tracking_number,
@@ -157,7 +164,7 @@ def order_resend(order_number: int):
 def order_status(order_number: int):
     order = _order(order_number)
     form = OrderStatusForm()
-    form.status.choices = [(s, s.title()) for s in sorted(orders.MANUAL_TRANSITIONS.get(order.status, ()))]
+    form.status.choices = _status_choices(order)
     if form.validate_on_submit():
         with form_errors(form):
             orders.change_status(order, form.status.data, actor=current_user._get_current_object(),

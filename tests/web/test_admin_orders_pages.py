@@ -146,6 +146,11 @@ def test_manager_changes_status_along_legal_transitions_only(app, store, make, w
     manager, _ = as_role(app, make, store, "MANAGER")
     page = manager.get("/admin/orders/2")
     assert 'value="CANCELLED"' in page.data.decode() and 'value="COMPLETED"' not in page.data.decode()
+    # the select stands on a blank choice, not on "Cancelled": changing nothing cancels nothing
+    assert re.search(r'<select[^>]*name="status"[^>]*><option value="">Choose a new status…</option>',
+                     page.data.decode())
+    blank = manager.post("/admin/orders/2/status", data={"csrf_token": page_token(page), "status": ""})
+    assert blank.status_code == 422 and "Choose a status" in blank.data.decode()
     illegal = manager.post("/admin/orders/2/status", data={"csrf_token": page_token(page), "status": "COMPLETED"})
     assert illegal.status_code == 422 and "cannot go from PENDING to COMPLETED" in illegal.data.decode()
     ok = manager.post("/admin/orders/2/status", data={"csrf_token": page_token(page), "status": "CANCELLED", "note": "asked"})
