@@ -87,7 +87,8 @@ def update_coupon(coupon: Coupon, changes: dict) -> Coupon:
         if key != "code":
             setattr(coupon, key, value)
     if coupon.max_uses is not None and coupon.uses_count > coupon.max_uses:
-        raise Invalid("max_uses is below the uses already made", details={"max_uses": ["below uses_count"]})
+        raise Invalid(f"The limit of uses cannot be below the {coupon.uses_count} already made",
+                      details={"max_uses": ["below uses_count"]})
     db.session.flush()
     return coupon
 

@@ -142,6 +142,12 @@ def test_edit_and_delete(app, store, manager):
     assert refused.status_code == 422 and b"already exists" in refused.data
     saved = next(c for c in coupons_in(app, store) if c.id == coupon.id)
     assert (saved.code, saved.value) == ("SUMMER-20", 1250)
+    with app.app_context(), tenant_scope(store):  # used three times: a limit of two says so, in words
+        db.session.get(Coupon, coupon.id).uses_count = 3
+        db.session.commit()
+    below = manager.post(f"/admin/coupons/{coupon.id}", data={**changed, "max_uses": "2"})
+    assert below.status_code == 422
+    assert re.search(r'id="max_uses-err">The limit of uses cannot be below the 3 already made<', below.data.decode())
     assert manager.post(f"/admin/coupons/{coupon.id}/delete", data={"csrf_token": token}).status_code == 302
     assert [c.code for c in coupons_in(app, store)] == ["TAKEN"]
     assert manager.get(f"/admin/coupons/{coupon.id}").status_code == 404
