@@ -109,7 +109,7 @@ def _detail(order, *, status_form=None, action_error: str | None = None, refund_
                            refund_form=_refund_form(order, refund_form), refundable=refundable,
                            refundable_text=major_text(refundable, order.currency),
                            can_refund=order.payment_status in REFUNDABLE and refundable > 0,
-                           paid_by_provider=refunds.paid_payment(order),
+                           paid_by_provider=refunds.paid_payment(order), can_resend=orders.can_resend(order),
                            invoice=moloni.invoice_view(moloni.invoice_of(order.id))), status
 
 
