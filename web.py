@@ -59,7 +59,7 @@ from services import cart as cart_service
 from services import metrics as business_metrics
 from services.cache import cache_for, revive, snapshot
 from services.errors import DomainError, Invalid, NotFound, Unavailable
-from services.money import exponent
+from services.money import exponent, to_minor
 from services.stores import ANNOUNCEMENT_PRESETS, settings_of
 from services.text import CONTROL_MESSAGE, has_control_chars
 from services.themes import contrast_text, theme_or_default
@@ -291,6 +291,22 @@ def major_text(minor: int | None, currency: str) -> str:
     return f"{Decimal(int(minor)).scaleb(-exp):.{exp}f}"
 
 
+def typed_money(text: str | None, currency: str, field: str) -> int:
+    """An amount typed into a page's form in major units ("49.99") as minor units
+    (``services.money.to_minor``). A refusal says what to type, not the field's inner name
+    ("unit_cost must be a number"); ``details`` still name the field, so it shows next to it."""
+    text = (text or "").strip().replace(" ", "")
+    try:
+        return to_minor(text, currency, field=field)
+    except Invalid as error:
+        problem = (error.details.get(field) or ["not a number"])[0]
+        dotted = text.replace(",", ".")
+        hint = (f"use a dot before the decimals ({dotted}, not {text})"
+                if text.count(",") == 1 and "." not in text and dotted.replace(".", "", 1).lstrip("-").isdigit()
+                else f"enter an amount such as {major_text(500, currency)}")
+        raise Invalid(f"{problem[:1].upper()}{problem[1:]}: {hint}", details=error.details) from error
+
+
 def page_arg(name: str = "page") -> int:
     try:
         return max(1, min(int(request.args.get(name, 1)), 100_000))
@@ -498,13 +514,21 @@ CARD_CACHE_SIZE = 4096  # entries per process (a card is ~1.5 kB): full, the cac
 HEART_SLOT = "<!--heart-slot-->"
 
 
+def _reseller_bps() -> int:
+    """The signed-in reseller's discount in basis points (0 for everyone else)."""
+    user = current_user if current_user and current_user.is_authenticated else None
+    return (user.discount_bps or 0) if user is not None and user.role == "RESELLER" else 0
+
+
 def card_key(product) -> tuple:
     """Everything a product card's markup depends on (``storefront/_product_card.html``): the store
     and its version (its currency and locale for the price), the product's fields the card shows
-    and its category's. Viewer-dependent parts (the wishlist heart) are left out of the markup and
-    rendered per request. A new field read by the card must be added here."""
+    and its category's, and the viewer's reseller discount (the card shows their own price, as the
+    product page and the cart do). The wishlist heart is left out of the markup and rendered per
+    request. A new field read by the card must be added here."""
     store, category = g.store, product.category
-    return (store.id, store.updated_at, product.id, product.slug, product.title, product.kind, product.is_featured,
+    return (store.id, store.updated_at, _reseller_bps(), product.id, product.slug, product.title, product.kind,
+            product.is_featured,
             product.primary_image_url, product.starting_at, product.review_count, product.average_rating,
             product.stock_total, product.low_stock_limit,
             None if category is None else (category.slug, category.title, category.hex_code, category.image_url))

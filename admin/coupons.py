@@ -10,8 +10,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from models import Coupon, Role
 from services import coupons as coupon_service
 from services.errors import Invalid
-from services.money import to_minor
-from web import form_errors, form_status, major_text, page_arg, role_required, shown_money, wants_fragment
+from web import form_errors, form_status, major_text, page_arg, role_required, shown_money, typed_money, wants_fragment
 
 from . import bp
 from .forms import CouponForm
@@ -45,7 +44,7 @@ def _percent_bps(text: str) -> int:
     try:
         value = Decimal(text)
     except (InvalidOperation, ValueError) as exc:
-        raise Invalid("value must be a number", details={"value": ["not a number"]}) from exc
+        raise Invalid("Not a number: enter a percentage such as 15 or 12.5", details={"value": ["not a number"]}) from exc
     bps = value * 100 if value.is_finite() else Decimal(-1)
     if bps != bps.to_integral_value():
         raise Invalid("A percentage has at most two decimals", details={"value": ["too many decimals"]})
@@ -65,11 +64,11 @@ def _data(form: CouponForm) -> dict:
     if form.kind.data == "percent":
         value = _percent_bps(text)
     else:
-        value = to_minor(text, currency, field="value")
+        value = typed_money(text, currency, "value")
     minimum = (form.min_subtotal.data or "").strip().replace(" ", "")
-    min_subtotal = to_minor(minimum, currency, field="min_subtotal") if minimum else 0
+    min_subtotal = typed_money(minimum, currency, "min_subtotal") if minimum else 0
     if min_subtotal < 0:
-        raise Invalid("min_subtotal cannot be negative", details={"min_subtotal": ["negative"]})
+        raise Invalid("The minimum subtotal cannot be negative", details={"min_subtotal": ["negative"]})
     return {"code": form.code.data, "kind": form.kind.data, "value": value, "min_subtotal": min_subtotal,
             "max_uses": form.max_uses.data, "max_uses_per_customer": form.max_uses_per_customer.data,
             "starts_at": _utc(form.starts_at.data), "ends_at": _utc(form.ends_at.data),

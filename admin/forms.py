@@ -16,8 +16,10 @@ from wtforms import (
 from wtforms.fields import ColorField, DateField, DateTimeLocalField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from services.coupons import MAX_USES
 from web import PageForm
 
+USES_MESSAGE = f"A whole number from 1 to {MAX_USES:,}; empty for no limit"
 WARRANTY_UNITS = {"hours": 3600, "days": 86400}
 DELIMITERS = {"newline": None, "comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
 
@@ -220,8 +222,9 @@ class CouponForm(PageForm):
     kind = SelectField("Kind", choices=[SelectChoice("percent", "Percentage off"), SelectChoice("fixed", "Fixed amount off")])
     value = StringField("Value", validators=[DataRequired(), Length(max=20)])
     min_subtotal = StringField("Minimum subtotal", validators=[Optional(), Length(max=20)])
-    max_uses = IntegerField("Uses in total", validators=[Optional()])
-    max_uses_per_customer = IntegerField("Uses per customer", validators=[Optional()])
+    max_uses = IntegerField("Uses in total", validators=[Optional(), NumberRange(min=1, max=MAX_USES, message=USES_MESSAGE)])
+    max_uses_per_customer = IntegerField("Uses per customer",
+                                         validators=[Optional(), NumberRange(min=1, max=MAX_USES, message=USES_MESSAGE)])
     starts_at = DateTimeLocalField("Starts (UTC)", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], validators=[Optional()])
     ends_at = DateTimeLocalField("Ends (UTC)", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], validators=[Optional()])
     category_id = SelectField("Only for the category", choices=[SelectChoice("", "Any category")])

@@ -14,8 +14,16 @@ from services import moloni, orders, refunds
 from services import users as user_service
 from services import variants as variant_service
 from services.errors import NotFound
-from services.money import to_minor
-from web import form_errors, items_download, major_text, page_arg, role_required, shown_money, wants_fragment
+from web import (
+    form_errors,
+    items_download,
+    major_text,
+    page_arg,
+    role_required,
+    shown_money,
+    typed_money,
+    wants_fragment,
+)
 
 from . import bp
 from .forms import AdminActionForm, FulfillForm, GiftForm, OrderStatusForm, RefundForm
@@ -66,6 +74,13 @@ def _order(order_number: int):
 REFUNDABLE = ("PAID", "PARTIALLY_REFUNDED")
 
 
+def _status_choices(order) -> list[tuple[str, str]]:
+    """The statuses the order may be moved to, after a blank first choice: the select never
+    stands on "Cancelled" by itself, one click from cancelling a paid order. None: no form."""
+    allowed = sorted(orders.MANUAL_TRANSITIONS.get(order.status, ()))
+    return [("", "Choose a new status…"), *((s, s.title()) for s in allowed)] if allowed else []
+
+
 def _refund_form(order, form=None) -> RefundForm:
     form = form or RefundForm(formdata=None)
     if not order.buyer_id:  # a guest has no balance to refund to
@@ -80,7 +95,7 @@ def _detail(order, *, status_form=None, action_error: str | None = None, refund_
     people = user_service.usernames({e.actor_id for e in events} | {order.buyer_id, order.gifted_by_id})
     buyer = user_service.users_by_id([order.buyer_id]).get(order.buyer_id)
     form = status_form or OrderStatusForm(formdata=None)
-    form.status.choices = [(s, s.title()) for s in sorted(orders.MANUAL_TRANSITIONS.get(order.status, ()))]
+    form.status.choices = _status_choices(order)
     delivered = orders.deliverables(order, viewer=viewer, ip=request.remote_addr)
     if fulfill_form is None:
         fulfill_form = FulfillForm(formdata=None, carrier=order.carrier, tracking_number=order.tracking_number,
@@ -94,7 +109,7 @@ def _detail(order, *, status_form=None, action_error: str | None = None, refund_
                            refund_form=_refund_form(order, refund_form), refundable=refundable,
                            refundable_text=major_text(refundable, order.currency),
                            can_refund=order.payment_status in REFUNDABLE and refundable > 0,
-                           paid_by_provider=refunds.paid_payment(order),
+                           paid_by_provider=refunds.paid_payment(order), can_resend=orders.can_resend(order),
                            invoice=moloni.invoice_view(moloni.invoice_of(order.id))), status
 
 
@@ -149,7 +164,7 @@ def order_resend(order_number: int):
 def order_status(order_number: int):
     order = _order(order_number)
     form = OrderStatusForm()
-    form.status.choices = [(s, s.title()) for s in sorted(orders.MANUAL_TRANSITIONS.get(order.status, ()))]
+    form.status.choices = _status_choices(order)
     if form.validate_on_submit():
         with form_errors(form):
             orders.change_status(order, form.status.data, actor=current_user._get_current_object(),
@@ -183,8 +198,8 @@ def order_refund(order_number: int):
     form = _refund_form(order, RefundForm())
     if form.validate_on_submit():
         with form_errors(form, codes={"refund_exceeds_paid": "amount"}):
-            text = (form.amount.data or "").strip().replace(" ", "")
-            amount = to_minor(text, order.currency, field="amount") if text else None
+            text = (form.amount.data or "").strip()
+            amount = typed_money(text, order.currency, "amount") if text else None
             done = refunds.refund(g.store, order, amount=amount, destination=form.destination.data,
                                   reason=form.reason.data or "", actor=current_user._get_current_object())
             row, reward = done.refund, done.reward

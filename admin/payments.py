@@ -15,7 +15,6 @@ from models import PAYMENT_METHODS, PROVIDERS, Role
 from models.payment import WEBHOOK_STATUSES
 from services import orders, payment_accounts, payments, webhooks
 from services.errors import DomainError, Invalid, NotFound
-from services.money import to_minor
 from services.stores import settings_of, update_settings
 from web import (
     db_savepoint,
@@ -26,6 +25,7 @@ from web import (
     reread,
     role_required,
     shown_money,
+    typed_money,
     wants_fragment,
 )
 
@@ -37,11 +37,7 @@ EVENTS_PAGE_SIZE = 25
 
 def positive_minor(text: str | None, currency: str, field: str) -> int:
     """An amount typed in major units ("49.99") as minor units; zero or less is refused."""
-    try:
-        amount = to_minor((text or "").strip().replace(" ", ""), currency, field=field)
-    except Invalid as error:  # its sentence names the field ("topup_min must be a number"): say it for people
-        problem = (error.details.get(field) or ["not a number"])[0]
-        raise Invalid(f"{problem.capitalize()}: enter an amount such as 5.00", details=error.details) from error
+    amount = typed_money(text, currency, field)  # its sentence says it for people, not "topup_min must be…"
     if amount <= 0:
         raise Invalid("Enter an amount above zero", details={field: ["must be above zero"]})
     return amount

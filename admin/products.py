@@ -14,9 +14,8 @@ from services import categories as category_service
 from services import images as image_service
 from services import products as product_service
 from services import variants as variant_service
-from services.money import to_minor
 from transactions import begins_deferred
-from web import form_errors, form_status, major_text, page_arg, reread, role_required, wants_fragment
+from web import form_errors, form_status, major_text, page_arg, reread, role_required, typed_money, wants_fragment
 
 from . import bp
 from .forms import ImageForm, ProductForm, VariantForm
@@ -172,7 +171,7 @@ def product_image_delete(product_id: str, image_id: str):
 def _variant_data(form: VariantForm, *, physical: bool) -> dict:
     data = {
         "title": form.title.data, "sku": form.sku.data or None,
-        "price": to_minor((form.price.data or "").strip(), g.store.currency, field="price"),
+        "price": typed_money(form.price.data, g.store.currency, "price"),
         "min_quantity": form.min_quantity.data, "max_quantity": form.max_quantity.data,
         "is_active": bool(form.is_active.data),
     }

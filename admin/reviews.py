@@ -2,6 +2,8 @@
 approve and delete in place; admins also edit a review in place (htmx swaps the row)."""
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -14,11 +16,12 @@ from . import bp
 from .forms import ReviewEditForm
 
 
-def _filters() -> dict:
-    status = request.args.get("status") or None
-    rating = request.args.get("rating") or None
+def _filters(args=None) -> dict:
+    args = request.args if args is None else args
+    status = args.get("status") or None
+    rating = args.get("rating") or None
     return {"status": status if status in review_service.STATUSES else None,
-            "product_id": (request.args.get("product_id") or None),
+            "product_id": (args.get("product_id") or None),
             "rating": int(rating) if rating in ("1", "2", "3", "4", "5") else None}
 
 
@@ -61,9 +64,27 @@ def review_approve(review_id: str):
 def review_delete(review_id: str):
     review_service.delete(review_service.get_review(review_id), actor=current_user._get_current_object())
     if wants_fragment():
-        return ""
+        return _table_after_delete()
     flash("Review deleted.", "success")
     return _back()
+
+
+def _table_after_delete():
+    """The table the admin is looking at (htmx sends the page's address: its filters and page),
+    read again without the deleted review: the count, the rows and the pager stay true."""
+    shown = urlsplit(request.headers.get("HX-Current-URL") or "")
+    args = dict(parse_qsl(shown.query)) if shown.path == url_for("admin.reviews") else {}
+    filters = _filters(args)
+    try:
+        page = max(1, min(int(args.get("page") or 1), 100_000))
+    except ValueError:
+        page = 1
+    results = review_service.admin_list(**filters, page=page, page_size=20)
+    if not results["items"] and 0 < results["pages"] < page:  # the last row of the last page went
+        results = review_service.admin_list(**filters, page=results["pages"], page_size=20)
+    values = {k: v for k, v in filters.items() if v is not None}
+    return render_template("admin/reviews/_table.html", results=results, filters=filters, pager_values=values,
+                           buyers=user_service.usernames({r.user_id for r in results["items"] if r.user_id}))
 
 
 @bp.get("/reviews/<review_id>/row")

@@ -10,8 +10,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from models import Role
 from services import shipping as shipping_service
 from services.errors import DomainError, Invalid
-from services.money import to_minor
-from web import PageForm, form_errors, form_status, major_text, role_required
+from web import PageForm, form_errors, form_status, major_text, role_required, typed_money
 
 from . import bp
 
@@ -48,7 +47,7 @@ def _money(text: str | None, field: str) -> int | None:
     text = (text or "").strip().replace(" ", "")
     if not text:
         return None
-    minor = to_minor(text, g.store.currency, field=field)
+    minor = typed_money(text, g.store.currency, field)
     if minor < 0:
         raise Invalid(f"{field} cannot be negative", details={field: ["cannot be negative"]})
     return minor

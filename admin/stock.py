@@ -9,9 +9,8 @@ from models import Role
 from services import replacements, stock
 from services import users as user_service
 from services import variants as variant_service
-from services.money import to_minor
 from transactions import yield_write_lock
-from web import form_errors, page_arg, reread, role_required, wants_fragment
+from web import form_errors, page_arg, reread, role_required, typed_money, wants_fragment
 
 from . import bp
 from .forms import DELIMITERS, StockImportForm
@@ -76,7 +75,7 @@ def stock_import(variant_id: str):
         checked = False
         with form_errors(form):  # every refusal happens here, before anything is written
             unit_cost = form.unit_cost.data and form.unit_cost.data.strip()
-            unit_cost = to_minor(unit_cost, g.store.currency, field="unit_cost") if unit_cost else None
+            unit_cost = typed_money(unit_cost, g.store.currency, "unit_cost") if unit_cost else None
             stock.check_import(source, DELIMITERS.get(form.delimiter.data))
             checked = True
         if checked:

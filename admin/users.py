@@ -13,9 +13,8 @@ from services import addresses as address_service
 from services import balance, orders, segments
 from services import users as user_service
 from services.errors import Invalid
-from services.money import to_minor
 from services.pagination import paginate
-from web import form_errors, form_status, page_arg, role_required, shown_money, wants_fragment
+from web import form_errors, form_status, page_arg, role_required, shown_money, typed_money, wants_fragment
 
 from . import bp
 from .forms import (
@@ -126,7 +125,7 @@ def user_balance(user_id: str):
     form = BalanceAdjustForm()
     if form.validate_on_submit():
         with form_errors(form, codes={"insufficient_balance": "amount"}):
-            amount = to_minor((form.amount.data or "").strip().replace(" ", ""), g.store.currency, field="amount")
+            amount = typed_money(form.amount.data, g.store.currency, "amount")
             balance.adjust(user, amount, form.reason.data, actor=_actor())
             sign = "+" if amount > 0 else ""
             flash(f"Balance adjusted by {sign}{shown_money(amount, g.store.currency)}.", "success")

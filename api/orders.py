@@ -252,9 +252,10 @@ def fulfill(order_id: str, body: FulfillIn):
 @bp.post("/orders/<order_id>/resend-email")
 @access("staff")
 @bp.output(Message, status_code=202)
+@bp.doc(responses={409: "The order ended unpaid (cancelled, expired, failed): nothing to confirm (`order_not_confirmable`)"})
 def resend_email(order_id: str):
-    """Send the order's email to the buyer again (the confirmation with the items once paid,
-    otherwise the 'waiting for payment' one). Recorded on the timeline."""
+    """Send the order's email to the buyer again (the confirmation with the items once paid, even if
+    refunded since; otherwise the 'waiting for payment' one). Recorded on the timeline."""
     user = require_user()
     order = order_service.get_order(order_id, with_lines=False)
     order_service.resend_confirmation(order, actor=user)

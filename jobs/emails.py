@@ -55,12 +55,13 @@ def send_email(*, to: str, template: str, context: dict | None = None, headers: 
 
 @begins_deferred  # reads only: SQLite's write lock stays free for checkouts while it renders
 def send_order_email(order_id: str, guest_token: str | None = None) -> str | None:
-    """The confirmation (paid: with the items, one per line) or the 'waiting for payment' email."""
+    """The confirmation (paid, even if refunded since: with the items, one per line) or the
+    'waiting for payment' email."""
     try:
         order = orders.get_order(order_id)
     except NotFound:
         return None
-    paid = order.payment_status == "PAID"
+    paid = order.paid_at is not None  # refunded in part or in full, disputed: it was paid, its items delivered
     return send_email(to=order.email, template="order_paid" if paid else "order_pending", context={
         "order": order, "lines": order.lines, "items": orders.delivered_codes(order) if paid else {},
         "link": orders.order_url(order, guest_token)})

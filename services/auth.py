@@ -352,6 +352,9 @@ def request_password_reset(email: str, *, ip: str | None) -> None:
     send_password_link(user, ip=ip)
 
 
+WELCOME_LINK_TTL = timedelta(days=7)  # a welcome's link (a new store's admin, an account made by an admin)
+
+
 def send_password_link(user: User, *, ip: str | None = None, template: str = "password_reset",
                        ttl: timedelta | None = None, context: dict | None = None) -> None:
     """Email ``user`` a single-use link to choose a password (the reset flow): a reset, or the

@@ -13,9 +13,8 @@ from transactions import sqlite_immediate, write_lock
 
 from . import coupons
 from .errors import Conflict, DomainError, Invalid, NotFound
-from .variants import for_sale, quantity_problems
+from .variants import MAX_QUANTITY, for_sale, quantity_problems
 
-MAX_QUANTITY = 2**31 - 1
 MAX_LINES = 100
 
 

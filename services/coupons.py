@@ -12,9 +12,13 @@ from extensions import db
 from models import Category, Coupon, CouponRedemption, Order, OrderAdjustment, Product
 
 from .errors import Conflict, Invalid, NotFound
-from .money import format_money, major_amounts
+from .money import MAX_PRICE, format_money, major_amounts
 from .pagination import paginate
 from .stores import current_currency
+
+# A limit of uses is an INTEGER column: at most 2**31 - 1 (the API's ``Positive``); beyond it the
+# database refuses the row (a 500 instead of a message).
+MAX_USES = 2**31 - 1
 
 
 def _now() -> datetime:
@@ -38,10 +42,15 @@ def _check_fields(data: dict, coupon: Coupon | None = None) -> dict:
         raise Invalid("value must be positive", details={"value": ["must be positive"]})
     if kind == "percent" and value > 10000:
         raise Invalid("A percentage cannot be above 100", details={"value": ["at most 100 %"]})
+    if kind == "fixed" and value > MAX_PRICE:
+        raise Invalid("The amount off is too large", details={"value": ["too large"]})
     for name in ("min_subtotal", "max_uses", "max_uses_per_customer"):
         v = out.get(name)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < (0 if name == "min_subtotal" else 1)):
             raise Invalid(f"{name} is invalid", details={name: ["invalid"]})
+        if v is not None and v > (MAX_PRICE if name == "min_subtotal" else MAX_USES):
+            what = {"min_subtotal": "The minimum subtotal", "max_uses": "The limit of uses"}.get(name, "The limit per customer")
+            raise Invalid(f"{what} is too large", details={name: ["too large"]})
     # A restriction names a product or category of THIS store (the lookups are store-scoped):
     # an unknown id, or one of another store, is bad input, never a dangling or foreign reference.
     if out.get("product_id") and db.session.scalar(
@@ -78,7 +87,8 @@ def update_coupon(coupon: Coupon, changes: dict) -> Coupon:
         if key != "code":
             setattr(coupon, key, value)
     if coupon.max_uses is not None and coupon.uses_count > coupon.max_uses:
-        raise Invalid("max_uses is below the uses already made", details={"max_uses": ["below uses_count"]})
+        raise Invalid(f"The limit of uses cannot be below the {coupon.uses_count} already made",
+                      details={"max_uses": ["below uses_count"]})
     db.session.flush()
     return coupon
 

@@ -603,6 +603,15 @@ def notify_placed(order: Order, guest_token: str | None) -> None:
         enqueue_after_commit(ORDER_EMAIL, order.id, guest_token=guest_token, queue="emails")
 
 
+def can_resend(order: Order) -> bool:
+    """An order ended unpaid (cancelled, expired, failed) has nothing to confirm: its email would
+    tell the buyer it still waits for payment."""
+    return order.paid_at is not None or order.status not in ("CANCELLED", "EXPIRED", "FAILED")
+
+
 def resend_confirmation(order: Order, *, actor: User) -> None:
+    if not can_resend(order):
+        raise Conflict(f"Order #{order.order_number} is {order.status.lower()} and was never paid: "
+                       "there is no confirmation to send", code="order_not_confirmable")
     event(order, "email", "Confirmation email sent again", actor=actor)
     enqueue_after_commit(ORDER_EMAIL, order.id, queue="emails")

@@ -32,7 +32,7 @@ from .text import holds
 ALL = {"all_stores": True}
 STATS_DAYS = 30
 PURGE_GRACE_DAYS = 30
-WELCOME_LINK_TTL = timedelta(days=7)
+WELCOME_LINK_TTL = auth.WELCOME_LINK_TTL
 SORTS = ("name", "created_at", "revenue", "orders", "products", "customers", "status", "slug")
 CUSTOMER_ROLES = (Role.USER.value, Role.RESELLER.value)
 ACT_AS_SALT = "sysadmin-act-as"

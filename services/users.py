@@ -230,7 +230,8 @@ def discount_bps(value, field: str = "discount") -> int:
 def create_user(actor: User, *, username: str, email: str, password: str | None, role: str = "USER",
                 discount: int = 0) -> User:
     """An admin creates an account with a role below their own. Without a password the account
-    gets an unusable one and its owner is emailed a link to set theirs (the reset flow)."""
+    gets an unusable one and its owner is emailed a link to set theirs (the reset flow's link, in a
+    welcome that says the account was made for them, valid as long as a new store admin's)."""
     wanted = check_role(role) or Role.USER
     _check_assignable(actor, wanted)
     if wanted.value in plans.STAFF_ROLES:
@@ -242,7 +243,7 @@ def create_user(actor: User, *, username: str, email: str, password: str | None,
     if wanted == Role.RESELLER:
         user.discount_bps = discount
     if not password:
-        auth.request_password_reset(user.email, ip=None)
+        auth.send_password_link(user, template="welcome_user", ttl=auth.WELCOME_LINK_TTL)
     db.session.flush()
     return user
 

@@ -89,7 +89,14 @@ def get_variant(variant_id: str, *, product_id: str | None = None, include_hidde
     return variant
 
 
+# The most units of anything (a quantity limit, a cart line): the columns are INTEGER, 2**31 - 1 at most.
+MAX_QUANTITY = 2**31 - 1
+
+
 def _check_quantities(min_q: int, max_q: int) -> None:
+    if min_q > MAX_QUANTITY or max_q > MAX_QUANTITY:
+        field = "min_quantity" if min_q > MAX_QUANTITY else "max_quantity"
+        raise Invalid(f"A quantity limit is at most {MAX_QUANTITY:,}", details={field: ["too large"]})
     if min_q < 1:
         raise Invalid("The minimum quantity per order is at least 1", details={"min_quantity": ["at least 1"]})
     if max_q < 0:
@@ -152,7 +159,7 @@ def create_variant(product: Product, data: dict) -> Variant:
 
 def _check_inventory(count) -> int:
     if isinstance(count, bool) or not isinstance(count, int) or count < 0 or count > 10**9:
-        raise Invalid("stock_count must be a whole number of at least 0", details={"stock_count": ["invalid"]})
+        raise Invalid("The inventory count is a whole number from 0 to 1,000,000,000", details={"stock_count": ["invalid"]})
     return count
 
 

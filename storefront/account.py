@@ -8,9 +8,8 @@ from services import account as account_service
 from services import addresses as address_service
 from services import balance, orders, payments, topups
 from services import preferences as preference_service
-from services.money import to_minor
 from services.pagination import paginate
-from web import form_errors, form_status, page_arg, private, reread, role_required, wants_fragment
+from web import form_errors, form_status, page_arg, private, reread, role_required, typed_money, wants_fragment
 
 from . import bp
 from .forms import (
@@ -75,7 +74,7 @@ def top_up():
         page = request.host_url.rstrip("/") + url_for("storefront.account_balance")
         with form_errors(form, codes={"payment_method_unavailable": "payment_method",
                                       "payment_provider_error": "payment_method"}):
-            amount = to_minor((form.amount.data or "").strip().replace(" ", ""), g.store.currency, field="amount")
+            amount = typed_money(form.amount.data, g.store.currency, "amount")
             _, payment = topups.start(g.store, current_user._get_current_object(), amount, form.payment_method.data,
                                       success_url=page + "?topup=done", cancel_url=page + "?topup=cancelled")
             return redirect(payment.redirect_url, 303)

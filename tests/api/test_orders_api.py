@@ -254,6 +254,15 @@ def test_resend_email(client, shop, make, store, mail_outbox):
     assert [m.to for m in mail_outbox] == [["buyer@example.com"]]
     assert order["deliverables"][0] in mail_outbox[0].body
     assert client.post("/api/orders/nope/resend-email", headers=shop.h(staff)).status_code == 404
+    # an order that ended unpaid has no confirmation: it would say it still waits for payment
+    add(client, shop.headers, shop.digital, 1)
+    unpaid = checkout(client, shop.headers, method="MANUAL").get_json()
+    manager = make.user(store, role="MANAGER")
+    cancelled = client.put(f"/api/orders/{unpaid['id']}/status", json={"status": "CANCELLED"}, headers=shop.h(manager))
+    assert cancelled.status_code == 200
+    mail_outbox.clear()
+    refused = client.post(f"/api/orders/{unpaid['id']}/resend-email", headers=shop.h(staff))
+    assert refused.status_code == 409 and error_code(refused) == "order_not_confirmable" and mail_outbox == []
 
 
 def test_seed_b_admin_orders_and_gifts(client, shop, make, store, other_store):

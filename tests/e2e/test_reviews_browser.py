@@ -76,3 +76,46 @@ def test_buyer_reviews_the_order_and_the_product_page_shows_it(live_server, live
     both_widths(top(admin), shot, "review-admin")
     assert admin_errors == []
     admin_context.close()
+
+
+def test_deleting_a_review_in_the_filtered_list_updates_its_count(live_server, live_admin, browser, shot):
+    """Delete in place (htmx): the table of the list on screen is read again, so the filtered count
+    and the rows stay true (the row used to vanish under an unchanged "1 review")."""
+    from extensions import db
+    from models import Order, Review
+    from services import orders as order_service
+    from services import products as product_service
+    from services import stores as store_service
+    from tenancy import tenant_scope
+
+    base, app = live_server
+    with app.app_context(), tenant_scope(store_service.get_store_by_slug("e2e")):
+        product = product_service.create_product({"title": "Dice", "variants": [{"title": "Standard", "price": 500}]})
+        for rating, words in ((5, "Lovely dice"), (3, "Just dice")):
+            order = Order(order_number=order_service.next_number(), email="x@example.com", status="COMPLETED",
+                          payment_method="BALANCE", currency="EUR")
+            db.session.add(order)
+            db.session.flush()
+            db.session.add(Review(order_id=order.id, product_id=product.id, reviewed_by="buyer", rating=rating,
+                                  text_review=words, product_name=product.title, is_approved=True))
+        db.session.commit()
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    errors = watch(page)
+    page.on("dialog", lambda dialog: dialog.accept())
+    email, password = live_admin
+    sign_in(page, base, email, password)
+    page.goto(f"{base}/admin/reviews")
+    page.select_option("#f-rating", "3")  # htmx filters in place and pushes ?rating=3
+    page.wait_for_url(re.compile(r".*rating=3"))
+    page.wait_for_selector("#reviews-table .results-count:has-text('1 review')")
+    page.click("[data-testid=review-delete]")
+    page.wait_for_selector("#reviews-table .results-count:has-text('0 reviews')")
+    assert "No reviews match" in page.text_content("#reviews-table")
+    assert "Lovely dice" not in page.text_content("#reviews-table")  # still the filtered list
+    page.select_option("#f-rating", "")
+    page.wait_for_selector("#reviews-table .results-count:has-text('1 review')")
+    assert "Lovely dice" in page.text_content("#reviews-table")
+    both_widths(top(page), shot, "review-admin-deleted")
+    assert errors == []
+    context.close()

@@ -104,9 +104,16 @@ def test_paging(app, make, store, manager):
     ({"code": "spring-10"}, "code", "already exists"),
     ({"code": "bad code!"}, "code", "A coupon code"),
     ({"value": "150"}, "value", "at most 100"),
-    ({"value": "abc"}, "value", "must be a number"),
+    ({"value": "abc"}, "value", "Not a number: enter a percentage such as 15"),
     ({"kind": "fixed", "value": "1.999"}, "value", "decimals"),
-    ({"max_uses": "0"}, "max_uses", "invalid"),
+    ({"kind": "fixed", "value": "1,5"}, "value", "Not a number: use a dot before the decimals (1.5, not 1,5)"),
+    ({"min_subtotal": "abc"}, "min_subtotal", "Not a number: enter an amount such as 5.00"),
+    ({"max_uses": "0"}, "max_uses", "A whole number from 1 to 2,147,483,647; empty for no limit"),
+    # beyond the INTEGER / BIGINT columns: a message, not a 500 from the database
+    ({"max_uses": "99999999999999999999"}, "max_uses", "A whole number from 1 to 2,147,483,647"),
+    ({"max_uses_per_customer": "2147483648"}, "max_uses_per_customer", "A whole number from 1 to 2,147,483,647"),
+    ({"kind": "fixed", "value": "99999999999999999999"}, "value", "The amount off is too large"),
+    ({"min_subtotal": "99999999999999999999"}, "min_subtotal", "The minimum subtotal is too large"),
     ({"starts_at": "2030-01-02T00:00", "ends_at": "2030-01-01T00:00"}, "ends_at", "The coupon must end after it starts"),
 ])
 def test_refusals_are_field_messages_with_422_and_nothing_saved(app, store, manager, fields, field_id, text):
@@ -135,6 +142,12 @@ def test_edit_and_delete(app, store, manager):
     assert refused.status_code == 422 and b"already exists" in refused.data
     saved = next(c for c in coupons_in(app, store) if c.id == coupon.id)
     assert (saved.code, saved.value) == ("SUMMER-20", 1250)
+    with app.app_context(), tenant_scope(store):  # used three times: a limit of two says so, in words
+        db.session.get(Coupon, coupon.id).uses_count = 3
+        db.session.commit()
+    below = manager.post(f"/admin/coupons/{coupon.id}", data={**changed, "max_uses": "2"})
+    assert below.status_code == 422
+    assert re.search(r'id="max_uses-err">The limit of uses cannot be below the 3 already made<', below.data.decode())
     assert manager.post(f"/admin/coupons/{coupon.id}/delete", data={"csrf_token": token}).status_code == 302
     assert [c.code for c in coupons_in(app, store)] == ["TAKEN"]
     assert manager.get(f"/admin/coupons/{coupon.id}").status_code == 404

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from extensions import db
-from models import BalanceTransaction, Order, User, Variant
+from models import BalanceTransaction, Order, Store, User, Variant
 from services import addresses, balance, checkout, orders, stock
 from services import cart as cart_service
 from services import products as product_service
@@ -146,6 +146,11 @@ def test_manager_changes_status_along_legal_transitions_only(app, store, make, w
     manager, _ = as_role(app, make, store, "MANAGER")
     page = manager.get("/admin/orders/2")
     assert 'value="CANCELLED"' in page.data.decode() and 'value="COMPLETED"' not in page.data.decode()
+    # the select stands on a blank choice, not on "Cancelled": changing nothing cancels nothing
+    assert re.search(r'<select[^>]*name="status"[^>]*><option value="">Choose a new status…</option>',
+                     page.data.decode())
+    blank = manager.post("/admin/orders/2/status", data={"csrf_token": page_token(page), "status": ""})
+    assert blank.status_code == 422 and "Choose a status" in blank.data.decode()
     illegal = manager.post("/admin/orders/2/status", data={"csrf_token": page_token(page), "status": "COMPLETED"})
     assert illegal.status_code == 422 and "cannot go from PENDING to COMPLETED" in illegal.data.decode()
     ok = manager.post("/admin/orders/2/status", data={"csrf_token": page_token(page), "status": "CANCELLED", "note": "asked"})
@@ -161,6 +166,31 @@ def test_resend_confirmation_sends_the_email_again(app, store, make, world, mail
     assert sent.status_code == 303
     assert [m.to for m in mail_outbox] == [["ann@example.com"]]
     assert "Confirmation email sent again" in staff.get("/admin/orders/1").data.decode()
+
+
+def test_resending_a_refunded_or_cancelled_orders_email_tells_the_truth(app, store, make, world, mail_outbox):
+    """A partly refunded order's resent email said "It waits for your payment" without its items (only
+    PAID counted as paid); a cancelled unpaid order's said it waits for the store to confirm the payment."""
+    from services import refunds
+
+    admin, me = as_role(app, make, store, "ADMIN")
+    with app.app_context(), tenant_scope(store):
+        order = db.session.scalar(select(Order).where(Order.order_number == 1))
+        refunds.refund(db.session.get(Store, store.id), order, amount=500, destination="balance", reason="",
+                       actor=db.session.get(User, me.id))
+        db.session.commit()
+    page = admin.get("/admin/orders/1")
+    assert admin.post("/admin/orders/1/resend", data={"csrf_token": page_token(page)}).status_code == 303
+    (resent,) = [m for m in mail_outbox if m.subject == "Your order #1 is ready"]
+    assert "NFX-" in resent.body and "waits for" not in resent.body
+
+    mail_outbox.clear()
+    assert admin.post("/admin/orders/2/status", data={"csrf_token": page_token(page), "status": "CANCELLED"}).status_code == 303
+    html = admin.get("/admin/orders/2").data.decode()
+    assert "Resend confirmation email" not in html and 'data-testid="no-resend"' in html
+    refused = admin.post("/admin/orders/2/resend", data={"csrf_token": page_token(page)})
+    assert refused.status_code == 422 and "is cancelled and was never paid" in refused.data.decode()
+    assert mail_outbox == [] and "Confirmation email sent again" not in admin.get("/admin/orders/2").data.decode()
 
 
 def test_gift_form_creates_a_gift_in_the_recipients_history(app, store, make, world):
@@ -224,7 +254,7 @@ def test_balance_adjustment_writes_a_ledger_row_and_refuses_an_overdraft(app, st
     no_reason = admin.post(f"{url}/balance", data={"csrf_token": page_token(page), "amount": "-2", "reason": ""})
     assert no_reason.status_code == 422 and "Say why the balance changes" in no_reason.data.decode()
     bad = admin.post(f"{url}/balance", data={"csrf_token": page_token(page), "amount": "1.234", "reason": "x"})
-    assert bad.status_code == 422 and "more decimals" in bad.data.decode()
+    assert bad.status_code == 422 and "More decimals than EUR allows" in bad.data.decode()
     debit = admin.post(f"{url}/balance", data={"csrf_token": page_token(page), "amount": "-2.50", "reason": "Fee"})
     assert debit.status_code == 303
     with app.app_context(), tenant_scope(store):

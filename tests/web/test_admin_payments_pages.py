@@ -443,7 +443,9 @@ def test_refund_of_a_balance_order_to_the_balance_credits_the_buyer(app, store, 
     assert too_much.status_code == 422
     assert re.search(r'id="amount-err">At most 15\.00 EUR can be refunded on this order<', too_much.data.decode())
     assert ann_balance(app, store, paid) == before + 500 and refund_rows(app, store) == 1
-    for amount, message in (("0", "The refund amount must be positive"), ("1.234", "amount has more decimals")):
+    for amount, message in (("0", "The refund amount must be positive"),
+                            ("1.234", "More decimals than EUR allows: enter an amount such as 5.00"),
+                            ("1,5", "Not a number: use a dot before the decimals (1.5, not 1,5)")):
         refused = admin.post("/admin/orders/1/refund", data={"csrf_token": page_token(page), "amount": amount,
                                                               "destination": "balance"})
         assert refused.status_code == 422 and message in text(refused), amount

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from extensions import db
-from models import Order, Review, User
+from models import Order, PasswordResetToken, Review, User
 from services import addresses as address_service
 from tenancy import tenant_scope
 from tests.web.test_admin_orders_pages import HX, as_role, page_token, world  # noqa: F401
@@ -217,7 +217,15 @@ def test_create_a_user(app, store, make, admin, mail_outbox):
     with app.app_context(), tenant_scope(store):
         carla = db.session.scalar(select(User).where(User.username == "carla"))
         assert (carla.role, carla.discount_bps) == ("RESELLER", 1000)
-    assert any("carla@example.com" in m.to for m in mail_outbox)
+    # a welcome, not "Someone asked to reset the password ... if you did not ask for this, ignore this email",
+    # and a link that lasts days, not the reset's hour
+    (welcome,) = [m for m in mail_outbox if "carla@example.com" in m.to]
+    assert welcome.subject == "Your account at Main Store: set your password"
+    assert "was made for you by the store" in welcome.body and "expires in 7 days" in welcome.body
+    assert "Someone asked to reset" not in welcome.body and "/reset-password/" in welcome.body
+    with app.app_context(), tenant_scope(store):
+        link = db.session.scalar(select(PasswordResetToken).where(PasswordResetToken.user_id == carla.id))
+        assert link.expires_at - datetime.now(UTC) > timedelta(days=6)
     again = client.post("/admin/users/new", data={**data, "email": "other@example.com"})
     assert again.status_code == 422 and "That username is taken" in again.data.decode()
     weak = client.post("/admin/users/new", data={**data, "username": "dora", "email": "d@example.com", "password": "123"})

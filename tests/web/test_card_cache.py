@@ -59,3 +59,26 @@ def test_a_cached_card_follows_its_product_and_its_viewer(app, client, store, ma
     # a guest's heart is cached with the card, but it comes back to the page it was on
     other = _card(app.test_client().get("/search?q=dice").get_data(as_text=True), "Dice Deluxe")
     assert 'name="next" value="/search?q=dice"' in other
+
+
+def test_a_reseller_sees_their_own_price_on_the_cards_and_no_one_else_does(app, store, make):
+    """The product page and the cart give a reseller their own price; the grids (home, search)
+    showed them the list price. The cached card is keyed by the viewer's discount, so their card
+    never reaches a shopper or a guest."""
+    with app.app_context(), tenant_scope(store):
+        product_service.create_product({"title": "Dice", "is_featured": True,
+                                        "variants": [{"title": "Standard", "price": 1250}]})
+        db.session.commit()
+    reseller = make.user(store, role="RESELLER", discount_bps=2000)
+    shopper = make.user(store)
+    theirs = app.test_client()
+    login(theirs, reseller.email)
+    for path in ("/search", "/"):
+        card = _card(theirs.get(path).get_data(as_text=True), "Dice")
+        assert 'from <strong>€10.00</strong>' in card, path  # 12.50 less 20 %
+        assert 'data-testid="card-list-price"><span class="visually-hidden">instead of </span>€12.50<' in card
+    mine = app.test_client()
+    login(mine, shopper.email)
+    for client in (mine, app.test_client()):
+        card = _card(client.get("/search").get_data(as_text=True), "Dice")
+        assert 'from <strong>€12.50</strong>' in card and "€10.00" not in card and "card-list-price" not in card

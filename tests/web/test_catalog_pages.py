@@ -435,8 +435,12 @@ def test_subcategory_inline_edit_and_delete_with_htmx(client, app, store, make, 
 
 @pytest.mark.parametrize(("price", "minimum", "maximum", "message"), [
     ("-5", "1", "0", b"price cannot be negative"),
-    ("1.999", "1", "0", b"more decimals than EUR allows"),
-    ("ten", "1", "0", b"price must be a number"),
+    ("1.999", "1", "0", b"More decimals than EUR allows: enter an amount such as 5.00"),
+    ("ten", "1", "0", b"Not a number: enter an amount such as 5.00"),
+    ("1,5", "1", "0", b"Not a number: use a dot before the decimals (1.5, not 1,5)"),
+    # beyond the INTEGER columns (PostgreSQL refused the row: a 500)
+    ("5.00", "99999999999999", "0", b"A quantity limit is at most 2,147,483,647"),
+    ("5.00", "1", "2147483648", b"A quantity limit is at most 2,147,483,647"),
     ("5.00", "4", "2", b"The minimum quantity per order cannot be above the maximum"),
 ])
 def test_bad_subcategory_input_rerenders_the_form_with_422(client, app, store, make, shop, price, minimum, maximum, message):
@@ -472,7 +476,11 @@ def test_bad_product_category_and_import_input_rerenders_with_422(client, app, s
     assert empty_import.status_code == 422 and b"nothing to import" in empty_import.data
     bad_cost = client.post(url, headers=HX, data={"csrf_token": tok, "deliverables": "Z-1", "delimiter": "newline",
                                                   "mode": "add", "unit_cost": "1.234"})
-    assert bad_cost.status_code == 422 and b"more decimals" in bad_cost.data and b"<html" not in bad_cost.data
+    assert bad_cost.status_code == 422 and b"More decimals than EUR allows" in bad_cost.data and b"<html" not in bad_cost.data
+    comma = client.post(url, headers=HX, data={"csrf_token": tok, "deliverables": "Z-1", "delimiter": "newline",
+                                               "mode": "add", "unit_cost": "1,5"})  # the field's message, not its name
+    assert comma.status_code == 422 and b"Not a number: use a dot before the decimals (1.5, not 1,5)" in comma.data
+    assert b"unit_cost must" not in comma.data and b"Z-1" in comma.data
     with app.app_context(), tenant_scope(store):
         assert db.session.scalar(select(func.count()).select_from(Product).where(Product.title == "Another")) == 0
         assert db.session.get(Variant, shop.wallet_10).stock_count == 3

@@ -142,8 +142,43 @@ def test_admin_reviews_page_access_and_actions(app, store, world, make):
         assert (product.average_rating, product.review_count) == (5.0, 1)
     deleted = staff.post(f"/admin/reviews/{review_id}/delete", data={"csrf_token": csrf(staff.get("/admin/reviews").data)},
                          headers=HX)
-    assert deleted.status_code == 200 and deleted.get_data(as_text=True) == ""
+    body = deleted.get_data(as_text=True)  # the table again (without the HX-Current-URL: the whole list)
+    assert deleted.status_code == 200 and "<html" not in body and "0 reviews" in body and "No reviews match" in body
     with app.app_context(), tenant_scope(store):
         assert db.session.scalar(select(Review)) is None
         assert db.session.scalar(select(Product)).review_count == 0
     assert re.search(r"0 reviews", staff.get("/admin/reviews").get_data(as_text=True))
+
+
+def test_deleting_a_review_in_place_refreshes_the_count_rows_and_pager(app, store, world, make):
+    """A review deleted from the list left its count ("3 reviews") and its page as they were: the
+    table is read again for the list the admin is looking at (its filters and page)."""
+    with app.app_context(), tenant_scope(store):
+        from models import Order
+
+        product = db.session.scalar(select(Product))
+        first = db.session.scalar(select(Order.id).where(Order.order_number == 1))
+        for n in range(23):  # 22 of 4 stars: two pages of 20; one of 2 stars
+            db.session.add(Review(order_id=first if n == 0 else _extra_order(store), product_id=product.id,
+                                  reviewed_by=f"u{n}", rating=2 if n == 0 else 4, text_review=f"review {n}",
+                                  product_name=product.title, is_approved=True))
+        db.session.commit()
+        ids = {r.text_review: r.id for r in db.session.scalars(select(Review))}
+    staff, _ = as_role(app, make, store, "STAFF")
+    token = csrf(staff.get("/admin/reviews").data)
+
+    def delete(text: str, looking_at: str) -> str:
+        response = staff.post(f"/admin/reviews/{ids[text]}/delete", data={"csrf_token": token},
+                              headers={**HX, "HX-Current-URL": f"http://localhost{looking_at}"})
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    page_two = delete("review 5", "/admin/reviews?rating=4&page=2")
+    assert "21 reviews" in page_two and "Page 2 of 2" in page_two and page_two.count('data-testid="review-row"') == 1
+    assert "review 0" not in page_two  # the 2-star one is not in this list
+    assert 'href="/admin/reviews?page=1&amp;rating=4"' in page_two  # the pager leads to the list, not the POST
+    left = re.search(r'class="review-text-cell">(review \d+)', page_two).group(1)
+    back = delete(left, "/admin/reviews?rating=4&page=2")  # the last row of page 2: page 1 is shown
+    assert "20 reviews" in back and "Page 2" not in back and back.count('data-testid="review-row"') == 20
+    last = delete("review 0", "/admin/reviews?rating=2")
+    assert "0 reviews" in last and "No reviews match" in last
