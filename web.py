@@ -515,9 +515,13 @@ HEART_SLOT = "<!--heart-slot-->"
 
 
 def _reseller_bps() -> int:
-    """The signed-in reseller's discount in basis points (0 for everyone else)."""
-    user = current_user if current_user and current_user.is_authenticated else None
-    return (user.discount_bps or 0) if user is not None and user.role == "RESELLER" else 0
+    """The signed-in reseller's discount in basis points (0 for everyone else), read once a request
+    (a grid asks it for every card)."""
+    bps = g.get("_card_reseller_bps")
+    if bps is None:
+        user = current_user if current_user and current_user.is_authenticated else None
+        bps = g._card_reseller_bps = (user.discount_bps or 0) if user is not None and user.role == "RESELLER" else 0
+    return bps
 
 
 def card_key(product) -> tuple:
