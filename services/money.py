@@ -34,7 +34,10 @@ def major_amounts(currency: str, **amounts: int) -> dict:
 
 
 def to_minor(amount, currency: str, *, field: str = "amount") -> int:
-    """49.99 -> 4999. Refuses more decimals than the currency has, NaN and infinities."""
+    """49.99 -> 4999. Refuses more decimals than the currency has, NaN and infinities, and typed
+    text in exponent notation ("1e5" is a slip of the keyboard far more often than 100000.00)."""
+    if isinstance(amount, str) and any(c in amount for c in "eE") and not amount.strip().isalpha():
+        raise Invalid(f"{field} must be a number", details={field: ["not a number"]})
     try:
         value = Decimal(str(amount))
     except (InvalidOperation, ValueError) as exc:

@@ -458,3 +458,4 @@ def test_an_image_file_is_deleted_only_once_its_row_is_gone_for_good(client, sto
         image_service.delete_image(owner, image_id)
         db.session.commit()
         assert not path.exists()
+

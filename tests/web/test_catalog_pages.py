@@ -438,6 +438,7 @@ def test_subcategory_inline_edit_and_delete_with_htmx(client, app, store, make, 
     ("1.999", "1", "0", b"More decimals than EUR allows: enter an amount such as 5.00"),
     ("ten", "1", "0", b"Not a number: enter an amount such as 5.00"),
     ("1,5", "1", "0", b"Not a number: use a dot before the decimals (1.5, not 1,5)"),
+    ("1e5", "1", "0", b"Not a number: enter an amount such as 5.00"),  # not 100,000.00
     # beyond the INTEGER columns (PostgreSQL refused the row: a 500)
     ("5.00", "99999999999999", "0", b"A quantity limit is at most 2,147,483,647"),
     ("5.00", "1", "2147483648", b"A quantity limit is at most 2,147,483,647"),
