@@ -78,8 +78,7 @@ def send_shipped_email(order_id: str, again: bool = False) -> str | None:
     return send_email(to=order.email, template="order_shipped", context={
         "order": order, "again": again, "lines": [ln for ln in order.lines if ln.kind == "physical"],
         "address": order.shipping_address or {},
-        # a guest's page is reached by the secret link of the confirmation email (only its hash is kept)
-        "link": orders.order_url(order) if order.buyer_id else None})
+        "link": orders.order_url(order)})  # None for a guest: the link of their first email
 
 
 def send_low_stock_email(variant_id: str, count: int) -> int:

@@ -334,7 +334,9 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
             placed.payment = payments.start_order_payment(store, placed.order, success_url=page + "?payment=done",
                                                           cancel_url=page + "?payment=cancelled")
         elif method in payments.PROVIDER_METHODS:
-            order_service.mark_paid(placed.order, actor=buyer, via="nothing to pay")
+            # _create_order queued the buyer's email (sent once this commits, as paid: one email,
+            # with a guest's secret link)
+            order_service.mark_paid(placed.order, actor=buyer, via="nothing to pay", notify=False)
         metrics.order_placed(method)  # counted when this commits (a rolled-back attempt is not)
         return placed
 

@@ -105,7 +105,8 @@ def can_view(order: Order, user: User | None) -> bool:
 
 def mark_paid(order: Order, *, actor: User | None = None, via: str = "", provider_ref: str | None = None,
               lines: list[OrderLine] | None = None, sold: dict[str, stock.Allocation] | None = None,
-              revealed_to: tuple[User | None, str | None] | None = None, at: datetime | None = None) -> bool:
+              revealed_to: tuple[User | None, str | None] | None = None, at: datetime | None = None,
+              notify: bool = True) -> bool:
     """PENDING+UNPAID -> paid and delivered. Idempotent: a replay (webhook, double click) is a
     no-op returning False. The guarded UPDATE makes two concurrent payments apply once.
     ``lines``: the order's lines, given only by the transaction that has just created the order
@@ -115,7 +116,8 @@ def mark_paid(order: Order, *, actor: User | None = None, via: str = "", provide
     row (one UPDATE with the rest), and the units, their costs and the counts left are known.
     ``revealed_to`` (viewer, ip): the allocation also logged their first reveal (the caller's answer
     shows them): the timeline says so after the payment. ``at``: the moment of payment (that
-    checkout's, when it sold the units), else now."""
+    checkout's, when it sold the units), else now. ``notify=False``: the caller has queued the
+    buyer's email already (a checkout with nothing to pay: ``notify_placed``, with a guest's link)."""
     now = at or _now()
     if sold is not None and lines is not None:
         order.payment_status, order.paid_at = "PAID", now
@@ -164,7 +166,8 @@ def mark_paid(order: Order, *, actor: User | None = None, via: str = "", provide
             log_reveal(order, shown, viewer=revealed_to[0], ip=revealed_to[1])
     db.session.flush()
     _after_sale(order, lines, sold)
-    enqueue_after_commit(ORDER_EMAIL, order.id, queue="emails")
+    if notify:
+        enqueue_after_commit(ORDER_EMAIL, order.id, queue="emails")
     return True
 
 
@@ -582,8 +585,12 @@ def items_path(order: Order, guest_token: str | None = None) -> str:
     return order_path(order, guest_token) + "/items.txt"
 
 
-def order_url(order: Order, guest_token: str | None = None) -> str:
-    """The order page's absolute address, for emails (the store's own public address)."""
+def order_url(order: Order, guest_token: str | None = None) -> str | None:
+    """The order page's absolute address, for emails (the store's own public address). None for a
+    guest's order without its secret (only the hash is kept): an account page would ask a guest to
+    sign in, so the email points them at the link of their first email instead."""
+    if guest_token is None and order.buyer_id is None:
+        return None
     return base_url(db.session.get(Store, order.store_id)) + order_path(order, guest_token)
 
 

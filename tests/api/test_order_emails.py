@@ -1,0 +1,63 @@
+"""The buyer's order emails as they arrive: how many, and where their links go (a guest has no
+account page: only the secret link of their first email opens their order)."""
+from __future__ import annotations
+
+from tests.api.shop import DIGITAL_CODES, make_coupon, shop_fixture  # noqa: F401 - the shop fixture
+from tests.payments import enable_methods, save_hoodpay_keys
+
+SESSION = {"X-Session-ID": "guest-mail-tab"}
+
+
+def bodies(message) -> tuple[str, str]:
+    html = next(content for content, mimetype in message.alternatives if mimetype == "text/html")
+    return message.body, html
+
+
+def add(client, headers, variant_id, quantity=1):
+    response = client.post("/api/cart/items", json={"subcategory_id": variant_id, "quantity": quantity},
+                           headers=headers)
+    assert response.status_code == 200, response.get_json()
+
+
+def test_a_guests_order_approved_later_is_not_linked_to_an_account_page(client, shop, make, store, mail_outbox):
+    add(client, SESSION, shop.digital)
+    placed = client.post("/api/orders/checkout", json={"payment_method": "MANUAL", "email": "guest@example.com"},
+                         headers=SESSION)
+    assert placed.status_code == 201, placed.get_json()
+    order = placed.get_json()
+    (pending,) = mail_outbox
+    assert f"http://127.0.0.1:5000/orders/guest/{order['guest_token']}" in pending.body
+
+    admin = make.user(store, role="ADMIN")
+    assert client.post(f"/api/admin/orders/process/{order['id']}", headers=shop.h(admin)).status_code == 200
+    assert len(mail_outbox) == 2
+    paid = mail_outbox[1]
+    assert paid.to == ["guest@example.com"] and paid.subject == f"Your order #{order['order_number']} is ready"
+    text, html = bodies(paid)
+    for body in (text, html):
+        # the codes are in the email; its order page is the guest link of the first email, never a
+        # sign-in page the guest has no account for
+        assert "/account/orders/" not in body
+        assert "link in your first email" in body
+    assert any(code in text for code in DIGITAL_CODES)
+
+
+def test_an_order_with_nothing_to_pay_is_confirmed_once(app, client, shop, store, hoodpay_api, mail_outbox):
+    save_hoodpay_keys(app, store, hoodpay_api)
+    enable_methods(app, store, "HOODPAY")
+    make_coupon(shop, code="FREE", value=10000)  # 100 %
+    for headers, body in ((shop.headers, {}), (SESSION, {"email": "guest@example.com"})):
+        add(client, headers, shop.digital)
+        assert client.post("/api/cart/coupon", json={"code": "FREE"}, headers=headers).status_code == 200
+        placed = client.post("/api/orders/checkout", json={"payment_method": "HOODPAY", **body}, headers=headers)
+        assert placed.status_code == 201, placed.get_json()
+        order = placed.get_json()
+        assert (order["total"], order["status"], order["payment_status"]) == (0.0, "COMPLETED", "PAID")
+        sent = [m for m in mail_outbox if m.subject == f"Your order #{order['order_number']} is ready"]
+        assert len(sent) == 1, [m.subject for m in mail_outbox]
+        # the one email has the page the buyer can open: the account page, or the guest's secret link
+        link = (f"http://127.0.0.1:5000/orders/guest/{order['guest_token']}" if "guest_token" in order
+                else f"http://127.0.0.1:5000/account/orders/{order['order_number']}")
+        assert link in sent[0].body
+        assert order["deliverables"][0] in sent[0].body
+    assert len(mail_outbox) == 2
