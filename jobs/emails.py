@@ -5,6 +5,9 @@ Services queue them by name, after commit:
 """
 from __future__ import annotations
 
+import logging
+import smtplib
+
 from flask import current_app, render_template
 from flask_mailman import EmailMultiAlternatives
 
@@ -14,6 +17,8 @@ from services.errors import NotFound
 from services.stores import base_url, get_store, settings_of, show_money
 from tenancy import current_store_id
 from transactions import begins_deferred
+
+log = logging.getLogger(__name__)
 
 
 def _store_context() -> dict:
@@ -87,18 +92,31 @@ def send_low_stock_email(variant_id: str, count: int) -> int:
         variant = variant_service.get_variant(variant_id)
     except NotFound:
         return 0
-    admins = auth.active_admins()
-    for admin in admins:
-        send_email(to=admin.email, template="low_stock",
-                   context={"product": variant.product, "variant": variant, "count": count})
-    return len(admins)
+    return _admins_send("low_stock", {"product": variant.product, "variant": variant, "count": count})
+
+
+def _refused_for_good(exc: smtplib.SMTPException) -> bool:
+    """The mail server refused this message for good (a 5xx: no such mailbox, a blocked address)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
 
 
 def _admins_send(template: str, context: dict) -> int:
-    admins = auth.active_admins()
-    for admin in admins:
-        send_email(to=admin.email, template=template, context=context)
-    return len(admins)
+    """One email to each active admin; how many were sent. An address the mail server refuses for
+    good is logged and skipped: raising would retry the job, sending the admins before it the
+    same email again and those after it nothing."""
+    sent = 0
+    for admin in auth.active_admins():
+        try:
+            send_email(to=admin.email, template=template, context=context)
+        except smtplib.SMTPException as exc:
+            if not _refused_for_good(exc):
+                raise
+            log.warning("the mail server refused the %s email to admin %s: %s", template, admin.email, exc)
+            continue
+        sent += 1
+    return sent
 
 
 def _admin_order_link(order) -> str:
