@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from email.utils import formataddr, parseaddr
 
 from flask import current_app, render_template
 from flask_mailman import EmailMultiAlternatives
@@ -50,7 +51,8 @@ def send_email(*, to: str, template: str, context: dict | None = None, headers: 
     ctx = _store_context()
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     if ctx["store"] is not None and "<" in sender:
-        sender = f"{ctx['store_name']} <{sender.split('<', 1)[1]}"
+        # quoted (and encoded) as a header needs it: a store named "Smith, Jones & Co" is one name
+        sender = formataddr((ctx["store_name"], parseaddr(sender)[1]))
     message = EmailMultiAlternatives(subject=subject, body=text, from_email=sender, to=[to], headers=headers,
                                      connection=connection)
     message.attach_alternative(html, "text/html")

@@ -2,6 +2,12 @@
 account page: only the secret link of their first email opens their order)."""
 from __future__ import annotations
 
+from email import message_from_bytes
+from email.policy import default
+
+import pytest
+
+from extensions import db
 from tests.api.shop import DIGITAL_CODES, make_coupon, shop_fixture  # noqa: F401 - the shop fixture
 from tests.payments import enable_methods, save_hoodpay_keys
 
@@ -61,3 +67,20 @@ def test_an_order_with_nothing_to_pay_is_confirmed_once(app, client, shop, store
         assert link in sent[0].body
         assert order["deliverables"][0] in sent[0].body
     assert len(mail_outbox) == 2
+
+
+@pytest.mark.parametrize("name", ['Smith, Jones & Co', 'Keys "R" Us', "Café Über; Ltd."])
+def test_a_store_name_with_punctuation_still_sends_its_emails(app, client, shop, store, mail_outbox, name):
+    with app.app_context():
+        fresh = db.session.merge(store)
+        fresh.name = name
+        db.session.commit()
+    assert client.post("/api/auth/forgot-password", json={"email": "buyer@example.com"}).status_code == 202
+    add(client, shop.headers, shop.digital)
+    assert client.post("/api/orders/checkout", json={"payment_method": "BALANCE"}, headers=shop.headers).status_code == 201
+    assert [m.subject for m in mail_outbox] == [f"Reset your {name} password", "Your order #1 is ready"]
+    for message in mail_outbox:
+        with app.app_context():  # the message as it goes over SMTP (its headers built)
+            parsed = message_from_bytes(message.message().as_bytes(), policy=default)
+        assert parsed["From"].addresses[0].display_name == name
+        assert parsed["From"].addresses[0].addr_spec == "no-reply@localhost"
