@@ -84,3 +84,22 @@ def test_a_store_name_with_punctuation_still_sends_its_emails(app, client, shop,
             parsed = message_from_bytes(message.message().as_bytes(), policy=default)
         assert parsed["From"].addresses[0].display_name == name
         assert parsed["From"].addresses[0].addr_spec == "no-reply@localhost"
+
+
+@pytest.mark.parametrize("name", ["Keys\r\nBcc: everyone@example.com", "Two\nlines"])
+def test_a_store_name_on_two_lines_is_refused_and_changes_nothing(client, shop, make, store, name):
+    """Its emails could not be sent at all (a line break in From and the subjects)."""
+    admin = make.user(store, role="ADMIN")
+    before = client.get("/api/admin/config", headers=shop.h(admin)).get_json()
+    for key in ("name", "store_name"):
+        response = client.post("/api/admin/config/update", json={key: name}, headers=shop.h(admin))
+        assert response.status_code == 422, response.get_json()
+        assert response.get_json()["error"]["details"]["name"] == ["the store name must be 1-120 characters on one line"]
+    assert client.get("/api/admin/config", headers=shop.h(admin)).get_json() == before
+    sysadmin = make.user(None, role="SYSADMIN")
+    response = client.put(f"/api/sysadmin/tenants/{store.id}", json={"name": name}, headers=make.headers(sysadmin, store))
+    assert response.status_code == 422 and response.get_json()["error"]["details"] == {"name": ["invalid name"]}
+    response = client.post("/api/sysadmin/tenants", headers=make.headers(sysadmin, store),
+                           json={"slug": "twolines", "name": name, "admin_email": "owner@example.com"})
+    assert response.status_code == 422 and response.get_json()["error"]["details"] == {"name": ["invalid name"]}
+    assert client.get("/api/admin/config", headers=shop.h(admin)).get_json()["name"] == before["name"]
