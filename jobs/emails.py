@@ -37,7 +37,8 @@ def render_email(template: str, context: dict) -> tuple[str, str, str]:
     ctx = {**_store_context(), **context}
     env = current_app.jinja_env
     text_tpl = env.get_template(f"emails/{template}.txt")
-    subject = str(getattr(text_tpl.make_module(ctx), "subject", "")).strip() or ctx["store_name"]
+    # one line: a header cannot hold a line break (a product's title may have one)
+    subject = " ".join(str(getattr(text_tpl.make_module(ctx), "subject", "")).split()) or ctx["store_name"]
     text = render_template(f"emails/{template}.txt", **ctx)
     html = render_template(f"emails/{template}.html", **ctx, subject=subject)
     return subject, text, html
@@ -52,7 +53,7 @@ def send_email(*, to: str, template: str, context: dict | None = None, headers: 
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     if ctx["store"] is not None and "<" in sender:
         # quoted (and encoded) as a header needs it: a store named "Smith, Jones & Co" is one name
-        sender = formataddr((ctx["store_name"], parseaddr(sender)[1]))
+        sender = formataddr((" ".join(ctx["store_name"].split()), parseaddr(sender)[1]))
     message = EmailMultiAlternatives(subject=subject, body=text, from_email=sender, to=[to], headers=headers,
                                      connection=connection)
     message.attach_alternative(html, "text/html")

@@ -8,7 +8,8 @@ from email.policy import default
 import pytest
 
 from extensions import db
-from tests.api.shop import DIGITAL_CODES, make_coupon, shop_fixture  # noqa: F401 - the shop fixture
+from models import Product, Variant
+from tests.api.shop import DIGITAL_CODES, in_store, make_coupon, shop_fixture  # noqa: F401 - the shop fixture
 from tests.payments import enable_methods, save_hoodpay_keys
 
 SESSION = {"X-Session-ID": "guest-mail-tab"}
@@ -103,3 +104,16 @@ def test_a_store_name_on_two_lines_is_refused_and_changes_nothing(client, shop, 
                            json={"slug": "twolines", "name": name, "admin_email": "owner@example.com"})
     assert response.status_code == 422 and response.get_json()["error"]["details"] == {"name": ["invalid name"]}
     assert client.get("/api/admin/config", headers=shop.h(admin)).get_json()["name"] == before["name"]
+
+
+def test_a_title_with_a_line_break_still_gets_its_low_stock_alert(client, shop, make, store, mail_outbox):
+    admin = make.user(store, role="ADMIN", email="owner@example.com")
+    with in_store(shop) as session:
+        session.get(Product, shop.product).title = "Steam\nCard"
+        session.get(Variant, shop.digital).title = "10\r\nEUR"
+        session.commit()
+    add(client, shop.headers, shop.digital, 2)  # 6 codes -> 4, under the threshold of 5
+    assert client.post("/api/orders/checkout", json={"payment_method": "BALANCE"}, headers=shop.headers).status_code == 201
+    alerts = [m for m in mail_outbox if m.to == [admin.email]]
+    assert [m.subject for m in alerts] == ["Low stock: Steam Card – 10 EUR"]
+    assert "has 4 left" in alerts[0].body
