@@ -95,7 +95,11 @@ def send_low_stock_email(variant_id: str, count: int) -> int:
         variant = variant_service.get_variant(variant_id)
     except NotFound:
         return 0
-    return _admins_send("low_stock", {"product": variant.product, "variant": variant, "count": count})
+    product = variant.product
+    # where to add it: a digital subcategory's stock page, a physical product's inventory
+    page = f"/admin/subcategories/{variant.id}/stock" if product.kind == "digital" else f"/admin/products/{product.id}"
+    return _admins_send("low_stock", {"product": product, "variant": variant, "count": count,
+                                      "link": base_url(get_store(variant.store_id)) + page})
 
 
 def _refused_for_good(exc: smtplib.SMTPException) -> bool:

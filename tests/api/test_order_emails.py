@@ -117,3 +117,7 @@ def test_a_title_with_a_line_break_still_gets_its_low_stock_alert(client, shop, 
     alerts = [m for m in mail_outbox if m.to == [admin.email]]
     assert [m.subject for m in alerts] == ["Low stock: Steam Card – 10 EUR"]
     assert "has 4 left" in alerts[0].body
+    # absolute, on the store's address: the subcategory's stock page
+    page = f"http://127.0.0.1:5000/admin/subcategories/{shop.digital}/stock"
+    text, html = bodies(alerts[0])
+    assert page in text and f'href="{page}"' in html
