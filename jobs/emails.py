@@ -62,13 +62,20 @@ def send_email(*, to: str, template: str, context: dict | None = None, headers: 
 
 
 @begins_deferred  # reads only: SQLite's write lock stays free for checkouts while it renders
-def send_order_email(order_id: str, guest_token: str | None = None) -> str | None:
-    """The confirmation (paid: with the items, one per line) or the 'waiting for payment' email."""
+def send_order_email(order_id: str, guest_token: str | None = None, placed: bool = False) -> str | None:
+    """The confirmation (paid: with the items, one per line) or the 'waiting for payment' email.
+
+    ``placed``: queued when the order was placed, unpaid (``orders.notify_placed``). Paid by the
+    time it runs (a busy or restarted worker, a shopper quick on the provider's page), a signed-in
+    buyer gets nothing from it: the payment queued the confirmation itself. A guest still gets it,
+    as the confirmation with their secret link (the payment's own email cannot have it)."""
     try:
         order = orders.get_order(order_id)
     except NotFound:
         return None
     paid = order.payment_status == "PAID"
+    if placed and order.payment_status != "UNPAID" and guest_token is None:
+        return None
     return send_email(to=order.email, template="order_paid" if paid else "order_pending", context={
         "order": order, "lines": order.lines, "items": orders.delivered_codes(order) if paid else {},
         "link": orders.order_url(order, guest_token)})

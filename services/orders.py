@@ -117,7 +117,7 @@ def mark_paid(order: Order, *, actor: User | None = None, via: str = "", provide
     ``revealed_to`` (viewer, ip): the allocation also logged their first reveal (the caller's answer
     shows them): the timeline says so after the payment. ``at``: the moment of payment (that
     checkout's, when it sold the units), else now. ``notify=False``: the caller has queued the
-    buyer's email already (a checkout with nothing to pay: ``notify_placed``, with a guest's link)."""
+    buyer's email already (a guest's checkout with nothing to pay: ``notify_placed``, with their link)."""
     now = at or _now()
     if sold is not None and lines is not None:
         order.payment_status, order.paid_at = "PAID", now
@@ -607,7 +607,7 @@ def notify_placed(order: Order, guest_token: str | None) -> None:
     """A waiting order tells its buyer so; a guest always gets the secret link (a paid order's
     confirmation is queued by mark_paid)."""
     if order.payment_status == "UNPAID" or guest_token:
-        enqueue_after_commit(ORDER_EMAIL, order.id, guest_token=guest_token, queue="emails")
+        enqueue_after_commit(ORDER_EMAIL, order.id, guest_token=guest_token, placed=True, queue="emails")
 
 
 def resend_confirmation(order: Order, *, actor: User) -> None:

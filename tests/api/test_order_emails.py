@@ -121,3 +121,20 @@ def test_a_title_with_a_line_break_still_gets_its_low_stock_alert(client, shop, 
     page = f"http://127.0.0.1:5000/admin/subcategories/{shop.digital}/stock"
     text, html = bodies(alerts[0])
     assert page in text and f'href="{page}"' in html
+
+
+def test_the_placed_email_of_an_order_paid_before_it_went_out_is_not_a_second_confirmation(
+        app, client, shop, make, store, mail_outbox):
+    """A busy or restarted worker sends the 'order received' email of a checkout after the order was
+    paid: the buyer is confirmed once (by the payment's email), not twice."""
+    from transactions import execute
+
+    add(client, shop.headers, shop.digital)
+    order = client.post("/api/orders/checkout", json={"payment_method": "MANUAL"}, headers=shop.headers).get_json()
+    admin = make.user(store, role="ADMIN")
+    assert client.post(f"/api/admin/orders/process/{order['id']}", headers=shop.h(admin)).status_code == 200
+    assert [m.subject for m in mail_outbox] == [f"Order #{order['order_number']} received",
+                                               f"Your order #{order['order_number']} is ready"]
+    # the checkout's job, as a late worker runs it (its arguments as notify_placed queued them)
+    assert execute(app, "jobs.emails.send_order_email", store.id, [order["id"]], {"guest_token": None, "placed": True}) is None
+    assert len(mail_outbox) == 2
