@@ -66,16 +66,19 @@ def send_order_email(order_id: str, guest_token: str | None = None, placed: bool
     """The confirmation (paid: with the items, one per line) or the 'waiting for payment' email.
 
     ``placed``: queued when the order was placed, unpaid (``orders.notify_placed``). Paid by the
-    time it runs (a busy or restarted worker, a shopper quick on the provider's page), a signed-in
-    buyer gets nothing from it: the payment queued the confirmation itself. A guest still gets it,
-    as the confirmation with their secret link (the payment's own email cannot have it)."""
+    time it runs (a busy or restarted worker, a shopper quick on the provider's page, nothing to
+    pay), it is not a second confirmation: the payment queued that itself. A signed-in buyer gets
+    nothing from it; a guest gets the 'received' email, which carries their secret link (the
+    confirmation cannot: only the link's hash is kept)."""
     try:
         order = orders.get_order(order_id)
     except NotFound:
         return None
     paid = order.payment_status == "PAID"
-    if placed and order.payment_status != "UNPAID" and guest_token is None:
-        return None
+    if placed and order.payment_status != "UNPAID":
+        if guest_token is None:
+            return None
+        paid = False  # the 'received' email, saying the payment arrived
     return send_email(to=order.email, template="order_paid" if paid else "order_pending", context={
         "order": order, "lines": order.lines, "items": orders.delivered_codes(order) if paid else {},
         "link": orders.order_url(order, guest_token)})

@@ -334,10 +334,7 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
             placed.payment = payments.start_order_payment(store, placed.order, success_url=page + "?payment=done",
                                                           cancel_url=page + "?payment=cancelled")
         elif method in payments.PROVIDER_METHODS:
-            # one confirmation: a guest's is the one _create_order queued (it has their secret link);
-            # a signed-in buyer's is the payment's (the placed one then finds the order paid)
-            order_service.mark_paid(placed.order, actor=buyer, via="nothing to pay",
-                                    notify=placed.guest_token is None)
+            order_service.mark_paid(placed.order, actor=buyer, via="nothing to pay")
         metrics.order_placed(method)  # counted when this commits (a rolled-back attempt is not)
         return placed
 

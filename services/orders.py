@@ -105,8 +105,7 @@ def can_view(order: Order, user: User | None) -> bool:
 
 def mark_paid(order: Order, *, actor: User | None = None, via: str = "", provider_ref: str | None = None,
               lines: list[OrderLine] | None = None, sold: dict[str, stock.Allocation] | None = None,
-              revealed_to: tuple[User | None, str | None] | None = None, at: datetime | None = None,
-              notify: bool = True) -> bool:
+              revealed_to: tuple[User | None, str | None] | None = None, at: datetime | None = None) -> bool:
     """PENDING+UNPAID -> paid and delivered. Idempotent: a replay (webhook, double click) is a
     no-op returning False. The guarded UPDATE makes two concurrent payments apply once.
     ``lines``: the order's lines, given only by the transaction that has just created the order
@@ -116,8 +115,7 @@ def mark_paid(order: Order, *, actor: User | None = None, via: str = "", provide
     row (one UPDATE with the rest), and the units, their costs and the counts left are known.
     ``revealed_to`` (viewer, ip): the allocation also logged their first reveal (the caller's answer
     shows them): the timeline says so after the payment. ``at``: the moment of payment (that
-    checkout's, when it sold the units), else now. ``notify=False``: the caller has queued the
-    buyer's email already (a guest's checkout with nothing to pay: ``notify_placed``, with their link)."""
+    checkout's, when it sold the units), else now."""
     now = at or _now()
     if sold is not None and lines is not None:
         order.payment_status, order.paid_at = "PAID", now
@@ -166,8 +164,7 @@ def mark_paid(order: Order, *, actor: User | None = None, via: str = "", provide
             log_reveal(order, shown, viewer=revealed_to[0], ip=revealed_to[1])
     db.session.flush()
     _after_sale(order, lines, sold)
-    if notify:
-        enqueue_after_commit(ORDER_EMAIL, order.id, queue="emails")
+    enqueue_after_commit(ORDER_EMAIL, order.id, queue="emails")
     return True
 
 

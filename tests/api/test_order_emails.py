@@ -53,21 +53,30 @@ def test_an_order_with_nothing_to_pay_is_confirmed_once(app, client, shop, store
     save_hoodpay_keys(app, store, hoodpay_api)
     enable_methods(app, store, "HOODPAY")
     make_coupon(shop, code="FREE", value=10000)  # 100 %
+    orders = []
     for headers, body in ((shop.headers, {}), (SESSION, {"email": "guest@example.com"})):
         add(client, headers, shop.digital)
         assert client.post("/api/cart/coupon", json={"code": "FREE"}, headers=headers).status_code == 200
         placed = client.post("/api/orders/checkout", json={"payment_method": "HOODPAY", **body}, headers=headers)
         assert placed.status_code == 201, placed.get_json()
-        order = placed.get_json()
-        assert (order["total"], order["status"], order["payment_status"]) == (0.0, "COMPLETED", "PAID")
-        sent = [m for m in mail_outbox if m.subject == f"Your order #{order['order_number']} is ready"]
-        assert len(sent) == 1, [m.subject for m in mail_outbox]
-        # the one email has the page the buyer can open: the account page, or the guest's secret link
-        link = (f"http://127.0.0.1:5000/orders/guest/{order['guest_token']}" if "guest_token" in order
-                else f"http://127.0.0.1:5000/account/orders/{order['order_number']}")
-        assert link in sent[0].body
-        assert order["deliverables"][0] in sent[0].body
-    assert len(mail_outbox) == 2
+        orders.append(placed.get_json())
+        assert (orders[-1]["total"], orders[-1]["status"], orders[-1]["payment_status"]) == (0.0, "COMPLETED", "PAID")
+    mine, guests = orders
+    # the signed-in buyer: one confirmation, with the codes and their account's order page
+    assert [(m.to, m.subject) for m in mail_outbox if m.to == ["buyer@example.com"]] == [
+        (["buyer@example.com"], f"Your order #{mine['order_number']} is ready")]
+    assert mine["deliverables"][0] in mail_outbox[0].body
+    assert f"http://127.0.0.1:5000/account/orders/{mine['order_number']}" in mail_outbox[0].body
+    # the guest: one confirmation with the codes, and the 'received' email with their secret link
+    to_guest = [m for m in mail_outbox if m.to == ["guest@example.com"]]
+    assert sorted(m.subject for m in to_guest) == [f"Order #{guests['order_number']} received",
+                                                   f"Your order #{guests['order_number']} is ready"]
+    received, = (m for m in to_guest if m.subject.endswith("received"))
+    ready, = (m for m in to_guest if m.subject.endswith("ready"))
+    assert f"http://127.0.0.1:5000/orders/guest/{guests['guest_token']}" in received.body
+    assert "Your payment has arrived" in received.body and "waits for your payment" not in received.body
+    assert guests["deliverables"][0] in ready.body
+    assert len(mail_outbox) == 3
 
 
 @pytest.mark.parametrize("name", ['Smith, Jones & Co', 'Keys "R" Us', "Café Über; Ltd."])
