@@ -5,6 +5,10 @@ Services queue them by name, after commit:
 """
 from __future__ import annotations
 
+import logging
+import smtplib
+from email.utils import formataddr, parseaddr
+
 from flask import current_app, render_template
 from flask_mailman import EmailMultiAlternatives
 
@@ -14,6 +18,8 @@ from services.errors import NotFound
 from services.stores import base_url, get_store, settings_of, show_money
 from tenancy import current_store_id
 from transactions import begins_deferred
+
+log = logging.getLogger(__name__)
 
 
 def _store_context() -> dict:
@@ -31,7 +37,8 @@ def render_email(template: str, context: dict) -> tuple[str, str, str]:
     ctx = {**_store_context(), **context}
     env = current_app.jinja_env
     text_tpl = env.get_template(f"emails/{template}.txt")
-    subject = str(getattr(text_tpl.make_module(ctx), "subject", "")).strip() or ctx["store_name"]
+    # one line: a header cannot hold a line break (a product's title may have one)
+    subject = " ".join(str(getattr(text_tpl.make_module(ctx), "subject", "")).split()) or ctx["store_name"]
     text = render_template(f"emails/{template}.txt", **ctx)
     html = render_template(f"emails/{template}.html", **ctx, subject=subject)
     return subject, text, html
@@ -45,7 +52,8 @@ def send_email(*, to: str, template: str, context: dict | None = None, headers: 
     ctx = _store_context()
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     if ctx["store"] is not None and "<" in sender:
-        sender = f"{ctx['store_name']} <{sender.split('<', 1)[1]}"
+        # quoted (and encoded) as a header needs it: a store named "Smith, Jones & Co" is one name
+        sender = formataddr((" ".join(ctx["store_name"].split()), parseaddr(sender)[1]))
     message = EmailMultiAlternatives(subject=subject, body=text, from_email=sender, to=[to], headers=headers,
                                      connection=connection)
     message.attach_alternative(html, "text/html")
@@ -54,14 +62,24 @@ def send_email(*, to: str, template: str, context: dict | None = None, headers: 
 
 
 @begins_deferred  # reads only: SQLite's write lock stays free for checkouts while it renders
-def send_order_email(order_id: str, guest_token: str | None = None) -> str | None:
+def send_order_email(order_id: str, guest_token: str | None = None, placed: bool = False) -> str | None:
     """The confirmation (paid, even if refunded since: with the items, one per line) or the
-    'waiting for payment' email."""
+    'waiting for payment' email.
+
+    ``placed``: queued when the order was placed, unpaid (``orders.notify_placed``). Paid by the
+    time it runs (a busy or restarted worker, a shopper quick on the provider's page, nothing to
+    pay), it is not a second confirmation: the payment queued that itself. A signed-in buyer gets
+    nothing from it; a guest gets the 'received' email, which carries their secret link (the
+    confirmation cannot: only the link's hash is kept)."""
     try:
         order = orders.get_order(order_id)
     except NotFound:
         return None
     paid = order.paid_at is not None  # refunded in part or in full, disputed: it was paid, its items delivered
+    if placed and paid:
+        if guest_token is None:
+            return None
+        paid = False  # the 'received' email, saying the payment arrived
     return send_email(to=order.email, template="order_paid" if paid else "order_pending", context={
         "order": order, "lines": order.lines, "items": orders.delivered_codes(order) if paid else {},
         "link": orders.order_url(order, guest_token)})
@@ -79,8 +97,7 @@ def send_shipped_email(order_id: str, again: bool = False) -> str | None:
     return send_email(to=order.email, template="order_shipped", context={
         "order": order, "again": again, "lines": [ln for ln in order.lines if ln.kind == "physical"],
         "address": order.shipping_address or {},
-        # a guest's page is reached by the secret link of the confirmation email (only its hash is kept)
-        "link": orders.order_url(order) if order.buyer_id else None})
+        "link": orders.order_url(order)})  # None for a guest: the link of their first email
 
 
 def send_low_stock_email(variant_id: str, count: int) -> int:
@@ -89,18 +106,35 @@ def send_low_stock_email(variant_id: str, count: int) -> int:
         variant = variant_service.get_variant(variant_id)
     except NotFound:
         return 0
-    admins = auth.active_admins()
-    for admin in admins:
-        send_email(to=admin.email, template="low_stock",
-                   context={"product": variant.product, "variant": variant, "count": count})
-    return len(admins)
+    product = variant.product
+    # where to add it: a digital subcategory's stock page, a physical product's inventory
+    page = f"/admin/subcategories/{variant.id}/stock" if product.kind == "digital" else f"/admin/products/{product.id}"
+    return _admins_send("low_stock", {"product": product, "variant": variant, "count": count,
+                                      "link": base_url(get_store(variant.store_id)) + page})
+
+
+def _refused_for_good(exc: smtplib.SMTPException) -> bool:
+    """The mail server refused this message for good (a 5xx: no such mailbox, a blocked address)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
 
 
 def _admins_send(template: str, context: dict) -> int:
-    admins = auth.active_admins()
-    for admin in admins:
-        send_email(to=admin.email, template=template, context=context)
-    return len(admins)
+    """One email to each active admin; how many were sent. An address the mail server refuses for
+    good is logged and skipped: raising would retry the job, sending the admins before it the
+    same email again and those after it nothing."""
+    sent = 0
+    for admin in auth.active_admins():
+        try:
+            send_email(to=admin.email, template=template, context=context)
+        except smtplib.SMTPException as exc:
+            if not _refused_for_good(exc):
+                raise
+            log.warning("the mail server refused the %s email to admin %s: %s", template, admin.email, exc)
+            continue
+        sent += 1
+    return sent
 
 
 def _admin_order_link(order) -> str:

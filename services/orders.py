@@ -582,8 +582,12 @@ def items_path(order: Order, guest_token: str | None = None) -> str:
     return order_path(order, guest_token) + "/items.txt"
 
 
-def order_url(order: Order, guest_token: str | None = None) -> str:
-    """The order page's absolute address, for emails (the store's own public address)."""
+def order_url(order: Order, guest_token: str | None = None) -> str | None:
+    """The order page's absolute address, for emails (the store's own public address). None for a
+    guest's order without its secret (only the hash is kept): an account page would ask a guest to
+    sign in, so the email points them at the link of their first email instead."""
+    if guest_token is None and order.buyer_id is None:
+        return None
     return base_url(db.session.get(Store, order.store_id)) + order_path(order, guest_token)
 
 
@@ -600,7 +604,7 @@ def notify_placed(order: Order, guest_token: str | None) -> None:
     """A waiting order tells its buyer so; a guest always gets the secret link (a paid order's
     confirmation is queued by mark_paid)."""
     if order.payment_status == "UNPAID" or guest_token:
-        enqueue_after_commit(ORDER_EMAIL, order.id, guest_token=guest_token, queue="emails")
+        enqueue_after_commit(ORDER_EMAIL, order.id, guest_token=guest_token, placed=True, queue="emails")
 
 
 def can_resend(order: Order) -> bool:

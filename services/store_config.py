@@ -15,7 +15,7 @@ from models.base import utcnow
 from . import payments, plans, themes
 from .errors import Invalid
 from .money import format_money, to_major, to_minor
-from .stores import MONEY_SETTINGS, StoreSettings, _errors, _message, settings_of, update_settings
+from .stores import MONEY_SETTINGS, StoreSettings, _errors, _message, check_name, settings_of, update_settings
 
 # --- the whole configuration: store name and description, settings, payment methods --------------
 
@@ -97,9 +97,10 @@ def update_store_config(store: Store, changes: dict) -> StoreSettings:
                 details[key] = [problem]
                 del changes[key]
     if name is not None:
-        name = str(name).strip()
-        if not name or len(name) > 120:
-            details["name"] = ["the store name must be 1-120 characters"]
+        try:
+            name = check_name(str(name))
+        except Invalid:
+            details["name"] = ["the store name must be 1-120 characters on one line"]
     if description is not None:
         description = str(description).strip()
         if len(description) > DESCRIPTION_MAX:

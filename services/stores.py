@@ -283,6 +283,15 @@ def normalize_domain(domain: str | None) -> str | None:
     return domain
 
 
+def check_name(name: str | None) -> str:
+    """A store's name, trimmed: 1-120 characters on one line (it heads every email of the store,
+    in From and subjects, where a line break stops the email from being sent)."""
+    name = (name or "").strip()
+    if not name or len(name) > 120 or "\n" in name or "\r" in name:
+        raise Invalid("Store name must be 1-120 characters on one line", details={"name": ["invalid name"]})
+    return name
+
+
 def create_store(slug: str, name: str, *, domain: str | None = None, currency: str = "EUR",
                  description: str = "", is_default: bool | None = None, plan=None) -> Store:
     """A store and its default CMS pages, on ``plan`` (default: the plan "Everything", every
@@ -291,9 +300,7 @@ def create_store(slug: str, name: str, *, domain: str | None = None, currency: s
     if not SLUG_RE.match(slug) or slug in RESERVED_SLUGS:
         raise Invalid("Store slug must be 1-63 lowercase letters, digits or dashes, and not reserved",
                       details={"slug": ["invalid slug"]})
-    name = (name or "").strip()
-    if not name or len(name) > 120:
-        raise Invalid("Store name must be 1-120 characters", details={"name": ["invalid name"]})
+    name = check_name(name)
     currency = check_currency(currency or "EUR")
     domain = normalize_domain(domain)
     if db.session.scalar(select(Store.id).where(Store.slug == slug)):

@@ -216,10 +216,7 @@ def update_tenant(store: Store, changes: dict) -> Store:
     ``status`` (active or suspended). Only the fields given change."""
     _not_deleted(store)
     if changes.get("name") is not None:
-        name = changes["name"].strip()
-        if not name or len(name) > 120:
-            raise Invalid("Store name must be 1-120 characters", details={"name": ["invalid name"]})
-        store.name = name
+        store.name = stores.check_name(changes["name"])
     if changes.get("slug") is not None and changes["slug"].strip().lower() != store.slug:
         slug = changes["slug"].strip().lower()
         if not stores.SLUG_RE.match(slug) or slug in stores.RESERVED_SLUGS:
