@@ -53,6 +53,15 @@ def send_email(*, to: str, template: str, context: dict | None = None, headers: 
     return subject
 
 
+def _buyer_link(order, guest_token: str | None = None) -> str | None:
+    """The order page for an email: the guest's secret link when this email carries it, the
+    account page of a signed-in buyer's order, else None (a guest's page is reached by the secret
+    link of the first email: only its hash is kept; the account page is no use to a guest)."""
+    if guest_token or order.buyer_id:
+        return orders.order_url(order, guest_token)
+    return None
+
+
 @begins_deferred  # reads only: SQLite's write lock stays free for checkouts while it renders
 def send_order_email(order_id: str, guest_token: str | None = None) -> str | None:
     """The confirmation (paid: with the items, one per line) or the 'waiting for payment' email."""
@@ -63,7 +72,7 @@ def send_order_email(order_id: str, guest_token: str | None = None) -> str | Non
     paid = order.payment_status == "PAID"
     return send_email(to=order.email, template="order_paid" if paid else "order_pending", context={
         "order": order, "lines": order.lines, "items": orders.delivered_codes(order) if paid else {},
-        "link": orders.order_url(order, guest_token)})
+        "link": _buyer_link(order, guest_token)})
 
 
 def send_shipped_email(order_id: str, again: bool = False) -> str | None:
@@ -78,8 +87,7 @@ def send_shipped_email(order_id: str, again: bool = False) -> str | None:
     return send_email(to=order.email, template="order_shipped", context={
         "order": order, "again": again, "lines": [ln for ln in order.lines if ln.kind == "physical"],
         "address": order.shipping_address or {},
-        # a guest's page is reached by the secret link of the confirmation email (only its hash is kept)
-        "link": orders.order_url(order) if order.buyer_id else None})
+        "link": _buyer_link(order)})
 
 
 def send_low_stock_email(variant_id: str, count: int) -> int:
@@ -139,7 +147,7 @@ def send_refund_email(refund_id: str) -> str | None:
         return None
     return send_email(to=order.email, template="refund", context={
         "refund": refund, "order": order, "amount": show_money(refund.amount, refund.currency),
-        "link": orders.order_url(order)})
+        "link": _buyer_link(order)})
 
 
 def send_topup_email(topup_id: str) -> str | None:
@@ -165,4 +173,4 @@ def send_replacement_email(request_id: str) -> str | None:
         return None
     item = orders.delivered_item(request.replacement_item_id) if request.replacement_item_id else None
     return send_email(to=order.email, template="replacement", context={
-        "request": request, "order": order, "item": item, "link": orders.order_url(order)})
+        "request": request, "order": order, "item": item, "link": _buyer_link(order)})

@@ -397,3 +397,23 @@ def test_change_email_needs_the_password_and_a_free_address(app, client, store, 
     with app.app_context(), tenant_scope(store):
         assert db.session.get(User, user.id).email == "new@example.com"
         assert db.session.scalar(select(BalanceTransaction.id)) is None
+
+
+def test_a_guests_paid_email_never_links_to_an_account_page(app, client, store, shop, make, mail_outbox):
+    """A guest cannot open /account/orders/N: the confirmation sent once the payment is approved
+    points to the secret link of the first email instead."""
+    admin = make.user(store, role="ADMIN")
+    add(client, shop.steam, 1)
+    link = checkout(client, "MANUAL", email="guest@example.com").headers["Location"]
+    assert link.startswith("/orders/guest/") and link in mail_outbox[-1].body
+    with app.app_context(), tenant_scope(store):
+        from services import orders
+
+        orders.approve(db.session.scalar(select(Order)), actor=db.session.get(User, admin.id))
+        db.session.commit()
+    paid = mail_outbox[-1]
+    html = paid.alternatives[0][0]
+    assert paid.subject == "Your order #1 is ready" and "STEAM-" in paid.body
+    assert "/account/orders" not in paid.body and "/account/orders" not in html
+    assert "the link in your order confirmation email" in paid.body
+    assert "link in your order confirmation email" in html
