@@ -370,13 +370,24 @@ def send_password_link(user: User, *, ip: str | None = None, template: str = "pa
     )
 
 
+def _usable_reset(token: str, *, lock: bool = False) -> PasswordResetToken | None:
+    """The reset link's row while it still works (never used, not expired), else None."""
+    query = select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash(token))
+    record = db.session.scalar(query.with_for_update() if lock else query)
+    if record is None or record.used_at is not None or record.expires_at < _now():
+        return None
+    return record
+
+
+def reset_link_usable(token: str) -> bool:
+    """Whether the reset page should offer its form (a used or expired link offers a new one)."""
+    return _usable_reset(token) is not None
+
+
 def reset_password(token: str, new_password: str) -> User:
     check_password_strength(new_password)
-    record = db.session.scalar(
-        select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash(token))
-        .with_for_update()
-    )
-    if record is None or record.used_at is not None or record.expires_at < _now():
+    record = _usable_reset(token, lock=True)
+    if record is None:
         raise Invalid("This reset link is invalid or has expired; ask for a new one",
                       code="reset_token_invalid", status=400)
     user = db.session.scalar(select(User).where(User.id == record.user_id))
