@@ -342,6 +342,9 @@ def checkout_page():
         if error.code == "cart_not_buyable":
             flash(error.message + ": see the marked lines.", "error")
             return redirect(url_for("storefront.cart"), 303)
+        if error.code.startswith("coupon_"):  # the coupon is in the cart: remove it there, or change the cart
+            flash(f"{error.message}: remove the coupon or change your cart, then check out again.", "error")
+            return redirect(url_for("storefront.cart"), 303)
         _place_errors(form, error)
         return _checkout_page(current_cart(create=False), form, 422)
     order = placed.order

@@ -160,6 +160,32 @@ def test_coupon_apply_and_remove_with_precise_errors(app, client, store, shop):
     assert 'data-testid="total">€20.00<' in removed.data.decode() and "coupon-code" not in removed.data.decode()
 
 
+def test_a_coupon_that_stops_applying_sends_the_shopper_to_the_cart_to_fix_it(app, client, store, shop):
+    """The cart lost the coupon's minimum: the cart says so and offers no checkout; the checkout
+    page says so too; placing the order anyway goes back to the cart (where the coupon can be
+    removed) instead of a refusal on a checkout page that shows no coupon to remove."""
+    with app.app_context(), tenant_scope(store):
+        coupons.create_coupon({"code": "MIN15", "kind": "fixed", "value": 100, "min_subtotal": 1500})
+        db.session.commit()
+    add(client, shop.steam, 2)
+    client.post("/cart/coupon", data={"csrf_token": token(client, "/cart"), "code": "min15"})
+    client.post(f"/cart/items/{item_id(client)}", data={"csrf_token": token(client, "/cart"), "quantity": 1})
+    cart = client.get("/cart").data.decode()
+    assert "This coupon needs a cart of at least" in cart
+    assert 'data-testid="checkout-link"' not in cart and 'data-testid="coupon-blocks-checkout"' in cart
+    page = client.get("/checkout").data.decode()
+    assert 'data-testid="checkout-coupon-error"' in page and "Coupon MIN15 does not apply" in page
+    placed = checkout(client, "MANUAL", email="guest@example.com")
+    assert placed.status_code == 303 and placed.headers["Location"] == "/cart"
+    back = client.get("/cart").data.decode()
+    assert "remove the coupon or change your cart" in back and "Remove coupon" in back
+    with app.app_context(), tenant_scope(store):
+        assert db.session.scalar(select(Order)) is None
+    client.post("/cart/coupon/remove", data={"csrf_token": token(client, "/cart")})
+    assert 'data-testid="checkout-link"' in client.get("/cart").data.decode()
+    assert checkout(client, "MANUAL", email="guest@example.com").headers["Location"].startswith("/orders/guest/")
+
+
 def test_cart_flags_problems_and_the_price_change_got_it_flow(app, client, store, shop):
     add(client, shop.steam, 2)
     add(client, shop.limited, 2)
