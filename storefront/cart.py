@@ -339,7 +339,7 @@ def checkout_page():
                                    for ln in error.details.get("lines", [])}
             flash("Some prices changed since you added them. Check the new prices, then check out again.", "warning")
             return redirect(url_for("storefront.cart"), 303)
-        if error.code == "cart_not_buyable":
+        if error.code in ("cart_not_buyable", "out_of_stock"):  # the cart marks the lines to fix
             flash(error.message + ": see the marked lines.", "error")
             return redirect(url_for("storefront.cart"), 303)
         if error.code.startswith("coupon_"):  # the coupon is in the cart: remove it there, or change the cart

@@ -186,6 +186,20 @@ def test_a_coupon_that_stops_applying_sends_the_shopper_to_the_cart_to_fix_it(ap
     assert checkout(client, "MANUAL", email="guest@example.com").headers["Location"].startswith("/orders/guest/")
 
 
+def test_stock_sold_meanwhile_sends_the_shopper_to_the_cart_with_the_line_marked(app, client, store, shop):
+    """Another shopper took the last item between the cart and the order: the refusal goes back to
+    the cart, which marks the line (the checkout page has no per-line marks or quantities to fix)."""
+    add(client, shop.big, 1)
+    other = new_client(app)
+    add(other, shop.big, 1)
+    assert checkout(other, "MANUAL", email="other@example.com").status_code == 303  # reserves the last one
+    placed = checkout(client, "MANUAL", email="guest@example.com")
+    assert placed.status_code == 303 and placed.headers["Location"] == "/cart"
+    cart = client.get("/cart").data.decode()
+    assert "Not enough stock left for some items in your cart" in cart
+    assert 'data-problem="out_of_stock"' in cart and 'data-testid="checkout-link"' not in cart
+
+
 def test_cart_flags_problems_and_the_price_change_got_it_flow(app, client, store, shop):
     add(client, shop.steam, 2)
     add(client, shop.limited, 2)
