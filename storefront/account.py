@@ -8,6 +8,7 @@ from services import account as account_service
 from services import addresses as address_service
 from services import balance, orders, payments, topups
 from services import preferences as preference_service
+from services.errors import Invalid
 from services.money import to_minor
 from services.pagination import paginate
 from web import form_errors, form_status, page_arg, private, reread, role_required, wants_fragment
@@ -65,6 +66,15 @@ def account_balance():
     return _balance_page()
 
 
+def _typed_amount(text: str | None) -> int:
+    """The typed top-up in minor units; anything but an amount (``abc``, ``12,50``) gets the same
+    plain sentence as an empty field, not the API's "amount must be a number"."""
+    try:
+        return to_minor((text or "").strip().replace(" ", ""), g.store.currency, field="amount")
+    except Invalid as error:
+        raise Invalid("Enter an amount such as 20.00", code=error.code, details={"amount": [error.message]}) from error
+
+
 @bp.post("/account/balance/top-up")
 @role_required(Role.USER)
 def top_up():
@@ -75,7 +85,7 @@ def top_up():
         page = request.host_url.rstrip("/") + url_for("storefront.account_balance")
         with form_errors(form, codes={"payment_method_unavailable": "payment_method",
                                       "payment_provider_error": "payment_method"}):
-            amount = to_minor((form.amount.data or "").strip().replace(" ", ""), g.store.currency, field="amount")
+            amount = _typed_amount(form.amount.data)
             _, payment = topups.start(g.store, current_user._get_current_object(), amount, form.payment_method.data,
                                       success_url=page + "?topup=done", cancel_url=page + "?topup=cancelled")
             return redirect(payment.redirect_url, 303)

@@ -91,6 +91,21 @@ def test_the_balance_page_tops_up_within_the_limits(app, client, store, make, ho
     assert "€20.00 · Crypto (Hoodpay)" in listed and "Waiting for payment" in listed
 
 
+def test_a_top_up_amount_that_is_not_a_number_gets_a_plain_message_and_stays_typed(app, client, store, make,
+                                                                                  hoodpay_api):
+    save_hoodpay_keys(app, store, hoodpay_api)
+    enable_methods(app, store, "HOODPAY")
+    login(client, shopper(make, store, app).username)
+    page = client.get("/account/balance")
+    for amount in ("abc", "12,50", "0.001"):
+        refused = client.post("/account/balance/top-up", data={"csrf_token": csrf(page.data), "amount": amount,
+                                                               "payment_method": "HOODPAY"})
+        html = refused.data.decode()
+        assert refused.status_code == 422 and "Enter an amount such as 20.00" in html, amount
+        assert "amount must be" not in html and "amount has" not in html and f'value="{amount}"' in html
+    assert _count(app, store, BalanceTopUp) == 0
+
+
 def test_no_top_up_form_when_the_store_takes_no_provider_payments(app, client, store, make):
     login(client, shopper(make, store, app).username)
     html = client.get("/account/balance").data.decode()
