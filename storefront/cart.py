@@ -311,6 +311,19 @@ def _place_errors(form, error: DomainError) -> None:
                                           "address_not_found": "address_id"})
 
 
+def _delivery_errors(cart, form, user) -> None:
+    """What the order's delivery would be refused for (no or a wrong address, no shipping method),
+    on the form: a guest whose email was refused hears about the address in the same answer."""
+    priced = cart_service.price(cart, buyer=user, customer_key=_customer_key())
+    if not checkout.is_physical(priced):
+        return
+    try:
+        checkout.totals(g.store, priced, buyer=user, require=True,
+                        delivery=_delivery(form, user, full=True, method_id=form.shipping_method_id.data or None))
+    except DomainError as error:
+        _place_errors(form, error)
+
+
 @bp.route("/checkout", methods=["GET", "POST"])
 def checkout_page():
     cart = current_cart(create=False, lock=request.method == "POST")  # place_order locks it: read it locked
@@ -346,6 +359,8 @@ def checkout_page():
             flash(f"{error.message}: remove the coupon or change your cart, then check out again.", "error")
             return redirect(url_for("storefront.cart"), 303)
         _place_errors(form, error)
+        if "email" in (error.details or {}):  # the email is checked first: name the delivery's gaps at once too
+            _delivery_errors(cart, form, user)
         return _checkout_page(current_cart(create=False), form, 422)
     order = placed.order
     number, paid = order.order_number, order.payment_status == "PAID"
