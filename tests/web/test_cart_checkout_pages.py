@@ -123,6 +123,23 @@ def test_add_to_cart_refuses_quantities_outside_the_limits_with_422(client, shop
 
 # --- the cart -----------------------------------------------------------------------------
 
+def test_a_quantity_that_is_not_a_whole_number_gets_one_plain_message(client, shop):
+    """``1.5`` or ``abc``: "Enter a whole number", alone, in the cart and on the product page (not
+    "Not a valid integer value.; Enter a quantity of 0 or more"); an empty one asks for a quantity."""
+    add(client, shop.steam, 1)
+    line = item_id(client)
+    for typed in ("1.5", "abc"):
+        refused = client.post(f"/cart/items/{line}", data={"csrf_token": token(client, "/cart"), "quantity": typed},
+                              headers=HX)
+        errors = re.findall(r'data-testid="line-error">([^<]*)<', refused.data.decode())
+        assert refused.status_code == 422 and errors == ["Enter a whole number"], typed
+        added = add(client, shop.steam, typed, htmx=True).data.decode()
+        assert "Enter a whole number" in added and "Not a valid integer" not in added and "1 or more" not in added
+    empty = client.post(f"/cart/items/{line}", data={"csrf_token": token(client, "/cart"), "quantity": ""}, headers=HX)
+    assert re.findall(r'data-testid="line-error">([^<]*)<', empty.data.decode()) == ["Enter a quantity"]
+
+
+
 def test_cart_quantity_update_in_place_and_removal(client, shop):
     add(client, shop.steam, 1)
     line = item_id(client)
