@@ -474,3 +474,4 @@ def test_a_guests_paid_email_never_links_to_an_account_page(app, client, store, 
     assert "/account/orders" not in paid.body and "/account/orders" not in html
     assert "the link in your order confirmation email" in paid.body
     assert "link in your order confirmation email" in html
+    assert "because you ordered at" in html and "because of your account" not in html  # a guest has none
