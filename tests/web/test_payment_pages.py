@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from extensions import db
 from models import BalanceTopUp, Cart, CartItem, Order, Payment, StockItem
 from tenancy import tenant_scope
-from tests.payments import enable_methods, save_hoodpay_keys
+from tests.payments import enable_methods, hoodpay_post, save_hoodpay_keys
 from tests.web.test_auth_pages import csrf, login
 from tests.web.test_cart_checkout_pages import (
     add,
@@ -70,6 +70,28 @@ def test_a_guest_pays_an_unpaid_order_from_the_secret_link(app, client, store, s
     assert page.status_code == 200 and b'data-testid="pay-now"' in page.data
     again = client.post(path + "/pay", data={"csrf_token": csrf(page.data)})
     assert again.status_code == 303 and again.headers["Location"] == placed.headers["Location"]
+
+
+def test_back_from_a_cancelled_hoodpay_page_the_order_says_so_instead_of_waiting(app, client, store, make, shop,
+                                                                                 hoodpay_api):
+    """Hoodpay knows no cancel address: a shopper who cancels there comes back to "?payment=done".
+    Once the cancellation is known the page says the payment did not go through and offers Pay
+    now, rather than "waiting for the provider to confirm" (refreshing for as long as the order lives)."""
+    save_hoodpay_keys(app, store, hoodpay_api)
+    enable_methods(app, store, "HOODPAY")
+    login(client, shopper(make, store, app).username)
+    add(client, shop.steam, 1)
+    placed = checkout(client, "HOODPAY")
+    payment_id = placed.headers["Location"].rsplit("/", 1)[1]
+    waiting = client.get("/account/orders/1?payment=done").data.decode()
+    assert 'data-testid="payment-confirming"' in waiting and 'http-equiv="refresh"' in waiting
+    hoodpay_api.cancel(payment_id, deliver=False)
+    notice = hoodpay_api.event("payment:cancelled", hoodpay_api.payment(payment_id))
+    assert hoodpay_post(client, hoodpay_api, notice).status_code == 200
+    back = client.get("/account/orders/1?payment=done").data.decode()
+    assert 'data-testid="payment-not-through"' in back and "nothing was charged" in back
+    assert 'data-testid="payment-confirming"' not in back and 'http-equiv="refresh"' not in back
+    assert 'data-testid="pay-now"' in back
 
 
 def test_the_balance_page_tops_up_within_the_limits(app, client, store, make, hoodpay_api):
