@@ -128,6 +128,22 @@ def test_a_top_up_amount_that_is_not_a_number_gets_a_plain_message_and_stays_typ
     assert _count(app, store, BalanceTopUp) == 0
 
 
+def test_back_from_a_cancelled_hoodpay_top_up_the_balance_page_says_so(app, client, store, make, hoodpay_api):
+    save_hoodpay_keys(app, store, hoodpay_api)
+    enable_methods(app, store, "HOODPAY")
+    login(client, shopper(make, store, app).username)
+    page = client.get("/account/balance")
+    started = client.post("/account/balance/top-up", data={"csrf_token": csrf(page.data), "amount": "20",
+                                                           "payment_method": "HOODPAY"})
+    payment_id = started.headers["Location"].rsplit("/", 1)[1]
+    assert 'data-testid="topup-returned"' in client.get("/account/balance?topup=done").data.decode()
+    hoodpay_api.cancel(payment_id, deliver=False)
+    assert hoodpay_post(client, hoodpay_api, hoodpay_api.event("payment:cancelled",
+                                                               hoodpay_api.payment(payment_id))).status_code == 200
+    back = client.get("/account/balance?topup=done").data.decode()
+    assert 'data-testid="topup-not-through"' in back and 'data-testid="topup-returned"' not in back
+
+
 def test_no_top_up_form_when_the_store_takes_no_provider_payments(app, client, store, make):
     login(client, shopper(make, store, app).username)
     html = client.get("/account/balance").data.decode()
