@@ -149,9 +149,12 @@ def create_user(*, username: str, email: str, password: str, role: Role = Role.U
     return user
 
 
-def email_taken() -> Conflict:
-    return Conflict("This email is already registered: an account with it already exists. Sign in, or use "
-                    "another address.", code="email_taken", details={"email": ["already registered"]})
+def email_taken(*, for_new_account: bool = True) -> Conflict:
+    """The refusal of an email another account has. Only someone creating an account is told to
+    sign in instead: one changing an existing account's email (its owner, an admin) is not."""
+    advice = "Sign in, or use another address." if for_new_account else "Use another address."
+    return Conflict(f"This email is already registered: an account with it already exists. {advice}",
+                    code="email_taken", details={"email": ["already registered"]})
 
 
 def register(*, username: str, email: str, password: str, ip: str | None) -> User:

@@ -447,6 +447,7 @@ def test_change_email_needs_the_password_and_a_free_address(app, client, store, 
     taken = client.post("/account/email", data={"csrf_token": csrf(page.data), "email": "TAKEN@example.com",
                                                 "password": PASSWORD})
     assert taken.status_code == 422 and "already exists" in taken.data.decode()
+    assert "Sign in" not in taken.data.decode().split('id="email"')[1].split("</form>")[0]  # already signed in
     done = client.post("/account/email", data={"csrf_token": csrf(page.data), "email": " New@Example.com ",
                                                "password": PASSWORD})
     assert done.status_code == 302
