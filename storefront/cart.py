@@ -16,7 +16,7 @@ from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from sqlalchemy.exc import SQLAlchemyError
 
-from services import addresses, checkout, orders, payments
+from services import addresses, checkout, orders, payments, topups
 from services import cart as cart_service
 from services import products as product_service
 from services import variants as variant_service
@@ -277,7 +277,8 @@ def _checkout_context(cart, form) -> dict:
     if not form.payment_method.data:
         usable = [o["name"] for o in options if o["ready"] and o["affordable"]]
         form.payment_method.data = usable[0] if usable else None
-    return {**context, "priced": priced, "form": form, "options": options, "user": user}
+    return {**context, "priced": priced, "form": form, "options": options, "user": user,
+            "can_top_up": user is not None and bool(topups.methods(g.store))}
 
 
 def _checkout_page(cart, form, status: int = 200):

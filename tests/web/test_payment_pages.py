@@ -144,6 +144,20 @@ def test_back_from_a_cancelled_hoodpay_top_up_the_balance_page_says_so(app, clie
     assert 'data-testid="topup-not-through"' in back and 'data-testid="topup-returned"' not in back
 
 
+def test_a_balance_too_low_at_checkout_links_to_the_top_up(app, client, store, make, shop, hoodpay_api):
+    login(client, shopper(make, store, app, balance_minor=500).username)
+    add(client, shop.steam, 1)
+    assert 'data-testid="checkout-top-up"' not in client.get("/checkout").data.decode()  # no way to top up yet
+    save_hoodpay_keys(app, store, hoodpay_api)
+    enable_methods(app, store, "HOODPAY")
+    page = client.get("/checkout").data.decode()
+    assert "Your balance is too low for this order" in page
+    assert 'href="/account/balance" data-testid="checkout-top-up"' in page
+    login(other := app.test_client(), shopper(make, store, app, balance_minor=5000, username="rich").username)
+    add(other, shop.steam, 1)
+    assert 'data-testid="checkout-top-up"' not in other.get("/checkout").data.decode()  # enough already
+
+
 def test_no_top_up_form_when_the_store_takes_no_provider_payments(app, client, store, make):
     login(client, shopper(make, store, app).username)
     html = client.get("/account/balance").data.decode()
