@@ -137,7 +137,7 @@ def change_email(user: User, new_email: str, password: str) -> User:
     check_blacklist(email=email)
     clash = db.session.scalar(select(User.id).where(func.lower(User.email) == email, User.id != user.id))
     if clash is not None:
-        raise email_taken()
+        raise email_taken(for_new_account=False)
     user.email = email
     db.session.flush()
     return user

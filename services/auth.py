@@ -149,9 +149,12 @@ def create_user(*, username: str, email: str, password: str, role: Role = Role.U
     return user
 
 
-def email_taken() -> Conflict:
-    return Conflict("This email is already registered: an account with it already exists. Sign in, or use "
-                    "another address.", code="email_taken", details={"email": ["already registered"]})
+def email_taken(*, for_new_account: bool = True) -> Conflict:
+    """The refusal of an email another account has. Only someone creating an account is told to
+    sign in instead: one changing an existing account's email (its owner, an admin) is not."""
+    advice = "Sign in, or use another address." if for_new_account else "Use another address."
+    return Conflict(f"This email is already registered: an account with it already exists. {advice}",
+                    code="email_taken", details={"email": ["already registered"]})
 
 
 def register(*, username: str, email: str, password: str, ip: str | None) -> User:
@@ -373,13 +376,24 @@ def send_password_link(user: User, *, ip: str | None = None, template: str = "pa
     )
 
 
+def _usable_reset(token: str, *, lock: bool = False) -> PasswordResetToken | None:
+    """The reset link's row while it still works (never used, not expired), else None."""
+    query = select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash(token))
+    record = db.session.scalar(query.with_for_update() if lock else query)
+    if record is None or record.used_at is not None or record.expires_at < _now():
+        return None
+    return record
+
+
+def reset_link_usable(token: str) -> bool:
+    """Whether the reset page should offer its form (a used or expired link offers a new one)."""
+    return _usable_reset(token) is not None
+
+
 def reset_password(token: str, new_password: str) -> User:
     check_password_strength(new_password)
-    record = db.session.scalar(
-        select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash(token))
-        .with_for_update()
-    )
-    if record is None or record.used_at is not None or record.expires_at < _now():
+    record = _usable_reset(token, lock=True)
+    if record is None:
         raise Invalid("This reset link is invalid or has expired; ask for a new one",
                       code="reset_token_invalid", status=400)
     user = db.session.scalar(select(User).where(User.id == record.user_id))

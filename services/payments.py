@@ -120,6 +120,15 @@ def can_pay_now(store: Store, order: Order) -> bool:
             and order.payment_method in PROVIDER_METHODS and payment_accounts.readiness(store, order.payment_method) is None)
 
 
+def attempt_over(order: Order) -> bool:
+    """Whether the order's latest provider payment attempt ended unpaid (cancelled, failed or its
+    page expired): a shopper sent back "done" (Hoodpay has no cancel address) is then told so and
+    offered Pay now, not left on a page that waits for a confirmation that will never come."""
+    status = db.session.scalar(select(Payment.status).where(Payment.order_id == order.id)
+                               .order_by(Payment.created_at.desc()).limit(1))
+    return status in ("FAILED", "EXPIRED")
+
+
 def hoodpay_webhook_url(store: Store) -> str:
     return f"{base_url(store)}/api/webhooks/hoodpay"
 

@@ -295,7 +295,7 @@ def update_user(user: User, *, actor: User, **changes) -> User:
         email = auth.normalize_email(changes["email"])
         if email != user.email:
             if db.session.scalar(select(User.id).where(User.email == email, User.id != user.id)):
-                raise auth.email_taken()
+                raise auth.email_taken(for_new_account=False)
             user.email = email
     if "note" in changes and changes["note"] is not None:
         user.note = changes["note"].strip()[:1000]

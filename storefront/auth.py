@@ -100,4 +100,7 @@ def reset_password(token: str):
             logout_user()
             flash("Your password has been changed. Sign in with the new one.", "success")
             return redirect(url_for("storefront.login"))
-    return render_template("storefront/auth/reset.html", form=form, token=token), form_status(form)
+    if not auth_service.reset_link_usable(token):  # used, expired or unknown: no form to fill in for nothing
+        return render_template("storefront/auth/reset.html", form=form, token=token, usable=False), \
+            form_status(form) if request.method == "POST" else 400
+    return render_template("storefront/auth/reset.html", form=form, token=token, usable=True), form_status(form)

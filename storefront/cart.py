@@ -16,7 +16,7 @@ from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from sqlalchemy.exc import SQLAlchemyError
 
-from services import addresses, checkout, orders, payments
+from services import addresses, checkout, orders, payments, topups
 from services import cart as cart_service
 from services import products as product_service
 from services import variants as variant_service
@@ -277,7 +277,8 @@ def _checkout_context(cart, form) -> dict:
     if not form.payment_method.data:
         usable = [o["name"] for o in options if o["ready"] and o["affordable"]]
         form.payment_method.data = usable[0] if usable else None
-    return {**context, "priced": priced, "form": form, "options": options, "user": user}
+    return {**context, "priced": priced, "form": form, "options": options, "user": user,
+            "can_top_up": user is not None and bool(topups.methods(g.store))}
 
 
 def _checkout_page(cart, form, status: int = 200):
@@ -311,6 +312,19 @@ def _place_errors(form, error: DomainError) -> None:
                                           "address_not_found": "address_id"})
 
 
+def _delivery_errors(cart, form, user) -> None:
+    """What the order's delivery would be refused for (no or a wrong address, no shipping method),
+    on the form: a guest whose email was refused hears about the address in the same answer."""
+    priced = cart_service.price(cart, buyer=user, customer_key=_customer_key())
+    if not checkout.is_physical(priced):
+        return
+    try:
+        checkout.totals(g.store, priced, buyer=user, require=True,
+                        delivery=_delivery(form, user, full=True, method_id=form.shipping_method_id.data or None))
+    except DomainError as error:
+        _place_errors(form, error)
+
+
 @bp.route("/checkout", methods=["GET", "POST"])
 def checkout_page():
     cart = current_cart(create=False, lock=request.method == "POST")  # place_order locks it: read it locked
@@ -339,10 +353,15 @@ def checkout_page():
                                    for ln in error.details.get("lines", [])}
             flash("Some prices changed since you added them. Check the new prices, then check out again.", "warning")
             return redirect(url_for("storefront.cart"), 303)
-        if error.code == "cart_not_buyable":
+        if error.code in ("cart_not_buyable", "out_of_stock"):  # the cart marks the lines to fix
             flash(error.message + ": see the marked lines.", "error")
             return redirect(url_for("storefront.cart"), 303)
+        if error.code.startswith("coupon_"):  # the coupon is in the cart: remove it there, or change the cart
+            flash(f"{error.message}: remove the coupon or change your cart, then check out again.", "error")
+            return redirect(url_for("storefront.cart"), 303)
         _place_errors(form, error)
+        if "email" in (error.details or {}):  # the email is checked first: name the delivery's gaps at once too
+            _delivery_errors(cart, form, user)
         return _checkout_page(current_cart(create=False), form, 422)
     order = placed.order
     number, paid = order.order_number, order.payment_status == "PAID"

@@ -57,6 +57,9 @@ def _catalog_query(*, category: str = "") -> tuple[shop_service.CatalogQuery, di
         in_stock=_flag("in_stock"), featured=_flag("featured"),
         sort=sort if sort in shop_service.SHOP_SORTS else "newest", page=page_arg(),
     )
+    if query.min_price is not None and query.max_price is not None and query.max_price < query.min_price:
+        errors["max_price"] = "Enter a max price of at least the min price"  # else "Nothing matches", unexplained
+        query.max_price = None
     return query, errors
 
 

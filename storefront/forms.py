@@ -11,9 +11,27 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, StopValidation
 
 from web import PageForm
+
+
+class QuantityField(IntegerField):
+    """A quantity: ``1.5`` or ``abc`` gets one plain sentence, not WTForms' "Not a valid integer
+    value." followed by the range's message about a number that was never read."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and not str(valuelist[0]).strip():  # nothing typed: InputRequired says so
+            self.data = None
+            return
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError("Enter a whole number") from exc
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()
 
 
 class LoginForm(PageForm):
@@ -50,11 +68,11 @@ class ActionForm(PageForm):
 
 class AddToCartForm(PageForm):
     variant_id = HiddenField(validators=[DataRequired(), Length(max=36)])
-    quantity = IntegerField("Quantity", default=1, validators=[InputRequired("Enter a quantity"), NumberRange(min=1, max=2**31 - 1, message="Choose a quantity of 1 or more")])
+    quantity = QuantityField("Quantity", default=1, validators=[InputRequired("Enter a quantity"), NumberRange(min=1, max=2**31 - 1, message="Choose a quantity of 1 or more")])
 
 
 class QuantityForm(PageForm):
-    quantity = IntegerField("Quantity", validators=[InputRequired("Enter a quantity"), NumberRange(min=0, max=2**31 - 1, message="Enter a quantity of 0 or more (0 removes the item)")])
+    quantity = QuantityField("Quantity", validators=[InputRequired("Enter a quantity"), NumberRange(min=0, max=2**31 - 1, message="Enter a quantity of 0 or more (0 removes the item)")])
 
 
 class CouponForm(PageForm):

@@ -26,6 +26,7 @@ def order_context(order, viewer) -> dict:
             "replace_states": replacements.item_states(order) if order.paid_at else {},
             "replacement_requests": replacements.requests_of(order.id),
             "returned": returned if returned in ("done", "cancelled") else None, "pay_form": ActionForm(),
+            "attempt_over": returned == "done" and order.payment_status == "UNPAID" and payments.attempt_over(order),
             "replace_form": None, "replace_item": None,
             **review_card(order, viewer)}
 

@@ -90,6 +90,7 @@ def test_a_mixed_cart_paid_by_balance_then_shipped(client, shop, make, store, ma
     assert mail.subject == f"Order #{order['order_number']} has shipped"
     assert "https://ctt.example/RR123456789PT" in mail.body and "RR123456789PT" in mail.body
     assert "https://ctt.example/RR123456789PT" in mail.alternatives[0][0] and "Rua Augusta 1" in mail.body
+    assert "\nPortugal\n" in mail.body and "<br>Portugal</p>" in mail.alternatives[0][0]  # as the order page says it
     mine = client.get(f"/api/orders/{order['id']}", headers=shop.headers).get_json()
     assert mine["tracking_url"] == "https://ctt.example/RR123456789PT" and mine["shipping_address"]["country"] == "PT"
     # a list shows no addresses

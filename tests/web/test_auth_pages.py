@@ -110,6 +110,23 @@ def test_forgot_and_reset_pages(app, client, store, make, mail_outbox):
     assert login(client, "uma", "uma-new-password").status_code == 302
 
 
+def test_a_used_or_unknown_reset_link_asks_for_a_new_one_before_any_typing(app, client, store, make, mail_outbox):
+    """Opening a reset link that no longer works says so at once (with a way to get a new one),
+    rather than offering a form that is refused only after the new password is typed twice."""
+    make.user(store, username="uma", email="uma@example.com")
+    page = client.get("/forgot-password")
+    client.post("/forgot-password", data={"csrf_token": csrf(page.data), "email": "uma@example.com"})
+    link = re.search(r"(/reset-password/[A-Za-z0-9_\-]+)", mail_outbox[0].body).group(1)
+    fresh = client.get(link)
+    assert fresh.status_code == 200 and b'name="password"' in fresh.data and b"reset-link-dead" not in fresh.data
+    client.post(link, data={"csrf_token": csrf(fresh.data), "password": "uma-new-password", "confirm": "uma-new-password"})
+    for dead in (link, "/reset-password/not-a-token"):
+        html = client.get(dead)
+        assert html.status_code == 400
+        assert b"reset-link-dead" in html.data and b'href="/forgot-password"' in html.data
+        assert b'name="password"' not in html.data
+
+
 def test_announcement_bar_links_and_brand_colour_come_from_settings(client, make):
     make.store("branded", "Branded", default=True, branding={"primary_color": "#123456"},
                external_links=[{"name": "Discord", "href": "https://discord.example", "in_nav_bar": True, "in_footer": False},

@@ -123,6 +123,23 @@ def test_add_to_cart_refuses_quantities_outside_the_limits_with_422(client, shop
 
 # --- the cart -----------------------------------------------------------------------------
 
+def test_a_quantity_that_is_not_a_whole_number_gets_one_plain_message(client, shop):
+    """``1.5`` or ``abc``: "Enter a whole number", alone, in the cart and on the product page (not
+    "Not a valid integer value.; Enter a quantity of 0 or more"); an empty one asks for a quantity."""
+    add(client, shop.steam, 1)
+    line = item_id(client)
+    for typed in ("1.5", "abc"):
+        refused = client.post(f"/cart/items/{line}", data={"csrf_token": token(client, "/cart"), "quantity": typed},
+                              headers=HX)
+        errors = re.findall(r'data-testid="line-error">([^<]*)<', refused.data.decode())
+        assert refused.status_code == 422 and errors == ["Enter a whole number"], typed
+        added = add(client, shop.steam, typed, htmx=True).data.decode()
+        assert "Enter a whole number" in added and "Not a valid integer" not in added and "1 or more" not in added
+    empty = client.post(f"/cart/items/{line}", data={"csrf_token": token(client, "/cart"), "quantity": ""}, headers=HX)
+    assert re.findall(r'data-testid="line-error">([^<]*)<', empty.data.decode()) == ["Enter a quantity"]
+
+
+
 def test_cart_quantity_update_in_place_and_removal(client, shop):
     add(client, shop.steam, 1)
     line = item_id(client)
@@ -158,6 +175,46 @@ def test_coupon_apply_and_remove_with_precise_errors(app, client, store, shop):
     assert 'data-testid="coupon-discount">-€2.00<' in html and 'data-testid="total">€18.00<' in html
     removed = client.post("/cart/coupon/remove", data={"csrf_token": token(client, "/cart")}, headers=HX)
     assert 'data-testid="total">€20.00<' in removed.data.decode() and "coupon-code" not in removed.data.decode()
+
+
+def test_a_coupon_that_stops_applying_sends_the_shopper_to_the_cart_to_fix_it(app, client, store, shop):
+    """The cart lost the coupon's minimum: the cart says so and offers no checkout; the checkout
+    page says so too; placing the order anyway goes back to the cart (where the coupon can be
+    removed) instead of a refusal on a checkout page that shows no coupon to remove."""
+    with app.app_context(), tenant_scope(store):
+        coupons.create_coupon({"code": "MIN15", "kind": "fixed", "value": 100, "min_subtotal": 1500})
+        db.session.commit()
+    add(client, shop.steam, 2)
+    client.post("/cart/coupon", data={"csrf_token": token(client, "/cart"), "code": "min15"})
+    client.post(f"/cart/items/{item_id(client)}", data={"csrf_token": token(client, "/cart"), "quantity": 1})
+    cart = client.get("/cart").data.decode()
+    assert "This coupon needs a cart of at least" in cart
+    assert 'data-testid="checkout-link"' not in cart and 'data-testid="coupon-blocks-checkout"' in cart
+    page = client.get("/checkout").data.decode()
+    assert 'data-testid="checkout-coupon-error"' in page and "Coupon MIN15 does not apply" in page
+    placed = checkout(client, "MANUAL", email="guest@example.com")
+    assert placed.status_code == 303 and placed.headers["Location"] == "/cart"
+    back = client.get("/cart").data.decode()
+    assert "remove the coupon or change your cart" in back and "Remove coupon" in back
+    with app.app_context(), tenant_scope(store):
+        assert db.session.scalar(select(Order)) is None
+    client.post("/cart/coupon/remove", data={"csrf_token": token(client, "/cart")})
+    assert 'data-testid="checkout-link"' in client.get("/cart").data.decode()
+    assert checkout(client, "MANUAL", email="guest@example.com").headers["Location"].startswith("/orders/guest/")
+
+
+def test_stock_sold_meanwhile_sends_the_shopper_to_the_cart_with_the_line_marked(app, client, store, shop):
+    """Another shopper took the last item between the cart and the order: the refusal goes back to
+    the cart, which marks the line (the checkout page has no per-line marks or quantities to fix)."""
+    add(client, shop.big, 1)
+    other = new_client(app)
+    add(other, shop.big, 1)
+    assert checkout(other, "MANUAL", email="other@example.com").status_code == 303  # reserves the last one
+    placed = checkout(client, "MANUAL", email="guest@example.com")
+    assert placed.status_code == 303 and placed.headers["Location"] == "/cart"
+    cart = client.get("/cart").data.decode()
+    assert "Not enough stock left for some items in your cart" in cart
+    assert 'data-problem="out_of_stock"' in cart and 'data-testid="checkout-link"' not in cart
 
 
 def test_cart_flags_problems_and_the_price_change_got_it_flow(app, client, store, shop):
@@ -390,6 +447,7 @@ def test_change_email_needs_the_password_and_a_free_address(app, client, store, 
     taken = client.post("/account/email", data={"csrf_token": csrf(page.data), "email": "TAKEN@example.com",
                                                 "password": PASSWORD})
     assert taken.status_code == 422 and "already exists" in taken.data.decode()
+    assert "Sign in" not in taken.data.decode().split('id="email"')[1].split("</form>")[0]  # already signed in
     done = client.post("/account/email", data={"csrf_token": csrf(page.data), "email": " New@Example.com ",
                                                "password": PASSWORD})
     assert done.status_code == 302
@@ -397,3 +455,24 @@ def test_change_email_needs_the_password_and_a_free_address(app, client, store, 
     with app.app_context(), tenant_scope(store):
         assert db.session.get(User, user.id).email == "new@example.com"
         assert db.session.scalar(select(BalanceTransaction.id)) is None
+
+
+def test_a_guests_paid_email_never_links_to_an_account_page(app, client, store, shop, make, mail_outbox):
+    """A guest cannot open /account/orders/N: the confirmation sent once the payment is approved
+    points to the secret link of the first email instead."""
+    admin = make.user(store, role="ADMIN")
+    add(client, shop.steam, 1)
+    link = checkout(client, "MANUAL", email="guest@example.com").headers["Location"]
+    assert link.startswith("/orders/guest/") and link in mail_outbox[-1].body
+    with app.app_context(), tenant_scope(store):
+        from services import orders
+
+        orders.approve(db.session.scalar(select(Order)), actor=db.session.get(User, admin.id))
+        db.session.commit()
+    paid = mail_outbox[-1]
+    html = paid.alternatives[0][0]
+    assert paid.subject == "Your order #1 is ready" and "STEAM-" in paid.body
+    assert "/account/orders" not in paid.body and "/account/orders" not in html
+    assert "the link in your order confirmation email" in paid.body
+    assert "link in your order confirmation email" in html
+    assert "because you ordered at" in html and "because of your account" not in html  # a guest has none

@@ -176,6 +176,26 @@ def test_an_htmx_search_brings_the_heading_and_tab_title_along(client, shop):
     assert 'hx-swap-oob="true">All products</h1>' in cleared and "<title>All products · " in cleared
 
 
+def test_a_price_filter_that_is_not_an_amount_is_flagged_in_an_htmx_search_too(client, shop):
+    """Typed into the filters (htmx: only the results are swapped), "abc" used to be dropped with
+    no word; its message now comes along out of band, and clears once the amount is fine. A max
+    below the min says so rather than "Nothing matches"."""
+    def error(html, name):
+        match = re.search(rf'<small class="error" id="{name}-error" hx-swap-oob="true"( hidden)?>([^<]*)<', html)
+        assert match, html[:500]
+        return None if match.group(1) else match.group(2)
+
+    typed = client.get("/search?q=wallet&min_price=abc", headers=HX).data.decode()
+    assert error(typed, "min_price") == "Enter an amount such as 9.99" and error(typed, "max_price") is None
+    fixed = client.get("/search?q=wallet&min_price=5", headers=HX).data.decode()
+    assert error(fixed, "min_price") is None
+    swapped = client.get("/search?min_price=20&max_price=10", headers=HX).data.decode()
+    assert error(swapped, "max_price") == "Enter a max price of at least the min price"
+    full = client.get("/search?min_price=20&max_price=10").data.decode()
+    assert 'id="max_price-error">Enter a max price of at least the min price<' in full
+    assert 'aria-describedby="min_price-error"' in full and '<small class="error" id="min_price-error" hidden>' in full
+
+
 def test_product_page_variant_selector_and_buy_panel(client, app, store, shop):
     page = client.get("/p/steam-wallet")
     html = page.data.decode()

@@ -77,6 +77,25 @@ def test_a_guest_types_the_address_and_hears_what_is_wrong(app, store, mug):
     assert "Rua Augusta 1" in guest.get(placed.headers["Location"]).data.decode()
 
 
+def test_a_guest_hears_about_the_email_and_the_address_in_one_answer(app, store, mug):
+    """A wrong email used to hide the missing address until the next try: both show at once, and
+    what was typed stays."""
+    guest = new_client(app)
+    add(guest, mug["variant"])
+    form = {"csrf_token": csrf(guest.get("/checkout").data), "payment_method": "MANUAL", "email": "not-an-email",
+            "note": "ring twice"}
+    refused = guest.post("/checkout", data=form)
+    html = refused.data.decode()
+    assert refused.status_code == 422
+    assert "That email address is not valid" in html and "give a shipping address" in html
+    assert 'value="not-an-email"' in html and "ring twice" in html
+    typed = {f"ship_{k}": v for k, v in LISBON.items()}
+    refused = guest.post("/checkout", data={**form, **typed, "ship_postal_code": "11"})
+    html = refused.data.decode()
+    assert "That email address is not valid" in html and 'id="ship_postal_code-err"' in html
+    assert 'value="Rua Augusta 1"' in html
+
+
 def test_a_typed_address_shows_the_tax_of_its_region_as_the_order_will_charge(app, store, mug):
     """A region's rule (US/CA 7.25 %, no country-wide rule) chooses the tax once the typed address
     is whole: the htmx refresh shows what placing the order then charges."""

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from extensions import db
 from models import BalanceTopUp, Cart, CartItem, Order, Payment, StockItem
 from tenancy import tenant_scope
-from tests.payments import enable_methods, save_hoodpay_keys
+from tests.payments import enable_methods, hoodpay_post, save_hoodpay_keys
 from tests.web.test_auth_pages import csrf, login
 from tests.web.test_cart_checkout_pages import (
     add,
@@ -72,6 +72,28 @@ def test_a_guest_pays_an_unpaid_order_from_the_secret_link(app, client, store, s
     assert again.status_code == 303 and again.headers["Location"] == placed.headers["Location"]
 
 
+def test_back_from_a_cancelled_hoodpay_page_the_order_says_so_instead_of_waiting(app, client, store, make, shop,
+                                                                                 hoodpay_api):
+    """Hoodpay knows no cancel address: a shopper who cancels there comes back to "?payment=done".
+    Once the cancellation is known the page says the payment did not go through and offers Pay
+    now, rather than "waiting for the provider to confirm" (refreshing for as long as the order lives)."""
+    save_hoodpay_keys(app, store, hoodpay_api)
+    enable_methods(app, store, "HOODPAY")
+    login(client, shopper(make, store, app).username)
+    add(client, shop.steam, 1)
+    placed = checkout(client, "HOODPAY")
+    payment_id = placed.headers["Location"].rsplit("/", 1)[1]
+    waiting = client.get("/account/orders/1?payment=done").data.decode()
+    assert 'data-testid="payment-confirming"' in waiting and 'http-equiv="refresh"' in waiting
+    hoodpay_api.cancel(payment_id, deliver=False)
+    notice = hoodpay_api.event("payment:cancelled", hoodpay_api.payment(payment_id))
+    assert hoodpay_post(client, hoodpay_api, notice).status_code == 200
+    back = client.get("/account/orders/1?payment=done").data.decode()
+    assert 'data-testid="payment-not-through"' in back and "nothing was charged" in back
+    assert 'data-testid="payment-confirming"' not in back and 'http-equiv="refresh"' not in back
+    assert 'data-testid="pay-now"' in back
+
+
 def test_the_balance_page_tops_up_within_the_limits(app, client, store, make, hoodpay_api):
     save_hoodpay_keys(app, store, hoodpay_api)
     enable_methods(app, store, "HOODPAY")
@@ -89,6 +111,53 @@ def test_the_balance_page_tops_up_within_the_limits(app, client, store, make, ho
     assert started.status_code == 303 and started.headers["Location"].startswith(hoodpay_api.base_url + "/pay/")
     listed = client.get("/account/balance").data.decode()
     assert "€20.00 · Crypto (Hoodpay)" in listed and "Waiting for payment" in listed
+
+
+def test_a_top_up_amount_that_is_not_a_number_gets_a_plain_message_and_stays_typed(app, client, store, make,
+                                                                                  hoodpay_api):
+    save_hoodpay_keys(app, store, hoodpay_api)
+    enable_methods(app, store, "HOODPAY")
+    login(client, shopper(make, store, app).username)
+    page = client.get("/account/balance")
+    for amount, message in (("abc", "Not a number: enter an amount such as 5.00"),
+                            ("12,50", "Not a number: use a dot before the decimals (12.50, not 12,50)"),
+                            ("0.001", "More decimals than EUR allows: enter an amount such as 5.00")):
+        refused = client.post("/account/balance/top-up", data={"csrf_token": csrf(page.data), "amount": amount,
+                                                               "payment_method": "HOODPAY"})
+        html = refused.data.decode()
+        assert refused.status_code == 422 and message in html, (amount, html)
+        assert "amount must be" not in html and "amount has" not in html and f'value="{amount}"' in html
+    assert _count(app, store, BalanceTopUp) == 0
+
+
+def test_back_from_a_cancelled_hoodpay_top_up_the_balance_page_says_so(app, client, store, make, hoodpay_api):
+    save_hoodpay_keys(app, store, hoodpay_api)
+    enable_methods(app, store, "HOODPAY")
+    login(client, shopper(make, store, app).username)
+    page = client.get("/account/balance")
+    started = client.post("/account/balance/top-up", data={"csrf_token": csrf(page.data), "amount": "20",
+                                                           "payment_method": "HOODPAY"})
+    payment_id = started.headers["Location"].rsplit("/", 1)[1]
+    assert 'data-testid="topup-returned"' in client.get("/account/balance?topup=done").data.decode()
+    hoodpay_api.cancel(payment_id, deliver=False)
+    assert hoodpay_post(client, hoodpay_api, hoodpay_api.event("payment:cancelled",
+                                                               hoodpay_api.payment(payment_id))).status_code == 200
+    back = client.get("/account/balance?topup=done").data.decode()
+    assert 'data-testid="topup-not-through"' in back and 'data-testid="topup-returned"' not in back
+
+
+def test_a_balance_too_low_at_checkout_links_to_the_top_up(app, client, store, make, shop, hoodpay_api):
+    login(client, shopper(make, store, app, balance_minor=500).username)
+    add(client, shop.steam, 1)
+    assert 'data-testid="checkout-top-up"' not in client.get("/checkout").data.decode()  # no way to top up yet
+    save_hoodpay_keys(app, store, hoodpay_api)
+    enable_methods(app, store, "HOODPAY")
+    page = client.get("/checkout").data.decode()
+    assert "Your balance is too low for this order" in page
+    assert 'href="/account/balance" data-testid="checkout-top-up"' in page
+    login(other := app.test_client(), shopper(make, store, app, balance_minor=5000, username="rich").username)
+    add(other, shop.steam, 1)
+    assert 'data-testid="checkout-top-up"' not in other.get("/checkout").data.decode()  # enough already
 
 
 def test_no_top_up_form_when_the_store_takes_no_provider_payments(app, client, store, make):
