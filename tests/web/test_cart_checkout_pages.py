@@ -473,6 +473,6 @@ def test_a_guests_paid_email_never_links_to_an_account_page(app, client, store, 
     html = paid.alternatives[0][0]
     assert paid.subject == "Your order #1 is ready" and "STEAM-" in paid.body
     assert "/account/orders" not in paid.body and "/account/orders" not in html
-    assert "the link in your order confirmation email" in paid.body
-    assert "link in your order confirmation email" in html
+    assert "the link in your first email about this order" in paid.body
+    assert "link in your first email about this order" in html
     assert "because you ordered at" in html and "because of your account" not in html  # a guest has none
