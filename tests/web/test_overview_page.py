@@ -37,3 +37,17 @@ def test_the_overview_shows_the_periods_sales_and_swaps_its_section_for_htmx(app
     data = json.loads(unescape(re.search(r'data-chart="([^"]+)"', body).group(1)))
     assert len(data["labels"]) == 12 and sum(data["orders"]) == 1
     assert dash.get("/admin/?period=bogus").status_code == 200  # an unknown period falls back to 30 days
+
+
+def test_the_dashboard_menu_starts_with_the_overview_and_its_toggle_sits_in_the_top_bar(app, client, store, make):
+    """The menu reads Overview, Orders, Replacement requests... (it listed "Replacement requests"
+    first); its checkbox is inside the top bar's landmark (axe-core's "region" rule)."""
+    admin = make.user(store, role="ADMIN", username="boss", email="boss@example.com")
+    login(client, admin.username)
+    html = client.get("/admin/").data.decode()
+    nav = re.search(r'<aside class="dash-side".*?<nav>(.*?)</nav>', html, re.S).group(1)
+    labels = [unescape(label) for label in re.findall(r"<a [^>]*>([^<]+)</a>", nav)]
+    assert labels[:4] == ["Overview", "Orders", "Replacement requests", "Reviews"]
+    assert labels.index("Products") < labels.index("Settings")
+    header = re.search(r'<header class="dash-top">(.*?)</header>', html, re.S).group(1)
+    assert 'id="dash-toggle"' in header
