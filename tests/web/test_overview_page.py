@@ -51,3 +51,19 @@ def test_the_dashboard_menu_starts_with_the_overview_and_its_toggle_sits_in_the_
     assert labels.index("Products") < labels.index("Settings")
     header = re.search(r'<header class="dash-top">(.*?)</header>', html, re.S).group(1)
     assert 'id="dash-toggle"' in header
+
+
+def test_only_an_admin_who_can_approve_them_sees_the_manual_orders_card(app, client, store, make):
+    """Approving a manual order is an admin's (admin.order_approve); staff saw the card and a link
+    to orders they could not approve."""
+    staff = make.user(store, role="STAFF", username="clerk", email="clerk@example.com")
+    login(client, staff.username)
+    for url, headers in (("/admin/", {}), ("/admin/?period=7d", {"HX-Request": "true"})):
+        page = client.get(url, headers=headers)
+        assert page.status_code == 200 and "Manual orders to approve" not in page.data.decode()
+    from tests.web.test_cart_checkout_pages import new_client
+
+    admin = make.user(store, role="ADMIN", username="boss", email="boss@example.com")
+    dash = new_client(app)
+    login(dash, admin.username)
+    assert "Manual orders to approve" in dash.get("/admin/").data.decode()
