@@ -67,3 +67,29 @@ def test_only_an_admin_who_can_approve_them_sees_the_manual_orders_card(app, cli
     dash = new_client(app)
     login(dash, admin.username)
     assert "Manual orders to approve" in dash.get("/admin/").data.decode()
+
+
+def test_by_payment_method_counts_the_paid_orders_the_orders_figure_counts(app, client, store, make):
+    """An unpaid manual order and a cancelled one were counted under "By payment method" beside an
+    "Orders" figure of the paid ones: the breakdown now counts the same orders as the figure."""
+    from datetime import UTC, datetime, timedelta
+
+    from extensions import db
+    from models import Order
+    from tenancy import tenant_scope
+
+    now = datetime.now(UTC)
+    with app.app_context(), tenant_scope(store):
+        for number, method, status, paid_at in ((1, "BALANCE", "COMPLETED", now - timedelta(hours=2)),
+                                                (2, "MANUAL", "PENDING", None), (3, "MANUAL", "CANCELLED", None)):
+            db.session.add(Order(order_number=number, email=f"b{number}@example.com", payment_method=method,
+                                 currency="EUR", total=1500, subtotal=1500, item_count=1, status=status,
+                                 payment_status="PAID" if paid_at else "UNPAID", paid_at=paid_at,
+                                 created_at=now - timedelta(hours=3)))
+        db.session.commit()
+    admin = make.user(store, role="ADMIN", username="boss", email="boss@example.com")
+    login(client, admin.username)
+    html = client.get("/admin/").data.decode()
+    assert 'data-testid="kpi-orders">1<' in html
+    methods = re.search(r"<h3>By payment method</h3>(.*?)</div>", html, re.S).group(1)
+    assert "1 order · €15.00" in methods and "Manual" not in methods and "MANUAL" not in methods
