@@ -372,18 +372,19 @@ def apply_form_errors(form, error: DomainError, *, field: str | None = None,
     sentence (``error.message``) next to that field; one about several puts each field's detail
     next to it and the sentence on the form. An error that names none of the form's fields goes
     next to the field ``codes`` gives for its code, else ``field``, else on the form itself."""
-    named = [name for name in (error.details or {}) if hasattr(getattr(form, name, None), "errors")]
+    message, details = error.said(shown_money)  # amounts as the page shows money ("€54.89", not "54.89 EUR")
+    named = [name for name in details if hasattr(getattr(form, name, None), "errors")]
     if not named and (target := (codes or {}).get(error.code, field)):
         named = [target]
     if len(named) == 1:
         target = getattr(form, named[0])
-        target.errors = list(target.errors) + [error.message]
+        target.errors = list(target.errors) + [message]
         return
     for name in named:
-        messages = error.details[name]
+        messages = details[name]
         target = getattr(form, name)
         target.errors = list(target.errors) + list(messages if isinstance(messages, list) else [messages])
-    form.form_errors.append(error.message)
+    form.form_errors.append(message)
 
 
 @contextmanager
@@ -481,6 +482,12 @@ def shown_money(minor, currency: str | None = None) -> str:
     """Money as this request's store shows it (``stores.show_money``): the ``money`` filter of
     pages and emails, and the dashboard's flash messages."""
     return stores.show_money(minor, currency, g.get("store"))
+
+
+def said(error: DomainError | None) -> str:
+    """A domain error's message as a page says it: its amounts as ``shown_money`` ("€54.89"), not
+    as the API does ("54.89 EUR"). The ``said`` filter of pages."""
+    return error.said(shown_money)[0] if error is not None else ""
 
 
 # --- the page session's cart (RECONCILE.md "Carts": the browser's session cookie) --------------
@@ -610,6 +617,7 @@ def register_web(app: Flask) -> None:
         return "/c/" + slug
 
     app.add_template_filter(shown_money, "money")
+    app.add_template_filter(said, "said")
 
     app.add_template_global(page_url, "page_url")
     app.add_template_filter(contrast_text, "contrast_text")

@@ -25,7 +25,7 @@ from services.errors import Invalid
 from services.money import display_money
 from services.stores import ANNOUNCEMENT_PRESETS, AnnouncementBar, settings_of
 from services.text import CONTROL_MESSAGE, has_control_chars
-from web import PageForm, error_status, form_errors, role_required
+from web import PageForm, error_status, form_errors, role_required, shown_money
 
 from . import bp
 
@@ -144,9 +144,10 @@ _FIELDS = {"name": "name", "description": "description", "support_email": "suppo
 def _show_details(form: SettingsForm, error: Invalid) -> None:
     """Put each detail of the service's refusal next to its field (links by their row); when
     that places them all, the sentence ``apply_form_errors`` put on top goes (said once)."""
+    message, details = error.said(shown_money)  # as apply_form_errors put it: the page's money
     rows = [row for row in form.links if (row.form.name.data or "").strip() and not row.form.remove.data]
     placed = 0
-    for path, messages in (error.details or {}).items():
+    for path, messages in details.items():
         parts = path.split(".")
         target = None
         if parts[0] == "external_links" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(rows):
@@ -158,9 +159,9 @@ def _show_details(form: SettingsForm, error: Invalid) -> None:
             placed += 1
             sentences = [m[:1].upper() + m[1:] for m in messages]
             target.errors = [*target.errors, *(s for s in sentences if s not in target.errors)]
-    if placed and placed == len(error.details or {}) and error.message in form.form_errors \
-            and not any(error.message in getattr(form, name).errors for name in _FIELDS.values()):
-        form.form_errors.remove(error.message)
+    if placed and placed == len(details) and message in form.form_errors \
+            and not any(message in getattr(form, name).errors for name in _FIELDS.values()):
+        form.form_errors.remove(message)
 
 
 def _page(form: SettingsForm, status: int = 200):

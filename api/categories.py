@@ -68,7 +68,9 @@ def create_category(body: CategoryIn):
     """Create a category.
 
     Fields: `title`, optional `slug`, `parent_id`, `hex_code` like #FF5733, `description`,
-    `image_url`, `sort_order`, `is_active`. A slug already used is a 409.
+    `image_url`, `sort_order`, `is_active`. A slug already used is a 409 (`slug_taken`), and so is
+    the title of a category beside it (same parent, or both top-level), trimmed and ignoring case
+    (`title_taken`).
     """
     category = category_service.create_category(**body.to_service())
     return category_out(category.id)
@@ -79,7 +81,8 @@ def create_category(body: CategoryIn):
 @bp.input(CategoryUpdateIn, arg_name="body")
 @bp.output(CategoryNodeOut)
 def update_category(category_id: str, body: CategoryUpdateIn):
-    """Update a category: only the fields sent change (`parent_id: null` makes it top-level)."""
+    """Update a category: only the fields sent change (`parent_id: null` makes it top-level). A title
+    (or a move) that gives it the title of a category beside it, ignoring case, is a 409 `title_taken`."""
     category_service.update_category(category_service.get_category(category_id), body.to_service())
     return category_out(category_id)
 

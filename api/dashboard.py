@@ -130,7 +130,8 @@ def chart(query: PeriodQuery):
 @bp.input(PeriodQuery, location="query", arg_name="query")
 @bp.output(BreakdownOut)
 def breakdown(query: PeriodQuery):
-    """Orders placed in the period by status and payment method; top categories and products by revenue."""
+    """Orders placed in the period by status; the period's sales (the `orders` of `/stats`: paid in the
+    period, gifts aside) by payment method, net of refunds; top categories and products by revenue."""
     data = analytics.breakdown(g.store, _period(query))
     return {**data, "by_payment_method": [_major(m, "revenue") for m in data["by_payment_method"]],
             "top_categories": [_major(c, "revenue") for c in data["top_categories"]],

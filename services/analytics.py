@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import String, and_, func, literal, select, union_all
+from sqlalchemy import String, and_, case, func, literal, or_, select, union_all
 
 from extensions import db
 from models import Category, Order, OrderLine, Product, ReplacementRequest, StockBatch, StockItem, User
@@ -252,25 +252,29 @@ def chart(store, p: Period) -> dict:
 
 
 def breakdown(store, p: Period, *, top: int = 5) -> dict:
-    """Orders by status and (gifts aside) by payment method, and the top categories and products by revenue.
-    Two statements: one GROUP BY (status, method) over the orders placed in the period (the
-    covering ``ix_orders_store_created_at``; paid or not), whose few groups are then added up per
-    status and per method; and one over the period's lines per product (their index alone), from which both
-    top lists are taken (the categories through the products' own rows)."""
-    placed = and_(Order.created_at >= p.start, Order.created_at < p.end)
-    paid = Order.paid_at.isnot(None)
-    groups = db.session.execute(select(Order.status, Order.payment_method, paid, Order.is_gift, func.count(),
-                                       func.coalesce(func.sum(Order.total - Order.amount_refunded), 0))
-                                .where(placed).group_by(Order.status, Order.payment_method, paid, Order.is_gift)).all()
+    """Orders placed in the period by status; the period's sales (what ``kpis`` counts as its
+    "orders": paid in the period, gifts aside) by payment method; and the top categories and
+    products by revenue. Two statements: one GROUP BY (status, method, placed?, sale?) over the
+    orders placed or paid in the period, whose few groups are then added up per status (the placed
+    ones, paid or not) and per method (the sales, net of refunds); and one over the period's lines
+    per product (their index alone), from which both top lists are taken (the categories through
+    the products' own rows)."""
+    placed = case((and_(Order.created_at >= p.start, Order.created_at < p.end), 1), else_=0).label("placed")
+    sale = case((sales_filter(p.start, p.end), 1), else_=0).label("sale")
+    groups = db.session.execute(
+        select(Order.status, Order.payment_method, placed, sale, func.count(),
+               func.coalesce(func.sum(Order.total - Order.amount_refunded), 0))
+        .where(or_(and_(Order.created_at >= p.start, Order.created_at < p.end), sales_filter(p.start, p.end)))
+        .group_by(Order.status, Order.payment_method, placed, sale)).all()
     statuses: dict[str, int] = {}
     methods: dict[str, list[int]] = {}
-    for status, method, was_paid, gift, n, revenue in groups:
-        statuses[status] = statuses.get(status, 0) + int(n)
-        if gift:  # a gift is paid by nobody: it has a status, not a payment method
-            continue
-        tally = methods.setdefault(method, [0, 0])
-        tally[0] += int(n)
-        tally[1] += int(revenue) if was_paid else 0  # revenue of the paid orders only
+    for status, method, was_placed, was_sale, n, revenue in groups:
+        if was_placed:
+            statuses[status] = statuses.get(status, 0) + int(n)
+        if was_sale:  # paid in the period and not a gift (a gift is paid by nobody: it has no method)
+            tally = methods.setdefault(method, [0, 0])
+            tally[0] += int(n)
+            tally[1] += int(revenue)
     sold = line_sales_filter(p.start, p.end)
     per_product = (select(OrderLine.product_id.label("product_id"), func.max(OrderLine.product_title).label("title"),
                           func.sum(OrderLine.line_subtotal).label("revenue"), func.sum(OrderLine.quantity).label("units"))

@@ -12,7 +12,8 @@ from models import (
     Product,
 )
 
-from .errors import Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound
+from .pages import lock_store
 from .slugs import check_slug, unique_slug
 from .text import clean_text, sanitize_html
 from .variants import visible_product_filters
@@ -54,15 +55,36 @@ def _check_parent(category: Category | None, parent_id: str | None) -> str | Non
     return parent.id
 
 
+def check_title_free(title: str, parent_id: str | None, *, exclude_id: str | None = None) -> None:
+    """Categories side by side (one parent, or the top level) have different titles, compared
+    trimmed and case-insensitively (the shop would list "Merch" twice). 409 ``title_taken``. The
+    store row is locked first (``pages.lock_store``), so two categories given one title at once
+    cannot both pass; no unique index, so a database holding such twins from before still migrates
+    (renaming one of them is then refused only if it keeps the clashing title). A parent's
+    children are few: compared in Python, so "Über" and "ÜBER" clash on SQLite too."""
+    lock_store()
+    wanted = title.strip().casefold()
+    stmt = select(Category.title).where(Category.parent_id.is_(None) if not parent_id else Category.parent_id == parent_id)
+    if exclude_id:
+        stmt = stmt.where(Category.id != exclude_id)
+    twin = next((other for other in db.session.scalars(stmt) if (other or "").strip().casefold() == wanted), None)
+    if twin is not None:
+        raise Conflict(f"Another category {'in this one' if parent_id else 'at the top level'} is already called "
+                       f"“{twin.strip()}”: give this one a different title",
+                       code="title_taken", details={"title": ["taken"]})
+
+
 def create_category(*, title: str, slug: str | None = None, parent_id: str | None = None,
                     hex_code: str | None = None, description: str = "", image_url: str | None = None,
                     sort_order: int = 0, is_active: bool = True) -> Category:
     title = clean_text(title, "title", max_length=120, required=True)
     if hex_code and not HEX_RE.match(hex_code):
         raise Invalid("hex_code must look like #FF5733", details={"hex_code": ["invalid colour"]})
+    parent_id = _check_parent(None, parent_id)
+    check_title_free(title, parent_id)
     category = Category(
         title=title, slug=check_slug(Category, slug) if slug else unique_slug(Category, title),
-        parent_id=_check_parent(None, parent_id), hex_code=(hex_code or "#6366f1").upper(),
+        parent_id=parent_id, hex_code=(hex_code or "#6366f1").upper(),
         description=sanitize_html(description), image_url=image_url, sort_order=sort_order, is_active=is_active,
     )
     db.session.add(category)
@@ -71,12 +93,15 @@ def create_category(*, title: str, slug: str | None = None, parent_id: str | Non
 
 
 def update_category(category: Category, changes: dict) -> Category:
+    was = (category.title.strip().casefold(), category.parent_id)
     if "title" in changes and changes["title"] is not None:
         category.title = clean_text(changes["title"], "title", max_length=120, required=True)
     if changes.get("slug"):
         category.slug = check_slug(Category, changes["slug"], exclude_id=category.id)
     if "parent_id" in changes:
         category.parent_id = _check_parent(category, changes["parent_id"])
+    if (category.title.strip().casefold(), category.parent_id) != was:  # an old twin can still be edited otherwise
+        check_title_free(category.title, category.parent_id, exclude_id=category.id)
     if changes.get("hex_code"):
         if not HEX_RE.match(changes["hex_code"]):
             raise Invalid("hex_code must look like #FF5733", details={"hex_code": ["invalid colour"]})

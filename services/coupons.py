@@ -12,7 +12,7 @@ from extensions import db
 from models import Category, Coupon, CouponRedemption, Order, OrderAdjustment, Product
 
 from .errors import Conflict, Invalid, NotFound
-from .money import MAX_PRICE, format_money, major_amounts
+from .money import MAX_PRICE, major_amounts
 from .pagination import paginate
 from .stores import current_currency
 
@@ -150,8 +150,8 @@ def discount_for(coupon: Coupon, lines: list[CouponLine], *, customer_key: str |
     subtotal = sum(ln.amount for ln in lines)
     if subtotal < coupon.min_subtotal:
         currency = current_currency()
-        raise Invalid(f"This coupon needs a cart of at least {format_money(coupon.min_subtotal, currency)}",
-                      code="coupon_minimum",
+        raise Invalid("This coupon needs a cart of at least {min_subtotal}", code="coupon_minimum",
+                      amounts={"min_subtotal": (coupon.min_subtotal, currency)},
                       details=major_amounts(currency, min_subtotal=coupon.min_subtotal))
     base = sum(ln.amount for ln in eligible)
     if coupon.kind == "percent":

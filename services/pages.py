@@ -86,7 +86,7 @@ class SiteLink:
     in_nav: bool
 
 
-def _lock_store() -> Store | None:
+def lock_store() -> Store | None:
     """The bound store's row, locked (PostgreSQL's ``FOR NO KEY UPDATE``; SQLite's write transaction
     holds the database already): page writes of one store wait for each other, and nothing else
     does: a new order or cart line refers to the store, and its foreign key check's ``FOR KEY
@@ -101,7 +101,7 @@ def check_title_free(title: str, *, exclude_id: str | None = None) -> None:
     """THE rule of page titles: one store's pages have different titles, compared trimmed and
     case-insensitively (the footer and nav bar link them by title: two "About us" links would not
     say which is which). 409 ``title_taken`` names the title. Called with the store row locked
-    (``_lock_store``), so two pages given one title at once cannot both pass. The store's pages are
+    (``lock_store``), so two pages given one title at once cannot both pass. The store's pages are
     few: their titles are compared here, in Python, so "Über uns" and "ÜBER UNS" clash on SQLite too."""
     wanted = title.strip().casefold()
     stmt = select(Page.title)
@@ -117,7 +117,7 @@ def _refresh_links(store: Store | None = None) -> None:
     """Recompute the store's ``page_links`` (and move its version, so every process's cached
     store refreshes on its next request). The store row is locked first: two page edits at once
     write their lists one after the other, each from the pages the other committed."""
-    store = store or _lock_store()
+    store = store or lock_store()
     if store is None:
         return
     db.session.flush()
@@ -165,7 +165,7 @@ def _clean(data: dict, *, partial: bool) -> dict:
 
 def create_page(data: dict, *, actor=None) -> Page:
     fields = _clean(data, partial=False)
-    store = _lock_store()
+    store = lock_store()
     check_title_free(fields["title"])
     slug = check_slug(Page, data["slug"]) if data.get("slug") else unique_slug(Page, fields["title"])
     page = Page(slug=slug, body_html=markdown_to_html(fields["body"]), updated_by_id=getattr(actor, "id", None), **fields)
@@ -177,7 +177,7 @@ def create_page(data: dict, *, actor=None) -> Page:
 
 def update_page(page: Page, data: dict, *, actor=None) -> Page:
     fields = _clean(data, partial=True)
-    store = _lock_store()
+    store = lock_store()
     # A page keeping its title (or changing only its case) is not refused for a twin it already had.
     if "title" in fields and fields["title"].casefold() != (page.title or "").strip().casefold():
         check_title_free(fields["title"], exclude_id=page.id)

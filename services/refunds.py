@@ -80,8 +80,8 @@ def refund(store: Store, order: Order, *, amount: int | None, destination: str =
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise Invalid("The refund amount must be positive", details={"amount": ["must be positive"]})
     if amount > left:
-        raise Invalid(f"At most {format_money(left, order.currency)} can be refunded on this order",
-                      code="refund_exceeds_paid", details={"amount": [f"at most {format_money(left, order.currency)}"],
+        raise Invalid("At most {left} can be refunded on this order", amounts={"left": (left, order.currency)},
+                      code="refund_exceeds_paid", details={"amount": ["at most {left}"],
                                                            **major_amounts(order.currency, refundable=left)})
     payment = paid_payment(order)
     if destination == "original":
@@ -105,8 +105,8 @@ def refund(store: Store, order: Order, *, amount: int | None, destination: str =
     if reserved != 1:  # another refund took it first: say what is left now, as a sequential refund would
         db.session.refresh(order, ["amount_refunded", "payment_status"])
         left = refundable(order)
-        raise Invalid(f"At most {format_money(left, order.currency)} can be refunded on this order",
-                      code="refund_exceeds_paid", details={"amount": [f"at most {format_money(left, order.currency)}"],
+        raise Invalid("At most {left} can be refunded on this order", amounts={"left": (left, order.currency)},
+                      code="refund_exceeds_paid", details={"amount": ["at most {left}"],
                                                            **major_amounts(order.currency, refundable=left)})
     row = Refund(order_id=order.id, payment_id=payment.id if destination == "provider" else None, amount=amount,
                  currency=order.currency, destination=destination, reason=reason, created_by_id=actor.id,

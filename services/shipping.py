@@ -28,6 +28,7 @@ from extensions import db
 from models import SHIPPING_KINDS, ShippingMethod, ShippingZone
 
 from .errors import Invalid, NotFound
+from .stores import current_currency
 from .taxes import normalize_country
 
 MAX_MONEY = 10**12
@@ -173,6 +174,18 @@ def _int_field(out: dict, name: str, low: int, high: int, *, nullable: bool) -> 
         raise Invalid(f"{name} must be a whole number from {low} to {high}", details={name: ["out of range"]})
 
 
+def _money_field(out: dict, name: str, label: str, *, nullable: bool) -> None:
+    """An amount in minor units from 0 to ``MAX_MONEY``; out of range, the bounds are said as money
+    in the store's currency (the merchant types 12.50, not 1250)."""
+    if name not in out or (out[name] is None and nullable):
+        return
+    value = out[name]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_MONEY:
+        currency = current_currency()
+        raise Invalid(f"The {label} must be from {{low}} to {{high}}", details={name: ["out of range"]},
+                      amounts={"low": (0, currency), "high": (MAX_MONEY, currency)})
+
+
 def _name(out: dict) -> None:
     if "name" in out:
         name = out["name"].strip() if isinstance(out["name"], str) else ""
@@ -283,8 +296,8 @@ def _check_method(data: dict, method: ShippingMethod | None = None) -> dict:
     _name(out)
     if "kind" in out and out["kind"] not in SHIPPING_KINDS:
         raise Invalid("kind is flat, weight or free", details={"kind": ["invalid"]})
-    _int_field(out, "price", 0, MAX_MONEY, nullable=False)
-    _int_field(out, "free_threshold", 0, MAX_MONEY, nullable=True)
+    _money_field(out, "price", "price", nullable=False)
+    _money_field(out, "free_threshold", "free-shipping threshold", nullable=True)
     _int_field(out, "min_days", 0, 365, nullable=True)
     _int_field(out, "max_days", 0, 365, nullable=True)
     _int_field(out, "position", -10_000, 10_000, nullable=False)

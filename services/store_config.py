@@ -15,7 +15,16 @@ from models.base import utcnow
 from . import payments, plans, themes
 from .errors import Invalid
 from .money import format_money, to_major, to_minor
-from .stores import MONEY_SETTINGS, StoreSettings, _errors, _message, check_name, settings_of, update_settings
+from .stores import (
+    MONEY_SETTINGS,
+    StoreSettings,
+    _errors,
+    _limit_amounts,
+    _message,
+    check_name,
+    settings_of,
+    update_settings,
+)
 
 # --- the whole configuration: store name and description, settings, payment methods --------------
 
@@ -119,8 +128,8 @@ def update_store_config(store: Store, changes: dict) -> StoreSettings:
         try:
             StoreSettings.model_validate({**settings_of(store).model_dump(), **settings_changes})
         except ValidationError as exc:
-            details.update(_errors(exc, store.currency))
-        raise Invalid(_message(details), details=details)
+            details.update(_errors(exc))
+        raise Invalid(_message(details), details=details, amounts=_limit_amounts(store.currency))
     with db.session.begin_nested():
         if name is not None:
             store.name = name

@@ -21,7 +21,7 @@ from . import pages, plans
 from .addresses import is_country
 from .cache import cache_for, declare
 from .errors import Conflict, Invalid, NotFound
-from .money import check_currency, check_locale, display_money, format_money
+from .money import check_currency, check_locale, display_money
 from .themes import DEFAULT_THEME, THEMES
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -250,26 +250,31 @@ def update_settings(store: Store, changes: dict) -> StoreSettings:
     try:
         parsed = StoreSettings.model_validate(current)
     except ValidationError as exc:
-        details = _errors(exc, store.currency)
+        details = _errors(exc)
         messages = [m for ms in details.values() for m in ms]
         # one problem: say it (a page shows the sentence next to its field); several: the details do
         message = messages[0][:1].upper() + messages[0][1:] if len(messages) == 1 else "Invalid store settings"
-        raise Invalid(message, details=details) from exc
+        raise Invalid(message, details=details, amounts=_limit_amounts(store.currency)) from exc
     store.settings = parsed.model_dump(mode="json")
     db.session.flush()
     return parsed
 
 
-def _errors(exc: ValidationError, currency: str) -> dict:
+def _limit_amounts(currency: str) -> dict:
+    """The amounts ``_errors``' texts name: a money setting's bounds (``DomainError``'s ``amounts``)."""
+    return {"topup_low": (1, currency), "topup_high": (TOPUP_LIMIT, currency)}
+
+
+def _errors(exc: ValidationError) -> dict:
     """pydantic's complaints by dotted field path; a money setting out of range is said in the
-    store's ``currency`` (pydantic would say "less than or equal to 10000000000", minor units)."""
+    store's currency, as amounts ``{topup_low}`` and ``{topup_high}`` (pydantic would say "less than
+    or equal to 10000000000", minor units)."""
     out: dict[str, list[str]] = {}
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"]) or "_schema"
         message = err["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's ValueError
         if path in MONEY_SETTINGS and err["type"] in ("greater_than_equal", "less_than_equal"):
-            message = (f"the {MONEY_SETTINGS[path]} must be from {format_money(1, currency)} "
-                       f"to {format_money(TOPUP_LIMIT, currency)}")
+            message = f"the {MONEY_SETTINGS[path]} must be from {{topup_low}} to {{topup_high}}"
         out.setdefault(path, []).append(message)
     return out
 

@@ -11,7 +11,7 @@ from models import BalanceTopUp, BalanceTransaction, Payment, Store, User
 
 from . import payments
 from .errors import Invalid, NotFound
-from .money import format_money, major_amounts
+from .money import major_amounts
 from .pagination import paginate
 from .stores import settings_of
 
@@ -35,11 +35,9 @@ def start(store: Store, user: User, amount: int, method: str | None, *, success_
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise Invalid("Enter an amount to add", code="amount_out_of_range", details={"amount": ["a whole amount"]})
     if not low <= amount <= high:  # 0 and negative amounts too
-        raise Invalid(f"Top-ups go from {format_money(low, store.currency)} to {format_money(high, store.currency)}",
-                      code="amount_out_of_range",
-                      details={"amount": [f"between {format_money(low, store.currency)} and "
-                                          f"{format_money(high, store.currency)}"],
-                               **major_amounts(store.currency, min=low, max=high)})
+        raise Invalid("Top-ups go from {low} to {high}", amounts={"low": (low, store.currency), "high": (high, store.currency)},
+                      code="amount_out_of_range", details={"amount": ["between {low} and {high}"],
+                                                           **major_amounts(store.currency, min=low, max=high)})
     method = (method or "").strip().upper()
     usable = methods(store)
     if not method and len(usable) == 1:

@@ -23,7 +23,7 @@ from services import variants as variant_service
 from services.errors import DomainError
 from services.money import to_minor
 from services.stores import settings_of
-from web import CART_KEY, apply_form_errors, form_errors, page_cart_owner, wants_fragment
+from web import CART_KEY, apply_form_errors, form_errors, page_cart_owner, shown_money, wants_fragment
 
 from . import bp
 from .catalog import _is_staff
@@ -302,10 +302,11 @@ def checkout_shipping():
 def _place_errors(form, error: DomainError) -> None:
     """A refusal about the typed address names ``shipping_address.<field>``: show it next to the
     form's ``ship_<field>``; the delivery codes go next to their fields."""
+    message, said = error.said(shown_money)
     details = {}
-    for key, value in (error.details or {}).items():
+    for key, value in said.items():
         details[f"ship_{key.split('.', 1)[1]}" if key.startswith("shipping_address.") else key] = value
-    error = type(error)(error.message, code=error.code, details=details, status=error.status)
+    error = type(error)(message, code=error.code, details=details, status=error.status)
     apply_form_errors(form, error, codes={"shipping_address_required": "ship_line1",
                                           "shipping_method_required": "shipping_method_id",
                                           "shipping_method_unavailable": "shipping_method_id",
@@ -357,7 +358,7 @@ def checkout_page():
             flash(error.message + ": see the marked lines.", "error")
             return redirect(url_for("storefront.cart"), 303)
         if error.code.startswith("coupon_"):  # the coupon is in the cart: remove it there, or change the cart
-            flash(f"{error.message}: remove the coupon or change your cart, then check out again.", "error")
+            flash(f"{error.said(shown_money)[0]}: remove the coupon or change your cart, then check out again.", "error")
             return redirect(url_for("storefront.cart"), 303)
         _place_errors(form, error)
         if "email" in (error.details or {}):  # the email is checked first: name the delivery's gaps at once too

@@ -115,3 +115,31 @@ def test_attributes_and_values(client, store, manager_headers):
     assert missing.status_code == 404
     assert client.delete(f"/api/attributes/{size['id']}", headers=manager_headers).status_code == 204
     assert client.get("/api/attributes").get_json()["total"] == 0
+
+
+def test_categories_side_by_side_have_different_titles(client, store, catalog, manager_headers, app):
+    """A second "Merch" at the top level (or in one parent) was saved: the shop listed it twice."""
+    parent = catalog.category("Merch")
+    catalog.category("Shirts", parent_id=parent["id"])
+    twin = client.post("/api/categories", json={"title": "  mERCH "}, headers=manager_headers)
+    assert twin.status_code == 409 and error_code(twin) == "title_taken"
+    assert twin.get_json()["error"]["details"] == {"title": ["taken"]}
+    in_parent = client.post("/api/categories", json={"title": "shirts", "parent_id": parent["id"]}, headers=manager_headers)
+    assert in_parent.status_code == 409 and error_code(in_parent) == "title_taken"
+    elsewhere = client.post("/api/categories", json={"title": "Shirts"}, headers=manager_headers)  # top level: free
+    assert elsewhere.status_code == 201
+    moved = client.put(f"/api/categories/{elsewhere.get_json()['id']}", json={"parent_id": parent["id"]},
+                       headers=manager_headers)
+    assert moved.status_code == 409 and error_code(moved) == "title_taken"
+    renamed = client.put(f"/api/categories/{elsewhere.get_json()['id']}", json={"title": "Merch"}, headers=manager_headers)
+    assert renamed.status_code == 409
+    with app.app_context(), tenant_scope(store):
+        titles = sorted((c.title, c.parent_id is None) for c in db.session.scalars(select(Category)))
+    assert titles == [("Merch", True), ("Shirts", False), ("Shirts", True)]
+    # a twin from before the rule can still be edited, as long as its title does not change
+    with app.app_context(), tenant_scope(store):
+        db.session.add(Category(title="merch", slug="merch-old", hex_code="#6366F1"))
+        db.session.commit()
+        old_id = db.session.scalar(select(Category.id).where(Category.slug == "merch-old"))
+    kept = client.put(f"/api/categories/{old_id}", json={"title": "merch", "sort_order": 3}, headers=manager_headers)
+    assert kept.status_code == 200

@@ -94,8 +94,10 @@ def test_the_api_answers_the_numbers_in_major_units_and_refuses_bad_periods(clie
     assert chart["unit"] == "month" and len(chart["points"]) == 12
     assert sum(p["revenue"] for p in chart["points"]) == 136.0
     breakdown = client.get("/api/dashboard/stats/breakdown?period=12m", headers=staff).get_json()
-    # the gift (#3) has a status but no payment method: nobody paid for it
-    assert {m["payment_method"]: m["count"] for m in breakdown["by_payment_method"]} == {"BALANCE": 4, "STRIPE": 1}
+    # the gift (#3) has a status but no payment method: nobody paid for it; the unpaid #4 is no sale
+    assert {m["payment_method"]: m["count"] for m in breakdown["by_payment_method"]} == {"BALANCE": 3, "STRIPE": 1}
+    assert sum(m["count"] for m in breakdown["by_payment_method"]) == body["orders"]
+    assert sum(m["revenue"] for m in breakdown["by_payment_method"]) == body["revenue"]
     assert sum(s["count"] for s in breakdown["by_status"]) == 6
     assert breakdown["top_products"][0]["title"] == "Card" and breakdown["top_products"][0]["revenue"] == 141.0  # line totals of the paid sales
     assert client.get("/api/dashboard/stats?period=5y", headers=staff).status_code == 422

@@ -1,5 +1,5 @@
 """A page edit locks its store's row (two edits of the footer links write one after the other:
-``services.pages._lock_store``), but only ``FOR NO KEY UPDATE``. A checkout of the same store,
+``services.pages.lock_store``), but only ``FOR NO KEY UPDATE``. A checkout of the same store,
 whose new order refers to the store (its foreign key check takes ``FOR KEY SHARE`` on the store's
 row), goes through while the edit's transaction is open; under ``FOR UPDATE`` every checkout of
 the store would wait for the editor. PostgreSQL only: on SQLite every writer holds the whole

@@ -49,7 +49,7 @@ def test_the_queue_shows_each_pending_request_with_its_columns(app, make, shop, 
     assert "The key says it was already redeemed" in html and "Region locked" in html
     assert "•" in html and "CODE-0" not in html  # the original item, masked
     assert "just now" in html and "Auto-replace is off for this product" in html  # age, waiting reason
-    assert html.index('Replacement requests</a>') < html.index('>Overview</a>')  # first in the sidebar
+    assert html.index('>Overview</a>') < html.index('Replacement requests</a>') < html.index('>Reviews</a>')  # near the top of the sidebar, after Overview and Orders
     # filters: another status, another product, an order number; the htmx answer is the list alone
     assert "No requests match" in staff.get("/admin/replacements?status=APPROVED").data.decode()
     assert staff.get(f"/admin/replacements?product={shop.product}").data.decode().count(

@@ -166,7 +166,7 @@ def test_coupon_apply_and_remove_with_precise_errors(app, client, store, shop):
     unknown = client.post("/cart/coupon", data={"csrf_token": token(client, "/cart"), "code": "NOPE"}, headers=HX)
     assert unknown.status_code == 422 and "This coupon code does not exist" in unknown.data.decode()
     minimum = client.post("/cart/coupon", data={"csrf_token": token(client, "/cart"), "code": "bigspend"}, headers=HX)
-    assert minimum.status_code == 422 and "This coupon needs a cart of at least 100.00 EUR" in minimum.data.decode()
+    assert minimum.status_code == 422 and "This coupon needs a cart of at least €100.00" in minimum.data.decode()
     inactive = client.post("/cart/coupon", data={"csrf_token": token(client, "/cart"), "code": "OFF"})
     assert inactive.status_code == 422 and "This coupon is not active" in inactive.data.decode()
     applied = client.post("/cart/coupon", data={"csrf_token": token(client, "/cart"), "code": "ten"}, headers=HX)
@@ -188,7 +188,7 @@ def test_a_coupon_that_stops_applying_sends_the_shopper_to_the_cart_to_fix_it(ap
     client.post("/cart/coupon", data={"csrf_token": token(client, "/cart"), "code": "min15"})
     client.post(f"/cart/items/{item_id(client)}", data={"csrf_token": token(client, "/cart"), "quantity": 1})
     cart = client.get("/cart").data.decode()
-    assert "This coupon needs a cart of at least" in cart
+    assert "This coupon needs a cart of at least €15.00" in cart
     assert 'data-testid="checkout-link"' not in cart and 'data-testid="coupon-blocks-checkout"' in cart
     page = client.get("/checkout").data.decode()
     assert 'data-testid="checkout-coupon-error"' in page and "Coupon MIN15 does not apply" in page
@@ -196,6 +196,7 @@ def test_a_coupon_that_stops_applying_sends_the_shopper_to_the_cart_to_fix_it(ap
     assert placed.status_code == 303 and placed.headers["Location"] == "/cart"
     back = client.get("/cart").data.decode()
     assert "remove the coupon or change your cart" in back and "Remove coupon" in back
+    assert "at least €15.00: remove the coupon" in back  # the page's money, not "15.00 EUR"
     with app.app_context(), tenant_scope(store):
         assert db.session.scalar(select(Order)) is None
     client.post("/cart/coupon/remove", data={"csrf_token": token(client, "/cart")})

@@ -612,3 +612,15 @@ def test_card_paths_match_the_routes(app):
 
         assert render_template_string("{{ product_path('steam-card') }}") == url_for("storefront.product", slug="steam-card")
         assert render_template_string("{{ category_path('gift-cards') }}") == url_for("storefront.category", slug="gift-cards")
+
+
+def test_a_second_category_of_the_same_title_is_refused_under_the_field(client, app, store, make):
+    signed_in(client, make, store, "ADMIN")
+    tok = token(client, "/admin/categories")
+    form = {"csrf_token": tok, "title": "Merch", "hex_code": "#10b981", "sort_order": "1", "is_active": "y", "parent_id": ""}
+    assert client.post("/admin/categories", data=form).status_code == 302
+    again = client.post("/admin/categories", data={**form, "title": " merch "})
+    html = again.data.decode()
+    assert again.status_code == 422 and "Another category at the top level is already called “Merch”" in html
+    with app.app_context(), tenant_scope(store):
+        assert [c.title for c in db.session.scalars(select(Category))] == ["Merch"]

@@ -180,3 +180,19 @@ def test_the_tax_settings_and_calculator(app, store, admin):
     refused = admin.post("/admin/taxes/settings", data={"settings-csrf_token": page_token(page),
                                                         "settings-tax_country": "P1"})
     assert refused.status_code == 422 and 'id="settings-tax_country-err"' in refused.data.decode()
+
+
+@pytest.mark.parametrize("fields,field,message", [
+    ({"kind": "flat", "price": "20000000000"}, "price", "The price must be from €0.00 to €10,000,000,000.00"),
+    ({"free_threshold": "20000000000"}, "free_threshold",
+     "The free-shipping threshold must be from €0.00 to €10,000,000,000.00"),
+])
+def test_an_amount_out_of_range_is_refused_in_money_not_cents(app, store, admin, fields, field, message):
+    """The merchant types euros: the bounds read as the page shows money ("€10,000,000,000.00"), not
+    as "a whole number from 0 to 1000000000000" (cents)."""
+    assert post_form(admin, "/admin/shipping/zones/new", ZONE).status_code == 302
+    (zone,) = rows(app, store, ShippingZone)
+    response = post_form(admin, f"/admin/shipping/zones/{zone.id}/methods/new", {**METHOD, **fields})
+    html = response.data.decode()
+    assert response.status_code == 422 and f'id="{field}-err">{message}<' in html
+    assert "1000000000000" not in html and rows(app, store, ShippingMethod) == []
