@@ -164,3 +164,16 @@ def test_delete_my_account_asks_for_the_password_and_signs_out(app, store, ana, 
     user = fresh(app, store, ana.id)
     assert user.erased_at is not None and user.email != "ana@example.com"
     assert login(new_client(app), "ana").status_code != 302
+
+
+def test_the_profile_page_tells_a_bad_phone_and_a_taken_username_in_one_answer(app, store, ana, browser, make):
+    page = browser.get("/account/profile")
+    make.user(store, username="taken")
+    both = browser.post("/account/profile", data={"csrf_token": page_token(page), "full_name": "Ana New",
+                                                  "username": "taken", "phone": "call"})
+    html = both.data.decode()
+    assert both.status_code == 422
+    assert '<small class="error" id="username-err">That username is taken</small>' in html
+    assert '<small class="error" id="phone-err">That phone number is not valid</small>' in html
+    user = fresh(app, store, ana.id)
+    assert (user.full_name, user.username, user.phone) == ("", "ana", "")

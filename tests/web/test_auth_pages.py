@@ -184,3 +184,18 @@ def test_a_signed_out_session_cookie_replayed_is_refused(client, store, make, ap
     replayed = client.get("/account")
     assert replayed.status_code == 302 and "/login" in replayed.headers["Location"]
     assert other.get("/account").status_code == 200
+
+
+def test_register_form_tells_a_taken_email_and_a_taken_username_in_one_answer(app, client, store, make):
+    make.user(store, username="taken", email="taken@example.com")
+    page = client.get("/register")
+    response = client.post("/register", data={"csrf_token": csrf(page.data), "username": "Taken",
+                                              "email": "taken@example.com", "password": "a-good-password",
+                                              "confirm": "a-good-password"})
+    assert response.status_code == 422
+    html = response.data.decode()
+    # each field's problem is next to its own field
+    assert re.search(r'<small class="error" id="email-err">This email is already registered', html)
+    assert '<small class="error" id="username-err">That username is taken</small>' in html
+    with app.app_context(), tenant_scope(store):
+        assert db.session.scalar(select(User).where(User.username == "Taken")) is None
