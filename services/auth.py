@@ -20,7 +20,7 @@ from transactions import enqueue_after_commit
 
 from .cache import declare, store_fact
 from .crypto import token_hash
-from .errors import Conflict, FieldProblems, Forbidden, Invalid, Unauthorized
+from .errors import Conflict, FieldProblems, Forbidden, Invalid, Unauthorized, Unavailable
 from .stores import base_url
 
 _hashers: dict[tuple, tuple[PasswordHasher, str]] = {}
@@ -195,6 +195,11 @@ def authenticate(identifier: str, password: str, *, ip: str | None) -> User:
         check_blacklist(email=user.email, username=user.username)
     if not user.is_active:
         raise Forbidden("This account is disabled", code="account_disabled")
+    store = db.session.get(Store, user.store_id) if user.store_id else None
+    if store is not None and store.status == "suspended" and not user.role_enum.at_least(Role.STAFF):
+        # only its staff sign in (its dashboard says why): a shopper would land on a closed shop
+        raise Unavailable("The shop is temporarily closed: signing in opens again when it reopens.",
+                          code="store_suspended")
     user.last_login_at = _now()
     user.last_login_ip = ip
     return user

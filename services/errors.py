@@ -15,6 +15,11 @@ class DomainError(Exception):
             self.status = status
         self.details = details or {}
 
+    def response_headers(self) -> dict:
+        """Headers the answer carries, page or API (a 503's ``Retry-After``)."""
+        seconds = getattr(self, "retry_after", None)
+        return {"Retry-After": str(seconds)} if seconds else {}
+
 
 class Invalid(DomainError):
     status = 422
@@ -44,6 +49,7 @@ class Conflict(DomainError):
 class Unavailable(DomainError):
     status = 503
     code = "store_unavailable"
+    retry_after = 3600  # seconds: the ``Retry-After`` header of the answer (page and API)
 
 
 class FieldProblems:

@@ -63,6 +63,10 @@ def login():
             elif g.store is not None and g.store.status == "suspended":
                 landing = "admin.overview"  # its shop is closed: the dashboard says why
             return redirect(_safe_next(url_for(landing)))
+    error = getattr(form, "domain_error", None)
+    if error is not None and error.code == "store_suspended":  # a closed shop's shopper: 503, as the shop answers
+        return (render_template("storefront/auth/login.html", form=form, **_pending()), error.status,
+                error.response_headers())
     return render_template("storefront/auth/login.html", form=form, **_pending()), form_status(form)
 
 

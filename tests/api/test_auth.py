@@ -326,3 +326,11 @@ def test_register_tells_every_field_problem_in_one_answer(client, store, make):
     mixed = register(client, username="no spaces", email="taken@example.com")
     assert mixed.status_code == 422 and set(mixed.get_json()["error"]["details"]) == {"username", "email"}
     assert register(client, username="fresh", email="fresh@example.com").status_code == 201
+
+
+def test_a_suspended_stores_503_says_when_to_retry(client, store, make):
+    make.set_status(store, "suspended")
+    for url in ("/api/public/config", "/api/cart", "/api/auth/login"):
+        response = client.get(url) if url != "/api/auth/login" else client.post(url, json={"login": "x", "password": "y"})
+        assert response.status_code == 503 and error_code(response) == "store_suspended", url
+        assert response.headers["Retry-After"] == "3600", url
