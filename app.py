@@ -231,7 +231,7 @@ def _register_errors(app) -> None:
         if error.code == "feature_not_enabled":  # an upgrade hint, not a broken page
             return render_template("admin/upgrade.html", message=error.message,
                                    feature=(error.details or {}).get("feature")), error.status
-        return page(error.status, error.message, error.code)
+        return (*page(error.status, error.message, error.code), error.response_headers())
 
     @app.errorhandler(IntegrityError)
     def _integrity_error(error: IntegrityError):

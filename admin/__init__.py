@@ -2,6 +2,7 @@
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from services.errors import Unavailable
 from services.stores import base_url
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -20,7 +21,7 @@ def _platform_and_suspension():
         return None
     store = g.get("store")
     if store is not None and store.status == "suspended":
-        return render_template("admin/suspended.html"), 503
+        return render_template("admin/suspended.html"), 503, Unavailable("").response_headers()
     return None
 
 

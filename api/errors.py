@@ -75,7 +75,8 @@ def from_http_exception(error: HTTPException):
 
 
 def from_domain(error: DomainError):
-    return envelope(error.status, error.message, code=error.code, details=error.details)
+    return envelope(error.status, error.message, code=error.code, details=error.details,
+                    headers=error.response_headers())
 
 
 def from_integrity(error: IntegrityError):

@@ -32,7 +32,9 @@ bp = APIBlueprint("api_orders", __name__, url_prefix="/api", tag="Orders")
 CHECKOUT_ERRORS = {
     400: "No cart owner (no token and no X-Session-ID)",
     409: "`out_of_stock`, `insufficient_balance`, `price_changed` (the cart now shows the new prices: "
-         "check it and send the checkout again), `cart_not_buyable`, `coupon_used_up`, `reservation_limit`",
+         "check it and send the checkout again), `coupon_removed` (the store deleted the cart's coupon: it was "
+         "taken off; check the new total and send the checkout again), `cart_not_buyable`, `coupon_used_up`, "
+         "`reservation_limit`",
     404: "`address_not_found` (an `address_id` that is not the buyer's)",
     422: "`cart_empty`, `payment_method_unavailable`, `balance_needs_account`, a missing guest email, "
          "`coupon_not_applicable`; a cart with physical items: `shipping_address_required`, "

@@ -47,7 +47,7 @@ from . import preferences as preference_service
 from . import users as user_service
 from . import wishlist as wishlist_service
 from .auth import check_blacklist, email_taken, normalize_email, verify_password
-from .errors import Conflict, Invalid
+from .errors import Conflict, FieldProblems, Invalid
 from .money import to_major
 from .stores import current_currency
 
@@ -104,24 +104,30 @@ def update_profile(user: User, changes: dict) -> User:
     against the blacklist, as at registration."""
     if "name" in changes and "full_name" not in changes:
         changes = {**changes, "full_name": changes["name"]}
+    problems = FieldProblems()  # every field's problem in one refusal; nothing changes until all pass
+    values: dict = {}
     if "full_name" in changes and changes["full_name"] is not None:
         name = " ".join(str(changes["full_name"]).split())
         if len(name) > 120:
-            raise Invalid("The name is too long", details={"full_name": ["at most 120 characters"]})
-        user.full_name = name
+            problems.add(Invalid("The name is too long", details={"full_name": ["at most 120 characters"]}))
+        values["full_name"] = name
     if "username" in changes and changes["username"] is not None:
-        username = auth_service.check_username(changes["username"])
-        if username != user.username:
+        username = problems.check(auth_service.check_username, changes["username"])
+        if username is not None and username != user.username:
             check_blacklist(username=username)
             taken = db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower(),
                                                             User.id != user.id))
             if taken:
-                raise Conflict("That username is taken", code="username_taken", details={"username": ["taken"]})
-            user.username = username
+                problems.add(Conflict("That username is taken", code="username_taken",
+                                      details={"username": ["taken"]}))
+            values["username"] = username
     if "phone" in changes and changes["phone"] is not None:
-        user.phone = check_phone(changes["phone"])
+        values["phone"] = problems.check(check_phone, changes["phone"])
     if "locale" in changes:
-        user.locale = check_locale(changes["locale"])
+        values["locale"] = problems.check(check_locale, changes["locale"])
+    problems.raise_any()
+    for name, value in values.items():
+        setattr(user, name, value)
     db.session.flush()
     return user
 

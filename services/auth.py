@@ -20,7 +20,7 @@ from transactions import enqueue_after_commit
 
 from .cache import declare, store_fact
 from .crypto import token_hash
-from .errors import Conflict, Forbidden, Invalid, Unauthorized
+from .errors import Conflict, FieldProblems, Forbidden, Invalid, Unauthorized, Unavailable
 from .stores import base_url
 
 _hashers: dict[tuple, tuple[PasswordHasher, str]] = {}
@@ -126,23 +126,26 @@ def check_blacklist(*, ip: str | None = None, email: str | None = None, username
 
 def create_user(*, username: str, email: str, password: str, role: Role = Role.USER,
                 check_strength: bool = True) -> User:
-    """Create a user in the bound store (or a platform sysadmin in platform scope)."""
-    username = check_username(username)
-    email = normalize_email(email)
-    if check_strength:
-        check_password_strength(password)
+    """Create a user in the bound store (or a platform sysadmin in platform scope). Every field's
+    problem (a bad or taken username, a bad or taken email, a weak password) is told in one refusal."""
     store_id = current_store_id()
     if role == Role.SYSADMIN and store_id is not None:
         raise Invalid("Sysadmins belong to no store", details={"role": ["SYSADMIN is platform-wide"]})
     if role != Role.SYSADMIN and store_id is None:
         raise Invalid("A store user needs a store", details={"store": ["required"]})
-    clash = db.session.scalars(
-        select(User).where(or_(User.email == email, func.lower(User.username) == username.lower()))
-    ).first()
-    if clash is not None:
-        if clash.email == email:
-            raise email_taken()
-        raise Conflict("That username is taken", code="username_taken", details={"username": ["taken"]})
+    problems = FieldProblems()
+    username = problems.check(check_username, username)
+    email = problems.check(normalize_email, email)
+    if check_strength:
+        problems.check(check_password_strength, password)
+    taken = [User.email == email] if email else []
+    taken += [func.lower(User.username) == username.lower()] if username else []
+    clashes = db.session.scalars(select(User).where(or_(*taken)).limit(2)).all() if taken else []
+    if email and any(clash.email == email for clash in clashes):
+        problems.add(email_taken())
+    if username and any((clash.username or "").lower() == username.lower() for clash in clashes):
+        problems.add(Conflict("That username is taken", code="username_taken", details={"username": ["taken"]}))
+    problems.raise_any()
     user = User(username=username, email=email, password_hash=hash_password(password), role=role.value)
     db.session.add(user)
     db.session.flush()
@@ -158,9 +161,9 @@ def email_taken(*, for_new_account: bool = True) -> Conflict:
 
 
 def register(*, username: str, email: str, password: str, ip: str | None) -> User:
-    email_n = normalize_email(email)
+    email_n = FieldProblems().check(normalize_email, email)  # a bad one is told with the other fields'
     check_blacklist(ip=ip, email=email_n, username=(username or "").strip())
-    user = create_user(username=username, email=email_n, password=password)
+    user = create_user(username=username, email=email_n or email, password=password)
     user.last_login_at = _now()
     user.last_login_ip = ip
     return user
@@ -192,6 +195,11 @@ def authenticate(identifier: str, password: str, *, ip: str | None) -> User:
         check_blacklist(email=user.email, username=user.username)
     if not user.is_active:
         raise Forbidden("This account is disabled", code="account_disabled")
+    store = db.session.get(Store, user.store_id) if user.store_id else None
+    if store is not None and store.status == "suspended" and not user.role_enum.at_least(Role.STAFF):
+        # only its staff sign in (its dashboard says why): a shopper would land on a closed shop
+        raise Unavailable("The shop is temporarily closed: signing in opens again when it reopens.",
+                          code="store_suspended")
     user.last_login_at = _now()
     user.last_login_ip = ip
     return user

@@ -245,6 +245,14 @@ class Priced:
     total: int
     item_count: int
     coupon_failure: DomainError | None = None  # why the cart's coupon does not apply (code and status)
+    coupon_dropped: str | None = None  # the code of a coupon the store deleted: taken off the cart now
+
+    @property
+    def coupon_notice(self) -> str | None:
+        """What the shopper is told when the store deleted the cart's coupon (it was taken off)."""
+        if not self.coupon_dropped:
+            return None
+        return f"The coupon {self.coupon_dropped} is no longer offered by the store: it was taken off your cart."
 
     @property
     def coupon_error(self) -> str | None:
@@ -293,19 +301,33 @@ def price(cart: Cart, *, buyer: User | None, customer_key: str | None = None) ->
     buyable = [ln for ln in lines if "unavailable" not in ln.problems]
     subtotal = sum(ln.subtotal for ln in buyable)
     r_discount = sum(ln.reseller_discount for ln in buyable)
-    coupon_discount, coupon_failure = 0, None
-    if cart.coupon_code and buyable:
+    coupon_discount, coupon_failure, dropped = 0, None, None
+    if cart.coupon_code:
         try:
             coupon = coupons.find_by_code(cart.coupon_code)
-            coupon_discount = coupons.discount_for(
-                coupon, [coupons.CouponLine(ln.variant.product_id, ln.variant.product.category_id,
-                                            ln.subtotal - ln.reseller_discount) for ln in buyable],
-                customer_key=customer_key)
+            if buyable:
+                coupon_discount = coupons.discount_for(
+                    coupon, [coupons.CouponLine(ln.variant.product_id, ln.variant.product.category_id,
+                                                ln.subtotal - ln.reseller_discount) for ln in buyable],
+                    customer_key=customer_key)
+        except NotFound:  # the store deleted it: the cart lets it go (and says so), checkout goes on
+            dropped = cart.coupon_code
+            _drop_coupon(cart)
         except DomainError as error:
-            coupon_failure = error
+            if buyable:
+                coupon_failure = error
     total = max(0, subtotal - r_discount - coupon_discount)
     return Priced(lines, subtotal, r_discount, coupon_discount, cart.coupon_code, total,
-                  sum(ln.quantity for ln in buyable), coupon_failure)
+                  sum(ln.quantity for ln in buyable), coupon_failure, dropped)
+
+
+def _drop_coupon(cart: Cart) -> None:
+    """Take a deleted coupon off the cart, also when a GET (the cart page, ``GET /api/cart``) is
+    the first to see it gone."""
+    if not db.session().in_nested_transaction():
+        write_lock()
+    cart.coupon_code = None
+    db.session.flush()
 
 
 def reprice(cart: Cart) -> list[CartItem]:

@@ -297,6 +297,11 @@ def place_order(store: Store, cart, *, buyer: User | None, method: str, email: s
         priced = cart_service.price(cart, buyer=buyer, customer_key=customer_key)
     if not priced.lines:
         raise Invalid("Your cart is empty", code="cart_empty")
+    if priced.coupon_dropped:
+        # the store deleted it since the shopper last saw the cart: it is taken off (the caller keeps
+        # that write), and the shopper sees the total without it before the order is placed
+        raise Conflict(f"{priced.coupon_notice} Check the new total, then place the order again.",
+                       code="coupon_removed", details={"coupon_code": priced.coupon_dropped})
     if priced.price_changes:
         details = {"currency": store.currency,
                    "lines": [{"subcategory_id": ln.item.variant_id,

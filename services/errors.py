@@ -41,6 +41,11 @@ class DomainError(Exception):
         return fill(message), {key: [fill(t) for t in value] if isinstance(value, list) else fill(value)
                                for key, value in details.items()}
 
+    def response_headers(self) -> dict:
+        """Headers the answer carries, page or API (a 503's ``Retry-After``)."""
+        seconds = getattr(self, "retry_after", None)
+        return {"Retry-After": str(seconds)} if seconds else {}
+
 
 class Invalid(DomainError):
     status = 422
@@ -70,3 +75,49 @@ class Conflict(DomainError):
 class Unavailable(DomainError):
     status = 503
     code = "store_unavailable"
+    retry_after = 3600  # seconds: the ``Retry-After`` header of the answer (page and API)
+
+
+class FieldProblems:
+    """Collect the refusals of a form's field checks so the shopper hears of every field in one
+    answer, not one per submit::
+
+        problems = FieldProblems()
+        username = problems.check(check_username, raw_username)  # None when refused
+        ...
+        problems.raise_any()
+
+    ``raise_any`` raises the first refusal's class, code and status (the one the checks in their
+    order would have raised alone) with every refused field in ``details``: a refusal about one
+    field gives it its own sentence (what a form showed next to that field when it came alone)."""
+
+    def __init__(self) -> None:
+        self.errors: list[Invalid | Conflict] = []
+
+    def check(self, func, *args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (Invalid, Conflict) as error:
+            self.errors.append(error)
+            return None
+
+    def add(self, error: Invalid | Conflict) -> None:
+        self.errors.append(error)
+
+    def raise_any(self) -> None:
+        if not self.errors:
+            return
+        first = self.errors[0]
+        if len(self.errors) == 1:
+            raise first
+        details: dict = {}
+        for error in self.errors:
+            fields = error.details or {}
+            for name, messages in fields.items():
+                if len(fields) == 1:
+                    messages = [error.message]
+                elif not isinstance(messages, list | tuple):
+                    messages = [messages]
+                details[name] = details.get(name, []) + list(messages)
+        raise type(first)("Several fields need a change: each one says why.", code=first.code,
+                          details=details, status=first.status)

@@ -96,9 +96,12 @@ def list_items(user: User) -> list[tuple[WishlistItem, Product]]:
 
 
 def contains(user: User, product_id: str) -> bool:
+    """Whether the product is in the user's list as ``list_items`` shows it: a saved product no
+    longer shown in the shop (disabled, deleted) is not."""
     require_enabled()
-    return bool(db.session.scalar(select(exists().where(WishlistItem.user_id == user.id,
-                                                        WishlistItem.product_id == product_id))))
+    return bool(db.session.scalar(select(exists().where(
+        WishlistItem.user_id == user.id, WishlistItem.product_id == product_id,
+        Product.id == WishlistItem.product_id, *visible_product_filters()))))
 
 
 def saved_ids(user: User | None, product_ids: list[str]) -> set[str]:

@@ -178,9 +178,10 @@ def _address_data(form: AddressForm) -> dict:
 def _address_book(form: AddressForm | None = None, status: int = 200, message: str | None = None):
     """The address list and the add form: the whole page, or (htmx) the book only."""
     user = current_user._get_current_object()
+    fragment = wants_fragment()  # the fragment also empties the page's flash of an earlier action
     context = {"addresses": address_service.list_addresses(user), "form": form or _address_form(formdata=False),
-               "countries": dict(address_service.country_choices()), "message": message}
-    template = "storefront/account/_address_book.html" if wants_fragment() else "storefront/account/addresses.html"
+               "countries": dict(address_service.country_choices()), "message": message, "fragment": fragment}
+    template = "storefront/account/_address_book.html" if fragment else "storefront/account/addresses.html"
     return render_template(template, **context), status
 
 

@@ -12,6 +12,7 @@ from web import form_errors, form_status
 from . import bp
 from .cart import merge_session_cart
 from .forms import ForgotForm, LoginForm, RegisterForm, ResetForm
+from .wishlist import pending_save, save_after_sign_in
 
 
 def _safe_next(default: str) -> str:
@@ -20,6 +21,14 @@ def _safe_next(default: str) -> str:
     if target.startswith("/") and not target.startswith("//") and not parts.netloc and not parts.scheme:
         return target
     return default
+
+
+def _pending() -> dict:
+    """What the sign-in and register pages pass on to each other: where to go next, and the
+    product a guest's wishlist heart asked to save (saved once signed in)."""
+    save = pending_save()
+    return {"save": save, "carry": {key: value for key, value in (("next", request.args.get("next")), ("save", save))
+                                    if value}}
 
 
 def _login_limit():
@@ -46,6 +55,7 @@ def login():
             merge_session_cart(user)
             login_user(user, remember=form.remember.data)
             flash(f"Welcome back, {user.username}.", "success")
+            save_after_sign_in(user)
             # staff work the replacement queue: it is where they land unless sent elsewhere
             landing = "admin.replacements_list" if user.role_enum == Role.STAFF else "storefront.account"
             if user.role_enum == Role.SYSADMIN:
@@ -53,7 +63,11 @@ def login():
             elif g.store is not None and g.store.status == "suspended":
                 landing = "admin.overview"  # its shop is closed: the dashboard says why
             return redirect(_safe_next(url_for(landing)))
-    return render_template("storefront/auth/login.html", form=form), form_status(form)
+    error = getattr(form, "domain_error", None)
+    if error is not None and error.code == "store_suspended":  # a closed shop's shopper: 503, as the shop answers
+        return (render_template("storefront/auth/login.html", form=form, **_pending()), error.status,
+                error.response_headers())
+    return render_template("storefront/auth/login.html", form=form, **_pending()), form_status(form)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -69,8 +83,9 @@ def register():
             merge_session_cart(user)
             login_user(user)
             flash("Your account is ready.", "success")
+            save_after_sign_in(user)
             return redirect(_safe_next(url_for("storefront.account")))
-    return render_template("storefront/auth/register.html", form=form), form_status(form)
+    return render_template("storefront/auth/register.html", form=form, **_pending()), form_status(form)
 
 
 @bp.post("/logout")

@@ -12,7 +12,8 @@ from flask_login import current_user
 from models import Role
 from services import stores as store_service
 from services import wishlist as wishlist_service
-from web import requires_feature, role_required, wants_fragment
+from services.errors import DomainError
+from web import db_savepoint, requires_feature, role_required, wants_fragment
 
 from . import bp
 
@@ -24,6 +25,28 @@ def _back(default: str) -> str:
     if target.startswith("/") and not target.startswith("//") and not parts.netloc and not parts.scheme:
         return target
     return default
+
+
+def pending_save():
+    """The product a guest's heart asked to save (the sign-in page's ``save``), or None."""
+    return (request.args.get("save") or "").strip()[:64] or None
+
+
+def save_after_sign_in(user) -> None:
+    """A guest clicked a heart and was sent to sign in (or register) with ``save``: save that
+    product now that they have. One no longer in the shop, or a store without the wishlist, saves
+    nothing and says so; the sign-in itself always stands."""
+    product_id = pending_save()
+    if product_id is None:
+        return
+    try:
+        with db_savepoint():
+            wishlist_service.add(user, product_id)
+            title = wishlist_service.product_of_id(product_id).title
+    except DomainError:
+        flash("The product you chose could not be saved to your wishlist: it is no longer in the shop.", "info")
+        return
+    flash(f"Saved “{title}” to your wishlist.", "success")
 
 
 @bp.post("/wishlist/toggle/<product_id>")

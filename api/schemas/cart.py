@@ -78,6 +78,7 @@ class CartOut(Output):
     coupon_code: str | None
     coupon_discount: float
     coupon_error: str | None
+    coupon_notice: str | None = None  # the store deleted the cart's coupon: it was taken off
     total: float
     currency: str
     item_count: int
@@ -104,7 +105,7 @@ class CartOut(Output):
         return cls(id=cart_id, items=items, subtotal=to_major(priced.subtotal, cur),
                    reseller_discount=to_major(priced.reseller_discount, cur), coupon_code=priced.coupon_code,
                    coupon_discount=to_major(priced.coupon_discount, cur), coupon_error=priced.coupon_error,
-                   total=to_major(priced.total, cur), currency=cur, item_count=priced.item_count)
+                   coupon_notice=priced.coupon_notice, total=to_major(priced.total, cur), currency=cur, item_count=priced.item_count)
 
 
 # --- the cart's shipping options and totals (POST /api/cart/shipping-options) ------------------

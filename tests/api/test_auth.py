@@ -313,3 +313,24 @@ def test_password_reset_requests_are_rate_limited(client, store):
     reset = [client.post("/api/auth/reset-password", json={"token": "x" * 20, "password": "whatever-pass"}).status_code
              for _ in range(4)]
     assert reset[-1] == 429
+
+
+def test_register_tells_every_field_problem_in_one_answer(client, store, make):
+    make.user(store, username="taken", email="taken@example.com")
+    both = register(client, username="TAKEN", email="taken@example.com")
+    assert both.status_code == 409 and error_code(both) == "email_taken"
+    assert set(both.get_json()["error"]["details"]) == {"email", "username"}
+    bad = register(client, username="no spaces", email="not-an-email", password="short")
+    assert bad.status_code == 422 and error_code(bad) == "validation_error"
+    assert set(bad.get_json()["error"]["details"]) == {"username", "email", "password"}
+    mixed = register(client, username="no spaces", email="taken@example.com")
+    assert mixed.status_code == 422 and set(mixed.get_json()["error"]["details"]) == {"username", "email"}
+    assert register(client, username="fresh", email="fresh@example.com").status_code == 201
+
+
+def test_a_suspended_stores_503_says_when_to_retry(client, store, make):
+    make.set_status(store, "suspended")
+    for url in ("/api/public/config", "/api/cart", "/api/auth/login"):
+        response = client.get(url) if url != "/api/auth/login" else client.post(url, json={"login": "x", "password": "y"})
+        assert response.status_code == 503 and error_code(response) == "store_suspended", url
+        assert response.headers["Retry-After"] == "3600", url

@@ -196,3 +196,46 @@ def test_coupons_on_the_cart(client, shop, make, other_store):
     assert client.get("/api/cart", headers=h).get_json()["coupon_code"] == "TENOFF"  # unchanged
     body = client.delete("/api/cart/coupon", headers=h).get_json()
     assert body["coupon_code"] is None and body["total"] == 20.0
+
+
+def _delete_coupon(shop, code):
+    from models import Coupon
+
+    with in_store(shop) as session:
+        coupons.delete_coupon(session.scalar(select(Coupon).where(Coupon.code == code)))
+        session.commit()
+
+
+def _cart_coupon(shop):
+    with in_store(shop) as session:
+        return session.scalar(select(Cart.coupon_code).where(Cart.user_id == shop.buyer.id))
+
+
+def test_a_coupon_deleted_while_in_the_cart_is_taken_off_and_checkout_goes_on(client, shop):
+    make_coupon(shop, code="TENOFF")
+    h = shop.headers
+    client.post("/api/cart/items", json={"subcategory_id": shop.digital, "quantity": 2}, headers=h)
+    assert client.post("/api/cart/coupon", json={"code": "TENOFF"}, headers=h).get_json()["total"] == 18.0
+    _delete_coupon(shop, "TENOFF")
+    body = client.get("/api/cart", headers=h).get_json()
+    assert body["coupon_code"] is None and body["coupon_error"] is None and body["total"] == 20.0
+    assert "TENOFF" in body["coupon_notice"] and "taken off your cart" in body["coupon_notice"]
+    assert _cart_coupon(shop) is None  # dropped for good: the next answer has no notice
+    assert client.get("/api/cart", headers=h).get_json()["coupon_notice"] is None
+    placed = client.post("/api/orders/checkout", json={"payment_method": "BALANCE"}, headers=h)
+    assert placed.status_code == 201, placed.get_json()
+    assert placed.get_json()["total"] == 20.0
+
+
+def test_a_coupon_deleted_just_before_checkout_is_taken_off_and_the_shopper_sees_the_new_total(client, shop):
+    make_coupon(shop, code="TENOFF")
+    h = shop.headers
+    client.post("/api/cart/items", json={"subcategory_id": shop.digital, "quantity": 2}, headers=h)
+    client.post("/api/cart/coupon", json={"code": "TENOFF"}, headers=h)
+    _delete_coupon(shop, "TENOFF")
+    refused = client.post("/api/orders/checkout", json={"payment_method": "BALANCE"}, headers=h)
+    assert refused.status_code == 409 and error_code(refused) == "coupon_removed"
+    assert refused.get_json()["error"]["details"] == {"coupon_code": "TENOFF"}
+    assert _cart_coupon(shop) is None and counts(shop)["balance"] == 5000
+    placed = client.post("/api/orders/checkout", json={"payment_method": "BALANCE"}, headers=h)
+    assert placed.status_code == 201 and placed.get_json()["total"] == 20.0

@@ -234,3 +234,13 @@ def test_a_new_account_may_take_the_deleted_ones_email_and_username(client, shop
     assert again.status_code == 201, again.get_json()
     with in_store(shop) as session:
         assert session.scalar(select(func.count()).select_from(User).where(User.email == "buyer@example.com")) == 1
+
+
+def test_the_profile_tells_every_field_problem_in_one_answer(client, shop, make, store):
+    make.user(store, username="taken")
+    both = client.put(ME, json={"full_name": "Ana New", "username": "taken", "phone": "call me",
+                                "locale": "xx-nowhere"}, headers=shop.headers)
+    assert both.status_code == 409 and error_code(both) == "username_taken"
+    assert set(both.get_json()["error"]["details"]) == {"username", "phone", "locale"}
+    me = client.get(ME, headers=shop.headers).get_json()
+    assert (me["full_name"], me["username"], me["phone"], me["locale"]) == ("", "buyer", "", None)

@@ -138,3 +138,19 @@ def test_erasing_a_user_deletes_their_wishlist_and_link_and_export_lists_them(ap
         user_service.erase_user(db.session.get(User, user.id))
         db.session.commit()
     assert _rows(app, store) == 0 and _rows(app, store, WishlistShare) == 0
+
+
+def test_check_agrees_with_the_list_for_a_hidden_or_deleted_product(app, client, store, make):
+    user = make.user(store)
+    headers = make.headers(user, store)
+    dice, cards = _product(app, store), _product(app, store, "Cards")
+    for product_id in (dice, cards):
+        assert client.post("/api/wishlist", json={"product_id": product_id}, headers=headers).status_code == 201
+    with app.app_context(), tenant_scope(store):
+        db.session.get(Product, dice).is_enabled = False
+        product_service.delete_product(db.session.get(Product, cards))
+        db.session.commit()
+    assert client.get("/api/wishlist", headers=headers).get_json()["total"] == 0
+    for product_id in (dice, cards):
+        check = client.get(f"/api/wishlist/check/{product_id}", headers=headers).get_json()
+        assert check["in_wishlist"] is False, product_id

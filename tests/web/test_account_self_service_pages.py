@@ -164,3 +164,32 @@ def test_delete_my_account_asks_for_the_password_and_signs_out(app, store, ana, 
     user = fresh(app, store, ana.id)
     assert user.erased_at is not None and user.email != "ana@example.com"
     assert login(new_client(app), "ana").status_code != 302
+
+
+def test_the_profile_page_tells_a_bad_phone_and_a_taken_username_in_one_answer(app, store, ana, browser, make):
+    page = browser.get("/account/profile")
+    make.user(store, username="taken")
+    both = browser.post("/account/profile", data={"csrf_token": page_token(page), "full_name": "Ana New",
+                                                  "username": "taken", "phone": "call"})
+    html = both.data.decode()
+    assert both.status_code == 422
+    assert '<small class="error" id="username-err">That username is taken</small>' in html
+    assert '<small class="error" id="phone-err">That phone number is not valid</small>' in html
+    user = fresh(app, store, ana.id)
+    assert (user.full_name, user.username, user.phone) == ("", "ana", "")
+
+
+def test_an_htmx_address_action_replaces_the_flash_of_an_earlier_one(app, store, ana, browser):
+    page = browser.get("/account/addresses")
+    token = page_token(page)
+    assert browser.post("/account/addresses", data={"csrf_token": token, **ADDRESS}).status_code == 302
+    shown = browser.get("/account/addresses").data.decode()
+    assert '<div class="flashes" id="flashes" role="status"><p class="flash flash-success">Address saved.</p>' in shown
+    with app.app_context(), tenant_scope(store):
+        address_id = db.session.scalar(db.select(Address.id))
+    deleted = browser.post(f"/account/addresses/{address_id}/delete", data={"csrf_token": token},
+                           headers={"HX-Request": "true"})
+    html = deleted.data.decode()
+    assert deleted.status_code == 200 and "Address deleted." in html and "Address saved." not in html
+    # the page's flash region (still saying "Address saved.") is emptied out of band
+    assert '<div class="flashes" id="flashes" role="status" hx-swap-oob="true"></div>' in html

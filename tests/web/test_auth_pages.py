@@ -184,3 +184,42 @@ def test_a_signed_out_session_cookie_replayed_is_refused(client, store, make, ap
     replayed = client.get("/account")
     assert replayed.status_code == 302 and "/login" in replayed.headers["Location"]
     assert other.get("/account").status_code == 200
+
+
+def test_register_form_tells_a_taken_email_and_a_taken_username_in_one_answer(app, client, store, make):
+    make.user(store, username="taken", email="taken@example.com")
+    page = client.get("/register")
+    response = client.post("/register", data={"csrf_token": csrf(page.data), "username": "Taken",
+                                              "email": "taken@example.com", "password": "a-good-password",
+                                              "confirm": "a-good-password"})
+    assert response.status_code == 422
+    html = response.data.decode()
+    # each field's problem is next to its own field
+    assert re.search(r'<small class="error" id="email-err">This email is already registered', html)
+    assert '<small class="error" id="username-err">That username is taken</small>' in html
+    with app.app_context(), tenant_scope(store):
+        assert db.session.scalar(select(User).where(User.username == "Taken")) is None
+
+
+def test_a_suspended_stores_shop_is_a_plain_closed_page_with_retry_after(client, store, make):
+    make.set_status(store, "suspended")
+    for url in ("/", "/cart", "/register", "/p/anything"):
+        response = client.get(url)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 503 and response.headers["Retry-After"] == "3600", url
+        assert "Temporarily closed" in html, url
+        for link in ('href="/login"', 'href="/register"', 'id="mini-cart"', "Create account", "Sign in",
+                     'role="search"'):
+            assert link not in html, (url, link)
+
+
+def test_a_suspended_stores_shopper_is_told_at_sign_in_instead_of_landing_on_a_503(client, store, make):
+    shopper = make.user(store, username="shopper", email="shopper@example.com")
+    make.set_status(store, "suspended")
+    page = client.get("/login")
+    assert page.status_code == 200 and 'data-testid="closed-note"' in page.get_data(as_text=True)
+    assert "Create an account" not in page.get_data(as_text=True)
+    refused = login(client, shopper.email)
+    assert refused.status_code == 503 and int(refused.headers["Retry-After"]) > 0
+    assert "The shop is temporarily closed" in refused.get_data(as_text=True)
+    assert client.get("/login").status_code == 200  # not signed in (a signed-in visitor is sent on)

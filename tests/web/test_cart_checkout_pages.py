@@ -477,3 +477,46 @@ def test_a_guests_paid_email_never_links_to_an_account_page(app, client, store, 
     assert "the link in your first email about this order" in paid.body
     assert "link in your first email about this order" in html
     assert "because you ordered at" in html and "because of your account" not in html  # a guest has none
+
+
+def _delete_coupon(app, store, code):
+    from models import Coupon
+
+    with app.app_context(), tenant_scope(store):
+        coupons.delete_coupon(db.session.scalar(select(Coupon).where(Coupon.code == code)))
+        db.session.commit()
+
+
+def test_a_coupon_deleted_while_in_the_cart_is_taken_off_with_a_message_on_the_cart_page(app, client, store, shop):
+    with app.app_context(), tenant_scope(store):
+        coupons.create_coupon({"code": "GONE", "kind": "percent", "value": 1000})
+        db.session.commit()
+    add(client, shop.steam, 2)
+    client.post("/cart/coupon", data={"csrf_token": token(client, "/cart"), "code": "gone"})
+    _delete_coupon(app, store, "GONE")
+    cart = client.get("/cart").data.decode()
+    assert 'data-testid="coupon-notice"' in cart and "The coupon GONE is no longer offered" in cart
+    assert 'data-testid="checkout-link"' in cart and 'data-testid="total">€20.00<' in cart
+    assert "coupon-blocks-checkout" not in cart and 'data-testid="coupon-code"' not in cart
+    page = client.get("/checkout").data.decode()
+    assert "checkout-coupon-error" not in page and 'data-testid="checkout-total">€20.00<' in page
+    assert checkout(client, "MANUAL", email="guest@example.com").headers["Location"].startswith("/orders/guest/")
+
+
+def test_a_coupon_deleted_while_on_the_checkout_page_is_taken_off_and_the_new_total_shown(app, client, store, shop):
+    with app.app_context(), tenant_scope(store):
+        coupons.create_coupon({"code": "GONE", "kind": "percent", "value": 1000})
+        db.session.commit()
+    add(client, shop.steam, 2)
+    client.post("/cart/coupon", data={"csrf_token": token(client, "/cart"), "code": "gone"})
+    page = client.get("/checkout")
+    assert 'data-testid="checkout-total">€18.00<' in page.data.decode()
+    _delete_coupon(app, store, "GONE")
+    placed = client.post("/checkout", data={"csrf_token": csrf(page.data), "payment_method": "MANUAL",
+                                            "email": "guest@example.com"})
+    assert placed.status_code == 303 and placed.headers["Location"] == "/checkout"
+    again = client.get("/checkout").data.decode()
+    assert "The coupon GONE is no longer offered" in again and 'data-testid="checkout-total">€20.00<' in again
+    with app.app_context(), tenant_scope(store):
+        assert db.session.scalar(select(Order)) is None
+    assert checkout(client, "MANUAL", email="guest@example.com").headers["Location"].startswith("/orders/guest/")

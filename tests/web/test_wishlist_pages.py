@@ -12,6 +12,7 @@ from models import WishlistItem
 from services import products as product_service
 from tenancy import tenant_scope
 from tests.api.test_sysadmin_api import _plan, _put_on
+from tests.factories import PASSWORD
 from tests.web.test_auth_pages import csrf, login
 
 
@@ -118,3 +119,28 @@ def test_grid_hearts_cost_no_extra_query(app, client, store, make):
     wishlist_reads = [s for s in statements if "wishlist_items" in s]
     assert len(wishlist_reads) == 1 and "FROM products" in wishlist_reads[0], statements
     assert signed_in == anonymous + 2, statements  # + the session's user row and the header's cart badge
+
+
+def test_a_guest_heart_saves_the_product_once_signed_in(app, client, store, make):
+    product_id, slug = _product(app, store)
+    user = make.user(store)
+    page = client.get(f"/p/{slug}").get_data(as_text=True)
+    assert f'name="save" value="{product_id}"' in page  # the guest's heart carries the product to sign-in
+    sign_in = client.get("/login", query_string={"next": f"/p/{slug}", "save": product_id})
+    html = sign_in.get_data(as_text=True)
+    assert 'data-testid="pending-save"' in html and "save=" in html  # and on to "Create an account"
+    signed = client.post(f"/login?next=/p/{slug}&save={product_id}",
+                         data={"csrf_token": csrf(sign_in.data), "login": user.email, "password": PASSWORD})
+    assert signed.status_code == 302 and signed.headers["Location"].endswith(f"/p/{slug}")
+    assert _count(app, store) == 1
+    shown = client.get(f"/p/{slug}").get_data(as_text=True)
+    assert "Saved “Dice” to your wishlist." in shown and 'aria-pressed="true"' in shown
+
+
+def test_a_guest_heart_saves_the_product_once_registered(app, client, store):
+    product_id, slug = _product(app, store)
+    page = client.get(f"/register?next=/p/{slug}&save={product_id}")
+    made = client.post(f"/register?next=/p/{slug}&save={product_id}",
+                       data={"csrf_token": csrf(page.data), "username": "newbie", "email": "newbie@example.com",
+                             "password": "a-good-password", "confirm": "a-good-password"})
+    assert made.status_code == 302 and _count(app, store) == 1
