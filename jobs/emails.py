@@ -80,9 +80,12 @@ def send_order_email(order_id: str, guest_token: str | None = None, placed: bool
         if guest_token is None:
             return None
         paid = False  # the 'received' email, saying the payment arrived
+    store = get_store(order.store_id)
     return send_email(to=order.email, template="order_paid" if paid else "order_pending", context={
         "order": order, "lines": order.lines, "items": orders.delivered_codes(order) if paid else {},
-        "link": orders.order_url(order, guest_token)})
+        "link": orders.order_url(order, guest_token),
+        # how to pay a waiting MANUAL order (the store's own words; the templates escape them)
+        "manual_instructions": settings_of(store).manual_payment_instructions if store else ""})
 
 
 def send_shipped_email(order_id: str, again: bool = False) -> str | None:
