@@ -103,6 +103,21 @@ def send_shipped_email(order_id: str, again: bool = False) -> str | None:
         "link": orders.order_url(order)})  # None for a guest: the link of their first email
 
 
+def send_cancelled_email(order_id: str, reason: str = "") -> str | None:
+    """Tell the buyer the store ended their unpaid order (cancelled or marked failed by a person;
+    an expiry sends nothing), with the reason the admin gave."""
+    try:
+        order = orders.get_order(order_id)
+    except NotFound:
+        return None
+    if order.status not in ("CANCELLED", "FAILED"):
+        return None
+    return send_email(to=order.email, template="order_cancelled", context={
+        "order": order, "lines": order.lines, "reason": (reason or "").strip(),
+        "support_email": settings_of(get_store(order.store_id)).support_email,
+        "link": orders.order_url(order)})  # None for a guest: the link of their first email
+
+
 def send_low_stock_email(variant_id: str, count: int) -> int:
     """Tell the store's admins that a subcategory fell under its low-stock threshold."""
     try:
