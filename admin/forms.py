@@ -188,6 +188,14 @@ class TopupLimitsForm(PageForm):
     topup_max = StringField("Largest top-up", validators=[DataRequired("Enter an amount such as 1000.00"), Length(max=20)])
 
 
+class ManualInstructionsForm(PageForm):
+    # checked by the service (StoreSettings), so the page says what the API says
+    manual_payment_instructions = TextAreaField(
+        "Manual payment instructions",
+        description="What a shopper who chose manual payment is told: bank transfer details, a PayPal address... "
+                    "Shown on the checkout, their order page and the order email. Empty: \"pay the store directly\".")
+
+
 class RefundForm(PageForm):
     amount = StringField("Amount", validators=[Optional(), Length(max=20)])
     destination = SelectField("Refund to", choices=[SelectChoice("original", "Original payment"),

@@ -30,7 +30,7 @@ from web import (
 )
 
 from . import bp
-from .forms import AdminActionForm, HoodpayForm, PaymentMethodForm, PayoutForm, TopupLimitsForm
+from .forms import AdminActionForm, HoodpayForm, ManualInstructionsForm, PaymentMethodForm, PayoutForm, TopupLimitsForm
 
 EVENTS_PAGE_SIZE = 25
 
@@ -65,8 +65,11 @@ def _stripe_card() -> dict:
 
 
 def _page(*, methods_form=None, stripe_form=None, payout_form=None, hoodpay_form=None, topup_form=None,
-          status: int = 200):
+          manual_form=None, status: int = 200):
     settings = settings_of(g.store)
+    if manual_form is None:
+        manual_form = ManualInstructionsForm(formdata=None)
+        manual_form.manual_payment_instructions.data = settings.manual_payment_instructions
     if topup_form is None:
         topup_form = TopupLimitsForm(formdata=None)
         topup_form.topup_min.data = major_text(settings.topup_min, g.store.currency)
@@ -78,7 +81,7 @@ def _page(*, methods_form=None, stripe_form=None, payout_form=None, hoodpay_form
         methods_form=methods_form or PaymentMethodForm(formdata=None),
         stripe=_stripe_card(), stripe_form=stripe_form or AdminActionForm(formdata=None), payout_form=payout_form,
         hoodpay={**payment_accounts.hoodpay_settings(g.store), "webhook_url": payments.hoodpay_webhook_url(g.store)},
-        hoodpay_form=hoodpay_form or HoodpayForm(formdata=None), topup_form=topup_form,
+        hoodpay_form=hoodpay_form or HoodpayForm(formdata=None), topup_form=topup_form, manual_form=manual_form,
         topup_limits=(settings.topup_min, settings.topup_max)), status
 
 
@@ -202,6 +205,21 @@ def payments_topups():
             flash(f"Top-ups now take {shown_money(low, currency)} to {shown_money(high, currency)}.", "success")
             return redirect(url_for("admin.payments_page") + "#topups-h", 303)
     return _page(topup_form=form, status=422)
+
+
+@bp.post("/payments/manual")
+@role_required(Role.ADMIN)
+def payments_manual():
+    """What a shopper paying by MANUAL is told (the same setting as the API's
+    ``manual_payment_instructions``)."""
+    form = ManualInstructionsForm()
+    if form.validate_on_submit():
+        with form_errors(form):
+            saved = update_settings(g.store, {"manual_payment_instructions": form.manual_payment_instructions.data})
+            flash("Manual payment instructions saved." if saved.manual_payment_instructions
+                  else "Manual payment instructions removed: shoppers are told to pay the store directly.", "success")
+            return redirect(url_for("admin.payments_page") + "#manual-h", 303)
+    return _page(manual_form=form, status=422)
 
 
 # --- the callback inspector --------------------------------------------------------------------

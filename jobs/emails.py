@@ -80,9 +80,12 @@ def send_order_email(order_id: str, guest_token: str | None = None, placed: bool
         if guest_token is None:
             return None
         paid = False  # the 'received' email, saying the payment arrived
+    store = get_store(order.store_id)
     return send_email(to=order.email, template="order_paid" if paid else "order_pending", context={
         "order": order, "lines": order.lines, "items": orders.delivered_codes(order) if paid else {},
-        "link": orders.order_url(order, guest_token)})
+        "link": orders.order_url(order, guest_token),
+        # how to pay a waiting MANUAL order (the store's own words; the templates escape them)
+        "manual_instructions": settings_of(store).manual_payment_instructions if store else ""})
 
 
 def send_shipped_email(order_id: str, again: bool = False) -> str | None:
@@ -97,6 +100,21 @@ def send_shipped_email(order_id: str, again: bool = False) -> str | None:
     return send_email(to=order.email, template="order_shipped", context={
         "order": order, "again": again, "lines": [ln for ln in order.lines if ln.kind == "physical"],
         "address": order.shipping_address or {},
+        "link": orders.order_url(order)})  # None for a guest: the link of their first email
+
+
+def send_cancelled_email(order_id: str, reason: str = "") -> str | None:
+    """Tell the buyer the store ended their unpaid order (cancelled or marked failed by a person;
+    an expiry sends nothing), with the reason the admin gave."""
+    try:
+        order = orders.get_order(order_id)
+    except NotFound:
+        return None
+    if order.status not in ("CANCELLED", "FAILED"):
+        return None
+    return send_email(to=order.email, template="order_cancelled", context={
+        "order": order, "lines": order.lines, "reason": (reason or "").strip(),
+        "support_email": settings_of(get_store(order.store_id)).support_email,
         "link": orders.order_url(order)})  # None for a guest: the link of their first email
 
 

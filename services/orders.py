@@ -269,7 +269,10 @@ def release_stock(order: Order) -> tuple[int, int]:
     return released, withdrawn
 
 
-def _end_unpaid(order: Order, status: str, message: str, *, actor: User | None = None) -> bool:
+def _end_unpaid(order: Order, status: str, message: str, *, actor: User | None = None, reason: str = "") -> bool:
+    """End a PENDING unpaid order (EXPIRED by time, CANCELLED or FAILED by a person): stock and
+    coupon use back. A person's doing is emailed to the buyer (with ``reason``), after commit;
+    an expiry is not: the buyer let the reservation run out, and the order page says so."""
     now = _now()
     ended = db.session.execute(
         update(Order).where(Order.id == order.id, Order.status == "PENDING", Order.payment_status == "UNPAID")
@@ -287,6 +290,8 @@ def _end_unpaid(order: Order, status: str, message: str, *, actor: User | None =
     db.session.flush()
     if order.payment_method in ("STRIPE", "HOODPAY"):  # its payment page must not take money any more
         enqueue_after_commit(CLOSE_PAYMENT_PAGES, order.id, queue="default")
+    if actor is not None:
+        enqueue_after_commit(CANCELLED_EMAIL, order.id, reason, queue="emails")
     return True
 
 
@@ -302,7 +307,9 @@ def expire_due(limit: int = 200) -> int:
 def cancel(order: Order, *, actor: User, reason: str = "") -> Order:
     if order.payment_status != "UNPAID":
         raise Conflict("A paid order is refunded, not cancelled", code="order_paid")
-    if not _end_unpaid(order, "CANCELLED", "Cancelled" + (f": {reason}" if reason else ""), actor=actor):
+    reason = (reason or "").strip()
+    if not _end_unpaid(order, "CANCELLED", "Cancelled" + (f": {reason}" if reason else ""), actor=actor,
+                       reason=reason):
         raise Conflict(f"This order cannot be cancelled (it is {order.status})", code="illegal_transition")
     return order
 
@@ -316,7 +323,9 @@ def change_status(order: Order, new_status: str, *, actor: User, note: str = "")
         raise Conflict(f"An order cannot go from {order.status} to {new_status}", code="illegal_transition",
                        details={"allowed": sorted(MANUAL_TRANSITIONS[order.status])})
     if order.status == "PENDING":
-        if not _end_unpaid(order, new_status, f"Marked {new_status.lower()}" + (f": {note}" if note else ""), actor=actor):
+        note = (note or "").strip()
+        if not _end_unpaid(order, new_status, f"Marked {new_status.lower()}" + (f": {note}" if note else ""),
+                           actor=actor, reason=note):
             raise Conflict("The order changed meanwhile", code="illegal_transition")
         return order
     if new_status == "CANCELLED" and order.payment_status != "UNPAID":
@@ -568,6 +577,7 @@ ORDER_EMAIL = "jobs.emails.send_order_email"
 CLOSE_PAYMENT_PAGES = "jobs.payments.close_payment_pages"
 LOW_STOCK_EMAIL = "jobs.emails.send_low_stock_email"
 SHIPPED_EMAIL = "jobs.emails.send_shipped_email"
+CANCELLED_EMAIL = "jobs.emails.send_cancelled_email"
 
 
 def order_path(order: Order, guest_token: str | None = None) -> str:

@@ -22,6 +22,7 @@ from .addresses import is_country
 from .cache import cache_for, declare
 from .errors import Conflict, Invalid, NotFound
 from .money import check_currency, check_locale, display_money
+from .text import CONTROL_MESSAGE, has_control_chars
 from .themes import DEFAULT_THEME, THEMES
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -32,6 +33,7 @@ TOPUP_LIMIT = 10**10  # the largest top-up limit a store may set, minor units (1
 # the settings that are money (minor units here; major units in the configuration document,
 # services.store_config), and how a refusal names them
 MONEY_SETTINGS = {"topup_min": "top-up minimum", "topup_max": "top-up maximum"}
+MANUAL_INSTRUCTIONS_MAX = 2000  # characters of the manual payment instructions (bank details, a PayPal address...)
 
 # Announcement bar presets: template number -> (background, text colour, label)
 ANNOUNCEMENT_PRESETS = {
@@ -153,6 +155,28 @@ class StoreSettings(_Strict):
             if _stored(info):  # saved before addresses were checked: read as unset, not as a broken store
                 return None
             raise ValueError(f"the support email must be an email address such as help@example.com ({exc})") from exc
+    # how a shopper who chose MANUAL pays the store (bank transfer details, a PayPal address...):
+    # plain text with its line breaks, shown escaped on the checkout, the order page of a waiting
+    # MANUAL order and the 'order received' email; empty: "pay the store directly" alone
+    manual_payment_instructions: str = Field(default="", max_length=MANUAL_INSTRUCTIONS_MAX)
+
+    @field_validator("manual_payment_instructions", mode="before")
+    @classmethod
+    def _instructions(cls, value, info: ValidationInfo) -> str:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise ValueError("the manual payment instructions must be text")
+        value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+        if has_control_chars(value) or len(value) > MANUAL_INSTRUCTIONS_MAX:
+            if _stored(info):
+                return ""
+            if len(value) > MANUAL_INSTRUCTIONS_MAX:
+                raise ValueError(f"the manual payment instructions must be at most {MANUAL_INSTRUCTIONS_MAX} "
+                                 f"characters (these are {len(value)})")
+            raise ValueError(f"the manual payment instructions {CONTROL_MESSAGE}")
+        return value
+
     # the store's time zone (IANA name): the dashboard's days and months are local ones
     timezone: str = Field(default="UTC", max_length=64)
     # how money and dates read in the shop and emails (Babel): en -> €10.99, pt_PT -> 10,99 €

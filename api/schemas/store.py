@@ -87,6 +87,9 @@ class StoreConfigOut(Output):
     order_expiry_minutes: int
     allow_free_items: bool
     support_email: str | None
+    manual_payment_instructions: str = Field(default="", description="What a shopper paying by MANUAL is told "
+                                             "(bank details, a PayPal address...): plain text, line breaks kept, "
+                                             "at most 2000 characters; empty: \"pay the store directly\"")
     topup_min: float = Field(description="The smallest balance top-up, in major units of `currency` (5 = 5.00)")
     topup_max: float = Field(description="The largest balance top-up, in major units of `currency`")
     timezone: str = Field(description="IANA time zone: the dashboard's days and months are local ones")
@@ -126,6 +129,8 @@ class StoreConfigIn(Input):
     order_expiry_minutes: Any = None
     allow_free_items: Any = None
     support_email: Any = None
+    manual_payment_instructions: Any = Field(default=None, json_schema_extra={"type": "string"},
+                                             description="Plain text, at most 2000 characters; \"\" or null clears it")
     topup_min: Any = Field(default=None, json_schema_extra={"type": "number"},
                            description="The smallest balance top-up, in major units of the store's currency")
     topup_max: Any = Field(default=None, json_schema_extra={"type": "number"},

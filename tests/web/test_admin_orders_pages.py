@@ -186,6 +186,8 @@ def test_resending_a_refunded_or_cancelled_orders_email_tells_the_truth(app, sto
 
     mail_outbox.clear()
     assert admin.post("/admin/orders/2/status", data={"csrf_token": page_token(page), "status": "CANCELLED"}).status_code == 303
+    assert [m.subject for m in mail_outbox] == ["Your order #2 was cancelled"]  # the buyer hears it
+    mail_outbox.clear()
     html = admin.get("/admin/orders/2").data.decode()
     assert "Resend confirmation email" not in html and 'data-testid="no-resend"' in html
     refused = admin.post("/admin/orders/2/resend", data={"csrf_token": page_token(page)})
