@@ -13,7 +13,7 @@ from models import Role, Variant
 from services import auth as auth_service
 from services import products as product_service
 from tenancy import tenant_scope
-from tests.jobs.test_jobs import SMTPCollector, free_port, redis_app, run_worker  # noqa: F401 - redis_app fixture
+from tests.jobs.test_jobs import SMTPCollector, redis_app, run_worker, serving_smtp  # noqa: F401 - redis_app fixture
 from transactions import enqueue_after_commit, queue
 
 
@@ -29,13 +29,8 @@ class RefusingCollector(SMTPCollector):
 
 @pytest.fixture
 def smtp_server():
-    from aiosmtpd.controller import Controller
-
-    collector = RefusingCollector()
-    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, collector
-    controller.stop()
+    with serving_smtp(RefusingCollector()) as served:
+        yield served
 
 
 def test_a_refused_admin_address_costs_the_other_admins_nothing(redis_app, smtp_server):

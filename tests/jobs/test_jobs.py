@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,15 +51,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def smtp_server():
+@contextmanager
+def serving_smtp(collector):
+    """A real SMTP server on a free loopback port, handing every message to ``collector``."""
     from aiosmtpd.controller import Controller
 
-    collector = SMTPCollector()
     controller = Controller(collector, hostname="127.0.0.1", port=free_port())
     controller.start()
-    yield controller, collector
-    controller.stop()
+    try:
+        yield controller, collector
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_server():
+    with serving_smtp(SMTPCollector()) as served:
+        yield served
 
 
 @pytest.fixture
