@@ -66,7 +66,9 @@ def _order_items(order_id: str) -> dict[str, StockItem]:
 def _refusal(order: Order, item: StockItem, product: Product | None, open_ids: set[str],
              items: dict[str, StockItem]) -> tuple[str, str] | None:
     """(code, sentence) when ``item`` cannot be replaced now; None when it can."""
-    if order.status != "COMPLETED":
+    # a delivered item of a paid order: COMPLETED, or PROCESSING while its parcel (or a unit the stock
+    # was short of) is still to come: the key delivered beside it is complete and may not work
+    if order.status not in ("COMPLETED", "PROCESSING") or order.paid_at is None:
         return "order_not_completed", f"Replacements are for completed orders (this one is {order.status.lower()})"
     if item.replaced_at is not None:
         return "already_replaced", "This item was already replaced"

@@ -12,7 +12,7 @@ from models import Order, Product, ReplacementRequest, StockItem, Variant
 from services import products as product_service
 from services import stock
 from tenancy import tenant_scope
-from tests.api.shop import shop_fixture  # noqa: F401 - the shop fixture
+from tests.api.shop import ship, shop_fixture  # noqa: F401 - the shop fixture
 
 
 def _settings(shop, **replacement):
@@ -102,11 +102,40 @@ def test_only_a_completed_order_and_an_unreplaced_item(client, shop):
     again = _replace(client, shop, order, item)
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_replaced"
     with shop.app.app_context(), tenant_scope(shop.store):
-        db.session.execute(update(Order).where(Order.id == order["id"]).values(status="PROCESSING"))
+        db.session.execute(update(Order).where(Order.id == order["id"]).values(status="REFUNDED"))
         db.session.commit()
     fresh = client.get(f"/api/orders/{order['id']}", headers=shop.headers).get_json()
     new_item = [i["id"] for line in fresh["lines"] for i in line["items"] if i["replacement_for_id"]][0]
     refused = _replace(client, shop, order, new_item)
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "order_not_completed"
+
+
+def test_a_key_delivered_beside_a_parcel_still_to_ship_can_be_replaced(client, shop):
+    """A mixed order is PROCESSING until its parcel ships; the key in it was delivered at payment and
+    is the buyer's to report at once (it was refused as 'not completed' until the parcel shipped)."""
+    _settings(shop, replace_enabled=True, auto_replace_enabled=True)
+    for variant in (shop.digital, shop.physical):
+        assert client.post("/api/cart/items", json={"subcategory_id": variant, "quantity": 1},
+                           headers=shop.headers).status_code == 200
+    placed = client.post("/api/orders/checkout", json={"payment_method": "BALANCE", **ship(shop)}, headers=shop.headers)
+    assert placed.status_code == 201 and placed.get_json()["status"] == "PROCESSING", placed.get_json()
+    order = placed.get_json()
+    [key] = _items(order)
+    replaced = _replace(client, shop, order, key)
+    assert replaced.status_code == 201 and replaced.get_json()["status"] == "APPROVED", replaced.get_json()
+    fresh = client.get(f"/api/orders/{order['id']}", headers=shop.headers).get_json()
+    assert fresh["status"] == "PROCESSING"  # the parcel is still to ship
+    assert [i["id"] for line in fresh["lines"] for i in line["items"] if i["replacement_for_id"] == key]
+
+
+def test_an_unpaid_order_has_nothing_to_replace(client, shop):
+    _settings(shop, replace_enabled=True, auto_replace_enabled=True)
+    order = _buy(client, shop, 1)
+    [item] = _items(order)
+    with shop.app.app_context(), tenant_scope(shop.store):  # as if it were never paid (a PROCESSING with no payment)
+        db.session.execute(update(Order).where(Order.id == order["id"]).values(status="PROCESSING", paid_at=None))
+        db.session.commit()
+    refused = _replace(client, shop, order, item)
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "order_not_completed"
 
 
