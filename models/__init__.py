@@ -22,6 +22,7 @@ from .catalog import (
     Product,
     ProductImage,
     ProductTag,
+    SlugRedirect,
     Tag,
     Variant,
     VariantAttributeValue,
@@ -52,7 +53,7 @@ from .wishlist import WishlistItem, WishlistShare
 
 __all__ = [
     "Base", "TenantScoped", "Store", "User", "Role", "Blacklist", "BLACKLIST_KINDS", "RevokedToken", "PasswordResetToken",
-    "Category", "Product", "ProductImage", "Variant", "Tag", "ProductTag", "Attribute", "AttributeValue",
+    "Category", "Product", "ProductImage", "Variant", "Tag", "ProductTag", "SlugRedirect", "Attribute", "AttributeValue",
     "VariantAttributeValue", "PRODUCT_KINDS", "StockBatch", "StockItem", "Counter", "Cart", "CartItem", "Coupon",
     "CouponRedemption", "Order", "OrderLine", "OrderAdjustment", "OrderEvent", "BalanceTransaction",
     "Review", "BalanceTopUp", "ORDER_STATUSES", "PAYMENT_STATUSES", "PAYMENT_METHODS", "BALANCE_KINDS",

@@ -188,6 +188,7 @@ NOT_AUDITED: dict[str, str] = {
     "WebhookEvent": "provider events, kept raw in the inspector",
     "StockBatch": "covered by the explicit stock.import entry",
     "StockItem": "deliverables (secret); covered by stock.import, stock.clear, stock.remove entries",
+    "SlugRedirect": "a product's or category's old slug, written with the audited slug change",
     "ProductTag": "link rows of products and tags",
     "VariantAttributeValue": "link rows of variants and attribute values",
     "CampaignRecipient": "sending bookkeeping of a campaign",

@@ -171,6 +171,24 @@ class VariantAttributeValue(TenantScoped, Base):
                                                     primary_key=True, index=True)
 
 
+class SlugRedirect(IdMixin, TenantScoped, Base):
+    """A retired slug of a product or category: the shop's old address (``/p/<slug>``, ``/c/<slug>``)
+    answers a permanent redirect to the row's current slug. Written by the one function that changes
+    a slug (``services.slugs.retire_slug``); removed when a live row takes the slug again, or when
+    its target is deleted. Points at the row's id, so a chain (a -> b -> c) lands on the current slug."""
+
+    __tablename__ = "slug_redirects"
+    __tenant_index__ = False  # the unique constraint leads with store_id
+    __table_args__ = (
+        UniqueConstraint("store_id", "kind", "slug"),
+        CheckConstraint("kind IN ('product', 'category')", name="kind"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    slug: Mapped[str] = mapped_column(String(220), nullable=False)
+    target_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
+
+
 # What a shop card needs for "Only N left" without a query of its own: the highest low-stock
 # threshold among the product's variants for sale that have stock. Deferred: only the shop's grids
 # ask for it (``undefer`` in services/storefront.py), as one correlated subquery of the page's

@@ -14,7 +14,7 @@ from models import (
 
 from .errors import Conflict, Invalid, NotFound
 from .pages import lock_store
-from .slugs import check_slug, unique_slug
+from .slugs import check_slug, claim_slug, forget_slugs, retire_slug, unique_slug
 from .text import clean_text, sanitize_html
 from .variants import visible_product_filters
 
@@ -87,6 +87,7 @@ def create_category(*, title: str, slug: str | None = None, parent_id: str | Non
         parent_id=parent_id, hex_code=(hex_code or "#6366f1").upper(),
         description=sanitize_html(description), image_url=image_url, sort_order=sort_order, is_active=is_active,
     )
+    claim_slug("category", category.slug)
     db.session.add(category)
     db.session.flush()
     return category
@@ -97,7 +98,8 @@ def update_category(category: Category, changes: dict) -> Category:
     if "title" in changes and changes["title"] is not None:
         category.title = clean_text(changes["title"], "title", max_length=120, required=True)
     if changes.get("slug"):
-        category.slug = check_slug(Category, changes["slug"], exclude_id=category.id)
+        old, category.slug = category.slug, check_slug(Category, changes["slug"], exclude_id=category.id)
+        retire_slug("category", category.id, old, category.slug)
     if "parent_id" in changes:
         category.parent_id = _check_parent(category, changes["parent_id"])
     if (category.title.strip().casefold(), category.parent_id) != was:  # an old twin can still be edited otherwise
@@ -119,6 +121,7 @@ def delete_category(category: Category) -> None:
     """Products keep existing (uncategorised); child categories move up to the parent."""
     db.session.execute(update(Category).where(Category.parent_id == category.id).values(parent_id=category.parent_id))
     db.session.execute(update(Product).where(Product.category_id == category.id).values(category_id=None))
+    forget_slugs("category", category.id)
     db.session.delete(category)
     db.session.flush()
 

@@ -30,7 +30,7 @@ from . import plans, taxes
 from .categories import category_ref, with_descendants
 from .errors import Invalid, NotFound
 from .pagination import clamp, page_statement, run_page
-from .slugs import check_slug, unique_slug
+from .slugs import check_slug, claim_slug, forget_slugs, retire_slug, unique_slug
 from .text import UUID_RE, clean_text, holds, sanitize_html
 from .variants import create_variant, refresh_product_cache, visible_product_filters, withdraw_sellable
 
@@ -106,6 +106,7 @@ def create_product(data: dict) -> Product:
     product = Product(title="", slug="")
     _apply_product_fields(product, data)
     product.slug = check_slug(Product, data["slug"]) if data.get("slug") else unique_slug(Product, product.title)
+    claim_slug("product", product.slug)
     db.session.add(product)
     db.session.flush()
     if data.get("tag_ids") is not None:
@@ -118,7 +119,8 @@ def create_product(data: dict) -> Product:
 def update_product(product: Product, changes: dict) -> Product:
     _apply_product_fields(product, changes)
     if changes.get("slug"):
-        product.slug = check_slug(Product, changes["slug"], exclude_id=product.id)
+        old, product.slug = product.slug, check_slug(Product, changes["slug"], exclude_id=product.id)
+        retire_slug("product", product.id, old, product.slug)
     if changes.get("tag_ids") is not None:
         set_product_tags(product, changes["tag_ids"])
     product.updated_at = _now()
@@ -133,6 +135,7 @@ def delete_product(product: Product) -> None:
     product.deleted_at = now
     product.is_enabled = False
     product.slug = f"{product.slug[:180]}--deleted-{product.id[:8]}"
+    forget_slugs("product", product.id)
     db.session.execute(update(Variant).where(Variant.product_id == product.id, Variant.deleted_at.is_(None))
                        .values(deleted_at=now, is_active=False, stock_count=0))
     withdraw_sellable(StockItem.product_id == product.id, now=now)

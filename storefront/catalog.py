@@ -14,10 +14,11 @@ from models import Role
 from services import categories as category_service
 from services import products as product_service
 from services import reviews as review_service
+from services import slugs as slug_service
 from services import storefront as shop_service
 from services import variants as variant_service
 from services import wishlist as wishlist_service
-from services.errors import Invalid
+from services.errors import Invalid, NotFound
 from services.money import to_minor
 from services.stores import settings_of
 from transactions import reads_in_autocommit
@@ -107,7 +108,7 @@ def category(slug: str):
     categories = shop_service.shop_categories()
     current = next((c for c in categories if c.slug == slug), None)
     if current is None:
-        abort(404)
+        return _retired("category", slug)
     query, errors = _catalog_query(category=slug)
     results = shop_service.catalog_page(query, categories, hearts_for=_hearts_for())
     context = {"query": query, "results": results, "errors": errors, "category": current,
@@ -131,10 +132,30 @@ def _pick(variants, wanted: str | None):
     return chosen
 
 
+def _retired(kind: str, slug: str):
+    """A miss: the address of a renamed product or category answers a permanent redirect to its
+    current one (the query string kept); else 404."""
+    current = slug_service.redirect_slug(kind, slug, include_hidden=kind == "product" and _is_staff())
+    if current is None:
+        abort(404)
+    url = url_for(request.endpoint, **{**request.view_args, "slug": current})
+    query = request.query_string.decode()
+    return redirect(f"{url}?{query}" if query else url, 301)
+
+
+def _product_or_retired(slug: str):
+    try:
+        return product_service.get_product(slug, include_hidden=_is_staff()), None
+    except NotFound:
+        return None, _retired("product", slug)
+
+
 @bp.get("/p/<slug>")
 @reads_in_autocommit
 def product(slug: str):
-    item = product_service.get_product(slug, include_hidden=_is_staff())
+    item, moved = _product_or_retired(slug)
+    if moved is not None:
+        return moved
     variants = variant_service.visible_variants(item, include_hidden=False)
     reviews = review_service.list_reviews(product=item, page=page_arg(), page_size=REVIEWS_PAGE_SIZE)
     if wants_fragment() and request.headers.get("HX-Target") == "product-reviews":
@@ -151,7 +172,9 @@ def product(slug: str):
 @bp.get("/p/<slug>/variant/<variant_id>")
 @reads_in_autocommit
 def product_variant(slug: str, variant_id: str):
-    item = product_service.get_product(slug, include_hidden=_is_staff())
+    item, moved = _product_or_retired(slug)
+    if moved is not None:
+        return moved
     variants = variant_service.visible_variants(item, include_hidden=False)
     chosen = next((v for v in variants if v.id == variant_id), None)
     if chosen is None:

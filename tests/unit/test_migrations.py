@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models import Base
@@ -37,23 +38,32 @@ def test_the_migrated_database_matches_the_models(app):
     assert diff == [], diff
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def at_0027(request, tmp_path):
-    """A database of its own migrated to 0027 (the session's database stays at the head)."""
+def _database_at(request, tmp_path, revision: str):
+    """A database of its own migrated to ``revision`` (the session's database stays at the head)."""
     pg_name = None
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'at_0027.db'}"
+        url = f"sqlite:///{tmp_path / 'at_revision.db'}"
     else:
-        pg_name = f"vstore_test_{os.getpid()}_0027"
+        pg_name = f"vstore_test_{os.getpid()}_{revision[:4]}"
         url = create_pg_database(pg_name)
     application = make_app(base_config(tmp_path, url))
     with application.app_context():
-        upgrade(revision="0027_products_visible")
+        upgrade(revision=revision)
     yield application
     with application.app_context():
         db.engine.dispose()
     if pg_name:
         drop_pg_database(pg_name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def at_0027(request, tmp_path):
+    yield from _database_at(request, tmp_path, "0027_products_visible")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def at_0028(request, tmp_path):
+    yield from _database_at(request, tmp_path, "0028_review_reward_basis")
 
 
 def test_0028_fills_in_the_basis_of_the_rewards_paid_before_it(at_0027):
@@ -126,4 +136,25 @@ def test_0028_fills_in_the_basis_of_the_rewards_paid_before_it(at_0027):
         with db.engine.connect() as conn:
             columns = {c["name"] for c in sa_inspect(conn).get_columns("reviews")}
         assert "reward_basis" not in columns
+        upgrade()
+
+
+def test_0029_adds_the_retired_slugs_unique_per_store_kind_and_slug_and_drops_them_again(at_0028):
+    tables = Base.metadata.tables
+    with at_0028.app_context():
+        upgrade(revision="0029_slug_redirects")
+        with db.engine.begin() as conn:
+            store = conn.execute(tables["stores"].insert().values(slug="old", name="Old")
+                                 .returning(tables["stores"].c.id)).scalar_one()
+            row = {"store_id": store, "kind": "product", "slug": "old-name", "target_id": "p1"}
+            conn.execute(tables["slug_redirects"].insert().values(**row))
+            conn.execute(tables["slug_redirects"].insert().values(**{**row, "kind": "category"}))
+        with pytest.raises(IntegrityError), db.engine.begin() as conn:
+            conn.execute(tables["slug_redirects"].insert().values(**{**row, "target_id": "p2"}))
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT kind, target_id FROM slug_redirects ORDER BY kind")).all() == [
+                ("category", "p1"), ("product", "p1")]
+        downgrade(revision="0028_review_reward_basis")
+        with db.engine.connect() as conn:
+            assert "slug_redirects" not in sa_inspect(conn).get_table_names()
         upgrade()

@@ -47,6 +47,7 @@ from models import (
     Review,
     ShippingMethod,
     ShippingZone,
+    SlugRedirect,
     StockBatch,
     StockItem,
     Tag,
@@ -229,6 +230,7 @@ SAMPLES = {
                     "token_hash"),
     ImportJob: (lambda s, tag: ImportJob(source="csv", file_name=tag), "file_name"),
     ExternalRef: (lambda s, tag: ExternalRef(source="csv", kind="product", external_id=tag, local_id=tag), "fingerprint"),
+    SlugRedirect: (lambda s, tag: SlugRedirect(kind="product", slug=tag.lower(), target_id=tag), "target_id"),
 }
 
 # Columns whose bulk UPDATE to the string "changed" would break a foreign key: use a real value.
