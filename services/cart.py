@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from extensions import db
 from models import Cart, CartItem, Product, User, Variant
@@ -282,8 +283,11 @@ def _items_and_variants(cart: Cart) -> tuple[list[CartItem], dict[str, Variant]]
     return [item for item, _ in rows], {variant.id: variant for _, variant in rows if variant is not None}
 
 
-def price(cart: Cart, *, buyer: User | None, customer_key: str | None = None) -> Priced:
-    """Every line with its problems (unavailable, limits, stock, changed price) and the totals."""
+def price(cart: Cart, *, buyer: User | None, customer_key: str | None = None, owner: bool = True) -> Priced:
+    """Every line with its problems (unavailable, limits, stock, changed price) and the totals.
+    ``owner``: the cart's shopper is the one looking (their cart page, cart API, checkout), so a
+    coupon the store deleted is taken off it and they are told; anyone else (staff reading a
+    customer's cart) only sees it refused, and the shopper's cart is left as it is."""
     items, variants = _items_and_variants(cart)
     lines: list[Line] = []
     for item in items:
@@ -310,9 +314,13 @@ def price(cart: Cart, *, buyer: User | None, customer_key: str | None = None) ->
                     coupon, [coupons.CouponLine(ln.variant.product_id, ln.variant.product.category_id,
                                                 ln.subtotal - ln.reseller_discount) for ln in buyable],
                     customer_key=customer_key)
-        except NotFound:  # the store deleted it: the cart lets it go (and says so), checkout goes on
-            dropped = cart.coupon_code
-            _drop_coupon(cart)
+        except NotFound as error:  # the store deleted it: the cart lets it go (and says so), checkout goes on
+            if not owner:
+                coupon_failure = error
+            else:
+                dropped = _drop_coupon(cart)
+                if dropped is None:  # another request changed the cart's coupon meanwhile: price it with that one
+                    return price(cart, buyer=buyer, customer_key=customer_key, owner=False)
         except DomainError as error:
             if buyable:
                 coupon_failure = error
@@ -321,13 +329,20 @@ def price(cart: Cart, *, buyer: User | None, customer_key: str | None = None) ->
                   sum(ln.quantity for ln in buyable), coupon_failure, dropped)
 
 
-def _drop_coupon(cart: Cart) -> None:
+def _drop_coupon(cart: Cart) -> str | None:
     """Take a deleted coupon off the cart, also when a GET (the cart page, ``GET /api/cart``) is
-    the first to see it gone."""
+    the first to see it gone; the code taken off. Guarded by the code read: a coupon applied
+    meanwhile by another request (a second tab) stays, and the cart is read again (None)."""
     if not db.session().in_nested_transaction():
         write_lock()
-    cart.coupon_code = None
-    db.session.flush()
+    code = cart.coupon_code
+    taken = db.session.execute(update(Cart).where(Cart.id == cart.id, Cart.coupon_code == code)
+                               .values(coupon_code=None).execution_options(synchronize_session=False)).rowcount
+    if not taken:
+        db.session.refresh(cart, ["coupon_code"])
+        return None
+    set_committed_value(cart, "coupon_code", None)
+    return code
 
 
 def reprice(cart: Cart) -> list[CartItem]:

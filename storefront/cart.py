@@ -357,9 +357,9 @@ def checkout_page():
         if error.code in ("cart_not_buyable", "out_of_stock"):  # the cart marks the lines to fix
             flash(error.message + ": see the marked lines.", "error")
             return redirect(url_for("storefront.cart"), 303)
-        if error.code == "coupon_removed":  # taken off the cart: the page shows the total without it
-            flash(error.message, "warning")
-            return redirect(url_for("storefront.checkout_page"), 303)
+        if error.code == "coupon_removed":  # taken off the cart: the form, as typed, shows the total without it
+            form.form_errors.append(error.message)
+            return _checkout_page(current_cart(create=False), form, 409)
         if error.code.startswith("coupon_"):  # the coupon is in the cart: remove it there, or change the cart
             flash(f"{error.said(shown_money)[0]}: remove the coupon or change your cart, then check out again.", "error")
             return redirect(url_for("storefront.cart"), 303)

@@ -239,3 +239,20 @@ def test_a_coupon_deleted_just_before_checkout_is_taken_off_and_the_shopper_sees
     assert _cart_coupon(shop) is None and counts(shop)["balance"] == 5000
     placed = client.post("/api/orders/checkout", json={"payment_method": "BALANCE"}, headers=h)
     assert placed.status_code == 201 and placed.get_json()["total"] == 20.0
+
+
+def test_staff_reading_a_customer_leave_their_deleted_coupon_for_them_to_hear_of(client, shop, make):
+    """A manager's read of a customer prices their cart, but the coupon the store deleted is the
+    shopper's to be told about: it stays on the cart until the shopper's own next look."""
+    make_coupon(shop, code="TENOFF")
+    h = shop.headers
+    client.post("/api/cart/items", json={"subcategory_id": shop.digital, "quantity": 2}, headers=h)
+    client.post("/api/cart/coupon", json={"code": "TENOFF"}, headers=h)
+    _delete_coupon(shop, "TENOFF")
+    manager = make.headers(make.user(shop.store, role="MANAGER", username="mgr", email="mgr@example.com"), shop.store)
+    seen = client.get(f"/api/customers/{shop.buyer.id}", headers=manager)
+    assert seen.status_code == 200, seen.get_json()
+    assert _cart_coupon(shop) == "TENOFF"  # nothing written by the manager's read
+    body = client.get("/api/cart", headers=h).get_json()
+    assert "TENOFF" in body["coupon_notice"] and body["total"] == 20.0
+    assert _cart_coupon(shop) is None
