@@ -23,9 +23,10 @@ def limits(store: Store) -> tuple[int, int]:
     return settings.topup_min, settings.topup_max
 
 
-def methods(store: Store) -> list[str]:
-    """How a top-up can be paid here (a provider: balance cannot top up balance)."""
-    return [m for m in payments.usable_methods(store) if m in payments.PROVIDER_METHODS]
+def methods(store: Store, usable: list[str] | None = None) -> list[str]:
+    """How a top-up can be paid here (a provider: balance cannot top up balance). ``usable``: the
+    store's usable methods when the caller has them already (the checkout page's options)."""
+    return [m for m in (payments.usable_methods(store) if usable is None else usable) if m in payments.PROVIDER_METHODS]
 
 
 def start(store: Store, user: User, amount: int, method: str | None, *, success_url: str,

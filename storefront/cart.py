@@ -278,7 +278,7 @@ def _checkout_context(cart, form) -> dict:
         usable = [o["name"] for o in options if o["ready"] and o["affordable"]]
         form.payment_method.data = usable[0] if usable else None
     return {**context, "priced": priced, "form": form, "options": options, "user": user,
-            "can_top_up": user is not None and bool(topups.methods(g.store))}
+            "can_top_up": user is not None and bool(topups.methods(g.store, [o["name"] for o in options]))}
 
 
 def _checkout_page(cart, form, status: int = 200):

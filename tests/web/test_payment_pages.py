@@ -9,6 +9,7 @@ from extensions import db
 from models import BalanceTopUp, Cart, CartItem, Order, Payment, StockItem
 from tenancy import tenant_scope
 from tests.payments import enable_methods, hoodpay_post, save_hoodpay_keys
+from tests.statements import statements_of
 from tests.web.test_auth_pages import csrf, login
 from tests.web.test_cart_checkout_pages import (
     add,
@@ -155,6 +156,9 @@ def test_a_balance_too_low_at_checkout_links_to_the_top_up(app, client, store, m
     page = client.get("/checkout").data.decode()
     assert "Your balance is too low for this order" in page
     assert 'href="/account/balance" data-testid="checkout-top-up"' in page
+    # the top-up's methods come from the options the page read: the payment accounts are read once
+    status, sql = statements_of(app, client, "/checkout")
+    assert status == 200 and sum("payment_accounts" in statement for statement in sql) == 1, sql
     login(other := app.test_client(), shopper(make, store, app, balance_minor=5000, username="rich").username)
     add(other, shop.steam, 1)
     assert 'data-testid="checkout-top-up"' not in other.get("/checkout").data.decode()  # enough already
