@@ -15,7 +15,7 @@ from models import (
 from .errors import Conflict, Invalid, NotFound
 from .pages import lock_store
 from .slugs import check_slug, claim_slug, forget_slugs, retire_slug, unique_slug
-from .text import clean_text, sanitize_html
+from .text import clean_text, sanitize_html, twin_title
 from .variants import visible_product_filters
 
 HEX_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -61,16 +61,15 @@ def check_title_free(title: str, parent_id: str | None, *, exclude_id: str | Non
     store row is locked first (``pages.lock_store``), so two categories given one title at once
     cannot both pass; no unique index, so a database holding such twins from before still migrates
     (renaming one of them is then refused only if it keeps the clashing title). A parent's
-    children are few: compared in Python, so "Über" and "ÜBER" clash on SQLite too."""
+    children are few: ``text.twin_title`` compares them."""
     lock_store()
-    wanted = title.strip().casefold()
     stmt = select(Category.title).where(Category.parent_id.is_(None) if not parent_id else Category.parent_id == parent_id)
     if exclude_id:
         stmt = stmt.where(Category.id != exclude_id)
-    twin = next((other for other in db.session.scalars(stmt) if (other or "").strip().casefold() == wanted), None)
+    twin = twin_title(title, db.session.scalars(stmt))
     if twin is not None:
         raise Conflict(f"Another category {'in this one' if parent_id else 'at the top level'} is already called "
-                       f"“{twin.strip()}”: give this one a different title",
+                       f"“{twin}”: give this one a different title",
                        code="title_taken", details={"title": ["taken"]})
 
 

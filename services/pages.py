@@ -23,7 +23,7 @@ from tenancy import current_store_id
 from .errors import Conflict, Invalid, NotFound
 from .pagination import paginate
 from .slugs import check_slug, unique_slug
-from .text import markdown_to_html
+from .text import markdown_to_html, twin_title
 
 TITLE_MAX = 200
 BODY_MAX = 100_000
@@ -103,13 +103,12 @@ def check_title_free(title: str, *, exclude_id: str | None = None) -> None:
     say which is which). 409 ``title_taken`` names the title. Called with the store row locked
     (``lock_store``), so two pages given one title at once cannot both pass. The store's pages are
     few: their titles are compared here, in Python, so "Über uns" and "ÜBER UNS" clash on SQLite too."""
-    wanted = title.strip().casefold()
     stmt = select(Page.title)
     if exclude_id:
         stmt = stmt.where(Page.id != exclude_id)
-    twin = next((other for other in db.session.scalars(stmt) if (other or "").strip().casefold() == wanted), None)
+    twin = twin_title(title, db.session.scalars(stmt))
     if twin is not None:
-        raise Conflict(f"Another page is already called “{twin.strip()}”: give this one a different title",
+        raise Conflict(f"Another page is already called “{twin}”: give this one a different title",
                        code="title_taken", details={"title": ["taken"]})
 
 

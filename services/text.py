@@ -95,3 +95,11 @@ def clean_text(value, name: str, *, max_length: int, required: bool = False) -> 
     if len(value) > max_length:
         raise Invalid(f"{name} may be at most {max_length} characters", details={name: ["too long"]})
     return value
+
+
+def twin_title(title: str, others) -> str | None:
+    """The first of ``others`` that is ``title`` once both are trimmed and case-folded (the rule of
+    titles listed side by side: CMS pages, a parent's categories), as it is written; None when
+    none is. Compared in Python (the lists are short), so "Über" and "ÜBER" clash on SQLite too."""
+    wanted = title.strip().casefold()
+    return next(((other or "").strip() for other in others if (other or "").strip().casefold() == wanted), None)
