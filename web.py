@@ -527,7 +527,7 @@ def _reseller_bps() -> int:
     bps = g.get("_card_reseller_bps")
     if bps is None:
         user = current_user if current_user and current_user.is_authenticated else None
-        bps = g._card_reseller_bps = (user.discount_bps or 0) if user is not None and user.role == "RESELLER" else 0
+        bps = g._card_reseller_bps = cart_service.reseller_bps(user)
     return bps
 
 

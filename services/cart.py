@@ -268,11 +268,15 @@ class Priced:
         return [line for line in self.lines if line.price_changed]
 
 
+def reseller_bps(buyer: User | None) -> int:
+    """The buyer's own discount in basis points: a RESELLER's, 0 for everyone else."""
+    return (buyer.discount_bps or 0) if buyer is not None and buyer.role == "RESELLER" else 0
+
+
 def reseller_discount(amount: int, buyer: User | None) -> int:
     """A RESELLER's own percentage, rounded half-up to a minor unit."""
-    if buyer is None or buyer.role != "RESELLER" or not buyer.discount_bps:
-        return 0
-    return (amount * buyer.discount_bps + 5000) // 10000
+    bps = reseller_bps(buyer)
+    return (amount * bps + 5000) // 10000 if bps else 0
 
 
 def _items_and_variants(cart: Cart) -> tuple[list[CartItem], dict[str, Variant]]:
